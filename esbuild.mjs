@@ -1,0 +1,71 @@
+// One build for everything that ships: the extension host bundle (CommonJS, Node) and one IIFE per webview app.
+// `node esbuild.mjs` builds once; `--watch` rebuilds on change; `--production` minifies the host bundle too.
+import * as esbuild from 'esbuild';
+import { cpSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+/** Each folder under webview/ with a main.ts is one panel app, written to dist/webview/<name>.js. */
+const webviewApps = readdirSync('webview', { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(join('webview', d.name, 'main.ts')))
+  .map((d) => d.name);
+
+const builds = [
+  {
+    entryPoints: { extension: 'src/extension.ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist',
+    // vscode is provided by the host; onnxruntime-node is native and ships as-is in node_modules.
+    external: ['vscode', 'onnxruntime-node'],
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+  },
+  {
+    entryPoints: Object.fromEntries(webviewApps.map((n) => [n, `webview/${n}/main.ts`])),
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    outdir: 'dist/webview',
+    minify: true,
+    sourcemap: false,
+    logLevel: 'warning',
+  },
+  {
+    // The integration suite runs inside the extension host; mocha stays a runtime require from node_modules.
+    entryPoints: { index: 'test/integration/index.ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist/test/integration',
+    external: ['vscode', 'mocha', 'onnxruntime-node'],
+    sourcemap: true,
+    logLevel: 'warning',
+  },
+];
+
+function copyAssets() {
+  // Codicons for @vscode-elements/elements (it looks for a stylesheet with id vscode-codicon-stylesheet).
+  mkdirSync('dist/webview', { recursive: true });
+  for (const f of ['codicon.css', 'codicon.ttf']) {
+    cpSync(join('node_modules/@vscode/codicons/dist', f), join('dist/webview', f));
+  }
+}
+
+const started = Date.now();
+if (watch) {
+  copyAssets();
+  for (const b of builds) (await esbuild.context(b)).watch();
+  console.log('[esbuild] watching');
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  copyAssets();
+  console.log(`[esbuild] built host + ${webviewApps.length} webview app(s) in ${Date.now() - started} ms`);
+}

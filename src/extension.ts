@@ -1,0 +1,44 @@
+// Wires Descent's features together. Keep this file to wiring: each feature registers itself.
+import * as vscode from 'vscode';
+import { disposeLog } from './common/log';
+import { registerEnvironmentCommands } from './environment/commands';
+import { EnvironmentService } from './environment/environmentService';
+import { registerEnvironmentView } from './environment/environmentView';
+import { createEnvironmentReport } from './environment/reportPanel';
+import { buildEnvironmentTree } from './environment/tree';
+import type { EnvironmentSnapshot } from './protocol/environment';
+import { registerRunsView } from './runs/runsView';
+
+/** What activate() returns: used by Descent's integration tests and available to other extensions. */
+export interface DescentApi {
+  environment: {
+    snapshot(): EnvironmentSnapshot;
+    refresh(): Promise<EnvironmentSnapshot>;
+    /** The Environment view's rows as plain data. */
+    tree(): ReturnType<typeof buildEnvironmentTree>;
+  };
+}
+
+export function activate(context: vscode.ExtensionContext): DescentApi {
+  const environment = new EnvironmentService(context.asAbsolutePath('python/descent/probe.py'));
+  const report = createEnvironmentReport(context.extensionUri, environment);
+  context.subscriptions.push(
+    environment,
+    report,
+    registerEnvironmentView(environment),
+    registerEnvironmentCommands(environment, () => report.show()),
+    registerRunsView(),
+    { dispose: disposeLog },
+  );
+  return {
+    environment: {
+      snapshot: () => environment.snapshot,
+      refresh: () => environment.refresh(),
+      tree: () => buildEnvironmentTree(environment.snapshot),
+    },
+  };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

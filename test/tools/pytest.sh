@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the python/ tests (npm run test:python) in a virtual environment outside the repository, with the CPU build of
+# PyTorch, pytest and numpy; creates the venv on first use and reuses it afterwards. Extra arguments go to pytest.
+#   DESCENT_PYVENV   where the venv lives (default ~/.cache/descent-tools/pyvenv)
+#   DESCENT_PYTHON   the interpreter that creates it (default python3)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="${DESCENT_PYVENV:-$HOME/.cache/descent-tools/pyvenv}"
+BASE_PYTHON="${DESCENT_PYTHON:-python3}"
+# Always pinned: an unpinned `pip install torch` pulls gigabytes of CUDA wheels on Linux.
+TORCH_SPEC="torch==2.13.0"
+CPU_INDEX="https://download.pytorch.org/whl/cpu"
+
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  echo "[pytest] reusing venv $VENV"
+else
+  # A venv whose base interpreter went away cannot be repaired in place: --clear starts it afresh.
+  echo "[pytest] creating venv $VENV with $BASE_PYTHON"
+  mkdir -p "$(dirname "$VENV")"
+  "$BASE_PYTHON" -m venv --clear "$VENV"
+fi
+PY="$VENV/bin/python"
+
+if "$PY" -c 'import torch, pytest' >/dev/null 2>&1; then
+  echo "[pytest] torch and pytest already installed: $("$PY" -c 'import torch; print(torch.__version__)')"
+else
+  # A local CPU wheel (PIP_FIND_LINKS, e.g. /opt/wheels) wins; torch alone and offline first, so pip cannot fall
+  # through to PyPI's CUDA build. Its dependencies then come from the configured indexes.
+  if "$PY" -m pip install -q --no-index --no-deps "$TORCH_SPEC" >/dev/null 2>&1; then
+    echo "[pytest] installed $TORCH_SPEC from a local wheel"
+  else
+    echo "[pytest] no local wheel for $TORCH_SPEC: installing the CPU build from $CPU_INDEX"
+    "$PY" -m pip install -q "$TORCH_SPEC" --index-url "$CPU_INDEX"
+  fi
+  echo "[pytest] installing torch's dependencies, pytest and numpy"
+  "$PY" -m pip install -q "$TORCH_SPEC" pytest numpy
+fi
+
+cd "$ROOT"
+echo "[pytest] $PY -m pytest python/tests -q $*"
+exec "$PY" -m pytest python/tests -q "$@"

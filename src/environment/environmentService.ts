@@ -28,6 +28,7 @@ function config() {
 export class EnvironmentService implements vscode.Disposable {
   private current: EnvironmentSnapshot;
   private inFlight: Promise<EnvironmentSnapshot> | undefined;
+  private queued: Promise<EnvironmentSnapshot> | undefined;
   private loaded = false;
   private readonly history = new GpuHistory();
   private readonly poller: VisibilityPoller;
@@ -69,15 +70,27 @@ export class EnvironmentService implements vscode.Disposable {
 
   /** Loads once on first need (a view became visible); later calls return the last snapshot. */
   ensureLoaded(): Promise<EnvironmentSnapshot> {
-    if (this.loaded) return this.inFlight ?? Promise.resolve(this.current);
+    if (this.loaded) return this.queued ?? this.inFlight ?? Promise.resolve(this.current);
     return this.refresh();
   }
 
-  /** Runs everything again. Concurrent calls share one run. */
+  /**
+   * Runs everything again. A call during a run gets one follow-up run (settings may have changed since the
+   * current one read them); further calls during that wait share it.
+   */
   refresh(): Promise<EnvironmentSnapshot> {
     this.loaded = true;
-    this.inFlight ??= this.collect().finally(() => (this.inFlight = undefined));
-    return this.inFlight;
+    if (!this.inFlight) {
+      this.inFlight = this.collect().finally(() => (this.inFlight = undefined));
+      return this.inFlight;
+    }
+    this.queued ??= this.inFlight
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.refresh();
+      });
+    return this.queued;
   }
 
   /** Views and panels report whether they are on screen; GPUs are polled only while one is. */

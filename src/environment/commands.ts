@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { log } from '../common/log';
-import type { Problem } from '../protocol/environment';
+import type { EnvironmentSnapshot, Problem } from '../protocol/environment';
 import { runProblemAction } from './actions';
 import type { EnvironmentService } from './environmentService';
 import { ENVIRONMENT_VIEW_ID } from './environmentView';
@@ -37,8 +37,13 @@ export async function showProblem(problem: Problem, extra: string[] = []): Promi
 export function registerEnvironmentCommands(service: EnvironmentService, showReport: () => void): vscode.Disposable {
   const cmd = vscode.commands.registerCommand;
   return vscode.Disposable.from(
-    cmd('descent.checkEnvironment', async () => {
-      if (!vscode.workspace.isTrusted) return showUntrusted();
+    // Resolves with the snapshot once the check is done; the notification's buttons are handled without
+    // holding the command open (a notification can stay unanswered for ever).
+    cmd('descent.checkEnvironment', async (): Promise<EnvironmentSnapshot | undefined> => {
+      if (!vscode.workspace.isTrusted) {
+        void showUntrusted();
+        return undefined;
+      }
       const snap = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'Descent: checking Python, PyTorch and GPUs…' },
         () => service.refresh(),
@@ -47,12 +52,14 @@ export function registerEnvironmentCommands(service: EnvironmentService, showRep
       for (const p of snap.problems) log()[p.severity === 'info' ? 'info' : p.severity === 'warning' ? 'warn' : 'error'](`[${p.code}] ${p.message}`);
       const serious = snap.problems.filter((p) => p.severity !== 'info');
       if (serious.length === 0) {
-        const choice = await vscode.window.showInformationMessage(`Descent: ready to train. ${summarize(snap)}.`, 'Show Report');
-        if (choice) showReport();
-        return;
+        void vscode.window.showInformationMessage(`Descent: ready to train. ${summarize(snap)}.`, 'Show Report').then((choice) => {
+          if (choice) showReport();
+        });
+      } else {
+        const more = serious.length > 1 ? ` (${serious.length - 1} more problem${serious.length > 2 ? 's' : ''} in the report)` : '';
+        void showProblem({ ...serious[0]!, message: serious[0]!.message + more }, ['Show Report']);
       }
-      const more = serious.length > 1 ? ` (${serious.length - 1} more problem${serious.length > 2 ? 's' : ''} in the report)` : '';
-      await showProblem({ ...serious[0]!, message: serious[0]!.message + more }, ['Show Report']);
+      return snap;
     }),
     cmd('descent.showEnvironmentReport', () => showReport()),
     cmd('descent.refreshEnvironment', async () => {

@@ -1,5 +1,5 @@
 // Wording shared by the Environment view (host) and the Environment Report (webview). Pure, no vscode import.
-import type { EnvironmentSnapshot, GpuReading, GpuStatus, TorchInfo } from '../protocol/environment';
+import type { EnvironmentSnapshot, GpuReading, GpuStatus, Problem, TorchInfo } from '../protocol/environment';
 
 export function formatMiB(mib: number | null): string {
   if (mib === null) return '?';
@@ -152,4 +152,9 @@ export function environmentFacts(s: EnvironmentSnapshot): Fact[] {
     state: ort === null ? 'pending' : ort.status === 'ok' ? 'ok' : 'error',
   });
   return facts;
+}
+
+/** "Problems" when something needs fixing; "Notes" when all there is to say is information (e.g. CPU only). */
+export function problemsHeading(problems: Problem[]): string {
+  return problems.some((p) => p.severity !== 'info') ? 'Problems' : 'Notes';
 }

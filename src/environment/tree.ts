@@ -1,7 +1,7 @@
 // The Environment view's content as plain data: the shared facts (format.ts) plus problems, with icons.
 // environmentView.ts maps it to TreeItems; tests read it directly.
 import type { EnvironmentSnapshot, Problem } from '../protocol/environment';
-import { environmentFacts, type Fact, type FactState } from './format';
+import { environmentFacts, problemsHeading, type Fact, type FactState } from './format';
 
 export interface EnvNode {
   id: string;
@@ -57,7 +57,7 @@ export function buildEnvironmentTree(s: EnvironmentSnapshot): EnvNode[] {
   if (s.problems.length > 0) {
     nodes.push({
       id: 'problems',
-      label: 'Problems',
+      label: problemsHeading(s.problems),
       description: `${s.problems.length}`,
       icon: severityIcon[s.problems[0]!.severity],
       children: s.problems.map((p) => ({

@@ -11,7 +11,7 @@ test('CPU machine: every row the issue asks for, with clear wording', () => {
   s.problems = diagnose({ ...s, minimumTorchVersion: '2.0' });
   const tree = buildEnvironmentTree(s);
   const rows = Object.fromEntries(tree.map((n) => [n.label, n.description]));
-  assert.deepEqual(Object.keys(rows), ['Problems', 'Interpreter', 'Python', 'PyTorch', 'CUDA', 'cuDNN', 'GPUs', 'ONNX Runtime']);
+  assert.deepEqual(Object.keys(rows), ['Notes', 'Interpreter', 'Python', 'PyTorch', 'CUDA', 'cuDNN', 'GPUs', 'ONNX Runtime']);
   assert.equal(rows.Interpreter, '/ws/.venv/bin/python');
   assert.equal(rows.Python, '3.11.7 (CPython, linux x86_64)');
   assert.equal(rows.PyTorch, '2.13.0+cpu');
@@ -63,6 +63,7 @@ test('problems node lists problems with a click to show them', () => {
   s.problems = diagnose({ ...s, minimumTorchVersion: '2.0' });
   const problems = buildEnvironmentTree(s)[0]!;
   assert.equal(problems.id, 'problems');
+  assert.equal(problems.label, 'Problems');
   assert.equal(problems.children![0]!.command!.command, 'descent.showProblem');
   assert.deepEqual(problems.children![0]!.command!.args, ['torch-missing']);
 });

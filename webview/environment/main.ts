@@ -12,7 +12,7 @@ import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import '../common/base.css';
 import './environment.css';
-import { environmentFacts, type Fact } from '../../src/environment/format';
+import { environmentFacts, problemsHeading, type Fact } from '../../src/environment/format';
 import type {
   EnvironmentReportToHost,
   EnvironmentReportToWebview,
@@ -101,6 +101,11 @@ function factRows(facts: Fact[], depth = 0): HTMLElement[] {
   ]);
 }
 
+/** The facts without per-GPU rows: the GPU section below shows those, updated live. */
+function componentFacts(s: EnvironmentSnapshot): Fact[] {
+  return environmentFacts(s).map((f) => (f.id === 'gpus' ? { ...f, children: [] } : f));
+}
+
 function factTable(facts: Fact[]): HTMLElement {
   return h(
     'vscode-table',
@@ -181,8 +186,8 @@ function render(): void {
           'This workspace is not trusted, so Descent runs nothing here: no Python, no nvidia-smi, no training. Trust the workspace to check the environment.',
         )
       : null,
-    s.problems.length ? h('section', {}, h('h2', {}, 'Problems'), problemList(s.problems)) : null,
-    s.trusted ? h('section', {}, h('h2', {}, 'Components'), factTable(environmentFacts(s))) : null,
+    s.problems.length ? h('section', {}, h('h2', {}, problemsHeading(s.problems)), problemList(s.problems)) : null,
+    s.trusted ? h('section', {}, h('h2', {}, 'Components'), factTable(componentFacts(s))) : null,
     s.trusted ? gpuSection(s) : null,
   ];
   app.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));

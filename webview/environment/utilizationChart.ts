@@ -56,7 +56,7 @@ export class UtilizationChart {
         normalized: true,
         interaction: { mode: 'nearest', intersect: false, axis: 'x' },
         scales: {
-          x: { type: 'linear', min: -300, max: 0, ticks: { color: fg, callback: (v) => `${Math.round(-Number(v) / 60) || 'now'}${Number(v) < 0 ? ' min' : ''}` }, grid: { color: grid } },
+          x: { type: 'linear', min: -300, max: 0, ticks: { color: fg, stepSize: 60, callback: (v) => (Number(v) === 0 ? 'now' : `${Math.round(-Number(v) / 60)} min`) }, grid: { color: grid } },
           y: { min: 0, max: 100, ticks: { color: fg, callback: (v) => `${v}%` }, grid: { color: grid } },
         },
         plugins: {

@@ -122,6 +122,9 @@ export class EnvironmentService implements vscode.Disposable {
   }
 
   private async collect(): Promise<EnvironmentSnapshot> {
+    // Yield first: a view visible at start-up calls this during activate(), and loading onnxruntime-node's native
+    // library below takes about 30 ms that activation should not pay.
+    await new Promise((resolve) => setImmediate(resolve));
     const c = config();
     const onnxRuntime = onnxRuntimeInfo();
     if (!vscode.workspace.isTrusted) {

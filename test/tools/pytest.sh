@@ -36,6 +36,14 @@ else
   "$PY" -m pip install -q "$TORCH_SPEC" pytest numpy
 fi
 
+# tensorboard (pinned): its SummaryWriter and reader are the baselines of bench/ingest and the writers of
+# test/fixtures/runs/generate.py.
+TENSORBOARD_SPEC="tensorboard==2.21.0"
+if ! "$PY" -c 'import tensorboard, sys; sys.exit(tensorboard.__version__ != "2.21.0")' >/dev/null 2>&1; then
+  echo "[pytest] installing $TENSORBOARD_SPEC"
+  "$PY" -m pip install -q "$TENSORBOARD_SPEC"
+fi
+
 cd "$ROOT"
 echo "[pytest] $PY -m pytest python/tests -q $*"
 exec "$PY" -m pytest python/tests -q "$@"

@@ -1,7 +1,7 @@
 // One build for everything that ships: the extension host bundle (CommonJS, Node) and one IIFE per webview app.
 // `node esbuild.mjs` builds once; `--watch` rebuilds on change; `--production` minifies the host bundle too.
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -38,6 +38,19 @@ const builds = [
     logLevel: 'warning',
   },
   {
+    // descent-lint, the linter's command line (`bin` of the package). Finds the .wasm files in dist/.
+    entryPoints: { 'descent-lint': 'src/lint/cli.ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist/cli',
+    banner: { js: '#!/usr/bin/env node' },
+    sourcemap: false,
+    minify: production,
+    logLevel: 'warning',
+  },
+  {
     // The integration suite runs inside the extension host; mocha stays a runtime require from node_modules.
     entryPoints: { index: 'test/integration/index.ts' },
     bundle: true,
@@ -57,6 +70,10 @@ function copyAssets() {
   for (const f of ['codicon.css', 'codicon.ttf']) {
     cpSync(join('node_modules/@vscode/codicons/dist', f), join('dist/webview', f));
   }
+  // The linter's parser: runtime and Python grammar, next to dist/extension.js (the CLI in dist/cli/ looks one up).
+  cpSync('node_modules/web-tree-sitter/web-tree-sitter.wasm', 'dist/web-tree-sitter.wasm');
+  cpSync('node_modules/tree-sitter-python/tree-sitter-python.wasm', 'dist/tree-sitter-python.wasm');
+  if (existsSync('dist/cli/descent-lint.js')) chmodSync('dist/cli/descent-lint.js', 0o755);
 }
 
 const started = Date.now();

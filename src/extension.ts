@@ -7,6 +7,7 @@ import { registerEnvironmentView } from './environment/environmentView';
 import { createEnvironmentReport } from './environment/reportPanel';
 import { buildEnvironmentTree } from './environment/tree';
 import type { EnvironmentSnapshot } from './protocol/environment';
+import { registerLinting } from './lint/vscode';
 import { registerRunsView } from './runs/runsView';
 
 /** What activate() returns: used by Descent's integration tests and available to other extensions. */
@@ -16,6 +17,10 @@ export interface DescentApi {
     refresh(): Promise<EnvironmentSnapshot>;
     /** The Environment view's rows as plain data. */
     tree(): ReturnType<typeof buildEnvironmentTree>;
+  };
+  lint: {
+    /** Resolves once the parser is loaded and open documents are linted. */
+    ready(): Promise<boolean>;
   };
 }
 
@@ -28,14 +33,16 @@ export function activate(context: vscode.ExtensionContext): DescentApi {
     registerEnvironmentView(environment),
     registerEnvironmentCommands(environment, () => report.show()),
     registerRunsView(),
-    { dispose: disposeLog },
   );
+  const lint = registerLinting(context);
+  context.subscriptions.push(lint, { dispose: disposeLog });
   return {
     environment: {
       snapshot: () => environment.snapshot,
       refresh: () => environment.refresh(),
       tree: () => buildEnvironmentTree(environment.snapshot),
     },
+    lint: { ready: () => lint.ready.then((l) => l !== undefined) },
   };
 }
 

@@ -8,6 +8,7 @@ import { runSuites } from './harness';
 const SUITES: (() => Promise<unknown>)[] = [
   () => import('./smoke.test'),
   () => import('./environment.test'),
+  () => import('./lint.test'),
 ];
 
 export async function run(): Promise<void> {

@@ -1,0 +1,117 @@
+// Simple assignments: name -> value node, per function and at module level, and `self.x = ...` per class.
+// No type inference: a name bound by a parameter, a loop target or tuple unpacking has an unknown value.
+import type { PyNode } from '../parser';
+import type { NodeIndex } from './index';
+
+interface Binding {
+  /** Where the name is bound (the assignment, parameter, loop). */
+  at: number;
+  /** The assigned expression, or undefined when unknown (parameter, unpacking, loop target, with-as). */
+  value: PyNode | undefined;
+}
+
+type ScopeMap = Map<string, Binding[]>;
+
+export class Scopes {
+  private readonly scopes = new Map<PyNode | null, ScopeMap>();
+  /** class node -> attribute -> values assigned to `self.<attribute>` in its methods */
+  private readonly selfAttrs = new Map<PyNode, Map<string, PyNode[]>>();
+  private readonly bound = new Set<string>();
+
+  constructor(index: NodeIndex) {
+    for (const a of index.of('assignment')) this.addAssignment(a);
+    for (const f of index.of('function_definition')) {
+      const name = f.child('name')?.text;
+      if (name) this.bind(scopeOf(f), name, f.start, undefined);
+      for (const p of f.child('parameters')?.namedChildren ?? []) {
+        const id = p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier');
+        if (id) this.bind(f, id.text, f.start, undefined);
+      }
+    }
+    for (const c of index.of('class_definition')) {
+      const name = c.child('name')?.text;
+      if (name) this.bind(scopeOf(c), name, c.start, undefined);
+    }
+    for (const loop of index.of('for_statement')) {
+      const left = loop.child('left');
+      if (left) left.walk((n) => void (n.type === 'identifier' && this.bind(scopeOf(loop), n.text, loop.start, undefined)));
+    }
+    for (const w of index.of('as_pattern')) {
+      const alias = w.child('alias');
+      if (alias) alias.walk((n) => void (n.type === 'identifier' && this.bind(scopeOf(w), n.text, w.start, undefined)));
+    }
+    for (const list of this.scopes.values()) for (const b of list.values()) b.sort((x, y) => x.at - y.at);
+  }
+
+  private bind(scope: PyNode | null, name: string, at: number, value: PyNode | undefined): void {
+    let map = this.scopes.get(scope);
+    if (!map) this.scopes.set(scope, (map = new Map()));
+    const list = map.get(name) ?? [];
+    list.push({ at, value });
+    map.set(name, list);
+    this.bound.add(name);
+  }
+
+  private addAssignment(a: PyNode): void {
+    const left = a.child('left');
+    let value = a.child('right');
+    // a = b = value: the value is the innermost right-hand side.
+    while (value?.type === 'assignment') value = value.child('right');
+    if (!left) return;
+    const scope = scopeOf(a);
+    if (left.type === 'identifier') {
+      this.bind(scope, left.text, a.start, value);
+    } else if (left.type === 'attribute' && left.child('object')?.text === 'self') {
+      const cls = a.ancestor('class_definition');
+      const attr = left.child('attribute')?.text;
+      if (cls && attr && value) {
+        let m = this.selfAttrs.get(cls);
+        if (!m) this.selfAttrs.set(cls, (m = new Map()));
+        m.set(attr, [...(m.get(attr) ?? []), value]);
+      }
+    } else {
+      // Tuple / list unpacking: every name gets an unknown value.
+      left.walk((n) => {
+        if (n.type === 'attribute' || n.type === 'subscript') return false;
+        if (n.type === 'identifier') this.bind(scope, n.text, a.start, undefined);
+      });
+    }
+  }
+
+  isBoundAnywhere(name: string): boolean {
+    return this.bound.has(name);
+  }
+
+  /**
+   * The value a name has at `at`: the last binding before it in the enclosing function, else the module's last
+   * binding. `null` when the name is bound but to something unknown (a parameter); undefined when never bound.
+   */
+  valueAt(name: string, at: PyNode): PyNode | null | undefined {
+    for (let scope: PyNode | null = scopeOf(at); ; scope = scope ? scopeOf(scope) : null) {
+      const list = this.scopes.get(scope)?.get(name);
+      if (list?.length) {
+        let chosen: Binding | undefined;
+        for (const b of list) if (b.at < at.start) chosen = b;
+        // Inside a function the module-level binding holds whatever its position (the function runs later).
+        chosen ??= scope === scopeOf(at) && scope !== null ? undefined : list[list.length - 1];
+        if (chosen) return chosen.value ?? null;
+      }
+      if (scope === null) return undefined;
+    }
+  }
+
+  /** Values assigned to `self.<attr>` in the methods of a class. */
+  selfAttr(cls: PyNode, attr: string): PyNode[] {
+    return this.selfAttrs.get(cls)?.get(attr) ?? [];
+  }
+
+  selfAttrNames(cls: PyNode): string[] {
+    return [...(this.selfAttrs.get(cls)?.keys() ?? [])];
+  }
+}
+
+/** The function a node belongs to (null: module level). Class bodies belong to their enclosing scope. */
+export function scopeOf(node: PyNode): PyNode | null {
+  for (let p = node.parent; p; p = p.parent) if (p.type === 'function_definition') return p;
+  return null;
+}

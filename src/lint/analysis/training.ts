@@ -1,0 +1,263 @@
+// Training-loop facts: which calls are optimizer steps, backward passes and gradient resets, and, per loop,
+// whether some path through one iteration steps without resetting gradients (path-sensitive over if/else,
+// try, nested loops, continue/break/return).
+import type { PyNode } from '../parser';
+import { callsWithin, calleeName, positionalArgs, receiver, unparen, type Analysis } from './index';
+
+const OPTIMIZER_NAME = /opt/i;
+const SCHEDULER_NAME = /sched|lr_/i;
+
+export function isBackward(call: PyNode): boolean {
+  const name = calleeName(call);
+  return name === 'backward' || name === 'manual_backward';
+}
+
+/** `optimizer.step()` (not a scheduler, not `env.step(action)`, not LBFGS's `step(closure)`); `scaler.step(opt)`. */
+export function isOptimizerStep(call: PyNode, a: Analysis): boolean {
+  if (calleeName(call) !== 'step') return false;
+  const recv = receiver(call);
+  if (!recv) return false;
+  const args = positionalArgs(call);
+  const recvName = lastName(recv);
+  if (/scaler/i.test(recvName)) return args.length === 1;
+  if (args.length > 0) return false;
+  const value = recv.type === 'identifier' ? a.scopes.valueAt(recv.text, recv) : undefined;
+  const q = value ? a.callee(value) : undefined;
+  if (q) return q.startsWith('torch.optim.') && !q.startsWith('torch.optim.lr_scheduler.');
+  return OPTIMIZER_NAME.test(recvName) && !SCHEDULER_NAME.test(recvName);
+}
+
+/** The optimizer an update belongs to, as text (`optimizer`, `self.opt`). */
+export function optimizerOf(step: PyNode): string {
+  const recv = receiver(step);
+  if (recv && /scaler/i.test(lastName(recv))) return positionalArgs(step)[0]?.text ?? 'optimizer';
+  return recv?.text ?? 'optimizer';
+}
+
+function lastName(n: PyNode): string {
+  return n.type === 'attribute' ? (n.child('attribute')?.text ?? '') : n.text;
+}
+
+export class GradResets {
+  private readonly helpers = new Map<string, boolean>();
+  constructor(private readonly a: Analysis) {}
+
+  /** `x.zero_grad(...)`, `p.grad.zero_()`, or a call of a function of this file that does one of those. */
+  isResetCall(call: PyNode, depth = 0): boolean {
+    const name = calleeName(call);
+    if (name === 'zero_grad') return true;
+    if (name === 'zero_' && /\.grad(\.data)?\.zero_$/.test(call.child('function')?.text ?? '')) return true;
+    if (!name || depth > 2) return false;
+    const fn = call.child('function');
+    if (fn?.type !== 'identifier' && !(fn?.type === 'attribute' && fn.child('object')?.text === 'self')) return false;
+    const cached = this.helpers.get(name);
+    if (cached !== undefined) return cached;
+    this.helpers.set(name, false);
+    const defs = this.a.functions.get(name) ?? [];
+    const result = defs.length > 0 && defs.every((d) => this.containsReset(d, depth + 1));
+    this.helpers.set(name, result);
+    return result;
+  }
+
+  containsReset(node: PyNode, depth = 0): boolean {
+    if (callsWithin(node.type === 'function_definition' ? (node.child('body') ?? node) : node).some((c) => this.isResetCall(c, depth))) return true;
+    let found = false;
+    node.walk((n) => {
+      if (found || n.type === 'function_definition' || n.type === 'lambda') return n === node;
+      if (isGradNoneAssignment(n)) found = true;
+    });
+    return found;
+  }
+}
+
+/** `p.grad = None` */
+function isGradNoneAssignment(n: PyNode): boolean {
+  return n.type === 'assignment' && n.child('right')?.text === 'None' && /\.grad$/.test(n.child('left')?.text ?? '');
+}
+
+// Path states: bit 0 = stepped, bit 1 = gradients reset. A set of states is a 4-bit mask.
+const STEP = 1;
+const RESET = 2;
+
+function applyEffect(set: number, effect: number): number {
+  let out = 0;
+  for (let s = 0; s < 4; s++) if (set & (1 << s)) out |= 1 << (s | effect);
+  return out;
+}
+
+interface LoopCtx {
+  /** states that reach the end of an iteration through `continue` */
+  continued: number;
+  /** states leaving the loop through `break` */
+  broke: number;
+}
+
+export interface LoopUpdate {
+  loop: PyNode;
+  steps: PyNode[];
+  /** Some path through one iteration steps without resetting gradients. */
+  missingReset: boolean;
+  /** A reset somewhere in the loop body (any path). */
+  anyReset: boolean;
+}
+
+export class TrainingLoops {
+  readonly resets: GradResets;
+  private cached?: LoopUpdate[];
+
+  constructor(private readonly a: Analysis) {
+    this.resets = new GradResets(a);
+  }
+
+  /** Loops whose own body (not a nested loop's) calls optimizer.step() and which do a backward pass. */
+  get updates(): LoopUpdate[] {
+    this.cached ??= this.compute();
+    return this.cached;
+  }
+
+  private compute(): LoopUpdate[] {
+    const out: LoopUpdate[] = [];
+    for (const loop of this.a.loops) {
+      const body = loop.child('body');
+      if (!body) continue;
+      const calls = callsWithin(body);
+      const steps = calls.filter((c) => isOptimizerStep(c, this.a) && innermostLoop(c) === loop);
+      if (steps.length === 0 || !calls.some(isBackward)) continue;
+      const ctx: LoopCtx = { continued: 0, broke: 0 };
+      const end = this.block(body.namedChildren, 1, ctx) | ctx.continued;
+      out.push({ loop, steps, missingReset: (end & (1 << STEP)) !== 0, anyReset: this.resets.containsReset(body) });
+    }
+    return out;
+  }
+
+  private effect(node: PyNode | undefined): number {
+    if (!node) return 0;
+    let e = 0;
+    for (const c of callsWithin(node)) {
+      if (isOptimizerStep(c, this.a)) e |= STEP;
+      else if (this.resets.isResetCall(c)) e |= RESET;
+    }
+    node.walk((n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (isGradNoneAssignment(n)) e |= RESET;
+    });
+    return e;
+  }
+
+  private block(stmts: PyNode[], set: number, ctx: LoopCtx): number {
+    for (const s of stmts) {
+      if (set === 0) return 0;
+      set = this.stmt(s, set, ctx);
+    }
+    return set;
+  }
+
+  private body(n: PyNode | undefined, set: number, ctx: LoopCtx): number {
+    if (!n) return set;
+    return n.type === 'block' ? this.block(n.namedChildren, set, ctx) : this.stmt(n, set, ctx);
+  }
+
+  private stmt(s: PyNode, set: number, ctx: LoopCtx): number {
+    switch (s.type) {
+      case 'comment':
+      case 'function_definition':
+      case 'class_definition':
+      case 'decorated_definition':
+      case 'pass_statement':
+        return set;
+      case 'return_statement':
+      case 'raise_statement':
+        return 0;
+      case 'break_statement':
+        ctx.broke |= set;
+        return 0;
+      case 'continue_statement':
+        ctx.continued |= set;
+        return 0;
+      case 'if_statement': {
+        set = applyEffect(set, this.effect(s.child('condition')));
+        let out = this.body(s.child('consequence'), set, ctx);
+        let hasElse = false;
+        for (const alt of s.childrenOf('alternative')) {
+          if (alt.type === 'else_clause') {
+            hasElse = true;
+            out |= this.body(alt.child('body'), set, ctx);
+          } else {
+            set = applyEffect(set, this.effect(alt.child('condition')));
+            out |= this.body(alt.child('consequence'), set, ctx);
+          }
+        }
+        return hasElse ? out : out | set;
+      }
+      case 'for_statement':
+      case 'while_statement': {
+        set = applyEffect(set, this.effect(s.child(s.type === 'for_statement' ? 'right' : 'condition')));
+        const inner: LoopCtx = { continued: 0, broke: 0 };
+        // Loops over parameters or optimizers run at least once; any other loop may run zero times.
+        const nonEmpty = s.type === 'for_statement' && /parameters\(|param_groups|optimizers/.test(s.child('right')?.text ?? '');
+        let acc = nonEmpty ? this.body(s.child('body'), set, inner) | inner.continued : set;
+        for (let i = 0; i < 3; i++) acc |= this.body(s.child('body'), acc, inner) | inner.continued;
+        const elseClause = s.child('alternative');
+        const after = elseClause ? this.body(elseClause.child('body'), acc, ctx) : acc;
+        return after | inner.broke;
+      }
+      case 'with_statement':
+        set = applyEffect(set, this.effect(s.children.find((c) => c.type === 'with_clause')));
+        return this.body(s.child('body'), set, ctx);
+      case 'try_statement': {
+        const afterBody = this.body(s.child('body'), set, ctx);
+        let out = afterBody;
+        let fin: PyNode | undefined;
+        for (const c of s.namedChildren) {
+          if (c.type === 'except_clause' || c.type === 'except_group_clause') out |= this.body(bodyBlock(c), set | afterBody, ctx);
+          else if (c.type === 'else_clause') out = (out & ~afterBody) | this.body(c.child('body'), afterBody, ctx);
+          else if (c.type === 'finally_clause') fin = c;
+        }
+        return fin ? this.body(bodyBlock(fin), out, ctx) : out;
+      }
+      case 'match_statement': {
+        let out = set;
+        for (const c of s.child('body')?.namedChildren ?? []) if (c.type === 'case_clause') out |= this.body(c.child('consequence'), set, ctx);
+        return out;
+      }
+      default:
+        return applyEffect(set, this.effect(s));
+    }
+  }
+}
+
+function bodyBlock(clause: PyNode): PyNode | undefined {
+  return clause.children.find((c) => c.type === 'block');
+}
+
+/** Innermost for/while containing a node, not crossing a function boundary. */
+export function innermostLoop(n: PyNode): PyNode | undefined {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'for_statement' || p.type === 'while_statement') return p;
+    if (p.type === 'function_definition' || p.type === 'lambda' || p.type === 'class_definition') return undefined;
+  }
+  return undefined;
+}
+
+const cache = new WeakMap<Analysis, TrainingLoops>();
+export function trainingLoops(a: Analysis): TrainingLoops {
+  let t = cache.get(a);
+  if (!t) cache.set(a, (t = new TrainingLoops(a)));
+  return t;
+}
+
+/** Leading whitespace of a statement's line (for inserted lines). */
+export function indentOf(n: PyNode): string {
+  const src = n.src.text;
+  const lineStart = src.lastIndexOf('\n', n.start - 1) + 1;
+  return /^[ \t]*/.exec(src.slice(lineStart, n.start))![0];
+}
+
+/** Start of the line holding a node, when only whitespace precedes it on that line. */
+export function lineStartIfAlone(n: PyNode): number | undefined {
+  const src = n.src.text;
+  const lineStart = src.lastIndexOf('\n', n.start - 1) + 1;
+  return src.slice(lineStart, n.start).trim() === '' ? lineStart : undefined;
+}
+
+export { unparen };

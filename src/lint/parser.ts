@@ -1,0 +1,381 @@
+// Python parsing with web-tree-sitter, materialised into plain JS nodes (`PyNode`) that rules read without
+// crossing into wasm. Init is async and happens once; parsing is synchronous afterwards. Edits re-parse
+// incrementally and reuse the JS nodes of every subtree tree-sitter reused.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+// The CommonJS entry: esbuild's CJS output breaks the ESM entry (import.meta.url), see notes/offline-toolchain.md §3.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import TreeSitter = require('web-tree-sitter');
+
+type Tree = TreeSitter.Tree;
+
+const RUNTIME_WASM = 'web-tree-sitter.wasm';
+const PYTHON_WASM = 'tree-sitter-python.wasm';
+
+/** The shared source text of a document; nodes keep a reference so reused nodes see the latest text. */
+export interface SourceRef {
+  text: string;
+}
+
+export class PyNode {
+  parent: PyNode | null = null;
+  children: PyNode[] = [];
+  /** True when this node is, or contains, an ERROR or MISSING node. */
+  hasError = false;
+  constructor(
+    readonly type: string,
+    readonly named: boolean,
+    public field: string | null,
+    public start: number,
+    public end: number,
+    /** tree-sitter's node id (address of its slot); the key for reuse after an incremental parse. */
+    readonly id: number,
+    readonly src: SourceRef,
+  ) {}
+
+  get text(): string {
+    return this.src.text.slice(this.start, this.end);
+  }
+
+  /** First child in the given grammar field (`function`, `arguments`, `left`, `body`, ...). */
+  child(field: string): PyNode | undefined {
+    for (const c of this.children) if (c.field === field) return c;
+    return undefined;
+  }
+
+  childrenOf(field: string): PyNode[] {
+    return this.children.filter((c) => c.field === field);
+  }
+
+  get namedChildren(): PyNode[] {
+    return this.children.filter((c) => c.named);
+  }
+
+  /** Nearest ancestor of one of the given types. */
+  ancestor(...types: string[]): PyNode | undefined {
+    for (let p = this.parent; p; p = p.parent) if (types.includes(p.type)) return p;
+    return undefined;
+  }
+
+  /** Pre-order walk of this subtree (ERROR subtrees included); return false from `fn` to skip a node's children. */
+  walk(fn: (n: PyNode) => boolean | void): void {
+    const stack: PyNode[] = [this];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (fn(n) === false) continue;
+      for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!);
+    }
+  }
+}
+
+interface Runtime {
+  parser: TreeSitter.Parser;
+  types: string[];
+  fields: (string | null)[];
+  named: boolean[];
+  /** The emscripten module: the object handed to Parser.init becomes it. Used for direct cursor calls. */
+  module: Record<string, unknown>;
+}
+
+let runtime: Runtime | undefined;
+let initializing: Promise<void> | undefined;
+
+export interface InitOptions {
+  /** Folder holding both .wasm files; default: next to the bundle, then node_modules. */
+  wasmDir?: string;
+}
+
+function locate(file: string, wasmDir?: string): string {
+  const candidates: string[] = [];
+  if (wasmDir) candidates.push(join(wasmDir, file));
+  candidates.push(join(__dirname, file), join(__dirname, '..', file));
+  try {
+    // Unbundled (unit tests under tsx): the files inside their packages.
+    candidates.push(require.resolve(`${file === RUNTIME_WASM ? 'web-tree-sitter' : 'tree-sitter-python'}/${file}`));
+  } catch {
+    // not installed here: a bundle ships the files next to itself
+  }
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`Descent lint: cannot find ${file} (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+/** Loads the wasm runtime and the Python grammar. Safe to call many times; only the first call works. */
+export function initParser(options: InitOptions = {}): Promise<void> {
+  initializing ??= (async () => {
+    const moduleOptions: Record<string, unknown> = {
+      locateFile: (f: string) => (f.endsWith('.wasm') ? locate(RUNTIME_WASM, options.wasmDir) : f),
+    };
+    await TreeSitter.Parser.init(moduleOptions);
+    const language = await TreeSitter.Language.load(locate(PYTHON_WASM, options.wasmDir));
+    const parser = new TreeSitter.Parser();
+    parser.setLanguage(language);
+    const named: boolean[] = [];
+    for (let i = 0; i < language.nodeTypeCount; i++) named.push(language.nodeTypeIsNamed(i));
+    runtime = { parser, types: language.types, fields: language.fields, named, module: moduleOptions };
+  })();
+  return initializing;
+}
+
+export function isParserReady(): boolean {
+  return runtime !== undefined;
+}
+
+function rt(): Runtime {
+  if (!runtime) throw new Error('Descent lint: call initParser() (async, once) before parsing');
+  return runtime;
+}
+
+/** Cursor moves and reads over the current node. Calls wasm exports directly when available (3x faster). */
+interface CursorOps {
+  first(): boolean;
+  next(): boolean;
+  up(): void;
+  typeId(): number;
+  fieldId(): number;
+  start(): number;
+  end(): number;
+  nodeId(): number;
+  done(): void;
+}
+
+type WasmFn = (tree: number) => number;
+
+function cursorOps(tree: Tree): CursorOps {
+  const m = rt().module;
+  const cursor = tree.walk();
+  const fn = (name: string) => m[`_ts_tree_cursor_${name}_wasm`] as WasmFn | undefined;
+  const names = ['goto_first_child', 'goto_next_sibling', 'goto_parent', 'current_node_type_id', 'current_field_id', 'start_index', 'end_index', 'current_node_id'];
+  const fns = names.map(fn);
+  const ptr = (tree as unknown as Record<number, unknown>)[0];
+  if (fns.every((f) => typeof f === 'function') && typeof ptr === 'number') {
+    // The wasm side keeps the cursor in its transfer buffer between calls; one public read puts it there.
+    void cursor.nodeTypeId;
+    const [first, next, up, typeId, fieldId, start, end, nodeId] = fns as WasmFn[];
+    return {
+      first: () => first!(ptr) === 1,
+      next: () => next!(ptr) === 1,
+      up: () => void up!(ptr),
+      typeId: () => typeId!(ptr),
+      fieldId: () => fieldId!(ptr),
+      start: () => start!(ptr),
+      end: () => end!(ptr),
+      nodeId: () => nodeId!(ptr),
+      done: () => cursor.delete(),
+    };
+  }
+  return {
+    first: () => cursor.gotoFirstChild(),
+    next: () => cursor.gotoNextSibling(),
+    up: () => void cursor.gotoParent(),
+    typeId: () => cursor.nodeTypeId,
+    fieldId: () => cursor.currentFieldId,
+    start: () => cursor.startIndex,
+    end: () => cursor.endIndex,
+    nodeId: () => cursor.nodeId,
+    done: () => cursor.delete(),
+  };
+}
+
+/** Moves a reused subtree to its new offsets (a tight loop: it runs over everything after an edit). */
+function shift(node: PyNode, delta: number): void {
+  const stack: PyNode[] = [node];
+  let n: PyNode | undefined;
+  while ((n = stack.pop())) {
+    n.start += delta;
+    n.end += delta;
+    const ch = n.children;
+    for (let i = 0; i < ch.length; i++) stack.push(ch[i]!);
+  }
+}
+
+/**
+ * Builds the PyNode tree for `tree`. Nodes whose tree-sitter id is in `reuse` (from the previous tree, still
+ * alive) are subtrees tree-sitter reused unchanged: their PyNodes are kept, shifted to their new offsets.
+ */
+function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | null, ids: Map<number, PyNode> | null, reused: Set<PyNode> | null): PyNode {
+  const { types, fields, named } = rt();
+  const c = cursorOps(tree);
+  const rootType = types[c.typeId()] ?? 'ERROR';
+  const root = new PyNode(rootType, true, null, 0, src.text.length, c.nodeId(), src);
+  ids?.set(root.id, root);
+  const stringId = types.indexOf('string');
+
+  const visit = (parent: PyNode): boolean => {
+    if (!c.first()) return false;
+    do {
+      const tid = c.typeId();
+      const id = ids ? c.nodeId() : 0;
+      const old = reuse?.get(id);
+      const isNamed = named[tid] ?? true;
+      const type = types[tid] || 'ERROR';
+      if (old && old.type === type) {
+        const start = c.start();
+        if (old.end - old.start === c.end() - start) {
+          if (old.start !== start) shift(old, start - old.start);
+          old.parent = parent;
+          old.field = isNamed ? (fields[c.fieldId()] ?? null) : null;
+          parent.children.push(old);
+          if (old.hasError) parent.hasError = true;
+          reused!.add(old);
+          continue;
+        }
+      }
+      const node = new PyNode(type, isNamed, isNamed ? (fields[c.fieldId()] ?? null) : null, 0, 0, id, src);
+      node.parent = parent;
+      parent.children.push(node);
+      ids?.set(id, node);
+      // Strings are read as text; their inner tokens are not needed and are many.
+      if (tid === stringId || !visit(node)) {
+        node.start = c.start();
+        node.end = c.end();
+        // A zero-width leaf is a MISSING token inserted by error recovery.
+        if (node.start === node.end || type === 'ERROR') node.hasError = true;
+      } else if (type === 'ERROR') {
+        node.hasError = true;
+      }
+      if (node.hasError) parent.hasError = true;
+    } while (c.next());
+    c.up();
+    const ch = parent.children;
+    parent.start = ch[0]!.start;
+    parent.end = ch[ch.length - 1]!.end;
+    return true;
+  };
+  visit(root);
+  c.done();
+  root.start = 0;
+  root.end = src.text.length;
+  if (rootType === 'ERROR') root.hasError = true;
+  return root;
+}
+
+/** Line starts of a text, for offset <-> (line, column) conversion (0-based, UTF-16 columns like VS Code). */
+export class LineIndex {
+  readonly starts: number[] = [0];
+  constructor(readonly text: string) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+  position(offset: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, column: offset - this.starts[lo]! };
+  }
+  offset(line: number, column: number): number {
+    const s = this.starts[Math.min(line, this.starts.length - 1)] ?? 0;
+    return s + column;
+  }
+  /** Leading whitespace of the line holding `offset`. */
+  indentAt(offset: number): string {
+    const s = this.starts[this.position(offset).line]!;
+    return /^[ \t]*/.exec(this.text.slice(s, s + 200))![0];
+  }
+}
+
+/**
+ * A parsed Python document that can be edited in place. `root` is rebuilt on each edit, reusing the PyNodes of
+ * unchanged subtrees. Call `dispose()` when the document closes (frees wasm memory).
+ */
+export class ParsedDocument {
+  private tree: Tree;
+  private readonly src: SourceRef;
+  private ids = new Map<number, PyNode>();
+  private lineIndex: LineIndex | undefined;
+  root: PyNode;
+  /** Bumped on each change; caches keyed on the document check it. */
+  version = 0;
+
+  /** `incremental: false` for a one-shot parse: node ids are not tracked (a little faster), edits re-parse fully. */
+  constructor(
+    source: string,
+    private readonly incremental = true,
+  ) {
+    this.src = { text: source };
+    this.tree = parseTree(source, null);
+    this.root = materialize(this.tree, this.src, null, incremental ? this.ids : null, null);
+  }
+
+  get source(): string {
+    return this.src.text;
+  }
+
+  get lines(): LineIndex {
+    this.lineIndex ??= new LineIndex(this.src.text);
+    return this.lineIndex;
+  }
+
+  /** Replaces [startIndex, oldEndIndex) (UTF-16 offsets in the current source) with newText, re-parsing incrementally. */
+  applyEdit(startIndex: number, oldEndIndex: number, newText: string): void {
+    const old = this.src.text;
+    if (!this.incremental) return this.setText(old.slice(0, startIndex) + newText + old.slice(oldEndIndex));
+    if (startIndex < 0 || oldEndIndex < startIndex || oldEndIndex > old.length) throw new RangeError('Descent lint: edit outside the document');
+    const lines = this.lines;
+    const startPosition = toPoint(lines.position(startIndex));
+    const oldEndPosition = toPoint(lines.position(oldEndIndex));
+    const nl = newText.lastIndexOf('\n');
+    const newEndPosition =
+      nl === -1
+        ? { row: startPosition.row, column: startPosition.column + newText.length }
+        : { row: startPosition.row + newText.split('\n').length - 1, column: newText.length - nl - 1 };
+    const next = old.slice(0, startIndex) + newText + old.slice(oldEndIndex);
+    this.tree.edit(new TreeSitter.Edit({ startIndex, oldEndIndex, newEndIndex: startIndex + newText.length, startPosition, oldEndPosition, newEndPosition }));
+    this.src.text = next;
+    this.lineIndex = undefined;
+    this.reparse(this.tree);
+  }
+
+  /** Replaces the whole text (no edit information): a full parse that still reuses what it can. */
+  setText(source: string): void {
+    this.src.text = source;
+    this.lineIndex = undefined;
+    const oldTree = this.tree;
+    this.tree = parseTree(source, null);
+    const oldIds = this.ids;
+    this.ids = new Map();
+    this.root = materialize(this.tree, this.src, null, this.incremental ? this.ids : null, null);
+    oldIds.clear();
+    oldTree.delete();
+    this.version++;
+  }
+
+  private reparse(oldTree: Tree): void {
+    const tree = parseTree(this.src.text, oldTree);
+    const reused = new Set<PyNode>();
+    const oldRoot = this.root;
+    // New ids are added to the same map: an id can't repeat while the old tree (owner of the old ids) is alive.
+    this.root = materialize(tree, this.src, this.ids, this.ids, reused);
+    // Forget the ids of old nodes that were not reused, before their memory can be handed out again.
+    oldRoot.walk((n) => {
+      if (reused.has(n)) return false;
+      if (this.ids.get(n.id) === n) this.ids.delete(n.id);
+    });
+    oldTree.delete();
+    this.tree = tree;
+    this.version++;
+  }
+
+  dispose(): void {
+    this.tree.delete();
+    this.ids.clear();
+  }
+}
+
+function toPoint(p: { line: number; column: number }): TreeSitter.Point {
+  return { row: p.line, column: p.column };
+}
+
+function parseTree(source: string, oldTree: Tree | null): Tree {
+  const tree = rt().parser.parse(source, oldTree);
+  if (!tree) throw new Error('Descent lint: tree-sitter returned no tree');
+  return tree;
+}
+
+/** One-shot parse (no incremental state kept). */
+export function parseSource(source: string): ParsedDocument {
+  return new ParsedDocument(source, false);
+}

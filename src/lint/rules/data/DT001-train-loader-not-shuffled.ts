@@ -1,0 +1,58 @@
+import { hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
+import type { PyNode } from '../../parser';
+import type { Rule } from '../../types';
+
+const TRAIN = /train/i;
+
+/** The name a call's result is assigned to (`train_loader = DataLoader(...)`, `self.train_dl = ...`). */
+function assignedName(call: PyNode): string | undefined {
+  const a = call.parent;
+  if (a?.type !== 'assignment' || a.child('right') !== call) return undefined;
+  const left = a.child('left');
+  if (left?.type === 'identifier') return left.text;
+  if (left?.type === 'attribute') return left.child('attribute')?.text;
+  return undefined;
+}
+
+/** The dataset argument names a training set: `train_ds`, `self.train_set`, `MNIST(..., train=True)`. */
+function isTrainDataset(ds: PyNode | undefined): boolean {
+  if (!ds) return false;
+  if (ds.type === 'identifier') return TRAIN.test(ds.text);
+  if (ds.type === 'attribute') return TRAIN.test(ds.child('attribute')?.text ?? '');
+  if (ds.type === 'call') return keywordArg(ds, 'train')?.text === 'True';
+  if (ds.type === 'subscript') return TRAIN.test(ds.text) && !/val|test/i.test(ds.text);
+  return false;
+}
+
+export const DT001: Rule = {
+  meta: {
+    id: 'DT001',
+    name: 'train-loader-not-shuffled',
+    group: 'data',
+    defaultSeverity: 'warning',
+    summary: 'The training DataLoader does not shuffle (no shuffle=True, no sampler).',
+    why:
+      '`DataLoader` defaults to `shuffle=False`: every epoch sees the samples in the same order, often sorted by class or by ' +
+      'source. Batches are then correlated, gradients are biased toward whatever came last, and the model converges slower ' +
+      'or to a worse solution. Training data should be reshuffled every epoch. (An explicit `shuffle=False` is taken as a ' +
+      'deliberate choice, e.g. for time series, and is not reported.)',
+    wrong: 'train_loader = DataLoader(train_ds, batch_size=64)',
+    right: 'train_loader = DataLoader(train_ds, batch_size=64, shuffle=True)',
+    concept: 'Stochastic gradient descent: mini-batches should be random samples',
+    fixable: true,
+  },
+  nodeTypes: ['call'],
+  visit(call, ctx) {
+    if (ctx.analysis.callee(call) !== 'torch.utils.data.DataLoader') return;
+    if (keywordArg(call, 'shuffle') || keywordArg(call, 'sampler') || keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return;
+    const args = positionalArgs(call);
+    if (args.length > 2) return; // shuffle or sampler passed positionally
+    const ds = args[0] ?? keywordArg(call, 'dataset');
+    const name = assignedName(call);
+    const isTrain = (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds);
+    if (!isTrain || /iter|stream/i.test(ds?.text ?? '')) return;
+    const last = call.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment').pop();
+    const fixes = last ? [{ title: 'Add shuffle=True', edits: [{ start: last.end, end: last.end, newText: ', shuffle=True' }] }] : undefined;
+    ctx.report({ node: call, message: 'Training DataLoader without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).', fixes });
+  },
+};

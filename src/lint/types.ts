@@ -1,0 +1,79 @@
+// The linter's public shapes: findings, fixes, rules and their metadata. Plain data, no vscode.
+import type { RuleMeta, Severity } from '../protocol/lint';
+import type { Analysis } from './analysis';
+import type { LineIndex, PyNode } from './parser';
+
+// Metadata shapes live in the protocol module because the rule explanation page (a webview) shows them.
+export type { RuleGroup, RuleMeta, Severity } from '../protocol/lint';
+
+/** 0-based line and UTF-16 column (VS Code's convention). */
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export interface TextEdit {
+  range: Range;
+  newText: string;
+}
+
+export interface Fix {
+  title: string;
+  edits: TextEdit[];
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  message: string;
+  range: Range;
+  fixes?: Fix[];
+}
+
+
+
+/** A finding as a rule reports it: offsets into the source; the engine converts to lines and applies severity. */
+export interface RawFinding {
+  node?: PyNode;
+  /** Offsets (UTF-16) when not the whole node. */
+  start?: number;
+  end?: number;
+  message: string;
+  fixes?: RawFix[];
+}
+
+export interface RawEdit {
+  start: number;
+  end: number;
+  newText: string;
+}
+
+export interface RawFix {
+  title: string;
+  edits: RawEdit[];
+}
+
+export interface RuleContext {
+  readonly source: string;
+  readonly root: PyNode;
+  readonly lines: LineIndex;
+  /** Shared per-file facts (imports, assignments, modules, loops), computed once on first use. */
+  readonly analysis: Analysis;
+  /** All nodes of a type, in document order (ERROR subtrees excluded). */
+  nodesOfType(type: string): readonly PyNode[];
+  report(finding: RawFinding): void;
+}
+
+export interface Rule {
+  meta: RuleMeta;
+  /** Node types this rule visits; the engine walks the tree once and dispatches by type. */
+  nodeTypes?: readonly string[];
+  visit?(node: PyNode, ctx: RuleContext): void;
+  /** Whole-file check, run after the visits. */
+  check?(ctx: RuleContext): void;
+}

@@ -1,0 +1,119 @@
+// The linter in a real VS Code host: diagnostics while a file is open, quick fixes applied through the code
+// action API (as the light bulb does), the explanation page, and a notebook whose cells depend on each other.
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DescentApi } from '../../src/extension';
+
+const EXTENSION_ID = 'descent-dev.descent';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function workspaceFile(...parts: string[]): vscode.Uri {
+  return vscode.Uri.file(path.join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, ...parts));
+}
+
+function descentCodes(uri: vscode.Uri): string[] {
+  return vscode.languages
+    .getDiagnostics(uri)
+    .filter((d) => d.source === 'Descent')
+    .map((d) => (typeof d.code === 'object' ? String(d.code.value) : String(d.code)))
+    .sort();
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+suite('Lint', function () {
+  this.timeout(60_000);
+
+  suiteSetup(async () => {
+    const api = await vscode.extensions.getExtension<DescentApi>(EXTENSION_ID)!.activate();
+    assert.equal(await api.lint.ready(), true, 'the parser loaded');
+  });
+
+  teardown(async () => {
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('a clean training script has no findings', async () => {
+    const doc = await vscode.workspace.openTextDocument(workspaceFile('train.py'));
+    await vscode.window.showTextDocument(doc);
+    await sleep(800);
+    assert.deepEqual(descentCodes(doc.uri), []);
+  });
+
+  test('softmax into CrossEntropyLoss and a missing zero_grad are found, with explanation links', async () => {
+    const doc = await vscode.workspace.openTextDocument(workspaceFile('lint', 'buggy_train.py'));
+    await vscode.window.showTextDocument(doc);
+    const codes = await until('diagnostics', () => (descentCodes(doc.uri).length >= 2 ? descentCodes(doc.uri) : undefined));
+    assert.ok(codes.includes('LS001'), codes.join());
+    assert.ok(codes.includes('TL001'), codes.join());
+    const ls001 = vscode.languages.getDiagnostics(doc.uri).find((d) => typeof d.code === 'object' && d.code.value === 'LS001')!;
+    assert.equal((ls001.code as { target: vscode.Uri }).target.toString(), 'descent-rule:/LS001.descent-rule');
+  });
+
+  test('quick fixes remove the finding; ignore-on-this-line works', async () => {
+    const doc = await vscode.workspace.openTextDocument(workspaceFile('lint', 'buggy_train.py'));
+    const editor = await vscode.window.showTextDocument(doc);
+    const diag = await until('TL001', () => vscode.languages.getDiagnostics(doc.uri).find((d) => typeof d.code === 'object' && d.code.value === 'TL001'));
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, diag.range, vscode.CodeActionKind.QuickFix.value);
+    // Our fix for this diagnostic: the first action with an edit that is not "Ignore ..." (the command API returns
+    // actions without their diagnostics; VS Code adds generic "Fix"/"Explain" actions of its own, without edits).
+    const fix = actions.find((a) => a.edit && !a.title.startsWith('Ignore'));
+    assert.ok(fix?.edit, `no fix among: ${actions.map((a) => `${a.title} [diags ${a.diagnostics?.length ?? 'none'}, edit ${a.edit ? 'yes' : 'no'}]`).join(' | ')}`);
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    assert.match(doc.getText(), /optimizer\.zero_grad\(\)/);
+    await until('TL001 gone', () => (descentCodes(doc.uri).includes('TL001') ? undefined : true));
+
+    const ls = await until('LS001', () => vscode.languages.getDiagnostics(doc.uri).find((d) => typeof d.code === 'object' && d.code.value === 'LS001'));
+    const lsActions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, ls.range, vscode.CodeActionKind.QuickFix.value);
+    const ignore = lsActions.find((a) => a.title === 'Ignore LS001 on this line');
+    assert.ok(ignore?.edit);
+    assert.ok(await vscode.workspace.applyEdit(ignore.edit));
+    assert.match(doc.lineAt(ls.range.start.line).text, /# descent: ignore\[LS001\]/);
+    await until('LS001 gone', () => (descentCodes(doc.uri).includes('LS001') ? undefined : true));
+    assert.ok(editor.document.isDirty);
+  });
+
+  test('typing keeps diagnostics current (incremental re-parse)', async () => {
+    const doc = await vscode.workspace.openTextDocument({ language: 'python', content: 'import torch\nfrom torch import nn\nloss_fn = nn.CrossEntropyLoss()\n' });
+    const editor = await vscode.window.showTextDocument(doc);
+    await sleep(500);
+    assert.deepEqual(descentCodes(doc.uri), []);
+    const line = 'def step(logits, y):\n    return loss_fn(torch.softmax(logits, dim=1), y)\n';
+    for (const ch of line) await editor.edit((b) => b.insert(doc.positionAt(doc.getText().length), ch));
+    await until('LS001 after typing', () => (descentCodes(doc.uri).includes('LS001') ? true : undefined));
+  });
+
+  test('Explain Lint Rule opens the explanation page', async () => {
+    await vscode.commands.executeCommand('descent.lint.explainRule', 'LS001');
+    const tab = await until('rule tab', () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === 'descent.ruleExplanation'),
+    );
+    assert.match(tab.label, /LS001/);
+    const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.parse('descent-rule:/LS001.descent-rule')));
+    assert.match(text, /^# LS001/);
+    assert.match(text, /## Why it hurts training/);
+  });
+
+  test('a notebook is linted across cells; findings land in the right cell', async () => {
+    const nb = await vscode.workspace.openNotebookDocument(workspaceFile('lint', 'split_cells.ipynb'));
+    await vscode.window.showNotebookDocument(nb);
+    const trainingCell = nb.cellAt(2);
+    const modelCell = nb.cellAt(1);
+    const codes = await until('notebook diagnostics', () => {
+      const all = [...descentCodes(trainingCell.document.uri), ...descentCodes(modelCell.document.uri)];
+      return all.includes('LS001') ? all : undefined;
+    });
+    assert.ok(!codes.includes('TL001'), 'zero_grad is called in the loop');
+    assert.ok(descentCodes(trainingCell.document.uri).includes('LS001'), 'the finding is on the loss call in the training cell');
+  });
+});

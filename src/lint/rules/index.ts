@@ -1,18 +1,28 @@
-// Every rule, registered once. Add a rule: create rules/<group>/<ID>-<name>.ts exporting a `Rule`, import it here.
+// Every rule, registered once, by group: each group folder's index.ts lists its rules (see ../README.md).
 import type { Rule } from '../types';
-import { AR001 } from './architecture/AR001-bias-before-batchnorm';
-import { DT001 } from './data/DT001-train-loader-not-shuffled';
-import { EV001 } from './evaluation/EV001-eval-without-eval-mode';
-import { EV003 } from './evaluation/EV003-eval-without-no-grad';
-import { HP001 } from './hyperparameters/HP001-implausible-learning-rate';
-import { LS001 } from './loss/LS001-softmax-into-cross-entropy';
-import { LS002 } from './loss/LS002-sigmoid-into-bce-with-logits';
-import { LS003 } from './loss/LS003-nll-without-log-softmax';
-import { TL001 } from './training-loop/TL001-missing-zero-grad';
-import { TL002 } from './training-loop/TL002-zero-grad-once-before-loop';
-import { TL003 } from './training-loop/TL003-zero-grad-between-backward-and-step';
+import { trainingLoopRules } from './training-loop';
+import { evaluationRules } from './evaluation';
+import { lossRules } from './loss';
+import { dataRules } from './data';
+import { reproducibilityRules } from './reproducibility';
+import { deviceRules } from './device';
+import { architectureRules } from './architecture';
+import { hyperparameterRules } from './hyperparameters';
+import { deprecatedApiRules } from './deprecated-api';
+import { kerasRules } from './keras';
 
-export const allRules: readonly Rule[] = [TL001, TL002, TL003, EV001, EV003, LS001, LS002, LS003, DT001, HP001, AR001];
+export const allRules: readonly Rule[] = [
+  ...trainingLoopRules,
+  ...evaluationRules,
+  ...lossRules,
+  ...dataRules,
+  ...reproducibilityRules,
+  ...deviceRules,
+  ...architectureRules,
+  ...hyperparameterRules,
+  ...deprecatedApiRules,
+  ...kerasRules,
+];
 
 const byId = new Map(allRules.map((r) => [r.meta.id, r]));
 

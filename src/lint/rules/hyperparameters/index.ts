@@ -1,0 +1,5 @@
+// The hyperparameters rules. Add a rule: import it here and list it below (the order is the order of findings).
+import type { Rule } from '../../types';
+import { HP001 } from './HP001-implausible-learning-rate';
+
+export const hyperparameterRules: readonly Rule[] = [HP001];

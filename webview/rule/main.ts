@@ -1,7 +1,6 @@
 // Explanation page of one lint rule: what is wrong, why it hurts training, a wrong and a right example, and the
 // course concept it relates to. Text from the rule's metadata is set as text; only `code` and **bold** spans
 // of its Markdown are turned into elements.
-import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '../common/base.css';
 import './rule.css';
@@ -45,9 +44,9 @@ const host = connectToHost<RuleExplanationToWebview, RuleExplanationToHost>((m) 
     const settings = h('vscode-button', { secondary: true, icon: 'settings-gear' }, 'Rule settings');
     settings.addEventListener('click', () => host.post({ type: 'openSettings' }));
     app.replaceChildren(
-      h('header', {}, h('h1', {}, h('span', { class: 'rule-id' }, r.id), ' ', r.name), h('vscode-badge', { class: `severity ${r.defaultSeverity}` }, r.defaultSeverity)),
+      h('header', {}, h('h1', {}, h('span', { class: 'rule-id' }, r.id), ' ', r.name), h('span', { class: `severity ${r.defaultSeverity}`, title: 'default severity' }, r.defaultSeverity)),
       h('p', { class: 'summary' }, ...inlineMarkdown(r.summary)),
-      h('p', { class: 'muted' }, `Group: ${r.group}${r.fixable ? ' · a quick fix is available (💡 or Ctrl+.)' : ''}`),
+      h('p', { class: 'muted' }, `Group: ${r.group}${r.fixable ? ' · a quick fix is available (light bulb, or Ctrl+. on the squiggle)' : ''}`),
       h('section', {}, h('h2', {}, 'Why it hurts training'), ...paragraphs(r.why)),
       h('div', { class: 'examples' }, example('Wrong', r.wrong, 'wrong'), example('Right', r.right, 'right')),
       h('section', { class: 'concept' }, h('h2', {}, 'The concept'), ...paragraphs(r.concept)),

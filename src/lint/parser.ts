@@ -121,6 +121,12 @@ export function isParserReady(): boolean {
   return runtime !== undefined;
 }
 
+/** Bytes of the wasm linear memory (it only grows): for memory measurements (bench/lint). 0 before init. */
+export function wasmMemoryBytes(): number {
+  const heap = runtime?.module.HEAP8 as Int8Array | undefined;
+  return heap?.buffer.byteLength ?? 0;
+}
+
 function rt(): Runtime {
   if (!runtime) throw new Error('Descent lint: call initParser() (async, once) before parsing');
   return runtime;

@@ -12,6 +12,11 @@ export interface LintRun {
   rules?: readonly Rule[];
   /** A rule that throws is skipped (the others still run); this hears about it. */
   onRuleError?: (rule: string, error: unknown) => void;
+  /**
+   * Profiling (bench/lint): hears how long each rule took, in ms. Shared analysis is computed lazily, so its cost
+   * is charged to the first rule that asks for it. Leave unset in production (no timing calls are made).
+   */
+  onRuleTime?: (rule: string, ms: number) => void;
 }
 
 class Index implements NodeIndex {
@@ -88,12 +93,14 @@ export function lintTree(root: PyNode, source: string, lines: LineIndex, run: Li
         findings.push(finding);
       },
     };
+    const t0 = run.onRuleTime ? performance.now() : 0;
     try {
       if (rule.visit && rule.nodeTypes) for (const t of rule.nodeTypes) for (const n of index.of(t)) rule.visit(n, ctx);
       rule.check?.(ctx);
     } catch (error) {
       run.onRuleError?.(id, error);
     }
+    if (run.onRuleTime) run.onRuleTime(id, performance.now() - t0);
   }
   findings.sort((x, y) => x.range.start.line - y.range.start.line || x.range.start.column - y.range.start.column || x.rule.localeCompare(y.rule));
   return findings;

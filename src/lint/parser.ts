@@ -3,9 +3,17 @@
 // incrementally and reuse the JS nodes of every subtree tree-sitter reused.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-// The CommonJS entry: esbuild's CJS output breaks the ESM entry (import.meta.url), see notes/offline-toolchain.md §3.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-import TreeSitter = require('web-tree-sitter');
+import type * as TreeSitter from 'web-tree-sitter';
+
+/** web-tree-sitter's JS, loaded on first use so that evaluating it (about 8 ms) stays out of extension activation. */
+let treeSitterModule: typeof TreeSitter | undefined;
+function treeSitter(): typeof TreeSitter {
+  // The CommonJS entry through require(): esbuild's CJS output breaks the ESM entry (import.meta.url), see
+  // notes/offline-toolchain.md §3.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  treeSitterModule ??= require('web-tree-sitter') as typeof TreeSitter;
+  return treeSitterModule;
+}
 
 type Tree = TreeSitter.Tree;
 
@@ -106,9 +114,10 @@ export function initParser(options: InitOptions = {}): Promise<void> {
     const moduleOptions: Record<string, unknown> = {
       locateFile: (f: string) => (f.endsWith('.wasm') ? locate(RUNTIME_WASM, options.wasmDir) : f),
     };
-    await TreeSitter.Parser.init(moduleOptions);
-    const language = await TreeSitter.Language.load(locate(PYTHON_WASM, options.wasmDir));
-    const parser = new TreeSitter.Parser();
+    const ts = treeSitter();
+    await ts.Parser.init(moduleOptions);
+    const language = await ts.Language.load(locate(PYTHON_WASM, options.wasmDir));
+    const parser = new ts.Parser();
     parser.setLanguage(language);
     const named: boolean[] = [];
     for (let i = 0; i < language.nodeTypeCount; i++) named.push(language.nodeTypeIsNamed(i));
@@ -183,6 +192,20 @@ function cursorOps(tree: Tree): CursorOps {
   };
 }
 
+let leafTypes: boolean[] | undefined;
+
+/**
+ * Type ids of anonymous tokens that are always leaves (`(`, `,`, `def`, `+=`...). Multi-word tokens (`is not`,
+ * `not in`) hold their words as children, so they are walked like other nodes.
+ */
+function anonymousLeaves(): boolean[] {
+  if (!leafTypes) {
+    const { types, named } = rt();
+    leafTypes = types.map((t, i) => !named[i] && !!t && !t.includes(' ') && t !== 'ERROR');
+  }
+  return leafTypes;
+}
+
 /** Moves a reused subtree to its new offsets (a tight loop: it runs over everything after an edit). */
 function shift(node: PyNode, delta: number): void {
   const stack: PyNode[] = [node];
@@ -206,11 +229,20 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
   const root = new PyNode(rootType, true, null, 0, src.text.length, c.nodeId(), src);
   ids?.set(root.id, root);
   const stringId = types.indexOf('string');
+  const leaf = anonymousLeaves();
 
   const visit = (parent: PyNode): boolean => {
     if (!c.first()) return false;
     do {
       const tid = c.typeId();
+      if (leaf[tid]) {
+        // A punctuation or keyword token: a leaf, never worth reusing (cheaper to rebuild than to look up).
+        const node = new PyNode(types[tid]!, false, null, c.start(), c.end(), 0, src);
+        node.parent = parent;
+        parent.children.push(node);
+        if (node.start === node.end) node.hasError = parent.hasError = true;
+        continue;
+      }
       const id = ids ? c.nodeId() : 0;
       const old = reuse?.get(id);
       const isNamed = named[tid] ?? true;
@@ -329,7 +361,7 @@ export class ParsedDocument {
         ? { row: startPosition.row, column: startPosition.column + newText.length }
         : { row: startPosition.row + newText.split('\n').length - 1, column: newText.length - nl - 1 };
     const next = old.slice(0, startIndex) + newText + old.slice(oldEndIndex);
-    this.tree.edit(new TreeSitter.Edit({ startIndex, oldEndIndex, newEndIndex: startIndex + newText.length, startPosition, oldEndPosition, newEndPosition }));
+    this.tree.edit(new (treeSitter().Edit)({ startIndex, oldEndIndex, newEndIndex: startIndex + newText.length, startPosition, oldEndPosition, newEndPosition }));
     this.src.text = next;
     this.lineIndex = undefined;
     this.reparse(this.tree);

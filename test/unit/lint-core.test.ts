@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ParsedDocument, allRules, lintDocument, lintNotebookCells, joinCells, parsePyprojectLint, readIpynb, type PyNode } from '../../src/lint';
+import { ParsedDocument, allRules, lintDocument, lintSource, lintNotebookCells, joinCells, parsePyprojectLint, readIpynb, type PyNode } from '../../src/lint';
 import { HEADER, ids, lint, useParser } from './lint/helpers';
 
 useParser();
@@ -20,6 +20,39 @@ test('incremental edits give the same tree as a fresh parse, and reuse nodes', (
   doc.applyEdit(doc.source.length, doc.source.length, '\n# end\n');
   // Top-level statements hang off a new root; below them tree-sitter's reused subtrees keep their PyNodes.
   assert.equal(doc.root.children.find((c) => c.type === 'function_definition')!.child('body'), firstBody, 'an untouched function body keeps its PyNode');
+  doc.dispose();
+});
+
+/** Everything rules can read of a node: type, named, field, offsets, error flag, children. */
+const full = (n: PyNode): string =>
+  `${n.named ? n.type : JSON.stringify(n.type)}${n.field ? `:${n.field}` : ''}@${n.start}-${n.end}${n.hasError ? '!' : ''}` + (n.children.length ? `(${n.children.map(full).join(' ')})` : '');
+
+test('tokens: punctuation leaves, multi-word operators keep their words, errors are flagged', () => {
+  const doc = new ParsedDocument('if a is not None and b not in c:\n    x = f(y, "s")\nz = (1 +\n');
+  const ops = [] as string[];
+  doc.root.walk((n) => void (!n.named && n.children.length && ops.push(`${n.type}:${n.children.map((c) => c.type).join(',')}`)));
+  assert.deepEqual(ops, ['is not:is,not', 'not in:not,in']);
+  const comma = doc.root.children[0]!.child('consequence')!.children[0]!.children[0]!.child('right')!.child('arguments')!.children[2]!;
+  assert.deepEqual([comma.type, comma.named, comma.text], [',', false, ',']);
+  assert.ok(doc.root.hasError);
+  doc.dispose();
+});
+
+test('random one-character edits: the incremental tree and findings equal a fresh parse', () => {
+  const src = `${HEADER}\nclass Net(nn.Module):\n    def forward(self, x):\n        return F.softmax(self.fc(x), dim=1)\n\n` +
+    'def train(model, loader, opt, crit):\n    for x, y in loader:\n        loss = crit(model(x), y)\n        loss.backward()\n        opt.step()\n        if x is not None and y not in []:\n            print("done", 1 + 2)\n\n'.repeat(6);
+  const doc = new ParsedDocument(src);
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  for (let i = 0; i < 120; i++) {
+    const at = rnd(doc.source.length);
+    if (i % 2 === 0) doc.applyEdit(at, at, '(x_:. \n'[rnd(7)]!);
+    else doc.applyEdit(at, Math.min(at + 1, doc.source.length), '');
+    const fresh = new ParsedDocument(doc.source);
+    assert.equal(full(doc.root), full(fresh.root), `edit ${i}`);
+    assert.deepEqual(lintDocument(doc), lintSource(doc.source), `findings after edit ${i}`);
+    fresh.dispose();
+  }
   doc.dispose();
 });
 

@@ -51,3 +51,128 @@ test('evaluation rules ignore training loops and non-model calls', () => {
   const f = lint(`${withDropout}for batch in tqdm(val_loader, desc="val"):\n    out = model(batch)\n`);
   assert.equal(f[0]!.range.start.line, 15);
 });
+
+// ---- EV002: eval() in the epoch loop, train() only before it ----
+const trainBatch = '    for x, y in train_loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n';
+const evalPart = '    model.eval()\n    with torch.no_grad():\n        for x, y in val_loader:\n            out = model(x)\n';
+
+test('EV002: model.train() once before the epoch loop, model.eval() inside; fix inserts train() in the loop', () => {
+  const code = `${withDropout}optimizer = torch.optim.Adam(model.parameters())\nmodel.train()\nfor epoch in range(10):\n${trainBatch}${evalPart}`;
+  assert.deepEqual(ids(code), ['EV002']);
+  const fixed = fix(code, 'EV002');
+  assert.match(fixed, /for epoch in range\(10\):\n {4}model\.train\(\)\n {4}for x, y in train_loader/);
+  assert.deepEqual(ids(fixed), []);
+});
+
+test('EV002: through functions of the file (evaluate() calls eval, train() never calls train())', () => {
+  const code = `${withDropout}def train_epoch(model, loader, optimizer):\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n\n@torch.no_grad()\ndef evaluate(net, loader):\n    net.eval()\n    for x, y in loader:\n        out = net(x)\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\nfor epoch in range(10):\n    train_epoch(model, train_loader, optimizer)\n    evaluate(model, val_loader)\n`;
+  assert.deepEqual(ids(code), ['EV002']);
+  assert.deepEqual(ids(fix(code, 'EV002')), []);
+});
+
+test('EV002: train() in the loop or in the training function, frozen teacher models, models without dropout: fine', () => {
+  assert.deepEqual(ids(`${withDropout}optimizer = torch.optim.Adam(model.parameters())\nfor epoch in range(10):\n    model.train()\n${trainBatch}${evalPart}`), []);
+  const inFn = `${withDropout}def train_epoch(model, loader, optimizer):\n    model.train()\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n\noptimizer = torch.optim.Adam(model.parameters())\nfor epoch in range(10):\n    train_epoch(model, train_loader, optimizer)\n    model.eval()\n`;
+  assert.deepEqual(ids(inFn), []);
+  const teacher = `${withDropout}teacher = load_teacher()\noptimizer = torch.optim.Adam(model.parameters())\nmodel.train()\nfor x, y in train_loader:\n    teacher.eval()\n    optimizer.zero_grad()\n    criterion(model(x), teacher(x)).backward()\n    optimizer.step()\n`;
+  assert.deepEqual(ids(teacher, 'EV002'), []);
+  assert.deepEqual(ids(`${plain}optimizer = torch.optim.Adam(model.parameters())\nmodel.train()\nfor epoch in range(10):\n${trainBatch}${evalPart}`), []);
+});
+
+// ---- EV004: validation data is the training data ----
+test('EV004: validation_data=(X_train, y_train), eval_dataset=train, val_loader = train_loader, fit(model, tl, tl)', () => {
+  assert.deepEqual(ids('model.fit(X_train, y_train, epochs=5, validation_data=(X_train, y_train))\n'), ['EV004']);
+  assert.deepEqual(ids('model.fit(x, y, validation_data=(x, y))\n'), ['EV004']);
+  assert.deepEqual(ids('trainer = Trainer(model=model, args=args, train_dataset=ds["train"], eval_dataset=ds["train"])\n'), ['EV004']);
+  assert.deepEqual(ids(`${HEADER}val_loader = train_loader\n`), ['EV004']);
+  assert.deepEqual(ids(`${HEADER}val_loader = DataLoader(train_dataset, batch_size=64)\n`, 'EV004'), ['EV004']);
+  assert.deepEqual(ids('trainer.fit(model, train_loader, train_loader)\n'), ['EV004']);
+});
+
+test('EV004: held-out splits, samplers over one dataset, evaluating train accuracy on purpose: fine', () => {
+  assert.deepEqual(ids('model.fit(X_train, y_train, validation_data=(X_val, y_val))\n'), []);
+  assert.deepEqual(ids('trainer = Trainer(model=model, train_dataset=ds["train"], eval_dataset=ds["validation"])\n'), []);
+  assert.deepEqual(ids(`${HEADER}val_loader = DataLoader(train_dataset, batch_size=64, sampler=valid_sampler)\n`), []);
+  assert.deepEqual(ids(`${HEADER}train_acc = evaluate(model, train_loader)\nval_acc = evaluate(model, val_loader)\n`, 'EV004'), []);
+  assert.deepEqual(ids('trainer.fit(model, train_loader, val_loader)\n'), []);
+});
+
+// ---- EV005: selection on the test set ----
+test('EV005: checkpoint / early stopping / plateau on test metrics', () => {
+  const ckpt = `${HEADER}for epoch in range(100):\n    test_loss = evaluate(model, test_loader)\n    if test_loss < best_loss:\n        best_loss = test_loss\n        torch.save(model.state_dict(), "best.pt")\n`;
+  assert.deepEqual(ids(ckpt), ['EV005']);
+  assert.deepEqual(ids(`${HEADER}scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)\nscheduler.step(test_loss)\n`), ['EV005']);
+  assert.deepEqual(ids(`${HEADER}early_stopping(test_loss, model)\n`), ['EV005']);
+  // kuangliu-style: accuracy computed in a function that loops over testloader, best checkpoint saved
+  const fnStyle = `${HEADER}def test(epoch):\n    global best_acc\n    model.eval()\n    correct = 0\n    with torch.no_grad():\n        for inputs, targets in testloader:\n            correct += (model(inputs).argmax(1) == targets).sum().item()\n    acc = 100.0 * correct / len(testloader.dataset)\n    if acc > best_acc:\n        torch.save(model.state_dict(), "ckpt.pth")\n        best_acc = acc\n`;
+  assert.deepEqual(ids(fnStyle), ['EV005']);
+  const keras = 'es = EarlyStopping(monitor="val_loss", patience=3)\nmodel.fit(x_train, y_train, validation_data=(x_test, y_test), callbacks=[es])\n';
+  assert.deepEqual(ids(keras), ['EV005']);
+});
+
+test('EV005: validation metrics, test metric only reported, keras test data without callbacks: fine', () => {
+  assert.deepEqual(ids(`${HEADER}for epoch in range(100):\n    val_loss = evaluate(model, val_loader)\n    if val_loss < best_loss:\n        best_loss = val_loss\n        torch.save(model.state_dict(), "best.pt")\n`), []);
+  assert.deepEqual(ids(`${HEADER}if test_acc > best_test_acc:\n    best_test_acc = test_acc\nprint(best_test_acc)\n`), []);
+  assert.deepEqual(ids(`${HEADER}scheduler.step(val_loss)\n`), []);
+  assert.deepEqual(ids('model.fit(x_train, y_train, validation_data=(x_test, y_test), epochs=5)\n'), []);
+  // a function that loops over both validation and test loaders: the accuracy may be the validation one
+  assert.deepEqual(ids(`${HEADER}def run(epoch):\n    for x, y in val_loader:\n        pass\n    for x, y in test_loader:\n        pass\n    if acc > best_acc:\n        torch.save(model.state_dict(), "b.pt")\n`), []);
+});
+
+// ---- EV006: metrics on logits ----
+const bce = `${HEADER}criterion = nn.BCEWithLogitsLoss()\nout = model(x)\nloss = criterion(out, y)\n`;
+
+test('EV006: logits > 0.5 with BCEWithLogitsLoss; fix thresholds at 0; clean after', () => {
+  const code = `${bce}preds = (out > 0.5).float()\n`;
+  assert.deepEqual(ids(code), ['EV006']);
+  const fixed = fix(code, 'EV006');
+  assert.match(fixed, /preds = \(out > 0\)\.float\(\)/);
+  assert.deepEqual(ids(fixed), []);
+  assert.deepEqual(ids(`${bce}preds = torch.round(out)\n`), ['EV006']);
+  assert.deepEqual(ids(fix(`${bce}preds = torch.round(out)\n`, 'EV006')), []);
+  // the same model's output in an evaluation function
+  const evalFn = `${bce}def evaluate(loader):\n    with torch.no_grad():\n        for xb, yb in loader:\n            logits = model(xb).squeeze(1)\n            correct = ((logits >= 0.5) == yb).sum()\n`;
+  assert.deepEqual(ids(evalFn, 'EV006'), ['EV006']);
+});
+
+test('EV006: sigmoid before thresholding, BCELoss on probabilities, thresholds on other values: fine', () => {
+  assert.deepEqual(ids(`${bce}preds = torch.sigmoid(out) > 0.5\n`), []);
+  assert.deepEqual(ids(`${bce}probs = out.sigmoid()\npreds = probs > 0.5\n`), []);
+  assert.deepEqual(ids(`${bce}preds = out > 0\n`), []);
+  assert.deepEqual(ids(`${HEADER}criterion = nn.BCELoss()\nout = model(x)\nloss = criterion(out, y)\npreds = out > 0.5\n`, 'EV006'), []);
+  assert.deepEqual(ids(`${bce}mask = attention > 0.5\n`), []);
+});
+
+test('EV006: argmax over dim 0 of CrossEntropyLoss logits; fix uses dim=1', () => {
+  const ce = `${HEADER}criterion = nn.CrossEntropyLoss()\nout = model(x)\nloss = criterion(out, y)\n`;
+  const code = `${ce}pred = out.argmax(dim=0)\n`;
+  assert.deepEqual(ids(code), ['EV006']);
+  const fixed = fix(code, 'EV006');
+  assert.match(fixed, /out\.argmax\(dim=1\)/);
+  assert.deepEqual(ids(fixed), []);
+  assert.deepEqual(ids(`${ce}_, pred = torch.max(out.data, 0)\n`), ['EV006']);
+  assert.deepEqual(ids(`${ce}pred = out.argmax(1)\n_, p2 = torch.max(out, 1)\n`), []);
+  // reshaped before the loss: the class axis is unknown, silent
+  assert.deepEqual(ids(`${HEADER}out = model(x)\nloss = F.cross_entropy(out.view(-1, 10), y.view(-1))\npred = out.argmax(0)\n`), []);
+});
+
+test('EV004: a validation metric computed on the training loader', () => {
+  assert.deepEqual(ids(`${HEADER}val_loss, val_acc = evaluate(model, train_loader)\n`, 'EV004'), ['EV004']);
+  assert.deepEqual(ids(`${HEADER}val_acc = evaluate(model, loader=train_loader)\n`, 'EV004'), ['EV004']);
+  assert.deepEqual(ids(`${HEADER}train_acc = evaluate(model, train_loader)\nval_acc = evaluate(model, val_loader)\n`, 'EV004'), []);
+  assert.deepEqual(ids(`${HEADER}val_loss = criterion(out, y)\n`, 'EV004'), []);
+});
+
+test('EV002: eval only on the last epoch, or inside the batch loop without train() after it', () => {
+  const last = `${withDropout}optimizer = torch.optim.Adam(model.parameters())\nmodel.train()\nfor epoch in range(epochs):\n${trainBatch}    if epoch == epochs - 1:\n        model.eval()\n`;
+  assert.deepEqual(ids(last, 'EV002'), []);
+  const inBatch = `${withDropout}optimizer = torch.optim.Adam(model.parameters())\nmodel.train()\nfor step, (x, y) in enumerate(train_loader):\n    optimizer.zero_grad()\n    criterion(model(x), y).backward()\n    optimizer.step()\n    if step % 500 == 0:\n        model.eval()\n        evaluate_somewhere(model)\n`;
+  assert.deepEqual(ids(inBatch, 'EV002'), ['EV002']);
+});
+
+test('EV005: metrics computed by a call that is handed the test loader', () => {
+  const code = `${HEADER}for epoch in range(50):\n    acc = evaluate(model, test_loader)\n    if acc > best_acc:\n        best_acc = acc\n        torch.save(model.state_dict(), "best.pt")\n`;
+  assert.deepEqual(ids(code, 'EV005'), ['EV005']);
+  assert.deepEqual(ids(`${HEADER}scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)\nscheduler.step(evaluate(model, test_loader))\n`, 'EV005'), ['EV005']);
+  assert.deepEqual(ids(code.replace('test_loader', 'val_loader'), 'EV005'), []);
+});

@@ -83,3 +83,219 @@ test('training loops inside functions and methods; while loops', () => {
   assert.deepEqual(f.map((x) => x.rule), ['TL001']);
   assert.match(fix(code, 'TL001'), /while step < 100:\n {12}self\.optimizer\.zero_grad\(\)\n/);
 });
+
+// ---- TL004: clipping after the step ----
+const step3 = 'optimizer.zero_grad()\nloss = criterion(model(x), y)\nloss.backward()';
+
+test('TL004: clip_grad_norm_ after optimizer.step(); fix moves it before the step; clean after', () => {
+  const code = loop(`${step3}\noptimizer.step()\ntorch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)`);
+  assert.deepEqual(ids(code), ['TL004']);
+  const fixed = fix(code, 'TL004');
+  assert.match(fixed, /loss\.backward\(\)\n {4}torch\.nn\.utils\.clip_grad_norm_\(model\.parameters\(\), 1\.0\)\n {4}optimizer\.step\(\)\n$/);
+  assert.deepEqual(ids(fixed), []);
+  // clip_grad_value_ via an import alias, and after step under a gradient-accumulation if
+  const aliased = `${HEADER}from torch.nn.utils import clip_grad_value_\nfor i, (x, y) in enumerate(loader):\n    loss = criterion(model(x), y)\n    loss.backward()\n    if i % 4 == 0:\n        optimizer.step()\n        clip_grad_value_(model.parameters(), 0.5)\n        optimizer.zero_grad()\n`;
+  assert.deepEqual(ids(aliased), ['TL004']);
+});
+
+test('TL004: clipping between backward and step is fine; a clip after step followed by a new backward is the next step\'s', () => {
+  assert.deepEqual(ids(loop(`${step3}\nnn.utils.clip_grad_norm_(model.parameters(), 1.0)\noptimizer.step()`)), []);
+  // AMP: unscale_, clip, scaler.step
+  assert.deepEqual(ids(loop('optimizer.zero_grad()\nscaler.scale(criterion(model(x), y)).backward()\nscaler.unscale_(optimizer)\nnn.utils.clip_grad_norm_(model.parameters(), 1.0)\nscaler.step(optimizer)\nscaler.update()')), []);
+  // two optimizers: step of one, then backward + clip for the other
+  assert.deepEqual(ids(loop('opt_d.zero_grad()\nd_loss.backward()\nopt_d.step()\nopt_g.zero_grad()\ng_loss.backward()\nnn.utils.clip_grad_norm_(G.parameters(), 1.0)\nopt_g.step()')), []);
+  // a second (redundant) clip after the step when one already ran before it: not reported
+  assert.deepEqual(ids(loop(`${step3}\nnn.utils.clip_grad_norm_(model.parameters(), 1.0)\noptimizer.step()\nnn.utils.clip_grad_norm_(model.parameters(), 1.0)`), 'TL004'), []);
+});
+
+test('TL004: AMP scaler.step then clip is reported without a fix (needs unscale_)', () => {
+  const code = loop('optimizer.zero_grad()\nscaler.scale(criterion(model(x), y)).backward()\nscaler.step(optimizer)\nscaler.update()\nnn.utils.clip_grad_norm_(model.parameters(), 1.0)');
+  const f = lint(code, { select: ['TL004'] });
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.fixes, undefined);
+});
+
+// ---- TL005: scheduler before optimizer ----
+test('TL005: scheduler.step() at the top of the epoch loop (pre-1.1 idiom); fix moves it to the end', () => {
+  const code = `${HEADER}scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 10)\nfor epoch in range(10):\n    scheduler.step()\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n    print(epoch)\n`;
+  assert.deepEqual(ids(code), ['TL005']);
+  const fixed = fix(code, 'TL005');
+  assert.match(fixed, /print\(epoch\)\n {4}scheduler\.step\(\)\n$/);
+  assert.deepEqual(ids(fixed), []);
+});
+
+test('TL005: per-iteration scheduler before optimizer.step(); training in a function called after it', () => {
+  assert.deepEqual(ids(loop('optimizer.zero_grad()\nloss = criterion(model(x), y)\nloss.backward()\nscheduler.step()\noptimizer.step()')), ['TL005']);
+  const viaFn = `${HEADER}def train(model, loader, optimizer):\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n\nfor epoch in range(1, 11):\n    lr_scheduler.step()\n    train(model, loader, optimizer)\n    test(model)\n`;
+  assert.deepEqual(ids(viaFn), ['TL005']);
+});
+
+test('TL005: scheduler after the batch loop, after step, ReduceLROnPlateau(metric), OneCycle after step: fine', () => {
+  const good = `${HEADER}for epoch in range(10):\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n    scheduler.step()\n`;
+  assert.deepEqual(ids(good), []);
+  assert.deepEqual(ids(loop('optimizer.zero_grad()\ncriterion(model(x), y).backward()\noptimizer.step()\nscheduler.step()')), []);
+  const plateau = `${HEADER}scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)\nfor epoch in range(10):\n    scheduler.step(val_loss)\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n`;
+  assert.deepEqual(ids(plateau), []);
+  // a scheduler built by an unknown factory: unknown, silent
+  const factory = `${HEADER}sched = make_scheduler(optimizer)\nfor epoch in range(10):\n    sched.step()\n    train_one_epoch(model, loader)\n`;
+  assert.deepEqual(ids(factory), []);
+});
+
+// ---- TL006: backward inside no_grad ----
+test('TL006: loss computed and back-propagated under no_grad / inference_mode / decorator', () => {
+  assert.deepEqual(ids(loop('optimizer.zero_grad()\nwith torch.no_grad():\n    loss = criterion(model(x), y)\n    loss.backward()\noptimizer.step()')), ['TL006']);
+  assert.deepEqual(ids(`${HEADER}with torch.inference_mode():\n    criterion(model(x), y).backward()\n`), ['TL006']);
+  assert.deepEqual(ids(`${HEADER}@torch.no_grad()\ndef step(model, x, y):\n    loss = criterion(model(x), y)\n    loss.backward()\n`), ['TL006']);
+});
+
+test('TL006: backward of a loss built outside no_grad, enable_grad inside no_grad, eval loops: fine', () => {
+  assert.deepEqual(ids(`${HEADER}loss = criterion(model(x), y)\nwith torch.no_grad():\n    loss.backward()\n`), []);
+  assert.deepEqual(ids(`${HEADER}with torch.no_grad():\n    with torch.enable_grad():\n        loss = criterion(model(x), y)\n        loss.backward()\n`), []);
+  assert.deepEqual(ids(`${HEADER}@torch.no_grad()\ndef evaluate(model, loader):\n    model.eval()\n    for x, y in loader:\n        loss = criterion(model(x), y)\n`), []);
+});
+
+// ---- TL007: loss from non-differentiable ops ----
+test('TL007: argmax / round / detach / item / threshold feeding the back-propagated loss', () => {
+  assert.deepEqual(ids(loop(`optimizer.zero_grad()\nout = model(x)\npred = out.argmax(dim=1)\nloss = criterion(pred.float(), y)\nloss.backward()\noptimizer.step()`, 'criterion = nn.MSELoss()\n')), ['TL007']);
+  assert.deepEqual(ids(`${HEADER}loss = F.mse_loss(torch.round(model(x)), y)\nloss.backward()\n`), ['TL007']);
+  assert.deepEqual(ids(`${HEADER}loss = F.binary_cross_entropy((model(x) > 0.5).float(), y)\nloss.backward()\n`), ['TL007']);
+  assert.deepEqual(ids(`${HEADER}out = model(x).detach()\nloss = nn.L1Loss()(out, y)\nloss.backward()\n`), ['TL007']);
+  assert.deepEqual(ids(`${HEADER}crit = nn.CrossEntropyLoss()\ncrit(torch.tensor(model(x).argmax(1).tolist()), y).backward()\n`), ['TL007']);
+});
+
+test('TL007: metrics from argmax, detached targets, losses never back-propagated: fine', () => {
+  assert.deepEqual(ids(`${HEADER}out = model(x)\nloss = F.cross_entropy(out, y)\nloss.backward()\nacc = (out.argmax(1) == y).float().mean()\n`), []);
+  assert.deepEqual(ids(`${HEADER}loss = F.kl_div(F.log_softmax(s(x), 1), F.softmax(t(x), 1).detach(), reduction="batchmean")\nloss.backward()\n`), []);
+  assert.deepEqual(ids(`${HEADER}val = F.mse_loss(model(x).detach(), y)\nprint(val.item())\n`), []);
+  // DQN: max(1)[0] values are differentiable
+  assert.deepEqual(ids(`${HEADER}loss = F.smooth_l1_loss(q(s).max(1)[0], target)\nloss.backward()\n`), []);
+});
+
+// ---- TL008: loss accumulated as a tensor ----
+const accum = (line: string) => `${HEADER}total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    ${line}\n`;
+
+test('TL008: total += loss; fix appends .item(); clean after', () => {
+  const code = accum('total_loss += loss');
+  assert.deepEqual(ids(code), ['TL008']);
+  const fixed = fix(code, 'TL008');
+  assert.match(fixed, /total_loss \+= loss\.item\(\)/);
+  assert.deepEqual(ids(fixed), []);
+  assert.deepEqual(ids(accum('self.running += loss * x.size(0)')), ['TL008']);
+});
+
+test('TL008: .item(), .detach(), float(), summing to back-propagate once: fine', () => {
+  assert.deepEqual(ids(accum('total_loss += loss.item()')), []);
+  assert.deepEqual(ids(accum('total_loss += loss.detach()')), []);
+  assert.deepEqual(ids(accum('total_loss += float(loss)')), []);
+  assert.deepEqual(ids(accum('total_loss += loss.item() * x.size(0)')), []);
+  const sumThenBackward = `${HEADER}for x, y in loader:\n    optimizer.zero_grad()\n    total = 0\n    for head in heads:\n        loss = criterion(head(x), y)\n        total += loss\n    total.backward()\n    optimizer.step()\n`;
+  assert.deepEqual(ids(sumThenBackward), []);
+  // eval loop without backward: not this rule
+  assert.deepEqual(ids(`${HEADER}model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        loss = criterion(model(x), y)\n        total += loss\n`, 'TL008'), []);
+});
+
+// ---- TL009: in-place update of a parameter with autograd on ----
+test('TL009: w -= lr * w.grad outside no_grad; fix wraps it; clean after', () => {
+  const code = `${HEADER}w = torch.randn(3, requires_grad=True)\nfor x, y in data:\n    loss = ((x @ w - y) ** 2).mean()\n    loss.backward()\n    w -= lr * w.grad\n    w.grad.zero_()\n`;
+  assert.deepEqual(ids(code), ['TL009']);
+  const fixed = fix(code, 'TL009');
+  assert.match(fixed, /\n {4}with torch\.no_grad\(\):\n {8}w -= lr \* w\.grad\n/);
+  assert.deepEqual(ids(fixed), []);
+  assert.deepEqual(ids(`${HEADER}for p in model.parameters():\n    p -= 0.01 * p.grad\n`), ['TL009']);
+});
+
+test('TL009: under no_grad, .data, decorated helpers, helpers called under no_grad, optimizer step methods: fine', () => {
+  assert.deepEqual(ids(`${HEADER}with torch.no_grad():\n    for p in model.parameters():\n        p -= 0.01 * p.grad\n`), []);
+  assert.deepEqual(ids(`${HEADER}for p in model.parameters():\n    p.data -= 0.01 * p.grad\n`), []);
+  assert.deepEqual(ids(`${HEADER}def sgd(params, lr):\n    for p in params:\n        p -= lr * p.grad\n\nwith torch.no_grad():\n    sgd(model.parameters(), 0.1)\n`), []);
+  assert.deepEqual(ids(`${HEADER}class MySGD(torch.optim.Optimizer):\n    def step(self):\n        for p in self.params:\n            p -= self.lr * p.grad\n`), []);
+  assert.deepEqual(ids(`${HEADER}x -= lr * y.grad\n`), []);
+});
+
+// ---- TL010: updates on held-out data ----
+test('TL010: backward + step in a loop over val_loader / enumerate(test_loader) / self.valid_loader', () => {
+  assert.deepEqual(ids(`${HEADER}for x, y in val_loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n`), ['TL010']);
+  assert.deepEqual(ids(`${HEADER}def evaluate(self):\n    for i, (x, y) in enumerate(tqdm(self.test_loader)):\n        self.optimizer.zero_grad()\n        self.criterion(self.model(x), y).backward()\n        self.optimizer.step()\n`), ['TL010']);
+});
+
+test('TL010: training loaders, evaluation without updates, "test" inside a longer name: fine', () => {
+  assert.deepEqual(ids(`${HEADER}for x, y in train_loader:\n    optimizer.zero_grad()\n    criterion(model(x), y).backward()\n    optimizer.step()\n`), []);
+  assert.deepEqual(ids(`${HEADER}model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        loss = criterion(model(x), y)\n`), []);
+  assert.deepEqual(ids(`${HEADER}for x, y in train_val_loader:\n    optimizer.zero_grad()\n    criterion(model(x), y).backward()\n    optimizer.step()\n`), []);
+  assert.deepEqual(ids(`${HEADER}for x, y in tqdm(loader, desc="val"):\n    optimizer.zero_grad()\n    criterion(model(x), y).backward()\n    optimizer.step()\n`), []);
+});
+
+// ---- TL011 ----
+test('TL011: zero_grad(set_to_none=False) is info; fix flips it; default and True are fine', () => {
+  const code = loop('optimizer.zero_grad(set_to_none=False)\ncriterion(model(x), y).backward()\noptimizer.step()');
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['TL011:info']);
+  const fixed = fix(code, 'TL011');
+  assert.match(fixed, /set_to_none=True/);
+  assert.deepEqual(ids(fixed), []);
+  assert.deepEqual(ids(loop('optimizer.zero_grad()\ncriterion(model(x), y).backward()\noptimizer.step()')), []);
+});
+
+test('TL004: clip under `if args.clip:` after the step is reported (no fix)', () => {
+  const f = lint(loop(`${step3}\noptimizer.step()\nif args.clip:\n    nn.utils.clip_grad_norm_(model.parameters(), args.clip)`), { select: ['TL004'] });
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.fixes, undefined);
+});
+
+test('TL005: the phase loop of the classic transfer-learning script (scheduler.step() under phase == "train")', () => {
+  const code = `${HEADER}from torch.optim import lr_scheduler\nscheduler = lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)\nfor epoch in range(25):\n    for phase in ["train", "val"]:\n        if phase == "train":\n            scheduler.step()\n            model.train()\n        else:\n            model.eval()\n        for inputs, labels in loaders[phase]:\n            optimizer.zero_grad()\n            with torch.set_grad_enabled(phase == "train"):\n                loss = criterion(model(inputs), labels)\n                if phase == "train":\n                    loss.backward()\n                    optimizer.step()\n`;
+  assert.deepEqual(ids(code, 'TL005'), ['TL005']);
+  // `if epoch > 0:` makes the top-of-loop step the previous epoch's end: fine
+  const guarded = `${HEADER}for epoch in range(10):\n    if epoch > 0:\n        scheduler.step()\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n`;
+  assert.deepEqual(ids(guarded), []);
+});
+
+test('TL007: `_, preds = torch.max(outputs, 1)` then criterion(preds, labels)', () => {
+  const code = `${HEADER}criterion = nn.CrossEntropyLoss()\noutputs = model(x)\n_, preds = torch.max(outputs, 1)\nloss = criterion(preds.float(), labels)\nloss.backward()\n`;
+  assert.deepEqual(ids(code, 'TL007'), ['TL007']);
+  // the values (first element) are differentiable
+  const values = `${HEADER}crit = nn.MSELoss()\nbest, idx = q(s).max(1)\nloss = crit(best, target)\nloss.backward()\n`;
+  assert.deepEqual(ids(values, 'TL007'), []);
+});
+
+test('TL008: losses.append(loss) and total = total + loss; appended losses summed for backward are fine', () => {
+  assert.deepEqual(ids(accum('history.append(loss)')), ['TL008']);
+  assert.deepEqual(ids(accum('total_loss = total_loss + loss')), ['TL008']);
+  assert.deepEqual(ids(fix(accum('history.append(loss)'), 'TL008')), []);
+  assert.deepEqual(ids(accum('history.append(loss.item())')), []);
+  const stacked = `${HEADER}for x, y in loader:\n    optimizer.zero_grad()\n    losses = []\n    for head in heads:\n        loss = criterion(head(x), y)\n        losses.append(loss)\n    torch.stack(losses).sum().backward()\n    optimizer.step()\n`;
+  assert.deepEqual(ids(stacked), []);
+});
+
+test('TL009: p.sub_(lr * p.grad) outside no_grad is reported; p.data.sub_ is fine', () => {
+  assert.deepEqual(ids(`${HEADER}for p in model.parameters():\n    p.sub_(lr * p.grad)\n`), ['TL009']);
+  assert.deepEqual(ids(`${HEADER}for p in model.parameters():\n    p.data.sub_(lr * p.grad.data)\n`), []);
+  assert.deepEqual(ids(`${HEADER}with torch.no_grad():\n    for p in model.parameters():\n        p.add_(p.grad, alpha=-lr)\n`), []);
+});
+
+test('TL010: loaders["val"] with an update; loaders[phase] and loaders["train"] are not reported', () => {
+  const body = ':\n    optimizer.zero_grad()\n    criterion(model(x), y).backward()\n    optimizer.step()\n';
+  assert.deepEqual(ids(`${HEADER}for x, y in dataloaders["val"]${body}`), ['TL010']);
+  assert.deepEqual(ids(`${HEADER}for x, y in dataloaders[phase]${body}`), []);
+  assert.deepEqual(ids(`${HEADER}for x, y in dataloaders["train"]${body}`), []);
+});
+
+test('TL006: a training function only ever called under torch.no_grad()', () => {
+  const code = `${HEADER}def train_step(model, x, y):\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n\nwith torch.no_grad():\n    for x, y in loader:\n        train_step(model, x, y)\n`;
+  assert.deepEqual(ids(code, 'TL006'), ['TL006']);
+  // called once outside no_grad too: unknown, silent
+  assert.deepEqual(ids(`${code}train_step(model, x, y)\n`, 'TL006'), []);
+  // the function re-enables grad itself
+  assert.deepEqual(ids(code.replace('    loss = criterion', '    torch.set_grad_enabled(True)\n    loss = criterion'), 'TL006'), []);
+});
+
+test('TL007: forcing requires_grad on the back-propagated loss', () => {
+  const code = `${HEADER}preds = model(x).argmax(1)\nloss = (preds != y).float().mean()\nloss.requires_grad = True\nloss.backward()\n`;
+  assert.deepEqual(ids(code, 'TL007'), ['TL007']);
+  const variable = `${HEADER}from torch.autograd import Variable\nloss = Variable(loss, requires_grad=True)\nloss.backward()\n`;
+  assert.deepEqual(ids(variable, 'TL007'), ['TL007']);
+  // a leaf accumulator initialised with requires_grad is not this
+  assert.deepEqual(ids(`${HEADER}loss = torch.tensor(0.0, requires_grad=True)\nfor h in heads:\n    loss = loss + criterion(h(x), y)\nloss.backward()\n`, 'TL007'), []);
+  // parameters marked trainable
+  assert.deepEqual(ids(`${HEADER}w.requires_grad = True\nloss = (w * x).sum()\nloss.backward()\n`, 'TL007'), []);
+});

@@ -30,6 +30,7 @@ const CANONICAL: [string, string][] = [
 ];
 
 export function canonical(qname: string): string {
+  if (qname.charCodeAt(0) !== 116 /* t: every spelling above starts with it */) return qname;
   for (const [from, to] of CANONICAL) if (qname.startsWith(from)) return to + qname.slice(from.length);
   return qname;
 }

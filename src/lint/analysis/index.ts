@@ -40,7 +40,8 @@ export class Analysis {
   qname(node: PyNode | undefined): string | undefined {
     if (!node) return undefined;
     // Many rules ask about the same callees: resolve each node once.
-    if (this.qnames.has(node)) return this.qnames.get(node);
+    const cached = this.qnames.get(node);
+    if (cached !== undefined || this.qnames.has(node)) return cached;
     const q = this.imports.resolve(node);
     this.qnames.set(node, q);
     return q;
@@ -121,15 +122,30 @@ export function receiver(call: PyNode): PyNode | undefined {
   return f?.type === 'attribute' ? f.child('object') : undefined;
 }
 
-/** Calls within a node, not descending into nested functions, lambdas or classes. */
+/**
+ * Calls of each subtree, cached by node. Valid across lints and edits: a PyNode kept by an incremental re-parse
+ * has the same subtree (only its offsets move), and a changed subtree gets new PyNodes.
+ */
+const callsCache = new WeakMap<PyNode, PyNode[]>();
+
+/** Calls within a node, not descending into nested functions, lambdas or classes. A fresh array on each call. */
 export function callsWithin(node: PyNode): PyNode[] {
-  const out: PyNode[] = [];
-  node.walk((n) => {
-    if (n !== node && (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition')) return false;
-    if (n.type === 'ERROR') return false;
-    if (n.type === 'call') out.push(n);
-  });
-  return out;
+  let calls = callsCache.get(node);
+  if (!calls) {
+    const out: PyNode[] = [];
+    const stack: PyNode[] = [node];
+    let n: PyNode | undefined;
+    while ((n = stack.pop())) {
+      const t = n.type;
+      if (n !== node && (t === 'function_definition' || t === 'lambda' || t === 'class_definition')) continue;
+      if (t === 'ERROR') continue;
+      if (t === 'call') out.push(n);
+      const ch = n.children;
+      for (let i = ch.length - 1; i >= 0; i--) if (ch[i]!.named || ch[i]!.children.length) stack.push(ch[i]!);
+    }
+    callsCache.set(node, (calls = out));
+  }
+  return calls.slice();
 }
 
 /** The statement list of a block-bearing node (`body` of for/while/if/with/def/class). */

@@ -40,8 +40,9 @@ export class Losses {
       this.cached = [];
       for (const call of this.a.index.of('call')) {
         const kind = this.kindOf(call.child('function'), 0);
+        if (!kind) continue; // most calls are not losses: skip reading their arguments
         const input = positionalArgs(call)[0] ?? keywordArg(call, 'input');
-        if (kind && input) this.cached.push({ call, kind, input });
+        if (input) this.cached.push({ call, kind, input });
       }
     }
     return this.cached;

@@ -22,7 +22,10 @@ export interface LintFeature extends vscode.Disposable {
 
 export function registerLinting(context: vscode.ExtensionContext): LintFeature {
   const disposables: vscode.Disposable[] = [registerRuleExplanations(context.extensionUri)];
-  const ready = initParser({ wasmDir: path.join(context.extensionPath, 'dist') }).then(
+  // Started after activate() returns: loading the parser (JS + two wasm files) is work activation should not wait for.
+  const ready = new Promise((resolve) => setImmediate(resolve))
+    .then(() => initParser({ wasmDir: path.join(context.extensionPath, 'dist') }))
+    .then(
     () => {
       const options = new LintOptionsCache();
       const linter = new DocumentLinter(options);

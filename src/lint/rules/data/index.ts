@@ -1,5 +1,10 @@
 // The data rules. Add a rule: import it here and list it below (the order is the order of findings).
 import type { Rule } from '../../types';
 import { DT001 } from './DT001-train-loader-not-shuffled';
+import { DT002 } from './DT002-dataset-rng-in-workers';
+import { DT003 } from './DT003-scaler-fit-before-split';
+import { DT004 } from './DT004-loader-without-workers';
+import { DT005 } from './DT005-cuda-without-pin-memory';
+import { DT006 } from './DT006-unscaled-integer-images';
 
-export const dataRules: readonly Rule[] = [DT001];
+export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006];

@@ -9,7 +9,7 @@ const STATEFUL = /^torch\.nn\.(Dropout\w*|AlphaDropout|FeatureAlphaDropout|Batch
 type Has = 'yes' | 'no' | 'unknown';
 
 /** Whether a module built by `value` contains Dropout/BatchNorm: known only when every piece is. */
-function hasStatefulLayers(a: Analysis, value: PyNode, seen = new Set<ModuleClass>()): Has {
+export function hasStatefulLayers(a: Analysis, value: PyNode, seen = new Set<ModuleClass>()): Has {
   let result: Has = 'no';
   for (const call of [value, ...callsWithin(value)]) {
     if (call.type !== 'call') continue;

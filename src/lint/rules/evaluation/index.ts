@@ -1,6 +1,10 @@
 // The evaluation rules. Add a rule: import it here and list it below (the order is the order of findings).
 import type { Rule } from '../../types';
 import { EV001 } from './EV001-eval-without-eval-mode';
+import { EV002 } from './EV002-eval-in-loop-train-only-before';
 import { EV003 } from './EV003-eval-without-no-grad';
+import { EV004 } from './EV004-validation-is-training-data';
+import { EV005 } from './EV005-selection-on-test-set';
+import { EV006 } from './EV006-metric-on-logits';
 
-export const evaluationRules: readonly Rule[] = [EV001, EV003];
+export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006];

@@ -1,5 +1,6 @@
 // The hyperparameters rules. Add a rule: import it here and list it below (the order is the order of findings).
 import type { Rule } from '../../types';
 import { HP001 } from './HP001-implausible-learning-rate';
+import { HP002 } from './HP002-fp16-adam-default-eps';
 
-export const hyperparameterRules: readonly Rule[] = [HP001];
+export const hyperparameterRules: readonly Rule[] = [HP001, HP002];

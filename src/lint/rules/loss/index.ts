@@ -3,5 +3,10 @@ import type { Rule } from '../../types';
 import { LS001 } from './LS001-softmax-into-cross-entropy';
 import { LS002 } from './LS002-sigmoid-into-bce-with-logits';
 import { LS003 } from './LS003-nll-without-log-softmax';
+import { LS004 } from './LS004-log-of-probabilities';
+import { LS005 } from './LS005-wrong-target-kind';
+import { LS006 } from './LS006-activation-on-final-logits';
+import { LS007 } from './LS007-sigmoid-with-bce-loss';
+import { LS008 } from './LS008-sum-reduction-with-mean-lr';
 
-export const lossRules: readonly Rule[] = [LS001, LS002, LS003];
+export const lossRules: readonly Rule[] = [LS001, LS002, LS003, LS004, LS005, LS006, LS007, LS008];

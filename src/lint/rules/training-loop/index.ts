@@ -3,5 +3,13 @@ import type { Rule } from '../../types';
 import { TL001 } from './TL001-missing-zero-grad';
 import { TL002 } from './TL002-zero-grad-once-before-loop';
 import { TL003 } from './TL003-zero-grad-between-backward-and-step';
+import { TL004 } from './TL004-clip-after-step';
+import { TL005 } from './TL005-scheduler-before-optimizer-step';
+import { TL006 } from './TL006-backward-in-no-grad';
+import { TL007 } from './TL007-loss-from-non-differentiable-ops';
+import { TL008 } from './TL008-loss-accumulated-as-tensor';
+import { TL009 } from './TL009-inplace-param-update-with-grad';
+import { TL010 } from './TL010-update-on-held-out-data';
+import { TL011 } from './TL011-zero-grad-set-to-none-false';
 
-export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003];
+export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011];

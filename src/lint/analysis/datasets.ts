@@ -1,0 +1,68 @@
+// Map-style Dataset classes of the file (subclasses of torch.utils.data.Dataset) and what their __getitem__ does,
+// and which Dataset a DataLoader call loads.
+import type { PyNode } from '../parser';
+import { callsWithin, calleeName, receiver, type Analysis } from './index';
+import { loaderDataset } from './runtime';
+
+export interface DatasetClass {
+  name: string;
+  node: PyNode;
+  getitem: PyNode;
+  /** Calls made by __getitem__, including one level of `self.helper(...)` methods of the class. */
+  calls: PyNode[];
+}
+
+const cache = new WeakMap<Analysis, DatasetClass[]>();
+
+function methods(cls: PyNode): Map<string, PyNode> {
+  const out = new Map<string, PyNode>();
+  for (const s of cls.child('body')?.namedChildren ?? []) {
+    const f = s.type === 'decorated_definition' ? s.child('definition') : s;
+    if (f?.type === 'function_definition') out.set(f.child('name')?.text ?? '', f);
+  }
+  return out;
+}
+
+function isDatasetBase(base: PyNode, a: Analysis, seen: Set<string>): boolean {
+  const q = a.qname(base);
+  if (q === 'torch.utils.data.Dataset' || q === 'torch.utils.data.dataset.Dataset') return true;
+  // a subclass of another Dataset class of this file
+  if (base.type === 'identifier' && !seen.has(base.text)) {
+    seen.add(base.text);
+    const cls = a.index.of('class_definition').find((c) => c.child('name')?.text === base.text);
+    if (cls) return (cls.child('superclasses')?.namedChildren ?? []).some((b) => isDatasetBase(b, a, seen));
+  }
+  return false;
+}
+
+export function datasetClasses(a: Analysis): DatasetClass[] {
+  let out = cache.get(a);
+  if (out) return out;
+  out = [];
+  for (const cls of a.index.of('class_definition')) {
+    const name = cls.child('name')?.text;
+    if (!name || !(cls.child('superclasses')?.namedChildren ?? []).some((b) => isDatasetBase(b, a, new Set()))) continue;
+    const ms = methods(cls);
+    const getitem = ms.get('__getitem__');
+    if (!getitem) continue;
+    const calls = callsWithin(getitem.child('body') ?? getitem);
+    for (const c of [...calls]) {
+      const recv = receiver(c);
+      const helper = recv?.text === 'self' ? ms.get(calleeName(c) ?? '') : undefined;
+      if (helper && helper !== getitem) calls.push(...callsWithin(helper.child('body') ?? helper));
+    }
+    out.push({ name, node: cls, getitem, calls });
+  }
+  cache.set(a, out);
+  return out;
+}
+
+/** The Dataset class of this file that a DataLoader call loads (`DataLoader(MyDs(...))`, `ds = MyDs(...); DataLoader(ds)`). */
+export function loadedDatasetClass(loader: PyNode, a: Analysis): DatasetClass | undefined {
+  let ds: PyNode | null | undefined = loaderDataset(loader);
+  if (ds?.type === 'identifier') ds = a.scopes.valueAt(ds.text, ds);
+  if (ds?.type !== 'call') return undefined;
+  const fn = ds.child('function');
+  if (fn?.type !== 'identifier') return undefined;
+  return datasetClasses(a).find((d) => d.name === fn.text);
+}

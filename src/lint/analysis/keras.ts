@@ -1,0 +1,344 @@
+// Keras models written in the file: `keras.Sequential([...])`, `Sequential()` + `model.add(...)`, and functional
+// graphs (`x = Dense(64)(inputs)` ... `keras.Model(inputs, outputs)`). For each: its layers in order (kind,
+// units, activation), its `compile(loss=...)` and its `fit(...)` calls. `tf.keras.X` and `tensorflow.keras.X`
+// resolve to `keras.X` (imports.ts). Anything not understood makes the model `complete: false` (layers known only
+// from the first unknown one on) or leaves the loss undefined: rules stay silent then.
+import type { PyNode } from '../parser';
+import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { returnValues } from './modules';
+import { valueBefore } from './values';
+
+export type KLayerKind = 'dense' | 'conv2d' | 'conv1d' | 'pool2d' | 'pool1d' | 'flatten' | 'globalpool' | 'reshape' | 'dropout' | 'batchnorm' | 'activation' | 'input' | 'rnn' | 'other';
+
+export interface KLayer {
+  kind: KLayerKind;
+  /** Class name (`Dense`, `Conv2D`), or undefined when the element is not a recognised layer. */
+  cls?: string;
+  /** The constructor call (`Dense(10, activation="softmax")`). */
+  call?: PyNode;
+  units?: number;
+  /** Activation name, lower case (`softmax`); null when linear (none given); undefined when unknown. */
+  activation?: string | null;
+  /** The node holding the activation argument (a string to replace), when given. */
+  activationNode?: PyNode;
+  /** Where the layer is placed: the list element, the `model.add(...)` call, or the functional application. */
+  site: PyNode;
+  via: 'list' | 'add' | 'functional';
+}
+
+export interface KLoss {
+  /** snake_case name: `categorical_crossentropy`, `mean_squared_error`, ... */
+  name: string;
+  /** from_logits: true / false (given or default), undefined when not a literal. */
+  fromLogits: boolean | undefined;
+  form: 'string' | 'object' | 'function';
+  node: PyNode;
+}
+
+export interface KerasModel {
+  /** The `Sequential(...)` / `Model(...)` call. */
+  node: PyNode;
+  layers: KLayer[];
+  /** All layers known, from the input on. */
+  complete: boolean;
+  compiles: { call: PyNode; loss?: KLoss; metrics?: PyNode }[];
+  fits: PyNode[];
+}
+
+const KIND_BY_CLASS: [RegExp, KLayerKind][] = [
+  [/^Dense$/, 'dense'],
+  [/^(Conv[23]D|Conv[23]DTranspose|SeparableConv2D|DepthwiseConv2D|Convolution[23]D)$/, 'conv2d'],
+  [/^(Conv1D|Convolution1D|SeparableConv1D)$/, 'conv1d'],
+  [/^(MaxPooling[23]D|AveragePooling[23]D|MaxPool[23]D|AvgPool[23]D|UpSampling[23]D|ZeroPadding[23]D|Cropping[23]D)$/, 'pool2d'],
+  [/^(MaxPooling1D|AveragePooling1D|MaxPool1D|AvgPool1D)$/, 'pool1d'],
+  [/^Flatten$/, 'flatten'],
+  [/^Global(Average|Max)(Pooling|Pool)[123]D$/, 'globalpool'],
+  [/^(Reshape|Permute|RepeatVector|TimeDistributed|Lambda)$/, 'reshape'],
+  [/^(Dropout|SpatialDropout[123]D|GaussianNoise|GaussianDropout|AlphaDropout)$/, 'dropout'],
+  [/^(BatchNormalization|LayerNormalization)$/, 'batchnorm'],
+  [/^(Activation|Softmax|ReLU|LeakyReLU|PReLU|ELU|ThresholdedReLU)$/, 'activation'],
+  [/^(Input|InputLayer)$/, 'input'],
+  [/^(LSTM|GRU|SimpleRNN|Bidirectional|ConvLSTM2D|CuDNNLSTM|CuDNNGRU|RNN)$/, 'rnn'],
+];
+
+const ACTIVATION_LAYER: Record<string, string> = { Softmax: 'softmax', ReLU: 'relu', LeakyReLU: 'leaky_relu', PReLU: 'prelu', ELU: 'elu', ThresholdedReLU: 'relu' };
+const MODEL_CLASSES = new Set(['keras.Sequential', 'keras.models.Sequential']);
+const FUNCTIONAL = new Set(['keras.Model', 'keras.models.Model']);
+
+/** `tensorflow.python.keras.layers.Dense` -> `keras.layers.Dense` (imports.ts maps only `tensorflow.keras.`). */
+export function kerasName(q: string | undefined): string | undefined {
+  if (!q) return undefined;
+  if (q.startsWith('keras.')) return q;
+  const i = q.indexOf('.keras.');
+  return i >= 0 && /^(tensorflow|tf_keras)\b/.test(q) ? q.slice(i + 1) : q;
+}
+
+/** `keras.layers.Dense` -> `Dense` (any `keras.` path that goes through a `layers` module). */
+function layerClass(q: string | undefined): string | undefined {
+  q = kerasName(q);
+  if (!q || !q.startsWith('keras.')) return undefined;
+  const parts = q.split('.');
+  return parts.includes('layers') ? parts[parts.length - 1] : undefined;
+}
+
+function stringValue(n: PyNode | undefined): string | undefined {
+  if (n?.type !== 'string') return undefined;
+  if (n.children.some((c) => c.type === 'interpolation')) return undefined;
+  const m = /^[rRbBuU]?(['"])(.*)\1$/s.exec(n.text);
+  return m ? m[2] : undefined;
+}
+
+function intValue(n: PyNode | undefined): number | undefined {
+  return n?.type === 'integer' ? Number(n.text) : undefined;
+}
+
+const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+const LOSS_ALIASES: Record<string, string> = {
+  mse: 'mean_squared_error',
+  mae: 'mean_absolute_error',
+  msle: 'mean_squared_logarithmic_error',
+  mape: 'mean_absolute_percentage_error',
+  bce: 'binary_crossentropy',
+  binary_cross_entropy: 'binary_crossentropy',
+  categorical_cross_entropy: 'categorical_crossentropy',
+  sparse_categorical_cross_entropy: 'sparse_categorical_crossentropy',
+};
+const normLoss = (s: string) => {
+  const k = snake(s).replace(/^keras\./, '');
+  return LOSS_ALIASES[k] ?? k;
+};
+
+export class KerasModels {
+  private _models?: KerasModel[];
+  private readonly byNode = new Map<PyNode, KerasModel>();
+  /** `NAME.add(...)` calls by receiver name, in document order (collected once). */
+  private addCalls?: Map<string, PyNode[]>;
+  constructor(private readonly a: Analysis) {}
+
+  get models(): KerasModel[] {
+    this._models ??= this.find();
+    return this._models;
+  }
+
+  /** A layer from its constructor expression (or a name bound to it). */
+  layerOf(expr: PyNode | undefined, site: PyNode, via: KLayer['via'], depth = 0): KLayer {
+    const e = unparen(expr);
+    if (e?.type === 'identifier' && depth < 4) {
+      const v = valueBefore(this.a, e);
+      if (v) return this.layerOf(v, site, via, depth + 1);
+    }
+    if (e?.type !== 'call') return { kind: 'other', site, via };
+    const q = kerasName(this.a.callee(e));
+    if (q === 'keras.Input') return { kind: 'input', cls: 'Input', call: e, site, via };
+    const cls = layerClass(q);
+    if (!cls) return { kind: 'other', site, via };
+    let kind: KLayerKind = 'other';
+    for (const [re, k] of KIND_BY_CLASS) if (re.test(cls)) kind = k;
+    const layer: KLayer = { kind, cls, call: e, site, via };
+    const pos = positionalArgs(e);
+    if (kind === 'dense') layer.units = intValue(keywordArg(e, 'units') ?? keywordArg(e, 'output_dim') ?? pos[0]);
+    if (kind === 'dense' || kind === 'conv2d' || kind === 'conv1d') {
+      const act = keywordArg(e, 'activation') ?? (kind === 'dense' ? pos[1] : undefined);
+      layer.activationNode = act;
+      layer.activation = act ? this.activationName(act) : null;
+    } else if (cls === 'Activation') {
+      const act = keywordArg(e, 'activation') ?? pos[0];
+      layer.activationNode = act;
+      layer.activation = act ? this.activationName(act) : undefined;
+      if (layer.activation === null) layer.kind = 'other';
+    } else if (kind === 'activation') {
+      layer.activation = ACTIVATION_LAYER[cls];
+    }
+    return layer;
+  }
+
+  private activationName(n: PyNode): string | null | undefined {
+    const s = stringValue(n);
+    if (s !== undefined) return s === 'linear' || s === '' ? null : s.toLowerCase();
+    if (n.text === 'None') return null;
+    const q = kerasName(this.a.qname(n));
+    if (q && /^(keras\.activations|tensorflow\.nn|tensorflow\.math|tensorflow\.keras\.activations)\.\w+$/.test(q)) {
+      const name = q.slice(q.lastIndexOf('.') + 1).toLowerCase();
+      return name === 'linear' ? null : name;
+    }
+    return undefined;
+  }
+
+  lossOf(expr: PyNode | undefined, depth = 0): KLoss | undefined {
+    const e = unparen(expr);
+    if (!e || depth > 4) return undefined;
+    const s = stringValue(e);
+    if (s !== undefined) return { name: normLoss(s), fromLogits: false, form: 'string', node: e };
+    if (e.type === 'identifier') {
+      const v = valueBefore(this.a, e);
+      if (v) return this.lossOf(v, depth + 1);
+    }
+    if (e.type === 'call') {
+      const q = kerasName(this.a.callee(e));
+      if (!q?.startsWith('keras.losses.')) return undefined;
+      const fl = keywordArg(e, 'from_logits');
+      const fromLogits = !fl ? false : fl.text === 'True' ? true : fl.text === 'False' ? false : undefined;
+      return { name: normLoss(q.slice('keras.losses.'.length)), fromLogits, form: 'object', node: e };
+    }
+    const q = kerasName(this.a.qname(e));
+    if (q?.startsWith('keras.losses.') || q?.startsWith('keras.metrics.')) return { name: normLoss(q.slice(q.lastIndexOf('.') + 1)), fromLogits: false, form: 'function', node: e };
+    return undefined;
+  }
+
+  /** The model a name stands for at a node (following `model = build_model()` into the builder's return). */
+  modelAt(expr: PyNode | undefined, depth = 0): KerasModel | undefined {
+    const e = unparen(expr);
+    if (!e || depth > 6) return undefined;
+    const direct = this.byNode.get(e);
+    if (direct) return direct;
+    if (e.type === 'identifier') {
+      const v = valueBefore(this.a, e);
+      return v ? this.modelAt(v, depth + 1) : undefined;
+    }
+    if (e.type === 'call' && e.child('function')?.type === 'identifier') {
+      const fns = this.a.functions.get(e.child('function')!.text);
+      if (fns?.length !== 1) return undefined;
+      const rets = returnValues(fns[0]!);
+      if (rets.length !== 1) return undefined;
+      return this.modelAt(rets[0], depth + 1);
+    }
+    return undefined;
+  }
+
+  private find(): KerasModel[] {
+    const out: KerasModel[] = [];
+    const calls = this.a.index.of('call');
+    for (const call of calls) {
+      const q = kerasName(this.a.callee(call));
+      if (q && MODEL_CLASSES.has(q)) out.push(this.sequential(call));
+      else if (q && FUNCTIONAL.has(q)) {
+        const m = this.functional(call);
+        if (m) out.push(m);
+      }
+    }
+    this._models = out;
+    for (const m of out) this.byNode.set(m.node, m);
+    if (!out.length) return out;
+    // compile / fit / add calls on a name bound to one of the models.
+    for (const call of calls) {
+      const fn = call.child('function');
+      const method = fn?.type === 'attribute' ? fn.child('attribute')?.text : undefined;
+      if (method !== 'compile' && method !== 'fit') continue;
+      const recv = receiver(call);
+      if (recv?.type !== 'identifier') continue;
+      const m = this.modelAt(recv);
+      if (!m) continue;
+      if (method === 'fit') m.fits.push(call);
+      else m.compiles.push({ call, loss: this.lossOf(keywordArg(call, 'loss') ?? positionalArgs(call)[1]), metrics: keywordArg(call, 'metrics') });
+    }
+    return out;
+  }
+
+  private sequential(call: PyNode): KerasModel {
+    const m: KerasModel = { node: call, layers: [], complete: true, compiles: [], fits: [] };
+    const list = unparen(keywordArg(call, 'layers') ?? positionalArgs(call)[0]);
+    if (list) {
+      if (list.type !== 'list') m.complete = false;
+      else
+        for (const el of list.namedChildren) {
+          if (el.type === 'comment') continue;
+          if (el.type === 'list_splat') {
+            m.complete = false;
+            m.layers = [];
+            continue;
+          }
+          m.layers.push(this.layerOf(el, el, 'list'));
+        }
+    }
+    // model = Sequential(); model.add(...) in the same block.
+    const assign = call.parent;
+    const name = assign?.type === 'assignment' && assign.child('right') === call ? assign.child('left') : undefined;
+    if (name?.type !== 'identifier') return m;
+    const block = assign!.parent?.parent;
+    if (!this.addCalls) {
+      this.addCalls = new Map();
+      for (const c of this.a.index.of('call')) {
+        const f = c.child('function');
+        const r = f?.type === 'attribute' && f.child('attribute')?.text === 'add' ? f.child('object') : undefined;
+        if (r?.type !== 'identifier') continue;
+        const list = this.addCalls.get(r.text);
+        if (list) list.push(c);
+        else this.addCalls.set(r.text, [c]);
+      }
+    }
+    for (const add of this.addCalls.get(name.text) ?? []) {
+      if (add.start < call.end) continue;
+      const recv = add.child('function')!.child('object')!;
+      if (valueBefore(this.a, recv) !== call) continue;
+      const stmt = add.parent;
+      if (stmt?.type !== 'expression_statement' || stmt.parent !== block) {
+        // Added in a loop or a branch: the order and count are unknown from here on.
+        m.complete = false;
+        m.layers = [];
+        continue;
+      }
+      m.layers.push(this.layerOf(positionalArgs(add)[0] ?? keywordArg(add, 'layer'), add, 'add'));
+    }
+    return m;
+  }
+
+  private functional(call: PyNode): KerasModel | undefined {
+    let outputs = unparen(keywordArg(call, 'outputs') ?? keywordArg(call, 'output') ?? positionalArgs(call)[1]);
+    if (!outputs) return undefined;
+    const layers: KLayer[] = [];
+    let complete = false;
+    for (let i = 0; i < 64 && outputs; i++) {
+      if (outputs.type === 'identifier') {
+        const v = valueBefore(this.a, outputs);
+        outputs = unparen(v ?? undefined);
+        continue;
+      }
+      if (outputs.type !== 'call') break;
+      const fn = unparen(outputs.child('function'));
+      const direct = layerClass(this.a.callee(outputs));
+      if (direct === 'Input' || direct === 'InputLayer' || kerasName(this.a.callee(outputs)) === 'keras.Input') {
+        complete = true;
+        break;
+      }
+      // Dense(10)(x) or dense(x) with dense = Dense(10)
+      const ctor = fn?.type === 'call' ? fn : fn?.type === 'identifier' ? unparen(valueBefore(this.a, fn) ?? undefined) : undefined;
+      if (ctor?.type !== 'call' || !layerClass(this.a.callee(ctor))) break;
+      const args = positionalArgs(outputs);
+      layers.unshift(this.layerOf(ctor, outputs, 'functional'));
+      if (args.length !== 1) break;
+      outputs = unparen(args[0]);
+    }
+    if (!layers.length) return undefined;
+    return { node: call, layers, complete, compiles: [], fits: [] };
+  }
+}
+
+export interface OutputLayer {
+  /** The output activation: a name, null for linear, undefined when unknown. */
+  activation: string | null | undefined;
+  units?: number;
+  /** The layer carrying the activation (Dense or Activation). */
+  actLayer?: KLayer;
+  dense?: KLayer;
+}
+
+/** What the last layer of a model outputs. */
+export function outputLayer(m: KerasModel): OutputLayer | undefined {
+  const L = m.layers;
+  const last = L[L.length - 1];
+  if (!last) return undefined;
+  if (last.kind === 'dense') return { activation: last.activation, units: last.units, actLayer: last, dense: last };
+  if (last.kind === 'activation') {
+    const prev = L[L.length - 2];
+    if (prev?.kind !== 'dense' || prev.activation !== null) return { activation: last.activation, actLayer: last };
+    return { activation: last.activation, units: prev.units, actLayer: last, dense: prev };
+  }
+  return undefined;
+}
+
+const cache = new WeakMap<Analysis, KerasModels>();
+export function kerasModels(a: Analysis): KerasModels {
+  let k = cache.get(a);
+  if (!k) cache.set(a, (k = new KerasModels(a)));
+  return k;
+}

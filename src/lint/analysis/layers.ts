@@ -1,0 +1,260 @@
+// The order in which PyTorch layers are applied: the elements of `nn.Sequential(...)` and, in a module's
+// `forward`, the chain of layer / functional calls each variable went through (`x = self.fc1(x)`,
+// `x = F.relu(self.bn(self.conv(x)))`). Each step links to the step that produced its input (`prev`), so rules
+// can ask "what came right before this BatchNorm?". Only straight-line code of `forward` is followed: a name
+// assigned inside `if`/`for`/`with` has an unknown history, and anything not recognised ends the chain.
+import type { PyNode } from '../parser';
+import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import type { ModuleClass } from './modules';
+import { valueBefore } from './values';
+
+export type StepKind = 'linear' | 'conv' | 'dropout' | 'batchnorm' | 'activation' | 'sigmoid' | 'softmax' | 'shape' | 'pool' | 'other';
+
+export interface LayerStep {
+  kind: StepKind;
+  /** Qualified name of the layer class or function (`torch.nn.Linear`, `torch.nn.functional.relu`). */
+  q?: string;
+  /** The constructor call of the layer (`nn.Linear(4, 2)`), when the step is a layer. */
+  layer?: PyNode;
+  /** Where the step is applied: the element of the Sequential, or the call in forward. */
+  site: PyNode;
+  /** The step whose output this one consumes; undefined when it is the input or not known. */
+  prev?: LayerStep;
+  /** The literal `nn.Sequential(...)` call holding `site` as a positional element. */
+  container?: PyNode;
+  /** The `self.<attr>` name the layer is stored under, in forward. */
+  attr?: string;
+}
+
+export interface SequentialLayers {
+  call: PyNode;
+  steps: LayerStep[];
+}
+
+export interface ForwardLayers {
+  cls: ModuleClass;
+  /** Every step created while reading forward (each applied call once). */
+  steps: LayerStep[];
+  /** The step each `return` hands back; undefined for a return whose history is unknown. */
+  outputs: (LayerStep | undefined)[];
+}
+
+const LAYER_KINDS: [RegExp, StepKind][] = [
+  [/^torch\.nn\.(Linear|LazyLinear)$/, 'linear'],
+  [/^torch\.nn\.(Lazy)?Conv(Transpose)?[123]d$/, 'conv'],
+  [/^torch\.nn\.(Dropout[123]?d?|AlphaDropout|FeatureAlphaDropout)$/, 'dropout'],
+  [/^torch\.nn\.(BatchNorm[123]d|SyncBatchNorm|LazyBatchNorm[123]d)$/, 'batchnorm'],
+  [/^torch\.nn\.(Sigmoid)$/, 'sigmoid'],
+  [/^torch\.nn\.(Softmax|LogSoftmax|Softmin|Softmax2d)$/, 'softmax'],
+  [/^torch\.nn\.(ReLU6?|LeakyReLU|PReLU|RReLU|ELU|SELU|CELU|GELU|SiLU|Mish|Tanh|Hardtanh|Hardswish|Hardsigmoid|Softplus|Softsign|Tanhshrink|Threshold|LogSigmoid|GLU)$/, 'activation'],
+  [/^torch\.nn\.(Flatten|Unflatten|Identity)$/, 'shape'],
+  [/^torch\.nn\.(Max|Avg|AdaptiveAvg|AdaptiveMax|LP)Pool[123]d$/, 'pool'],
+];
+
+const FUNCTION_KINDS: [RegExp, StepKind][] = [
+  [/^torch\.nn\.functional\.(dropout[123]?d?|alpha_dropout|feature_alpha_dropout)$/, 'dropout'],
+  [/^torch\.(nn\.functional\.)?sigmoid$/, 'sigmoid'],
+  [/^torch\.(nn\.functional\.)?(softmax|log_softmax|softmin)$/, 'softmax'],
+  [/^torch\.nn\.functional\.(relu6?|leaky_relu|prelu|rrelu|elu|selu|celu|gelu|silu|mish|hardtanh|hardswish|hardsigmoid|softplus|softsign|tanhshrink|threshold|logsigmoid|glu|tanh)$/, 'activation'],
+  [/^torch\.(relu|tanh|selu|celu|rrelu|prelu)$/, 'activation'],
+  [/^torch\.flatten$/, 'shape'],
+  [/^torch\.nn\.functional\.(max|avg|adaptive_avg|adaptive_max|lp)_pool[123]d$/, 'pool'],
+];
+
+const METHOD_KINDS: Record<string, StepKind> = {
+  relu: 'activation',
+  tanh: 'activation',
+  sigmoid: 'sigmoid',
+  softmax: 'softmax',
+  log_softmax: 'softmax',
+  view: 'shape',
+  reshape: 'shape',
+  flatten: 'shape',
+  squeeze: 'shape',
+  unsqueeze: 'shape',
+  contiguous: 'shape',
+};
+
+function kindOf(q: string | undefined, table: [RegExp, StepKind][]): StepKind | undefined {
+  if (!q) return undefined;
+  for (const [re, k] of table) if (re.test(q)) return k;
+  return undefined;
+}
+
+export class TorchLayers {
+  private _sequentials?: SequentialLayers[];
+  private readonly forwards = new Map<ModuleClass, ForwardLayers>();
+
+  constructor(private readonly a: Analysis) {}
+
+  /** The layer kind a module expression builds (`nn.ReLU()`, a name bound to one); 'other' when unknown. */
+  layerKind(expr: PyNode | undefined, depth = 0): { kind: StepKind; q?: string; layer?: PyNode } {
+    const e = unparen(expr);
+    if (!e || depth > 4) return { kind: 'other' };
+    if (e.type === 'identifier') {
+      const v = valueBefore(this.a, e);
+      return v ? this.layerKind(v, depth + 1) : { kind: 'other' };
+    }
+    if (e.type !== 'call') return { kind: 'other' };
+    const q = this.a.callee(e);
+    return { kind: kindOf(q, LAYER_KINDS) ?? 'other', q, layer: e };
+  }
+
+  /** Top-level `nn.Sequential(...)` calls (those nested as an element of another are expanded in place). */
+  get sequentials(): SequentialLayers[] {
+    if (!this._sequentials) {
+      this._sequentials = [];
+      for (const call of this.a.index.of('call')) {
+        if (this.a.callee(call) !== 'torch.nn.Sequential') continue;
+        const parentCall = call.parent?.type === 'argument_list' ? call.parent.parent : undefined;
+        if (parentCall && this.a.callee(parentCall) === 'torch.nn.Sequential' && call.field !== 'function') continue;
+        const steps: LayerStep[] = [];
+        this.expand(call, steps, undefined, 0);
+        this._sequentials.push({ call, steps });
+      }
+    }
+    return this._sequentials;
+  }
+
+  /** Appends the elements of a Sequential call to `steps`, chained after `prev`; returns the last step. */
+  private expand(seq: PyNode, steps: LayerStep[], prev: LayerStep | undefined, depth: number): LayerStep | undefined {
+    const args = seq.child('arguments');
+    for (const el of args?.namedChildren ?? []) {
+      if (el.type === 'comment') continue;
+      if (el.type === 'keyword_argument') continue;
+      const inner = unparen(el);
+      if (inner?.type === 'call' && this.a.callee(inner) === 'torch.nn.Sequential' && depth < 4) {
+        prev = this.expand(inner, steps, prev, depth + 1);
+        continue;
+      }
+      const k = el.type === 'list_splat' || el.type === 'dictionary_splat' ? { kind: 'other' as const } : this.layerKind(el);
+      const step: LayerStep = { ...k, site: el, prev, container: seq };
+      steps.push(step);
+      prev = step;
+    }
+    return prev;
+  }
+
+  /** The chains of forward, for one module class. */
+  forward(cls: ModuleClass): ForwardLayers {
+    let f = this.forwards.get(cls);
+    if (!f) this.forwards.set(cls, (f = this.readForward(cls)));
+    return f;
+  }
+
+  private readForward(cls: ModuleClass): ForwardLayers {
+    const out: ForwardLayers = { cls, steps: [], outputs: [] };
+    const fwd = cls.forward;
+    if (!fwd) return out;
+    // name -> the last step applied to it (null: the raw input, no step yet). Absent: unknown.
+    const chain = new Map<string, LayerStep | null>();
+    for (const p of fwd.child('parameters')?.namedChildren ?? []) if (p.type === 'identifier' && p.text !== 'self') chain.set(p.text, null);
+
+    const evalExpr = (expr: PyNode | undefined, depth: number): LayerStep | null | undefined => {
+      const e = unparen(expr);
+      if (!e || depth > 12) return undefined;
+      if (e.type === 'identifier') return chain.has(e.text) ? chain.get(e.text) : undefined;
+      if (e.type !== 'call') return undefined;
+      const fn = e.child('function');
+      const pos = positionalArgs(e);
+      // self.layer(x)
+      if (fn?.type === 'attribute' && fn.child('object')?.text === 'self') {
+        const attr = fn.child('attribute')?.text ?? '';
+        const layer = cls.layers.get(attr);
+        if (!layer || pos.length !== 1 || e.child('arguments')?.children.some((c) => c.type === 'keyword_argument')) return undefined;
+        const inner = evalExpr(pos[0], depth + 1) ?? undefined;
+        const lv = unparen(layer);
+        if (lv?.type === 'call' && this.a.callee(lv) === 'torch.nn.Sequential') {
+          const before = out.steps.length;
+          const last = this.expand(lv, out.steps, inner, 0);
+          // The expanded steps are the Sequential's elements; they are reported there, not in forward.
+          return out.steps.length > before ? last : inner;
+        }
+        const step: LayerStep = { ...this.layerKind(layer), site: e, prev: inner, attr };
+        out.steps.push(step);
+        return step;
+      }
+      const q = this.a.qname(fn);
+      const fk = kindOf(q, FUNCTION_KINDS);
+      if (fk && pos[0]) {
+        const inner = evalExpr(pos[0], depth + 1) ?? undefined;
+        const step: LayerStep = { kind: fk, q, site: e, prev: inner };
+        out.steps.push(step);
+        return step;
+      }
+      if (!q && fn?.type === 'attribute') {
+        const mk = METHOD_KINDS[fn.child('attribute')?.text ?? ''];
+        const obj = receiver(e);
+        if (mk && obj) {
+          const inner = evalExpr(obj, depth + 1);
+          if (inner === undefined) return undefined;
+          const step: LayerStep = { kind: mk, site: e, prev: inner ?? undefined };
+          out.steps.push(step);
+          return step;
+        }
+      }
+      return undefined;
+    };
+
+    const forget = (n: PyNode) =>
+      n.walk((c) => {
+        if (c.type === 'assignment' || c.type === 'augmented_assignment' || c.type === 'for_statement' || c.type === 'as_pattern') {
+          const left = c.child('left') ?? c.child('alias');
+          left?.walk((id) => void (id.type === 'identifier' && chain.delete(id.text)));
+        }
+        if (c.type === 'named_expression') {
+          const name = c.child('name');
+          if (name) chain.delete(name.text);
+        }
+      });
+
+    for (const stmt of fwd.child('body')?.namedChildren ?? []) {
+      if (stmt.type === 'comment') continue;
+      if (stmt.type === 'return_statement') {
+        const v = stmt.namedChildren.find((c) => c.type !== 'comment');
+        if (v) out.outputs.push(evalExpr(v, 0) ?? undefined);
+        break;
+      }
+      const inner = stmt.type === 'expression_statement' ? stmt.namedChildren[0] : undefined;
+      if (inner?.type === 'assignment' && inner.child('left')?.type === 'identifier' && !inner.child('type')) {
+        const name = inner.child('left')!.text;
+        const right = inner.child('right');
+        const v = right?.type === 'assignment' ? undefined : evalExpr(right, 0);
+        if (v === undefined) chain.delete(name);
+        else chain.set(name, v);
+        continue;
+      }
+      forget(stmt);
+      // A return inside a branch: its value is not followed.
+      stmt.walk((c) => {
+        if (c.type === 'function_definition' || c.type === 'lambda') return false;
+        if (c.type === 'return_statement') out.outputs.push(undefined);
+      });
+    }
+    return out;
+  }
+
+  /** Every forward of the file's module classes. */
+  get forwardLayers(): ForwardLayers[] {
+    return this.a.modules.map((m) => this.forward(m));
+  }
+}
+
+const cache = new WeakMap<Analysis, TorchLayers>();
+export function torchLayers(a: Analysis): TorchLayers {
+  let t = cache.get(a);
+  if (!t) cache.set(a, (t = new TorchLayers(a)));
+  return t;
+}
+
+/** The first step before `s` that is not one of `skip` kinds. */
+export function previousExcept(s: LayerStep, skip: readonly StepKind[]): LayerStep | undefined {
+  let p = s.prev;
+  for (let i = 0; p && skip.includes(p.kind) && i < 32; i++) p = p.prev;
+  return p;
+}
+
+/** `bias=False` given on a layer constructor. */
+export function biasOff(layer: PyNode | undefined): boolean {
+  return layer?.type === 'call' && keywordArg(layer, 'bias')?.text === 'False';
+}

@@ -1,0 +1,70 @@
+import { keywordArg } from '../../analysis';
+import { kerasModels } from '../../analysis/keras';
+import { biasOff, previousExcept, type LayerStep } from '../../analysis/layers';
+import type { Rule } from '../../types';
+import { allSteps, nnName } from './shared';
+
+/** Low-rank factorisations (LoRA, bottleneck projections) stack linear maps on purpose: they drop the bias. */
+const DELIBERATE = /lora|rank|factor|proj|adapter|down|up_/i;
+
+function deliberate(s: LayerStep): boolean {
+  if (biasOff(s.layer)) return true;
+  if (s.layer && keywordArg(s.layer, 'groups')) return true; // depthwise + pointwise: separable convolution
+  return DELIBERATE.test(s.attr ?? '');
+}
+
+export const AR004: Rule = {
+  meta: {
+    id: 'AR004',
+    name: 'stacked-linear-layers',
+    group: 'architecture',
+    defaultSeverity: 'info',
+    summary: 'Two Linear (or Conv) layers follow each other with no non-linearity between them.',
+    why:
+      'A composition of linear maps is one linear map: `W2 @ (W1 @ x + b1) + b2` is `W @ x + b`. Without an activation ' +
+      '(ReLU, GELU, Tanh, ...) between them the two layers can represent nothing that a single layer could not, so the ' +
+      'extra depth adds parameters and compute but no capacity. Usually an activation was forgotten.',
+    wrong: 'mlp = nn.Sequential(nn.Linear(784, 256), nn.Linear(256, 10))',
+    right: 'mlp = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))',
+    concept: 'Non-linearities: depth only helps with an activation between layers',
+    fixable: true,
+  },
+  check(ctx) {
+    const a = ctx.analysis;
+    const reported = new Set<number>();
+    for (const s of allSteps(a)) {
+      if (s.kind !== 'linear' && s.kind !== 'conv') continue;
+      const p = previousExcept(s, ['dropout']);
+      if (!p || p.kind !== s.kind || deliberate(s) || deliberate(p)) continue;
+      if (reported.has(s.site.start)) continue;
+      reported.add(s.site.start);
+      const what = s.kind === 'linear' ? 'Linear' : 'Conv';
+      const inSeq = s.container && s.container === p.container;
+      ctx.report({
+        node: s.site,
+        message: `This ${what} layer directly follows another ${what} with no activation between them, so together they are one linear map. Insert a non-linearity such as ReLU.`,
+        fixes: inSeq ? [{ title: `Insert ${nnName(a)}.ReLU() before this layer`, edits: [{ start: s.site.start, end: s.site.start, newText: `${nnName(a)}.ReLU(), ` }] }] : undefined,
+      });
+    }
+    // Keras: a Dense with no activation (linear) feeding another Dense, Dropout aside.
+    for (const m of kerasModels(a).models) {
+      const L = m.layers;
+      for (let i = 1; i < L.length; i++) {
+        if (L[i]!.kind !== 'dense' || !L[i]!.call) continue;
+        let j = i - 1;
+        while (j >= 0 && L[j]!.kind === 'dropout') j--;
+        const p = L[j];
+        if (!p || p.kind !== 'dense' || p.activation !== null || !p.call) continue;
+        const act = keywordArg(p.call, 'activation');
+        const args = p.call.child('arguments');
+        const last = args?.namedChildren.filter((c) => c.type !== 'comment').pop();
+        const edit = act ? { start: act.start, end: act.end, newText: '"relu"' } : last ? { start: last.end, end: last.end, newText: ', activation="relu"' } : undefined;
+        ctx.report({
+          node: L[i]!.call!,
+          message: 'This Dense layer follows a Dense layer with no activation, so together they are one linear map. Give the previous layer an activation such as "relu".',
+          fixes: edit ? [{ title: 'Add activation="relu" to the previous Dense', edits: [edit] }] : undefined,
+        });
+      }
+    }
+  },
+};

@@ -1,0 +1,67 @@
+import { hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
+import { lastArgument, runtimeFacts } from '../../analysis/runtime';
+import type { PyNode } from '../../parser';
+import type { Rule, RuleContext } from '../../types';
+
+/** Inside the true branch of `if torch.cuda.is_available():` (a GPU is there). */
+function underCudaCheck(n: PyNode): boolean {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'function_definition') return false;
+    const parent = p.parent;
+    if (parent?.type === 'if_statement' && parent.child('consequence') === p && /is_available\(\)/.test(parent.child('condition')?.text ?? '')) {
+      return !/^not\b/.test(parent.child('condition')!.text.trim());
+    }
+    if (parent?.type === 'conditional_expression' && parent.namedChildren[0] === p && /is_available\(\)/.test(parent.namedChildren[1]?.text ?? '')) return true;
+  }
+  return false;
+}
+
+/** Loading from an in-memory buffer or from what this file just saved in the same process (devices match). */
+function inMemoryRoundTrip(call: PyNode, ctx: RuleContext): boolean {
+  const src = positionalArgs(call)[0] ?? keywordArg(call, 'f');
+  if (!src) return false;
+  let v: PyNode | null | undefined = src;
+  if (src.type === 'identifier') v = ctx.analysis.scopes.valueAt(src.text, src) ?? src;
+  if (v.type === 'call' && /^io\.BytesIO$/.test(ctx.analysis.callee(v) ?? '')) return true;
+  return ctx.nodesOfType('call').some((c) => ctx.analysis.callee(c) === 'torch.save' && positionalArgs(c)[1]?.text === src.text && c.start < call.start && sameFunction(c, call));
+}
+
+function sameFunction(x: PyNode, y: PyNode): boolean {
+  return x.ancestor('function_definition') === y.ancestor('function_definition');
+}
+
+export const DV002: Rule = {
+  meta: {
+    id: 'DV002',
+    name: 'torch-load-without-map-location',
+    group: 'device',
+    defaultSeverity: 'info',
+    summary: '`torch.load` without `map_location` in code written to also run on CPU.',
+    why:
+      'A checkpoint remembers the device each tensor was saved from. Loading a GPU-saved checkpoint with `torch.load(path)` on a ' +
+      'machine without CUDA raises "Attempting to deserialize object on a CUDA device" - exactly the machine that a CPU ' +
+      'fallback (`"cuda" if torch.cuda.is_available() else "cpu"`) was written for. `map_location=device` (or `"cpu"`) loads ' +
+      'the tensors where the code will use them. Reported only in files that select the device with such a fallback, since ' +
+      'elsewhere the device the checkpoint comes from is unknown; calls under `if torch.cuda.is_available():` are not reported.',
+    wrong: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nstate = torch.load("ckpt.pt", weights_only=True)',
+    right: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nstate = torch.load("ckpt.pt", map_location=device, weights_only=True)',
+    concept: 'Devices: tensors live on a device, checkpoints remember it',
+    fixable: true,
+  },
+  nodeTypes: ['call'],
+  visit(call, ctx) {
+    if (ctx.analysis.callee(call) !== 'torch.load') return;
+    if (keywordArg(call, 'map_location') || hasKeywordSplat(call) || positionalArgs(call).length > 1) return;
+    if (!runtimeFacts(ctx.analysis).availabilityCheck || underCudaCheck(call)) return;
+    if (inMemoryRoundTrip(call, ctx)) return;
+    const last = lastArgument(call);
+    if (!last) return;
+    // a `device` name visible here (assigned, or a parameter) is where the code wants its tensors
+    const target = ctx.analysis.scopes.valueAt('device', call) !== undefined ? 'device' : '"cpu"';
+    ctx.report({
+      node: call,
+      message: `torch.load without map_location fails on a CPU-only machine when the checkpoint was saved from GPU: pass map_location=${target}.`,
+      fixes: [{ title: `Add map_location=${target}`, edits: [{ start: last.end, end: last.end, newText: `, map_location=${target}` }] }],
+    });
+  },
+};

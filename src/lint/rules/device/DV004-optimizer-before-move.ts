@@ -1,0 +1,71 @@
+import { deviceMove, isOptimizerConstructor, mayBeCuda, optimizedModel, sameScope, stringValue } from '../../analysis/runtime';
+import type { PyNode } from '../../parser';
+import type { Rule, RuleContext } from '../../types';
+
+/** The move goes to a GPU (or to a device we cannot see, named like one), never to the CPU. */
+function movesToGpu(dev: PyNode | undefined, ctx: RuleContext): boolean {
+  if (!dev) return true; // .cuda()
+  if (stringValue(dev) !== undefined) return mayBeCuda(dev, ctx.analysis);
+  if (dev.type === 'identifier') {
+    const v = ctx.analysis.scopes.valueAt(dev.text, dev);
+    if (v) return mayBeCuda(v, ctx.analysis);
+    return /cuda|gpu|device/i.test(dev.text);
+  }
+  if (dev.type === 'attribute') return /cuda|gpu|device/i.test(dev.text) && !/cpu/i.test(dev.text);
+  return mayBeCuda(dev, ctx.analysis);
+}
+
+function isLoop(n: PyNode): boolean {
+  return n.type === 'for_statement' || n.type === 'while_statement';
+}
+
+export const DV004: Rule = {
+  meta: {
+    id: 'DV004',
+    name: 'optimizer-before-model-to-device',
+    group: 'device',
+    defaultSeverity: 'info',
+    summary: 'The optimizer is built from `model.parameters()` before the model is moved to the GPU.',
+    why:
+      'The `torch.optim` documentation asks to move a model with `.cuda()` / `.to(device)` before constructing its optimizer, ' +
+      'because the optimizer keeps references to the parameter objects it was given. Today `Module.to()` updates parameters in ' +
+      'place by default, so plain SGD/Adam usually keep working; but with parameter swapping on conversion ' +
+      '(`torch.__future__`), optimizer state loaded before the move, or wrappers that replace parameters, the optimizer ends up ' +
+      'updating stale CPU tensors or mixing devices. Moving first costs nothing and removes the question. Moves to the CPU ' +
+      'and moves after a training loop (for export) are not reported.',
+    wrong: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nmodel = Net()\noptimizer = optim.SGD(model.parameters(), lr=0.01)\nmodel.to(device)',
+    right: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nmodel = Net()\nmodel.to(device)\noptimizer = optim.SGD(model.parameters(), lr=0.01)',
+    concept: 'Devices: move the model before building its optimizer',
+    fixable: false,
+  },
+  check(ctx) {
+    const calls = ctx.nodesOfType('call');
+    const moves = calls.map((c) => ({ call: c, move: deviceMove(c) })).filter((m) => m.move !== undefined);
+    for (const opt of calls) {
+      if (!isOptimizerConstructor(ctx.analysis.callee(opt))) continue;
+      const model = optimizedModel(opt);
+      if (!model) continue;
+      const sameModel = (m: (typeof moves)[number]) => m.move!.target.text === model.text && sameScope(m.call, opt);
+      // moved already (`model = Net().to(device)` or an earlier `model.to(...)`)
+      if (moves.some((m) => sameModel(m) && m.call.start < opt.start)) continue;
+      if (model.type === 'identifier') {
+        const v = ctx.analysis.scopes.valueAt(model.text, opt);
+        if (v === null) {
+          // a parameter or unpacked value: the caller may have moved it
+          continue;
+        }
+        if (v && /\.(to|cuda)\(/.test(v.text)) continue;
+      } else {
+        continue; // self.model & co: moved in another method we do not order
+      }
+      const later = moves.find((m) => sameModel(m) && m.call.start > opt.end && movesToGpu(m.move!.device, ctx));
+      if (!later) continue;
+      const between = ctx.nodesOfType('for_statement').concat(ctx.nodesOfType('while_statement'));
+      if (between.some((l) => isLoop(l) && l.start > opt.end && l.start < later.call.start && sameScope(l, opt))) continue;
+      ctx.report({
+        node: opt,
+        message: `Optimizer built from ${model.text}.parameters() before ${model.text} is moved to the GPU (line ${ctx.source.slice(0, later.call.start).split('\n').length}): move the model first, then build the optimizer.`,
+      });
+    }
+  },
+};

@@ -1,0 +1,53 @@
+import { kerasModels, outputLayer } from '../../analysis/keras';
+import type { RawFix, Rule } from '../../types';
+import { CROSSENTROPY, replaceString } from './shared';
+
+const PROBABILITY = new Set(['softmax', 'sigmoid', 'hard_sigmoid']);
+
+export const KR002: Rule = {
+  meta: {
+    id: 'KR002',
+    name: 'loss-output-mismatch',
+    group: 'keras',
+    defaultSeverity: 'error',
+    summary: 'The loss does not match the output layer (binary crossentropy on a multi-unit softmax, categorical crossentropy on one unit or sigmoid, a crossentropy on ReLU/tanh outputs).',
+    why:
+      '`binary_crossentropy` treats every output unit as an independent yes/no probability; on a softmax over several ' +
+      'classes it optimises the wrong objective and Keras then reports *binary* accuracy, which looks far better than the ' +
+      'real accuracy. `categorical_crossentropy` (and the sparse variant) needs one softmax unit per class: with a single ' +
+      'unit the loss is constant and nothing is learned, and on sigmoid outputs the probabilities do not form one ' +
+      'distribution. Pair softmax with categorical crossentropy and a one-unit sigmoid with binary crossentropy.',
+    wrong:
+      'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])\nmodel.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])',
+    right:
+      'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])\nmodel.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])',
+    concept: 'Loss functions: binary vs categorical cross-entropy and the output layer they need',
+    fixable: true,
+  },
+  check(ctx) {
+    for (const m of kerasModels(ctx.analysis).models) {
+      const out = outputLayer(m);
+      if (!out || out.activation === undefined) continue;
+      for (const { loss } of m.compiles) {
+        if (!loss) continue;
+        const { activation: act, units } = out;
+        if (act === 'softmax' && units === 1) continue; // KR001
+        let message: string | undefined;
+        let fix: RawFix | undefined;
+        if (loss.name === 'binary_crossentropy' && act === 'softmax' && units !== undefined && units > 1) {
+          message = `binary_crossentropy on a softmax over ${units} units optimises independent yes/no outputs and reports a misleading binary accuracy. Use categorical_crossentropy (or sparse_categorical_crossentropy for integer labels).`;
+        } else if ((loss.name === 'categorical_crossentropy' || loss.name === 'sparse_categorical_crossentropy') && units === 1 && act !== 'softmax') {
+          message = `${loss.name} on a single output unit cannot learn (one class only). Use binary_crossentropy with a sigmoid output, or one softmax unit per class.`;
+          if (act === 'sigmoid' && loss.form === 'string') fix = replaceString(loss.node, 'binary_crossentropy', 'Use binary_crossentropy');
+        } else if (loss.name === 'categorical_crossentropy' && act === 'sigmoid') {
+          message = 'categorical_crossentropy expects a softmax distribution but the output layer uses sigmoid. Use softmax for single-label classes, or binary_crossentropy for multi-label outputs.';
+        } else if (CROSSENTROPY.has(loss.name) && loss.fromLogits === false && act && !PROBABILITY.has(act)) {
+          const want = loss.name === 'binary_crossentropy' ? 'sigmoid' : 'softmax';
+          message = `${loss.name} expects probabilities but the output layer uses ${act}, whose outputs are not probabilities (zeros or negatives give NaN / infinite losses). Use a ${want} output.`;
+          if (out.actLayer === out.dense) fix = replaceString(out.actLayer?.activationNode, want, `Use ${want}`);
+        }
+        if (message) ctx.report({ node: loss.node, message, fixes: fix ? [fix] : undefined });
+      }
+    }
+  },
+};

@@ -1,0 +1,61 @@
+import { keywordArg } from '../../analysis';
+import { kerasModels, outputLayer } from '../../analysis/keras';
+import type { RawFix, Rule } from '../../types';
+import { CROSSENTROPY, LOSS_CLASS, lossesModule } from './shared';
+
+export const KR003: Rule = {
+  meta: {
+    id: 'KR003',
+    name: 'from-logits-mismatch',
+    group: 'keras',
+    defaultSeverity: 'error',
+    summary: 'from_logits does not match the output layer: raw logits scored as probabilities, or probabilities as logits.',
+    why:
+      'Keras crossentropy losses assume probabilities (`from_logits=False`, the default, also for string losses like ' +
+      '`"sparse_categorical_crossentropy"`). When the last Dense layer has no activation its outputs are logits: treated as ' +
+      'probabilities they are clipped into [1e-7, 1 - 1e-7], gradients vanish for most samples and training stalls at a poor ' +
+      'accuracy. The reverse, softmax/sigmoid outputs with `from_logits=True`, applies the activation twice and also learns ' +
+      'badly. Either give the output layer its activation or tell the loss it receives logits.',
+    wrong:
+      'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])\nmodel.compile(optimizer="adam", loss="sparse_categorical_crossentropy")',
+    right:
+      'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])\nmodel.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))',
+    concept: 'Logits vs probabilities: a loss must know which one it receives',
+    fixable: true,
+  },
+  check(ctx) {
+    const a = ctx.analysis;
+    for (const m of kerasModels(a).models) {
+      const out = outputLayer(m);
+      if (!out || out.activation === undefined) continue;
+      for (const { loss } of m.compiles) {
+        if (!loss || !CROSSENTROPY.has(loss.name) || loss.fromLogits === undefined) continue;
+        if (out.activation === null && !loss.fromLogits) {
+          let fix: RawFix | undefined;
+          if (loss.form === 'object') {
+            const fl = keywordArg(loss.node, 'from_logits');
+            const args = loss.node.child('arguments');
+            const last = args?.namedChildren.filter((c) => c.type !== 'comment').pop();
+            if (fl) fix = { title: 'Set from_logits=True', edits: [{ start: fl.start, end: fl.end, newText: 'True' }] };
+            else if (args) fix = { title: 'Set from_logits=True', edits: [{ start: last ? last.end : args.start + 1, end: last ? last.end : args.start + 1, newText: last ? ', from_logits=True' : 'from_logits=True' }] };
+          } else if (loss.form === 'string') {
+            const mod = lossesModule(a);
+            if (mod) fix = { title: `Use ${LOSS_CLASS[loss.name]}(from_logits=True)`, edits: [{ start: loss.node.start, end: loss.node.end, newText: `${mod}.${LOSS_CLASS[loss.name]}(from_logits=True)` }] };
+          }
+          ctx.report({
+            node: loss.node,
+            message: `The output layer has no activation (logits) but ${loss.name} expects probabilities (from_logits=False). Pass from_logits=True, or add a ${loss.name === 'binary_crossentropy' ? 'sigmoid' : 'softmax'} activation to the last layer.`,
+            fixes: fix ? [fix] : undefined,
+          });
+        } else if ((out.activation === 'softmax' || out.activation === 'sigmoid') && loss.fromLogits && loss.form === 'object') {
+          const fl = keywordArg(loss.node, 'from_logits');
+          ctx.report({
+            node: fl?.parent ?? loss.node,
+            message: `The output layer already applies ${out.activation} but the loss is told from_logits=True, so the activation is applied twice. Set from_logits=False or drop the activation.`,
+            fixes: fl ? [{ title: 'Set from_logits=False', edits: [{ start: fl.start, end: fl.end, newText: 'False' }] }] : undefined,
+          });
+        }
+      }
+    }
+  },
+};

@@ -1,0 +1,219 @@
+import { positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { losses } from '../../analysis/losses';
+import { returnValues } from '../../analysis/modules';
+import type { PyNode } from '../../parser';
+import type { RawFix, Rule } from '../../types';
+
+const RELU_FNS = new Set(['torch.relu', 'torch.nn.functional.relu', 'torch.nn.functional.relu6']);
+const RELU_LAYERS = new Set(['torch.nn.ReLU', 'torch.nn.ReLU6']);
+const LINEAR = new Set(['torch.nn.Linear', 'torch.nn.LazyLinear', 'torch.nn.Bilinear', 'torch.nn.Conv1d', 'torch.nn.Conv2d', 'torch.nn.Conv3d', 'torch.nn.LazyConv2d']);
+const SHAPE = new Set(['view', 'reshape', 'squeeze', 'flatten', 'contiguous', 'float', 'to']);
+const CHAIN = new Set(['to', 'cuda', 'cpu', 'train', 'eval', 'float', 'double']);
+
+interface Relu {
+  site: PyNode;
+  fix?: RawFix;
+}
+
+class Finder {
+  constructor(private readonly a: Analysis) {}
+
+  /** A ReLU applied last to a linear layer's output, reaching `expr`. */
+  ofExpr(expr: PyNode | undefined, depth: number, cls?: ModuleClass): Relu | undefined {
+    const e = unparen(expr);
+    if (!e || depth > 8) return undefined;
+    if (e.type === 'identifier') {
+      const v = this.a.scopes.valueAt(e.text, e);
+      if (!v) return undefined;
+      const r = this.ofExpr(v, depth + 1, cls);
+      // Fixing through a name is only local inside forward.
+      return r ? { site: r.site, fix: cls ? r.fix : undefined } : undefined;
+    }
+    if (e.type !== 'call') return undefined;
+    const fn = e.child('function');
+    const q = this.a.qname(fn);
+    if (q && RELU_FNS.has(q)) {
+      const inner = positionalArgs(e)[0];
+      return inner && this.isLinearOut(inner, cls, depth) ? { site: e, fix: replace(e, inner) } : undefined;
+    }
+    if (q) return undefined;
+    if (fn?.type === 'attribute') {
+      const m = fn.child('attribute')?.text ?? '';
+      const obj = fn.child('object');
+      if (m === 'relu' && obj && obj.text !== 'self' && this.isLinearOut(obj, cls, depth)) return { site: e, fix: replace(e, obj) };
+      if (SHAPE.has(m)) {
+        const r = this.ofExpr(obj, depth + 1, cls);
+        return r ? { site: r.site } : undefined;
+      }
+      if (obj?.text === 'self' && cls) {
+        const layer = cls.layers.get(m);
+        if (!layer) return undefined;
+        const lq = this.a.callee(layer);
+        if (lq && RELU_LAYERS.has(lq)) {
+          const inner = positionalArgs(e)[0];
+          return inner && this.isLinearOut(inner, cls, depth) ? { site: e, fix: replace(e, inner) } : undefined;
+        }
+        return this.module(layer, depth + 1);
+      }
+    }
+    if (fn?.type === 'identifier') {
+      if (this.a.moduleClass(fn.text) || this.a.functions.has(fn.text)) return undefined;
+      const v = this.a.scopes.valueAt(fn.text, fn);
+      return v ? this.module(v, depth + 1) : undefined;
+    }
+    return undefined;
+  }
+
+  /** Output of a module built by `value`. */
+  module(value: PyNode, depth: number): Relu | undefined {
+    const v = unparen(value);
+    if (!v || depth > 8) return undefined;
+    if (v.type === 'identifier') {
+      const next = this.a.scopes.valueAt(v.text, v);
+      return next ? this.module(next, depth + 1) : undefined;
+    }
+    if (v.type !== 'call') return undefined;
+    const fn = v.child('function');
+    const q = this.a.qname(fn);
+    if (q === 'torch.nn.Sequential') {
+      const args = positionalArgs(v);
+      if (v.child('arguments')?.children.some((c) => c.type === 'list_splat')) return undefined;
+      const last = args[args.length - 1];
+      const prev = args[args.length - 2];
+      if (!last || !prev) return undefined;
+      const lq = this.a.callee(last);
+      if (lq && RELU_LAYERS.has(lq) && LINEAR.has(this.a.callee(prev) ?? '')) {
+        return { site: last, fix: { title: 'Remove the final ReLU', edits: [{ start: prev.end, end: last.end, newText: '' }] } };
+      }
+      return undefined;
+    }
+    if (fn?.type === 'identifier') {
+      const cls = this.a.moduleClass(fn.text);
+      if (!cls?.forward) return undefined;
+      const rets = returnValues(cls.forward);
+      if (rets.length !== 1) return undefined;
+      return this.ofExpr(rets[0], depth + 1, cls);
+    }
+    if (fn?.type === 'attribute' && CHAIN.has(fn.child('attribute')?.text ?? '')) {
+      const obj = fn.child('object');
+      return obj ? this.module(obj, depth + 1) : undefined;
+    }
+    return undefined;
+  }
+
+  /** `self.fc(x)` with a Linear/Conv layer, directly or through a name bound in forward. */
+  private isLinearOut(expr: PyNode, cls: ModuleClass | undefined, depth: number): boolean {
+    let e = unparen(expr);
+    if (e?.type === 'identifier' && cls) e = unparen(this.a.scopes.valueAt(e.text, e) ?? undefined);
+    if (e?.type !== 'call' || depth > 10) return false;
+    const fn = e.child('function');
+    if (fn?.type === 'attribute' && fn.child('object')?.text === 'self' && cls) {
+      const layer = cls.layers.get(fn.child('attribute')?.text ?? '');
+      return layer ? LINEAR.has(this.a.callee(layer) ?? '') : false;
+    }
+    return false;
+  }
+}
+
+const OTHER_LOSS = /^torch\.nn\.(?!CrossEntropyLoss$)\w+Loss$|^torch\.nn\.functional\.(?!cross_entropy$)\w*(loss|_entropy\w*|kl_div)$/;
+
+/** CrossEntropyLoss / F.cross_entropy is used and no other loss is. */
+function onlyCrossEntropy(a: Analysis): boolean {
+  let ce = false;
+  for (const c of a.index.of('call')) {
+    const q = a.callee(c) ?? '';
+    if (q === 'torch.nn.CrossEntropyLoss' || q === 'torch.nn.functional.cross_entropy') ce = true;
+    else if (OTHER_LOSS.test(q)) return false;
+  }
+  if (!ce) return false;
+  // A reference to F.cross_entropy passed around (loss_fn=F.cross_entropy) counts too; other loss references do not.
+  return !a.index.of('attribute').some((n) => OTHER_LOSS.test(a.qname(n) ?? ''));
+}
+
+/** Module classes of the file that no other class of the file uses as a part. */
+function topLevelModels(a: Analysis): ModuleClass[] {
+  const inner = new Set<string>();
+  for (const m of a.modules) {
+    m.node.walk((n) => {
+      if (n.type === 'call' && n.child('function')?.type === 'identifier') inner.add(n.child('function')!.text);
+    });
+  }
+  const subclassed = new Set(a.modules.flatMap((m) => (m.node.child('superclasses')?.namedChildren ?? []).map((b) => b.text)));
+  return a.modules.filter((m) => !inner.has(m.name) && !subclassed.has(m.name) && usedWhole(a, m.name));
+}
+
+/** Every `Cls(...)` of the file is bound to a name (`model = Cls().to(dev)`) that is never handed to another call. */
+function usedWhole(a: Analysis, name: string): boolean {
+  const bound: string[] = [];
+  for (const c of a.index.of('call')) {
+    if (c.child('function')?.type !== 'identifier' || c.child('function')!.text !== name) continue;
+    let top: PyNode = c;
+    while (top.parent?.type === 'attribute' && top.parent.parent?.type === 'call' && CHAIN.has(top.parent.child('attribute')?.text ?? '')) top = top.parent.parent;
+    const asg = top.parent;
+    if (asg?.type !== 'assignment' || asg.child('right') !== top || asg.child('left')?.type !== 'identifier') return false;
+    bound.push(asg.child('left')!.text);
+  }
+  for (const n of a.index.of('argument_list')) {
+    for (const arg of n.namedChildren) {
+      const v = arg.type === 'keyword_argument' ? arg.child('value') : arg;
+      if (v?.type === 'identifier' && bound.includes(v.text)) return false;
+    }
+  }
+  return true;
+}
+
+function replace(call: PyNode, inner: PyNode): RawFix {
+  return { title: 'Return the logits without ReLU', edits: [{ start: call.start, end: call.end, newText: inner.text }] };
+}
+
+export const LS006: Rule = {
+  meta: {
+    id: 'LS006',
+    name: 'activation-on-final-logits',
+    group: 'loss',
+    defaultSeverity: 'warning',
+    summary: 'A ReLU is applied to the final layer\'s output that goes to CrossEntropyLoss.',
+    why:
+      'Cross-entropy needs logits that can be any real number: a class is made unlikely by giving it a **negative** score. ' +
+      'A ReLU after the last Linear layer clips every negative logit to 0, so the model can only raise scores, units that ' +
+      'go negative stop receiving gradient, and training plateaus (often at a loss near log(num_classes)). The last layer of ' +
+      'a classifier should be a plain Linear (or Conv) layer. Descent follows the model\'s `forward`, `nn.Sequential` and ' +
+      '`self.<layer>` to the criterion and reports only a ReLU applied directly to a Linear/Conv output.',
+    wrong: 'model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.ReLU())\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(x), y)',
+    right: 'model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(x), y)',
+    concept: 'Output layers: logits are unbounded; the loss applies the normalisation',
+    fixable: true,
+  },
+  check(ctx) {
+    const a = ctx.analysis;
+    const finder = new Finder(a);
+    const seen = new Set<PyNode>();
+    const calls = losses(a).calls;
+    // The criterion is built here but the model reaches it elsewhere (a helper, a Trainer): when CrossEntropyLoss is the
+    // file's only loss, the top-level model classes of the file are what it trains.
+    if (onlyCrossEntropy(a)) {
+      for (const cls of topLevelModels(a)) {
+        const rets = cls.forward ? returnValues(cls.forward) : [];
+        const r = rets.length === 1 ? finder.ofExpr(rets[0], 0, cls) : undefined;
+        if (!r || seen.has(r.site)) continue;
+        seen.add(r.site);
+        ctx.report({
+          node: r.site,
+          message: `${cls.name}'s output goes through a final ReLU (${r.site.text}) while the file trains with CrossEntropyLoss: negative logits are clipped to 0. Remove the activation after the last layer.`,
+          fixes: r.fix ? [r.fix] : undefined,
+        });
+      }
+    }
+    for (const c of calls) {
+      if (c.kind !== 'cross_entropy') continue;
+      const r = finder.ofExpr(c.input, 0);
+      if (!r || seen.has(r.site)) continue;
+      seen.add(r.site);
+      ctx.report({
+        node: c.input,
+        message: `The logits reaching CrossEntropyLoss go through a final ReLU (${r.site.text}), which clips negative scores to 0. Remove the activation after the last layer.`,
+        fixes: r.fix ? [r.fix] : undefined,
+      });
+    }
+  },
+};

@@ -1,0 +1,78 @@
+import { trainingLoops } from '../../analysis/training';
+import { positionalArgs } from '../../analysis';
+import { isDataLoaderCall, isOptimizerConstructor, runtimeFacts } from '../../analysis/runtime';
+import { scopeOf } from '../../analysis/scopes';
+import type { PyNode } from '../../parser';
+import type { RawFix, Rule, RuleContext } from '../../types';
+
+/** The loop's iterable is built in the file (`range(n)`, a call, or a name the file binds). */
+function dataDefined(loop: PyNode, ctx: RuleContext): boolean {
+  let it = loop.child('right') ?? loop.child('condition');
+  while (it?.type === 'call' && /^(enumerate|tqdm|zip|iter)$/.test(it.child('function')?.text.split('.').pop() ?? '')) it = positionalArgs(it)[0];
+  if (!it) return false;
+  if (it.type === 'call' || loop.type === 'while_statement') return true;
+  let root: PyNode | undefined = it;
+  while (root && (root.type === 'attribute' || root.type === 'subscript')) root = root.child(root.type === 'attribute' ? 'object' : 'value');
+  return root?.type === 'identifier' && ctx.analysis.scopes.isBoundAnywhere(root.text);
+}
+
+function isImport(n: PyNode): boolean {
+  return n.type === 'import_statement' || n.type === 'import_from_statement' || n.type === 'future_import_statement';
+}
+
+/** After the last import of the file's leading import block (docstring and comments allowed in between). */
+function seedFix(ctx: RuleContext): RawFix[] | undefined {
+  const torch = ctx.analysis.imports.localName('torch');
+  if (!torch) return undefined;
+  let lastImport: PyNode | undefined;
+  for (const s of ctx.root.children) {
+    if (isImport(s)) lastImport = s;
+    else if (s.type === 'comment' || (s.type === 'expression_statement' && s.namedChildren[0]?.type === 'string')) continue;
+    else break;
+  }
+  if (!lastImport) return undefined;
+  return [{ title: `Seed with ${torch}.manual_seed(0) after the imports`, edits: [{ start: lastImport.end, end: lastImport.end, newText: `\n\n${torch}.manual_seed(0)` }] }];
+}
+
+export const RP001: Rule = {
+  meta: {
+    id: 'RP001',
+    name: 'training-without-seed',
+    group: 'reproducibility',
+    defaultSeverity: 'info',
+    summary: 'A training script never seeds its random number generators.',
+    why:
+      'Weight initialisation, shuffling, dropout and augmentation all draw random numbers. Without a seed every run starts ' +
+      'from a different point, so two runs of the same code give different curves and a change cannot be told apart from ' +
+      'noise; a bug that shows up once may never come back. Seeding once at start-up (`torch.manual_seed(0)`, plus ' +
+      '`random.seed` / `np.random.seed` when those are used, or `lightning.seed_everything` / `transformers.set_seed`) makes ' +
+      'runs repeatable on the same machine. Reported once per file, at the first training loop, and only for scripts (a ' +
+      'training loop at module level or an `if __name__ == "__main__":` entry point); a library module that only defines ' +
+      'a trainer leaves seeding to its caller. Any call whose name contains `seed` counts as seeding.',
+    wrong: 'train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)\nmodel = nn.Linear(4, 1)\nopt = optim.SGD(model.parameters(), lr=0.1)\nfor x, y in train_loader:\n    opt.zero_grad()\n    F.mse_loss(model(x), y).backward()\n    opt.step()',
+    right:
+      'torch.manual_seed(0)\ntrain_loader = DataLoader(train_ds, batch_size=32, shuffle=True)\nmodel = nn.Linear(4, 1)\nopt = optim.SGD(model.parameters(), lr=0.1)\nfor x, y in train_loader:\n    opt.zero_grad()\n    F.mse_loss(model(x), y).backward()\n    opt.step()',
+    concept: 'Reproducibility: seeded random number generators',
+    fixable: true,
+  },
+  check(ctx) {
+    const facts = runtimeFacts(ctx.analysis);
+    if (facts.seeded) return;
+    const loops = trainingLoops(ctx.analysis).updates.map((u) => u.loop);
+    if (loops.length === 0) return;
+    const script = facts.mainGuard !== undefined || loops.some((l) => scopeOf(l) === null);
+    if (!script) return;
+    // A complete script, not a fragment: it builds its optimizer and its data.
+    const a = ctx.analysis;
+    if (!ctx.nodesOfType('call').some((c) => isOptimizerConstructor(a.callee(c)))) return;
+    const loop = loops[0]!;
+    const hasLoader = ctx.nodesOfType('call').some((c) => isDataLoaderCall(c, a));
+    if (!hasLoader && !dataDefined(loop, ctx)) return;
+    ctx.report({
+      start: loop.start,
+      end: (loop.child('right') ?? loop.child('condition') ?? loop).end,
+      message: 'This training script never seeds its RNGs, so runs are not repeatable: call torch.manual_seed(...) (and random/numpy seeds) at start-up.',
+      fixes: seedFix(ctx),
+    });
+  },
+};

@@ -1,0 +1,71 @@
+import { bodyOf, callsWithin } from '../../analysis';
+import { deleteStatementLines, isSchedulerStep, reachableCalls } from '../../analysis/order';
+import { indentOf, isOptimizerStep } from '../../analysis/training';
+import type { PyNode } from '../../parser';
+import type { RawFix, Rule } from '../../types';
+
+export const TL005: Rule = {
+  meta: {
+    id: 'TL005',
+    name: 'scheduler-step-before-optimizer-step',
+    group: 'training-loop',
+    defaultSeverity: 'warning',
+    summary: 'lr_scheduler.step() runs before optimizer.step() in the same iteration.',
+    why:
+      'Since PyTorch 1.1 a learning-rate scheduler must be stepped **after** the optimizer. Calling `scheduler.step()` first ' +
+      '(at the top of the epoch loop, the pre-1.1 idiom, or before `optimizer.step()` in the batch loop) skips the first value ' +
+      'of the schedule, so every epoch runs with the learning rate meant for the next one: warm-up is cut short and step ' +
+      'decays arrive one epoch early. PyTorch only prints a warning. Descent reports a `scheduler.step()` that comes before ' +
+      'the optimizer step of the same loop body (directly, in a nested batch loop, or in a training function of this file ' +
+      'called after it). `ReduceLROnPlateau.step(metric)` after validation and a per-epoch step after the batch loop are fine.',
+    wrong: 'for epoch in range(10):\n    scheduler.step()\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()',
+    right: 'for epoch in range(10):\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n    scheduler.step()',
+    concept: 'Optimisation: learning-rate schedules advance after each optimizer update',
+    fixable: true,
+  },
+  check(ctx) {
+    const a = ctx.analysis;
+    for (const loop of a.loops) {
+      const stmts = bodyOf(loop);
+      let sched: { stmt: PyNode; call: PyNode } | undefined;
+      for (const s of stmts) {
+        const reach = reachableCalls(a, s);
+        if (reach.some((c) => isOptimizerStep(c, a))) {
+          if (sched) {
+            ctx.report({
+              node: sched.call,
+              message: `${sched.call.text} runs before the optimizer step of this iteration, so the schedule is off by one step (PyTorch warns). Call it after optimizer.step().`,
+              fixes: sched.stmt.type === 'expression_statement' ? moveToEnd(sched.stmt, stmts) : undefined,
+            });
+          }
+          break;
+        }
+                // Guards such as `if epoch > 0:` make a top-of-loop step act as the previous epoch's end: only `phase == "train"` counts.
+        const phaseIf = s.type === 'if_statement' && /==\s*['"]|['"]\s*==/.test(s.child('condition')?.text ?? '');
+        if (!sched && (s.type === 'expression_statement' || phaseIf)) {
+          const call = callsWithin(s).find((c) => isSchedulerStep(c, a) && innermostLoopIs(c, loop));
+          if (call) sched = { stmt: s, call };
+        }
+      }
+    }
+  },
+};
+
+function innermostLoopIs(n: PyNode, loop: PyNode): boolean {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'for_statement' || p.type === 'while_statement') return p === loop;
+  }
+  return false;
+}
+
+/** Moves the scheduler step to the end of the loop body. */
+function moveToEnd(stmt: PyNode, stmts: PyNode[]): RawFix[] | undefined {
+  const last = stmts[stmts.length - 1];
+  if (!last || last === stmt || /^(return|break|continue|raise)/.test(last.type)) return undefined;
+  const del = deleteStatementLines(stmt);
+  if (!del) return undefined;
+  const src = last.src.text;
+  const nl = src.indexOf('\n', last.end);
+  const at = nl === -1 ? src.length : nl;
+  return [{ title: `Move ${stmt.text} after the optimizer step`, edits: [del, { start: at, end: at, newText: `\n${indentOf(stmt)}${stmt.text}` }] }];
+}

@@ -1,0 +1,164 @@
+import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { isBackpropagated } from '../../analysis/order';
+import { isBackward } from '../../analysis/training';
+import type { PyNode } from '../../parser';
+import type { Rule, RuleContext } from '../../types';
+
+/** Losses that train the model: a `torch.nn.*Loss` module or a functional loss of torch.nn.functional. */
+const LOSS_FN = /^torch\.nn\.functional\.(cross_entropy|nll_loss|binary_cross_entropy(_with_logits)?|mse_loss|l1_loss|smooth_l1_loss|huber_loss|kl_div|soft_margin_loss|multilabel_soft_margin_loss|poisson_nll_loss|gaussian_nll_loss|multi_margin_loss|hinge_embedding_loss|cosine_embedding_loss|margin_ranking_loss|triplet_margin_loss|ctc_loss)$/;
+const LOSS_CLASS = /^torch\.nn\.\w+Loss$/;
+
+/** Methods / functions whose result carries no gradient back to the prediction. */
+const CUT_METHODS = new Set(['argmax', 'argmin', 'round', 'item', 'detach', 'numpy', 'tolist', 'argsort', 'sign']);
+const CUT_FNS = new Set(['torch.argmax', 'torch.argmin', 'torch.round', 'torch.sign', 'torch.argsort', 'numpy.argmax', 'numpy.round', 'numpy.array', 'numpy.asarray']);
+const PASS_METHODS = new Set(['view', 'reshape', 'squeeze', 'unsqueeze', 'flatten', 'float', 'double', 'long', 'to', 'contiguous', 'cpu', 'cuda', 'type', 'view_as', 'reshape_as']);
+
+/** `_, preds = torch.max(out, 1)` / `out.max(1)` / `out.topk(k)`: `preds` is the indices (second) element. */
+function unpackedIndices(a: Analysis, id: PyNode): Cut | undefined {
+  const scope = id.ancestor('function_definition') ?? id.ancestor('module');
+  let found: Cut | undefined;
+  let bestStart = -1;
+  scope?.walk((n) => {
+    if (n.type === 'function_definition' && n !== scope) return false;
+    if (n.type !== 'assignment' || n.start >= id.start || n.start < bestStart) return;
+    const left = n.child('left');
+    const right = unparen(n.child('right'));
+    if ((left?.type !== 'pattern_list' && left?.type !== 'tuple_pattern') || right?.type !== 'call') return;
+    const names = left.namedChildren;
+    const i = names.findIndex((x) => x.type === 'identifier' && x.text === id.text);
+    if (i < 0) return;
+    bestStart = n.start;
+    const q = a.callee(right);
+    const m = q ? undefined : calleeName(right);
+    const isMax = q === 'torch.max' ? positionalArgs(right).length === 2 || keywordArg(right, 'dim') !== undefined : m === 'max' && receiver(right) !== undefined && positionalArgs(right).length + (keywordArg(right, 'dim') ? 1 : 0) === 1;
+    const isTopk = q === 'torch.topk' || (m === 'topk' && receiver(right) !== undefined);
+    found = i === 1 && names.length === 2 && (isMax || isTopk) ? { node: right, what: `the indices of ${right.text}` } : undefined;
+  });
+  return found;
+}
+
+function isLossCallee(a: Analysis, callee: PyNode | undefined, depth = 0): boolean {
+  const c = unparen(callee);
+  if (!c || depth > 3) return false;
+  const q = a.qname(c);
+  if (q && LOSS_FN.test(q)) return true;
+  if (c.type === 'call') return LOSS_CLASS.test(a.callee(c) ?? '');
+  if (c.type === 'identifier') {
+    const v = a.scopes.valueAt(c.text, c);
+    return v ? isLossCallee(a, v, depth + 1) : false;
+  }
+  return false;
+}
+
+interface Cut {
+  node: PyNode;
+  what: string;
+}
+
+/** Where the prediction's gradient is cut: `.argmax()`, `torch.round(...)`, `.detach()`, `.item()`, `.data`, `x > 0.5`. */
+function cutIn(a: Analysis, expr: PyNode | undefined, depth = 0): Cut | undefined {
+  const e = unparen(expr);
+  if (!e || depth > 6) return undefined;
+  if (e.type === 'identifier') {
+    const v = a.scopes.valueAt(e.text, e);
+    if (v) return cutIn(a, v, depth + 1);
+    return v === null ? unpackedIndices(a, e) : undefined;
+  }
+  if (e.type === 'attribute' && e.child('attribute')?.text === 'data') return { node: e, what: '.data' };
+  if (e.type === 'comparison_operator') return { node: e, what: 'a comparison' };
+  if (e.type === 'subscript') {
+    // torch.max(out, 1)[1] / out.max(1)[1]: indices
+    const v = unparen(e.child('value'));
+    const idx = e.child('subscript')?.text;
+    if (v?.type === 'call' && idx === '1' && (a.callee(v) === 'torch.max' || (calleeName(v) === 'max' && receiver(v) && positionalArgs(v).length === 1))) return { node: e, what: 'max(...)[1] (indices)' };
+    return undefined;
+  }
+  if (e.type !== 'call') return undefined;
+  const q = a.callee(e);
+  if (q && CUT_FNS.has(q)) return { node: e, what: `${q.split('.').pop()}()` };
+  if (q === 'torch.tensor' || q === 'torch.Tensor' || q === 'torch.FloatTensor' || q === 'torch.LongTensor' || q === 'torch.from_numpy' || q === 'torch.as_tensor') {
+    const inner = cutIn(a, positionalArgs(e)[0], depth + 1);
+    return inner ? { node: inner.node, what: inner.what } : undefined;
+  }
+  if (q) return undefined;
+  const fn = e.child('function');
+  if (fn?.type !== 'attribute') return undefined;
+  const m = fn.child('attribute')?.text ?? '';
+  if (CUT_METHODS.has(m)) return { node: e, what: `.${m}()` };
+  if (PASS_METHODS.has(m)) return cutIn(a, fn.child('object'), depth + 1);
+  return undefined;
+}
+
+/** Names `.backward()` is called on in a scope. */
+function backwardNames(scope: PyNode): Set<string> {
+  const out = new Set<string>();
+  scope.walk((n) => {
+    if (n.type === 'call' && isBackward(n)) {
+      const r = unparen(receiver(n));
+      if (r?.type === 'identifier') out.add(r.text);
+    }
+  });
+  return out;
+}
+
+/**
+ * `loss.requires_grad = True` / `loss = Variable(loss, requires_grad=True)` / `torch.tensor(loss, requires_grad=True)` on
+ * the tensor that is back-propagated: PyTorch only allows it on a leaf, so the loss is no longer connected to the model.
+ */
+function forcedRequiresGrad(asg: PyNode, ctx: RuleContext): void {
+  const left = asg.child('left');
+  const right = unparen(asg.child('right'));
+  if (!left || !right) return;
+  let name: string | undefined;
+  if (left.type === 'attribute' && left.child('attribute')?.text === 'requires_grad' && right.text === 'True' && left.child('object')?.type === 'identifier') {
+    name = left.child('object')!.text;
+  } else if (left.type === 'identifier' && right.type === 'call' && keywordArg(right, 'requires_grad')?.text === 'True') {
+    const q = ctx.analysis.callee(right) ?? '';
+    if (!/^torch\.(autograd\.)?(Variable|tensor)$|^torch\.autograd\.variable\.Variable$/.test(q)) return;
+    const arg = unparen(positionalArgs(right)[0]);
+    // re-wrapping a loss value: `Variable(loss)`, `torch.tensor(loss.item())`
+    if (!arg || !/loss/i.test(arg.text)) return;
+    name = left.text;
+  }
+  if (!name || !/loss|cost/i.test(name)) return;
+  const scope = asg.ancestor('function_definition') ?? asg.ancestor('module');
+  if (!scope || !backwardNames(scope).has(name)) return;
+  ctx.report({
+    node: asg,
+    message: `Forcing requires_grad on ${name} makes it a new leaf cut off from the model: backward() runs but no weight gets a gradient. Find the op that detached the loss (argmax, .item(), .numpy(), torch.tensor(...)) and compute the loss on the logits instead.`,
+  });
+}
+
+export const TL007: Rule = {
+  meta: {
+    id: 'TL007',
+    name: 'loss-from-non-differentiable-ops',
+    group: 'training-loop',
+    defaultSeverity: 'error',
+    summary: 'The prediction passed to the loss went through argmax/round/.item()/.detach()/.numpy(), which carry no gradient.',
+    why:
+      '`argmax`, `round`, thresholds (`out > 0.5`) and `max(...)[1]` have zero or no gradient; `.detach()`, `.data`, `.item()`, ' +
+      '`.numpy()` and re-wrapping with `torch.tensor(...)` cut the prediction out of the graph. A loss built from them either ' +
+      'raises on `backward()` ("does not require grad") or back-propagates nothing into the model, so the weights never ' +
+      'change. Compute the loss on the raw logits and keep argmax/round for metrics. Descent reports it only when that loss ' +
+      'is the one `backward()` is called on.',
+    wrong: 'criterion = nn.MSELoss()\nout = model(x)\npred = out.argmax(dim=1)\nloss = criterion(pred.float(), y)\nloss.backward()',
+    right: 'criterion = nn.CrossEntropyLoss()\nout = model(x)\nloss = criterion(out, y)\nloss.backward()\npred = out.argmax(dim=1)  # metrics only',
+    concept: 'Autograd: only differentiable operations pass gradients back to the weights',
+    fixable: false,
+  },
+  nodeTypes: ['call', 'assignment'],
+  visit(call, ctx) {
+    const a = ctx.analysis;
+    if (call.type === 'assignment') return forcedRequiresGrad(call, ctx);
+    if (!isLossCallee(a, call.child('function'))) return;
+    const input = positionalArgs(call)[0] ?? keywordArg(call, 'input');
+    if (!input) return;
+    const cut = cutIn(a, input);
+    if (!cut || !isBackpropagated(a, call)) return;
+    ctx.report({
+      node: input,
+      message: `The loss input goes through ${cut.what}, which has no gradient: backward() raises or the model never learns. Pass the raw model output (logits) to the loss.`,
+    });
+  },
+};

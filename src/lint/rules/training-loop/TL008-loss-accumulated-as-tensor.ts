@@ -1,0 +1,113 @@
+import { callsWithin, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { operatorOf } from '../../analysis/order';
+import { innermostLoop, isBackward } from '../../analysis/training';
+import type { PyNode } from '../../parser';
+import type { Rule } from '../../types';
+
+const namesCache = new WeakMap<PyNode, Map<string, PyNode[]>>();
+
+/** Names back-propagated in a scope: `loss.backward()`, `scaler.scale(loss).backward()`. */
+function backpropagatedNames(scope: PyNode): Map<string, PyNode[]> {
+  const cached = namesCache.get(scope);
+  if (cached) return cached;
+  const out = new Map<string, PyNode[]>();
+  namesCache.set(scope, out);
+  for (const c of callsWithin(scope)) {
+    if (!isBackward(c)) continue;
+    let r = unparen(receiver(c));
+    if (r?.type === 'call' && /\.scale$/.test(r.child('function')?.text ?? '')) r = unparen(positionalArgs(r)[0]);
+    if (r?.type === 'identifier') out.set(r.text, [...(out.get(r.text) ?? []), c]);
+  }
+  return out;
+}
+
+const DETACHED = /\.(item|detach|tolist|cpu\(\)\.numpy|numpy)\(\)\s*$|^(float|int)\(/;
+
+/** The loss identifier in `total += loss` / `total += loss * x.size(0)` / `total = total + loss`. */
+function lossOperand(right: PyNode, names: Map<string, PyNode[]>): PyNode | undefined {
+  const r = unparen(right);
+  if (!r) return undefined;
+  if (r.type === 'identifier') return names.has(r.text) ? r : undefined;
+  if (r.type === 'binary_operator' && ['*', '/'].includes(operatorOf(r) ?? '')) {
+    const left = unparen(r.child('left'));
+    return left?.type === 'identifier' && names.has(left.text) ? left : undefined;
+  }
+  return undefined;
+}
+
+/** `total += loss`, `total = total + loss`, `losses.append(loss)`: the accumulator and the added expression. */
+function accumulation(n: PyNode): { total: PyNode; right: PyNode } | undefined {
+  if (n.type === 'augmented_assignment') {
+    const total = n.child('left');
+    const right = n.child('right');
+    return operatorOf(n) === '+=' && total && right ? { total, right } : undefined;
+  }
+  if (n.type === 'assignment') {
+    const total = n.child('left');
+    const r = unparen(n.child('right'));
+    if (!total || r?.type !== 'binary_operator' || operatorOf(r) !== '+' || unparen(r.child('left'))?.text !== total.text) return undefined;
+    const right = r.child('right');
+    return right ? { total, right } : undefined;
+  }
+  if (n.type === 'call') {
+    const f = n.child('function');
+    const args = positionalArgs(n);
+    if (f?.type !== 'attribute' || f.child('attribute')?.text !== 'append' || args.length !== 1 || n.parent?.type !== 'expression_statement') return undefined;
+    const total = f.child('object');
+    return total ? { total, right: args[0]! } : undefined;
+  }
+  return undefined;
+}
+
+function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode } | undefined {
+  const acc = accumulation(aug);
+  if (!acc) return undefined;
+  const { total, right } = acc;
+  if (!total || !right || (total.type !== 'identifier' && total.type !== 'attribute')) return undefined;
+  const loop = innermostLoop(aug);
+  if (!loop) return undefined;
+  const scope = aug.ancestor('function_definition') ?? aug.ancestor('module');
+  if (!scope) return undefined;
+  const names = backpropagatedNames(scope);
+  const loss = lossOperand(right, names);
+  if (!loss) return undefined;
+  // Accumulating losses to back-propagate their sum once is fine.
+  if (names.has(total.text) || callsWithin(scope).some((c) => isBackward(c) && (receiver(c)?.text ?? '').includes(total.text))) return undefined;
+  // The value reaching the sum must be the back-propagated tensor, not a detached copy.
+  const value = a.scopes.valueAt(loss.text, aug);
+  if (!value || DETACHED.test(value.text)) return undefined;
+  if (!(loop.start <= value.start && value.end <= loop.end)) return undefined;
+  // And the backward on that same value happens in this loop.
+  const bw = names.get(loss.text)!.filter((c) => loop.start <= c.start && c.end <= loop.end && a.scopes.valueAt(loss.text, c) === value);
+  if (bw.length === 0) return undefined;
+  return { loss, total };
+}
+
+export const TL008: Rule = {
+  meta: {
+    id: 'TL008',
+    name: 'loss-accumulated-as-tensor',
+    group: 'training-loop',
+    defaultSeverity: 'warning',
+    summary: 'A running total adds the loss tensor itself (`total += loss`), keeping every iteration\'s autograd graph alive.',
+    why:
+      'The loss is a tensor attached to the autograd graph. `total_loss += loss` makes `total_loss` a tensor too, whose history ' +
+      'links back to every batch of the epoch, so memory grows with each iteration (the PyTorch FAQ\'s first "my model uses ' +
+      'too much memory" entry) and logging code ends up holding GPU tensors. For statistics take the Python number with ' +
+      '`loss.item()` (or `loss.detach()`). Summing losses on purpose to call `backward()` on the sum is not reported.',
+    wrong: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss',
+    right: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss.item()',
+    concept: 'Autograd: tensors keep their computation history until it is released',
+    fixable: true,
+  },
+  nodeTypes: ['augmented_assignment', 'assignment', 'call'],
+  visit(aug, ctx) {
+    const hit = check(ctx.analysis, aug);
+    if (!hit) return;
+    ctx.report({
+      node: aug,
+      message: `${aug.text} keeps the loss tensor with its graph across iterations, so memory grows every iteration. Use ${hit.loss.text}.item().`,
+      fixes: [{ title: `Use ${hit.loss.text}.item()`, edits: [{ start: hit.loss.end, end: hit.loss.end, newText: '.item()' }] }],
+    });
+  },
+};

@@ -8,7 +8,8 @@ import { createEnvironmentReport } from './environment/reportPanel';
 import { buildEnvironmentTree } from './environment/tree';
 import type { EnvironmentSnapshot } from './protocol/environment';
 import { registerLinting } from './lint/vscode';
-import { registerRunsView } from './runs/runsView';
+import { registerRunsView, type RunsApi } from './runs/runsView';
+import { registerTraining } from './train';
 
 /** What activate() returns: used by Descent's integration tests and available to other extensions. */
 export interface DescentApi {
@@ -22,17 +23,21 @@ export interface DescentApi {
     /** Resolves once the parser is loaded and open documents are linted. */
     ready(): Promise<boolean>;
   };
+  /** Runs found in the workspace (store, view rows, open curves panels). */
+  runs: RunsApi;
 }
 
 export function activate(context: vscode.ExtensionContext): DescentApi {
   const environment = new EnvironmentService(context.asAbsolutePath('python/descent/probe.py'));
   const report = createEnvironmentReport(context.extensionUri, environment);
+  const runs = registerRunsView(context);
   context.subscriptions.push(
     environment,
     report,
     registerEnvironmentView(environment),
     registerEnvironmentCommands(environment, () => report.show()),
-    registerRunsView(),
+    registerTraining(context, environment),
+    runs,
   );
   const lint = registerLinting(context);
   context.subscriptions.push(lint, { dispose: disposeLog });
@@ -43,6 +48,7 @@ export function activate(context: vscode.ExtensionContext): DescentApi {
       tree: () => buildEnvironmentTree(environment.snapshot),
     },
     lint: { ready: () => lint.ready.then((l) => l !== undefined) },
+    runs: runs.api,
   };
 }
 

@@ -9,6 +9,8 @@ const SUITES: (() => Promise<unknown>)[] = [
   () => import('./smoke.test'),
   () => import('./environment.test'),
   () => import('./lint.test'),
+  () => import('./runs.test'),
+  () => import('./train.test'),
 ];
 
 export async function run(): Promise<void> {

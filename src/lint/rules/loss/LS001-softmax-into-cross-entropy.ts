@@ -13,7 +13,7 @@ export const LS001: Rule = {
       'the inputs are squeezed into [0, 1], the loss can never get close to 0, and the gradients shrink, so training stalls at a ' +
       'poor accuracy without any error. (A `log_softmax` before the loss is harmless but redundant.)',
     wrong: 'class Net(nn.Module):\n    def forward(self, x):\n        return F.softmax(self.fc(x), dim=1)\n\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(x), y)',
-    right: 'class Net(nn.Module):\n    def forward(self, x):\n        return self.fc(x)  # logits\n\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(x), y)\nprobs = logits.softmax(dim=1)  # only for predictions',
+    right: 'class Net(nn.Module):\n    def forward(self, x):\n        return self.fc(x)  # logits\n\ncriterion = nn.CrossEntropyLoss()\nlogits = model(x)\nloss = criterion(logits, y)\nprobs = logits.softmax(dim=1)  # only for predictions',
     concept: 'Loss functions: cross-entropy is computed from logits (log-softmax + negative log-likelihood)',
     fixable: true,
   },

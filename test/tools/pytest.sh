@@ -44,6 +44,14 @@ if ! "$PY" -c 'import tensorboard, sys; sys.exit(tensorboard.__version__ != "2.2
   "$PY" -m pip install -q "$TENSORBOARD_SPEC"
 fi
 
+# scikit-learn and pillow (pinned): generated scaffold projects train on scikit-learn's bundled datasets and on
+# folders of PNG images written with pillow (python/tests/test_scaffold.py).
+SCAFFOLD_SPECS=("scikit-learn==1.8.0" "pillow==13.0.0")
+if ! "$PY" -c 'import sklearn, PIL, sys; sys.exit(sklearn.__version__ != "1.8.0" or PIL.__version__ != "13.0.0")' >/dev/null 2>&1; then
+  echo "[pytest] installing ${SCAFFOLD_SPECS[*]}"
+  "$PY" -m pip install -q "${SCAFFOLD_SPECS[@]}"
+fi
+
 cd "$ROOT"
 echo "[pytest] $PY -m pytest python/tests -q $*"
 exec "$PY" -m pytest python/tests -q "$@"

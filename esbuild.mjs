@@ -1,4 +1,5 @@
-// One build for everything that ships: the extension host bundle (CommonJS, Node) and one IIFE per webview app.
+// One build for everything that ships: the extension host bundle and the lint worker (CommonJS, Node) and one IIFE
+// per webview app.
 // `node esbuild.mjs` builds once; `--watch` rebuilds on change; `--production` minifies the host bundle too.
 import * as esbuild from 'esbuild';
 import { chmodSync, cpSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
@@ -47,6 +48,19 @@ const builds = [
     outdir: 'dist/cli',
     banner: { js: '#!/usr/bin/env node' },
     sourcemap: false,
+    minify: production,
+    logLevel: 'warning',
+  },
+  {
+    // The lint worker thread (src/lint/worker/main.ts): parses and lints off the extension host's thread. Bundles
+    // the lint engine; loads the .wasm files from dist/ (next to itself).
+    entryPoints: { lintWorker: 'src/lint/worker/main.ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist',
+    sourcemap: !production,
     minify: production,
     logLevel: 'warning',
   },

@@ -93,6 +93,22 @@ suite('Lint', function () {
     await until('LS001 after typing', () => (descentCodes(doc.uri).includes('LS001') ? true : undefined));
   });
 
+  test('findings for an older text never replace newer ones (linting runs in a worker)', async () => {
+    const code = 'import torch\nfrom torch import nn\nloss_fn = nn.CrossEntropyLoss()\ndef step(logits, y):\n    return loss_fn(torch.softmax(logits, dim=1), y)\n';
+    const doc = await vscode.workspace.openTextDocument({ language: 'python', content: code });
+    const editor = await vscode.window.showTextDocument(doc);
+    await until('LS001', () => (descentCodes(doc.uri).includes('LS001') ? true : undefined));
+    // Remove the softmax in several quick edits (each may race a lint of the text before it), then wait.
+    const from = code.indexOf('torch.softmax(');
+    await editor.edit((b) => b.delete(new vscode.Range(doc.positionAt(from), doc.positionAt(from + 'torch.softmax('.length))));
+    const tail = doc.getText().indexOf(', dim=1)');
+    for (let i = 0; i < ', dim=1)'.length; i++) await editor.edit((b) => b.delete(new vscode.Range(doc.positionAt(tail), doc.positionAt(tail + 1))));
+    assert.match(doc.getText(), /loss_fn\(logits, y\)/);
+    await until('LS001 gone', () => (descentCodes(doc.uri).includes('LS001') ? undefined : true));
+    await sleep(600);
+    assert.deepEqual(descentCodes(doc.uri), []);
+  });
+
   test('Explain Lint Rule opens the explanation page', async () => {
     await vscode.commands.executeCommand('descent.lint.explainRule', 'LS001');
     const tab = await until('rule tab', () =>

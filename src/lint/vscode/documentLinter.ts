@@ -1,15 +1,17 @@
-// Lints open Python files and notebooks while the user types: text edits are applied to the parsed tree
-// incrementally at once (cheap), linting runs after a short pause (debounced), and diagnostics are replaced.
+// Lints open Python files and notebooks while the user types. Parsing and linting run in a worker thread (see
+// ../worker/client.ts): text edits are forwarded to it at once (cheap; it re-parses incrementally), a lint is
+// requested after a short pause (debounced), and its findings replace the diagnostics unless the document changed
+// since (a reply for an older version is dropped: the newer edit has scheduled its own lint).
 import * as vscode from 'vscode';
-import { ParsedDocument, lintDocument, lintNotebookCells } from '..';
 import { log } from '../../common/log';
+import type { LintClient } from '../worker/client';
 import { LintDiagnostic } from './convert';
 import type { LintOptionsCache } from './lintOptions';
 
 const DEBOUNCE_MS = 150;
 
 interface OpenFile {
-  parsed: ParsedDocument;
+  doc: vscode.TextDocument;
   timer?: NodeJS.Timeout;
 }
 
@@ -22,14 +24,24 @@ function isLintableNotebook(nb: vscode.NotebookDocument): boolean {
   return nb.getCells().some((c) => c.kind === vscode.NotebookCellKind.Code && c.document.languageId === 'python');
 }
 
+/** The document's length in UTF-16 code units, without copying its text. */
+function documentLength(doc: vscode.TextDocument): number {
+  return doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+}
+
 export class DocumentLinter implements vscode.Disposable {
   readonly diagnostics = vscode.languages.createDiagnosticCollection('descent');
   private readonly files = new Map<string, OpenFile>();
   private readonly notebookTimers = new Map<string, NodeJS.Timeout>();
+  /** The latest lint request per notebook: replies to older ones are dropped. */
+  private readonly notebookRequests = new Map<string, number>();
+  private notebookSeq = 0;
   private readonly subscriptions: vscode.Disposable[] = [];
-  private readonly onRuleError = (rule: string, error: unknown) => log().warn(`lint rule ${rule} failed: ${(error as Error)?.stack ?? error}`);
 
-  constructor(private readonly options: LintOptionsCache) {
+  constructor(
+    private readonly options: LintOptionsCache,
+    private readonly client: LintClient,
+  ) {
     this.subscriptions.push(
       this.diagnostics,
       vscode.workspace.onDidOpenTextDocument((d) => this.open(d)),
@@ -47,6 +59,17 @@ export class DocumentLinter implements vscode.Disposable {
     return vscode.workspace.getConfiguration('descent.lint').get<boolean>('enable', true);
   }
 
+  /** Where linting runs: 'worker' normally, 'in-process' after the worker failed. */
+  get mode(): string {
+    return this.client.mode;
+  }
+
+  /** The open document behind a key (the lint client re-opens documents from it after a worker restart). */
+  documentFor(key: string): { version: number; text: string } | undefined {
+    const file = this.files.get(key);
+    return file && !file.doc.isClosed ? { version: file.doc.version, text: file.doc.getText() } : undefined;
+  }
+
   /** Lints everything open again (settings or pyproject.toml changed). */
   relintAll(): void {
     for (const doc of vscode.workspace.textDocuments) this.open(doc, true);
@@ -62,38 +85,44 @@ export class DocumentLinter implements vscode.Disposable {
     const key = doc.uri.toString();
     let file = this.files.get(key);
     if (!file || force) {
-      file?.parsed.dispose();
-      file = { parsed: new ParsedDocument(doc.getText()) };
+      if (file) clearTimeout(file.timer);
+      file = { doc };
       this.files.set(key, file);
+      this.client.open(key, doc.version, doc.getText());
     }
-    this.lintNow(doc.uri, file);
+    this.lintNow(file);
   }
 
   private change(e: vscode.TextDocumentChangeEvent): void {
     const doc = e.document;
     if (e.contentChanges.length === 0) return;
     if (doc.uri.scheme === 'vscode-notebook-cell') return; // the notebook change event handles it
-    const file = this.files.get(doc.uri.toString());
+    const key = doc.uri.toString();
+    const file = this.files.get(key);
     if (!file) return this.open(doc);
-    // Changes arrive in an order in which each offset is valid after the previous ones are applied.
-    let inStep = true;
-    try {
-      for (const c of e.contentChanges) file.parsed.applyEdit(c.rangeOffset, c.rangeOffset + c.rangeLength, c.text);
-    } catch {
-      inStep = false;
-    }
-    if (!inStep || file.parsed.source.length !== doc.getText().length) {
-      // Out of step (should not happen): start from the document's text.
-      file.parsed.dispose();
-      file.parsed = new ParsedDocument(doc.getText());
-    }
+    // Changes arrive in an order in which each offset is valid after the previous ones are applied. The worker
+    // checks the resulting length and asks for the full text if it ever gets out of step.
+    this.client.edit(
+      key,
+      doc.version,
+      e.contentChanges.map((c) => ({ offset: c.rangeOffset, length: c.rangeLength, text: c.text })),
+      documentLength(doc),
+    );
     clearTimeout(file.timer);
-    file.timer = setTimeout(() => this.lintNow(doc.uri, file), DEBOUNCE_MS);
+    file.timer = setTimeout(() => this.lintNow(file), DEBOUNCE_MS);
   }
 
-  private lintNow(uri: vscode.Uri, file: OpenFile): void {
-    const findings = lintDocument(file.parsed, { options: this.options.forUri(uri), onRuleError: this.onRuleError });
-    this.diagnostics.set(uri, findings.map((f) => new LintDiagnostic(f)));
+  private lintNow(file: OpenFile): void {
+    const { doc } = file;
+    const key = doc.uri.toString();
+    this.client.lint(key, this.options.forUri(doc.uri)).then(
+      (result) => {
+        // Drop replies for a closed (or re-opened) document, a newer text, or linting switched off meanwhile.
+        if (!result || this.files.get(key) !== file || doc.isClosed || result.version < doc.version || !this.enabled) return;
+        this.diagnostics.set(doc.uri, result.findings.map((f) => new LintDiagnostic(f)));
+      },
+      (e: unknown) => log().error(`lint failed: ${(e as Error)?.stack ?? e}`),
+    );
   }
 
   private close(uri: vscode.Uri): void {
@@ -101,8 +130,8 @@ export class DocumentLinter implements vscode.Disposable {
     const file = this.files.get(key);
     if (!file) return;
     clearTimeout(file.timer);
-    file.parsed.dispose();
     this.files.delete(key);
+    this.client.close(key);
     this.diagnostics.delete(uri);
   }
 
@@ -113,33 +142,41 @@ export class DocumentLinter implements vscode.Disposable {
   }
 
   private lintNotebook(nb: vscode.NotebookDocument): void {
-    this.notebookTimers.delete(nb.uri.toString());
+    const key = nb.uri.toString();
+    this.notebookTimers.delete(key);
+    const request = ++this.notebookSeq;
+    this.notebookRequests.set(key, request);
     const cells = nb.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code && c.document.languageId === 'python');
-    for (const c of nb.getCells()) this.diagnostics.delete(c.document.uri);
-    if (!this.enabled || nb.isClosed || !isLintableNotebook(nb)) return;
-    const findings = lintNotebookCells(
-      cells.map((c) => c.document.getText()),
-      { options: this.options.forUri(nb.uri), onRuleError: this.onRuleError },
-    );
-    const byCell = new Map<number, LintDiagnostic[]>();
-    for (const f of findings) {
-      const list = byCell.get(f.cell) ?? [];
-      list.push(new LintDiagnostic(f));
-      byCell.set(f.cell, list);
+    if (!this.enabled || nb.isClosed || !isLintableNotebook(nb)) {
+      for (const c of nb.getCells()) this.diagnostics.delete(c.document.uri);
+      return;
     }
-    for (const [i, list] of byCell) this.diagnostics.set(cells[i]!.document.uri, list);
+    this.client.lintNotebook(cells.map((c) => c.document.getText()), this.options.forUri(nb.uri)).then(
+      (result) => {
+        if (!result || this.notebookRequests.get(key) !== request || nb.isClosed || !this.enabled) return;
+        this.notebookRequests.delete(key);
+        for (const c of nb.getCells()) this.diagnostics.delete(c.document.uri);
+        const byCell = new Map<number, LintDiagnostic[]>();
+        for (const f of result.findings) {
+          const list = byCell.get(f.cell) ?? [];
+          list.push(new LintDiagnostic(f));
+          byCell.set(f.cell, list);
+        }
+        for (const [i, list] of byCell) this.diagnostics.set(cells[i]!.document.uri, list);
+      },
+      (e: unknown) => log().error(`notebook lint failed: ${(e as Error)?.stack ?? e}`),
+    );
   }
 
   private closeNotebook(nb: vscode.NotebookDocument): void {
-    clearTimeout(this.notebookTimers.get(nb.uri.toString()));
+    const key = nb.uri.toString();
+    clearTimeout(this.notebookTimers.get(key));
+    this.notebookRequests.delete(key);
     for (const c of nb.getCells()) this.diagnostics.delete(c.document.uri);
   }
 
   dispose(): void {
-    for (const f of this.files.values()) {
-      clearTimeout(f.timer);
-      f.parsed.dispose();
-    }
+    for (const f of this.files.values()) clearTimeout(f.timer);
     this.files.clear();
     for (const t of this.notebookTimers.values()) clearTimeout(t);
     for (const d of this.subscriptions) d.dispose();

@@ -1,0 +1,28 @@
+// Entry of the lint worker thread (bundled to dist/lintWorker.js): loads the parser (wasm from dist/), then handles
+// the host's messages in order. Messages that arrive while the parser loads are queued.
+import { parentPort, workerData } from 'node:worker_threads';
+import { initParser } from '..';
+import { LintCore } from './core';
+import type { FromWorker, LintWorkerData, ToWorker } from './protocol';
+
+const port = parentPort;
+if (!port) throw new Error('lintWorker.js must run in a worker thread');
+const post = (m: FromWorker) => port.postMessage(m);
+const core = new LintCore(post);
+const queue: ToWorker[] = [];
+let ready = false;
+
+port.on('message', (m: ToWorker) => {
+  if (ready) core.handle(m);
+  else queue.push(m);
+});
+
+const data = (workerData ?? {}) as LintWorkerData;
+initParser({ wasmDir: data.wasmDir ?? __dirname }).then(
+  () => {
+    ready = true;
+    post({ type: 'ready' });
+    for (const m of queue.splice(0)) core.handle(m);
+  },
+  (e: unknown) => post({ type: 'initFailed', message: (e as Error)?.message ?? String(e) }),
+);

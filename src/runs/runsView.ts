@@ -3,9 +3,11 @@
 import * as vscode from 'vscode';
 import type { RunStore, RunSummary } from './store/runStore';
 import { createWatchedStore } from './store/watch';
+import { RunAlerts, type RaisedAlert } from './view/alerts';
 import { registerRunCommands } from './view/commands';
 import { CurvesPanels } from './view/curvesPanel';
 import { RunsTreeProvider, type RunsNode } from './view/runsTree';
+import { RunStatusBar } from './view/statusBar';
 
 export const RUNS_VIEW_ID = 'descent.runs';
 
@@ -20,6 +22,10 @@ export interface RunsApi {
   tree(): ReturnType<RunsTreeProvider['rows']>;
   panels(): CurvesPanels['open'];
   showCurves(keys: string[]): void;
+  /** Alerts raised in this window (NaN / exploding loss, stalled, died), oldest first. */
+  alerts(): RaisedAlert[];
+  /** The active run's status-bar item: its text (undefined while hidden) and run key. */
+  statusBar(): { text: string | undefined; key: string | undefined };
 }
 
 export function registerRunsView(context: vscode.ExtensionContext): vscode.Disposable & { api: RunsApi } {
@@ -29,6 +35,8 @@ export function registerRunsView(context: vscode.ExtensionContext): vscode.Dispo
   const curves = new CurvesPanels(context.extensionUri, store.store);
   const changes = store.store.onDidChange(() => tree.refresh());
   const commands = registerRunCommands(store.store, tree, view, curves);
+  const alerts = new RunAlerts(store.store, (keys) => curves.show(keys));
+  const statusBar = new RunStatusBar(store.store);
   const s = store.store;
   const api: RunsApi = {
     store: s,
@@ -45,9 +53,14 @@ export function registerRunsView(context: vscode.ExtensionContext): vscode.Dispo
     tree: () => tree.rows(),
     panels: () => curves.open,
     showCurves: (keys) => curves.show(keys),
+    alerts: () => alerts.raised.map((a) => ({ ...a, actions: [...a.actions] })),
+    statusBar: () => {
+      statusBar.update();
+      return { text: statusBar.text, key: statusBar.key };
+    },
   };
-  const disposable = vscode.Disposable.from(store, tree, view, curves, changes, commands);
+  const disposable = vscode.Disposable.from(alerts, statusBar, store, tree, view, curves, changes, commands);
   return Object.assign(disposable, { api });
 }
 
-export type { RunsNode };
+export type { RaisedAlert, RunsNode };

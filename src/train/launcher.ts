@@ -23,6 +23,18 @@ import { lastLines } from './tail';
 import { TrainingTerminal } from './terminal';
 
 export const ACTIVE_CONTEXT_KEY = 'descent.trainingActive';
+/** The Runs feature's command that starts watching a run folder for alerts (src/runs/view/alerts.ts). */
+const WATCH_RUN_COMMAND = 'descent.runs.watchRun';
+
+/** Removes a run folder this launch created and that nothing ran in (a cancelled launch): run.json only. */
+function discardRunDirectory(dir: string): void {
+  try {
+    fs.rmSync(path.join(dir, RUN_FILES.info), { force: true });
+    fs.rmdirSync(dir);
+  } catch (e) {
+    log().warn(`Descent: could not remove the cancelled run folder ${dir}: ${(e as Error).message}`);
+  }
+}
 
 /** What descent.train / descent.resumeRun return (the Runs view and the tests use it; the palette ignores it). */
 export type LaunchResult = { ok: true; runDir: string; runId: string; name: string; pid: number | undefined } | { ok: false; message: string };
@@ -69,14 +81,39 @@ export class TrainingManager implements vscode.Disposable {
 
   /** Validates, creates the run directory, starts the run in a terminal. Errors are shown and returned. */
   async train(request: TrainRequest, taskName?: string): Promise<LaunchResult> {
+    // A notification from the button press until the process has started (run.json exists by then); its Cancel
+    // aborts anything not yet started, and removes the run folder this launch created.
+    const title = `Descent: starting ${path.basename(request.script)}`;
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
+      this.launch(request, taskName, progress, token),
+    );
+  }
+
+  private async launch(
+    request: TrainRequest,
+    taskName: string | undefined,
+    progress: vscode.Progress<{ message?: string }>,
+    token: vscode.CancellationToken,
+  ): Promise<LaunchResult> {
+    const cancelled = (): LaunchResult => {
+      log().info(`Descent: launch of ${request.script} cancelled`);
+      return { ok: false, message: 'cancelled' };
+    };
     let prepared: PreparedRun | undefined;
     try {
-      prepared = await this.prepare(request);
+      progress.report({ message: 'checking the interpreter and devices…' });
+      prepared = await this.prepare(request, token);
     } catch (e) {
       return this.report(e);
     }
-    if (!prepared) return { ok: false, message: 'cancelled' };
+    if (!prepared) return cancelled();
+    if (token.isCancellationRequested) {
+      discardRunDirectory(prepared.dir);
+      return cancelled();
+    }
+    progress.report({ message: `starting ${prepared.info.name}…` });
     const session = new RunSession(prepared);
+    let aborted = false;
     const started = new Promise<void>((resolve) => {
       const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(prepared.info.cwd));
       const def: DescentTaskDefinition = { type: TASK_TYPE, script: prepared.info.launch!.script, args: prepared.info.launch!.args, runName: prepared.info.name };
@@ -85,10 +122,18 @@ export class TrainingManager implements vscode.Disposable {
         folder ?? vscode.TaskScope.Workspace,
         taskName ? `${taskName} (${prepared.info.name})` : prepared.info.name,
         'Descent',
-        new vscode.CustomExecution(async () => new TrainingTerminal(session, (s) => {
-          this.track(s);
-          resolve();
-        })),
+        new vscode.CustomExecution(async () => {
+          if (token.isCancellationRequested) {
+            aborted = true;
+            discardRunDirectory(prepared.dir);
+            resolve();
+            return messageTerminal(`Descent: the launch of ${prepared.info.name} was cancelled before it started.`);
+          }
+          return new TrainingTerminal(session, (s) => {
+            this.track(s);
+            resolve();
+          });
+        }),
       );
       task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, focus: false, clear: false, echo: false };
       void vscode.tasks.executeTask(task).then(undefined, (e: unknown) => {
@@ -99,6 +144,7 @@ export class TrainingManager implements vscode.Disposable {
       });
     });
     await started;
+    if (aborted) return cancelled();
     return { ok: true, runDir: prepared.dir, runId: prepared.info.id, name: prepared.info.name, pid: session.pid };
   }
 
@@ -139,17 +185,14 @@ export class TrainingManager implements vscode.Disposable {
   private track(session: RunSession): void {
     this.sessions.set(session.dir, session);
     this.updateContext();
+    // The Runs feature's alerts watch the run from now on, even if it dies before the store first reads it; a failed
+    // run is reported there (with its last stderr line, Open Log and Open Curves).
+    void Promise.resolve(vscode.commands.executeCommand(WATCH_RUN_COMMAND, session.dir)).catch(() => undefined);
     void session.done.then((r) => {
       this.sessions.delete(session.dir);
       this.updateContext();
       log().info(`Descent: run ${session.run.info.name} ${r.status} (exit code ${r.exitCode ?? 'none'}${r.signal ? `, ${r.signal}` : ''})`);
-      if (r.status === 'failed') {
-        const tail = lastLines(r.stderrTail, 1);
-        const text = `Descent: run ${session.run.info.name} failed${r.exitCode !== null ? ` (exit code ${r.exitCode})` : r.signal ? ` (${r.signal})` : ''}${tail ? `: ${tail}` : '.'}`;
-        void vscode.window.showErrorMessage(text, 'Open stderr.log').then((choice) => {
-          if (choice) void vscode.window.showTextDocument(vscode.Uri.file(path.join(session.dir, RUN_FILES.stderr)));
-        });
-      }
+      if (r.status === 'failed') log().info(`Descent: last stderr line of ${session.run.info.name}: ${lastLines(r.stderrTail, 1)}`);
     });
   }
 
@@ -169,7 +212,7 @@ export class TrainingManager implements vscode.Disposable {
   }
 
   /** Everything before the process starts. undefined: the user cancelled a pick. Throws LaunchError. */
-  private async prepare(request: TrainRequest): Promise<PreparedRun | undefined> {
+  private async prepare(request: TrainRequest, token?: vscode.CancellationToken): Promise<PreparedRun | undefined> {
     if (!vscode.workspace.isTrusted) {
       throw new LaunchError('Descent: this workspace is not trusted, so Descent does not run training here. Trust the workspace to train.', [
         { title: 'Manage Workspace Trust', command: 'workbench.trust.manage' },
@@ -193,7 +236,7 @@ export class TrainingManager implements vscode.Disposable {
 
     const { python, mpsAvailable, cudaUsable } = await this.interpreter(request, folder, home);
     const device = await this.devices(request, mpsAvailable, cudaUsable, script);
-    if (!device) return undefined;
+    if (!device || token?.isCancellationRequested) return undefined;
     const plan = planLaunch({ python, script, args: request.args, device, target: request.target, nprocPerNode: request.nprocPerNode });
 
     const cfg = trainConfig(vscode.Uri.file(script));

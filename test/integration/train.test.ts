@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { DescentApi } from '../../src/extension';
 import type { LaunchResult } from '../../src/train/launcher';
 
 const EXTENSION_ID = 'descent-dev.descent';
@@ -72,9 +73,10 @@ function alive(pid: number): boolean {
 suite('Train', function () {
   this.timeout(180_000);
   let firstRun = '';
+  let api: DescentApi;
 
   suiteSetup(async () => {
-    await vscode.extensions.getExtension(EXTENSION_ID)!.activate();
+    api = await vscode.extensions.getExtension<DescentApi>(EXTENSION_ID)!.activate();
   });
 
   suiteTeardown(async () => {
@@ -114,6 +116,38 @@ suite('Train', function () {
     assert.match(stderr, /Traceback \(most recent call last\)/);
     assert.match(stderr, /RuntimeError: synthetic failure at step 3/);
     assert.equal(metricLines(r.runDir).length, 3, 'what was logged before the crash is kept');
+    const alert = await until('the "died" alert', () => api.runs.alerts().find((a) => a.key === r.runDir && a.kind === 'died'), 30_000);
+    assert.match(alert.message, /failed with exit code 1: RuntimeError: synthetic failure at step 3/);
+    assert.deepEqual(alert.actions, ['Open Log', 'Open Curves']);
+  });
+
+  test('a loss that becomes NaN raises one alert; the finished run can be renamed and keeps its id', async () => {
+    const r = await train({ script: fixture('nan_loss.py'), args: ['--seconds', '4'], devices: 'cpu' });
+    const alert = await until('the NaN alert', () => api.runs.alerts().find((a) => a.key === r.runDir && a.kind === 'nan'), 60_000);
+    assert.match(alert.message, new RegExp(`run ${r.name}: train loss became NaN at step 8`));
+    assert.deepEqual(alert.actions, ['Stop Run', 'Open Log', 'Open Curves']);
+    const info = await ended(r.runDir);
+    assert.equal(info.status, 'finished');
+    await api.runs.refresh();
+    assert.equal(api.runs.alerts().filter((a) => a.key === r.runDir && a.kind === 'nan').length, 1, 'once per run and kind');
+
+    const renamed = path.join(path.dirname(r.runDir), 'nan-renamed');
+    const bad = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('descent.renameRun', r.runDir, 'bad/name');
+    assert.equal(bad?.ok, false);
+    assert.ok(fs.existsSync(r.runDir));
+    const done = await vscode.commands.executeCommand<{ ok: boolean; message: string; dir?: string }>('descent.renameRun', r.runDir, 'nan-renamed');
+    assert.equal(done?.ok, true, done?.message);
+    assert.equal(done?.dir, renamed);
+    assert.ok(!fs.existsSync(r.runDir));
+    const after = readJson(path.join(renamed, 'run.json'))!;
+    assert.equal(after.name, 'nan-renamed');
+    assert.equal(after.id, r.runId, 'the id is unchanged');
+    const runs = await api.runs.refresh();
+    const listed = runs.find((x) => x.dir === renamed);
+    assert.ok(listed, 'the renamed run is in the store');
+    assert.ok(!runs.some((x) => x.dir === r.runDir), 'the old folder is gone from the store');
+    assert.equal(listed.info?.id, r.runId);
+    assert.equal(listed.name, 'nan-renamed');
   });
 
   test('Stop kills the whole process tree and marks the run stopped', async () => {
@@ -125,6 +159,15 @@ suite('Train', function () {
     });
     await until('a few metrics', () => metricLines(r.runDir).length >= 5);
     assert.ok(pids.every(alive), 'the script and its helper (in its own session) run');
+    const bar = await until('the status-bar item of the running run', () => {
+      const b = api.runs.statusBar();
+      return b.key === r.runDir && b.text?.includes('loss') ? b : undefined;
+    }, 30_000);
+    assert.match(bar.text!, new RegExp(`^\\$\\(pulse\\) ${r.name} · step \\d+/100000 · loss \\d`));
+    const refused = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('descent.renameRun', r.runDir, 'renamed-while-running');
+    assert.equal(refused?.ok, false);
+    assert.match(refused?.message ?? '', /still running/);
+    assert.ok(fs.existsSync(r.runDir));
     const stop = await vscode.commands.executeCommand<{ ok: boolean }>('descent.stopRun', r.runDir);
     assert.equal(stop?.ok, true);
     const info = await ended(r.runDir, 20_000);
@@ -134,6 +177,7 @@ suite('Train', function () {
     assert.deepEqual(pids.filter(alive), [], 'no process of the run is left');
     const lines = metricLines(r.runDir);
     assert.ok(lines.length >= 5, 'metrics written before the stop are readable');
+    await until('the status-bar item hidden', () => api.runs.statusBar().text === undefined, 20_000);
   });
 
   test('Ctrl-C in the run\'s terminal stops it', async () => {
@@ -146,6 +190,24 @@ suite('Train', function () {
     assert.equal(info.status, 'stopped');
     const output = fs.readFileSync(path.join(r.runDir, 'output.log'), 'utf8');
     assert.match(output, /rank 0\/1 on cpu \(CUDA_VISIBLE_DEVICES='', cuda devices 0\)/, 'the script\'s output is in output.log');
+  });
+
+  test('a run that logs nothing for descent.runs.stallMinutes raises a stall alert with Stop Run', async () => {
+    const cfg = vscode.workspace.getConfiguration('descent');
+    await cfg.update('runs.stallMinutes', 0.05, vscode.ConfigurationTarget.Workspace);
+    try {
+      const r = await train({ script: 'training/synthetic.py', args: ['--steps', '100000', '--sleep', '120'], devices: 'cpu' });
+      const alert = await until('the stall alert', () => api.runs.alerts().find((a) => a.key === r.runDir && a.kind === 'stall'), 60_000);
+      assert.match(alert.message, new RegExp(`run ${r.name} is still running but has logged nothing for 3 seconds`));
+      assert.equal(alert.actions[0], 'Stop Run');
+      const stop = await vscode.commands.executeCommand<{ ok: boolean }>('descent.stopRun', r.runDir);
+      assert.equal(stop?.ok, true);
+      assert.equal((await ended(r.runDir, 20_000)).status, 'stopped');
+      await sleep(1000);
+      assert.ok(!api.runs.alerts().some((a) => a.key === r.runDir && a.kind === 'died'), 'a stop is no death');
+    } finally {
+      await cfg.update('runs.stallMinutes', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 
   test('Resume starts a new run from the last checkpoint with --resume', async () => {

@@ -10,6 +10,7 @@ import type { JsonlReader } from '../format/jsonl';
 import { createMetricsReader } from '../format/metrics';
 import { parseRunInfo } from '../format/runInfo';
 import { SeriesSet } from '../format/series';
+import { LossMonitor } from '../alerts/detect';
 import { TensorBoardFileReader, TB_SCALAR_SORT, scalarToRecord, type TbScalar } from './tbCompat';
 import { FileTail, readHead } from './fileTail';
 import type { FoundRun, RunKind } from './discover';
@@ -32,6 +33,8 @@ export interface RunReader {
   records: number;
   problems: number;
   checkpoints: CheckpointEvent[];
+  /** Loss values that went NaN / infinite or exploded (alerts), from every record read. */
+  readonly monitor: LossMonitor;
   /** Reads what is new; true when something changed. */
   refresh(): Promise<boolean>;
   /** A read stopped short of the end of a file (large files are read in slices): refresh again. */
@@ -48,6 +51,7 @@ abstract class BaseReader implements RunReader {
   records = 0;
   problems = 0;
   checkpoints: CheckpointEvent[] = [];
+  readonly monitor = new LossMonitor();
 
   constructor(
     readonly found: FoundRun,
@@ -70,6 +74,7 @@ abstract class BaseReader implements RunReader {
 
   protected add(r: MetricRecord): void {
     this.series.addRecord(r);
+    this.monitor.push(r);
     this.records++;
     if (r.t !== undefined && Number.isFinite(r.t)) {
       if (this.firstT === undefined || r.t < this.firstT) this.firstT = r.t;

@@ -2,6 +2,7 @@
 // the selection), from the palette (none: a quick pick), or from other features (a run key or folder Uri).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { RenameError, renameRunDirectory, validateRunName } from '../store/rename';
 import type { RunStore } from '../store/runStore';
 import type { CurvesPanels } from './curvesPanel';
 import { STATE_LABELS } from './describe';
@@ -89,6 +90,57 @@ export function registerRunCommands(store: RunStore, tree: RunsTreeProvider, vie
       }
       await store.rescan();
       tree.refresh();
+    }),
+    vscode.commands.registerCommand('descent.renameRun', async (arg?: unknown, newName?: unknown): Promise<{ ok: boolean; message: string; dir?: string }> => {
+      await store.flush();
+      let key = keyOf(store, arg);
+      if (key === undefined && arg === undefined) {
+        const picked = await pickRuns(store, false, 'Rename which run?');
+        key = picked[0];
+      }
+      const run = store.get(key ?? '');
+      if (!run) return { ok: false, message: 'no such run' };
+      const s = run.summary();
+      const refuse = (message: string) => {
+        void vscode.window.showInformationMessage(message);
+        return { ok: false, message };
+      };
+      if (run.found.kind !== 'descent') return refuse(`Descent: only Descent runs can be renamed here; ${s.name} belongs to ${run.found.kind}.`);
+      if (s.status === 'running') {
+        return refuse(`Descent: ${s.name} is still running and its process writes into its folder. Stop it, or wait until it ends, then rename it.`);
+      }
+      const current = path.basename(run.found.dir);
+      const siblings = async () => {
+        try {
+          return (await vscode.workspace.fs.readDirectory(vscode.Uri.file(path.dirname(run.found.dir)))).map(([n]) => n);
+        } catch {
+          return [];
+        }
+      };
+      let name: string | undefined;
+      if (typeof newName === 'string') {
+        name = newName;
+      } else {
+        const taken = await siblings();
+        name = await vscode.window.showInputBox({
+          title: `Rename run ${s.name}`,
+          prompt: 'New name of the run folder (run.json keeps its id)',
+          value: current,
+          valueSelection: [0, current.length],
+          validateInput: (v) => (v.trim() === current ? undefined : validateRunName(v, current, taken)),
+        });
+      }
+      if (name === undefined || name.trim() === current) return { ok: false, message: 'cancelled' };
+      try {
+        const dir = renameRunDirectory(run.found.dir, name);
+        await store.rescan();
+        tree.refresh();
+        return { ok: true, message: `renamed to ${path.basename(dir)}`, dir };
+      } catch (e) {
+        const message = `Descent: cannot rename ${s.name}: ${e instanceof RenameError ? e.message : (e as Error).message}`;
+        void vscode.window.showErrorMessage(message);
+        return { ok: false, message };
+      }
     }),
     vscode.commands.registerCommand('descent.runs.stop', async (arg?: unknown) => {
       const run = store.get(keyOf(store, arg) ?? '');

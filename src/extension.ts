@@ -9,6 +9,7 @@ import { buildEnvironmentTree } from './environment/tree';
 import type { EnvironmentSnapshot } from './protocol/environment';
 import { registerLinting } from './lint/vscode';
 import { registerRunsView, type RunsApi } from './runs/runsView';
+import { registerScaffold } from './scaffold/vscode';
 import { registerTraining } from './train';
 
 /** What activate() returns: used by Descent's integration tests and available to other extensions. */
@@ -37,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): DescentApi {
     registerEnvironmentView(environment),
     registerEnvironmentCommands(environment, () => report.show()),
     registerTraining(context, environment),
+    registerScaffold(context),
     runs,
   );
   const lint = registerLinting(context);

@@ -11,6 +11,7 @@ const SUITES: (() => Promise<unknown>)[] = [
   () => import('./lint.test'),
   () => import('./runs.test'),
   () => import('./train.test'),
+  () => import('./scaffold.test'),
 ];
 
 export async function run(): Promise<void> {

@@ -69,7 +69,7 @@ export function environmentFacts(s: EnvironmentSnapshot): Fact[] {
     {
       id: 'interpreter',
       label: 'Interpreter',
-      value: s.interpreter?.path ?? 'none found',
+      value: s.interpreter?.path ?? (s.probe.status === 'pending' ? 'checking…' : 'none found'),
       detail: s.interpreter?.reason ?? 'No Python interpreter found.',
       state: s.interpreter ? 'ok' : s.probe.status === 'pending' ? 'pending' : 'error',
     },

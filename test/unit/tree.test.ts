@@ -54,6 +54,7 @@ test('pending and failed states', () => {
   const pending = buildEnvironmentTree(snapshot({ probe: { status: 'pending' }, interpreter: null, gpus: { status: 'pending', at: 0, gpus: [], driverVersion: null, message: null }, onnxRuntime: null }));
   assert.equal(pending.find((n) => n.id === 'python')!.icon!.id, 'loading~spin');
   assert.equal(pending.find((n) => n.id === 'gpus')!.description, 'checking…');
+  assert.equal(pending.find((n) => n.id === 'interpreter')!.description, 'checking…', 'not "none found" while the first check runs');
   const failed = buildEnvironmentTree(snapshot({ probe: { status: 'failed', message: 'no such file', stderrTail: '' } }));
   assert.equal(failed.find((n) => n.id === 'python')!.description, 'cannot run');
 });

@@ -7,7 +7,9 @@
 //   node --import tsx bench/lint/worker.ts [--edits 200]
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { initParser } from '../../src/lint/parser';
 import { LintClient } from '../../src/lint/worker/client';
+import { LintCore } from '../../src/lint/worker/core';
 import { generateScript, Rng } from './generate';
 
 const arg = (name: string, dflt: number) => {
@@ -26,6 +28,7 @@ async function run(inProcess: boolean, big: string) {
   const client = new LintClient({
     workerPath: join(__dirname, '..', '..', 'dist', 'lintWorker.js'),
     wasmDir: join(__dirname, '..', '..', 'dist'),
+    loadEngine: () => ({ initParser, LintCore }),
     document: () => doc,
     log: { warn: (m) => console.warn(m), error: (m) => console.error(m) },
     inProcess,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as esbuild from 'esbuild';
 import { initParser, lintNotebookCells, lintSource } from '../../src/lint';
+import { LintCore } from '../../src/lint/worker/core';
 import { LintClient, type LintClientOptions } from '../../src/lint/worker/client';
 
 const req = createRequire(__filename);
@@ -46,6 +47,7 @@ function makeClient(extra: Partial<LintClientOptions> = {}) {
   const client = new LintClient({
     workerPath,
     wasmDir: dir,
+    loadEngine: () => ({ initParser, LintCore }),
     document: (key) => docs.get(key),
     log: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
     ...extra,

@@ -7,6 +7,7 @@ import { log } from '../../common/log';
 import { LintCodeActions } from './codeActions';
 import { DocumentLinter } from './documentLinter';
 import { LintClient } from '../worker/client';
+import { lintEngine } from './engine';
 import { LintOptionsCache } from './lintOptions';
 import { registerRuleExplanations } from './ruleExplanation';
 
@@ -34,6 +35,7 @@ export function registerLinting(context: vscode.ExtensionContext): LintFeature {
       client = new LintClient({
         workerPath: path.join(dist, 'lintWorker.js'),
         wasmDir: dist,
+        loadEngine: lintEngine,
         document: (key) => linter?.documentFor(key),
         log: { warn: (m) => log().warn(m), error: (m) => log().error(m) },
       });

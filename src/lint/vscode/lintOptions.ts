@@ -2,7 +2,7 @@
 // (cached per folder, dropped when a pyproject.toml changes). Settings are the user's last word, so they win.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { loadPyprojectOptions, mergeOptions, type LintOptions } from '..';
+import { loadPyprojectOptions, mergeOptions, type LintOptions } from '../config';
 import type { Severity } from '../types';
 
 const SEVERITIES = new Set(['error', 'warning', 'info', 'off']);

@@ -1,10 +1,10 @@
 // Explanation pages for lint rules, shown inside VS Code. A diagnostic's code links to descent-rule:/<ID>.descent-rule;
 // a read-only file system serves that URI (as Markdown) and a custom editor renders it as a page.
 import * as vscode from 'vscode';
-import { allRules, ruleById } from '..';
 import { PanelHost } from '../../common/webview/panelHost';
 import type { RuleExplanationToHost, RuleExplanationToWebview } from '../../protocol/lint';
 import { ruleExplanationUri } from './convert';
+import { lintEngine } from './engine';
 import { ruleMarkdown } from './ruleDocs';
 
 export const RULE_EXPLANATION_VIEW_TYPE = 'descent.ruleExplanation';
@@ -19,7 +19,7 @@ class RuleFileSystem implements vscode.FileSystemProvider {
   readonly onDidChangeFile = this.emitter.event;
 
   private content(uri: vscode.Uri): Uint8Array {
-    const rule = ruleById(ruleIdOf(uri));
+    const rule = lintEngine().ruleById(ruleIdOf(uri));
     if (!rule) throw vscode.FileSystemError.FileNotFound(uri);
     return new TextEncoder().encode(ruleMarkdown(rule.meta));
   }
@@ -31,7 +31,7 @@ class RuleFileSystem implements vscode.FileSystemProvider {
     return this.content(uri);
   }
   readDirectory(): [string, vscode.FileType][] {
-    return allRules.map((r) => [`${r.meta.id}.descent-rule`, vscode.FileType.File]);
+    return lintEngine().allRules.map((r) => [`${r.meta.id}.descent-rule`, vscode.FileType.File]);
   }
   watch(): vscode.Disposable {
     return new vscode.Disposable(() => undefined);
@@ -64,12 +64,12 @@ class RuleExplanationEditor implements vscode.CustomReadonlyEditorProvider {
       title: `Descent: ${id}`,
       app: 'rule',
       snapshot: () => {
-        const rule = ruleById(id);
+        const rule = lintEngine().ruleById(id);
         return rule ? { type: 'rule', rule: rule.meta } : { type: 'unknownRule', id };
       },
       onMessage: (m) => {
         if (m.type === 'openSettings') void vscode.commands.executeCommand('workbench.action.openSettings', 'descent.lint.rules');
-        else if (m.type === 'openRule' && ruleById(m.id)) void vscode.commands.executeCommand('descent.lint.explainRule', m.id);
+        else if (m.type === 'openRule' && lintEngine().ruleById(m.id)) void vscode.commands.executeCommand('descent.lint.explainRule', m.id);
       },
     });
   }
@@ -79,13 +79,13 @@ async function explainRule(id: unknown): Promise<void> {
   let ruleId = typeof id === 'string' ? id.toUpperCase() : undefined;
   if (!ruleId) {
     const pick = await vscode.window.showQuickPick(
-      allRules.map((r) => ({ label: r.meta.id, description: r.meta.name, detail: r.meta.summary })),
+      lintEngine().allRules.map((r) => ({ label: r.meta.id, description: r.meta.name, detail: r.meta.summary })),
       { title: 'Descent lint rules', placeHolder: 'Which rule should be explained?', matchOnDescription: true, matchOnDetail: true },
     );
     ruleId = pick?.label;
   }
   if (!ruleId) return;
-  if (!ruleById(ruleId)) {
+  if (!lintEngine().ruleById(ruleId)) {
     void vscode.window.showWarningMessage(`Descent: there is no lint rule ${ruleId}. Run "Descent: Explain Lint Rule" to see them all.`);
     return;
   }

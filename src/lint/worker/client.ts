@@ -4,11 +4,10 @@
 // If the worker dies it is restarted once and every open document is re-opened from its current text; if it cannot
 // start (or dies again), linting falls back to running in this thread (the old behaviour) with a logged warning.
 import { Worker } from 'node:worker_threads';
-import { initParser } from '..';
 import type { LintOptions } from '../config';
 import type { CellFinding } from '../notebook';
 import type { Finding } from '../types';
-import { LintCore } from './core';
+import type { LintCore } from './core';
 import type { FromWorker, LintWorkerData, TextChange, ToWorker } from './protocol';
 
 export type { TextChange } from './protocol';
@@ -18,6 +17,8 @@ export interface LintClientOptions {
   workerPath: string;
   /** Folder holding both .wasm files (dist/). */
   wasmDir?: string;
+  /** The engine for the in-process fallback, loaded only if the fallback is needed. */
+  loadEngine: () => { initParser: typeof import('../parser').initParser; LintCore: typeof LintCore };
   /** Current version and text of an open document: used to re-open it (worker restart, out of step). */
   document: (key: string) => { version: number; text: string } | undefined;
   log: { warn(message: string): void; error(message: string): void };
@@ -192,7 +193,7 @@ export class LintClient {
     if (reason) this.options.log.warn(`${reason}; linting in the extension host instead (typing may stutter in large files)`);
     this.currentMode = 'starting';
     try {
-      await initParser({ wasmDir: this.options.wasmDir });
+      await this.options.loadEngine().initParser({ wasmDir: this.options.wasmDir });
     } catch (e) {
       this.currentMode = 'failed';
       for (const p of this.pending.values()) p.resolve(undefined);
@@ -201,7 +202,7 @@ export class LintClient {
       return;
     }
     if (this.disposed) return;
-    this.core = new LintCore((m) => this.receive(m));
+    this.core = new (this.options.loadEngine().LintCore)((m) => this.receive(m));
     this.currentMode = 'in-process';
     this.settle.resolve();
     this.replay();

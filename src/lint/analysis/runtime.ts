@@ -75,10 +75,10 @@ export function assignedTarget(call: PyNode): PyNode | undefined {
   return left?.type === 'identifier' || left?.type === 'attribute' ? left : undefined;
 }
 
-const TRAIN = /train/i;
+export const TRAIN = /train/i;
 
 /** The dataset argument names a training set: `train_ds`, `self.train_set`, `MNIST(..., train=True)`. */
-function isTrainDataset(ds: PyNode | undefined): boolean {
+export function isTrainDataset(ds: PyNode | undefined): boolean {
   if (!ds) return false;
   if (ds.type === 'identifier') return TRAIN.test(ds.text);
   if (ds.type === 'attribute') return TRAIN.test(ds.child('attribute')?.text ?? '');

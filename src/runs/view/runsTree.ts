@@ -71,18 +71,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode> {
     item.iconPath = ICONS[s.status];
     const checkpoint = s.kind === 'descent' && (this.store.get(node.key)?.reader.checkpoints.length ?? 0) > 0 ? ' has-checkpoint' : '';
     item.contextValue = `descentRun status-${s.status} kind-${s.kind}${checkpoint}`;
-    const tip = new vscode.MarkdownString(undefined, false);
-    tip.isTrusted = false;
-    tip.supportHtml = false;
-    tip.appendMarkdown('**');
-    tip.appendText(s.name);
-    tip.appendMarkdown('**\n\n');
-    for (const [label, value] of runFacts(s)) {
-      tip.appendMarkdown(`${label}: `);
-      tip.appendText(value);
-      tip.appendMarkdown('  \n');
-    }
-    item.tooltip = tip;
+    item.tooltip = runTooltip(s);
     item.command = { command: 'descent.showTrainingCurves', title: 'Show Training Curves', arguments: [node] };
     return item;
   }
@@ -99,4 +88,21 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode> {
       .filter((r) => r.status === state)
       .map((r) => ({ type: 'run', key: r.key, dir: r.found.dir, summary: r.summary() }));
   }
+}
+
+/** A run's name and facts as an untrusted Markdown tooltip (run data is set as text, never as Markdown). */
+export function runTooltip(s: RunSummary, footer?: string): vscode.MarkdownString {
+  const tip = new vscode.MarkdownString(undefined, false);
+  tip.isTrusted = false;
+  tip.supportHtml = false;
+  tip.appendMarkdown('**');
+  tip.appendText(s.name);
+  tip.appendMarkdown('**\n\n');
+  for (const [label, value] of runFacts(s)) {
+    tip.appendMarkdown(`${label}: `);
+    tip.appendText(value);
+    tip.appendMarkdown('  \n');
+  }
+  if (footer) tip.appendMarkdown(`\n${footer}`);
+  return tip;
 }

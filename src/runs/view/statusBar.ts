@@ -3,8 +3,8 @@
 import * as vscode from 'vscode';
 import type { RunStore } from '../store/runStore';
 import { activeRun, activeRunText } from './activeRun';
-import { runFacts } from './describe';
 import { runProgress } from './progress';
+import { runTooltip } from './runsTree';
 
 const TICK_MS = 5000;
 const THROTTLE_MS = 1000;
@@ -43,18 +43,7 @@ export class RunStatusBar implements vscode.Disposable {
     this.text = activeRunText(s, progress);
     this.key = run.key;
     this.item.text = this.text;
-    const tip = new vscode.MarkdownString(undefined, false);
-    tip.isTrusted = false;
-    tip.appendMarkdown('**');
-    tip.appendText(s.name);
-    tip.appendMarkdown('**\n\n');
-    for (const [label, value] of runFacts(s)) {
-      tip.appendMarkdown(`${label}: `);
-      tip.appendText(value);
-      tip.appendMarkdown('  \n');
-    }
-    tip.appendMarkdown('\nClick to show its training curves.');
-    this.item.tooltip = tip;
+    this.item.tooltip = runTooltip(s, 'Click to show its training curves.');
     this.item.command = { command: 'descent.showTrainingCurves', title: 'Show Training Curves', arguments: [run.key] };
     this.item.show();
   }

@@ -1,8 +1,8 @@
 import { hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
+import { TRAIN, isTrainDataset } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
-const TRAIN = /train/i;
 
 /** The name a call's result is assigned to (`train_loader = DataLoader(...)`, `self.train_dl = ...`). */
 function assignedName(call: PyNode): string | undefined {
@@ -14,15 +14,6 @@ function assignedName(call: PyNode): string | undefined {
   return undefined;
 }
 
-/** The dataset argument names a training set: `train_ds`, `self.train_set`, `MNIST(..., train=True)`. */
-function isTrainDataset(ds: PyNode | undefined): boolean {
-  if (!ds) return false;
-  if (ds.type === 'identifier') return TRAIN.test(ds.text);
-  if (ds.type === 'attribute') return TRAIN.test(ds.child('attribute')?.text ?? '');
-  if (ds.type === 'call') return keywordArg(ds, 'train')?.text === 'True';
-  if (ds.type === 'subscript') return TRAIN.test(ds.text) && !/val|test/i.test(ds.text);
-  return false;
-}
 
 export const DT001: Rule = {
   meta: {

@@ -52,6 +52,15 @@ if ! "$PY" -c 'import sklearn, PIL, sys; sys.exit(sklearn.__version__ != "1.8.0"
   "$PY" -m pip install -q "${SCAFFOLD_SPECS[@]}"
 fi
 
+# onnx, onnxscript and onnxruntime (pinned): torch.onnx.export needs onnx (and onnxscript for the dynamo exporter);
+# onnxruntime's Python API, at the same version as onnxruntime-node, is the baseline of bench/confusion and the
+# cross-check of the ONNX evaluation and landscape engines.
+ONNX_SPECS=("onnx==1.23.2" "onnxscript==0.7.2" "onnxruntime==1.30.0")
+if ! "$PY" -c 'import onnx, onnxscript, onnxruntime, sys; sys.exit(onnx.__version__ != "1.23.2" or onnxruntime.__version__ != "1.30.0")' >/dev/null 2>&1; then
+  echo "[pytest] installing ${ONNX_SPECS[*]}"
+  "$PY" -m pip install -q "${ONNX_SPECS[@]}"
+fi
+
 cd "$ROOT"
 echo "[pytest] $PY -m pytest python/tests -q $*"
 exec "$PY" -m pytest python/tests -q "$@"

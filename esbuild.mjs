@@ -15,9 +15,10 @@ const webviewApps = readdirSync('webview', { withFileTypes: true })
 
 const builds = [
   {
-    // Heavy features are their own bundles, required on first use: the linter's engine (src/lint/vscode/engine.ts)
-    // and the scaffold flow (src/scaffold/vscode/index.ts).
-    entryPoints: { extension: 'src/extension.ts', lintEngine: 'src/lint/engineBundle.ts', scaffold: 'src/scaffold/vscode/commandsBundle.ts' },
+    // Heavy features are their own bundles, required on first use: environment, training and runs
+    // (src/features.ts, see src/extension.ts), the linter's engine (src/lint/vscode/engine.ts) and the scaffold flow
+    // (src/scaffold/vscode/index.ts).
+    entryPoints: { extension: 'src/extension.ts', features: 'src/features.ts', lintEngine: 'src/lint/engineBundle.ts', scaffold: 'src/scaffold/vscode/commandsBundle.ts' },
     bundle: true,
     platform: 'node',
     format: 'cjs',

@@ -1,6 +1,7 @@
 // Commands of the environment feature: check, show report, refresh, select interpreter, install PyTorch.
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { registerCommand } from '../shell/registry';
 import { log } from '../common/log';
 import type { EnvironmentSnapshot, Problem } from '../protocol/environment';
 import { runProblemAction } from './actions';
@@ -35,7 +36,7 @@ export async function showProblem(problem: Problem, extra: string[] = []): Promi
 }
 
 export function registerEnvironmentCommands(service: EnvironmentService, showReport: () => void): vscode.Disposable {
-  const cmd = vscode.commands.registerCommand;
+  const cmd = registerCommand;
   return vscode.Disposable.from(
     // Resolves with the snapshot once the check is done; the notification's buttons are handled without
     // holding the command open (a notification can stay unanswered for ever).

@@ -6,7 +6,7 @@ import { buildEnvironmentTree, type EnvNode } from './tree';
 
 export const ENVIRONMENT_VIEW_ID = 'descent.environment';
 
-class EnvironmentTreeProvider implements vscode.TreeDataProvider<EnvNode> {
+export class EnvironmentTreeProvider implements vscode.TreeDataProvider<EnvNode> {
   private readonly emitter = new vscode.EventEmitter<EnvNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
 
@@ -40,20 +40,20 @@ class EnvironmentTreeProvider implements vscode.TreeDataProvider<EnvNode> {
   }
 }
 
-export function registerEnvironmentView(service: EnvironmentService): vscode.Disposable {
+/** `view` is created at activation (src/extension.ts) with a provider that hands over to the one made here. */
+export function registerEnvironmentView(service: EnvironmentService, view: vscode.TreeView<EnvNode>): vscode.Disposable & { provider: EnvironmentTreeProvider } {
   const provider = new EnvironmentTreeProvider(service);
-  const view = vscode.window.createTreeView(ENVIRONMENT_VIEW_ID, { treeDataProvider: provider, showCollapseAll: false });
   const onVisible = (visible: boolean) => {
     service.setVisible(ENVIRONMENT_VIEW_ID, visible);
     if (visible) void service.ensureLoaded();
   };
   if (view.visible) onVisible(true);
-  return vscode.Disposable.from(
+  const disposable = vscode.Disposable.from(
     provider,
-    view,
     view.onDidChangeVisibility((e) => onVisible(e.visible)),
     service.onDidChange(() => provider.refresh()),
     service.onDidReadGpus(() => provider.refresh()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => onVisible(view.visible)),
   );
+  return Object.assign(disposable, { provider });
 }

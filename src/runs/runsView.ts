@@ -28,10 +28,10 @@ export interface RunsApi {
   statusBar(): { text: string | undefined; key: string | undefined };
 }
 
-export function registerRunsView(context: vscode.ExtensionContext): vscode.Disposable & { api: RunsApi } {
+/** `view` is created at activation (src/extension.ts) with a provider that hands over to `tree` once this runs. */
+export function registerRunsView(context: vscode.ExtensionContext, view: vscode.TreeView<RunsNode>): vscode.Disposable & { api: RunsApi; tree: RunsTreeProvider } {
   const store = createWatchedStore();
   const tree = new RunsTreeProvider(store.store);
-  const view = vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: false });
   const curves = new CurvesPanels(context.extensionUri, store.store);
   const changes = store.store.onDidChange(() => tree.refresh());
   const commands = registerRunCommands(store.store, tree, view, curves);
@@ -59,8 +59,8 @@ export function registerRunsView(context: vscode.ExtensionContext): vscode.Dispo
       return { text: statusBar.text, key: statusBar.key };
     },
   };
-  const disposable = vscode.Disposable.from(alerts, statusBar, store, tree, view, curves, changes, commands);
-  return Object.assign(disposable, { api });
+  const disposable = vscode.Disposable.from(alerts, statusBar, store, tree, curves, changes, commands);
+  return Object.assign(disposable, { api, tree });
 }
 
 export type { RaisedAlert, RunsNode };

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { registerCommand, registerTaskProvider } from '../shell/registry';
 import type { EnvironmentService } from '../environment/environmentService';
 import { RUN_FILES } from '../protocol/runFormat';
 import { TrainingManager, type LaunchResult } from './launcher';
@@ -111,8 +112,8 @@ export function registerTraining(context: vscode.ExtensionContext, environment: 
   };
   return vscode.Disposable.from(
     manager,
-    vscode.tasks.registerTaskProvider(TASK_TYPE, provider),
-    vscode.commands.registerCommand('descent.train', async (arg?: unknown): Promise<LaunchResult> => {
+    registerTaskProvider(TASK_TYPE, provider),
+    registerCommand('descent.train', async (arg?: unknown): Promise<LaunchResult> => {
       let chosen: { request: TrainRequest; taskName?: string } | string | undefined;
       const fromArg = requestFromArg(arg);
       if (fromArg !== undefined) chosen = typeof fromArg === 'string' ? `Descent: cannot train: ${fromArg}.` : { request: fromArg };
@@ -121,7 +122,7 @@ export function registerTraining(context: vscode.ExtensionContext, environment: 
       if (typeof chosen === 'string') return fail(chosen);
       return manager.train(chosen.request, chosen.taskName);
     }),
-    vscode.commands.registerCommand('descent.stopRun', async (arg?: unknown) => {
+    registerCommand('descent.stopRun', async (arg?: unknown) => {
       const dir = runDirFromArg(arg, manager.runsRoot()) ?? (await pickRun(true));
       if (!dir) {
         void vscode.window.showInformationMessage('Descent: no run is running.');
@@ -131,7 +132,7 @@ export function registerTraining(context: vscode.ExtensionContext, environment: 
       if (!r.ok) void vscode.window.showInformationMessage(r.message);
       return r;
     }),
-    vscode.commands.registerCommand('descent.resumeRun', async (arg?: unknown): Promise<LaunchResult> => {
+    registerCommand('descent.resumeRun', async (arg?: unknown): Promise<LaunchResult> => {
       const dir = runDirFromArg(arg, manager.runsRoot()) ?? (await pickRun(false));
       if (!dir) return fail('Descent: no run with checkpoints to resume (runs log them with log.checkpoint(path, step)).');
       return manager.resume(dir);

@@ -2,6 +2,7 @@
 // only while the panel is visible, sends a fresh snapshot when it becomes visible again, and disposes
 // everything with the panel. Panels come back after a window reload through registerPanelSerializer.
 import * as vscode from 'vscode';
+import { registerWebviewPanelSerializer } from '../../shell/registry';
 import { makeNonce, renderWebviewHtml } from './html';
 
 export interface PanelDefinition<ToWebview, ToHost extends { type: string }> {
@@ -107,7 +108,7 @@ export class SinglePanel<ToWebview, ToHost extends { type: string }> implements 
     private readonly extensionUri: vscode.Uri,
     private readonly def: PanelDefinition<ToWebview, ToHost>,
   ) {
-    this.serializer = vscode.window.registerWebviewPanelSerializer(def.viewType, {
+    this.serializer = registerWebviewPanelSerializer(def.viewType, {
       deserializeWebviewPanel: async (panel) => {
         this.adopt(panel);
       },

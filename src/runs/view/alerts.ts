@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { registerCommand } from '../../shell/registry';
 import { RUN_FILES } from '../../protocol/runFormat';
 import { AlertBook, alertMessage, died, isStalled, type AlertKind } from '../alerts/detect';
 import type { RunEntry, RunStore } from '../store/runStore';
@@ -69,7 +70,7 @@ export class RunAlerts implements vscode.Disposable {
           if (run && run.refreshed > 0) this.check(run);
         }
       }),
-      vscode.commands.registerCommand('descent.runs.watchRun', (dir: unknown) => {
+      registerCommand('descent.runs.watchRun', (dir: unknown) => {
         if (typeof dir === 'string') this.pendingDirs.add(dir);
       }),
     );

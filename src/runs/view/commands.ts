@@ -2,6 +2,7 @@
 // the selection), from the palette (none: a quick pick), or from other features (a run key or folder Uri).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { registerCommand } from '../../shell/registry';
 import { RenameError, renameRunDirectory, validateRunName } from '../store/rename';
 import type { RunStore } from '../store/runStore';
 import type { CurvesPanels } from './curvesPanel';
@@ -49,28 +50,28 @@ export function registerRunCommands(store: RunStore, tree: RunsTreeProvider, vie
   const extensionsChanged = vscode.extensions.onDidChange(() => void updateStopContext());
   return vscode.Disposable.from(
     extensionsChanged,
-    vscode.commands.registerCommand('descent.showTrainingCurves', async (arg?: unknown, selection?: unknown) => {
+    registerCommand('descent.showTrainingCurves', async (arg?: unknown, selection?: unknown) => {
       await store.flush();
       let keys = arg === undefined ? [] : selectedKeys(arg, selection).slice(0, 1);
       if (keys.length === 0) keys = await pickRuns(store, false, 'Show the training curves of a run');
       if (keys.length > 0) curves.show(keys);
     }),
-    vscode.commands.registerCommand('descent.compareRuns', async (arg?: unknown, selection?: unknown) => {
+    registerCommand('descent.compareRuns', async (arg?: unknown, selection?: unknown) => {
       await store.flush();
       let keys = selectedKeys(arg, selection);
       if (keys.length < 2) keys = await pickRuns(store, true, 'Pick the runs to compare');
       if (keys.length > 0) curves.show(keys);
     }),
-    vscode.commands.registerCommand('descent.refreshRuns', async () => {
+    registerCommand('descent.refreshRuns', async () => {
       await store.refreshAll();
       tree.refresh();
       void updateStopContext();
     }),
-    vscode.commands.registerCommand('descent.revealRun', async (arg?: unknown) => {
+    registerCommand('descent.revealRun', async (arg?: unknown) => {
       const run = store.get(keyOf(store, arg) ?? '');
       if (run) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(run.found.file ?? run.found.dir));
     }),
-    vscode.commands.registerCommand('descent.deleteRun', async (arg?: unknown) => {
+    registerCommand('descent.deleteRun', async (arg?: unknown) => {
       const run = store.get(keyOf(store, arg) ?? '');
       if (!run) return;
       const s = run.summary();
@@ -91,7 +92,7 @@ export function registerRunCommands(store: RunStore, tree: RunsTreeProvider, vie
       await store.rescan();
       tree.refresh();
     }),
-    vscode.commands.registerCommand('descent.renameRun', async (arg?: unknown, newName?: unknown): Promise<{ ok: boolean; message: string; dir?: string }> => {
+    registerCommand('descent.renameRun', async (arg?: unknown, newName?: unknown): Promise<{ ok: boolean; message: string; dir?: string }> => {
       await store.flush();
       let key = keyOf(store, arg);
       if (key === undefined && arg === undefined) {
@@ -142,7 +143,7 @@ export function registerRunCommands(store: RunStore, tree: RunsTreeProvider, vie
         return { ok: false, message };
       }
     }),
-    vscode.commands.registerCommand('descent.runs.stop', async (arg?: unknown) => {
+    registerCommand('descent.runs.stop', async (arg?: unknown) => {
       const run = store.get(keyOf(store, arg) ?? '');
       if (!run) return;
       const all = await vscode.commands.getCommands(true);

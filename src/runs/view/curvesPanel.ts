@@ -3,6 +3,7 @@
 // most one message per 100 ms); it comes back after a window reload with the same runs (serializer).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { registerWebviewPanelSerializer } from '../../shell/registry';
 import { PanelHost, type PanelDefinition } from '../../common/webview/panelHost';
 import type { CurveRun, CurvesState, CurvesToHost, CurvesToWebview } from '../../protocol/curves';
 import type { RunEntry, RunStore } from '../store/runStore';
@@ -122,7 +123,7 @@ export class CurvesPanels implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly store: RunStore,
   ) {
-    this.serializer = vscode.window.registerWebviewPanelSerializer(CURVES_VIEW_TYPE, {
+    this.serializer = registerWebviewPanelSerializer(CURVES_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state: unknown) => {
         const keys = Array.isArray((state as CurvesState | undefined)?.runs) ? (state as CurvesState).runs.filter((k) => typeof k === 'string') : [];
         await store.flush();

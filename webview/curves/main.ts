@@ -98,10 +98,13 @@ function apply(s: CurveSeries): void {
   }
   const c = decode(s.committed);
   d.step.length = d.t.length = d.epoch.length = d.value.length = s.from;
-  d.step.push(...c.step);
-  d.t.push(...c.t);
-  d.epoch.push(...c.epoch);
-  d.value.push(...c.value);
+  // A loop, not push(...c.step): spreading a long array as arguments overflows the call stack.
+  for (let i = 0; i < c.step.length; i++) {
+    d.step.push(c.step[i]!);
+    d.t.push(c.t[i]!);
+    d.epoch.push(c.epoch[i]!);
+    d.value.push(c.value[i]!);
+  }
   d.tail = decode(s.tail);
   d.count = s.count;
   dirtyMetrics.add(s.metric);
@@ -116,6 +119,7 @@ const smoothValue = h('span', { id: 'smoothing-value', class: 'mono' });
 const resetButton = h('button', { id: 'reset-zoom', title: 'Reset zoom and pan' }, 'Reset zoom');
 const pngButton = h('button', { id: 'export-png', title: 'Save the charts as PNG images' }, 'PNG');
 const csvButton = h('button', { id: 'export-csv', title: 'Save the points shown as CSV' }, 'CSV');
+const landscapeButton = h('button', { id: 'plot-landscape', title: 'Descent: Plot Loss Landscape of this run (needs its checkpoints)' }, 'Loss landscape');
 const titleEl = h('h1', { id: 'title' });
 const runsEl = h('div', { class: 'runs', id: 'runs' });
 const chartsEl = h('div', { class: 'charts', id: 'charts' });
@@ -128,7 +132,11 @@ const toolbar = h(
   resetButton,
   pngButton,
   csvButton,
+  landscapeButton,
 );
+landscapeButton.addEventListener('click', () => {
+  if (runs[0]) host.post({ type: 'plotLandscape', run: runs[0].key });
+});
 
 xSelect.addEventListener('change', () => {
   state.xAxis = xSelect.value as XAxis;

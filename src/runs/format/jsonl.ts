@@ -30,10 +30,16 @@ export class LineSplitter {
     return this.pendingBytes;
   }
 
+  /**
+   * `onBlock`, when given, is offered each run of whole lines decoded together (text without its final newline,
+   * the number of its first line, and how many lines it holds); when it returns true the lines are taken care of,
+   * otherwise they go to `onLine` one by one.
+   */
   push(
     chunk: Uint8Array,
     onLine: (text: string, line: number) => void,
     onProblem: (p: ReadProblem) => void,
+    onBlock?: (text: string, firstLine: number, lines: number) => boolean,
   ): void {
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (buf.length === 0) return;
@@ -65,6 +71,15 @@ export class LineSplitter {
         this.pushLines(buf.subarray(start, last + 1), onLine, onProblem);
       } else {
         const text = buf.toString('utf8', start, last);
+        if (onBlock) {
+          let lines = 1;
+          for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines++;
+          if (onBlock(text, this.lineNo + 1, lines)) {
+            this.lineNo += lines;
+            if (last + 1 < buf.length) this.keep(buf.subarray(last + 1));
+            return;
+          }
+        }
         let from = 0;
         for (;;) {
           const nl = text.indexOf('\n', from);
@@ -153,9 +168,15 @@ export interface JsonlBatch<T> {
 export class JsonlReader<T> {
   private readonly splitter: LineSplitter;
 
+  /**
+   * `fromValue`, when given, turns an already parsed line into a record (what `parse` does after JSON.parse): the
+   * reader then parses each block of lines with one JSON.parse call (about twice as fast as one call per line) and
+   * goes line by line only for a block that is not plain JSON objects one per line.
+   */
   constructor(
     private readonly parse: (text: string) => LineResult<T>,
     maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+    private readonly fromValue?: (value: unknown) => LineResult<T>,
   ) {
     this.splitter = new LineSplitter(maxLineBytes);
   }
@@ -170,8 +191,30 @@ export class JsonlReader<T> {
 
   push(chunk: Uint8Array): JsonlBatch<T> {
     const batch: JsonlBatch<T> = { records: [], problems: [] };
-    this.splitter.push(chunk, this.lineHandler(batch), (p) => batch.problems.push(p));
+    const block = this.fromValue ? (text: string, first: number, lines: number) => this.parseBlock(text, first, lines, batch) : undefined;
+    this.splitter.push(chunk, this.lineHandler(batch), (p) => batch.problems.push(p), block);
     return batch;
+  }
+
+  /** All lines of `text` at once, when each is one JSON object: `[` + lines joined by commas + `]`. */
+  private parseBlock(text: string, firstLine: number, lines: number, batch: JsonlBatch<T>): boolean {
+    if (!everyLineIsBraced(text)) return false;
+    let values: unknown;
+    try {
+      values = JSON.parse(`[${text.replaceAll('\n', ',')}]`);
+    } catch {
+      return false; // a bad line, NaN tokens, blank lines...: line by line
+    }
+    // A line holding two objects and another holding none would still add up: lines that each start with `{` and
+    // end with `}` make that need a string spanning lines, which JSON does not have; the count is checked as well.
+    if (!Array.isArray(values) || values.length !== lines) return false;
+    const fromValue = this.fromValue!;
+    for (let i = 0; i < values.length; i++) {
+      const r = fromValue(values[i]);
+      if (typeof r === 'string') batch.problems.push({ line: firstLine + i, reason: r });
+      else if (r !== null) batch.records.push(r);
+    }
+    return true;
   }
 
   /** Call when the file is complete (the writer finished): reads a last line that has no newline. */
@@ -196,6 +239,17 @@ export class JsonlReader<T> {
       else if (result !== null) batch.records.push(result);
     };
   }
+}
+
+/** True when every line of `text` starts with `{` and ends with `}` (or `}\r`). */
+function everyLineIsBraced(text: string): boolean {
+  if (text.charCodeAt(0) !== 0x7b) return false;
+  for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', nl + 1)) {
+    const before = text.charCodeAt(nl - 1) === 13 ? nl - 2 : nl - 1;
+    if (text.charCodeAt(before) !== 0x7d || text.charCodeAt(nl + 1) !== 0x7b) return false;
+  }
+  const end = text.charCodeAt(text.length - 1) === 13 ? text.length - 2 : text.length - 1;
+  return text.charCodeAt(end) === 0x7d;
 }
 
 function isBlank(text: string): boolean {

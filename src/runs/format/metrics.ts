@@ -61,5 +61,5 @@ export function metricRecordFrom(value: unknown, text = ''): LineResult<MetricRe
 
 /** Reader of a growing metrics.jsonl. */
 export function createMetricsReader(maxLineBytes?: number): JsonlReader<MetricRecord> {
-  return new JsonlReader(parseMetricLine, maxLineBytes);
+  return new JsonlReader(parseMetricLine, maxLineBytes, (v) => metricRecordFrom(v));
 }

@@ -40,7 +40,7 @@ export async function openWebviewApp(app: string, viewport = { width: 1400, heig
   // does not have: define it (as a string, so it is not compiled itself).
   await page.evaluate('window.__name = (f) => f' as unknown as () => void, undefined);
   await page.evaluate(() => {
-    const w = window as unknown as { __sent: unknown[]; acquireVsCodeApi: () => unknown };
+    const w = globalThis as unknown as { __sent: unknown[]; acquireVsCodeApi: () => unknown };
     w.__sent = [];
     let state: unknown;
     w.acquireVsCodeApi = () => ({
@@ -54,8 +54,8 @@ export async function openWebviewApp(app: string, viewport = { width: 1400, heig
   await page.addScriptTag({ content: readFileSync(js, 'utf8') });
   return {
     evaluate: (fn, arg) => page.evaluate(fn, arg),
-    post: (message) => page.evaluate((m) => window.postMessage(m, '*'), message),
-    sent: () => page.evaluate(() => (window as unknown as { __sent: unknown[] }).__sent, undefined),
+    post: (message) => page.evaluate((m) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(m, '*'), message),
+    sent: () => page.evaluate(() => (globalThis as unknown as { __sent: unknown[] }).__sent, undefined),
     waitFor: async (selector, timeoutMs = 60_000) => {
       try {
         await page.waitForSelector(selector, { timeout: timeoutMs });

@@ -25,7 +25,7 @@ function snapshot(cap: number): { message: CurvesToWebview; sentPoints: number; 
   const set = new SeriesSet(cap);
   for (let i = 0; i < POINTS; i++) {
     // A training curve: decaying loss with noise-like wiggles, epochs of 100,000 steps.
-    set.addRecord({ step: i, epoch: Math.floor(i / 100_000), split: 'train', values: { loss: 1 / (1 + i / 1000) + 0.05 * Math.sin(i / 50) } });
+    set.addRecord({ step: i, t: undefined, epoch: Math.floor(i / 100_000), split: 'train', values: { loss: 1 / (1 + i / 1000) + 0.05 * Math.sin(i / 50) } });
   }
   const run: CurveRun = { key: 'bench', name: 'bench-1m', kind: 'descent', status: 'finished', startT: null, progress: null, index: 0 };
   const series = new DeltaTracker().collect('bench', set, 0, true);
@@ -51,7 +51,7 @@ async function measure(label: string, cap: number): Promise<Timing> {
     await page.post(message);
     await page.waitFor('canvas[data-metric="loss"]');
     const times = await page.evaluate((n: number) => {
-      const api = (window as unknown as { descentCurves: { redraw(): number } }).descentCurves;
+      const api = (globalThis as unknown as { descentCurves: { redraw(): number } }).descentCurves;
       for (let i = 0; i < 3; i++) api.redraw(); // warm-up: JIT and chart.js caches
       const out: number[] = [];
       for (let i = 0; i < n; i++) out.push(api.redraw());

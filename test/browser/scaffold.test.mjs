@@ -1,5 +1,6 @@
 // Descent: New Model Project as a person sees it: the guided quick picks (task, data, architecture), in a dark and a
 // light theme. The flow's end (a project written and trained) is covered in the host by test/integration/scaffold.
+/* global document */ // used inside page.waitForFunction callbacks, which run in the browser
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { openDescentContainer, openWorkbench, runCommand, screenshot } from './helpers.mjs';

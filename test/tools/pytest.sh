@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the python/ tests (npm run test:python) in a virtual environment outside the repository, with the CPU build of
+# Runs the python/ tests (npm run test:python; `pytest.sh python/tests/test_x.py` runs one file; `--setup-only` only
+# makes the venv) in a virtual environment outside the repository, with the CPU build of
 # PyTorch, pytest and numpy; creates the venv on first use and reuses it afterwards. Extra arguments go to pytest.
 #   DESCENT_PYVENV   where the venv lives (default ~/.cache/descent-tools/pyvenv)
 #   DESCENT_PYTHON   the interpreter that creates it (default python3)
@@ -61,6 +62,17 @@ if ! "$PY" -c 'import onnx, onnxscript, onnxruntime, sys; sys.exit(onnx.__versio
   "$PY" -m pip install -q "${ONNX_SPECS[@]}"
 fi
 
+# --setup-only: stop here (test-all.sh makes the venv before the unit tests, some of which export models with it).
+if [ "${1:-}" = "--setup-only" ]; then
+  echo "[pytest] venv ready: $PY"
+  exit 0
+fi
+
 cd "$ROOT"
-echo "[pytest] $PY -m pytest python/tests -q $*"
-exec "$PY" -m pytest python/tests -q "$@"
+# Test files or folders given: only those; otherwise every test under python/tests. Other arguments go to pytest.
+targets=(python/tests)
+for a in "$@"; do
+  if [[ "$a" != -* ]] && [ -e "${a%%::*}" ]; then targets=(); break; fi
+done
+echo "[pytest] $PY -m pytest ${targets[*]} -q $*"
+exec "$PY" -m pytest "${targets[@]}" -q "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The single test command (npm test / .ci/run): installs what is missing, then runs every tier in order and stops at
 # the first failure, naming the stage that failed.
-#   build -> typecheck -> lint -> unit -> python -> host (real VS Code) -> browser (Chromium driving VS Code)
+#   install (npm, tools, python venv) -> build -> typecheck -> lint -> unit -> python -> host (real VS Code) -> browser (Chromium driving VS Code)
 #   -> package (VSIX within its size budget) -> demo (the README's demo command starts and answers)
 # Environment: DESCENT_SKIP="host browser" skips stages by name (for a quick local run; CI runs them all).
 set -uo pipefail
@@ -42,6 +42,8 @@ install_npm() {
 
 stage install-npm install_npm
 stage install-tools bash test/tools/install-host.sh
+# The Python venv (CPU PyTorch, onnx, onnxruntime...) before the unit tests: some export ONNX models with it.
+stage install-python bash test/tools/pytest.sh --setup-only
 stage build      npm run build
 stage typecheck  npm run typecheck
 stage lint       npm run lint

@@ -1,13 +1,14 @@
 // bench/lint: lint throughput of Descent against Ruff's WebAssembly build on the same corpus in the same run, re-lint
 // latency after a one-character edit, and memory held per open file (issue 3; budgets in shared/DESIGN.md).
 //   node --expose-gc --import tsx bench/lint/run.ts [--gen-lines 250000] [--disk-lines 250000] [--rounds 3]
-//        [--edits 1000] [--open 50] [--site-packages DIR] [--json FILE] [--profile-only]
+//        [--edits 1000] [--open 50] [--threads N] [--site-packages DIR] [--json FILE] [--profile-only]
 // Corpus: generated PyTorch training scripts (generate.ts, seeded) plus the .py files of torch installed in the tools
 // venv (read from disk, never copied into the repo). Throughput: each tool lints every file of the corpus, rounds
 // alternate which tool goes first, the best round of each is reported. Descent runs the production path
 // (lintSource: parse + all rules); Ruff runs Workspace.check with its default settings (rules E4, E7, E9, F).
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { PositionEncoding, Workspace } from '@astral-sh/ruff-wasm-nodejs';
 import { allRules, initParser, lintDocument, lintSource, ParsedDocument } from '../../src/lint';
@@ -27,6 +28,7 @@ const OPEN = Number(arg('open', '50'));
 const SITE = arg('site-packages', join(homedir(), '.cache', 'descent-tools', 'pyvenv', 'lib', 'python3.11', 'site-packages'));
 const JSON_OUT = arg('json', '');
 const PROFILE_ONLY = process.argv.includes('--profile-only');
+const THREADS = Number(arg('threads', String(availableParallelism())));
 
 interface File {
   name: string;
@@ -129,6 +131,41 @@ async function main(): Promise<void> {
   console.log(`  ruff wasm ${Workspace.version()} (default rules): ${fmt(best.ruff)} ms  ${fmt(lps.ruff)} lines/s  (${findings.ruff} diagnostics)`);
   console.log(`  ratio descent/ruff: ${ratio.toFixed(2)}x  ${ratio >= 1 ? '(budget >= 1: within budget)' : '(budget >= 1: **OVER BUDGET**)'}`);
 
+  // Parallel: what `descent-lint` on a folder could do with a worker per core (Ruff's wasm build is single-threaded,
+  // so the budget is read on the single-thread figure above). Files are dealt out by size; workers are warmed first.
+  let parallel: { threads: number; ms: number; lps: number } | undefined;
+  if (THREADS > 1) {
+    const shares: string[][] = Array.from({ length: THREADS }, () => []);
+    const load = new Array<number>(THREADS).fill(0);
+    for (const f of [...files].sort((x, y) => y.text.length - x.text.length)) {
+      const i = load.indexOf(Math.min(...load));
+      shares[i]!.push(f.text);
+      load[i]! += f.text.length;
+    }
+    // A worker does not inherit `--import tsx`: its entry registers tsx's CommonJS hook, then loads the TS file.
+    const entry = `require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'throughputWorker.ts'))});`;
+    const workers = shares.map((texts) => new Worker(entry, { eval: true, workerData: { texts } }));
+    const next = (w: Worker) => new Promise<unknown>((resolve, reject) => (w.once('message', resolve), w.once('error', reject)));
+    await Promise.all(workers.map(next)); // ready
+    const round = async () => {
+      const done = workers.map(next);
+      for (const w of workers) w.postMessage('go');
+      return (await Promise.all(done)).reduce((s: number, n) => s + (n as number), 0);
+    };
+    await round(); // warm
+    const pt: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const t0 = performance.now();
+      const n = await round();
+      pt.push(performance.now() - t0);
+      if (n !== findings.descent) throw new Error(`parallel run found ${n}, single-thread ${findings.descent}`);
+    }
+    await Promise.all(workers.map((w) => w.terminate()));
+    const ms = Math.min(...pt);
+    parallel = { threads: THREADS, ms, lps: totalLines / (ms / 1000) };
+    console.log(`  descent on ${THREADS} worker threads: ${fmt(ms)} ms  ${fmt(parallel.lps)} lines/s  ratio to ruff (1 thread) ${(parallel.lps / lps.ruff).toFixed(2)}x  (rounds ms: ${pt.map((t) => t.toFixed(0)).join(', ')})`);
+  }
+
   // Where Descent's time goes, on every 4th file of the corpus: parse + materialise, the engine's own work (index,
   // suppressions, sorting), and each rule (shared analysis is charged to the first rule that asks for it).
   const subset = files.filter((_, i) => i % 4 === 0);
@@ -223,7 +260,7 @@ async function main(): Promise<void> {
   if (JSON_OUT) {
     writeFileSync(
       JSON_OUT,
-      JSON.stringify({ files: files.length, totalLines, genLines, diskLines, times, lps, ratio, split: { tParse, tLint, tRules, top }, latency: { p50, p95, max: lat[lat.length - 1] }, memory: { heap, wasm } }, null, 2),
+      JSON.stringify({ files: files.length, totalLines, genLines, diskLines, times, lps, ratio, parallel, split: { tParse, tLint, tRules, top }, latency: { p50, p95, max: lat[lat.length - 1] }, memory: { heap, wasm } }, null, 2),
     );
   }
 }

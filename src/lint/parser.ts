@@ -25,11 +25,38 @@ export interface SourceRef {
   text: string;
 }
 
+/**
+ * What analysis helpers remember about a node. `qname`/`callee` are valid only for the analysis numbered
+ * `qnameOwner`/`calleeOwner` (a number, not the Analysis, so a node kept across edits does not keep an old analysis
+ * alive); `calleeName` (null: none) stays valid across edits, since a kept node has the same subtree.
+ */
+export interface NodeMemo {
+  qnameOwner: number;
+  qname: string | undefined;
+  calleeOwner: number;
+  callee: string | undefined;
+  calleeName: string | null | undefined;
+}
+
+/**
+ * The children of every leaf: one shared empty array instead of one per token (less garbage). Never pushed to:
+ * `materialize` gives a node its own array before adding children. Made from a one-element array so it has the
+ * same elements kind as every other children array (a frozen or empty-literal array would make every access to
+ * `children` polymorphic).
+ */
+const NO_CHILDREN: PyNode[] = [null as unknown as PyNode];
+NO_CHILDREN.pop();
+
 export class PyNode {
   parent: PyNode | null = null;
-  children: PyNode[] = [];
+  children: PyNode[] = NO_CHILDREN;
   /** True when this node is, or contains, an ERROR or MISSING node. */
   hasError = false;
+  /**
+   * Memos of the analysis helpers (`Analysis.qname` / `callee`, `calleeName`), allocated on first use: one field
+   * instead of five keeps the many nodes that never need them small.
+   */
+  memo: NodeMemo | undefined = undefined;
   constructor(
     readonly type: string,
     readonly named: boolean,
@@ -47,7 +74,8 @@ export class PyNode {
 
   /** First child in the given grammar field (`function`, `arguments`, `left`, `body`, ...). */
   child(field: string): PyNode | undefined {
-    for (const c of this.children) if (c.field === field) return c;
+    const ch = this.children;
+    for (let i = 0; i < ch.length; i++) if (ch[i]!.field === field) return ch[i];
     return undefined;
   }
 
@@ -93,6 +121,11 @@ export interface InitOptions {
   wasmDir?: string;
 }
 
+/** The internalised copy of a string (property keys are internalised; literals in code are too). */
+function intern(s: string): string {
+  return Object.keys({ [s]: 0 })[0] ?? s;
+}
+
 function locate(file: string, wasmDir?: string): string {
   const candidates: string[] = [];
   if (wasmDir) candidates.push(join(wasmDir, file));
@@ -121,7 +154,11 @@ export function initParser(options: InitOptions = {}): Promise<void> {
     parser.setLanguage(language);
     const named: boolean[] = [];
     for (let i = 0; i < language.nodeTypeCount; i++) named.push(language.nodeTypeIsNamed(i));
-    runtime = { parser, types: language.types, fields: language.fields, named, module: moduleOptions };
+    // Interned so that `node.type === 'call'` and field lookups compare pointers: the names come out of wasm
+    // memory as fresh strings, and V8 compares those with literals character by character.
+    const types = language.types.map((t) => (typeof t === 'string' ? intern(t) : t));
+    const fields = language.fields.map((f) => (f === null ? null : intern(f)));
+    runtime = { parser, types, fields, named, module: moduleOptions };
   })();
   return initializing;
 }
@@ -233,6 +270,7 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
 
   const visit = (parent: PyNode): boolean => {
     if (!c.first()) return false;
+    parent.children = [];
     do {
       const tid = c.typeId();
       if (leaf[tid]) {

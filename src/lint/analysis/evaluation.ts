@@ -18,6 +18,7 @@ export interface EvalLoop {
 
 export class Evaluation {
   private cached?: EvalLoop[];
+  private readonly callersNoGrad = new Map<PyNode, boolean>();
   constructor(private readonly a: Analysis) {}
 
   get loops(): EvalLoop[] {
@@ -84,14 +85,18 @@ export class Evaluation {
 
   /** Every call site of `fn` in this file is under no_grad (and there is at least one). */
   allCallersNoGrad(fn: PyNode | undefined): boolean {
-    const name = fn?.child('name')?.text;
-    if (!name) return false;
-    const sites = this.callSites(name);
-    return sites.length > 0 && sites.every((s) => this.isNoGrad(s));
+    if (!fn) return false;
+    let r = this.callersNoGrad.get(fn);
+    if (r === undefined) {
+      const name = fn.child('name')?.text;
+      const sites = name ? this.callSites(name) : [];
+      this.callersNoGrad.set(fn, (r = sites.length > 0 && sites.every((s) => this.isNoGrad(s))));
+    }
+    return r;
   }
 
   callSites(name: string): PyNode[] {
-    return this.a.index.of('call').filter((c) => {
+    return this.a.callsNamed(name).filter((c) => {
       const f = c.child('function');
       return (f?.type === 'identifier' && f.text === name) || (f?.type === 'attribute' && f.child('object')?.text === 'self' && f.child('attribute')?.text === name);
     });

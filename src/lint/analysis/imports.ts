@@ -80,19 +80,21 @@ export class Imports {
   /** Qualified name of a dotted expression (identifier or attribute chain), or undefined when not imported. */
   resolve(node: PyNode | undefined): string | undefined {
     if (!node) return undefined;
-    const parts: string[] = [];
+    // The head name first: most dotted expressions (`loss.backward`, `x.view`) start with a local variable, and
+    // those return before any string is built.
     let n: PyNode | undefined = node;
-    while (n && n.type === 'attribute') {
-      const attr = n.child('attribute');
-      if (!attr) return undefined;
-      parts.unshift(attr.text);
-      n = n.child('object');
-    }
+    while (n && n.type === 'attribute') n = n.child('object');
     if (!n || n.type !== 'identifier') return undefined;
     const head = n.text;
     let base = this.aliases.get(head);
     if (base === undefined && !this.boundElsewhere(head)) base = CONVENTIONAL[head];
     if (base === undefined) return undefined;
+    const parts: string[] = [];
+    for (n = node; n.type === 'attribute'; n = n.child('object')!) {
+      const attr = n.child('attribute');
+      if (!attr) return undefined;
+      parts.unshift(attr.text);
+    }
     return canonical([base, ...parts].join('.'));
   }
 }

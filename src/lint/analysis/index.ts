@@ -1,6 +1,6 @@
 // Per-file facts shared by all rules, computed once per lint from the engine's node index. Each part is lazy so a
 // rule set that does not need it does not pay for it.
-import type { PyNode } from '../parser';
+import type { NodeMemo, PyNode } from '../parser';
 import { Imports } from './imports';
 import { ModuleClass, findModuleClasses } from './modules';
 import { Scopes } from './scopes';
@@ -12,12 +12,20 @@ export interface NodeIndex {
   of(type: string): readonly PyNode[];
 }
 
+let analyses = 0;
+
+function newMemo(): NodeMemo {
+  return { qnameOwner: 0, qname: undefined, calleeOwner: 0, callee: undefined, calleeName: undefined };
+}
+
 export class Analysis {
+  /** Tells this analysis' memos on nodes (`PyNode.memo`) from those of earlier analyses. */
+  private readonly serial = ++analyses;
   private _imports?: Imports;
   private _scopes?: Scopes;
   private _modules?: ModuleClass[];
   private _functions?: Map<string, PyNode[]>;
-  private readonly qnames = new Map<PyNode, string | undefined>();
+  private _callsByName?: Map<string, PyNode[]>;
 
   constructor(
     readonly root: PyNode,
@@ -39,17 +47,24 @@ export class Analysis {
   /** Qualified name of a dotted expression, e.g. `nn.CrossEntropyLoss` -> `torch.nn.CrossEntropyLoss`. */
   qname(node: PyNode | undefined): string | undefined {
     if (!node) return undefined;
-    // Many rules ask about the same callees: resolve each node once.
-    const cached = this.qnames.get(node);
-    if (cached !== undefined || this.qnames.has(node)) return cached;
+    // Many rules ask about the same callees: resolve each node once per analysis (memo kept on the node).
+    const m = (node.memo ??= newMemo());
+    if (m.qnameOwner === this.serial) return m.qname;
     const q = this.imports.resolve(node);
-    this.qnames.set(node, q);
+    m.qnameOwner = this.serial;
+    m.qname = q;
     return q;
   }
 
   /** Qualified name of what a call calls (`F.softmax(x)` -> `torch.nn.functional.softmax`). */
   callee(call: PyNode): string | undefined {
-    return call.type === 'call' ? this.qname(call.child('function')) : undefined;
+    if (call.type !== 'call') return undefined;
+    const m = (call.memo ??= newMemo());
+    if (m.calleeOwner === this.serial) return m.callee;
+    const q = this.qname(call.child('function'));
+    m.calleeOwner = this.serial;
+    m.callee = q;
+    return q;
   }
 
   /** nn.Module subclasses in the file (also LightningModule and subclasses of those). */
@@ -77,6 +92,25 @@ export class Analysis {
     return this._functions;
   }
 
+  /**
+   * Calls by the last name of what they call (`f(x)` and `a.b.f(x)` under 'f'), in document order: lets rules look
+   * up the calls of one name without scanning every call of the file.
+   */
+  callsNamed(name: string): readonly PyNode[] {
+    if (!this._callsByName) {
+      const m = new Map<string, PyNode[]>();
+      for (const c of this.index.of('call')) {
+        const n = calleeName(c);
+        if (n === undefined) continue;
+        const list = m.get(n);
+        if (list) list.push(c);
+        else m.set(n, [c]);
+      }
+      this._callsByName = m;
+    }
+    return this._callsByName.get(name) ?? [];
+  }
+
   /** for/while loops in document order. */
   get loops(): PyNode[] {
     return [...this.index.of('for_statement'), ...this.index.of('while_statement')].sort((a, b) => a.start - b.start);
@@ -99,7 +133,12 @@ export function positionalArgs(call: PyNode): PyNode[] {
 export function keywordArg(call: PyNode, name: string): PyNode | undefined {
   const args = call.child('arguments');
   if (!args) return undefined;
-  for (const c of args.children) if (c.type === 'keyword_argument' && c.child('name')?.text === name) return c.child('value');
+  for (const c of args.children) {
+    if (c.type !== 'keyword_argument') continue;
+    const n = c.child('name');
+    // Compared in place: no substring per keyword.
+    if (n && n.end - n.start === name.length && n.src.text.startsWith(name, n.start)) return c.child('value');
+  }
   return undefined;
 }
 
@@ -109,11 +148,14 @@ export function hasKeywordSplat(call: PyNode): boolean {
 
 /** `a.b.c(...)` -> 'c' ; `f(...)` -> 'f'. */
 export function calleeName(call: PyNode): string | undefined {
-  const f = call.child('function');
-  if (!f) return undefined;
-  if (f.type === 'identifier') return f.text;
-  if (f.type === 'attribute') return f.child('attribute')?.text;
-  return undefined;
+  const m = (call.memo ??= newMemo());
+  let name = m.calleeName;
+  if (name === undefined) {
+    const f = call.child('function');
+    name = f?.type === 'identifier' ? f.text : f?.type === 'attribute' ? (f.child('attribute')?.text ?? null) : null;
+    m.calleeName = name;
+  }
+  return name ?? undefined;
 }
 
 /** The object a method is called on: `opt.step()` -> `opt`. */

@@ -1,4 +1,4 @@
-import { unparen, type Analysis } from '../../analysis';
+import { calleeName, unparen, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { valueBefore } from '../../analysis/values';
@@ -58,6 +58,7 @@ export const AR005: Rule = {
   },
   nodeTypes: ['call'],
   visit(call, ctx) {
+    if (calleeName(call) !== 'forward') return; // memoised: most calls stop here
     const fn = call.child('function');
     if (fn?.type !== 'attribute' || fn.child('attribute')?.text !== 'forward') return;
     const recv = fn.child('object');

@@ -30,6 +30,7 @@ export const AR006: Rule = {
   visit(call, ctx) {
     const a = ctx.analysis;
     const q = a.callee(call) ?? '';
+    if (!FUNCTIONS.has(q) && !LAYERS.has(q)) return; // most calls: nothing else to read
     const args = call.child('arguments');
     if (!args || args.children.some((c) => c.type === 'list_splat' || c.type === 'dictionary_splat')) return;
     const pos = positionalArgs(call);

@@ -142,24 +142,46 @@ function topLevelModels(a: Analysis): ModuleClass[] {
   return a.modules.filter((m) => !inner.has(m.name) && !subclassed.has(m.name) && usedWhole(a, m.name));
 }
 
+/** Calls by the name they call (`Cls(...)`) and identifiers passed as arguments: built once per file for usedWhole. */
+interface CallFacts {
+  byName: Map<string, PyNode[]>;
+  passed: Set<string>;
+}
+const callFactsCache = new WeakMap<Analysis, CallFacts>();
+function callFacts(a: Analysis): CallFacts {
+  let f = callFactsCache.get(a);
+  if (f) return f;
+  f = { byName: new Map(), passed: new Set() };
+  for (const c of a.index.of('call')) {
+    const fn = c.child('function');
+    if (fn?.type !== 'identifier') continue;
+    const list = f.byName.get(fn.text);
+    if (list) list.push(c);
+    else f.byName.set(fn.text, [c]);
+  }
+  for (const n of a.index.of('argument_list')) {
+    for (const arg of n.children) {
+      if (!arg.named) continue;
+      const v = arg.type === 'keyword_argument' ? arg.child('value') : arg;
+      if (v?.type === 'identifier') f.passed.add(v.text);
+    }
+  }
+  callFactsCache.set(a, f);
+  return f;
+}
+
 /** Every `Cls(...)` of the file is bound to a name (`model = Cls().to(dev)`) that is never handed to another call. */
 function usedWhole(a: Analysis, name: string): boolean {
+  const facts = callFacts(a);
   const bound: string[] = [];
-  for (const c of a.index.of('call')) {
-    if (c.child('function')?.type !== 'identifier' || c.child('function')!.text !== name) continue;
+  for (const c of facts.byName.get(name) ?? []) {
     let top: PyNode = c;
     while (top.parent?.type === 'attribute' && top.parent.parent?.type === 'call' && CHAIN.has(top.parent.child('attribute')?.text ?? '')) top = top.parent.parent;
     const asg = top.parent;
     if (asg?.type !== 'assignment' || asg.child('right') !== top || asg.child('left')?.type !== 'identifier') return false;
     bound.push(asg.child('left')!.text);
   }
-  for (const n of a.index.of('argument_list')) {
-    for (const arg of n.namedChildren) {
-      const v = arg.type === 'keyword_argument' ? arg.child('value') : arg;
-      if (v?.type === 'identifier' && bound.includes(v.text)) return false;
-    }
-  }
-  return true;
+  return !bound.some((b) => facts.passed.has(b));
 }
 
 function replace(call: PyNode, inner: PyNode): RawFix {

@@ -1,4 +1,4 @@
-import { callsWithin, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, callsWithin, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { operatorOf } from '../../analysis/order';
 import { innermostLoop, isBackward } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -50,6 +50,7 @@ function accumulation(n: PyNode): { total: PyNode; right: PyNode } | undefined {
     return right ? { total, right } : undefined;
   }
   if (n.type === 'call') {
+    if (n.parent?.type !== 'expression_statement' || calleeName(n) !== 'append') return undefined; // cheap test first
     const f = n.child('function');
     const args = positionalArgs(n);
     if (f?.type !== 'attribute' || f.child('attribute')?.text !== 'append' || args.length !== 1 || n.parent?.type !== 'expression_statement') return undefined;

@@ -1,3 +1,4 @@
+import { calleeName } from '../../analysis';
 import { evaluation } from '../../analysis/evaluation';
 import { operatorOf } from '../../analysis/order';
 import { indentOf, lineStartIfAlone } from '../../analysis/training';
@@ -48,6 +49,8 @@ export const TL009: Rule = {
     let right: PyNode | undefined;
     if (aug.type === 'call') {
       // w.sub_(lr * w.grad) / w.add_(w.grad, alpha=-lr)
+      const name = calleeName(aug);
+      if (name !== 'sub_' && name !== 'add_') return; // memoised: most calls stop here
       const f = aug.child('function');
       if (f?.type !== 'attribute' || !['sub_', 'add_'].includes(f.child('attribute')?.text ?? '')) return;
       left = f.child('object');

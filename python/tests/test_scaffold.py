@@ -238,7 +238,12 @@ def check_run_format(run_dir):
     for e in events:
         assert e["event"] in ("checkpoint", "confusion")
         if e["event"] == "checkpoint":
-            assert isinstance(e["step"], int) and e["path"] and e["metric"] == "val_loss"
+            assert isinstance(e["step"], int) and e["path"]
+            # best.pt is selected by the validation loss; last.pt and the per-epoch weights (trajectory) are not.
+            if os.path.basename(e["path"]) == "best.pt":
+                assert e["metric"] == "val_loss"
+            else:
+                assert "metric" not in e, e
         else:
             n = len(e["labels"])
             assert len(e["matrix"]) == n and all(len(row) == n for row in e["matrix"])
@@ -296,6 +301,12 @@ def test_project_trains(project, trained, projects):
     checkpoints = [e for e in events if e["event"] == "checkpoint"]
     assert checkpoints and os.path.exists(os.path.join(projects / project["id"], checkpoints[-1]["path"]))
     assert os.path.exists(projects / project["id"] / "checkpoints" / "last.pt")
+    # The training path for loss landscapes: the initial weights and the weights after every epoch, logged in order.
+    trajectory = [os.path.basename(e["path"]) for e in checkpoints if os.path.basename(e["path"]).startswith("epoch_")]
+    assert trajectory == ["epoch_000_init.pt"] + [f"epoch_{i + 1:03d}.pt" for i in range(len(val))]
+    assert all(os.path.exists(projects / project["id"] / "checkpoints" / name) for name in trajectory)
+    # The last checkpoint logged is a full training state, so "resume from the last checkpoint" works.
+    assert os.path.basename(checkpoints[-1]["path"]) in ("best.pt", "last.pt")
     # Classification logs a confusion matrix every epoch.
     task = project["spec"]["task"]
     confusions = [e for e in events if e["event"] == "confusion" and e.get("split") == "val"]

@@ -59,6 +59,7 @@ export function configEntries(o: ScaffoldOptions): ConfigEntry[] {
   add('device', o.device, 'str', 'auto, cpu, cuda, cuda:1 or mps');
   add('log_every', 10, 'int', 'log the training loss every this many steps');
   add('checkpoint_dir', 'checkpoints', 'str', 'where best.pt and last.pt are saved');
+  add('trajectory_checkpoints', true, 'bool', 'also save the weights after every epoch (epoch_NNN.pt), the training path of loss-landscape plots');
   add('onnx_path', `${o.name}.onnx`, 'str', 'where the best model is exported as ONNX');
   return e;
 }

@@ -178,6 +178,10 @@ describe('scaffold generator', () => {
       assert.ok(train.includes(habit), habit);
     }
     const config = JSON.parse(get('config.json')) as Record<string, unknown>;
+    // Per-epoch weights for the loss landscape's training path, on by default and switchable.
+    assert.equal(config.trajectory_checkpoints, true);
+    assert.match(train, /if config\["trajectory_checkpoints"\]:\n\s+save_trajectory_checkpoint\(model, config\["checkpoint_dir"\], f"epoch_\{epoch \+ 1:03d\}\.pt", step\)/);
+    assert.match(train, /save_trajectory_checkpoint\(model, config\["checkpoint_dir"\], "epoch_000_init\.pt", step\)/);
     // Every setting has a flag, and every flag is a setting.
     for (const key of Object.keys(config)) assert.ok(train.includes(`"--${key.replace(/_/g, '-')}"`), key);
     assert.doesNotMatch(get('requirements.txt'), /cu\d{2,3}|nvidia|==/);

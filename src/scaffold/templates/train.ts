@@ -289,6 +289,19 @@ function evaluate(o: ScaffoldOptions, kind: Kind): string {
   }
 }
 
+const SAVE_TRAJECTORY = lines(
+  'def save_trajectory_checkpoint(model: nn.Module, folder: str, name: str, step: int) -> None:',
+  '    """Saves the weights alone (no optimizer state) as one point of the training path.',
+  '',
+  '    Descent\'s loss landscape projects these files (epoch_000_init.pt, epoch_001.pt, ...) onto the plane of their two',
+  '    main directions (PCA) and draws the path the training took. A course-sized model\'s weights take kilobytes to a',
+  '    few megabytes per epoch; set "trajectory_checkpoints": false in config.json to skip them.',
+  '    """',
+  '    path = os.path.join(folder, name)',
+  '    torch.save({"model": model.state_dict()}, path)',
+  '    log.checkpoint(path, step=step)',
+);
+
 const EXPORT_ONNX = lines(
   'def export_onnx(model: nn.Module, example: torch.Tensor, path: str) -> None:',
   '    """Saves the model as ONNX (for Descent\'s evaluation panel, ONNX Runtime, other tools). Needs onnx and onnxscript."""',
@@ -439,6 +452,8 @@ export function renderTrain(o: ScaffoldOptions): string {
     '    os.makedirs(config["checkpoint_dir"], exist_ok=True)',
     '    best_path = os.path.join(config["checkpoint_dir"], "best.pt")',
     '    last_path = os.path.join(config["checkpoint_dir"], "last.pt")',
+    '    if config["trajectory_checkpoints"] and start_epoch == 0:',
+    '        save_trajectory_checkpoint(model, config["checkpoint_dir"], "epoch_000_init.pt", step)  # the starting point',
     '    for epoch in range(start_epoch, config["epochs"]):',
     trainCall,
     trainLog,
@@ -459,7 +474,11 @@ export function renderTrain(o: ScaffoldOptions): string {
     '            "best_val_loss": best_val_loss,',
     '            "bad_epochs": bad_epochs,',
     '        }',
+    '        if config["trajectory_checkpoints"]:',
+    '            save_trajectory_checkpoint(model, config["checkpoint_dir"], f"epoch_{epoch + 1:03d}.pt", step)',
     '        torch.save(state, last_path)',
+    '        # Logged after the weights-only file, so "resume from the last checkpoint" finds a full training state.',
+    '        log.checkpoint(last_path, step=step)',
     '        if improved:',
     '            torch.save(state, best_path)',
     '            log.checkpoint(best_path, step=step, metric="val_loss", value=val_loss)',
@@ -498,6 +517,9 @@ export function renderTrain(o: ScaffoldOptions): string {
     '',
     '',
     evaluate(o, kind),
+    '',
+    '',
+    SAVE_TRAJECTORY,
     '',
     '',
     EXPORT_ONNX,

@@ -1,0 +1,299 @@
+"""The loss-landscape engine (python/descent/landscape/): directions, grid evaluation, sharpness, against independent
+straightforward implementations. Small models on the CPU."""
+
+import copy
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+torch = pytest.importorskip("torch")
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from descent.landscape import directions as dirs  # noqa: E402
+from descent.landscape.grid import GridEvaluator, Objective  # noqa: E402
+from descent.landscape.hessian import hutchinson_trace, hvp, top_eigenvalue  # noqa: E402
+
+
+def small_cnn():
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 4 * 4, 16), nn.ReLU(), nn.Linear(16, 3),
+    )
+
+
+def small_mlp():
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+
+
+def trained_bn_stats(model, x):
+    """Gives batch-norm layers non-trivial running statistics, as a trained model has."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(5):
+            model(x + 0.3 * torch.randn_like(x))
+    return model.eval()
+
+
+def cnn_data(n=60):
+    g = torch.Generator().manual_seed(2)
+    return torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def mlp_data(n=50):
+    g = torch.Generator().manual_seed(3)
+    return torch.randn(n, 8, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def params_of(model):
+    return {n: p.detach() for n, p in model.named_parameters()}
+
+
+def batches_of(x, y, size):
+    return [(x[i:i + size], y[i:i + size]) for i in range(0, len(x), size)]
+
+
+CE = Objective(lambda out, y: F.cross_entropy(out, y), classify=True)
+
+
+# ---- directions ----
+
+
+def test_filter_normalisation_conv_per_output_filter_linear_per_row():
+    model = small_cnn()
+    params = params_of(model)
+    (d,) = dirs.random_directions(params, 1, seed=0, norm="filter", ignore="biasbn")
+    for name in ("0.weight", "4.weight", "7.weight", "9.weight"):  # conv (out, in, k, k) and linear (out, in)
+        w = params[name]
+        for i in range(w.shape[0]):
+            assert torch.allclose(d[name][i].norm(), w[i].norm(), rtol=1e-5), (name, i)
+        # The direction is not the weight itself: only the lengths were matched.
+        assert not torch.allclose(d[name], w)
+
+
+def test_bias_and_batchnorm_with_ignore_biasbn_and_none():
+    model = small_cnn()
+    params = params_of(model)
+    one_dim = [n for n, p in params.items() if p.dim() == 1]
+    assert "1.weight" in one_dim and "1.bias" in one_dim and "0.bias" in one_dim  # BN weight/bias and a conv bias
+    (zeroed,) = dirs.random_directions(params, 1, seed=0, norm="filter", ignore="biasbn")
+    (copied,) = dirs.random_directions(params, 1, seed=0, norm="filter", ignore="none")
+    for name in one_dim:
+        assert torch.count_nonzero(zeroed[name]) == 0, name
+        assert torch.equal(copied[name], params[name]), name  # the reference's d.copy_(w)
+    # Multi-dimensional tensors are the same in both (same seed, same order).
+    assert torch.equal(zeroed["4.weight"], copied["4.weight"])
+    # Buffers (BN running statistics) are never in a direction.
+    assert "1.running_mean" not in zeroed
+
+
+def test_layer_and_no_normalisation():
+    model = small_cnn()
+    params = params_of(model)
+    (layer,) = dirs.random_directions(params, 1, seed=5, norm="layer", ignore="biasbn")
+    (raw,) = dirs.random_directions(params, 1, seed=5, norm="none", ignore="biasbn")
+    for name, w in params.items():
+        if w.dim() > 1:
+            assert torch.allclose(layer[name].norm(), w.norm(), rtol=1e-5)
+            # Same Gaussian draw, only rescaled.
+            assert torch.allclose(layer[name], raw[name] * (w.norm() / raw[name].norm()), rtol=1e-5)
+    g = torch.Generator().manual_seed(5)
+    assert torch.equal(raw["0.weight"], torch.randn(params["0.weight"].shape, generator=g))
+
+
+def test_two_random_directions_differ_and_are_reproducible():
+    params = params_of(small_mlp())
+    a1, a2 = dirs.random_directions(params, 2, seed=7, norm="filter", ignore="biasbn")
+    b1, b2 = dirs.random_directions(params, 2, seed=7, norm="filter", ignore="biasbn")
+    assert all(torch.equal(a1[n], b1[n]) and torch.equal(a2[n], b2[n]) for n in params)
+    assert not torch.allclose(a1["0.weight"], a2["0.weight"])
+
+
+def test_pca_recovers_the_plane_of_a_known_trajectory():
+    model = small_mlp()
+    final = {n: p.clone() for n, p in params_of(model).items()}
+    names = list(final)
+    size = sum(p.numel() for p in final.values())
+    keep = torch.cat([torch.full((final[n].numel(),), final[n].dim() > 1) for n in names])
+    g = torch.Generator().manual_seed(4)
+    u, v = torch.randn(size, generator=g) * keep, torch.randn(size, generator=g) * keep
+    u = u / u.norm()
+    v = v - (v @ u) * u
+    v = v / v.norm()
+    # Uncorrelated coordinates with variances 4 (along u) and 0.5 (along v).
+    a = torch.tensor([-2.0, -1, 0, 1, 2, -2, -1, 0, 1, 2]) * math.sqrt(2)
+    b = torch.tensor([1.0, -1, 0, -1, 1, -1, 1, 0, 1, -1]) * 0.5
+    assert abs(float(a @ b)) < 1e-5
+    checkpoints = [dirs.unflatten(dirs.flatten(final, names) + ai * u + bi * v, final) for ai, bi in zip(a, b)]
+    d1, d2, explained, xs, ys = dirs.pca_directions(final, checkpoints, ignore="biasbn")
+    f1, f2 = dirs.flatten(d1, names), dirs.flatten(d2, names)
+    assert abs(float(f1 @ u)) == pytest.approx(1.0, abs=1e-4)
+    assert abs(float(f2 @ v)) == pytest.approx(1.0, abs=1e-4)
+    var_a, var_b = float(a.var()), float(b.var())
+    assert explained[0] == pytest.approx(var_a / (var_a + var_b), abs=1e-4)
+    assert explained[1] == pytest.approx(var_b / (var_a + var_b), abs=1e-4)
+    sign1, sign2 = np.sign(float(f1 @ u)), np.sign(float(f2 @ v))
+    assert np.allclose(np.array(xs) * sign1, a.numpy(), atol=1e-4)
+    assert np.allclose(np.array(ys) * sign2, b.numpy(), atol=1e-4)
+    # One-dimensional parameters are left out with ignore='biasbn'.
+    assert all(torch.count_nonzero(d1[n]) == 0 for n in names if final[n].dim() == 1)
+
+
+# ---- the grid ----
+
+
+def reference_grid(model, d1, d2, xs, ys, x, y, batch):
+    """Li et al.'s method done plainly: copy the model, set w + a*d1 + b*d2 with p.data.copy_, evaluate, restore."""
+    net = copy.deepcopy(model).eval()
+    originals = {n: p.detach().clone() for n, p in net.named_parameters()}
+    losses, accs = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
+    for iy, b in enumerate(ys):
+        for ix, a in enumerate(xs):
+            for n, p in net.named_parameters():
+                p.data.copy_(originals[n] + a * d1[n] + b * d2[n])
+            total, correct = 0.0, 0
+            with torch.no_grad():
+                for i in range(0, len(x), batch):
+                    out = net(x[i:i + batch])
+                    total += F.cross_entropy(out, y[i:i + batch]).item() * len(out)
+                    correct += (out.argmax(1) == y[i:i + batch]).sum().item()
+            losses[iy, ix], accs[iy, ix] = total / len(x), correct / len(x)
+            for n, p in net.named_parameters():
+                p.data.copy_(originals[n])
+    return losses, accs
+
+
+def engine_grid(model, d1, d2, xs, ys, x, y, batch, **options):
+    evaluator = GridEvaluator(model, CE, batches_of(x, y, batch), params_of(model), [d1, d2], **options)
+    coords = torch.tensor([[a, b] for b in ys for a in xs])
+    losses, accs = evaluator.evaluate(coords)
+    return np.array(losses).reshape(len(ys), len(xs)), np.array(accs).reshape(len(ys), len(xs)), evaluator
+
+
+@pytest.mark.parametrize("kind", ["cnn", "mlp"])
+def test_engine_equals_an_independent_reference_implementation(kind):
+    model, (x, y) = (small_cnn(), cnn_data()) if kind == "cnn" else (small_mlp(), mlp_data())
+    trained_bn_stats(model, x)
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=3, norm="filter", ignore="biasbn")
+    xs, ys = [-1.0, -0.5, 0.0, 0.5, 1.0], [-1.0, -0.25, 0.0, 0.25, 1.0]
+    before = {n: t.clone() for n, t in model.state_dict().items()}
+    ref_loss, ref_acc = reference_grid(model, d1, d2, xs, ys, x, y, batch=16)
+    loss, acc, evaluator = engine_grid(model, d1, d2, xs, ys, x, y, batch=16)
+    assert evaluator.vmap
+    assert np.abs(loss - ref_loss).max() < 1e-4
+    assert np.abs(acc - ref_acc).max() < 1e-9
+    # The grid is not flat: the test would notice a perturbation applied wrongly.
+    assert ref_loss.max() - ref_loss.min() > 0.05
+    # The model itself was not modified by the engine.
+    assert all(torch.equal(before[n], t) for n, t in model.state_dict().items())
+
+
+def test_vmap_batching_equals_one_point_at_a_time():
+    model = trained_bn_stats(small_cnn(), cnn_data()[0])
+    x, y = cnn_data()
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=8, norm="filter", ignore="none")
+    xs, ys = [-0.6, 0.1, 0.7], [-0.3, 0.4]
+    batched, batched_acc, ev_b = engine_grid(model, d1, d2, xs, ys, x, y, batch=25, points_per_pass=4)
+    single, single_acc, ev_s = engine_grid(model, d1, d2, xs, ys, x, y, batch=25, use_vmap=False)
+    assert ev_b.vmap and ev_b.points_per_pass == 4
+    assert not ev_s.vmap and ev_s.points_per_pass == 1
+    assert np.abs(batched - single).max() < 1e-5
+    assert np.array_equal(batched_acc, single_acc)
+
+
+def test_models_vmap_cannot_batch_fall_back_to_one_point_at_a_time():
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 6, batch_first=True)
+            self.head = nn.Linear(6, 3)
+
+        def forward(self, x):
+            return self.head(self.lstm(x)[0][:, -1])
+
+    torch.manual_seed(0)
+    model = Recurrent().eval()
+    x, y = torch.randn(20, 5, 4), torch.randint(0, 3, (20,))
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=0, norm="filter", ignore="biasbn")
+    evaluator = GridEvaluator(model, CE, batches_of(x, y, 8), params_of(model), [d1, d2])
+    assert not evaluator.vmap and "lstm" in evaluator.vmap_reason.lower()
+    losses, _ = evaluator.evaluate(torch.tensor([[0.5, -0.5]]))
+    net = copy.deepcopy(model)
+    for n, p in net.named_parameters():
+        p.data.add_(0.5 * d1[n] - 0.5 * d2[n])
+    with torch.no_grad():
+        assert losses[0] == pytest.approx(F.cross_entropy(net(x), y).item(), abs=1e-5)
+
+
+def test_loss_at_the_origin_equals_the_models_evaluated_loss():
+    model = trained_bn_stats(small_mlp(), mlp_data()[0])
+    x, y = mlp_data()
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=1, norm="filter", ignore="biasbn")
+    evaluator = GridEvaluator(model, CE, batches_of(x, y, 7), params_of(model), [d1, d2])
+    losses, accs = evaluator.evaluate(torch.zeros(1, 2))
+    with torch.no_grad():
+        out = model.eval()(x)
+    assert losses[0] == pytest.approx(F.cross_entropy(out, y).item(), abs=1e-5)
+    assert accs[0] == pytest.approx((out.argmax(1) == y).float().mean().item())
+
+
+def test_bfloat16_is_close_to_float32():
+    model = trained_bn_stats(small_cnn(), cnn_data()[0])
+    x, y = cnn_data()
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=2, norm="filter", ignore="biasbn")
+    xs = ys = [-0.5, 0.0, 0.5]
+    full, _, _ = engine_grid(model, d1, d2, xs, ys, x, y, batch=30)
+    half, _, ev = engine_grid(model, d1, d2, xs, ys, x.bfloat16(), y, batch=30, dtype=torch.bfloat16)
+    assert ev.vmap
+    assert np.abs(full - half).max() < 0.05 * np.abs(full).max()
+
+
+# ---- sharpness ----
+
+
+def tiny_problem():
+    torch.manual_seed(6)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    x, y = torch.randn(40, 3), torch.randint(0, 2, (40,))
+    return model, x, y
+
+
+def dense_hessian(model, x, y):
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for _, p in model.named_parameters()]
+    flat = torch.cat([p.detach().reshape(-1) for _, p in model.named_parameters()])
+
+    def loss_of(vector):
+        params, offset = {}, 0
+        for n, s in zip(names, shapes):
+            k = int(np.prod(s))
+            params[n] = vector[offset:offset + k].reshape(s)
+            offset += k
+        return F.cross_entropy(torch.func.functional_call(model, params, (x,)), y)
+
+    return torch.autograd.functional.hessian(loss_of, flat).double()
+
+
+def test_hessian_vector_products_top_eigenvalue_and_trace_match_a_dense_hessian():
+    model, x, y = tiny_problem()
+    h = dense_hessian(model, x, y)
+    eig = torch.linalg.eigvalsh(h)
+    top = eig[eig.abs().argmax()].item()
+    batches = batches_of(x, y, 15)  # uneven batches: 15, 15, 10
+    loss_fn = lambda out, t: F.cross_entropy(out, t)  # noqa: E731
+    params = params_of(model)
+    v = {n: torch.randn_like(p) for n, p in params.items()}
+    flat_v = torch.cat([t.reshape(-1) for t in v.values()]).double()
+    hv = torch.cat([t.reshape(-1) for t in hvp(model, loss_fn, batches, params, v).values()]).double()
+    assert torch.allclose(hv, h @ flat_v, atol=1e-5)
+    value, used = top_eigenvalue(model, loss_fn, batches, iterations=200, tol=1e-7)
+    assert value == pytest.approx(top, rel=1e-3), (value, eig)
+    assert used >= 2
+    trace = hutchinson_trace(model, loss_fn, batches, samples=400)
+    assert trace == pytest.approx(h.trace().item(), rel=0.1)

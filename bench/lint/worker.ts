@@ -1,4 +1,4 @@
-// Main-thread block time while typing in a 2,000-line file: the lint client in worker mode (dist/lintWorker.js,
+// Main-thread block time while typing in a 2,000-line file: the lint client in worker mode (dist/lintEngine.js as a worker thread,
 // run `npm run build` first) against in-process linting (the client's fallback, the old behaviour: incremental
 // parse + lint on the extension host's thread). Per edit: forward the edit, request a lint, await the findings (as
 // the debounced editor does). "Host busy" is the main thread's event-loop active time (performance
@@ -26,7 +26,7 @@ function quantile(sorted: number[], q: number): number {
 async function run(inProcess: boolean, big: string) {
   const doc = { version: 1, text: big };
   const client = new LintClient({
-    workerPath: join(__dirname, '..', '..', 'dist', 'lintWorker.js'),
+    workerPath: join(__dirname, '..', '..', 'dist', 'lintEngine.js'),
     wasmDir: join(__dirname, '..', '..', 'dist'),
     loadEngine: () => ({ initParser, LintCore }),
     document: () => doc,

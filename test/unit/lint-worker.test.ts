@@ -1,5 +1,5 @@
 // The lint worker and its host-side client (src/lint/worker/): the real worker thread, bundled here with esbuild the
-// way esbuild.mjs bundles dist/lintWorker.js, with the .wasm files copied next to it.
+// way esbuild.mjs bundles dist/lintEngine.js (which runs the worker loop when started as a worker thread), with the .wasm files copied next to it.
 import * as assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,10 +17,10 @@ let workerPath = '';
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'descent-lint-worker-'));
-  await esbuild.build({ entryPoints: { lintWorker: 'src/lint/worker/main.ts' }, bundle: true, platform: 'node', format: 'cjs', target: 'node20', outdir: dir, logLevel: 'warning' });
+  await esbuild.build({ entryPoints: { lintEngine: 'src/lint/engineBundle.ts' }, bundle: true, platform: 'node', format: 'cjs', target: 'node20', outdir: dir, logLevel: 'warning' });
   copyFileSync(req.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(dir, 'web-tree-sitter.wasm'));
   copyFileSync(req.resolve('tree-sitter-python/tree-sitter-python.wasm'), join(dir, 'tree-sitter-python.wasm'));
-  workerPath = join(dir, 'lintWorker.js');
+  workerPath = join(dir, 'lintEngine.js');
   await initParser(); // for the in-process reference results
 });
 

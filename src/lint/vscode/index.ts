@@ -33,7 +33,7 @@ export function registerLinting(context: vscode.ExtensionContext): LintFeature {
     .then(() => {
       if (disposed) throw new Error('disposed before it started');
       client = new LintClient({
-        workerPath: path.join(dist, 'lintWorker.js'),
+        workerPath: path.join(dist, 'lintEngine.js'),
         wasmDir: dist,
         loadEngine: lintEngine,
         document: (key) => linter?.documentFor(key),

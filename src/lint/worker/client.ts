@@ -1,5 +1,5 @@
 // The host side of the lint worker (no vscode: unit-testable). Parsing and linting run in a worker thread
-// (dist/lintWorker.js), so the extension host only posts edits (cheap) and receives findings. Edits are forwarded
+// (dist/lintEngine.js started as a worker thread), so the extension host only posts edits (cheap) and receives findings. Edits are forwarded
 // as they happen; each reply carries the version of the text it linted, and the caller drops stale ones.
 // If the worker dies it is restarted once and every open document is re-opened from its current text; if it cannot
 // start (or dies again), linting falls back to running in this thread (the old behaviour) with a logged warning.
@@ -13,7 +13,7 @@ import type { FromWorker, LintWorkerData, TextChange, ToWorker } from './protoco
 export type { TextChange } from './protocol';
 
 export interface LintClientOptions {
-  /** The bundled worker entry (dist/lintWorker.js). */
+  /** The bundled engine (dist/lintEngine.js), which runs the worker loop when started as a worker thread. */
   workerPath: string;
   /** Folder holding both .wasm files (dist/). */
   wasmDir?: string;
@@ -143,7 +143,7 @@ export class LintClient {
     let started = false;
     let worker: Worker;
     try {
-      worker = new Worker(this.options.workerPath, { workerData: { wasmDir: this.options.wasmDir } satisfies LintWorkerData });
+      worker = new Worker(this.options.workerPath, { workerData: { role: 'descent-lint', wasmDir: this.options.wasmDir } satisfies LintWorkerData });
     } catch (e) {
       void this.fallBack(`the lint worker could not start: ${(e as Error).message}`);
       return;

@@ -1,28 +1,36 @@
-// Entry of the lint worker thread (bundled to dist/lintWorker.js): loads the parser (wasm from dist/), then handles
-// the host's messages in order. Messages that arrive while the parser loads are queued.
+// The lint worker thread's loop: loads the parser (wasm from dist/), then handles the host's messages in order.
+// Messages that arrive while the parser loads are queued. Started by dist/lintEngine.js (../engineBundle.ts) when that
+// bundle is loaded as a worker thread, so the engine ships once for both uses.
 import { parentPort, workerData } from 'node:worker_threads';
 import { initParser } from '..';
 import { LintCore } from './core';
 import type { FromWorker, LintWorkerData, ToWorker } from './protocol';
 
-const port = parentPort;
-if (!port) throw new Error('lintWorker.js must run in a worker thread');
-const post = (m: FromWorker) => port.postMessage(m);
-const core = new LintCore(post);
-const queue: ToWorker[] = [];
-let ready = false;
+/** True when this code runs as the lint worker thread (LintClient passes `role` in workerData). */
+export function isLintWorkerThread(): boolean {
+  return parentPort !== null && (workerData as LintWorkerData | undefined)?.role === 'descent-lint';
+}
 
-port.on('message', (m: ToWorker) => {
-  if (ready) core.handle(m);
-  else queue.push(m);
-});
+export function startLintWorker(): void {
+  const port = parentPort;
+  if (!port) throw new Error('the lint worker must run in a worker thread');
+  const post = (m: FromWorker) => port.postMessage(m);
+  const core = new LintCore(post);
+  const queue: ToWorker[] = [];
+  let ready = false;
 
-const data = (workerData ?? {}) as LintWorkerData;
-initParser({ wasmDir: data.wasmDir ?? __dirname }).then(
-  () => {
-    ready = true;
-    post({ type: 'ready' });
-    for (const m of queue.splice(0)) core.handle(m);
-  },
-  (e: unknown) => post({ type: 'initFailed', message: (e as Error)?.message ?? String(e) }),
-);
+  port.on('message', (m: ToWorker) => {
+    if (ready) core.handle(m);
+    else queue.push(m);
+  });
+
+  const data = (workerData ?? {}) as LintWorkerData;
+  initParser({ wasmDir: data.wasmDir ?? __dirname }).then(
+    () => {
+      ready = true;
+      post({ type: 'ready' });
+      for (const m of queue.splice(0)) core.handle(m);
+    },
+    (e: unknown) => post({ type: 'initFailed', message: (e as Error)?.message ?? String(e) }),
+  );
+}

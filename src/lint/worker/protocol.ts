@@ -1,4 +1,4 @@
-// Messages between the extension host (LintClient) and the lint worker (lintWorker.js). Plain data only
+// Messages between the extension host (LintClient) and the lint worker (dist/lintEngine.js in a worker thread). Plain data only
 // (structured clone). Documents are identified by a key (the URI string) and carry the editor's version number.
 import type { LintOptions } from '../config';
 import type { CellFinding } from '../notebook';
@@ -30,5 +30,7 @@ export type FromWorker =
 
 /** What the worker receives as workerData. */
 export interface LintWorkerData {
+  /** Marks the worker thread as the lint worker (dist/lintEngine.js starts its loop only then). */
+  role: 'descent-lint';
   wasmDir?: string;
 }

@@ -18,7 +18,7 @@ const builds = [
     // Heavy features are their own bundles, required on first use: environment, training and runs
     // (src/features.ts, see src/extension.ts), the linter's engine (src/lint/vscode/engine.ts) and the scaffold flow
     // (src/scaffold/vscode/index.ts).
-    entryPoints: { extension: 'src/extension.ts', features: 'src/features.ts', lintEngine: 'src/lint/engineBundle.ts', scaffold: 'src/scaffold/vscode/commandsBundle.ts' },
+    entryPoints: { extension: 'src/extension.ts', features: 'src/features.ts', lintEngine: 'src/lint/engineBundle.ts', scaffold: 'src/scaffold/vscode/commandsBundle.ts', landscape: 'src/landscape/vscode/bundle.ts', landscapeOnnxWorker: 'src/landscape/onnx/worker.ts', evaluate: 'src/evaluate/vscode/commandsBundle.ts', onnxView: 'src/onnx/vscode/editorBundle.ts', confusion: 'src/confusion/vscode/bundle.ts' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -43,7 +43,8 @@ const builds = [
   },
   {
     // descent-lint, the linter's command line (`bin` of the package). Finds the .wasm files in dist/.
-    entryPoints: { 'descent-lint': 'src/lint/cli.ts' },
+    // descent-scaffold, the generator's (src/scaffold/cli.ts); reads python/descent/log.py from the package root.
+    entryPoints: { 'descent-lint': 'src/lint/cli.ts', 'descent-scaffold': 'src/scaffold/cli.ts' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -55,15 +56,18 @@ const builds = [
     logLevel: 'warning',
   },
   {
-    // The lint worker thread (src/lint/worker/main.ts): parses and lints off the extension host's thread. Bundles
-    // the lint engine; loads the .wasm files from dist/ (next to itself).
-    entryPoints: { lintWorker: 'src/lint/worker/main.ts' },
+    // descent-eval, the ONNX evaluation's command line (`bin`), and the evaluation worker thread of Descent: Evaluate
+    // Model. Both require onnxruntime-node from node_modules at run time (native, not bundled).
+    entryPoints: { 'cli/descent-eval': 'src/evaluate/cli.ts', evaluateWorker: 'src/evaluate/worker/main.ts' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     outdir: 'dist',
-    sourcemap: !production,
+    external: ['onnxruntime-node'],
+    // For the bin; harmless in the worker (Node skips a leading #! line).
+    banner: { js: '#!/usr/bin/env node' },
+    sourcemap: false,
     minify: production,
     logLevel: 'warning',
   },
@@ -90,7 +94,10 @@ function copyAssets() {
   // The linter's parser: runtime and Python grammar, next to dist/extension.js (the CLI in dist/cli/ looks one up).
   cpSync('node_modules/web-tree-sitter/web-tree-sitter.wasm', 'dist/web-tree-sitter.wasm');
   cpSync('node_modules/tree-sitter-python/tree-sitter-python.wasm', 'dist/tree-sitter-python.wasm');
-  if (existsSync('dist/cli/descent-lint.js')) chmodSync('dist/cli/descent-lint.js', 0o755);
+  for (const cli of ['descent-lint', 'descent-scaffold']) {
+    if (existsSync(`dist/cli/${cli}.js`)) chmodSync(`dist/cli/${cli}.js`, 0o755);
+  }
+  if (existsSync('dist/cli/descent-eval.js')) chmodSync('dist/cli/descent-eval.js', 0o755);
 }
 
 const started = Date.now();

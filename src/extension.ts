@@ -10,7 +10,11 @@ import type { EnvironmentApi, Features } from './features';
 import type { EnvNode } from './environment/tree';
 import { registerLinting } from './lint/vscode';
 import type { RunsApi, RunsNode } from './runs/runsView';
+import { registerLandscape } from './landscape/vscode';
+import { registerOnnxView, type OnnxApi } from './onnx/vscode';
 import { registerScaffold } from './scaffold/vscode';
+import { registerConfusion, type ConfusionApi } from './confusion/vscode';
+import { registerEvaluate } from './evaluate/vscode';
 import { FEATURE_COMMANDS, FEATURE_TASK_TYPES, FEATURE_WEBVIEW_TYPES } from './shell/featureIds';
 import { LazyTreeProvider } from './shell/lazyTree';
 import { createRegistry } from './shell/registry';
@@ -24,6 +28,10 @@ export interface DescentApi {
   };
   /** Runs found in the workspace (store, view rows, open curves panels). */
   runs: RunsApi;
+  /** Open ONNX model views (what their webviews rendered). */
+  onnx: OnnxApi;
+  /** Open confusion matrix panels (what their webviews rendered). */
+  confusion: ConfusionApi;
 }
 
 /** How long after activation the features are constructed when nothing asked for them sooner. */
@@ -77,12 +85,18 @@ export function activate(context: vscode.ExtensionContext): DescentApi {
   }, IDLE_START_MS);
 
   const lint = registerLinting(context);
+  const onnxView = registerOnnxView(context);
+  const confusion = registerConfusion(context);
   context.subscriptions.push(
+    onnxView.disposable,
     runsTree,
     environmentTree,
     runsView,
     environmentView,
     registerScaffold(context),
+    confusion,
+    registerEvaluate(context),
+    registerLandscape(context, () => load()),
     lint,
     {
       dispose: () => {
@@ -101,6 +115,8 @@ export function activate(context: vscode.ExtensionContext): DescentApi {
     get runs() {
       return load().runs;
     },
+    onnx: onnxView.api,
+    confusion: confusion.api,
   };
 }
 

@@ -38,6 +38,8 @@ export interface CurveRun {
   progress: CurveProgress | null;
   /** Position of the run in the panel: its colour when runs are compared. */
   index: number;
+  /** Confusion matrices the run logged (the panel offers to show them). */
+  confusions?: number;
 }
 
 export interface CurveSeries {
@@ -65,7 +67,13 @@ export type CurvesToWebview =
 export type CurvesToHost =
   | { type: 'ready' }
   | { type: 'openFolder'; run: string }
-  | { type: 'exportCsv'; csv: string; suggestedName: string };
+  | { type: 'exportCsv'; csv: string; suggestedName: string }
+  /** Every chart of the panel stacked into one PNG, as a data: URL. */
+  | { type: 'exportPng'; dataUrl: string; suggestedName: string }
+  /** Descent: Plot Loss Landscape for this run (the first run of a comparison). */
+  | { type: 'plotLandscape'; run: string }
+  /** Descent: Show Confusion Matrix for this run. */
+  | { type: 'showConfusion'; run: string };
 
 /** What the webview keeps with setState so a reload restores the same panel. */
 export interface CurvesState {

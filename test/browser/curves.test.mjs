@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testPython } from '../tools/codeserver.mjs';
 import { ARTIFACTS, EXTENSION_PATH, activeWebview, openDescentContainer, openWorkbench, runCommand, screenshot } from './helpers.mjs';
@@ -95,6 +95,35 @@ for (const theme of ['dark', 'light']) {
     });
 
     if (theme !== 'dark') return;
+
+    it('CSV and PNG export go through a save dialog into the workspace', { timeout: TEST_TIMEOUT }, async () => {
+      const { page, workspace } = wb;
+      const frame = activeWebview(page);
+      await frame.locator('#app[data-state="ready"]').waitFor({ state: 'visible', timeout: 60_000 });
+      const saveThrough = async (button, file) => {
+        await frame.locator(button).click();
+        // code-server's save dialog is a quick input holding the suggested path: Enter accepts it.
+        const input = page.locator('.quick-input-widget input');
+        await page.waitForFunction((f) => document.querySelector('.quick-input-widget input')?.value?.endsWith(f), file, { timeout: 30_000 });
+        await input.press('Enter');
+        const target = join(workspace, file);
+        const started = Date.now();
+        while (!existsSync(target)) {
+          assert.ok(Date.now() - started < 30_000, `${target} was not written`);
+          await page.waitForTimeout(200);
+        }
+        await page.waitForTimeout(300);
+        return readFileSync(target);
+      };
+      const csv = (await saveThrough('#export-csv', 'Curves_mnist-baseline.csv')).toString('utf8').split('\n');
+      assert.equal(csv[0], 'run,split,metric,step,epoch,time,value');
+      assert.ok(csv.length > 10 && csv.some((l) => l.startsWith('mnist-baseline,val,loss,')), csv.slice(0, 5).join('\n'));
+      const png = await saveThrough('#export-png', 'Curves_mnist-baseline.png');
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+      // Three charts stacked: the image is taller than it is wide-ish, and well over a few hundred bytes.
+      assert.ok(png.length > 5000, `PNG of ${png.length} bytes`);
+      assert.ok(png.readUInt32BE(20) > png.readUInt32BE(16) / 2, 'the charts are stacked vertically');
+    });
 
     it('Compare Runs overlays two runs with a legend', { timeout: TEST_TIMEOUT }, async () => {
       const { page } = wb;

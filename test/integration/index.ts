@@ -12,6 +12,10 @@ const SUITES: (() => Promise<unknown>)[] = [
   () => import('./runs.test'),
   () => import('./train.test'),
   () => import('./scaffold.test'),
+  () => import('./landscape.test'),
+  () => import('./onnx.test'),
+  () => import('./confusion.test'),
+  () => import('./evaluate.test'),
 ];
 
 export async function run(): Promise<void> {

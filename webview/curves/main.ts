@@ -120,6 +120,8 @@ const resetButton = h('button', { id: 'reset-zoom', title: 'Reset zoom and pan' 
 const pngButton = h('button', { id: 'export-png', title: 'Save the charts as PNG images' }, 'PNG');
 const csvButton = h('button', { id: 'export-csv', title: 'Save the points shown as CSV' }, 'CSV');
 const landscapeButton = h('button', { id: 'plot-landscape', title: 'Descent: Plot Loss Landscape of this run (needs its checkpoints)' }, 'Loss landscape');
+const confusionButton = h('button', { id: 'show-confusion', title: 'Descent: Show Confusion Matrix of this run' }, 'Confusion matrix');
+confusionButton.hidden = true;
 const titleEl = h('h1', { id: 'title' });
 const runsEl = h('div', { class: 'runs', id: 'runs' });
 const chartsEl = h('div', { class: 'charts', id: 'charts' });
@@ -133,7 +135,12 @@ const toolbar = h(
   pngButton,
   csvButton,
   landscapeButton,
+  confusionButton,
 );
+confusionButton.addEventListener('click', () => {
+  const run = runs.find((r) => (r.confusions ?? 0) > 0);
+  if (run) host.post({ type: 'showConfusion', run: run.key });
+});
 landscapeButton.addEventListener('click', () => {
   if (runs[0]) host.post({ type: 'plotLandscape', run: runs[0].key });
 });
@@ -155,10 +162,21 @@ resetButton.addEventListener('click', () => {
   for (const v of charts.values()) v.chart?.resetZoom();
 });
 pngButton.addEventListener('click', () => {
-  for (const v of charts.values()) {
-    const a = h('a', { href: v.canvas.toDataURL('image/png'), download: `${v.metric.replace(/[^\w.-]+/g, '_')}.png` });
-    a.click();
+  // Webviews cannot download: the charts are stacked into one image, on the theme's background, and the host saves it.
+  const canvases = [...charts.values()].map((v) => v.canvas).filter((c) => c.width > 0 && c.height > 0);
+  if (canvases.length === 0) return;
+  const out = document.createElement('canvas');
+  out.width = Math.max(...canvases.map((c) => c.width));
+  out.height = canvases.reduce((sum, c) => sum + c.height, 0);
+  const ctx = out.getContext('2d')!;
+  ctx.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-editor-background').trim() || '#ffffff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  let y = 0;
+  for (const c of canvases) {
+    ctx.drawImage(c, 0, y);
+    y += c.height;
   }
+  host.post({ type: 'exportPng', dataUrl: out.toDataURL('image/png'), suggestedName: `${title.replace(/[^\w.-]+/g, '_') || 'curves'}.png` });
 });
 csvButton.addEventListener('click', () => {
   const lines = ['run,split,metric,step,epoch,time,value'];
@@ -210,6 +228,7 @@ const STATUS_TEXT: Record<CurveRun['status'], string> = { running: 'running', fi
 
 function renderRuns(): void {
   const colors = seriesColors();
+  confusionButton.hidden = !runs.some((r) => (r.confusions ?? 0) > 0);
   runsEl.replaceChildren(
     ...runs.map((r) => {
       const bits = [STATUS_TEXT[r.status]];

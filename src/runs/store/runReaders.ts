@@ -33,6 +33,8 @@ export interface RunReader {
   records: number;
   problems: number;
   checkpoints: CheckpointEvent[];
+  /** Confusion matrices seen in events.jsonl (the matrices themselves are read by the confusion panel). */
+  confusions: number;
   /** Loss values that went NaN / infinite or exploded (alerts), from every record read. */
   readonly monitor: LossMonitor;
   /** Reads what is new; true when something changed. */
@@ -51,6 +53,7 @@ abstract class BaseReader implements RunReader {
   records = 0;
   problems = 0;
   checkpoints: CheckpointEvent[] = [];
+  confusions = 0;
   readonly monitor = new LossMonitor();
 
   constructor(
@@ -125,10 +128,14 @@ export class DescentRunReader extends BaseReader {
     if (e.reset) {
       this.events = createEventsReader();
       this.checkpoints = [];
+      this.confusions = 0;
     }
     for (const chunk of e.chunks) {
       const batch = this.events.push(chunk);
-      for (const ev of batch.records) if (ev.event === 'checkpoint') this.checkpoints.push(ev);
+      for (const ev of batch.records) {
+        if (ev.event === 'checkpoint') this.checkpoints.push(ev);
+        else if (ev.event === 'confusion') this.confusions++;
+      }
       if (this.checkpoints.length > 100) this.checkpoints.splice(0, this.checkpoints.length - 100);
       changed = true;
     }

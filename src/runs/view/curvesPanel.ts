@@ -69,6 +69,7 @@ class CurvesPanel implements vscode.Disposable {
       startT: s.startMs !== undefined ? s.startMs / 1000 : (run.reader.firstT ?? null),
       progress: runProgress(s.info?.hyperparameters, run.series, s.status === 'running'),
       index: this.keys.indexOf(run.key),
+      confusions: run.reader.confusions,
     };
   }
 
@@ -103,15 +104,30 @@ class CurvesPanel implements vscode.Disposable {
     if (m.type === 'openFolder') {
       const run = this.store.get(m.run);
       if (run) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(run.found.file ?? run.found.dir));
+    } else if (m.type === 'showConfusion') {
+      const run = this.store.get(m.run);
+      if (run) await vscode.commands.executeCommand('descent.showConfusionMatrix', run.found.dir);
+    } else if (m.type === 'plotLandscape') {
+      const run = this.store.get(m.run);
+      if (run) await vscode.commands.executeCommand('descent.plotLossLandscape', { run: run.found.dir });
     } else if (m.type === 'exportCsv') {
-      const base = vscode.workspace.workspaceFolders?.[0]?.uri;
-      const target = await vscode.window.showSaveDialog({
-        defaultUri: base ? vscode.Uri.joinPath(base, path.basename(m.suggestedName)) : undefined,
-        filters: { CSV: ['csv'] },
-      });
-      if (target) await vscode.workspace.fs.writeFile(target, Buffer.from(m.csv, 'utf8'));
+      await saveExport(m.suggestedName, 'CSV', 'csv', Buffer.from(m.csv, 'utf8'));
+    } else if (m.type === 'exportPng') {
+      // Only a PNG data URL is accepted from the webview, decoded here; nothing else reaches the disk.
+      const prefix = 'data:image/png;base64,';
+      if (m.dataUrl.startsWith(prefix)) await saveExport(m.suggestedName, 'PNG image', 'png', Buffer.from(m.dataUrl.slice(prefix.length), 'base64'));
     }
   }
+}
+
+/** Asks where to save an export (default: the workspace folder) and writes it there. */
+async function saveExport(suggestedName: string, kind: string, ext: string, bytes: Uint8Array): Promise<void> {
+  const base = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: base ? vscode.Uri.joinPath(base, path.basename(suggestedName)) : undefined,
+    filters: { [kind]: [ext] },
+  });
+  if (target) await vscode.workspace.fs.writeFile(target, bytes);
 }
 
 /** Opens, reveals and revives curves panels. */

@@ -70,7 +70,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode> {
     item.description = describeRun(s);
     item.iconPath = ICONS[s.status];
     const checkpoint = s.kind === 'descent' && (this.store.get(node.key)?.reader.checkpoints.length ?? 0) > 0 ? ' has-checkpoint' : '';
-    item.contextValue = `descentRun status-${s.status} kind-${s.kind}${checkpoint}`;
+    const confusion = (this.store.get(node.key)?.reader.confusions ?? 0) > 0 ? ' has-confusion' : '';
+    item.contextValue = `descentRun status-${s.status} kind-${s.kind}${checkpoint}${confusion}`;
     item.tooltip = runTooltip(s);
     item.command = { command: 'descent.showTrainingCurves', title: 'Show Training Curves', arguments: [node] };
     return item;

@@ -1,5 +1,5 @@
-"""Loss-landscape bench: Descent's engine (python/descent/landscape/grid.py: functional_call + vmap, K points per
-pass) against the one-point-at-a-time reference loop of Li et al.'s tool (perturb the weights with copy_, evaluate,
+"""Loss-landscape bench: Descent's engine (python/descent/landscape/grid.py: first layer shared by the whole grid,
+functional_call + vmap over K points per pass or one point at a time) against the one-point-at-a-time reference loop of Li et al.'s tool (perturb the weights with copy_, evaluate,
 restore), the same grid, directions, model and data, in one run.
 
     python bench/landscape/run.py                 # CPU: MLP on scikit-learn digits (41x41) and a small CNN (11x11)
@@ -23,9 +23,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "python"))
 from descent.landscape import directions as dirs  # noqa: E402
-from descent.landscape.grid import GridEvaluator, Objective  # noqa: E402
+from descent.landscape.grid import GridEvaluator, Objective, plain_cross_entropy  # noqa: E402
 
-CE = Objective(lambda out, y: F.cross_entropy(out, y), classify=True)
+CE = Objective(plain_cross_entropy, classify=True)  # what a scaffolded project's nn.CrossEntropyLoss() gets
 
 
 def sync(device):
@@ -192,14 +192,16 @@ def case(name, model, x, y, num, batch, limit, device, results, budget, slices=8
         "case": name, "grid": f"{num}x{num}", "samples": len(x), "parameters": sum(p.numel() for p in model.parameters()),
         "forwardMFLOPperPoint": flops_per_point / 1e6, "referencePointsPerS": ref_rate, "descentPointsPerS": mine_rate,
         "ratio": ratio, "descentGFLOPs": mine_rate * flops_per_point / 1e9, "shareOfMatmul": share, "maxAbsDiff": diff,
-        "pointsPerPass": ev.points_per_pass, "vmap": ev.vmap, "descentSetupS": setup_s, "budget": budget,
+        "pointsPerPass": ev.points_per_pass, "vmap": ev.vmap, "firstLayerShared": ev.first_layer, "firstLayerReason": ev.first_layer_reason,
+        "descentSetupS": setup_s, "budget": budget,
     }
     results.append(row)
     verdict = "" if ratio >= budget else "  OVER BUDGET"
     print(f"{name:6s} {num}x{num} grid, {len(x)} samples, {row['parameters']} params, {flops_per_point / 1e6:.1f} MFLOP/point")
     print(f"  reference loop (copy_, evaluate, restore): {ref_rate:8.1f} points/s  ({ref_s:.2f} s)")
-    print(f"  Descent (vmap, K={ev.points_per_pass:3d}):            {mine_rate:8.1f} points/s  ({mine_s:.2f} s, {setup_s:.2f} s of it setting up)")
-    print(f"  ratio {ratio:.2f}x (budget >= {budget}x){verdict}; Descent {row['descentGFLOPs']:.1f} GFLOP/s = {100 * share:.1f} % of measured matmul; max |diff| {diff:.2e}")
+    shared = f"first layer {ev.first_layer} shared, {ev.first_layer_layout}" if ev.first_layer else f"first layer not shared: {ev.first_layer_reason}"
+    print(f"  Descent ({'vmap, ' if ev.vmap and ev.points_per_pass > 1 else ''}K={ev.points_per_pass:3d}):            {mine_rate:8.1f} points/s  ({mine_s:.2f} s, {setup_s:.2f} s of it setting up; {shared})")
+    print(f"  ratio {ratio:.2f}x (budget >= {budget}x){verdict}; Descent {row['descentGFLOPs']:.1f} GFLOP/s effective (whole-model FLOPs per point) = {100 * share:.1f} % of measured matmul; max |diff| {diff:.2e}")
     return row
 
 
@@ -246,6 +248,7 @@ def gpu_bench(args):
         "fp32ShareOfMatmul": fp_rate * flops / peak32, "maxAbsDiffBf16VsFp32": max(abs(a - b) for a, b in zip(bf, fp)),
         "maxRelDiffBf16VsFp32": max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(bf, fp)),
         "maxAbsDiffFp32VsReference": max(abs(a - b) for a, b in zip(fp, ref)), "pointsPerPass": [ev16.points_per_pass, ev32.points_per_pass],
+        "firstLayerShared": [ev16.first_layer, ev32.first_layer],
     }
     print(f"ResNet-20 ({sum(p.numel() for p in model.parameters())} params), {num}x{num} grid, {n} inputs 32x32, {flops / 1e9:.2f} GFLOP/point")
     print(f"  reference loop float32: {ref_rate:.2f} points/s (first {len(ref)} points)")

@@ -1,6 +1,7 @@
 """The loss-landscape engine (python/descent/landscape/): directions, grid evaluation, sharpness, against independent
 straightforward implementations. Small models on the CPU."""
 
+import collections
 import copy
 import math
 import os
@@ -15,7 +16,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from descent.landscape import directions as dirs  # noqa: E402
-from descent.landscape.grid import GridEvaluator, Objective  # noqa: E402
+from descent.landscape.grid import GridEvaluator, Objective, plain_cross_entropy  # noqa: E402
 from descent.landscape.hessian import hutchinson_trace, hvp, top_eigenvalue  # noqa: E402
 
 
@@ -186,6 +187,7 @@ def test_engine_equals_an_independent_reference_implementation(kind):
     ref_loss, ref_acc = reference_grid(model, d1, d2, xs, ys, x, y, batch=16)
     loss, acc, evaluator = engine_grid(model, d1, d2, xs, ys, x, y, batch=16)
     assert evaluator.vmap
+    assert evaluator.first_layer == "0"  # the shared first-layer path is what is compared
     assert np.abs(loss - ref_loss).max() < 1e-4
     assert np.abs(acc - ref_acc).max() < 1e-9
     # The grid is not flat: the test would notice a perturbation applied wrongly.
@@ -231,6 +233,148 @@ def test_models_vmap_cannot_batch_fall_back_to_one_point_at_a_time():
         assert losses[0] == pytest.approx(F.cross_entropy(net(x), y).item(), abs=1e-5)
 
 
+def direct_loss(model, ds, coords, x, y):
+    """The loss at one point, by perturbing a copy of the model's weights in place."""
+    net = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        for n, p in net.named_parameters():
+            for c, d in zip(coords, ds):
+                p.add_(c * d[n])
+        return F.cross_entropy(net(x), y).item()
+
+
+def small_conv1d():
+    torch.manual_seed(4)
+    body = nn.Sequential(nn.Conv1d(2, 5, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 6, 3))
+    return nn.Sequential(collections.OrderedDict(body=body))  # a nested first layer: "body.0"
+
+
+@pytest.mark.parametrize("kind", ["cnn", "mlp", "conv1d"])
+def test_shared_first_layer_equals_the_plain_path(kind):
+    """base + a*P1 + b*P2 of the first layer's outputs against every point through the whole model, for vmap over K
+    points and one point at a time, with bias directions (ignore='none'), in 2D and 1D."""
+    if kind == "conv1d":
+        model, first = small_conv1d(), "body.0"
+        g = torch.Generator().manual_seed(5)
+        x, y = torch.randn(40, 2, 6, generator=g), torch.randint(0, 3, (40,), generator=g)
+    else:
+        model, (x, y) = (small_cnn(), cnn_data()) if kind == "cnn" else (small_mlp(), mlp_data())
+        trained_bn_stats(model, x)
+        first = "0"
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=11, norm="filter", ignore="none")
+    assert torch.count_nonzero(d1[first + ".bias"]) > 0  # the bias is perturbed too
+    coords = torch.tensor([[-0.9, 0.4], [0.0, 0.0], [0.3, -0.7], [1.1, 0.8], [-0.2, -0.5]])
+    for dims in (2, 1):
+        ds, c = [d1, d2][:dims], coords[:, :dims]
+        for options in ({"points_per_pass": 4}, {"use_vmap": False}):
+            shared = GridEvaluator(model, CE, batches_of(x, y, 16), params_of(model), ds, **options)
+            plain = GridEvaluator(model, CE, batches_of(x, y, 16), params_of(model), ds, share_first_layer=False, **options)
+            assert shared.first_layer == first and shared.first_layer_reason is None
+            assert plain.first_layer is None and plain.first_layer_reason == "disabled"
+            (sl, sa), (pl, pa) = shared.evaluate(c), plain.evaluate(c)
+            assert np.abs(np.array(sl) - np.array(pl)).max() < 1e-5, (dims, options)
+            assert sa == pa
+            assert sl[-1] == pytest.approx(direct_loss(model, ds, c[-1].tolist(), x, y), abs=1e-5)
+            assert max(sl) - min(sl) > 0.05  # the points differ: a wrong combination would show
+
+
+class ViewsItsFeatureMap(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(1, 3, 3, padding=1), nn.Linear(3 * 8 * 8, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        return self.fc(h.view(h.size(0), -1))  # .view needs the default (contiguous NCHW) layout
+
+
+def test_conv_outputs_are_channels_last_unless_the_model_needs_the_default_layout():
+    x, y = cnn_data()
+    cnn = small_cnn()
+    d = dirs.random_directions(params_of(cnn), 2, seed=0, norm="filter", ignore="biasbn")
+    assert GridEvaluator(cnn, CE, batches_of(x, y, 20), params_of(cnn), d).first_layer_layout == "channels_last"
+    torch.manual_seed(0)
+    model = ViewsItsFeatureMap().eval()
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=0, norm="filter", ignore="biasbn")
+    evaluator = GridEvaluator(model, CE, batches_of(x, y, 20), params_of(model), [d1, d2])
+    assert evaluator.first_layer == "conv" and evaluator.first_layer_layout == "default"
+    losses, _ = evaluator.evaluate(torch.tensor([[0.4, -0.8]]))
+    assert losses[0] == pytest.approx(direct_loss(model, [d1, d2], [0.4, -0.8], x, y), abs=1e-5)
+
+
+class Embedded(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb, self.fc = nn.Embedding(10, 4), nn.Linear(4 * 5, 3)
+
+    def forward(self, x):
+        return self.fc(self.emb(x).flatten(1))
+
+
+class NormalisesInput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.out = nn.Linear(8, 6), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.fc((x - 0.5) / 2)))
+
+
+class CalledTwice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.out = nn.Linear(8, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.out(self.fc(torch.relu(self.fc(x))))
+
+
+class ReadsWeightElsewhere(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.out = nn.Linear(8, 6), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.fc(x)) + 0.1 * self.fc.weight.sum())
+
+
+@pytest.mark.parametrize("model_class, inputs, reason", [
+    (Embedded, "tokens", "Embedding"),
+    (NormalisesInput, "features", "does not receive the model's input"),
+    (CalledTwice, "features", "called more than once"),
+    (ReadsWeightElsewhere, "features", "fc:"),  # caught by the exactness check against the whole model
+])
+def test_models_whose_first_layer_cannot_be_shared_keep_the_plain_path(model_class, inputs, reason):
+    torch.manual_seed(0)
+    model = model_class().eval()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 10, (30, 5), generator=g) if inputs == "tokens" else torch.randn(30, 8, generator=g)
+    y = torch.randint(0, 3, (30,), generator=g)
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=0, norm="filter", ignore="none")
+    evaluator = GridEvaluator(model, CE, batches_of(x, y, 12), params_of(model), [d1, d2])
+    assert evaluator.first_layer is None and reason in evaluator.first_layer_reason
+    losses, _ = evaluator.evaluate(torch.tensor([[0.6, -0.4], [-0.3, 0.9]]))
+    assert losses[0] == pytest.approx(direct_loss(model, [d1, d2], [0.6, -0.4], x, y), abs=1e-5)
+    assert losses[1] == pytest.approx(direct_loss(model, [d1, d2], [-0.3, 0.9], x, y), abs=1e-5)
+
+
+def test_plain_cross_entropy_fast_path_equals_the_users_loss():
+    assert Objective(nn.CrossEntropyLoss(), True).cross_entropy
+    assert Objective(plain_cross_entropy, True).cross_entropy
+    assert not Objective(nn.CrossEntropyLoss(label_smoothing=0.1), True).cross_entropy
+    assert not Objective(nn.CrossEntropyLoss(reduction="sum"), True).cross_entropy
+    assert not CE.cross_entropy  # an arbitrary function is called as it is
+    model = trained_bn_stats(small_mlp(), mlp_data()[0])
+    x, y = mlp_data()
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=4, norm="filter", ignore="biasbn")
+    coords = torch.tensor([[0.0, 0.0], [0.8, -0.3], [-0.5, 1.2]])
+    for options in ({"points_per_pass": 3}, {"use_vmap": False}):
+        fast = GridEvaluator(model, Objective(nn.CrossEntropyLoss(), True), batches_of(x, y, 16), params_of(model), [d1, d2], **options)
+        slow = GridEvaluator(model, CE, batches_of(x, y, 16), params_of(model), [d1, d2], **options)
+        (fl, fa), (sl, sa) = fast.evaluate(coords), slow.evaluate(coords)
+        assert np.abs(np.array(fl) - np.array(sl)).max() < 1e-6 and fa == sa
+
+
 def test_loss_at_the_origin_equals_the_models_evaluated_loss():
     model = trained_bn_stats(small_mlp(), mlp_data()[0])
     x, y = mlp_data()
@@ -250,7 +394,7 @@ def test_bfloat16_is_close_to_float32():
     xs = ys = [-0.5, 0.0, 0.5]
     full, _, _ = engine_grid(model, d1, d2, xs, ys, x, y, batch=30)
     half, _, ev = engine_grid(model, d1, d2, xs, ys, x.bfloat16(), y, batch=30, dtype=torch.bfloat16)
-    assert ev.vmap
+    assert ev.vmap and ev.first_layer == "0"  # the first layer is shared in bfloat16 too
     assert np.abs(full - half).max() < 0.05 * np.abs(full).max()
 
 

@@ -4,7 +4,8 @@
 
 Nothing here imports torch at package import time (``descent`` must stay importable without it); the modules below
 import it themselves. Modules: ``directions`` (random / filter-normalised, interpolation, PCA of the trajectory),
-``grid`` (the grid evaluated with ``torch.func.functional_call`` + ``torch.vmap``), ``hessian`` (sharpness),
+``grid`` (the grid evaluated with ``torch.func.functional_call`` + ``torch.vmap``), ``first_layer`` (the first
+layer's outputs computed once for the whole grid), ``hessian`` (sharpness),
 ``load`` (model, data and loss of a scaffolded project or of a ``--setup`` file), ``trajectory`` (the run's
 checkpoints), ``store`` (the result file, resume), ``__main__`` (the command line).
 

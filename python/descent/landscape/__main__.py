@@ -341,6 +341,9 @@ def run(args):
         "vmap": evaluator.vmap,
         "vmapReason": evaluator.vmap_reason,
         "pointsPerPass": evaluator.points_per_pass,
+        "firstLayerShared": evaluator.first_layer,
+        "firstLayerReason": evaluator.first_layer_reason,
+        "firstLayerLayout": evaluator.first_layer_layout,
         "torch": torch.__version__,
     }
     result = Result(out_dir, doc)

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .grid import Objective
+from .grid import Objective, plain_cross_entropy
 
 
 class LandscapeError(Exception):
@@ -84,7 +84,7 @@ def scaffold_loss(train_source):
             "weights alone. Use --setup FILE.py with a deterministic loss (e.g. the reconstruction at the mean code)."
         )
     if expr.startswith("nn.CrossEntropyLoss("):
-        return (lambda out, y: F.cross_entropy(out, y)), "classify"
+        return plain_cross_entropy, "classify"
     if expr.startswith("nn.BCEWithLogitsLoss("):
         if autoencode:
             return (lambda out, y: F.binary_cross_entropy_with_logits(out, y)), "autoencode"

@@ -94,10 +94,9 @@ function copyAssets() {
   // The linter's parser: runtime and Python grammar, next to dist/extension.js (the CLI in dist/cli/ looks one up).
   cpSync('node_modules/web-tree-sitter/web-tree-sitter.wasm', 'dist/web-tree-sitter.wasm');
   cpSync('node_modules/tree-sitter-python/tree-sitter-python.wasm', 'dist/tree-sitter-python.wasm');
-  for (const cli of ['descent-lint', 'descent-scaffold']) {
+  for (const cli of ['descent-lint', 'descent-scaffold', 'descent-eval']) {
     if (existsSync(`dist/cli/${cli}.js`)) chmodSync(`dist/cli/${cli}.js`, 0o755);
   }
-  if (existsSync('dist/cli/descent-eval.js')) chmodSync('dist/cli/descent-eval.js', 0o755);
 }
 
 const started = Date.now();

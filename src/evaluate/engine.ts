@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type * as OrtModule from 'onnxruntime-node';
+import { labelsFromMetadata } from '../onnx/labels';
 import { readOnnxModel } from '../onnx/read';
 import { planInput } from './preprocess';
 import { openDataset } from './readers/dataset';
@@ -14,27 +15,6 @@ export interface EngineHooks {
   onProgress?(p: EvaluationProgress): void;
   /** Checked between batches. */
   cancelled?(): boolean;
-}
-
-const LABEL_KEYS = ['labels', 'class_names', 'classes'];
-
-/** Class names from ONNX metadata_props: a JSON array or a comma-separated list under labels / class_names / classes. */
-export function labelsFromMetadata(props: Record<string, string>): string[] | undefined {
-  for (const key of LABEL_KEYS) {
-    const v = props[key]?.trim();
-    if (!v) continue;
-    if (v.startsWith('[')) {
-      try {
-        const arr: unknown = JSON.parse(v);
-        if (Array.isArray(arr) && arr.length > 0) return arr.map(String);
-      } catch {
-        // not JSON: fall through to the comma-separated reading
-      }
-    }
-    const parts = v.split(',').map((s) => s.trim());
-    if (parts.length > 0 && parts.every(Boolean)) return parts;
-  }
-  return undefined;
 }
 
 /** 2^i for i in -127..0, for expNonPositive. */

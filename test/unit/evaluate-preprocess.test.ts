@@ -1,7 +1,8 @@
 // Preprocessing of the ONNX evaluation: resize, colour, scale, mean/std, layout, and the shape-mismatch messages.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { argmaxRows, checkLabels, expNonPositive, labelsFromMetadata } from '../../src/evaluate/engine';
+import { argmaxRows, checkLabels, expNonPositive } from '../../src/evaluate/engine';
+import { labelsFromMetadata } from '../../src/onnx/labels';
 import { channelsFromRgba, planInput, resizeBilinear } from '../../src/evaluate/preprocess';
 import type { RawBatch } from '../../src/evaluate/readers/dataset';
 import { EvaluationError } from '../../src/evaluate/types';

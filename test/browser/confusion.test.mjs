@@ -77,9 +77,13 @@ for (const theme of THEMES) {
       for (let i = 0; i < 20 && !opened; i++) {
         await row.click({ button: 'right' });
         const item = page.locator('.context-view .action-item', { hasText: 'Show Confusion Matrix' }).first();
-        if (await item.isVisible({ timeout: 2000 }).catch(() => false)) {
+        if (await item.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false)) {
+          // VS Code's menu ignores a mouse-up that comes too soon after it opened (the right-click's own release),
+          // so let it settle, then make sure the click closed it.
+          await page.waitForTimeout(400);
           await item.click();
-          opened = true;
+          opened = await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false);
+          if (!opened) await page.keyboard.press('Escape');
         } else {
           await page.keyboard.press('Escape');
           await page.waitForTimeout(1000);

@@ -100,16 +100,23 @@ export async function screenshot(page, name, theme) {
 
 /**
  * Runs a command through the command palette (F1), the way a person does: types its title slowly, waits for the
- * row (typing before the command list loads only shows "similar commands"), presses Enter.
+ * row, presses Enter. In a workbench that has just opened, the palette can miss commands whose extension is still
+ * being registered (it then shows only "similar commands" and does not refresh), so it is reopened up to 3 times.
  */
 export async function runCommand(page, title) {
-  await closeQuickInput(page);
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.pressSequentially(title, { delay: 30 });
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  for (let attempt = 1; ; attempt++) {
+    await closeQuickInput(page);
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.pressSequentially(title, { delay: 30 });
+    const found = await row.waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, (e) => {
+      if (attempt === 3) throw e;
+      return false;
+    });
+    if (found) break;
+  }
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
 }

@@ -62,6 +62,19 @@ if ! "$PY" -c 'import onnx, onnxscript, onnxruntime, sys; sys.exit(onnx.__versio
   "$PY" -m pip install -q "${ONNX_SPECS[@]}"
 fi
 
+# torchvision (pinned, for the transfer-learning projects of python/tests/test_scaffold.py): PyPI's only wheel for
+# torch 2.13.0 is a CUDA build, so it goes beside the venv, not into it (an `import torchvision` anywhere else would
+# fail), without dependencies; the tests put it on PYTHONPATH with test/tools/torchvision-on-cpu (see there why).
+TORCHVISION_SPEC="torchvision==0.28.0"
+TORCHVISION_DIR="${DESCENT_TORCHVISION_DIR:-$HOME/.cache/descent-tools/torchvision-0.28.0}"
+if [ ! -f "$TORCHVISION_DIR/torchvision/version.py" ]; then
+  echo "[pytest] installing $TORCHVISION_SPEC (no dependencies) into $TORCHVISION_DIR"
+  rm -rf "$TORCHVISION_DIR.partial"
+  "$PY" -m pip install -q --no-deps --target "$TORCHVISION_DIR.partial" "$TORCHVISION_SPEC"
+  rm -rf "$TORCHVISION_DIR" && mv "$TORCHVISION_DIR.partial" "$TORCHVISION_DIR"
+fi
+export DESCENT_TORCHVISION_DIR="$TORCHVISION_DIR"
+
 # --setup-only: stop here (test-all.sh makes the venv before the unit tests, some of which export models with it).
 if [ "${1:-}" = "--setup-only" ]; then
   echo "[pytest] venv ready: $PY"

@@ -369,7 +369,7 @@ def run(args):
         start = 0
         while start < len(todo):
             check_stop()
-            part = todo[start:start + evaluator.points_per_pass]  # K may change while the engine measures it
+            part = todo[start:start + evaluator.points_per_call]  # may change while the engine measures K
             start += len(part)
             coords = torch.tensor([[xs[ix], ys[iy]][: args.dims] for iy, ix in part], dtype=torch.float32)
             losses, accs = evaluator.evaluate(coords)

@@ -94,7 +94,7 @@ class SharedFirstLayer:
 
         self.weights = [values(base, False)] + [values(d, True) for d in directions]
         self.names = {self.prefix + k for k in keys}
-        self._cache_key, self._cache, self._buffer = None, None, None
+        self._cache_key, self._cache = None, None
         # Conv2d outputs are kept channels-last (NHWC): the rest of the network then runs in that layout, which
         # PyTorch's CPU kernels (oneDNN convolutions, max-pooling) run faster. The evaluator's exactness check
         # falls back to the default layout for a model that needs it (e.g. one that calls .view on a feature map).
@@ -115,7 +115,7 @@ class SharedFirstLayer:
 
     def forget(self):
         """Drops the kept outputs (after the layout changed)."""
-        self._cache_key, self._cache, self._buffer = None, None, None
+        self._cache_key, self._cache = None, None
 
     @staticmethod
     def combine(parts, coords):
@@ -125,12 +125,13 @@ class SharedFirstLayer:
             out = out + coords[1] * parts[2]
         return out.to(parts[0].dtype)  # float32 coordinates (not rounded to bf16); the network runs in the parts' dtype
 
-    def combine_floats(self, parts, coords):
-        """The same for one point with Python floats, into a buffer reused from point to point: a fresh tensor of
-        this size per point costs the CPU more in page faults than the addition itself."""
-        out = self._buffer
+    @staticmethod
+    def combine_floats(parts, coords, out=None):
+        """The same for one point with Python floats, into `out` when it fits (the caller keeps it from point to
+        point: a fresh tensor of this size per point costs the CPU more in page faults than the addition itself).
+        Returns the tensor written."""
         if out is None or out.shape != parts[0].shape or out.stride() != parts[0].stride() or out.dtype != parts[0].dtype:
-            out = self._buffer = torch.empty_like(parts[0])
+            out = torch.empty_like(parts[0])
         torch.add(parts[0], parts[1], alpha=coords[0], out=out)
         if len(parts) > 2:
             out.add_(parts[2], alpha=coords[1])

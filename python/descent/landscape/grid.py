@@ -13,6 +13,7 @@ its running statistics.
 
 import copy
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch.func import functional_call
@@ -79,6 +80,19 @@ def _activation_bytes(model, x):
     return total[0]
 
 
+class _Copy:
+    """A private copy of the model that points run through one at a time: the tensors the points write into, and
+    the first layer's combined output. One per thread, so threads never share a tensor they write."""
+
+    def __init__(self, net, first, rest):
+        self.net = net
+        self.inject = net.get_submodule(first.name) if first else None
+        own = dict(net.named_parameters())
+        own.update(dict(net.named_buffers()))
+        self.slots = [(n, own[n]) for n in rest]
+        self.combined = None  # the first layer's output at the current point (a buffer reused between points)
+
+
 class GridEvaluator:
     """Loss and accuracy at points of the plane base + a*d1 (+ b*d2).
 
@@ -87,7 +101,7 @@ class GridEvaluator:
     batches: list of (inputs, targets) on the device; inputs already in the evaluation dtype.
     """
 
-    def __init__(self, model, objective, batches, base, directions, dtype=torch.float32, points_per_pass=None, use_vmap=True, share_first_layer=True):
+    def __init__(self, model, objective, batches, base, directions, dtype=torch.float32, points_per_pass=None, use_vmap=True, share_first_layer=True, workers=None):
         self.model = model.eval()
         self.objective = objective
         self.batches = batches
@@ -115,6 +129,15 @@ class GridEvaluator:
         self.points_per_pass = 1
         self._candidates, self._rates, self._timing = [], {}, {}
         self._choose_points_per_pass(points_per_pass)
+        # One point at a time on a CPU: points run on `workers` threads side by side, each op on one core, rather
+        # than one point after another with each op split over the cores. Small models' ops (an MLP's 1,797 x 128
+        # matmuls) split poorly; whole points split perfectly (PyTorch releases the GIL inside each op). Kept only
+        # if measured faster (see _record_parallel).
+        if workers is None:
+            workers = min(torch.get_num_threads(), 16) if batches[0][0].device.type == "cpu" else 1
+        self.workers = workers
+        self.parallel = self.workers > 1
+        self._pool = None
 
     def _private_copy(self):
         net = copy.deepcopy(self.model).eval()
@@ -127,11 +150,18 @@ class GridEvaluator:
         self._inject = net.get_submodule(first.name) if first else None
         self._rest = [n for n in self.names if n not in skip]
         self._fixed_rest = {n: t for n, t in self.fixed.items() if n not in skip}
-        own = dict(net.named_parameters())
-        own.update(dict(net.named_buffers()))
         # One point at a time (K=1, and models vmap cannot batch): the perturbed values are copied into the private
         # copy, as the reference loop does; cheaper than functional_call's re-parametrisation per call.
-        self._slots = [(n, own[n]) for n in self._rest]
+        self._copies = [_Copy(net, first, self._rest)]
+
+    def _copy(self, i):
+        """The private copy of thread i (made on first use: thread 0 uses the first one)."""
+        while len(self._copies) <= i:
+            net = self._private_copy()
+            if self._first is not None:
+                first_layer.replace_submodule(net, self._first.name, first_layer.Precomputed())
+            self._copies.append(_Copy(net, self._first, self._rest))
+        return self._copies[i]
 
     def _try_share_first_layer(self):
         x0 = self.batches[0][0]
@@ -205,18 +235,19 @@ class GridEvaluator:
             correct = torch.zeros((), device=out.device)
         return loss.float(), correct
 
-    def _forward_one(self, coords, parts, x):
+    def _forward_one(self, coords, parts, x, worker=0):
         """The model's output at one point, coords a list of floats: w + a*d1 (+ b*d2) written straight into the
         private copy's tensors (two operations per tensor, no stacked copy), as the reference loop's copy_ does."""
-        for n, slot in self._slots:
+        c = self._copy(worker)
+        for n, slot in c.slots:
             torch.add(self.base[n], self.directions[0][n], alpha=coords[0], out=slot)
             if len(coords) > 1:
                 slot.add_(self.directions[1][n], alpha=coords[1])
-        if self._inject is not None:
-            self._inject.value = self._first.combine_floats(parts, coords)
-        out = self._private(x)
-        if self._inject is not None:
-            self._inject.value = None  # not kept alive between passes
+        if c.inject is not None:
+            c.combined = c.inject.value = self._first.combine_floats(parts, coords, c.combined)
+        out = c.net(x)
+        if c.inject is not None:
+            c.inject.value = None  # not kept alive between passes
         return out
 
     def _stack(self, coords, names=None):
@@ -231,8 +262,9 @@ class GridEvaluator:
             out[n] = t.to(self.dtype)
         return out
 
-    def _pass(self, coords, batches):
-        """Sums of loss*count and of correct predictions over `batches` for the K points of `coords`."""
+    def _pass(self, coords, batches, worker=0):
+        """Sums of loss*count and of correct predictions over `batches` for the K points of `coords` (K points at
+        once through vmap when K > 1 and vmap is on, else one after another through the copy of thread `worker`)."""
         k = coords.shape[0]
         device = coords.device
         loss_sum = torch.zeros(k, dtype=torch.float64, device=device)
@@ -246,7 +278,7 @@ class GridEvaluator:
                 if batched:
                     loss, correct = self._batched(stacked, coords, parts, x, y)
                 else:
-                    results = [self._measure(self._forward_one(points[i], parts, x), y) for i in range(k)]
+                    results = [self._measure(self._forward_one(points[i], parts, x, worker), y) for i in range(k)]
                     loss = torch.stack([r[0] for r in results])
                     correct = torch.stack([r[1] for r in results])
                 loss_sum += loss.double() * len(x)
@@ -261,6 +293,12 @@ class GridEvaluator:
         coords = coords.to(device=self.base[self.names[0]].device, dtype=torch.float32)
         losses, accs = [], []
         start = 0
+        if self._parallel_now(coords.shape[0]):
+            t0 = time.perf_counter()
+            loss_sum, correct_sum = self._parallel_pass(coords)
+            losses, accs = (loss_sum / self.count).tolist(), (correct_sum / self.count).tolist()
+            self._record_parallel(coords.shape[0], time.perf_counter() - t0)
+            start = coords.shape[0]
         while start < coords.shape[0]:
             k = self.points_per_pass
             part = coords[start:start + k]
@@ -273,6 +311,70 @@ class GridEvaluator:
             accs += (correct_sum / self.count).tolist()
             start += len(part)
         return losses, (accs if self.objective.classify else None)
+
+    @property
+    def points_per_call(self):
+        """How many points a caller should hand to evaluate() at once: K, or with threads enough for each thread
+        to have several (a caller that checks for cancel between calls still hears it within about a second)."""
+        if not self._parallel_now(self.workers):
+            return self.points_per_pass
+        rate = self._rates.get("parallel") or self._rates.get(1)
+        per_thread = int(min(max(rate * 0.25 / self.workers, 1), 64)) if rate else 1
+        return self.workers * per_thread
+
+    def _parallel_now(self, n):
+        """Whether n points go to the threads now: once K is chosen and is 1, and while threads are not slower."""
+        return self.parallel and n >= self.workers and self.points_per_pass == 1 and not self._candidates
+
+    def _parallel_pass(self, coords):
+        """The points of coords split in `workers` contiguous groups, one per thread, each op on one core."""
+        if self._first is not None:
+            self._first.outputs(self.batches, keep=True)  # computed and kept before the threads read them
+        groups = [g for g in torch.tensor_split(coords, self.workers) if len(g)]
+        for i in range(len(groups)):
+            self._copy(i)  # made here: deepcopy is not something to race on
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="descent-landscape")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # process-wide: each thread's ops on one core
+        try:
+            futures = [self._pool.submit(self._pass, g, self.batches, i) for i, g in enumerate(groups) if i > 0]
+            first = self._pass(groups[0], self.batches, 0)
+            parts = [first] + [f.result() for f in futures]
+        finally:
+            torch.set_num_threads(threads)
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+    def _record_parallel(self, points, seconds):
+        """The first timed calls on threads (>= 0.05 s of them) are compared with one point after another (K=1's
+        rate from the search, or measured now): threads are dropped if they are not at least 10 % faster."""
+        if "parallel" in self._rates:
+            return
+        done, total = self._timing.get("parallel", (0, 0.0))
+        done, total = done + points, total + seconds
+        self._timing["parallel"] = (done, total)
+        if total < 0.05:
+            return
+        self._rates["parallel"] = done / total
+        if 1 not in self._rates:
+            self._rates[1] = self._time_sequential()
+        if self._rates["parallel"] < 1.1 * self._rates[1]:
+            self.parallel = False
+
+    def _time_sequential(self):
+        """Points per second one after another with every core per op, on points near the origin (>= 0.05 s)."""
+        done, start = 0, time.perf_counter()
+        coords = torch.zeros(1, len(self.directions), device=self.base[self.names[0]].device)
+        while time.perf_counter() - start < 0.05 or done < 2:
+            self._pass(coords, self.batches)
+            done += 1
+        return done / (time.perf_counter() - start)
+
+    def close(self):
+        """Stops the threads (they also stop with the process)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def _record(self, k, seconds):
         if not self._candidates or self._candidates[0] != k:

@@ -214,13 +214,19 @@ def test_points_on_threads_equal_one_after_another(kind):
     model, (x, y) = (trained_bn_stats(small_cnn(), cnn_data()[0]), cnn_data()) if kind == "cnn" else (small_mlp(), mlp_data())
     d1, d2 = dirs.random_directions(params_of(model), 2, seed=9, norm="filter", ignore="biasbn")
     xs, ys = [-0.8, -0.3, 0.2, 0.9], [-0.5, 0.0, 0.6]
-    threaded, threaded_acc, ev_t = engine_grid(model, d1, d2, xs, ys, x, y, batch=16, use_vmap=False, workers=3)
     single, single_acc, ev_s = engine_grid(model, d1, d2, xs, ys, x, y, batch=16, use_vmap=False, workers=1)
-    assert "parallel" in ev_t._timing and "parallel" not in ev_s._timing  # the threads did run the points
-    assert len(ev_t._copies) == 3 and len(ev_s._copies) == 1
-    assert np.abs(threaded - single).max() < 1e-6
-    assert np.array_equal(threaded_acc, single_acc)
-    ev_t.close()
+    assert "parallel" not in ev_s._timing and len(ev_s._copies) == 1
+    # K=1 because vmap is off, or because it was chosen (a model vmap can batch: each thread still goes one point
+    # at a time through its own copy, never through vmap).
+    for options in ({"use_vmap": False}, {"points_per_pass": 1}):
+        threaded, threaded_acc, ev_t = engine_grid(model, d1, d2, xs, ys, x, y, batch=16, workers=3, **options)
+        assert "parallel" in ev_t._timing and len(ev_t._copies) == 3  # the threads did run the points
+        assert np.abs(threaded - single).max() < 1e-6
+        assert np.array_equal(threaded_acc, single_acc)
+        ev_t.close()
+        # Whatever it did, each copy holds plain tensors afterwards, and the grid evaluates again the same.
+        again, _, _ = engine_grid(model, d1, d2, xs, ys, x, y, batch=16, workers=1, **options)
+        assert np.abs(again - single).max() < 1e-6
 
 
 def test_models_vmap_cannot_batch_fall_back_to_one_point_at_a_time():

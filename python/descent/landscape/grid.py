@@ -262,15 +262,16 @@ class GridEvaluator:
             out[n] = t.to(self.dtype)
         return out
 
-    def _pass(self, coords, batches, worker=0):
-        """Sums of loss*count and of correct predictions over `batches` for the K points of `coords` (K points at
-        once through vmap when K > 1 and vmap is on, else one after another through the copy of thread `worker`)."""
+    def _pass(self, coords, batches, worker=None):
+        """Sums of loss*count and of correct predictions over `batches` for the K points of `coords`: K points at
+        once through vmap when K > 1 and vmap is on, else one after another; on a thread (`worker` given), always
+        one after another, through that thread's own copy."""
         k = coords.shape[0]
         device = coords.device
         loss_sum = torch.zeros(k, dtype=torch.float64, device=device)
         correct_sum = torch.zeros(k, dtype=torch.float64, device=device)
         with torch.no_grad():
-            batched = self.vmap and k > 1
+            batched = self.vmap and k > 1 and worker is None
             stacked = self._stack(coords) if batched else None
             outputs = self._first.outputs(batches, keep=batches is self.batches) if self._first else [()] * len(batches)
             points = coords.tolist()
@@ -278,7 +279,7 @@ class GridEvaluator:
                 if batched:
                     loss, correct = self._batched(stacked, coords, parts, x, y)
                 else:
-                    results = [self._measure(self._forward_one(points[i], parts, x, worker), y) for i in range(k)]
+                    results = [self._measure(self._forward_one(points[i], parts, x, worker or 0), y) for i in range(k)]
                     loss = torch.stack([r[0] for r in results])
                     correct = torch.stack([r[1] for r in results])
                 loss_sum += loss.double() * len(x)

@@ -393,3 +393,36 @@ def test_bad_data_gets_a_clear_message(projects, tmp_path):
     done = subprocess.run([sys.executable, "train.py"], cwd=table, env=venv_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     assert "has no column named 'species'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_image_folders_are_read_as_torchvision_reads_them(projects, tmp_path):
+    """Images in sub-folders of a class folder: the generated data.py lists the same samples, in the same order, as
+    the real torchvision.datasets.ImageFolder (so indices agree with a user's own torchvision code)."""
+    from PIL import Image
+
+    root = tmp_path / "images"
+    pixels = np.zeros((4, 4, 3), dtype=np.uint8)
+    for path in ("cat/b.png", "cat/a.jpg", "cat/sub/z.png", "cat/sub/deeper/c.png", "cat/sub2/a.png", "dog/1.PNG",
+                 "dog/x/2.png", "dog/x-y/3.png", "dog/x/y/4.png"):
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(root / path, format="PNG")
+    (root / "dog" / "notes.txt").write_text("not an image")
+    probe = r"""
+import json, sys
+sys.path.insert(0, sys.argv[2])
+import data
+from torchvision.datasets import ImageFolder as TorchvisionImageFolder
+root = sys.argv[1]
+classes = data.find_classes(root)
+ours = data.ImageFolder(root, classes, 8).samples
+theirs = TorchvisionImageFolder(root)
+print(json.dumps({"classes": [classes, theirs.classes], "ours": ours, "theirs": [list(s) for s in theirs.samples]}))
+"""
+    env = venv_env(PYTHONPATH=os.pathsep.join(TORCHVISION_PATH))
+    done = subprocess.run([sys.executable, "-c", probe, str(root), str(projects / "folder-cnn-augment-test")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["classes"][0] == result["classes"][1] == ["cat", "dog"]
+    assert [list(s) for s in result["ours"]] == result["theirs"]
+    assert len(result["ours"]) == 9

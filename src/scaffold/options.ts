@@ -471,7 +471,7 @@ function dataExplanation(d: DataSource, task: Task): string {
     case 'npz':
       return `${d.path} holds the arrays x (inputs) and y (targets) — an .npz file, or x.npy with y.npy beside it.`;
     case 'image-folder':
-      return `${d.path} has one sub-folder per class with its images; they are resized to ${d.imageSize}x${d.imageSize} and scaled to [0, 1].`;
+      return `${d.path} has one sub-folder per class with its images (in further sub-folders too); they are resized to ${d.imageSize}x${d.imageSize} and scaled to [0, 1].`;
     case 'torchvision':
       return `torchvision downloads ${d.name} into ${d.root}/ on the first run and uses its official test split as the test set.`;
   }

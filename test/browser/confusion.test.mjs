@@ -3,13 +3,13 @@
 // run, and a 1000-class run) appear in the Runs view; the context menu of a run opens its matrix; values, metrics,
 // pairs, hover, a click on a cell, the epoch slider and the split tabs work; another run is compared as a difference;
 // the palette command opens the 1000-class run, which is clustered, searched and zoomed.
-/* global window */ // used inside evaluate callbacks, which run in the browser
+/* global window, document */ // used inside evaluate callbacks, which run in the browser
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { launchChromium, testPython, REPO_ROOT } from '../tools/codeserver.mjs';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { ARTIFACTS, activeWebview, openDescentContainer, openWorkbench, runCommand } from './helpers.mjs';
 
 const TEST_TIMEOUT = 240_000;
@@ -167,6 +167,40 @@ for (const theme of THEMES) {
         await screenshot(page, 'confusion-10-compare', theme);
         await frame.locator('#clear-compare').click();
         await frame.locator('#compare-info', { hasText: /^$/ }).waitFor({ state: 'attached' });
+      }));
+
+      it('PNG, matrix CSV and metrics CSV are saved through a save dialog into the workspace', { timeout: TEST_TIMEOUT }, withShot('confusion-save', theme, async () => {
+        const { page, workspace } = wb;
+        const frame = activeWebview(page);
+        await frame.locator('#view').selectOption('counts');
+        const saveThrough = async (button, ext) => {
+          await frame.locator(button).click();
+          // code-server's save dialog is a quick input holding the suggested path: Enter accepts it.
+          const input = page.locator('.quick-input-widget input');
+          await page.waitForFunction((e) => document.querySelector('.quick-input-widget input')?.value?.endsWith(e), ext, { timeout: 30_000 });
+          const target = await input.inputValue();
+          await input.press('Enter');
+          assert.ok(target.startsWith(workspace), `${target} is in the workspace`);
+          const started = Date.now();
+          while (!existsSync(target)) {
+            assert.ok(Date.now() - started < 30_000, `${target} was not written`);
+            await page.waitForTimeout(200);
+          }
+          await page.waitForTimeout(300);
+          return { name: basename(target), bytes: readFileSync(target) };
+        };
+        const matrix = await saveThrough('#export-csv', '.csv');
+        assert.match(matrix.name, /^confusion-.*cifar10-a.*-val-epoch5\.csv$/);
+        const rows = matrix.bytes.toString('utf8').trim().split(/\r?\n/);
+        assert.equal(rows.length, 11, 'a header and one row per true class');
+        const counts = rows.slice(1).map((r) => r.split(',').slice(1).map(Number));
+        assert.ok(counts.every((r) => r.length === 10 && r.every(Number.isInteger)), rows.slice(0, 3).join('\n'));
+        assert.equal(counts.flat().reduce((a, b) => a + b, 0), 1000, 'the val split has 1000 samples');
+        const metrics = await saveThrough('#export-metrics', '-metrics.csv');
+        assert.match(metrics.bytes.toString('utf8').split(/\r?\n/)[0], /precision.*recall.*f1.*support/i);
+        const png = await saveThrough('#export-png', '.png');
+        assert.deepEqual([...png.bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+        assert.ok(png.bytes.length > 5000, `PNG of ${png.bytes.length} bytes`);
       }));
 
       it('the curves panel of a run with matrices has a Confusion matrix button that opens them', { timeout: TEST_TIMEOUT }, withShot('confusion-from-curves', theme, async () => {

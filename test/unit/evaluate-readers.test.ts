@@ -2,9 +2,9 @@
 // .npy of each dtype, .npz stored and deflated, CSV, image folders; read batch by batch.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { after, before, test } from 'node:test';
 import { NpzKeyError } from '../../src/evaluate/readers/arrays';
 import { FileRangeReader } from '../../src/evaluate/readers/bytes';
@@ -145,6 +145,35 @@ test('image folder: sorted class folders, PNG (RGB, L, RGBA) and JPEG decoded, o
   assert.deepEqual(Array.from(rgba!.rgba), px(5, 6, 4, 2));
   assert.equal(jpg!.width, 8);
   assert.ok(Math.abs(jpg!.rgba[0]! - 200) <= 2, 'JPEG of a flat 200 grey decodes to about 200');
+});
+
+test('image folder: images in sub-folders of a class are found, in torchvision ImageFolder order', async () => {
+  const root = f('nested');
+  const touch = (...p: string[]) => {
+    mkdirSync(join(root, ...p.slice(0, -1)), { recursive: true });
+    writeFileSync(join(root, ...p), 'not decoded here');
+  };
+  touch('cat', 'b.png');
+  touch('cat', 'a.jpg');
+  touch('cat', 'sub', 'z.png');
+  touch('cat', 'sub', 'deeper', 'c.png');
+  touch('cat', '.hidden', 'x.png'); // hidden folders and files (macOS's ._ files) are not images
+  touch('cat', '._a.png');
+  touch('cat', 'notes.txt');
+  touch('dog', '1.PNG');
+  touch('dog', 'x', '2.png'); // folders sort by their whole path: x < x-y < x/y
+  touch('dog', 'x-y', '3.png');
+  touch('dog', 'x', 'y', '4.png');
+  touch('.ipynb_checkpoints', 'x.png'); // not a class
+  symlinkSync(join(root, 'cat', 'sub'), join(root, 'dog', 'link')); // a linked folder is followed
+  symlinkSync(join(root, 'dog'), join(root, 'dog', 'again')); // a loop is followed once
+  symlinkSync(join(root, 'cat'), join(root, 'kitten')); // a linked class folder is a class
+  const ds = await openDataset({ kind: 'images', path: root });
+  assert.deepEqual(ds.classNames, ['cat', 'dog', 'kitten']);
+  const rel = ds.samplePaths!.map((p) => relative(root, p).split(sep).join('/'));
+  const cat = ['a.jpg', 'b.png', 'sub/z.png', 'sub/deeper/c.png'];
+  assert.deepEqual(rel, [...cat.map((p) => `cat/${p}`), 'dog/1.PNG', 'dog/link/z.png', 'dog/link/deeper/c.png', 'dog/x/2.png', 'dog/x-y/3.png', 'dog/x/y/4.png', ...cat.map((p) => `kitten/${p}`)]);
+  assert.deepEqual(Array.from(await ds.labels()), [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2]);
 });
 
 test('image folder: no class folders says how to lay it out', async () => {

@@ -1,6 +1,6 @@
-// Image-folder datasets: one sub-folder per class (class names = sorted folder names), PNG and JPEG files in each,
-// decoded one batch at a time.
-import { readdir, readFile, stat } from 'node:fs/promises';
+// Image-folder datasets: one sub-folder per class (class names = sorted folder names), PNG and JPEG files in each
+// (in its sub-folders too, as torchvision's ImageFolder reads them), decoded one batch at a time.
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -25,6 +25,31 @@ export function decodeImage(bytes: Buffer, file: string): DecodedImage {
   throw new EvaluationError(`${file} is neither a PNG nor a JPEG image`);
 }
 
+/**
+ * The image files under a class folder, at any depth, in torchvision's ImageFolder order (folders by path, files
+ * by name in each), so sample indices match a user's PyTorch code and the generated data.py. Hidden files and
+ * folders (.ipynb_checkpoints, macOS's ._ files) are skipped; linked folders are followed, each real folder once.
+ */
+export async function imageFilesUnder(folder: string): Promise<string[]> {
+  const found: [string, string][] = [];
+  const seen = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    const real = await realpath(dir).catch(() => dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      const target = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
+      if (target?.isDirectory()) await walk(path);
+      else if (target?.isFile() && IMAGE_EXT.has(extname(entry.name).toLowerCase())) found.push([dir, entry.name]);
+    }
+  };
+  await walk(folder);
+  const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return found.sort((a, b) => order(a[0], b[0]) || order(a[1], b[1])).map(([dir, name]) => join(dir, name));
+}
+
 export async function openImageFolder(root: string): Promise<Dataset> {
   let entries;
   try {
@@ -32,17 +57,19 @@ export async function openImageFolder(root: string): Promise<Dataset> {
   } catch {
     throw new EvaluationError(`${root} is not a readable folder`);
   }
-  const classNames = entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort();
+  const classNames: string[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const target = e.isSymbolicLink() ? await stat(join(root, e.name)).catch(() => undefined) : e;
+    if (target?.isDirectory()) classNames.push(e.name);
+  }
+  classNames.sort();
   if (classNames.length === 0) throw new EvaluationError(`${root} has no sub-folders; an image dataset has one sub-folder per class (e.g. cat/, dog/)`);
   const paths: string[] = [];
   const labels: number[] = [];
   for (const [i, name] of classNames.entries()) {
-    const files = (await readdir(join(root, name))).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
-    for (const f of files) {
-      paths.push(join(root, name, f));
+    for (const path of await imageFilesUnder(join(root, name))) {
+      paths.push(path);
       labels.push(i);
     }
   }

@@ -85,6 +85,8 @@ export const RUN_FILES = {
   metrics: 'metrics.jsonl',
   events: 'events.jsonl',
   stderr: 'stderr.log',
+  /** The run's stdout and stderr together, as its terminal showed them (runs launched by Descent: Train). */
+  output: 'output.log',
 } as const;
 
 /** How non-finite numbers are written in the JSON Lines streams. */

@@ -6,6 +6,7 @@ import { createWatchedStore } from './store/watch';
 import { RunAlerts, type RaisedAlert } from './view/alerts';
 import { registerRunCommands } from './view/commands';
 import { CurvesPanels } from './view/curvesPanel';
+import { RunOutputTerminals, type OutputTerminalState } from './view/outputTerminal';
 import { RunsTreeProvider, type RunsNode } from './view/runsTree';
 import { RunStatusBar } from './view/statusBar';
 
@@ -26,6 +27,8 @@ export interface RunsApi {
   alerts(): RaisedAlert[];
   /** The active run's status-bar item: its text (undefined while hidden) and run key. */
   statusBar(): { text: string | undefined; key: string | undefined };
+  /** The Show Run Output terminals of this window: run, name, following or not, text shown. */
+  outputTerminals(): OutputTerminalState[];
 }
 
 /** `view` is created at activation (src/extension.ts) with a provider that hands over to `tree` once this runs. */
@@ -34,7 +37,8 @@ export function registerRunsView(context: vscode.ExtensionContext, view: vscode.
   const tree = new RunsTreeProvider(store.store);
   const curves = new CurvesPanels(context.extensionUri, store.store);
   const changes = store.store.onDidChange(() => tree.refresh());
-  const commands = registerRunCommands(store.store, tree, view, curves);
+  const outputs = new RunOutputTerminals(store.store);
+  const commands = registerRunCommands(store.store, tree, view, curves, outputs);
   const alerts = new RunAlerts(store.store, (keys) => curves.show(keys));
   const statusBar = new RunStatusBar(store.store);
   const s = store.store;
@@ -54,12 +58,13 @@ export function registerRunsView(context: vscode.ExtensionContext, view: vscode.
     panels: () => curves.open,
     showCurves: (keys) => curves.show(keys),
     alerts: () => alerts.raised.map((a) => ({ ...a, actions: [...a.actions] })),
+    outputTerminals: () => outputs.states(),
     statusBar: () => {
       statusBar.update();
       return { text: statusBar.text, key: statusBar.key };
     },
   };
-  const disposable = vscode.Disposable.from(alerts, statusBar, store, tree, curves, changes, commands);
+  const disposable = vscode.Disposable.from(alerts, statusBar, store, tree, curves, changes, commands, outputs);
   return Object.assign(disposable, { api, tree });
 }
 

@@ -18,6 +18,7 @@ export const FEATURE_COMMANDS = [
   'descent.compareRuns',
   'descent.refreshRuns',
   'descent.revealRun',
+  'descent.showRunOutput',
   'descent.deleteRun',
   'descent.renameRun',
   'descent.runs.stop',

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
+import { FileFollower } from '../common/fileFollower';
 import { RUN_FILES, type RunStatus } from '../protocol/runFormat';
 import { descendants, listProcesses, signalTree } from './processTree';
 import { completeRunInfo, type LaunchedRunInfo, type RunOutcome } from './runRecord';
@@ -15,7 +15,7 @@ import { readRunJson, updateRunJson, writeStderrLog } from './runDirectory';
 import { TailBuffer } from './tail';
 
 /** The combined stdout and stderr of the run, shown in its terminal. */
-export const OUTPUT_FILE = 'output.log';
+export const OUTPUT_FILE = RUN_FILES.output;
 
 export interface PreparedRun {
   dir: string;
@@ -53,9 +53,7 @@ export class RunSession {
   private stopping: Promise<void> | undefined;
   private ended = false;
   private poller: NodeJS.Timeout | undefined;
-  private outputFd: number | undefined;
-  private offset = 0;
-  private readonly decoder = new StringDecoder('utf8');
+  private output: FileFollower | undefined;
   private out: SessionOutput | undefined;
 
   constructor(readonly run: PreparedRun) {
@@ -101,11 +99,7 @@ export class RunSession {
     this.child = child;
     // Not tied to the window: the run outlives a reload.
     child.unref();
-    try {
-      this.outputFd = fs.openSync(outputPath, 'r');
-    } catch {
-      this.outputFd = undefined;
-    }
+    this.output = new FileFollower(outputPath);
     this.poller = setInterval(() => this.drain(), POLL_MS);
     child.on('error', (err: NodeJS.ErrnoException) => {
       // Spawn failures (ENOENT, EACCES) arrive here; an error after a successful spawn is followed by 'exit'.
@@ -163,20 +157,8 @@ export class RunSession {
   }
 
   private drain(): void {
-    if (this.outputFd === undefined || !this.out) return;
-    const buf = Buffer.alloc(64 * 1024);
-    for (;;) {
-      let n = 0;
-      try {
-        n = fs.readSync(this.outputFd, buf, 0, buf.length, this.offset);
-      } catch {
-        return;
-      }
-      if (n <= 0) return;
-      this.offset += n;
-      const text = this.decoder.write(buf.subarray(0, n));
-      if (text) this.out.stdout(text);
-    }
+    const text = this.out ? this.output?.read() : '';
+    if (text) this.out!.stdout(text);
   }
 
   private finish(r: { exitCode: number | null; signal: string | null; spawnError?: string }): void {
@@ -184,13 +166,7 @@ export class RunSession {
     this.ended = true;
     if (this.poller) clearInterval(this.poller);
     this.drain();
-    if (this.outputFd !== undefined) {
-      try {
-        fs.closeSync(this.outputFd);
-      } catch {
-        // Closed.
-      }
-    }
+    this.output?.close();
     let doc = readRunJson(this.dir);
     let stderrTail = '';
     try {

@@ -47,7 +47,9 @@ export async function runSuites(mochaModule: unknown, suites: (() => Promise<unk
   const results: TestResults = { passed: 0, failed: 0, pending: 0, total: 0, failures: [], durationMs: 0 };
   try {
     const Mocha = mochaConstructor(mochaModule);
-    const mocha = new Mocha({ ui: 'tdd', timeout: 60_000, color: false, reporter: 'spec' });
+    // DESCENT_TEST_GREP (a regular expression over "suite test" titles) runs part of the suite while debugging.
+    const grep = process.env.DESCENT_TEST_GREP;
+    const mocha = new Mocha({ ui: 'tdd', timeout: 60_000, color: false, reporter: 'spec', ...(grep ? { grep } : {}) });
     // Defines suite()/test()/setup()... on globalThis, as mocha does before it requires each test file.
     mocha.suite.emit('pre-require', globalThis, 'bundle', mocha);
     for (const load of suites) await load();

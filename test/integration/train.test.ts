@@ -192,6 +192,37 @@ suite('Train', function () {
     assert.match(output, /rank 0\/1 on cpu \(CUDA_VISIBLE_DEVICES='', cuda devices 0\)/, 'the script\'s output is in output.log');
   });
 
+  test('Show Run Output follows a run whose terminal is gone (as after a window reload) until it ends', async () => {
+    const r = await train({ script: 'training/synthetic.py', args: ['--steps', '120', '--sleep', '0.05'], devices: 'cpu' });
+    await until('a few metrics', () => metricLines(r.runDir).length >= 3);
+    // A reload takes the launch terminal away; the run goes on (closing the terminal does not stop it).
+    vscode.window.terminals.find((t) => t.name.includes(r.name))?.dispose();
+    await api.runs.refresh();
+    const shown = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('descent.showRunOutput', r.runDir);
+    assert.equal(shown?.ok, true, shown?.message);
+    assert.equal(shown.message, `Descent output: ${r.name}`);
+    const state = () => api.runs.outputTerminals().find((t) => t.key === r.runDir);
+    await until('the output so far', () => /rank 0\/1 on cpu/.test(state()?.text ?? ''), 30_000);
+    assert.equal(state()!.following, true, 'it follows while the run is running');
+    // Lines written after it opened arrive, then the end of the run.
+    const last = await until('the end of the run in the output terminal', () => (state()?.following === false ? state() : undefined), 60_000);
+    assert.match(last.text, /rank 0 done at step 120/);
+    assert.match(last.text, /the run is finished; output\.log ends here/);
+    assert.equal((await ended(r.runDir)).status, 'finished');
+    // Asking again shows the same terminal.
+    await vscode.commands.executeCommand('descent.showRunOutput', r.runDir);
+    assert.equal(api.runs.outputTerminals().filter((t) => t.key === r.runDir).length, 1);
+    // A run without output.log (its script was run by hand, with the logger) gets a message, not an empty terminal.
+    const byHand = path.join(testRuns(), `${r.name}-by-hand`);
+    fs.cpSync(r.runDir, byHand, { recursive: true });
+    fs.rmSync(path.join(byHand, 'output.log'));
+    await api.runs.refresh();
+    const refused = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('descent.showRunOutput', byHand);
+    assert.equal(refused?.ok, false);
+    assert.match(refused.message, /has no output\.log: it was not launched by Descent: Train/);
+    fs.rmSync(byHand, { recursive: true, force: true });
+  });
+
   test('a run that logs nothing for descent.runs.stallMinutes raises a stall alert with Stop Run', async () => {
     const cfg = vscode.workspace.getConfiguration('descent');
     await cfg.update('runs.stallMinutes', 0.05, vscode.ConfigurationTarget.Workspace);

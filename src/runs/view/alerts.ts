@@ -21,7 +21,6 @@ export interface RaisedAlert {
 
 /** How often watched runs are checked for a stall (a silent run sends no change). */
 const CHECK_MS = 5_000;
-const OUTPUT_LOG = 'output.log';
 
 function stallMinutes(): number {
   const v = vscode.workspace.getConfiguration('descent').get<number>('runs.stallMinutes', 10);
@@ -41,7 +40,7 @@ function lastStderrLine(dir: string): string | undefined {
 
 function logFile(run: RunEntry): string | undefined {
   if (run.found.kind !== 'descent') return undefined;
-  for (const f of [OUTPUT_LOG, RUN_FILES.stderr]) {
+  for (const f of [RUN_FILES.output, RUN_FILES.stderr]) {
     const p = path.join(run.found.dir, f);
     if (fs.existsSync(p)) return p;
   }

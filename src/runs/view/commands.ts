@@ -7,6 +7,7 @@ import { RenameError, renameRunDirectory, validateRunName } from '../store/renam
 import type { RunStore } from '../store/runStore';
 import type { CurvesPanels } from './curvesPanel';
 import { STATE_LABELS } from './describe';
+import type { RunOutputTerminals } from './outputTerminal';
 import type { RunsNode, RunsTreeProvider } from './runsTree';
 
 /** Context key: true when some extension registered `descent.stopRun` (the launcher); shows the inline Stop. */
@@ -37,7 +38,7 @@ async function pickRuns(store: RunStore, many: boolean, placeHolder: string): Pr
   return picked ? [picked.key] : [];
 }
 
-export function registerRunCommands(store: RunStore, tree: RunsTreeProvider, view: vscode.TreeView<RunsNode>, curves: CurvesPanels): vscode.Disposable {
+export function registerRunCommands(store: RunStore, tree: RunsTreeProvider, view: vscode.TreeView<RunsNode>, curves: CurvesPanels, outputs: RunOutputTerminals): vscode.Disposable {
   const selectedKeys = (clicked: unknown, selection: unknown): string[] => {
     const list = Array.isArray(selection) && selection.length > 0 ? selection : clicked !== undefined ? [clicked] : [...view.selection];
     return [...new Set(list.map((a) => keyOf(store, a)).filter((k): k is string => k !== undefined))];
@@ -66,6 +67,15 @@ export function registerRunCommands(store: RunStore, tree: RunsTreeProvider, vie
       await store.refreshAll();
       tree.refresh();
       void updateStopContext();
+    }),
+    registerCommand('descent.showRunOutput', async (arg?: unknown): Promise<{ ok: boolean; message: string }> => {
+      await store.flush();
+      let key = keyOf(store, arg);
+      if (key === undefined && arg === undefined) key = (await pickRuns(store, false, 'Show the output of which run?'))[0];
+      if (key === undefined) return { ok: false, message: 'no run picked' };
+      const shown = outputs.show(key);
+      if (!shown.ok) void vscode.window.showInformationMessage(`Descent: ${shown.message}`);
+      return shown.ok ? { ok: true, message: shown.name } : shown;
     }),
     registerCommand('descent.revealRun', async (arg?: unknown) => {
       const run = store.get(keyOf(store, arg) ?? '');

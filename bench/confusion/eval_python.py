@@ -3,9 +3,10 @@
   python eval_python.py setup OUT_DIR [--samples 20000] [--mlp-samples 200000]
       mlp.onnx (64 -> 128 -> 64 -> 10 on 8x8 digits-like data), cnn.onnx (1x28x28, two conv blocks, 10 classes),
       both exported by torch.onnx.export; mlp_x.npy float32 (N, 64), cnn_x.npy uint8 (N, 28, 28), labels *_y.npy.
-  python eval_python.py run MODEL X.npy Y.npy --batch B --threads T [--scale] [--reps R]
+  python eval_python.py run MODEL X.npy Y.npy --batch B --threads T [--scale] [--confidence] [--reps R]
       prints JSON: samples/s of each repetition (wall clock, and per CPU second of the process, all threads), end to end: np.load of the data, per batch the preprocessing
-      (astype float32, /255 when --scale, reshape to the model input) and InferenceSession.run, then argmax.
+      (astype float32, /255 when --scale, reshape to the model input) and InferenceSession.run, then argmax; with
+      --confidence also the softmax probability of the predicted class, as Descent's engine gives per sample.
 """
 import argparse
 import json
@@ -36,7 +37,7 @@ def setup(out, samples, mlp_samples):
     np.save(f"{out}/cnn_y.npy", rng.integers(0, 10, samples))
 
 
-def run(model, x_path, y_path, batch, threads, scale, reps):
+def run(model, x_path, y_path, batch, threads, scale, reps, confidence=False):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -57,12 +58,17 @@ def run(model, x_path, y_path, batch, threads, scale, reps):
         y = np.load(y_path)
         n = len(x)
         preds = np.empty(n, np.int64)
+        confs = np.empty(n, np.float32)
         for i in range(0, n, batch):
             xb = x[i:i + batch].astype(np.float32)
             if scale:
                 xb /= 255.0
             xb = xb.reshape([len(xb)] + shape[1:])
-            preds[i:i + batch] = sess.run(None, {inp.name: xb})[0].argmax(1)
+            scores = sess.run(None, {inp.name: xb})[0]
+            preds[i:i + batch] = scores.argmax(1)
+            if confidence:
+                # softmax(scores)[argmax] = 1 / sum(exp(scores - max))
+                confs[i:i + batch] = 1.0 / np.exp(scores - scores.max(1, keepdims=True)).sum(1)
         rates.append(n / (time.perf_counter() - t0))
         cpu_rates.append(n / (time.process_time() - c0))
     print(json.dumps({"samplesPerSecond": rates, "samplesPerCpuSecond": cpu_rates, "accuracy": float(np.mean(preds == y)), "predictions": preds[:50].tolist()}))
@@ -77,10 +83,11 @@ if __name__ == "__main__":
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--scale", action="store_true")
+    ap.add_argument("--confidence", action="store_true")
     ap.add_argument("--reps", type=int, default=5)
     a = ap.parse_args()
     if a.mode == "setup":
         setup(a.paths[0], a.samples, a.mlp_samples)
     else:
-        run(*a.paths, a.batch, a.threads, a.scale, a.reps)
+        run(*a.paths, a.batch, a.threads, a.scale, a.reps, a.confidence)
     sys.exit(0)

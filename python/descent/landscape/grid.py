@@ -136,7 +136,7 @@ class GridEvaluator:
         if workers is None:
             workers = min(torch.get_num_threads(), 16) if batches[0][0].device.type == "cpu" else 1
         self.workers = workers
-        self.parallel = self.workers > 1
+        self.parallel = self.workers > 1 and not (points_per_pass and points_per_pass > 1)  # a K asked for is kept
         self._pool = None
 
     def _private_copy(self):
@@ -235,19 +235,22 @@ class GridEvaluator:
             correct = torch.zeros((), device=out.device)
         return loss.float(), correct
 
-    def _forward_one(self, coords, parts, x, worker=0):
+    def _forward_one(self, coords, parts, x, worker=0, weights_set=False):
         """The model's output at one point, coords a list of floats: w + a*d1 (+ b*d2) written straight into the
-        private copy's tensors (two operations per tensor, no stacked copy), as the reference loop's copy_ does."""
+        private copy's tensors (two operations per tensor, no stacked copy), as the reference loop's copy_ does;
+        `weights_set`: they are there already (the same point on the previous batch)."""
         c = self._copy(worker)
-        for n, slot in c.slots:
-            torch.add(self.base[n], self.directions[0][n], alpha=coords[0], out=slot)
-            if len(coords) > 1:
-                slot.add_(self.directions[1][n], alpha=coords[1])
+        if not weights_set:
+            for n, slot in c.slots:
+                torch.add(self.base[n], self.directions[0][n], alpha=coords[0], out=slot)
+                if len(coords) > 1:
+                    slot.add_(self.directions[1][n], alpha=coords[1])
         if c.inject is not None:
-            c.combined = c.inject.value = self._first.combine_floats(parts, coords, c.combined)
+            c.combined = self._first.combine_floats(parts, coords, c.combined)
+            c.inject.put(c.combined)
         out = c.net(x)
         if c.inject is not None:
-            c.inject.value = None  # not kept alive between passes
+            c.inject.put(None)  # not kept alive between passes
         return out
 
     def _stack(self, coords, names=None):
@@ -279,10 +282,11 @@ class GridEvaluator:
                 # One point at a time on a CPU: the sums kept as Python floats (float64, the same values .double()
                 # gives), which saves a dozen tiny tensor operations per point (stack, casts, in-place sums): about a
                 # tenth of a small model's time. Not on GPUs, where .item() would wait for the device at every point.
+                # Point by point, each one's weights written once for all the batches.
                 sums = [[0.0, 0.0] for _ in range(k)]
-                for (x, y), parts in zip(batches, outputs):
-                    for i in range(k):
-                        loss, correct = self._measure(self._forward_one(points[i], parts, x, worker or 0), y)
+                for i in range(k):
+                    for b, ((x, y), parts) in enumerate(zip(batches, outputs)):
+                        loss, correct = self._measure(self._forward_one(points[i], parts, x, worker or 0, weights_set=b > 0), y)
                         sums[i][0] += loss.item() * len(x)
                         sums[i][1] += correct.item()
                 totals = torch.tensor(sums, dtype=torch.float64)
@@ -331,13 +335,16 @@ class GridEvaluator:
         to have several (a caller that checks for cancel between calls still hears it within about a second)."""
         if not self._parallel_now(self.workers):
             return self.points_per_pass
-        rate = self._rates.get("parallel") or self._rates.get(1)
+        rate = self._rates.get("parallel") or max((r for k, r in self._rates.items() if k != "parallel"), default=None)
         per_thread = int(min(max(rate * 0.25 / self.workers, 1), 64)) if rate else 1
         return self.workers * per_thread
 
     def _parallel_now(self, n):
-        """Whether n points go to the threads now: once K is chosen and is 1, and while threads are not slower."""
-        return self.parallel and n >= self.workers and self.points_per_pass == 1 and not self._candidates
+        """Whether n points go to the threads now: once the search for K is over, while the threads are timed
+        against the K it chose, and afterwards if they won."""
+        if not self.parallel or n < self.workers or self._candidates:
+            return False
+        return self.points_per_pass == 1 or "parallel" not in self._rates
 
     def _parallel_pass(self, coords):
         """The points of coords split in `workers` contiguous groups, one per thread, each op on one core."""
@@ -347,9 +354,12 @@ class GridEvaluator:
         for i in range(len(groups)):
             self._copy(i)  # made here: deepcopy is not something to race on
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="descent-landscape")
+            # OpenMP's thread count is per thread: each pool thread sets its own to 1 once. Left at the default,
+            # every thread's ops would start a team of their own, and those teams' waiting threads (they spin) slow
+            # every later op in the process down, several times over on a small CPU.
+            self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="descent-landscape", initializer=torch.set_num_threads, initargs=(1,))
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # process-wide: each thread's ops on one core
+        torch.set_num_threads(1)  # this thread's ops on one core too, for the pass
         try:
             futures = [self._pool.submit(self._pass, g, self.batches, i) for i, g in enumerate(groups) if i > 0]
             first = self._pass(groups[0], self.batches, 0)
@@ -359,8 +369,9 @@ class GridEvaluator:
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
     def _record_parallel(self, points, seconds):
-        """The first timed calls on threads (>= 0.05 s of them) are compared with one point after another (K=1's
-        rate from the search, or measured now): threads are dropped if they are not at least 10 % faster."""
+        """The first timed calls on threads (>= 0.05 s of them) are compared with the fastest K of the search (or
+        with one point after another, measured now, when there was no search): the threads win, and K becomes 1,
+        only if they are at least 10 % faster; else they are dropped."""
         if "parallel" in self._rates:
             return
         done, total = self._timing.get("parallel", (0, 0.0))
@@ -369,9 +380,13 @@ class GridEvaluator:
         if total < 0.05:
             return
         self._rates["parallel"] = done / total
-        if 1 not in self._rates:
-            self._rates[1] = self._time_sequential()
-        if self._rates["parallel"] < 1.1 * self._rates[1]:
+        sequential = {k: r for k, r in self._rates.items() if k != "parallel"}
+        if not sequential:
+            sequential = {1: self._time_sequential()}
+            self._rates.update(sequential)
+        if self._rates["parallel"] >= 1.1 * max(sequential.values()):
+            self.points_per_pass = 1
+        else:
             self.parallel = False
 
     def _time_sequential(self):

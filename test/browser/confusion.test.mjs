@@ -3,14 +3,14 @@
 // run, and a 1000-class run) appear in the Runs view; the context menu of a run opens its matrix; values, metrics,
 // pairs, hover, a click on a cell, the epoch slider and the split tabs work; another run is compared as a difference;
 // the palette command opens the 1000-class run, which is clustered, searched and zoomed.
-/* global window, document */ // used inside evaluate callbacks, which run in the browser
+/* global window */ // used inside evaluate callbacks, which run in the browser
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { launchChromium, testPython, REPO_ROOT } from '../tools/codeserver.mjs';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { ARTIFACTS, activeWebview, openDescentContainer, openWorkbench, runCommand } from './helpers.mjs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { ARTIFACTS, activeWebview, openDescentContainer, openWorkbench, runCommand, saveThroughDialog } from './helpers.mjs';
 
 const TEST_TIMEOUT = 240_000;
 
@@ -174,20 +174,9 @@ for (const theme of THEMES) {
         const frame = activeWebview(page);
         await frame.locator('#view').selectOption('counts');
         const saveThrough = async (button, ext) => {
-          await frame.locator(button).click();
-          // code-server's save dialog is a quick input holding the suggested path: Enter accepts it.
-          const input = page.locator('.quick-input-widget input');
-          await page.waitForFunction((e) => document.querySelector('.quick-input-widget input')?.value?.endsWith(e), ext, { timeout: 30_000 });
-          const target = await input.inputValue();
-          await input.press('Enter');
-          assert.ok(target.startsWith(workspace), `${target} is in the workspace`);
-          const started = Date.now();
-          while (!existsSync(target)) {
-            assert.ok(Date.now() - started < 30_000, `${target} was not written`);
-            await page.waitForTimeout(200);
-          }
-          await page.waitForTimeout(300);
-          return { name: basename(target), bytes: readFileSync(target) };
+          const saved = await saveThroughDialog(page, frame, button, ext);
+          assert.ok(saved.path.startsWith(workspace), `${saved.path} is in the workspace`);
+          return { name: basename(saved.path), bytes: saved.bytes };
         };
         const matrix = await saveThrough('#export-csv', '.csv');
         assert.match(matrix.name, /^confusion-.*cifar10-a.*-val-epoch5\.csv$/);

@@ -6,10 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testPython } from '../tools/codeserver.mjs';
-import { ARTIFACTS, EXTENSION_PATH, activeWebview, openDescentContainer, openWorkbench, runCommand, screenshot } from './helpers.mjs';
+import { ARTIFACTS, EXTENSION_PATH, activeWebview, openDescentContainer, openWorkbench, runCommand, saveThroughDialog, screenshot } from './helpers.mjs';
 
 const TEST_TIMEOUT = 180_000;
 
@@ -101,19 +101,9 @@ for (const theme of ['dark', 'light']) {
       const frame = activeWebview(page);
       await frame.locator('#app[data-state="ready"]').waitFor({ state: 'visible', timeout: 60_000 });
       const saveThrough = async (button, file) => {
-        await frame.locator(button).click();
-        // code-server's save dialog is a quick input holding the suggested path: Enter accepts it.
-        const input = page.locator('.quick-input-widget input');
-        await page.waitForFunction((f) => document.querySelector('.quick-input-widget input')?.value?.endsWith(f), file, { timeout: 30_000 });
-        await input.press('Enter');
-        const target = join(workspace, file);
-        const started = Date.now();
-        while (!existsSync(target)) {
-          assert.ok(Date.now() - started < 30_000, `${target} was not written`);
-          await page.waitForTimeout(200);
-        }
-        await page.waitForTimeout(300);
-        return readFileSync(target);
+        const saved = await saveThroughDialog(page, frame, button, file);
+        assert.equal(saved.path, join(workspace, file));
+        return saved.bytes;
       };
       const csv = (await saveThrough('#export-csv', 'Curves_mnist-baseline.csv')).toString('utf8').split('\n');
       assert.equal(csv[0], 'run,split,metric,step,epoch,time,value');

@@ -1,6 +1,7 @@
 // Shared steps for the browser tests: a real VS Code (code-server) with Descent loaded as a development extension,
 // driven by headless Chromium through playwright-core. Run them with `node test/tools/run-browser-tests.mjs`.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+/* global document */ // used inside page.waitForFunction callbacks, which run in the browser
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -119,6 +120,25 @@ export async function runCommand(page, title) {
   }
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+}
+
+/**
+ * Clicks `button` in a webview frame, accepts code-server's save dialog (a quick input holding the suggested path,
+ * waited for until it ends with `suffix`) with Enter, and waits for the file. Returns its path and bytes.
+ */
+export async function saveThroughDialog(page, frame, button, suffix) {
+  await frame.locator(button).click();
+  const input = page.locator('.quick-input-widget input');
+  await page.waitForFunction((s) => document.querySelector('.quick-input-widget input')?.value?.endsWith(s), suffix, { timeout: 30_000 });
+  const path = await input.inputValue();
+  await input.press('Enter');
+  const started = Date.now();
+  while (!existsSync(path)) {
+    if (Date.now() - started > 30_000) throw new Error(`${path} was not written`);
+    await page.waitForTimeout(200);
+  }
+  await page.waitForTimeout(300); // written in one call, but give the host time to finish
+  return { path, bytes: readFileSync(path) };
 }
 
 async function closeQuickInput(page) {

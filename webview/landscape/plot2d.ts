@@ -4,6 +4,7 @@ import { makeNormalizer, viridis } from '../../src/landscape/colors';
 import { contourAll, contourLevels, formatLevel, labelPlacement } from '../../src/landscape/contours';
 import { axisPoints, gridValues, type LandscapeResult } from '../../src/protocol/landscape';
 import { cssVar } from '../common/theme';
+import { preparedCanvas } from './canvas';
 
 export interface Plot2dOptions {
   metric: 'loss' | 'accuracy';
@@ -34,14 +35,7 @@ function ticks(min: number, max: number, count: number): number[] {
 
 /** Draws the 2D plot; returns what was drawn (for tests). */
 export function drawPlot2d(canvas: HTMLCanvasElement, r: LandscapeResult, o: Plot2dOptions): Plot2dStats {
-  const dpr = window.devicePixelRatio || 1;
-  const cssW = canvas.clientWidth || 600;
-  const cssH = canvas.clientHeight || 440;
-  canvas.width = Math.round(cssW * dpr);
-  canvas.height = Math.round(cssH * dpr);
-  const ctx = canvas.getContext('2d')!;
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, cssW, cssH);
+  const { ctx, cssW, cssH, dpr } = preparedCanvas(canvas);
   const fg = cssVar('--vscode-foreground', '#ccc');
   const muted = cssVar('--vscode-descriptionForeground', '#999');
   const font = cssVar('--vscode-font-family', 'sans-serif');

@@ -4,6 +4,7 @@
 import { makeNormalizer, viridis } from '../../src/landscape/colors';
 import { axisPoints, gridValues, type LandscapeResult } from '../../src/protocol/landscape';
 import { cssVar } from '../common/theme';
+import { preparedCanvas } from './canvas';
 
 export interface SurfaceView {
   yaw: number;
@@ -15,14 +16,7 @@ export const DEFAULT_VIEW: SurfaceView = { yaw: -0.7, pitch: 0.75, zoom: 1 };
 
 /** Draws the surface; returns the number of quads drawn. */
 export function drawSurface(canvas: HTMLCanvasElement, r: LandscapeResult, metric: 'loss' | 'accuracy', log: boolean, view: SurfaceView): number {
-  const dpr = window.devicePixelRatio || 1;
-  const cssW = canvas.clientWidth || 600;
-  const cssH = canvas.clientHeight || 440;
-  canvas.width = Math.round(cssW * dpr);
-  canvas.height = Math.round(cssH * dpr);
-  const ctx = canvas.getContext('2d')!;
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, cssW, cssH);
+  const { ctx, cssW, cssH } = preparedCanvas(canvas);
   const grid = metric === 'accuracy' && r.metrics.accuracy ? r.metrics.accuracy : r.metrics.loss;
   const values = gridValues(grid);
   const xs = axisPoints(r.grid.x);

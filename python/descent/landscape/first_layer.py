@@ -36,6 +36,16 @@ class Precomputed(nn.Module):
         self.__dict__["value"] = value
 
 
+def run_with_hooks(model, x, handles):
+    """One forward pass of x without gradients, then the hooks behind `handles` removed (also when it fails)."""
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def find(model, x):
     """(name, module, None) of the first layer that can be shared, or (None, None, reason)."""
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children()) and list(m.parameters(recurse=False))]
@@ -46,13 +56,7 @@ def find(model, x):
             calls.append((name, module, bool(args) and args[0] is x and not kwargs))
         return hook
 
-    handles = [m.register_forward_pre_hook(hook_for(n), with_kwargs=True) for n, m in leaves]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    run_with_hooks(model, x, [m.register_forward_pre_hook(hook_for(n), with_kwargs=True) for n, m in leaves])
     if not calls:
         return None, None, "no module with parameters is called in forward"
     name, module, takes_input = calls[0]

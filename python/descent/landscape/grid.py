@@ -70,13 +70,7 @@ def _activation_bytes(model, x):
             if torch.is_tensor(t):
                 total[0] += t.numel() * t.element_size()
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    first_layer.run_with_hooks(model, x, [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())])
     return total[0]
 
 

@@ -83,7 +83,8 @@ for (const theme of ['dark', 'light']) {
       await pad.scrollIntoViewIfNeeded();
       // A "1": one vertical stroke down the middle.
       await stroke(page, pad, [[0.5, 0.12], [0.52, 0.5], [0.5, 0.88]]);
-      const result = frame.locator('.try-it .prediction[data-bars="5"]');
+      // Predictions also come while drawing; wait for the one of the finished stroke (no request pending).
+      const result = frame.locator('.try-it .prediction[data-bars="5"]:not([aria-busy="true"])');
       await result.waitFor({ state: 'visible', timeout: 60_000 });
       const headline = await frame.locator('.try-it .headline').innerText();
       assert.match(headline, /^\d+\.\d% digit \d/);

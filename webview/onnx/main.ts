@@ -38,10 +38,12 @@ const host = connectToHost<OnnxToWebview, OnnxToHost>((m) => {
     case 'prediction':
       if (m.id !== requestId && m.id !== 0) return;
       renderPrediction(m);
+      settled();
       break;
     case 'predictionError':
       if (m.id !== requestId && m.id !== 0) return;
       setStatus(m.message, true);
+      settled();
       break;
   }
 });
@@ -224,8 +226,8 @@ function renderTryIt(t: TryItState): Node[] {
   });
   const choose = h('vscode-button', { secondary: true, icon: 'file-media' }, 'Choose image…');
   choose.addEventListener('click', () => {
-    requestId++;
-    host.post({ type: 'chooseImage', id: requestId });
+    // The dialog may be cancelled and answer nothing, so this request does not mark the box busy.
+    host.post({ type: 'chooseImage', id: nextRequest(false) });
   });
   const shape = `${spec.width}×${spec.height}${spec.channels === 3 ? ' RGB' : ' grayscale'}`;
   const intro = spec.drawable
@@ -239,8 +241,7 @@ function renderTryIt(t: TryItState): Node[] {
   if (spec.drawable) {
     pad = new DrawingPad(spec.width, spec.height, (pixels) => {
       drawPixels(seen, pixels);
-      requestId++;
-      host.post({ type: 'predictDrawing', id: requestId, pixels });
+      host.post({ type: 'predictDrawing', id: nextRequest(), pixels });
     });
     const clear = h('vscode-button', { secondary: true, icon: 'clear-all' }, 'Clear');
     clear.addEventListener('click', () => {
@@ -257,6 +258,18 @@ function renderTryIt(t: TryItState): Node[] {
   }
   nodes.push(status, result);
   return nodes;
+}
+
+/** A new request supersedes older ones; the result box says it is busy until that request's answer comes. */
+function nextRequest(busy = true): number {
+  const box = app.querySelector<HTMLElement>('.try-it .prediction');
+  if (busy) box?.setAttribute('aria-busy', 'true');
+  else box?.removeAttribute('aria-busy');
+  return ++requestId;
+}
+
+function settled(): void {
+  app.querySelector<HTMLElement>('.try-it .prediction')?.removeAttribute('aria-busy');
 }
 
 function setStatus(text: string, error = false): void {

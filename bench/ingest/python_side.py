@@ -3,12 +3,14 @@
 1. Writes a TensorBoard event file with torch's SummaryWriter (TAGS tags x STEPS steps) and times tensorboard's own
    readers on it: EventAccumulator (all scalars kept: size_guidance scalars=0) and event_file_loader.
 2. Times one call of descent.log.metrics against one SummaryWriter.add_scalar per metric.
-3. Times a small real training step (an MNIST-sized MLP, batch 64, one CPU thread) with no logging, with only
-   loss.item() (what any logger must do to read the value), with descent.log every step and with SummaryWriter every step, interleaved in rounds so that machine noise hits all three alike.
+3. Times small real training steps (an MNIST-sized MLP and LeNet-5, batch 64, one CPU thread) with no logging, with
+   only loss.item() (what any logger must do to read the value), with descent.log every step and with SummaryWriter
+   every step; every step is timed and the mode is drawn per step, so machine noise hits all four alike.
 """
 
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -80,40 +82,67 @@ def per_call(tmp):
     return descent, tb
 
 
-def training(tmp, rounds, steps):
+def _models():
+    """The two loops timed: the smallest model anyone trains for real, and the CNN of an intro course's MNIST lab."""
+    mlp = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    lenet = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(), torch.nn.Linear(84, 10),
+    )
+    return [
+        ("MLP 784-256-10, batch 64", mlp, torch.randn(64, 784)),
+        ("LeNet-5 on 1x28x28, batch 64", lenet, torch.randn(64, 1, 28, 28)),
+    ]
+
+
+def training(tmp, steps):
+    """Per-step times of one training loop, the logging mode drawn per step in shuffled cycles of the four modes.
+
+    Timing each step and shuffling the modes spreads the machine's drift and the cache state left by the previous
+    step over every mode alike (blocks of steps per mode gave overheads that flipped sign from run to run).
+    """
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    # An MNIST-sized MLP, batch 64: about the smallest model anyone trains for real.
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    x, y = torch.randn(64, 784), torch.randint(0, 10, (64,))
-    logger = log.Logger(os.path.join(tmp, "train-descent"))
-    writer = SummaryWriter(log_dir=os.path.join(tmp, "train-tb"))
+    rng = random.Random(0)
+    results = []
+    for index, (name, model, x) in enumerate(_models()):
+        y = torch.randint(0, 10, (x.shape[0],))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        logger = log.Logger(os.path.join(tmp, "train-descent-%d" % index))
+        writer = SummaryWriter(log_dir=os.path.join(tmp, "train-tb-%d" % index))
 
-    def step(i, mode):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if mode == "item":
-            loss.item()
-        elif mode == "descent":
-            logger.metrics(step=i, split="train", loss=loss)
-        elif mode == "tensorboard":
-            writer.add_scalar("loss/train", loss, i)
+        def step(i, mode):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if mode == "item":
+                loss.item()
+            elif mode == "descent":
+                logger.metrics(step=i, split="train", loss=loss)
+            elif mode == "tensorboard":
+                writer.add_scalar("loss/train", loss, i)
 
-    for i in range(200):
-        step(i, "none")
-    times = {"none": [], "item": [], "descent": [], "tensorboard": []}
-    for r in range(rounds):
-        for mode in times if r % 2 == 0 else reversed(list(times)):
-            start = time.perf_counter()
-            for i in range(steps):
-                step(i, mode)
-            times[mode].append((time.perf_counter() - start) / steps)
-    writer.close()
-    logger.close()
-    return {mode: statistics.median(v) for mode, v in times.items()}
+        for i in range(100):
+            step(i, "none")
+        modes = ["none", "item", "descent", "tensorboard"]
+        times = {mode: [] for mode in modes}
+        order = []
+        clock = time.perf_counter
+        for i in range(steps):
+            if not order:
+                order = list(modes)
+                rng.shuffle(order)
+            mode = order.pop()
+            start = clock()
+            step(i, mode)
+            times[mode].append(clock() - start)
+        writer.close()
+        logger.close()
+        results.append({"model": name, "steps": steps, **{mode: statistics.median(v) for mode, v in times.items()}})
+        steps = max(400, steps // 8)  # the CNN's step is several times longer
+    return results
 
 
 def main():
@@ -126,7 +155,7 @@ def main():
     loader_s, loader_n = timed(read_loader, path, repeat=1)
     with tempfile.TemporaryDirectory() as tmp:
         descent_call, tb_call = per_call(tmp)
-        train = training(tmp, rounds=int(os.environ.get("BENCH_ROUNDS", "15")), steps=200)
+        train = training(tmp, steps=int(os.environ.get("BENCH_TRAIN_STEPS", "16000")))
     import tensorboard
 
     print(json.dumps({

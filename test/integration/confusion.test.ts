@@ -6,26 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DescentApi } from '../../src/extension';
-
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function api(): Promise<DescentApi> {
-  const ext = vscode.extensions.getExtension<DescentApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { api, until, extensionPath } from './helpers';
 
 const LOG_SCRIPT = `
 import sys
@@ -51,7 +32,7 @@ suite('Confusion matrix panel', () => {
     const dir = path.join(root(), 'runs', 'confusion-int');
     mkdirSync(path.dirname(dir), { recursive: true });
     const python = vscode.workspace.getConfiguration('descent').get<string>('pythonPath') || 'python3';
-    const lib = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'python');
+    const lib = path.join(extensionPath(), 'python');
     const r = spawnSync(python, ['-c', LOG_SCRIPT, dir], { env: { ...process.env, PYTHONPATH: lib }, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
 

@@ -6,21 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DescentApi } from '../../src/extension';
 import type { EnvironmentSnapshot } from '../../src/protocol/environment';
-
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function api(): Promise<DescentApi> {
-  const ext = vscode.extensions.getExtension<DescentApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
-
-function extensionPath(): string {
-  return vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
-}
+import { sleep, api, extensionPath } from './helpers';
 
 const config = () => vscode.workspace.getConfiguration('descent');
 

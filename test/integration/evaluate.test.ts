@@ -7,9 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DescentApi } from '../../src/extension';
 import type { EvaluateModelArgs, EvaluateModelOutcome } from '../../src/evaluate/vscode/command';
-
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { EXTENSION_ID, sleep, extensionPath } from './helpers';
 
 suite('Evaluate Model', function () {
   this.timeout(180_000);
@@ -20,7 +18,7 @@ suite('Evaluate Model', function () {
   suiteSetup(() => {
     fs.mkdirSync(dir, { recursive: true });
     const python = vscode.workspace.getConfiguration('descent').get<string>('pythonPath') || 'python3';
-    const script = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'test', 'fixtures', 'evaluate', 'make_eval.py');
+    const script = path.join(extensionPath(), 'test', 'fixtures', 'evaluate', 'make_eval.py');
     const r = spawnSync(python, [script, dir], { encoding: 'utf8' });
     assert.equal(r.status, 0, `python failed: ${r.stderr}`);
     expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));

@@ -12,21 +12,10 @@ import type { DescentApi } from '../../src/extension';
 import type { PlotResult } from '../../src/landscape/vscode/commands';
 import { LANDSCAPE_FILE, gridValues, parseLandscapeText, type LandscapeResult } from '../../src/protocol/landscape';
 import type { LaunchResult } from '../../src/train/launcher';
+import { EXTENSION_ID, sleep, until } from './helpers';
 
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const workspace = () => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
 const scratch = () => path.join(workspace(), 'landscape-tests');
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000, everyMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 function readResult(dir: string): LandscapeResult {
   const v = parseLandscapeText(fs.readFileSync(path.join(dir, LANDSCAPE_FILE), 'utf8'));

@@ -4,9 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DescentApi } from '../../src/extension';
-
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { EXTENSION_ID, sleep, until } from './helpers';
 
 function workspaceFile(...parts: string[]): vscode.Uri {
   return vscode.Uri.file(path.join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, ...parts));
@@ -18,16 +16,6 @@ function descentCodes(uri: vscode.Uri): string[] {
     .filter((d) => d.source === 'Descent')
     .map((d) => (typeof d.code === 'object' ? String(d.code.value) : String(d.code)))
     .sort();
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 suite('Lint', function () {

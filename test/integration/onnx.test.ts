@@ -7,26 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import * as vscode from 'vscode';
-import type { DescentApi } from '../../src/extension';
-
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function api(): Promise<DescentApi> {
-  const ext = vscode.extensions.getExtension<DescentApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { api, until, extensionPath } from './helpers';
 
 suite('ONNX model view', function () {
   this.timeout(120_000);
@@ -36,7 +17,7 @@ suite('ONNX model view', function () {
   suiteSetup(() => {
     fs.mkdirSync(dir, { recursive: true });
     const python = vscode.workspace.getConfiguration('descent').get<string>('pythonPath') || 'python3';
-    const script = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'test', 'fixtures', 'onnx', 'make_digits.py');
+    const script = path.join(extensionPath(), 'test', 'fixtures', 'onnx', 'make_digits.py');
     const r = spawnSync(python, [script, model], { encoding: 'utf8' });
     assert.equal(r.status, 0, `python failed: ${r.stderr}`);
     fs.writeFileSync(path.join(dir, 'not-a-model.onnx'), 'plain text, not protobuf\n');

@@ -5,16 +5,7 @@ import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DescentApi } from '../../src/extension';
-
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function api(): Promise<DescentApi> {
-  const ext = vscode.extensions.getExtension<DescentApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
+import { api, until, extensionPath } from './helpers';
 
 function python(): string {
   return vscode.workspace.getConfiguration('descent').get<string>('pythonPath') || 'python3';
@@ -25,19 +16,8 @@ function workspace(): string {
 }
 
 function pythonEnv(): NodeJS.ProcessEnv {
-  const lib = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'python');
+  const lib = path.join(extensionPath(), 'python');
   return { ...process.env, PYTHONPATH: lib };
-}
-
-/** Polls `probe` until it returns something truthy (the watcher is asynchronous). */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const LOG_SCRIPT = `
@@ -95,6 +75,7 @@ suite('Runs', function () {
     const dir = path.join(workspace(), 'runs', 'integration-live');
     const script = `
 import sys, time
+
 from descent import log
 logger = log.Logger(sys.argv[1], create_info=True)
 logger.hparams({"epochs": 3})

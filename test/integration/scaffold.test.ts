@@ -11,9 +11,8 @@ import type { LaunchResult } from '../../src/train/launcher';
 import { BUILDING_BLOCKS } from '../../src/scaffold/vscode/blocks';
 import type { InsertBlockResult } from '../../src/scaffold/vscode/insertBlock';
 import type { NewProjectResult } from '../../src/scaffold/vscode/newProject';
+import { EXTENSION_ID, sleep, until } from './helpers';
 
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const workspace = () => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
 const scratch = () => path.join(workspace(), 'scaffold-tests');
 
@@ -22,16 +21,6 @@ function descentFindings(uri: vscode.Uri): string[] {
     .getDiagnostics(uri)
     .filter((d) => d.source === 'Descent')
     .map((d) => `${typeof d.code === 'object' ? String(d.code.value) : String(d.code)}:${d.range.start.line + 1} ${d.message}`);
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
 }
 
 const newProject = (arg: unknown) => vscode.commands.executeCommand<NewProjectResult>('descent.newProject', arg);

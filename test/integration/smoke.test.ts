@@ -1,7 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-
-const EXTENSION_ID = 'descent-dev.descent';
+import { EXTENSION_ID } from './helpers';
 
 suite('Descent smoke', () => {
   test('the extension is installed', () => {

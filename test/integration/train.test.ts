@@ -7,9 +7,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DescentApi } from '../../src/extension';
 import type { LaunchResult } from '../../src/train/launcher';
+import { EXTENSION_ID, sleep, until as waitUntil } from './helpers';
 
-const EXTENSION_ID = 'descent-dev.descent';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Training runs start Python and PyTorch: wait longer than the helpers' default. */
+const until = <T>(what: string, probe: Parameters<typeof waitUntil<T>>[1], ms = 90_000) => waitUntil(what, probe, ms);
+
 const workspace = () => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
 const fixture = (name: string) => path.join(workspace(), 'training', name);
 /** After the first test, runs go to a folder of their own, so other suites that count the workspace's runs/ do not see them. */
@@ -23,16 +25,6 @@ function readJson(file: string): Record<string, unknown> | undefined {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch {
     return undefined;
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
   }
 }
 

@@ -131,8 +131,9 @@ async function main(): Promise<void> {
   console.log(`  ruff wasm ${Workspace.version()} (default rules): ${fmt(best.ruff)} ms  ${fmt(lps.ruff)} lines/s  (${findings.ruff} diagnostics)`);
   console.log(`  ratio descent/ruff: ${ratio.toFixed(2)}x  ${ratio >= 1 ? '(budget >= 1: within budget)' : '(budget >= 1: **OVER BUDGET**)'}`);
 
-  // Parallel: what `descent-lint` on a folder could do with a worker per core (Ruff's wasm build is single-threaded,
-  // so the budget is read on the single-thread figure above). Files are dealt out by size; workers are warmed first.
+  // Parallel: the ceiling of `descent-lint --jobs N` on a folder (workers warmed, texts in memory; the CLI itself also
+  // reads files and starts its threads). Ruff's wasm build is single-threaded, so the budget is read on the
+  // single-thread figure above. Files are dealt out by size.
   let parallel: { threads: number; ms: number; lps: number } | undefined;
   if (THREADS > 1) {
     const shares: string[][] = Array.from({ length: THREADS }, () => []);

@@ -2,6 +2,7 @@
 // Exit codes: 0 clean (or only warnings/info), 1 an error-level finding, 2 usage error.
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { isPoolWorker, lintOnThreads, servePool, threadsFor, type FileJob, type FileResult } from './cliPool';
 import { loadPyprojectOptions, mergeOptions, type LintOptions } from './config';
 import { lintSource } from './engine';
 import { lintNotebookCells, readIpynb } from './notebook';
@@ -19,6 +20,7 @@ Options:
   --select IDS               only these rules (comma-separated ids or prefixes, e.g. TL,LS001)
   --ignore IDS               skip these rules
   --no-config                do not read [tool.descent.lint] from pyproject.toml
+  -j, --jobs N               lint on N threads (default: one per core, fewer for few files)
   --list-rules               print the rules and exit
   -h, --help                 this help
 Exit status: 0 no error-level finding, 1 error-level findings, 2 usage error.`;
@@ -31,6 +33,7 @@ interface Args {
   select?: string[];
   ignore?: string[];
   config: boolean;
+  jobs?: number;
   listRules: boolean;
   help: boolean;
 }
@@ -63,6 +66,14 @@ export function parseArgs(argv: string[]): Args {
       case '--ignore':
         args.ignore = ids(take());
         break;
+      case '-j':
+      case '--jobs': {
+        const v = take();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs needs a whole number of threads, 1 or more (got '${v}')`);
+        args.jobs = n;
+        break;
+      }
       case '--no-config':
         args.config = false;
         break;
@@ -218,23 +229,42 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     }
     throw e;
   }
-  await initParser();
   const cli: LintOptions = { select: args.select, disabled: args.ignore };
   const configs = new Map<string, LintOptions>();
-  const findings: FileFinding[] = [];
-  for (const f of files) {
-    const dir = dirname(resolve(f));
+  const jobs: FileJob[] = files.map((path) => {
+    const dir = dirname(resolve(path));
     let fileOptions = configs.get(dir);
     if (!fileOptions) configs.set(dir, (fileOptions = args.config ? loadPyprojectOptions(dir) : {}));
-    try {
-      findings.push(...lintFile(f, mergeOptions(fileOptions, cli)));
-    } catch (e) {
-      err(`descent-lint: ${f}: ${(e as Error).message}\n`);
-    }
+    return { path, options: mergeOptions(fileOptions, cli), bytes: statSync(path).size };
+  });
+  const findings: FileFinding[] = [];
+  for (const [i, r] of (await lintAll(jobs, args.jobs, err)).entries()) {
+    if (r.error !== undefined) err(`descent-lint: ${jobs[i]!.path}: ${r.error}\n`);
+    else findings.push(...r.findings);
   }
   const cwd = process.cwd();
   out(args.format === 'json' ? formatJson(findings, cwd) : args.format === 'sarif' ? formatSarif(findings, cwd, version()) : formatText(findings, cwd));
   return findings.some((f) => f.severity === 'error') ? 1 : 0;
+}
+
+/** Lints on worker threads when there are enough files to pay for them, else here; results in the files' order. */
+async function lintAll(jobs: FileJob[], requested: number | undefined, err: (s: string) => void): Promise<FileResult<FileFinding>[]> {
+  const threads = threadsFor(jobs.length, requested);
+  if (threads > 1) {
+    try {
+      return await lintOnThreads<FileFinding>(__filename, jobs, threads);
+    } catch (e) {
+      err(`descent-lint: worker threads failed (${(e as Error).message}); linting on one thread\n`);
+    }
+  }
+  await initParser();
+  return jobs.map((job) => {
+    try {
+      return { findings: lintFile(job.path, job.options) };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  });
 }
 
 function version(): string {
@@ -249,7 +279,9 @@ function version(): string {
   return '0.0.0';
 }
 
-if (require.main === module) {
+if (isPoolWorker()) {
+  void servePool(() => initParser(), (job) => lintFile(job.path, job.options));
+} else if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

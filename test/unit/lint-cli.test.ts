@@ -128,7 +128,21 @@ test('usage errors exit 2: unknown flag, unknown format, missing path; --help ex
   assert.match(fmt.err, /unknown format 'xml'/);
   assert.equal(run(['does/not/exist.py']).code, 2);
   assert.equal(run(['--format']).code, 2);
+  const jobs = run(['proj', '--jobs', '0']);
+  assert.equal(jobs.code, 2);
+  assert.match(jobs.err, /--jobs needs a whole number of threads, 1 or more \(got '0'\)/);
   const help = run(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /Usage: descent-lint/);
+});
+
+test('--jobs: worker threads give the same findings, in the same order, as one thread (labelled corpus + this project)', () => {
+  const corpus = join(root, 'test', 'fixtures', 'lint-corpus');
+  const one = run([corpus, 'proj', 'configured', '--format', 'json', '--jobs', '1']);
+  const three = run([corpus, 'proj', 'configured', '--format', 'json', '-j', '3']);
+  assert.equal(three.err, '', 'no worker failed (a failure falls back to one thread and says so on stderr)');
+  assert.equal(three.code, one.code);
+  const rows = JSON.parse(one.out) as { rule: string }[];
+  assert.ok(rows.length > 40, `${rows.length} findings: the corpus has many`);
+  assert.equal(three.out, one.out);
 });

@@ -176,3 +176,36 @@ test('EV005: metrics computed by a call that is handed the test loader', () => {
   assert.deepEqual(ids(`${HEADER}scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)\nscheduler.step(evaluate(model, test_loader))\n`, 'EV005'), ['EV005']);
   assert.deepEqual(ids(code.replace('test_loader', 'val_loader'), 'EV005'), []);
 });
+
+// ---- EV007 ----
+const dropoutNet = (call: string, params = 'self, x') =>
+  `${HEADER}\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(8, 16)\n        self.fc2 = nn.Linear(16, 2)\n\n    def forward(${params}):\n        x = F.relu(self.fc1(x))\n        x = ${call}\n        return self.fc2(x)\n`;
+
+test('EV007: F.dropout in forward without training= is a warning; the fix passes training=self.training', () => {
+  const code = dropoutNet('F.dropout(x, p=0.5)');
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['EV007:warning']);
+  const fixed = fix(code, 'EV007');
+  assert.match(fixed, /x = F\.dropout\(x, p=0\.5, training=self\.training\)/);
+  assert.deepEqual(ids(fixed), []);
+  // A trailing comma, and torch.nn.functional spelled out, dropout2d
+  const trailing = fix(dropoutNet('torch.nn.functional.dropout2d(\n            x,\n            0.2,\n        )'), 'EV007');
+  assert.match(trailing, /0\.2,\n {8} training=self\.training\)/);
+  assert.deepEqual(ids(trailing), []);
+  assert.deepEqual(ids(`from torch.nn.functional import dropout\n${dropoutNet('dropout(x, 0.3)')}`), ['EV007']);
+});
+
+test('EV007: training given (keyword, position, **kwargs), nn.Dropout, plain functions and static methods are fine', () => {
+  assert.deepEqual(ids(dropoutNet('F.dropout(x, 0.5, training=self.training)')), []);
+  assert.deepEqual(ids(dropoutNet('F.dropout(x, 0.5, self.training)')), []);
+  assert.deepEqual(ids(dropoutNet('F.dropout(x, **self.drop_args)')), []);
+  // MC dropout on purpose: training=True written out
+  assert.deepEqual(ids(dropoutNet('F.dropout(x, 0.5, training=True)')), []);
+  // not a method: a helper function (whether it runs in eval is not known here)
+  assert.deepEqual(ids(`${HEADER}\ndef augment(x):\n    return F.dropout(x, 0.1)\n`), []);
+  // a static method has no self to read training from
+  const staticM = `${HEADER}\nclass Noise:\n    @staticmethod\n    def apply(x):\n        return F.dropout(x, 0.1)\n`;
+  assert.deepEqual(ids(staticM), []);
+  // another library's dropout
+  assert.deepEqual(ids(`import jax\n${dropoutNet('mylib.dropout(x, 0.5)')}`), []);
+});

@@ -299,3 +299,28 @@ test('TL007: forcing requires_grad on the back-propagated loss', () => {
   // parameters marked trainable
   assert.deepEqual(ids(`${HEADER}w.requires_grad = True\nloss = (w * x).sum()\nloss.backward()\n`, 'TL007'), []);
 });
+
+// ---- TL012 ----
+test('TL012: optimizer.zero_grad / loss.backward / optimizer.step without () are errors; the fix calls them; re-lint clean', () => {
+  const code = loop('optimizer.zero_grad\nloss = criterion(model(x), y)\nloss.backward()\noptimizer.step');
+  const f = lint(code);
+  assert.deepEqual(
+    f.filter((x) => x.rule === 'TL012').map((x) => `${x.rule}:${x.severity}:${x.range.start.line}`),
+    ['TL012:error:6', 'TL012:error:9'],
+  );
+  let fixed = fix(code, 'TL012');
+  fixed = fix(fixed, 'TL012');
+  assert.match(fixed, /optimizer\.zero_grad\(\)\n/);
+  assert.match(fixed, /optimizer\.step\(\)\n/);
+  assert.deepEqual(ids(fixed), []);
+});
+
+test('TL012: model.eval and model.train without (); look-alikes are not reported', () => {
+  assert.deepEqual(ids(`${HEADER}model.eval\nwith torch.no_grad():\n    out = model(x)\n`, 'TL012'), ['TL012']);
+  assert.deepEqual(ids(`${HEADER}net.train\n`, 'TL012'), ['TL012']);
+  // Used as a value, not a bare statement: passed on, assigned, tested, called later.
+  const values = `${HEADER}step_fn = optimizer.step\nhooks.append(model.train)\nif model.train:\n    pass\nclosure = loss.backward\nclosure()\nx = self.eval\n`;
+  assert.deepEqual(ids(values, 'TL012'), []);
+  // Other attributes on their own line (a docstring-like expression, a property read for its side effect).
+  assert.deepEqual(ids(`${HEADER}model.training\nscheduler.last_epoch\n`, 'TL012'), []);
+});

@@ -324,3 +324,41 @@ test('TL012: model.eval and model.train without (); look-alikes are not reported
   // Other attributes on their own line (a docstring-like expression, a property read for its side effect).
   assert.deepEqual(ids(`${HEADER}model.training\nscheduler.last_epoch\n`, 'TL012'), []);
 });
+
+// ---- TL013 ----
+const epochs = (inner: string, pre = 'model = Net()\n') =>
+  `${HEADER}import torch.optim as optim\n${pre}for epoch in range(10):\n${inner.split('\n').map((l) => '    ' + l).join('\n')}\n    for x, y in loader:\n        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()\n`;
+
+test('TL013: Adam, SGD with momentum and a scheduler created inside the epoch loop are reported', () => {
+  assert.deepEqual(ids(epochs('optimizer = optim.Adam(model.parameters(), lr=1e-3)'), 'TL013'), ['TL013']);
+  assert.deepEqual(ids(epochs('optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)'), 'TL013'), ['TL013']);
+  assert.deepEqual(ids(epochs('optimizer = optim.AdamW(filter(lambda p: p.requires_grad, model.parameters()))'), 'TL013'), ['TL013']);
+  const sched = epochs('scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=5)', 'model = Net()\noptimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n');
+  const f = lint(sched, { select: ['TL013'] });
+  assert.deepEqual(f.map((x) => x.rule), ['TL013']);
+  assert.match(f[0]!.message, /StepLR is created inside the training loop: its schedule restarts/);
+  // inside the batch loop itself
+  const perBatch = `${HEADER}model = Net()\nfor x, y in loader:\n    optimizer = torch.optim.RMSprop(model.parameters())\n    optimizer.zero_grad()\n    criterion(model(x), y).backward()\n    optimizer.step()\n`;
+  assert.deepEqual(ids(perBatch, 'TL013'), ['TL013']);
+});
+
+test('TL013: created once before the loop, a new model per trial or fold, plain SGD, no training in the loop: fine', () => {
+  assert.deepEqual(ids(epochs('pass', 'model = Net()\noptimizer = optim.Adam(model.parameters())\n'), 'TL013'), []);
+  // a hyperparameter sweep: a new model each time gets a new optimizer
+  const sweep = `${HEADER}for lr in [1e-2, 1e-3]:\n    model = Net()\n    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n`;
+  assert.deepEqual(ids(sweep, 'TL013'), []);
+  const folds = `${HEADER}model = Net()\nfor fold in range(5):\n    model.apply(reset)\n    optimizer = torch.optim.Adam(model.parameters())\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n`;
+  assert.deepEqual(ids(folds, 'TL013'), []);
+  const models = `${HEADER}for model in (Net(), Other()):\n    optimizer = torch.optim.Adam(model.parameters())\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n`;
+  assert.deepEqual(ids(models, 'TL013'), []);
+  // plain SGD keeps no state between steps
+  assert.deepEqual(ids(epochs('optimizer = torch.optim.SGD(model.parameters(), lr=0.1 * 0.9 ** epoch)'), 'TL013'), []);
+  // both optimizer and scheduler made per iteration: the optimizer's finding covers it, not a second one
+  const both = epochs('optimizer = optim.Adam(model.parameters())\nscheduler = optim.lr_scheduler.StepLR(optimizer, 5)');
+  assert.deepEqual(ids(both, 'TL013'), ['TL013']);
+  // a loop that does not train (building a list of optimizers for later)
+  assert.deepEqual(ids(`${HEADER}opts = []\nfor m in models:\n    opts.append(torch.optim.Adam(m.parameters()))\n`, 'TL013'), []);
+  // inside a function defined in the loop body: not this loop's iteration
+  const factory = `${HEADER}model = Net()\nfor epoch in range(3):\n    def make():\n        return torch.optim.Adam(model.parameters())\n    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n`;
+  assert.deepEqual(ids(factory, 'TL013'), []);
+});

@@ -12,5 +12,6 @@ import { TL009 } from './TL009-inplace-param-update-with-grad';
 import { TL010 } from './TL010-update-on-held-out-data';
 import { TL011 } from './TL011-zero-grad-set-to-none-false';
 import { TL012 } from './TL012-method-not-called';
+import { TL013 } from './TL013-optimizer-recreated-in-loop';
 
-export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011, TL012];
+export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011, TL012, TL013];

@@ -1,0 +1,88 @@
+import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, type Analysis } from '../../analysis';
+import { innermostLoop, isBackward, isOptimizerStep } from '../../analysis/training';
+import type { PyNode } from '../../parser';
+import type { Rule } from '../../types';
+
+const SCHEDULERS = 'torch.optim.lr_scheduler.';
+// Calls that give a model fresh weights: an optimizer made after them starting from zero state is intended.
+const REINIT = new Set(['load_state_dict', 'apply', 'reset_parameters', 'init_weights']);
+
+/** The loops around a node (innermost first) up to the enclosing function. */
+function loopsAround(node: PyNode): PyNode[] {
+  const loops: PyNode[] = [];
+  for (let l = innermostLoop(node); l; l = innermostLoop(l)) loops.push(l);
+  return loops;
+}
+
+/** Whether the loop trains: it runs backward() or an optimizer step, here or in a nested loop. */
+function trains(loop: PyNode, a: Analysis): boolean {
+  return callsWithin(loop).some((c) => isBackward(c) || isOptimizerStep(c, a));
+}
+
+/** Whether `name` (a variable or `self.x`) is given a new value inside the loop: assigned, a loop target, re-initialised. */
+function renewedIn(loop: PyNode, name: string, ctx: { nodesOfType(t: string): readonly PyNode[] }): boolean {
+  const inside = (n: PyNode) => n.start >= loop.start && n.end <= loop.end;
+  if (ctx.nodesOfType('assignment').some((as) => inside(as) && as.child('left')?.text === name)) return true;
+  let bound = false;
+  loop.child('left')?.walk((n) => void (n.text === name && (bound = true))); // for model in models:
+  if (bound) return true;
+  return callsWithin(loop).some((c) => REINIT.has(calleeName(c) ?? '') && receiver(c)?.text === name);
+}
+
+/** `model` in `torch.optim.Adam(model.parameters(), ...)` (also `filter(..., model.parameters())`), else undefined. */
+function modelOf(call: PyNode): string | undefined {
+  const params = keywordArg(call, 'params') ?? positionalArgs(call)[0];
+  let model: string | undefined;
+  params?.walk((n) => {
+    if (model !== undefined) return false;
+    if (n.type === 'call' && (calleeName(n) === 'parameters' || calleeName(n) === 'named_parameters')) model = receiver(n)?.text;
+    return undefined;
+  });
+  return model;
+}
+
+/** Optimizers that keep state between steps; plain SGD without momentum keeps none, so re-creating it is harmless. */
+function keepsState(q: string, call: PyNode): boolean {
+  if (q !== 'torch.optim.SGD') return true;
+  const m = keywordArg(call, 'momentum') ?? positionalArgs(call)[2];
+  return m !== undefined && !/^0*\.?0*$/.test(m.text);
+}
+
+export const TL013: Rule = {
+  meta: {
+    id: 'TL013',
+    name: 'optimizer-recreated-in-loop',
+    group: 'training-loop',
+    defaultSeverity: 'warning',
+    summary: 'The optimizer or LR scheduler is created inside the training loop, so its state restarts every iteration.',
+    why:
+      'An optimizer keeps state between steps: momentum buffers for SGD with momentum, running averages of the gradient ' +
+      'and its square for Adam, RMSprop and AdaGrad. Created inside the loop, it starts from zero on every iteration: ' +
+      "momentum never builds up, and Adam's first step after a reset is a full-size step in every weight, so training is " +
+      'noisy or stalls. An LR scheduler created inside the loop restarts its schedule each time, so the learning rate ' +
+      'never decays. Nothing fails; the model just trains badly. Create both once, before the loop.',
+    wrong: 'model = Net()\nfor epoch in range(10):\n    optimizer = optim.Adam(model.parameters(), lr=1e-3)\n    for x, y in loader:\n        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()',
+    right: 'model = Net()\noptimizer = optim.Adam(model.parameters(), lr=1e-3)\nfor epoch in range(10):\n    for x, y in loader:\n        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()',
+    concept: 'Optimizer state: momentum and adaptive learning rates',
+    fixable: false,
+  },
+  nodeTypes: ['call'],
+  visit(call, ctx) {
+    const a = ctx.analysis;
+    const q = a.callee(call);
+    if (!q?.startsWith('torch.optim.') || !/^[A-Z]/.test(q.slice(q.lastIndexOf('.') + 1))) return;
+    const loop = loopsAround(call).find((l) => trains(l, a));
+    if (!loop) return;
+    if (q.startsWith(SCHEDULERS)) {
+      // The schedule restarts only if the optimizer it drives lives on across iterations.
+      const optimizer = keywordArg(call, 'optimizer') ?? positionalArgs(call)[0];
+      if (!optimizer || renewedIn(loop, optimizer.text, ctx)) return;
+      ctx.report({ node: call, message: `${q.slice(SCHEDULERS.length)} is created inside the training loop: its schedule restarts every iteration, so the learning rate never follows it. Create it once, before the loop.` });
+      return;
+    }
+    if (!keepsState(q, call)) return;
+    const model = modelOf(call);
+    if (!model || renewedIn(loop, model, ctx)) return; // a new model each iteration (a sweep, a fold) gets a new optimizer
+    ctx.report({ node: call, message: `${q.slice('torch.optim.'.length)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
+  },
+};

@@ -209,3 +209,19 @@ test('EV007: training given (keyword, position, **kwargs), nn.Dropout, plain fun
   // another library's dropout
   assert.deepEqual(ids(`import jax\n${dropoutNet('mylib.dropout(x, 0.5)')}`), []);
 });
+
+// ---- EV008 ----
+test('EV008: torch.no_grad() / inference_mode() alone on a line are errors; with, decorators and set_grad_enabled are fine', () => {
+  const bare = `${withDropout}model.eval()\ntorch.no_grad()\nfor x, y in val_loader:\n    out = model(x)\n`;
+  const f = lint(bare, { select: ['EV008'] });
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['EV008:error']);
+  assert.match(f[0]!.message, /with torch\.no_grad\(\):/);
+  assert.deepEqual(ids(`${HEADER}torch.inference_mode()\n`, 'EV008'), ['EV008']);
+  assert.deepEqual(ids(`from torch import no_grad\nno_grad()\n`, 'EV008'), ['EV008']);
+  assert.deepEqual(ids(`${withDropout}model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        out = model(x)\n`, 'EV008'), []);
+  assert.deepEqual(ids(`${HEADER}@torch.no_grad()\ndef evaluate(model, x):\n    return model(x)\n`, 'EV008'), []);
+  // set_grad_enabled(False) as a statement really switches grad mode off
+  assert.deepEqual(ids(`${HEADER}torch.set_grad_enabled(False)\n`, 'EV008'), []);
+  // kept in a variable to be entered later
+  assert.deepEqual(ids(`${HEADER}ctx = torch.no_grad()\nwith ctx:\n    pass\n`, 'EV008'), []);
+});

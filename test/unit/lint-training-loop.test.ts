@@ -362,3 +362,27 @@ test('TL013: created once before the loop, a new model per trial or fold, plain 
   const factory = `${HEADER}model = Net()\nfor epoch in range(3):\n    def make():\n        return torch.optim.Adam(model.parameters())\n    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n`;
   assert.deepEqual(ids(factory, 'TL013'), []);
 });
+
+// ---- TL014 ----
+test('TL014: the transfer-learning head replaced after the optimizer was built is an error', () => {
+  const code = `${HEADER}import torchvision\nmodel = torchvision.models.resnet18(weights=None)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)\nmodel.fc = nn.Linear(model.fc.in_features, 10)\n`;
+  const f = lint(code, { select: ['TL014'] });
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}:${x.range.start.line}`), ['TL014:error:7']);
+  assert.match(f[0]!.message, /model\.fc is replaced after the optimizer was built \(line 7\)/);
+  // a subscript into a Sequential head, and a nested attribute
+  assert.deepEqual(ids(`${HEADER}optimizer = torch.optim.Adam(model.parameters())\nmodel.classifier[6] = nn.Linear(4096, 2)\n`, 'TL014'), ['TL014']);
+  assert.deepEqual(ids(`${HEADER}opt = torch.optim.Adam(net.parameters())\nnet.head.proj = nn.Sequential(nn.Linear(8, 8), nn.ReLU())\n`, 'TL014'), ['TL014']);
+});
+
+test('TL014: head replaced first, optimizer rebuilt or extended afterwards, other scopes and non-layers: fine; a class body is checked too', () => {
+  assert.deepEqual(ids(`${HEADER}model.fc = nn.Linear(512, 10)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n`, 'TL014'), []);
+  assert.deepEqual(ids(`${HEADER}optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\nmodel.fc = nn.Linear(512, 10)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n`, 'TL014'), []);
+  assert.deepEqual(ids(`${HEADER}optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\nmodel.fc = nn.Linear(512, 10)\noptimizer.add_param_group({"params": model.fc.parameters()})\n`, 'TL014'), []);
+  // the optimizer of another model; an attribute that is not a layer; a layer assigned in another function
+  assert.deepEqual(ids(`${HEADER}optimizer = torch.optim.SGD(teacher.parameters(), lr=0.01)\nstudent.fc = nn.Linear(512, 10)\nmodel.fc.weight.data = torch.zeros(10, 512)\n`, 'TL014'), []);
+  const scopes = `${HEADER}def build():\n    model = Net()\n    model.fc = nn.Linear(512, 10)\n    return model\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n`;
+  assert.deepEqual(ids(scopes, 'TL014'), []);
+  // reported inside a model class too: a layer added after self.parameters() went to the optimizer
+  const cls = `${HEADER}class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.opt = torch.optim.Adam(self.parameters())\n        self.fc = nn.Linear(4, 2)\n`;
+  assert.deepEqual(ids(cls, 'TL014'), ['TL014']);
+});

@@ -2,7 +2,7 @@
 // whether some path through one iteration steps without resetting gradients (path-sensitive over if/else,
 // try, nested loops, continue/break/return).
 import type { PyNode } from '../parser';
-import { callsWithin, calleeName, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
 
 const OPTIMIZER_NAME = /opt/i;
 const SCHEDULER_NAME = /sched|lr_/i;
@@ -25,6 +25,23 @@ export function isOptimizerStep(call: PyNode, a: Analysis): boolean {
   const q = value ? a.callee(value) : undefined;
   if (q) return q.startsWith('torch.optim.') && !q.startsWith('torch.optim.lr_scheduler.');
   return OPTIMIZER_NAME.test(recvName) && !SCHEDULER_NAME.test(recvName);
+}
+
+/** `torch.optim.Adam`, `torch.optim.SGD`, ...: an optimizer class (not a scheduler, not a module of torch.optim). */
+export function isOptimizerClass(q: string): boolean {
+  return q.startsWith('torch.optim.') && !q.startsWith('torch.optim.lr_scheduler.') && /\.[A-Z]\w*$/.test(q);
+}
+
+/** `model` in `torch.optim.Adam(model.parameters(), ...)` (also `filter(..., model.parameters())`), else undefined. */
+export function optimizedModel(call: PyNode): string | undefined {
+  const params = keywordArg(call, 'params') ?? positionalArgs(call)[0];
+  let model: string | undefined;
+  params?.walk((n) => {
+    if (model !== undefined) return false;
+    if (n.type === 'call' && (calleeName(n) === 'parameters' || calleeName(n) === 'named_parameters')) model = receiver(n)?.text;
+    return undefined;
+  });
+  return model;
 }
 
 /** The optimizer an update belongs to, as text (`optimizer`, `self.opt`). */

@@ -7,5 +7,6 @@ import { EV004 } from './EV004-validation-is-training-data';
 import { EV005 } from './EV005-selection-on-test-set';
 import { EV006 } from './EV006-metric-on-logits';
 import { EV007 } from './EV007-functional-dropout-always-on';
+import { EV008 } from './EV008-no-grad-not-entered';
 
-export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007];
+export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008];

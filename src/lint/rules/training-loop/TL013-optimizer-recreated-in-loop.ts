@@ -1,5 +1,5 @@
 import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, type Analysis } from '../../analysis';
-import { innermostLoop, isBackward, isOptimizerStep } from '../../analysis/training';
+import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, optimizedModel } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -27,18 +27,6 @@ function renewedIn(loop: PyNode, name: string, ctx: { nodesOfType(t: string): re
   loop.child('left')?.walk((n) => void (n.text === name && (bound = true))); // for model in models:
   if (bound) return true;
   return callsWithin(loop).some((c) => REINIT.has(calleeName(c) ?? '') && receiver(c)?.text === name);
-}
-
-/** `model` in `torch.optim.Adam(model.parameters(), ...)` (also `filter(..., model.parameters())`), else undefined. */
-function modelOf(call: PyNode): string | undefined {
-  const params = keywordArg(call, 'params') ?? positionalArgs(call)[0];
-  let model: string | undefined;
-  params?.walk((n) => {
-    if (model !== undefined) return false;
-    if (n.type === 'call' && (calleeName(n) === 'parameters' || calleeName(n) === 'named_parameters')) model = receiver(n)?.text;
-    return undefined;
-  });
-  return model;
 }
 
 /** Optimizers that keep state between steps; plain SGD without momentum keeps none, so re-creating it is harmless. */
@@ -70,7 +58,7 @@ export const TL013: Rule = {
   visit(call, ctx) {
     const a = ctx.analysis;
     const q = a.callee(call);
-    if (!q?.startsWith('torch.optim.') || !/^[A-Z]/.test(q.slice(q.lastIndexOf('.') + 1))) return;
+    if (!q || !(isOptimizerClass(q) || (q.startsWith(SCHEDULERS) && /\.[A-Z]\w*$/.test(q)))) return;
     const loop = loopsAround(call).find((l) => trains(l, a));
     if (!loop) return;
     if (q.startsWith(SCHEDULERS)) {
@@ -81,7 +69,7 @@ export const TL013: Rule = {
       return;
     }
     if (!keepsState(q, call)) return;
-    const model = modelOf(call);
+    const model = optimizedModel(call);
     if (!model || renewedIn(loop, model, ctx)) return; // a new model each iteration (a sweep, a fold) gets a new optimizer
     ctx.report({ node: call, message: `${q.slice('torch.optim.'.length)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
   },

@@ -225,3 +225,29 @@ test('EV008: torch.no_grad() / inference_mode() alone on a line are errors; with
   // kept in a variable to be entered later
   assert.deepEqual(ids(`${HEADER}ctx = torch.no_grad()\nwith ctx:\n    pass\n`, 'EV008'), []);
 });
+
+// ---- EV009 ----
+test('EV009: argmax() without dim on a model output in a batch loop is an error; the fix adds dim=1', () => {
+  const code = `${withDropout}model.eval()\ncorrect = 0\nwith torch.no_grad():\n    for x, y in val_loader:\n        outputs = model(x)\n        correct += (outputs.argmax() == y).sum().item()\n`;
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['EV009:error']);
+  const fixed = fix(code, 'EV009');
+  assert.match(fixed, /outputs\.argmax\(dim=1\) == y/);
+  assert.deepEqual(ids(fixed), []);
+  const fn = `${withDropout}model.eval()\nwith torch.no_grad():\n    for batch in test_loader:\n        pred = torch.argmax(model(batch[0]))\n`;
+  assert.deepEqual(ids(fn, 'EV009'), ['EV009']);
+  assert.match(fix(fn, 'EV009'), /torch\.argmax\(model\(batch\[0\]\), dim=1\)/);
+});
+
+test('EV009: dim given, one image outside a batch loop, not a model output, numpy: fine', () => {
+  const loopOf = (line: string) => `${withDropout}model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        out = model(x)\n        ${line}\n`;
+  assert.deepEqual(ids(loopOf('pred = out.argmax(1)'), 'EV009'), []);
+  assert.deepEqual(ids(loopOf('pred = out.argmax(dim=-1)'), 'EV009'), []);
+  assert.deepEqual(ids(loopOf('pred = torch.argmax(out, 1)'), 'EV009'), []);
+  assert.deepEqual(ids(loopOf('worst = losses.argmax()'), 'EV009'), []);
+  assert.deepEqual(ids(loopOf('k = np.argmax(scores)'), 'EV009'), []);
+  // a single image: the flattened argmax is its class
+  assert.deepEqual(ids(`${withDropout}model.eval()\nwith torch.no_grad():\n    label = model(img.unsqueeze(0)).argmax().item()\n`, 'EV009'), []);
+  // a loop over classes or epochs, not batches
+  assert.deepEqual(ids(`${withDropout}for name in class_names:\n    best = model(embed(name)).argmax()\n`, 'EV009'), []);
+});

@@ -8,5 +8,6 @@ import { EV005 } from './EV005-selection-on-test-set';
 import { EV006 } from './EV006-metric-on-logits';
 import { EV007 } from './EV007-functional-dropout-always-on';
 import { EV008 } from './EV008-no-grad-not-entered';
+import { EV009 } from './EV009-argmax-without-dim';
 
-export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008];
+export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009];

@@ -222,3 +222,25 @@ test('DT006: look-alikes: scaled by 255, in-place division, Rescaling layer, res
   const divided = `${HEADER}import cv2\nmodel = nn.Conv2d(3, 8, 3)\nimg = cv2.imread("a.png")\nx = torch.from_numpy(img).float() / 255\nout = model(x)\n`;
   assert.deepEqual(ids(divided, 'DT006'), []);
 });
+
+// ---- DT007 ----
+
+test('DT007: fit_transform / fit on test or validation data is an error; the fix keeps the training fit', () => {
+  const code = `${SK}scaler = StandardScaler()\nX_train = scaler.fit_transform(X_train)\nX_test = scaler.fit_transform(X_test)\n`;
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}:${x.range.start.line}`), ['DT007:error:6']);
+  assert.match(f[0]!.message, /StandardScaler is fitted on X_test/);
+  const fixed = fix(code, 'DT007');
+  assert.match(fixed, /X_test = scaler\.transform\(X_test\)/);
+  assert.deepEqual(ids(fixed), []);
+  assert.deepEqual(ids(`${SK}mm = MinMaxScaler().fit(x_val)\n`, 'DT007'), ['DT007']);
+  assert.deepEqual(ids(`${SK}imp = SimpleImputer()\ntest_df = imp.fit_transform(test_df[cols])\n`, 'DT007'), ['DT007']);
+  assert.equal(lint(`${SK}mm = MinMaxScaler().fit(x_val)\n`)[0]!.fixes, undefined, 'fit() alone: no automatic fix');
+});
+
+test('DT007: training data, transform, unknown transformers and names that only look similar: fine', () => {
+  assert.deepEqual(ids(`${SK}scaler = StandardScaler()\nX_train = scaler.fit_transform(X_train)\nX_test = scaler.transform(X_test)\n`, 'DT007'), []);
+  assert.deepEqual(ids(`${SK}scaler = StandardScaler().fit(X_train_val)\n`, 'DT007'), []);
+  assert.deepEqual(ids(`${SK}model.fit(X_test, y_test)\npca.fit_transform(X_test)\n`, 'DT007'), []);
+  assert.deepEqual(ids(`${SK}scaler = StandardScaler()\nfeatures = scaler.fit_transform(interval_data)\nz = scaler.fit_transform(latest)\n`, 'DT007'), []);
+});

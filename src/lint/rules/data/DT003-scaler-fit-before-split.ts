@@ -23,7 +23,7 @@ export function rootName(n: PyNode | undefined): string | undefined {
 }
 
 /** The scaler class a receiver holds: `StandardScaler()` or a name bound to it. */
-function scalerOf(recv: PyNode | undefined, ctx: RuleContext): string | undefined {
+export function scalerOf(recv: PyNode | undefined, ctx: RuleContext): string | undefined {
   if (!recv) return undefined;
   let v: PyNode | null | undefined = recv;
   if (recv.type === 'identifier') v = ctx.analysis.scopes.valueAt(recv.text, recv);

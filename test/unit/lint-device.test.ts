@@ -139,3 +139,14 @@ test('DV005: look-alikes: state_dict, checkpoint dicts, tensors, scripted module
   assert.deepEqual(ids(`${HEADER}\nmodel = torch.compile(net)\ntorch.save(model, "m.pt")\n`), []);
   assert.deepEqual(ids(`${HEADER}\nmodel = copy.deepcopy(net.state_dict())\ntorch.save(model, "m.pt")\n`), []);
 });
+
+// ---- DV006 ----
+test('DV006: load_state_dict(strict=False) with the result ignored is a warning; a checked result or strict loading is fine', () => {
+  const ckpt = 'torch.load("ckpt.pt", weights_only=True, map_location="cpu")';
+  const f = lint(`${HEADER}model.load_state_dict(${ckpt}, strict=False)\n`);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['DV006:warning']);
+  assert.deepEqual(ids(`${HEADER}net.module.load_state_dict(${ckpt}["model"], False)\n`, 'DV006'), ['DV006']);
+  assert.deepEqual(ids(`${HEADER}missing, unexpected = model.load_state_dict(${ckpt}, strict=False)\nprint(missing)\n`, 'DV006'), []);
+  assert.deepEqual(ids(`${HEADER}model.load_state_dict(${ckpt})\nmodel.load_state_dict(${ckpt}, strict=True)\n`, 'DV006'), []);
+  assert.deepEqual(ids(`${HEADER}print(model.load_state_dict(${ckpt}, strict=False))\n`, 'DV006'), []);
+});

@@ -386,3 +386,23 @@ test('TL014: head replaced first, optimizer rebuilt or extended afterwards, othe
   const cls = `${HEADER}class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.opt = torch.optim.Adam(self.parameters())\n        self.fc = nn.Linear(4, 2)\n`;
   assert.deepEqual(ids(cls, 'TL014'), ['TL014']);
 });
+
+// ---- TL015 ----
+test('TL015: best_state = model.state_dict() kept in the loop and loaded after it is an error; the fix copies the tensors', () => {
+  const code = `${HEADER}best = float("inf")\nfor epoch in range(50):\n    val_loss = run_epoch(model)\n    if val_loss < best:\n        best = val_loss\n        best_state = model.state_dict()\nmodel.load_state_dict(best_state)\n`;
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['TL015:error']);
+  const fixed = fix(code, 'TL015');
+  assert.match(fixed, /best_state = \{k: v\.detach\(\)\.clone\(\) for k, v in model\.state_dict\(\)\.items\(\)\}/);
+  assert.deepEqual(ids(fixed), []);
+});
+
+test('TL015: deepcopy, saved to a file, not restored, outside a loop: fine', () => {
+  const tail = '\nmodel.load_state_dict(best_state)\n';
+  const inLoop = (line: string) => `${HEADER}import copy\nfor epoch in range(50):\n    if better(epoch):\n        ${line}${tail}`;
+  assert.deepEqual(ids(inLoop('best_state = copy.deepcopy(model.state_dict())'), 'TL015'), []);
+  assert.deepEqual(ids(`${HEADER}for epoch in range(50):\n    state = model.state_dict()\n    torch.save(state, f"ckpt_{epoch}.pt")\n`, 'TL015'), []);
+  assert.deepEqual(ids(`${HEADER}best_state = model.state_dict()${tail}`, 'TL015'), []);
+  // loaded back inside the same iteration (e.g. a restart), not after the loop
+  assert.deepEqual(ids(`${HEADER}for epoch in range(3):\n    s = model.state_dict()\n    other.load_state_dict(s)\n`, 'TL015'), []);
+});

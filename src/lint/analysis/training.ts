@@ -44,6 +44,40 @@ export function optimizedModel(call: PyNode): string | undefined {
   return model;
 }
 
+export interface OptimizerBuild {
+  call: PyNode;
+  /** What `.parameters()` was called on: `model`, `self.net`. */
+  model: string;
+  /** The enclosing function, or null at module level. */
+  scope: PyNode | null;
+}
+
+const builds = new WeakMap<Analysis, OptimizerBuild[]>();
+
+/** Optimizers built from `X.parameters()` in the file, in document order (found from the indexed `.parameters()` calls). */
+export function optimizerBuilds(a: Analysis): readonly OptimizerBuild[] {
+  let list = builds.get(a);
+  if (list) return list;
+  list = [];
+  const seen = new Set<PyNode>();
+  for (const p of [...a.callsNamed('parameters'), ...a.callsNamed('named_parameters')]) {
+    for (let n = p.parent; n && n.type !== 'block' && n.type !== 'module'; n = n.parent) {
+      if (n.type !== 'call') continue;
+      const q = a.callee(n);
+      if (!q || !isOptimizerClass(q)) continue;
+      const model = optimizedModel(n);
+      if (model && !seen.has(n)) {
+        seen.add(n);
+        list.push({ call: n, model, scope: n.ancestor('function_definition') ?? null });
+      }
+      break;
+    }
+  }
+  list.sort((x, y) => x.call.start - y.call.start);
+  builds.set(a, list);
+  return list;
+}
+
 /** The optimizer an update belongs to, as text (`optimizer`, `self.opt`). */
 export function optimizerOf(step: PyNode): string {
   const recv = receiver(step);

@@ -1,5 +1,5 @@
-import { calleeName, enclosingFunction } from '../../analysis';
-import { isOptimizerClass, optimizedModel } from '../../analysis/training';
+import { enclosingFunction } from '../../analysis';
+import { optimizerBuilds } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -36,17 +36,12 @@ export const TL014: Rule = {
     const sameScope = (n: PyNode) => (enclosingFunction(n) ?? null) === scope;
     const target = left.text;
     // The optimizers of this scope built from a model whose layer this assignment replaces.
-    const built = ctx.nodesOfType('call').filter((c) => {
-      if (!sameScope(c)) return false;
-      const q = ctx.analysis.callee(c);
-      if (!q || !isOptimizerClass(q)) return false;
-      const model = optimizedModel(c);
-      return !!model && (target.startsWith(model + '.') || target.startsWith(model + '['));
-    });
+    const built = optimizerBuilds(ctx.analysis)
+      .filter((b) => b.scope === scope && (target.startsWith(b.model + '.') || target.startsWith(b.model + '[')))
+      .map((b) => b.call);
     const before = built.filter((c) => c.end <= assignment.start);
     if (before.length === 0 || built.some((c) => c.start > assignment.end)) return; // none yet, or rebuilt afterwards
-    const added = ctx.nodesOfType('call').some((c) => c.start > assignment.end && sameScope(c) && calleeName(c) === 'add_param_group');
-    if (added) return;
+    if (ctx.analysis.callsNamed('add_param_group').some((c) => c.start > assignment.end && sameScope(c))) return;
     const optimizer = before[before.length - 1]!;
     ctx.report({
       node: left,

@@ -33,9 +33,9 @@ export const TL015: Rule = {
     const name = left.text;
     const scope = enclosingFunction(assignment) ?? null;
     // Restored after the loop from the variable: load_state_dict(best_state) in the same scope.
-    const restored = ctx.nodesOfType('call').some(
-      (c: PyNode) => c.start >= loop.end && calleeName(c) === 'load_state_dict' && positionalArgs(c)[0]?.text === name && (enclosingFunction(c) ?? null) === scope,
-    );
+    const restored = ctx.analysis
+      .callsNamed('load_state_dict')
+      .some((c: PyNode) => c.start >= loop.end && positionalArgs(c)[0]?.text === name && (enclosingFunction(c) ?? null) === scope);
     if (!restored) return;
     const model = receiver(right)?.text ?? 'model';
     ctx.report({

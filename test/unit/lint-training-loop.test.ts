@@ -406,3 +406,26 @@ test('TL015: deepcopy, saved to a file, not restored, outside a loop: fine', () 
   // loaded back inside the same iteration (e.g. a restart), not after the loop
   assert.deepEqual(ids(`${HEADER}for epoch in range(3):\n    s = model.state_dict()\n    other.load_state_dict(s)\n`, 'TL015'), []);
 });
+
+// ---- TL016 ----
+test('TL016: model.requires_grad = False on a module is an error; the fix calls requires_grad_(False)', () => {
+  const tv = `${HEADER}import torchvision\nmodel = torchvision.models.resnet18(weights=None)\n`;
+  const code = `${tv}model.requires_grad = False\nmodel.fc = nn.Linear(512, 2)\n`;
+  const f = lint(code, { select: ['TL016'] });
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['TL016:error']);
+  const fixed = fix(code, 'TL016');
+  assert.match(fixed, /^model\.requires_grad_\(False\)$/m);
+  assert.deepEqual(ids(fixed, 'TL016'), []);
+  assert.deepEqual(ids(`${tv}model.layer4.requires_grad = True\n`, 'TL016'), ['TL016']);
+  const own = `${HEADER}class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\nnet = Net()\nnet.requires_grad = False\n`;
+  assert.deepEqual(ids(own, 'TL016'), ['TL016']);
+  assert.deepEqual(ids(`${HEADER}enc = nn.LSTM(8, 16)\nenc.requires_grad = False\n`, 'TL016'), ['TL016']);
+});
+
+test('TL016: parameters and tensors, parameter attributes of a module, unknown objects: fine', () => {
+  const tv = `${HEADER}import torchvision\nmodel = torchvision.models.resnet18(weights=None)\n`;
+  assert.deepEqual(ids(`${tv}for p in model.parameters():\n    p.requires_grad = False\n`, 'TL016'), []);
+  assert.deepEqual(ids(`${tv}model.fc.weight.requires_grad = False\nmodel.pos_embedding.requires_grad = False\n`, 'TL016'), []);
+  assert.deepEqual(ids(`${HEADER}x = torch.zeros(3)\nx.requires_grad = True\n`, 'TL016'), []);
+  assert.deepEqual(ids(`${HEADER}def freeze(m):\n    m.requires_grad = False\n`, 'TL016'), []);
+});

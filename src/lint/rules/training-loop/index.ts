@@ -15,5 +15,6 @@ import { TL012 } from './TL012-method-not-called';
 import { TL013 } from './TL013-optimizer-recreated-in-loop';
 import { TL014 } from './TL014-layer-replaced-after-optimizer';
 import { TL015 } from './TL015-best-state-not-copied';
+import { TL016 } from './TL016-module-requires-grad-attribute';
 
-export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011, TL012, TL013, TL014, TL015];
+export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011, TL012, TL013, TL014, TL015, TL016];

@@ -244,3 +244,23 @@ test('DT007: training data, transform, unknown transformers and names that only 
   assert.deepEqual(ids(`${SK}model.fit(X_test, y_test)\npca.fit_transform(X_test)\n`, 'DT007'), []);
   assert.deepEqual(ids(`${SK}scaler = StandardScaler()\nfeatures = scaler.fit_transform(interval_data)\nz = scaler.fit_transform(latest)\n`, 'DT007'), []);
 });
+
+// ---- DT008 ----
+const TV = `${HEADER}from torchvision import datasets, transforms\nfrom torch.utils.data import random_split\n`;
+
+test('DT008: random_split of a dataset built with random augmentations is a warning naming them', () => {
+  const code = `${TV}train_tf = transforms.Compose([transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), transforms.ToTensor()])\nfull = datasets.ImageFolder("data/train", transform=train_tf)\ntrain_ds, val_ds = random_split(full, [0.8, 0.2])\n`;
+  const f = lint(code, { select: ['DT008'] });
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['DT008:warning']);
+  assert.match(f[0]!.message, /training augmentations \(RandomResizedCrop, RandomHorizontalFlip\)/);
+  const inline = `${TV}a, b = torch.utils.data.random_split(datasets.CIFAR10("data", transform=transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.ToTensor()])), [45000, 5000])\n`;
+  assert.deepEqual(ids(inline, 'DT008'), ['DT008']);
+});
+
+test('DT008: deterministic transforms, no transform, and a transform swapped afterwards: fine', () => {
+  assert.deepEqual(ids(`${TV}tf = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()])\nfull = datasets.ImageFolder("d", transform=tf)\ntr, va = random_split(full, [0.9, 0.1])\n`, 'DT008'), []);
+  assert.deepEqual(ids(`${TV}full = datasets.ImageFolder("d")\ntr, va = random_split(full, [0.9, 0.1])\n`, 'DT008'), []);
+  const swapped = `${TV}aug = transforms.RandomHorizontalFlip()\nfull = datasets.ImageFolder("d", transform=aug)\ntr, va = random_split(full, [0.9, 0.1])\nva.dataset.transform = transforms.ToTensor()\n`;
+  assert.deepEqual(ids(swapped, 'DT008'), []);
+  assert.deepEqual(ids(`${TV}tr, va = random_split(TensorDataset(x, y), [0.9, 0.1])\n`, 'DT008'), []);
+});

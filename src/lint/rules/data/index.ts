@@ -7,5 +7,6 @@ import { DT004 } from './DT004-loader-without-workers';
 import { DT005 } from './DT005-cuda-without-pin-memory';
 import { DT006 } from './DT006-unscaled-integer-images';
 import { DT007 } from './DT007-scaler-fitted-on-held-out-data';
+import { DT008 } from './DT008-augmented-validation-split';
 
-export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007];
+export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008];

@@ -1,0 +1,62 @@
+import { calleeName, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
+import type { PyNode } from '../../parser';
+import type { Rule } from '../../types';
+
+// torchvision (v1 and v2) transforms that change an image at random: training-time augmentation.
+const AUGMENT = /^(Random\w+|ColorJitter|AutoAugment|RandAugment|TrivialAugmentWide|AugMix|ElasticTransform|GaussianBlur|MixUp|CutMix)$/;
+
+/** An expression, or the value of the name it is, one step back. */
+function valueOf(a: Analysis, n: PyNode | undefined): PyNode | undefined {
+  const e = unparen(n);
+  return e?.type === 'identifier' ? (unparen(a.scopes.valueAt(e.text, e) ?? undefined) ?? e) : e;
+}
+
+/** The random augmentations inside a transform pipeline (`Compose([...])`, or one transform). */
+function augmentations(pipeline: PyNode | undefined): string[] {
+  const found: string[] = [];
+  pipeline?.walk((n) => {
+    if (n.type === 'call') {
+      const name = calleeName(n);
+      if (name && AUGMENT.test(name) && !found.includes(name)) found.push(name);
+    }
+  });
+  return found;
+}
+
+export const DT008: Rule = {
+  meta: {
+    id: 'DT008',
+    name: 'augmented-validation-split',
+    group: 'data',
+    defaultSeverity: 'warning',
+    summary: '`random_split` of a dataset built with training augmentations: the validation split is augmented too.',
+    why:
+      '`random_split` returns two views of the same dataset object, so both use the transform it was built with. When ' +
+      'that transform has random augmentations (random crops, flips, colour jitter...), every validation image is ' +
+      'randomly altered as well: validation metrics are noisier and lower than the model really scores, and model ' +
+      'selection on them is less reliable. Build the dataset twice, once with the training transform and once with ' +
+      'the evaluation transform, and split the same indices into both (`torch.utils.data.Subset`).',
+    wrong:
+      'from torchvision import datasets, transforms\ntrain_tf = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor()])\nfull = datasets.ImageFolder("data", transform=train_tf)\ntrain_ds, val_ds = torch.utils.data.random_split(full, [0.8, 0.2])',
+    right:
+      'from torchvision import datasets, transforms\ntrain_tf = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor()])\neval_tf = transforms.Compose([transforms.ToTensor()])\nidx = torch.randperm(len(datasets.ImageFolder("data")))\ncut = int(0.8 * len(idx))\ntrain_ds = torch.utils.data.Subset(datasets.ImageFolder("data", transform=train_tf), idx[:cut])\nval_ds = torch.utils.data.Subset(datasets.ImageFolder("data", transform=eval_tf), idx[cut:])',
+    concept: 'Data augmentation: training only',
+    fixable: false,
+  },
+  nodeTypes: ['call'],
+  visit(call, ctx) {
+    if (calleeName(call) !== 'random_split') return;
+    const a = ctx.analysis;
+    const dataset = valueOf(a, positionalArgs(call)[0] ?? keywordArg(call, 'dataset'));
+    if (dataset?.type !== 'call') return;
+    const transform = valueOf(a, keywordArg(dataset, 'transform'));
+    const random = augmentations(transform);
+    if (random.length === 0) return;
+    // Someone swaps the transform afterwards (often wrongly, on the shared dataset): leave that to the reader.
+    if (ctx.nodesOfType('assignment').some((as) => as.start > call.end && /\.transforms?$/.test(as.child('left')?.text ?? ''))) return;
+    ctx.report({
+      node: call,
+      message: `random_split shares the dataset's transform, so the validation split gets the training augmentations (${random.join(', ')}). Build a second dataset with an evaluation transform and split the same indices (Subset).`,
+    });
+  },
+};

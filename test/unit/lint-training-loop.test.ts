@@ -429,3 +429,22 @@ test('TL016: parameters and tensors, parameter attributes of a module, unknown o
   assert.deepEqual(ids(`${HEADER}x = torch.zeros(3)\nx.requires_grad = True\n`, 'TL016'), []);
   assert.deepEqual(ids(`${HEADER}def freeze(m):\n    m.requires_grad = False\n`, 'TL016'), []);
 });
+
+// ---- TL017 ----
+test('TL017: optimizer.step() after the batch loop whose backward() calls add up is reported', () => {
+  const code = `${HEADER}for epoch in range(10):\n    optimizer.zero_grad()\n    for x, y in train_loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n    optimizer.step()\n`;
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}:${x.range.start.line}`), ['TL017:warning:9']);
+  // no epoch loop around it
+  assert.deepEqual(ids(`${HEADER}for xb, yb in dl:\n    criterion(model(xb), yb).backward()\nopt.step()\n`, 'TL017'), ['TL017']);
+});
+
+test('TL017: step inside the batch loop, accumulation inside it, a validation loop before the step, LBFGS: fine', () => {
+  assert.deepEqual(ids(loop('optimizer.zero_grad()\ncriterion(model(x), y).backward()\noptimizer.step()'), 'TL017'), []);
+  const accum = `${HEADER}for i, (x, y) in enumerate(train_loader):\n    (criterion(model(x), y) / 4).backward()\n    if (i + 1) % 4 == 0:\n        optimizer.step()\n        optimizer.zero_grad()\n`;
+  assert.deepEqual(ids(accum, 'TL017'), []);
+  const val = `${HEADER}for epoch in range(5):\n    for x, y in train_loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n    with torch.no_grad():\n        for x, y in val_loader:\n            val_loss = criterion(model(x), y)\n    scheduler.step()\n`;
+  assert.deepEqual(ids(val, 'TL017'), []);
+  const lbfgs = `${HEADER}for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\noptimizer.step(closure)\n`;
+  assert.deepEqual(ids(lbfgs, 'TL017'), []);
+});

@@ -1,0 +1,47 @@
+import { callsWithin } from '../../analysis';
+import { isBackward, isOptimizerStep } from '../../analysis/training';
+import type { Rule } from '../../types';
+
+// The loop goes over batches of a loader.
+const BATCHES = /loader|batch|\bdl\b|_dl\b/i;
+
+export const TL017: Rule = {
+  meta: {
+    id: 'TL017',
+    name: 'step-outside-batch-loop',
+    group: 'training-loop',
+    defaultSeverity: 'warning',
+    summary: '`optimizer.step()` after the batch loop, with `backward()` inside it: one update per epoch, from the sum of all gradients.',
+    why:
+      'Each `backward()` adds its gradients into `.grad`. With `optimizer.step()` placed after the loop over batches ' +
+      'instead of inside it, the gradients of every batch of the epoch are summed and the weights move once per epoch, ' +
+      'by a step as large as all the batch gradients together: training is many times slower and can diverge at a ' +
+      'learning rate meant for one batch. Call `zero_grad()`, `backward()` and `step()` once per batch (or accumulate ' +
+      'over a few batches on purpose, stepping every N of them inside the loop).',
+    wrong: 'for epoch in range(10):\n    optimizer.zero_grad()\n    for x, y in train_loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n    optimizer.step()',
+    right: 'for epoch in range(10):\n    for x, y in train_loader:\n        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()',
+    concept: 'Gradient descent: one update per mini-batch',
+    fixable: false,
+  },
+  nodeTypes: ['call'],
+  visit(call, ctx) {
+    if (!isOptimizerStep(call, ctx.analysis)) return;
+    // The statement holding the step, and the statements before it in the same block.
+    let statement = call;
+    while (statement.parent && statement.parent.type !== 'block' && statement.parent.type !== 'module') statement = statement.parent;
+    const block = statement.parent;
+    if (!block) return;
+    for (const earlier of block.namedChildren) {
+      if (earlier.start >= statement.start) break;
+      if (earlier.type !== 'for_statement' || !BATCHES.test(earlier.child('right')?.text ?? '')) continue;
+      const calls = callsWithin(earlier);
+      if (calls.some(isBackward) && !calls.some((c) => isOptimizerStep(c, ctx.analysis))) {
+        ctx.report({
+          node: call,
+          message: `${call.text} runs once, after the loop over ${earlier.child('right')!.text}, whose backward() calls add up: move it (and zero_grad()) into the batch loop.`,
+        });
+        return;
+      }
+    }
+  },
+};

@@ -264,3 +264,10 @@ test('DT008: deterministic transforms, no transform, and a transform swapped aft
   assert.deepEqual(ids(swapped, 'DT008'), []);
   assert.deepEqual(ids(`${TV}tr, va = random_split(TensorDataset(x, y), [0.9, 0.1])\n`, 'DT008'), []);
 });
+
+test('DT003: feature selection and PCA fitted on all rows before the split leak too; DT007 on their test fit', () => {
+  const sel = `${SK}from sklearn.feature_selection import SelectKBest\nfrom sklearn.decomposition import PCA\nX = SelectKBest(k=20).fit_transform(X, y)\nX_train, X_test, y_train, y_test = train_test_split(X, y)\n`;
+  assert.deepEqual(ids(sel, 'DT003'), ['DT003']);
+  const pca = `${SK}from sklearn.decomposition import PCA\nX_train, X_test, y_train, y_test = train_test_split(X, y)\npca = PCA(n_components=10)\nZ_train = pca.fit_transform(X_train)\nZ_test = pca.fit_transform(X_test)\n`;
+  assert.deepEqual(ids(pca), ['DT007']);
+});

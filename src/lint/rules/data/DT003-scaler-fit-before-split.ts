@@ -3,8 +3,8 @@ import { assignedTarget, sameScope } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
-/** Transformers that learn statistics from the data they are fitted on (stateless ones such as Normalizer excluded). */
-const FITTED = /^sklearn\.(preprocessing\.(StandardScaler|MinMaxScaler|RobustScaler|MaxAbsScaler|QuantileTransformer|PowerTransformer)|impute\.(SimpleImputer|KNNImputer|IterativeImputer))$/;
+/** Transformers that learn from the data they are fitted on (scalers, imputers, PCA, feature selectors, TF-IDF; stateless ones such as Normalizer excluded). */
+const FITTED = /^sklearn\.(preprocessing\.(StandardScaler|MinMaxScaler|RobustScaler|MaxAbsScaler|QuantileTransformer|PowerTransformer)|impute\.(SimpleImputer|KNNImputer|IterativeImputer)|decomposition\.(PCA|TruncatedSVD)|feature_selection\.(SelectKBest|SelectPercentile|RFE|RFECV)|feature_extraction\.text\.TfidfVectorizer)$/;
 const SPLIT = 'sklearn.model_selection.train_test_split';
 /** Function forms that standardise with statistics of the array they get. */
 const SCALE_FUNCTIONS = /^sklearn\.preprocessing\.(scale|minmax_scale|robust_scale|maxabs_scale)$/;
@@ -61,10 +61,11 @@ export const DT003: Rule = {
     name: 'scaler-fit-before-split',
     group: 'data',
     defaultSeverity: 'error',
-    summary: 'A scaler / imputer is fitted on the whole dataset before the train/test split.',
+    summary: 'A scaler, imputer, PCA or feature selector is fitted on the whole dataset before the train/test split.',
     why:
       '`StandardScaler`, `MinMaxScaler`, imputers and the like learn statistics (mean, variance, min/max, fill values) from ' +
-      'the data they are fitted on. Fitting them before `train_test_split` lets the test rows shape the preprocessing the ' +
+      'the data they are fitted on; PCA learns directions, TF-IDF word weights, and feature selectors such as ' +
+      '`SelectKBest` pick columns by how well they predict the labels, test labels included. Fitting them before `train_test_split` lets the test rows shape the preprocessing the ' +
       'model trains with: information from the held-out set leaks into training and the test score is optimistic. Split ' +
       'first, `fit` (or `fit_transform`) on the training part only, then `transform` validation and test data - or put the ' +
       'scaler in a `Pipeline`. The same holds for normalising by hand with the mean/std of the full array. Splits of names ' +

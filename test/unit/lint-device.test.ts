@@ -150,3 +150,22 @@ test('DV006: load_state_dict(strict=False) with the result ignored is a warning;
   assert.deepEqual(ids(`${HEADER}model.load_state_dict(${ckpt})\nmodel.load_state_dict(${ckpt}, strict=True)\n`, 'DV006'), []);
   assert.deepEqual(ids(`${HEADER}print(model.load_state_dict(${ckpt}, strict=False))\n`, 'DV006'), []);
 });
+
+// ---- DV007 ----
+test('DV007: a batch tensor moved with .to()/.cuda() without assignment is an error; the fix assigns it', () => {
+  const code = `${HEADER}device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nfor images, labels in train_loader:\n    images.to(device)\n    labels = labels.to(device)\n    out = model(images)\n`;
+  const f = lint(code, { select: ['DV007'] });
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}:${x.range.start.line}`), ['DV007:error:6']);
+  const fixed = fix(code, 'DV007');
+  assert.match(fixed, /^ {4}images = images\.to\(device\)$/m);
+  assert.deepEqual(ids(fixed, 'DV007'), []);
+  assert.deepEqual(ids(`${HEADER}for batch in loader:\n    x, y = batch\n    batch.cuda()\n`, 'DV007'), ['DV007']);
+  assert.deepEqual(ids(`${HEADER}x = torch.randn(8, 4)\nx.to("cuda")\n`, 'DV007'), ['DV007']);
+});
+
+test('DV007: models move in place, assigned moves, unknown objects and loops over other things: fine', () => {
+  assert.deepEqual(ids(`${HEADER}model = Net()\nmodel.to(device)\nnet.cuda()\n`, 'DV007'), []);
+  assert.deepEqual(ids(`${HEADER}for x, y in loader:\n    x = x.to(device)\n    y, z = y.cuda(), 1\n`, 'DV007'), []);
+  assert.deepEqual(ids(`${HEADER}for m in models:\n    m.to(device)\n`, 'DV007'), []);
+  assert.deepEqual(ids(`${HEADER}def prepare(t):\n    t.to(device)\n`, 'DV007'), []);
+});

@@ -5,6 +5,8 @@ import type { PyNode } from '../parser';
 import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
 
 const OPTIMIZER_NAME = /opt/i;
+/** What a loop over mini-batches iterates: a loader or its batches (`train_loader`, `batches`, `dl`). */
+export const BATCH_ITERABLE = /loader|batch|\bdl\b|_dl\b/i;
 const SCHEDULER_NAME = /sched|lr_/i;
 
 export function isBackward(call: PyNode): boolean {

@@ -1,9 +1,9 @@
 import { calleeName, receiver, unparen, type Analysis } from '../../analysis';
+import { BATCH_ITERABLE } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
 const MOVES = new Set(['to', 'cuda', 'cpu']);
-const BATCHES = /loader|batch|\bdl\b|_dl\b/i;
 const FACTORIES = /^torch\.(tensor|as_tensor|from_numpy|zeros|ones|randn|rand|randint|empty|full|arange|linspace|stack|cat)$/;
 
 /** Whether a name holds a tensor: a target of a loop over batches, or bound to a torch tensor factory. */
@@ -13,7 +13,7 @@ function isTensorName(a: Analysis, id: PyNode): boolean {
     if (p.type !== 'for_statement') continue;
     let bound = false;
     p.child('left')?.walk((n) => void (n.type === 'identifier' && n.text === id.text && (bound = true)));
-    if (bound) return BATCHES.test(p.child('right')?.text ?? '');
+    if (bound) return BATCH_ITERABLE.test(p.child('right')?.text ?? '');
   }
   const v = unparen(a.scopes.valueAt(id.text, id) ?? undefined);
   return v?.type === 'call' && FACTORIES.test(a.callee(v) ?? '');

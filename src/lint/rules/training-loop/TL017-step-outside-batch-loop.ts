@@ -1,9 +1,6 @@
 import { callsWithin } from '../../analysis';
-import { isBackward, isOptimizerStep } from '../../analysis/training';
+import { BATCH_ITERABLE, isBackward, isOptimizerStep } from '../../analysis/training';
 import type { Rule } from '../../types';
-
-// The loop goes over batches of a loader.
-const BATCHES = /loader|batch|\bdl\b|_dl\b/i;
 
 export const TL017: Rule = {
   meta: {
@@ -33,7 +30,7 @@ export const TL017: Rule = {
     if (!block) return;
     for (const earlier of block.namedChildren) {
       if (earlier.start >= statement.start) break;
-      if (earlier.type !== 'for_statement' || !BATCHES.test(earlier.child('right')?.text ?? '')) continue;
+      if (earlier.type !== 'for_statement' || !BATCH_ITERABLE.test(earlier.child('right')?.text ?? '')) continue;
       const calls = callsWithin(earlier);
       if (calls.some(isBackward) && !calls.some((c) => isOptimizerStep(c, ctx.analysis))) {
         ctx.report({

@@ -251,3 +251,20 @@ test('EV009: dim given, one image outside a batch loop, not a model output, nump
   // a loop over classes or epochs, not batches
   assert.deepEqual(ids(`${withDropout}for name in class_names:\n    best = model(embed(name)).argmax()\n`, 'EV009'), []);
 });
+
+// ---- EV010 ----
+test('EV010: a count of correct predictions divided by len(loader) is an error; the fix divides by len(loader.dataset)', () => {
+  const code = `${HEADER}correct = 0\nfor x, y in test_loader:\n    correct += (model(x).argmax(dim=1) == y).sum().item()\nprint(100.0 * correct / len(test_loader))\n`;
+  const f = lint(code, { select: ['EV010'] });
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['EV010:error']);
+  const fixed = fix(code, 'EV010');
+  assert.match(fixed, /100\.0 \* correct \/ len\(test_loader\.dataset\)/);
+  assert.deepEqual(ids(fixed, 'EV010'), []);
+  assert.deepEqual(ids(`${HEADER}acc = self.n_correct / len(self.val_loader)\n`, 'EV010'), ['EV010']);
+});
+
+test('EV010: loss averaged over batches, samples counted, other denominators: fine', () => {
+  assert.deepEqual(ids(`${HEADER}avg = running_loss / len(train_loader)\n`, 'EV010'), []);
+  assert.deepEqual(ids(`${HEADER}acc = correct / len(test_loader.dataset)\nacc2 = correct / total\nacc3 = correct / len(y_test)\n`, 'EV010'), []);
+  assert.deepEqual(ids(`${HEADER}acc = correct / len(test_loader.sampler)\n`, 'EV010'), []);
+});

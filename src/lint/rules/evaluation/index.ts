@@ -9,5 +9,6 @@ import { EV006 } from './EV006-metric-on-logits';
 import { EV007 } from './EV007-functional-dropout-always-on';
 import { EV008 } from './EV008-no-grad-not-entered';
 import { EV009 } from './EV009-argmax-without-dim';
+import { EV010 } from './EV010-accuracy-over-batches';
 
-export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009];
+export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010];

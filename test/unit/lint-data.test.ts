@@ -271,3 +271,20 @@ test('DT003: feature selection and PCA fitted on all rows before the split leak 
   const pca = `${SK}from sklearn.decomposition import PCA\nX_train, X_test, y_train, y_test = train_test_split(X, y)\npca = PCA(n_components=10)\nZ_train = pca.fit_transform(X_train)\nZ_test = pca.fit_transform(X_test)\n`;
   assert.deepEqual(ids(pca), ['DT007']);
 });
+
+// ---- DT009 ----
+test('DT009: drop_last=True on a validation or test loader is a warning; the fix sets False', () => {
+  const code = `${HEADER}test_loader = DataLoader(test_ds, batch_size=256, drop_last=True)\n`;
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['DT009:warning']);
+  const fixed = fix(code, 'DT009');
+  assert.match(fixed, /drop_last=False/);
+  assert.deepEqual(ids(fixed), []);
+  assert.deepEqual(ids(`${HEADER}loaders = {"val": DataLoader(self.val_set, batch_size=64, drop_last=True)}\n`, 'DT009'), ['DT009']);
+});
+
+test('DT009: training loaders may drop the last batch; held-out loaders without drop_last are fine', () => {
+  assert.deepEqual(ids(`${HEADER}train_loader = DataLoader(train_ds, batch_size=64, shuffle=True, drop_last=True)\n`, 'DT009'), []);
+  assert.deepEqual(ids(`${HEADER}val_loader = DataLoader(val_ds, batch_size=64, drop_last=False)\n`, 'DT009'), []);
+  assert.deepEqual(ids(`${HEADER}loader = DataLoader(ds, batch_size=64, drop_last=True, shuffle=True)\n`, 'DT009'), []);
+});

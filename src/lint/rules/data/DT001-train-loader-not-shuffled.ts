@@ -1,19 +1,6 @@
 import { hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
-import { TRAIN, isTrainDataset } from '../../analysis/runtime';
-import type { PyNode } from '../../parser';
+import { TRAIN, assignedName, isTrainDataset } from '../../analysis/runtime';
 import type { Rule } from '../../types';
-
-
-/** The name a call's result is assigned to (`train_loader = DataLoader(...)`, `self.train_dl = ...`). */
-function assignedName(call: PyNode): string | undefined {
-  const a = call.parent;
-  if (a?.type !== 'assignment' || a.child('right') !== call) return undefined;
-  const left = a.child('left');
-  if (left?.type === 'identifier') return left.text;
-  if (left?.type === 'attribute') return left.child('attribute')?.text;
-  return undefined;
-}
-
 
 export const DT001: Rule = {
   meta: {

@@ -2,7 +2,7 @@
 // Exit codes: 0 clean (or only warnings/info), 1 an error-level finding, 2 usage error.
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { isPoolWorker, lintOnThreads, servePool, threadsFor, type FileJob, type FileResult } from './cliPool';
+import { isPoolWorker, lintOnThreads, lintOrError, servePool, threadsFor, type FileJob, type FileResult } from './cliPool';
 import { loadPyprojectOptions, mergeOptions, type LintOptions } from './config';
 import { lintSource } from './engine';
 import { lintNotebookCells, readIpynb } from './notebook';
@@ -235,7 +235,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     const dir = dirname(resolve(path));
     let fileOptions = configs.get(dir);
     if (!fileOptions) configs.set(dir, (fileOptions = args.config ? loadPyprojectOptions(dir) : {}));
-    return { path, options: mergeOptions(fileOptions, cli), bytes: statSync(path).size };
+    return { path, options: mergeOptions(fileOptions, cli) };
   });
   const findings: FileFinding[] = [];
   for (const [i, r] of (await lintAll(jobs, args.jobs, err)).entries()) {
@@ -258,13 +258,7 @@ async function lintAll(jobs: FileJob[], requested: number | undefined, err: (s: 
     }
   }
   await initParser();
-  return jobs.map((job) => {
-    try {
-      return { findings: lintFile(job.path, job.options) };
-    } catch (e) {
-      return { error: (e as Error).message };
-    }
-  });
+  return jobs.map((job) => lintOrError(lintJob, job));
 }
 
 function version(): string {
@@ -279,8 +273,10 @@ function version(): string {
   return '0.0.0';
 }
 
+const lintJob = (job: FileJob) => lintFile(job.path, job.options);
+
 if (isPoolWorker()) {
-  void servePool(() => initParser(), (job) => lintFile(job.path, job.options));
+  void servePool(() => initParser(), lintJob);
 } else if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {

@@ -1,5 +1,6 @@
 // descent-lint's worker pool: files are handed out one at a time to worker threads (each with its own parser), so a
 // folder of many files uses every core; findings come back in the order of the files, the same as on one thread.
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { LintOptions } from './config';
@@ -8,8 +9,6 @@ import type { Finding } from './types';
 export interface FileJob {
   path: string;
   options: LintOptions;
-  /** Size in bytes, when known: the largest files are handed out first, so no thread is left with a big one at the end. */
-  bytes?: number;
 }
 
 /** One file's result: its findings, or why it could not be linted. */
@@ -30,10 +29,29 @@ export function threadsFor(files: number, requested: number | undefined, cores =
   return Math.max(1, Math.min(wanted, Math.floor(files / 4) || 1));
 }
 
+/** One file's findings, or the message of what went wrong with it (the other files go on). */
+export function lintOrError<F extends Finding>(lint: (job: FileJob) => F[], job: FileJob): FileResult<F> {
+  try {
+    return { findings: lint(job) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // unreadable: its worker reports why
+  }
+}
+
 /** Lints jobs on `threads` worker threads running `script` (the CLI itself); results in the jobs' order. */
 export function lintOnThreads<F extends Finding>(script: string, jobs: readonly FileJob[], threads: number): Promise<FileResult<F>[]> {
   const results: FileResult<F>[] = new Array(jobs.length);
-  const order = jobs.map((_, i) => i).sort((a, b) => (jobs[b]!.bytes ?? 0) - (jobs[a]!.bytes ?? 0));
+  // Largest files first, so no thread is left with a big one at the end.
+  const sizes = jobs.map((j) => sizeOf(j.path));
+  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]!);
   let next = 0;
   let finished = 0;
   return new Promise((resolve, reject) => {
@@ -84,13 +102,7 @@ export async function servePool<F extends Finding>(prepare: () => Promise<void>,
       port.close();
       return;
     }
-    let result: FileResult<F>;
-    try {
-      result = { findings: lint(m.job) };
-    } catch (e) {
-      result = { error: (e as Error).message };
-    }
-    port.postMessage({ index: m.index, result } satisfies FromWorker<F>);
+    port.postMessage({ index: m.index, result: lintOrError(lint, m.job) } satisfies FromWorker<F>);
   });
   port.postMessage({ ready: true } satisfies FromWorker<F>);
 }

@@ -38,12 +38,12 @@ const host = connectToHost<OnnxToWebview, OnnxToHost>((m) => {
     case 'prediction':
       if (m.id !== requestId && m.id !== 0) return;
       renderPrediction(m);
-      settled();
+      markBusy(false);
       break;
     case 'predictionError':
       if (m.id !== requestId && m.id !== 0) return;
       setStatus(m.message, true);
-      settled();
+      markBusy(false);
       break;
   }
 });
@@ -262,14 +262,14 @@ function renderTryIt(t: TryItState): Node[] {
 
 /** A new request supersedes older ones; the result box says it is busy until that request's answer comes. */
 function nextRequest(busy = true): number {
-  const box = app.querySelector<HTMLElement>('.try-it .prediction');
-  if (busy) box?.setAttribute('aria-busy', 'true');
-  else box?.removeAttribute('aria-busy');
+  markBusy(busy);
   return ++requestId;
 }
 
-function settled(): void {
-  app.querySelector<HTMLElement>('.try-it .prediction')?.removeAttribute('aria-busy');
+function markBusy(busy: boolean): void {
+  const box = app.querySelector<HTMLElement>('.try-it .prediction');
+  if (busy) box?.setAttribute('aria-busy', 'true');
+  else box?.removeAttribute('aria-busy');
 }
 
 function setStatus(text: string, error = false): void {

@@ -197,6 +197,18 @@ export function bodyOf(node: PyNode): PyNode[] {
   return b.type === 'block' ? b.namedChildren.filter((c) => c.type !== 'comment') : [b];
 }
 
+/** The expression of a statement that is nothing else (`model.eval` or `torch.no_grad()` on its own line). */
+export function loneExpression(statement: PyNode): PyNode | undefined {
+  return statement.namedChildren.length === 1 ? statement.namedChildren[0] : undefined;
+}
+
+/** Whether a for loop's target binds `name` (`for model in models:`, `for x, y in loader:`). */
+export function loopTargetBinds(loop: PyNode, name: string): boolean {
+  let bound = false;
+  loop.child('left')?.walk((n) => void ((n.type === 'identifier' || n.type === 'attribute') && n.text === name && (bound = true)));
+  return bound;
+}
+
 export function enclosingFunction(node: PyNode): PyNode | undefined {
   return node.ancestor('function_definition');
 }

@@ -44,7 +44,8 @@ const SHAPE_METHODS = new Set(['view', 'reshape', 'squeeze', 'unsqueeze', 'flatt
 /** Module methods that return the module itself. */
 const MODULE_CHAIN = new Set(['to', 'cuda', 'cpu', 'train', 'eval', 'float', 'double', 'half', 'requires_grad_', 'type']);
 
-const MODEL_NAME = /model|net|clf|classifier/i;
+/** Names that call a model: `model(x)`, `net(x)`, `self.classifier(x)`. */
+export const MODEL_NAME = /model|net|clf|classifier/i;
 
 export class OutputFlow {
   private readonly classKinds = new Map<ModuleClass, Output>();

@@ -1,6 +1,7 @@
 // Helpers shared by the architecture rules: every layer step of the file, once per site.
 import { receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { torchLayers, type LayerStep } from '../../analysis/layers';
+import { MODEL_NAME } from '../../analysis/outputs';
 import type { PyNode } from '../../parser';
 import type { RawFix } from '../../types';
 import { valueBefore } from '../../analysis/values';
@@ -41,7 +42,6 @@ export function removeElement(el: PyNode): RawFix['edits'] {
   return [{ start: el.start, end: next ? next.start : el.end, newText: '' }];
 }
 
-const MODEL_NAME = /model|net|clf|classifier/i;
 const MODULE_CHAIN = new Set(['to', 'cuda', 'cpu', 'train', 'eval', 'float', 'double', 'half']);
 const SHAPE = new Set(['squeeze', 'view', 'reshape', 'flatten', 'float', 'contiguous']);
 

@@ -1,5 +1,5 @@
 import { keywordArg, positionalArgs } from '../../analysis';
-import { HELD_OUT_DATA } from '../../analysis/order';
+import { HELD_OUT_DATA, lastName } from '../../analysis/order';
 import { assignedName } from '../../analysis/runtime';
 import type { Rule } from '../../types';
 
@@ -26,8 +26,7 @@ export const DT009: Rule = {
     const drop = keywordArg(call, 'drop_last');
     if (drop?.text !== 'True') return;
     const dataset = positionalArgs(call)[0] ?? keywordArg(call, 'dataset');
-    const lastName = (t: string | undefined) => t?.split('.').pop();
-    const held = [assignedName(call), lastName(dataset?.text)].find((n) => n !== undefined && HELD_OUT_DATA.test(n));
+    const held = [assignedName(call), dataset && lastName(dataset)].find((n) => n !== undefined && HELD_OUT_DATA.test(n));
     if (!held) return;
     ctx.report({
       node: drop.parent ?? drop,

@@ -1,4 +1,4 @@
-import { calleeName, keywordArg, positionalArgs } from '../../analysis';
+import { calleeName, keywordArg, loneExpression, positionalArgs } from '../../analysis';
 import type { Rule } from '../../types';
 
 export const DV006: Rule = {
@@ -20,8 +20,8 @@ export const DV006: Rule = {
   },
   nodeTypes: ['expression_statement'],
   visit(statement, ctx) {
-    const call = statement.namedChildren[0];
-    if (statement.namedChildren.length !== 1 || call?.type !== 'call' || calleeName(call) !== 'load_state_dict') return;
+    const call = loneExpression(statement);
+    if (call?.type !== 'call' || calleeName(call) !== 'load_state_dict') return;
     const strict = keywordArg(call, 'strict') ?? positionalArgs(call)[1];
     if (strict?.text !== 'False') return;
     ctx.report({

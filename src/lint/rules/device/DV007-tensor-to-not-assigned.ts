@@ -1,4 +1,4 @@
-import { calleeName, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, loneExpression, loopTargetBinds, receiver, unparen, type Analysis } from '../../analysis';
 import { BATCH_ITERABLE } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -10,10 +10,7 @@ const FACTORIES = /^torch\.(tensor|as_tensor|from_numpy|zeros|ones|randn|rand|ra
 function isTensorName(a: Analysis, id: PyNode): boolean {
   for (let p = id.parent; p; p = p.parent) {
     if (p.type === 'function_definition' || p.type === 'class_definition') break;
-    if (p.type !== 'for_statement') continue;
-    let bound = false;
-    p.child('left')?.walk((n) => void (n.type === 'identifier' && n.text === id.text && (bound = true)));
-    if (bound) return BATCH_ITERABLE.test(p.child('right')?.text ?? '');
+    if (p.type === 'for_statement' && loopTargetBinds(p, id.text)) return BATCH_ITERABLE.test(p.child('right')?.text ?? '');
   }
   const v = unparen(a.scopes.valueAt(id.text, id) ?? undefined);
   return v?.type === 'call' && FACTORIES.test(a.callee(v) ?? '');
@@ -39,8 +36,8 @@ export const DV007: Rule = {
   },
   nodeTypes: ['expression_statement'],
   visit(statement, ctx) {
-    const call = statement.namedChildren[0];
-    if (statement.namedChildren.length !== 1 || call?.type !== 'call' || !MOVES.has(calleeName(call) ?? '')) return;
+    const call = loneExpression(statement);
+    if (call?.type !== 'call' || !MOVES.has(calleeName(call) ?? '')) return;
     const target = receiver(call);
     if (target?.type !== 'identifier' || !isTensorName(ctx.analysis, target)) return;
     ctx.report({

@@ -1,3 +1,4 @@
+import { loneExpression } from '../../analysis';
 import type { Rule } from '../../types';
 
 // Context managers that only act inside a `with` block (or as decorators): called alone, they do nothing.
@@ -22,8 +23,8 @@ export const EV008: Rule = {
   },
   nodeTypes: ['expression_statement'],
   visit(statement, ctx) {
-    const expr = statement.namedChildren[0];
-    if (statement.namedChildren.length !== 1 || expr?.type !== 'call') return;
+    const expr = loneExpression(statement);
+    if (expr?.type !== 'call') return;
     const q = ctx.analysis.callee(expr);
     if (!q || !CONTEXTS.has(q)) return;
     ctx.report({

@@ -1,11 +1,11 @@
 import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { innermostLoop } from '../../analysis/training';
+import { MODEL_NAME } from '../../analysis/outputs';
+import { BATCH_ITERABLE, innermostLoop } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
-const MODEL_NAME = /model|net|clf|classifier/i;
-// The loop goes over batches: a loader, its batches, a dataset iterated in batches.
-const BATCHES = /loader|batch|\bdl\b|_dl\b|dataset|data\b|\.items\(\)/i;
+// The loop goes over batches: a loader, its batches, or a dataset iterated in batches.
+const BATCHES = new RegExp(`${BATCH_ITERABLE.source}|dataset|data\\b|\\.items\\(\\)`, 'i');
 
 /** Whether an expression is a model's output: `model(x)`, `self.net(x)`, or a name bound to one. */
 function isModelOutput(a: Analysis, expr: PyNode | undefined): boolean {

@@ -1,3 +1,4 @@
+import { loneExpression } from '../../analysis';
 import type { Rule } from '../../types';
 
 // Methods whose whole point is their side effect: written without parentheses as a statement, nothing happens.
@@ -22,8 +23,8 @@ export const TL012: Rule = {
   },
   nodeTypes: ['expression_statement'],
   visit(statement, ctx) {
-    const expr = statement.namedChildren[0];
-    if (statement.namedChildren.length !== 1 || expr?.type !== 'attribute') return;
+    const expr = loneExpression(statement);
+    if (expr?.type !== 'attribute') return;
     const name = expr.child('attribute')?.text;
     if (!name || !METHODS.has(name)) return;
     ctx.report({

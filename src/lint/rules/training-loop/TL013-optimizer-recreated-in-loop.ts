@@ -1,4 +1,4 @@
-import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, type Analysis } from '../../analysis';
+import { callsWithin, calleeName, keywordArg, loopTargetBinds, positionalArgs, receiver, type Analysis } from '../../analysis';
 import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, optimizedModel } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -23,9 +23,7 @@ function trains(loop: PyNode, a: Analysis): boolean {
 function renewedIn(loop: PyNode, name: string, ctx: { nodesOfType(t: string): readonly PyNode[] }): boolean {
   const inside = (n: PyNode) => n.start >= loop.start && n.end <= loop.end;
   if (ctx.nodesOfType('assignment').some((as) => inside(as) && as.child('left')?.text === name)) return true;
-  let bound = false;
-  loop.child('left')?.walk((n) => void (n.text === name && (bound = true))); // for model in models:
-  if (bound) return true;
+  if (loopTargetBinds(loop, name)) return true; // for model in models:
   return callsWithin(loop).some((c) => REINIT.has(calleeName(c) ?? '') && receiver(c)?.text === name);
 }
 

@@ -253,14 +253,25 @@ def test_models_vmap_cannot_batch_fall_back_to_one_point_at_a_time():
         assert losses[0] == pytest.approx(F.cross_entropy(net(x), y).item(), abs=1e-5)
 
 
-def direct_loss(model, ds, coords, x, y):
-    """The loss at one point, by perturbing a copy of the model's weights in place."""
+def perturbed(model, ds, coords):
+    """A copy of the model with its weights moved to one point, in place."""
     net = copy.deepcopy(model).eval()
     with torch.no_grad():
         for n, p in net.named_parameters():
             for c, d in zip(coords, ds):
                 p.add_(c * d[n])
-        return F.cross_entropy(net(x), y).item()
+    return net
+
+
+def direct_loss(model, ds, coords, x, y):
+    """The loss at one point, by perturbing a copy of the model's weights in place."""
+    with torch.no_grad():
+        return F.cross_entropy(perturbed(model, ds, coords)(x), y).item()
+
+
+def direct_accuracy(model, ds, coords, x, y):
+    with torch.no_grad():
+        return (perturbed(model, ds, coords)(x).argmax(1) == y).float().mean().item()
 
 
 def small_conv1d():
@@ -461,3 +472,103 @@ def test_hessian_vector_products_top_eigenvalue_and_trace_match_a_dense_hessian(
     assert used >= 2
     trace = hutchinson_trace(model, loss_fn, batches, samples=400)
     assert trace == pytest.approx(h.trace().item(), rel=0.1)
+
+
+# ---- batches joined on a CPU ----
+
+
+def test_join_batches_keeps_order_limit_and_shapes():
+    from descent.landscape.grid import join_batches
+
+    x, y = mlp_data(50)
+    batches = batches_of(x, y, 7)  # 7 x 7 + 1
+    joined = join_batches(batches, per_sample_bytes=100, chunk_bytes=100 * 20)  # at most 20 samples a chunk
+    assert [len(a) for a, _ in joined] == [14, 14, 14, 8]
+    assert torch.equal(torch.cat([a for a, _ in joined]), x) and torch.equal(torch.cat([b for _, b in joined]), y)
+    assert [len(a) for a, _ in join_batches(batches, 100, 100 * 3)] == [7] * 7 + [1]  # a batch larger than a chunk stays whole
+    # Sequences padded per batch (different lengths) are not joined with each other.
+    seqs = [(torch.zeros(4, 5), torch.zeros(4)), (torch.zeros(4, 5), torch.zeros(4)), (torch.zeros(4, 9), torch.zeros(4))]
+    assert [tuple(a.shape) for a, _ in join_batches(seqs, 1, 1000)] == [(8, 5), (4, 9)]
+
+
+def test_joined_batches_give_the_batch_by_batch_losses():
+    model = trained_bn_stats(small_mlp(), mlp_data()[0])
+    x, y = mlp_data()
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=5, norm="filter", ignore="biasbn")
+    coords = torch.tensor([[0.0, 0.0], [0.7, -0.2], [-0.4, 1.1]])
+    for options in ({"points_per_pass": 3}, {"use_vmap": False}):
+        joined = GridEvaluator(model, Objective(plain_cross_entropy, True), batches_of(x, y, 7), params_of(model), [d1, d2], **options)
+        apart = GridEvaluator(model, CE, batches_of(x, y, 7), params_of(model), [d1, d2], **options)
+        assert len(joined.batches) == 1 and joined.count == 50  # 8 batches of a tiny model: one chunk
+        assert len(apart.batches) == 8  # a function of the user's: not known to be a mean per sample
+        (jl, ja), (al, aa) = joined.evaluate(coords), apart.evaluate(coords)
+        assert np.abs(np.array(jl) - np.array(al)).max() < 1e-6 and ja == aa
+    # Losses whose batch value is not a plain mean per sample keep the batches as given.
+    for loss in (nn.CrossEntropyLoss(weight=torch.ones(3)), nn.CrossEntropyLoss(reduction="sum"), nn.KLDivLoss()):
+        assert not Objective(loss, True).sample_mean
+    for loss in (nn.CrossEntropyLoss(), nn.MSELoss(), F.l1_loss):
+        assert Objective(loss, False).sample_mean
+    # A target equal to ignore_index (-100): each batch's mean is over its other samples, so nothing is joined.
+    y_ignored = y.clone()
+    y_ignored[3] = -100
+    ev = GridEvaluator(model, Objective(plain_cross_entropy, True), batches_of(x, y_ignored, 7), params_of(model), [d1, d2])
+    assert len(ev.batches) == 8
+
+
+# ---- narrow last layers (narrow.py) and the row base of the shared first layer ----
+
+
+class FlattensItsScores(nn.Module):
+    """Reads its last layer's output with .view(-1): fails on the transposed layout, so the plain layers are kept."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.fc(self.body(x)).view(-1).view(len(x), 3)
+
+
+def test_narrow_last_layer_equals_the_plain_one_and_falls_back_when_the_model_needs_the_layout():
+    x, y = mlp_data()
+    coords = torch.tensor([[0.0, 0.0], [0.6, -0.4], [-0.3, 0.9]])
+    for model, narrow in ((trained_bn_stats(small_mlp(), x), True), (FlattensItsScores().eval(), False)):
+        d1, d2 = dirs.random_directions(params_of(model), 2, seed=6, norm="filter", ignore="biasbn")
+        ev = GridEvaluator(model, Objective(plain_cross_entropy, True), batches_of(x, y, 50), params_of(model), [d1, d2], use_vmap=False)
+        assert ev.narrow is narrow
+        losses, accs = ev.evaluate(coords)
+        for i, point in enumerate(coords.tolist()):
+            want_loss, want_acc = direct_loss(model, [d1, d2], point, x, y), direct_accuracy(model, [d1, d2], point, x, y)
+            assert losses[i] == pytest.approx(want_loss, abs=1e-5) and accs[i] == pytest.approx(want_acc)
+
+
+def test_accuracy_with_tied_scores_is_argmaxs():
+    """A last layer of zeros scores every class alike: argmax says class 0, so only class-0 samples count."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3)).eval()
+    with torch.no_grad():
+        model[2].weight.zero_()
+        model[2].bias.zero_()
+    x, y = mlp_data()
+    zero = {n: torch.zeros_like(p) for n, p in params_of(model).items()}
+    ev = GridEvaluator(model, Objective(plain_cross_entropy, True), batches_of(x, y, 50), params_of(model), [zero, zero], use_vmap=False)
+    assert ev.narrow
+    _, accs = ev.evaluate(torch.tensor([[0.0, 0.0], [1.0, 1.0]]))
+    assert accs == [pytest.approx((y == 0).float().mean().item())] * 2
+
+
+def test_switching_data_does_not_reuse_the_previous_datas_row():
+    model = trained_bn_stats(small_mlp(), mlp_data()[0])
+    x, y = mlp_data()
+    xv, yv = mlp_data(30)
+    xv = xv * 0.5 + 1.0
+    d1, d2 = dirs.random_directions(params_of(model), 2, seed=7, norm="filter", ignore="biasbn")
+    coords = torch.tensor([[0.2, 0.5], [0.4, 0.5]])  # one grid row: b = 0.5
+    ev = GridEvaluator(model, Objective(plain_cross_entropy, True), [(x, y)], params_of(model), [d1, d2], use_vmap=False, workers=1)
+    assert ev.first_layer == "0"
+    ev.evaluate(coords)
+    ev.batches = [(xv, yv)]
+    losses, _ = ev.evaluate(coords)
+    for i, point in enumerate(coords.tolist()):
+        assert losses[i] == pytest.approx(direct_loss(model, [d1, d2], point, xv, yv), abs=1e-5)

@@ -364,7 +364,6 @@ def run(args):
         if evaluator_batches is None:
             continue
         evaluator.batches = evaluator_batches
-        evaluator.count = sum(len(x) for x, _ in evaluator_batches)
         todo = [(iy, ix) for iy in range(rows) for ix in range(cols) if doc[key]["loss"][iy][ix] is None]
         start = 0
         while start < len(todo):
@@ -377,7 +376,6 @@ def run(args):
                 result.set_point(key, iy, ix, losses[i], accs[i] if accs is not None else None)
             result.save()
     evaluator.batches = batches
-    evaluator.count = sum(len(x) for x, _ in batches)
     check_stop()
     if "origin" not in doc:
         losses, accs = evaluator.evaluate(torch.zeros(1, args.dims))

@@ -18,7 +18,9 @@ import torch
 import torch.nn as nn
 from torch.func import functional_call
 
-LINEAR_IN_WEIGHTS = (nn.Linear, nn.Conv1d, nn.Conv2d)
+from .narrow import NarrowLinear
+
+LINEAR_IN_WEIGHTS = (nn.Linear, NarrowLinear, nn.Conv1d, nn.Conv2d)  # NarrowLinear: the private copies' (narrow.py)
 
 
 class Precomputed(nn.Module):
@@ -86,6 +88,8 @@ class SharedFirstLayer:
         self.prefix = name + "."
         self.dtype = dtype
         self.layer = copy.deepcopy(module).float().eval()
+        if type(self.layer) is NarrowLinear:
+            self.layer.__class__ = nn.Linear  # its outputs are kept in the usual layout, for the layers that follow
         keys = [k for k, _ in module.named_parameters(recurse=False)]  # "weight", and "bias" when it has one
 
         def values(source, zero_missing):

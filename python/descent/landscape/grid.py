@@ -19,6 +19,7 @@ import torch
 from torch.func import functional_call
 
 from . import first_layer
+from .narrow import narrow_linears
 
 
 def plain_cross_entropy(out, y):
@@ -34,10 +35,14 @@ class Objective:
     the same values (bit for bit here), but the softmax then runs along the long batch dimension, which PyTorch's
     CPU kernels vectorise, instead of along a handful of classes (about 4x faster for 10 classes)."""
 
-    def __init__(self, loss_fn, classify):
+    def __init__(self, loss_fn, classify, sample_mean=None):
         self.loss_fn = loss_fn
         self.classify = classify
         self.cross_entropy = loss_fn is plain_cross_entropy or _is_default_cross_entropy(loss_fn)
+        # Whether the loss of a batch is the mean of one value per sample: then batches can be joined (see
+        # GridEvaluator.batches) without changing the dataset's loss. Known for Descent's own losses and PyTorch's
+        # loss modules; a user's function is not assumed to be one unless the caller says so.
+        self.sample_mean = _is_sample_mean(loss_fn) if sample_mean is None else sample_mean
 
     def loss(self, out, y):
         if self.cross_entropy and out.dim() == 2 and y.dim() == 1 and not y.is_floating_point():
@@ -48,6 +53,53 @@ class Objective:
 def _is_default_cross_entropy(loss_fn):
     return (type(loss_fn) is torch.nn.CrossEntropyLoss and loss_fn.weight is None and loss_fn.ignore_index == -100
             and loss_fn.reduction == "mean" and loss_fn.label_smoothing == 0.0)
+
+
+_MEAN_FUNCTIONS = (torch.nn.functional.cross_entropy, torch.nn.functional.mse_loss, torch.nn.functional.l1_loss, torch.nn.functional.binary_cross_entropy_with_logits)
+
+
+def _is_sample_mean(loss_fn):
+    """A loss whose value on a batch is the plain mean over its samples (class weights make it a weighted mean)."""
+    if loss_fn is plain_cross_entropy or loss_fn in _MEAN_FUNCTIONS:
+        return True
+    return (isinstance(loss_fn, torch.nn.modules.loss._Loss) and getattr(loss_fn, "reduction", None) == "mean"
+            and getattr(loss_fn, "weight", None) is None and not isinstance(loss_fn, torch.nn.KLDivLoss))
+
+
+# On a CPU the batches given are joined into chunks of about this many bytes of activations per point: fewer, larger
+# passes, whose fixed costs per operation (a few microseconds each) are spread over more samples. Li et al.'s tool
+# evaluates batches of 128, where those costs dominate a small model's time.
+CPU_CHUNK_BYTES = 64 << 20
+
+
+def join_batches(batches, per_sample_bytes, chunk_bytes=CPU_CHUNK_BYTES):
+    """Adjacent (inputs, targets) batches concatenated while a chunk stays within chunk_bytes of activations (a
+    batch already larger is kept whole); only batches whose shapes past the first dimension agree (e.g. not
+    sequences padded per batch), and not when a target is -100 (cross-entropy's ignore_index: its mean is then
+    over the other samples of each batch)."""
+    limit = max(1, chunk_bytes // max(per_sample_bytes, 1))
+    joined, run = [], []
+
+    def flush():
+        if len(run) == 1:
+            joined.append(run[0])
+        elif run:
+            joined.append((torch.cat([x for x, _ in run]), torch.cat([y for _, y in run])))
+        run.clear()
+
+    for x, y in batches:
+        fits = run and len(x) + sum(len(a) for a, _ in run) <= limit
+        same = run and x.shape[1:] == run[0][0].shape[1:] and y.shape[1:] == run[0][1].shape[1:] and x.dtype == run[0][0].dtype and y.dtype == run[0][1].dtype
+        if not (fits and same):
+            flush()
+        run.append((x, y))
+    flush()
+    return joined
+
+
+def _joinable(batches):
+    return (len(batches) > 1 and batches[0][0].device.type == "cpu" and all(torch.is_tensor(x) and torch.is_tensor(y) for x, y in batches)
+            and not any(not y.is_floating_point() and bool((y == -100).any()) for _, y in batches))
 
 
 def _available_cpu_bytes():
@@ -85,6 +137,7 @@ class _Copy:
         own.update(dict(net.named_buffers()))
         self.slots = [(n, own[n]) for n in rest]
         self.combined = None  # the first layer's output at the current point (a buffer reused between points)
+        self.row = None  # (b, P0, P0 + b*P2) of the grid row being evaluated, when the data is one batch (_forward_one)
 
 
 class GridEvaluator:
@@ -98,8 +151,8 @@ class GridEvaluator:
     def __init__(self, model, objective, batches, base, directions, dtype=torch.float32, points_per_pass=None, use_vmap=True, share_first_layer=True, workers=None):
         self.model = model.eval()
         self.objective = objective
-        self.batches = batches
         self.dtype = dtype
+        self.batches = batches
         self.names = list(base)
         self.base = {n: base[n].float() for n in self.names}
         self.directions = [{n: d[n].float() for n in self.names} for d in directions]
@@ -110,11 +163,13 @@ class GridEvaluator:
         for n, t in self.fixed.items():
             if t.is_floating_point():
                 self.fixed[n] = t.to(dtype)
-        self.count = sum(len(x) for x, _ in batches)
         # The grid's points run through a private copy of the model (the user's model is never modified): with the
         # first layer replaced by its precomputed outputs where that is exact (first_layer.py), else whole.
         self.first_layer, self.first_layer_reason, self.first_layer_layout, self._first = None, "disabled", None, None
+        self.narrow = self.batches[0][0].device.type == "cpu"  # see narrow.py; checked just below
         self._use_private(self._private_copy(), None)
+        if self.narrow:
+            self._check_narrow()
         if share_first_layer:
             self._try_share_first_layer()
         self.vmap = use_vmap
@@ -133,9 +188,53 @@ class GridEvaluator:
         self.parallel = self.workers > 1 and not (points_per_pass and points_per_pass > 1)  # a K asked for is kept
         self._pool = None
 
+    @property
+    def batches(self):
+        """The data, as evaluated: on a CPU, with a per-sample mean loss, the batches given joined into chunks of
+        up to CPU_CHUNK_BYTES of activations (join_batches); the losses are the same up to float rounding."""
+        return self._batches
+
+    @batches.setter
+    def batches(self, batches):
+        if batches is getattr(self, "_given", None):
+            return  # the same data again: the joined chunks (and the first layer's outputs kept for them) stay
+        self._given = batches
+        batches = list(batches)
+        self.count = sum(len(x) for x, _ in batches)
+        if self.objective.sample_mean and _joinable(batches):
+            x0 = batches[0][0][:64]
+            try:
+                per_sample = _activation_bytes(self.model, x0.float() if x0.is_floating_point() else x0) // len(x0)
+            except Exception:  # a model whose forward fails here fails later with a clearer message
+                per_sample = None
+            if per_sample is not None:
+                batches = join_batches(batches, per_sample)
+        self._batches = batches
+
     def _private_copy(self):
         net = copy.deepcopy(self.model).eval()
-        return net.to(self.dtype) if self.dtype != torch.float32 else net
+        net = net.to(self.dtype) if self.dtype != torch.float32 else net
+        if self.narrow:
+            narrow_linears(net)
+        return net
+
+    def _check_narrow(self):
+        """Keeps the narrow layers (narrow.py) only if there are some and the private copy's output at the origin
+        equals the model's on a few samples; a model that reshapes their output with .view, or that fails with them,
+        keeps the plain layers."""
+        x = self.batches[0][0][:16]
+        try:
+            if not any(type(m).__name__ == "NarrowLinear" for m in self._private.modules()):
+                raise ValueError("none")
+            with torch.no_grad():
+                want = self._first_output(self.model(x.float() if x.is_floating_point() else x)).float()
+                got = self._first_output(self._private(x)).float()
+            tolerance = (1e-4 if self.dtype == torch.float32 else 3e-2) * (1 + want.abs().max().item())
+            if not (want - got).abs().max().item() <= tolerance:
+                raise ValueError("differs")
+        except Exception:
+            self.narrow = False
+            self._use_private(self._private_copy(), None)
 
     def _use_private(self, net, first):
         """Points run through `net`; `first` (a SharedFirstLayer or None) supplies its first layer's output."""
@@ -229,6 +328,23 @@ class GridEvaluator:
             correct = torch.zeros((), device=out.device)
         return loss.float(), correct
 
+    def _measure_floats(self, out, y):
+        """_measure for one point, as Python floats. Outputs in the (classes, batch) layout, a transposed view (what
+        a NarrowLinear last layer returns), are counted along the classes without the argmax of a strided view (7x
+        slower): a prediction is correct when the target's score is the column's maximum, which is argmax's answer
+        unless a column holds that maximum twice (or a NaN); then argmax decides, as before."""
+        out = self._first_output(out).float()
+        loss = self.objective.loss(out, y).item()
+        if not self.objective.classify:
+            return loss, 0.0
+        if out.dim() == 2 and out.shape[1] > 1 and out.t().is_contiguous() and y.dim() == 1 and not y.is_floating_point():
+            scores = out.t()
+            top = scores == scores.amax(0, keepdim=True)
+            if top.sum().item() == len(y):
+                classes = torch.arange(scores.shape[0], device=y.device).unsqueeze(1)
+                return loss, (top & (classes == y)).sum().item()  # (a target of -100, ignored, is never correct)
+        return loss, (out.argmax(dim=-1) == y).sum().item()
+
     def _forward_one(self, coords, parts, x, worker=0, weights_set=False):
         """The model's output at one point, coords a list of floats: w + a*d1 (+ b*d2) written straight into the
         private copy's tensors (two operations per tensor, no stacked copy), as the reference loop's copy_ does;
@@ -240,6 +356,12 @@ class GridEvaluator:
                 if len(coords) > 1:
                     slot.add_(self.directions[1][n], alpha=coords[1])
         if c.inject is not None:
+            if len(parts) > 2 and len(self.batches) == 1:
+                # A grid's points come row by row (the same b): P0 + b*P2 is computed once per row, and each point
+                # adds a*P1 to it, one pass over the first layer's output instead of two.
+                if c.row is None or c.row[0] != coords[1] or c.row[1] is not parts[0]:
+                    c.row = (coords[1], parts[0], self._first.combine_floats((parts[0], parts[2]), [coords[1]], c.row[2] if c.row else None))
+                parts, coords = (c.row[2], parts[1]), coords[:1]
             c.combined = self._first.combine_floats(parts, coords, c.combined)
             c.inject.put(c.combined)
         out = c.net(x)
@@ -280,9 +402,9 @@ class GridEvaluator:
                 sums = [[0.0, 0.0] for _ in range(k)]
                 for i in range(k):
                     for b, ((x, y), parts) in enumerate(zip(batches, outputs)):
-                        loss, correct = self._measure(self._forward_one(points[i], parts, x, worker or 0, weights_set=b > 0), y)
-                        sums[i][0] += loss.item() * len(x)
-                        sums[i][1] += correct.item()
+                        loss, correct = self._measure_floats(self._forward_one(points[i], parts, x, worker or 0, weights_set=b > 0), y)
+                        sums[i][0] += loss * len(x)
+                        sums[i][1] += correct
                 totals = torch.tensor(sums, dtype=torch.float64)
                 return totals[:, 0], totals[:, 1]
             for (x, y), parts in zip(batches, outputs):

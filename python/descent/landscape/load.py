@@ -139,7 +139,7 @@ def load_project(project_dir, hyperparameters=None):
         os.chdir(previous)
         sys.path.remove(project_dir)
     splits = {"train": train_set, "val": val_set, "test": test_set}
-    return model, splits, Objective(loss_fn, kind == "classify"), kind, config
+    return model, splits, Objective(loss_fn, kind == "classify", sample_mean=True), kind, config
 
 
 # ---- a --setup file ----

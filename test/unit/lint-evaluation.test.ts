@@ -252,6 +252,36 @@ test('EV009: dim given, one image outside a batch loop, not a model output, nump
   assert.deepEqual(ids(`${withDropout}for name in class_names:\n    best = model(embed(name)).argmax()\n`, 'EV009'), []);
 });
 
+test('EV009: the output read through .data or .detach() is the same tensor', () => {
+  const loopOf = (line: string) => `${withDropout}model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        out = model(x)\n        ${line}\n`;
+  assert.deepEqual(ids(loopOf('pred = out.data.argmax()'), 'EV009'), ['EV009']);
+  assert.deepEqual(ids(loopOf('pred = torch.argmax(out.detach())'), 'EV009'), ['EV009']);
+});
+
+// ---- EV011 ----
+test('EV011: argmax/max over dim 0 of a model output in a batch loop is an error; the fix reduces over dim 1', () => {
+  const loopOf = (line: string) => `${withDropout}model.eval()\ncorrect = 0\nwith torch.no_grad():\n    for x, y in test_loader:\n        outputs = model(x)\n        ${line}\n`;
+  const code = loopOf('_, predicted = torch.max(outputs.data, 0)');
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['EV011:error']);
+  const fixed = fix(code, 'EV011');
+  assert.match(fixed, /torch\.max\(outputs\.data, 1\)/);
+  assert.deepEqual(ids(fixed), []);
+  for (const line of ['pred = outputs.argmax(0)', 'pred = outputs.argmax(dim=0)', 'pred = torch.argmax(outputs, dim=0)', 'pred = outputs.max(0)[1]', 'pred = outputs.detach().argmax(0)', 'pred = model(x).argmax(0)']) {
+    assert.deepEqual(ids(loopOf(line), 'EV011'), ['EV011'], line);
+    assert.deepEqual(ids(fix(loopOf(line), 'EV011'), 'EV011'), [], line);
+  }
+});
+
+test('EV011: dim 1 or -1, two tensors, keepdim given positionally, not a model output, not a batch loop: fine', () => {
+  const loopOf = (line: string) => `${withDropout}model.eval()\nwith torch.no_grad():\n    for x, y in test_loader:\n        outputs = model(x)\n        ${line}\n`;
+  for (const line of ['pred = outputs.argmax(1)', 'pred = outputs.argmax(dim=-1)', '_, pred = torch.max(outputs, 1)', 'm = torch.max(outputs, zeros)', 'v = outputs.max(0, True)', 'i = losses.argmax(0)', 'k = np.argmax(outputs, 0)']) {
+    assert.deepEqual(ids(loopOf(line), 'EV011'), [], line);
+  }
+  // one sample's scores (no batch dimension), in a loop over episodes
+  assert.deepEqual(ids(`${withDropout}for episode in range(10):\n    action = model(state).argmax(0).item()\n`, 'EV011'), []);
+});
+
 // ---- EV010 ----
 test('EV010: a count of correct predictions divided by len(loader) is an error; the fix divides by len(loader.dataset)', () => {
   const code = `${HEADER}correct = 0\nfor x, y in test_loader:\n    correct += (model(x).argmax(dim=1) == y).sum().item()\nprint(100.0 * correct / len(test_loader))\n`;

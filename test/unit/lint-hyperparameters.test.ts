@@ -50,3 +50,39 @@ test('HP002: look-alikes: eps raised, AMP (float32 weights), SGD, half inputs on
   assert.deepEqual(ids(exportAfter, 'HP002'), []);
   assert.deepEqual(ids(`${HEADER}\nteacher = Net().half()\nstudent = Net()\nopt = torch.optim.Adam(student.parameters())\n`), []);
 });
+
+// ---- HP003 ----
+const scheduled = (build: string, stepLines: string) =>
+  `${HEADER}from torch.optim.lr_scheduler import StepLR, MultiStepLR, CosineAnnealingLR, ExponentialLR, OneCycleLR\n` +
+  `model = nn.Linear(4, 2)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\ncriterion = nn.CrossEntropyLoss()\n` +
+  `scheduler = ${build}\nfor epoch in range(epochs):\n    model.train()\n    for x, y in train_loader:\n        optimizer.zero_grad()\n` +
+  `        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()\n${stepLines}`;
+
+test('HP003: an epoch-length schedule stepped in the batch loop is a warning; the fix steps it after the loop', () => {
+  const code = scheduled('StepLR(optimizer, step_size=30, gamma=0.1)', '        scheduler.step()\n');
+  const f = lint(code);
+  assert.deepEqual(f.map((x) => `${x.rule}:${x.severity}`), ['HP003:warning']);
+  const fixed = fix(code, 'HP003');
+  assert.match(fixed, /optimizer\.step\(\)\n {4}scheduler\.step\(\)\n?$/);
+  assert.deepEqual(ids(fixed), []);
+  for (const build of ['MultiStepLR(optimizer, milestones=[30, 60], gamma=0.1)', 'CosineAnnealingLR(optimizer, T_max=epochs)', 'CosineAnnealingLR(optimizer, args.num_epochs)', 'ExponentialLR(optimizer, gamma=0.95)', 'torch.optim.lr_scheduler.StepLR(optimizer, 10)']) {
+    const c = scheduled(build, '        scheduler.step()\n');
+    assert.deepEqual(ids(c, 'HP003'), ['HP003'], build);
+    assert.deepEqual(ids(fix(c, 'HP003')), [], build);
+  }
+});
+
+test('HP003: per-epoch steps, per-batch schedules, every N batches, other schedulers: fine', () => {
+  // stepped once per epoch
+  assert.deepEqual(ids(scheduled('StepLR(optimizer, step_size=30)', '    scheduler.step()\n'), 'HP003'), []);
+  // schedules counted in batches
+  for (const build of ['CosineAnnealingLR(optimizer, T_max=epochs * len(train_loader))', 'CosineAnnealingLR(optimizer, T_max=total_steps)', 'StepLR(optimizer, step_size=2000)', 'MultiStepLR(optimizer, milestones=[8000, 12000])', 'ExponentialLR(optimizer, gamma=0.9995)', 'OneCycleLR(optimizer, max_lr=0.1, total_steps=1000)', 'StepLR(optimizer, step_size=steps_per_decay)']) {
+    assert.deepEqual(ids(scheduled(build, '        scheduler.step()\n'), 'HP003'), [], build);
+  }
+  // every N batches, on purpose
+  assert.deepEqual(ids(scheduled('StepLR(optimizer, step_size=30)', '        if i % 100 == 0:\n            scheduler.step()\n'), 'HP003'), []);
+  // ReduceLROnPlateau takes a metric
+  assert.deepEqual(ids(scheduled('torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)', '        scheduler.step(loss.item())\n'), 'HP003'), []);
+  // a loop over epochs, not batches
+  assert.deepEqual(ids(`${HEADER}from torch.optim.lr_scheduler import StepLR\nscheduler = StepLR(optimizer, step_size=30)\nfor epoch in range(90):\n    train(model)\n    scheduler.step()\n`, 'HP003'), []);
+});

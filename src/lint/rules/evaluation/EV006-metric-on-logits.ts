@@ -166,6 +166,13 @@ function argmaxDim0(n: PyNode, a: Analysis): { target: PyNode; dim: PyNode } | u
   return { target, dim };
 }
 
+/** EV006's second case: `argmax(0)` of scores that go to CrossEntropyLoss in this file (EV011 leaves it to EV006). */
+export function argmaxOverBatchOfLogits(n: PyNode, a: Analysis): { target: PyNode; dim: PyNode } | undefined {
+  if (!losses(a).calls.some((c) => c.kind === 'cross_entropy')) return undefined;
+  const hit = argmaxDim0(n, a);
+  return hit && matches(a, hit.target, sourcesOf(a, 'cross_entropy')) ? hit : undefined;
+}
+
 export const EV006: Rule = {
   meta: {
     id: 'EV006',
@@ -192,9 +199,9 @@ export const EV006: Rule = {
       checkThreshold(n, a, ctx, sourcesOf(a, 'bce_with_logits'));
     }
     if (kinds.length === 0) return;
-    if (n.type === 'call' && kinds.some((c) => c.kind === 'cross_entropy')) {
-      const hit = argmaxDim0(n, a);
-      if (hit && matches(a, hit.target, sourcesOf(a, 'cross_entropy'))) {
+    if (n.type === 'call') {
+      const hit = argmaxOverBatchOfLogits(n, a);
+      if (hit) {
         ctx.report({
           node: n,
           message: `${hit.target.text} is [batch, classes] (it goes to CrossEntropyLoss): reducing dim=0 takes the max over the batch. Use dim=1.`,

@@ -1,21 +1,6 @@
-import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { MODEL_NAME } from '../../analysis/outputs';
-import { BATCH_ITERABLE, innermostLoop } from '../../analysis/training';
-import type { PyNode } from '../../parser';
+import { keywordArg, positionalArgs, receiver } from '../../analysis';
 import type { Rule } from '../../types';
-
-// The loop goes over batches: a loader, its batches, or a dataset iterated in batches.
-const BATCHES = new RegExp(`${BATCH_ITERABLE.source}|dataset|data\\b|\\.items\\(\\)`, 'i');
-
-/** Whether an expression is a model's output: `model(x)`, `self.net(x)`, or a name bound to one. */
-function isModelOutput(a: Analysis, expr: PyNode | undefined): boolean {
-  let e = unparen(expr);
-  if (e?.type === 'identifier') e = unparen(a.scopes.valueAt(e.text, e) ?? undefined);
-  if (e?.type !== 'call') return false;
-  const fn = e.child('function');
-  const name = fn?.type === 'identifier' ? fn.text : fn?.type === 'attribute' ? (fn.child('attribute')?.text ?? '') : '';
-  return MODEL_NAME.test(name);
-}
+import { inBatchLoop, isModelOutput } from './batchOutputs';
 
 export const EV009: Rule = {
   meta: {
@@ -46,9 +31,7 @@ export const EV009: Rule = {
     const isFunction = q === `torch.${method}`;
     const tensor = isFunction ? pos[0] : receiver(call);
     if ((isFunction ? pos.length !== 1 : pos.length !== 0) || !isModelOutput(ctx.analysis, tensor)) return;
-    const loop = innermostLoop(call);
-    const over = loop?.type === 'for_statement' ? loop.child('right')?.text : undefined;
-    if (!over || !BATCHES.test(over)) return;
+    if (!inBatchLoop(call)) return;
     const args = call.child('arguments')!;
     const at = isFunction ? pos[0]!.end : args.end - 1;
     ctx.report({

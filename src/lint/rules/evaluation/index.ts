@@ -10,5 +10,6 @@ import { EV007 } from './EV007-functional-dropout-always-on';
 import { EV008 } from './EV008-no-grad-not-entered';
 import { EV009 } from './EV009-argmax-without-dim';
 import { EV010 } from './EV010-accuracy-over-batches';
+import { EV011 } from './EV011-argmax-over-batch-dim';
 
-export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010];
+export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010, EV011];

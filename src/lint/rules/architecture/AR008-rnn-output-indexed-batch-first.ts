@@ -3,28 +3,129 @@ import { methodsOf } from '../../analysis/modules';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
-const RNN = /^torch\.nn\.(modules\.rnn\.)?(LSTM|GRU|RNN)$/;
-/** nn.LSTM/GRU/RNN(input_size, hidden_size, num_layers, bias, batch_first, ...): batch_first is the 5th positional. */
-const BATCH_FIRST_POS = 4;
-
-/** How an RNN layer is sequence-first: 'absent' (PyTorch's default) or 'false' (batch_first=False written). */
+/** How a layer is sequence-first: 'absent' (PyTorch's default) or 'false' (batch_first=False written). */
 type SeqFirst = 'absent' | 'false';
 
-function seqFirst(a: Analysis, value: PyNode | undefined): SeqFirst | undefined {
-  const v = unparen(value);
-  if (v?.type !== 'call' || !RNN.test(a.callee(v) ?? '') || hasKeywordSplat(v)) return undefined;
-  if (positionalArgs(v).length > BATCH_FIRST_POS) return undefined;
+/** A module known to take and return (seq, batch, features). */
+interface Layout {
+  /** 'rnn': LSTM/GRU/RNN; 'attention': MultiheadAttention and the transformer modules. */
+  family: 'rnn' | 'attention';
+  /** Returns a tuple whose first element is the output sequence (RNNs, MultiheadAttention), not the tensor itself. */
+  tuple: boolean;
+  why: SeqFirst;
+  /** TransformerEncoder/Decoder: sequence-first through the layer it stacks. */
+  viaLayer: boolean;
+}
+
+interface Spec {
+  re: RegExp;
+  family: Layout['family'];
+  tuple: boolean;
+  /** Positional arguments up to batch_first (more: batch_first, or an argument that decides the layout, is positional). */
+  maxPositional: number;
+}
+
+const SPECS: Spec[] = [
+  // LSTM/GRU/RNN(input_size, hidden_size, num_layers, bias, batch_first, ...)
+  { re: /^torch\.nn\.(modules\.rnn\.)?(LSTM|GRU|RNN)$/, family: 'rnn', tuple: true, maxPositional: 4 },
+  // MultiheadAttention(embed_dim, num_heads, dropout, bias, add_bias_kv, add_zero_attn, kdim, vdim, batch_first, ...)
+  { re: /^torch\.nn\.(modules\.activation\.)?MultiheadAttention$/, family: 'attention', tuple: true, maxPositional: 8 },
+  // TransformerEncoderLayer/DecoderLayer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, ...)
+  { re: /^torch\.nn\.(modules\.transformer\.)?Transformer(Encoder|Decoder)Layer$/, family: 'attention', tuple: false, maxPositional: 6 },
+  // Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, activation,
+  // custom_encoder, custom_decoder, layer_norm_eps, batch_first, ...): a custom encoder/decoder has its own layout.
+  { re: /^torch\.nn\.(modules\.transformer\.)?Transformer$/, family: 'attention', tuple: false, maxPositional: 7 },
+];
+/** TransformerEncoder(encoder_layer, num_layers, ...) / TransformerDecoder(decoder_layer, ...): the layer's layout. */
+const STACK = /^torch\.nn\.(modules\.transformer\.)?Transformer(Encoder|Decoder)$/;
+const LAYER = { Encoder: /^torch\.nn\.(modules\.transformer\.)?TransformerEncoderLayer$/, Decoder: /^torch\.nn\.(modules\.transformer\.)?TransformerDecoderLayer$/ };
+
+/** batch_first of a call to a module of `spec`: sequence-first, or undefined (True, a variable, splats, unknown). */
+function seqFirstArg(v: PyNode, spec: Spec): SeqFirst | undefined {
+  if (hasKeywordSplat(v) || positionalArgs(v).length > spec.maxPositional) return undefined;
+  for (const k of ['custom_encoder', 'custom_decoder']) {
+    const c = keywordArg(v, k);
+    if (c && unparen(c)?.text !== 'None') return undefined;
+  }
   const bf = keywordArg(v, 'batch_first');
   if (!bf) return 'absent';
   return unparen(bf)?.text === 'False' ? 'false' : undefined; // True, or a variable: not known to be sequence-first
 }
 
-/** Attributes of a module class holding a sequence-first RNN (every assignment of the attribute in the class). */
-function seqFirstLayers(a: Analysis, m: ModuleClass): Map<string, SeqFirst> {
-  const out = new Map<string, SeqFirst>();
+function isParameter(fn: PyNode, name: string): boolean {
+  return (fn.child('parameters')?.namedChildren ?? []).some((p) => {
+    const id = p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier');
+    return id?.text === name;
+  });
+}
+
+/**
+ * The values a name can have in a function when every binding of it there is a plain `name = value` (not a
+ * parameter, loop target, unpacking or with-as); undefined otherwise.
+ */
+function assignedValues(fn: PyNode, name: string): PyNode[] | undefined {
+  if (isParameter(fn, name)) return undefined;
+  const binds = bindings(fn, name);
+  const out: PyNode[] = [];
+  for (const { node } of binds) {
+    if (node.type !== 'assignment' || node.child('left')?.type !== 'identifier') return undefined;
+    let value = node.child('right');
+    while (value?.type === 'assignment') value = value.child('right');
+    if (!value) return undefined;
+    out.push(value);
+  }
+  return out.length ? out : undefined;
+}
+
+/**
+ * The layout of the layer a TransformerEncoder/Decoder stacks: an inline `nn.TransformerEncoderLayer(...)`, a name
+ * assigned in the same method, or `self.<attr>` of the class. Undefined when it cannot be resolved (a parameter).
+ */
+function stackedLayer(a: Analysis, cls: PyNode, call: PyNode, kind: 'Encoder' | 'Decoder'): SeqFirst | undefined {
+  const arg = unparen(keywordArg(call, kind === 'Encoder' ? 'encoder_layer' : 'decoder_layer') ?? positionalArgs(call)[0]);
+  let values: PyNode[] | undefined;
+  if (arg?.type === 'call') values = [arg];
+  else if (arg?.type === 'identifier') {
+    const fn = call.ancestor('function_definition');
+    values = fn && assignedValues(fn, arg.text);
+  } else if (arg?.type === 'attribute' && arg.child('object')?.text === 'self') {
+    values = a.scopes.selfAttr(cls, arg.child('attribute')?.text ?? '');
+  }
+  if (!values?.length) return undefined;
+  let why: SeqFirst = 'absent';
+  for (const value of values) {
+    const v = unparen(value);
+    if (v?.type !== 'call' || !LAYER[kind].test(a.callee(v) ?? '')) return undefined;
+    const w = seqFirstArg(v, SPECS[2]!); // the TransformerEncoderLayer/DecoderLayer signature
+    if (!w) return undefined;
+    if (w === 'false') why = 'false';
+  }
+  return why;
+}
+
+function layoutOf(a: Analysis, cls: PyNode, value: PyNode | undefined): Layout | undefined {
+  const v = unparen(value);
+  if (v?.type !== 'call') return undefined;
+  const callee = a.callee(v) ?? '';
+  const spec = SPECS.find((s) => s.re.test(callee));
+  if (spec) {
+    const why = seqFirstArg(v, spec);
+    return why && { family: spec.family, tuple: spec.tuple, why, viaLayer: false };
+  }
+  const stack = STACK.exec(callee);
+  if (!stack) return undefined;
+  const why = stackedLayer(a, cls, v, stack[2] as 'Encoder' | 'Decoder');
+  return why && { family: 'attention', tuple: false, why, viaLayer: true };
+}
+
+/** Attributes of a module class holding a sequence-first module (every assignment of the attribute in the class). */
+function seqFirstLayers(a: Analysis, m: ModuleClass): Map<string, Layout> {
+  const out = new Map<string, Layout>();
   for (const attr of m.layers.keys()) {
-    const kinds = a.scopes.selfAttr(m.node, attr).map((v) => seqFirst(a, v));
-    if (kinds.length && kinds.every((k) => k)) out.set(attr, kinds.includes('false') ? 'false' : 'absent');
+    const layouts = a.scopes.selfAttr(m.node, attr).map((v) => layoutOf(a, m.node, v));
+    const first = layouts[0];
+    if (!first || !layouts.every((l) => l && l.family === first.family && l.tuple === first.tuple && l.viaLayer === first.viaLayer)) continue;
+    out.set(attr, { ...first, why: layouts.some((l) => l!.why === 'false') ? 'false' : 'absent' });
   }
   return out;
 }
@@ -76,14 +177,53 @@ function bindings(fn: PyNode, name: string): { node: PyNode; from: number }[] {
   return out;
 }
 
-/** `x[:, -1]` or `x[:, -1, <slice>]`: the batch-first "last time step" idiom. */
-function isLastStepBatchFirst(sub: PyNode): boolean {
+/** `x[:, -1]` / `x[:, 0]`, optionally with a third slice: the batch-first "last / first time step" idioms. */
+function batchFirstStep(sub: PyNode): '-1' | '0' | undefined {
   const idx = sub.childrenOf('subscript');
-  if (idx.length !== 2 && idx.length !== 3) return false;
+  if (idx.length !== 2 && idx.length !== 3) return undefined;
   const [first, second, third] = idx;
-  if (first?.type !== 'slice' || first.namedChildren.some((c) => c.type !== 'comment')) return false;
-  if (second?.type !== 'unary_operator' || second.text.replace(/\s+/g, '') !== '-1') return false;
-  return !third || third.type === 'slice';
+  if (first?.type !== 'slice' || first.namedChildren.some((c) => c.type !== 'comment')) return undefined;
+  if (third && third.type !== 'slice') return undefined;
+  if (second?.type === 'unary_operator' && second.text.replace(/\s+/g, '') === '-1') return '-1';
+  if (second?.type === 'integer' && second.text === '0') return '0';
+  return undefined;
+}
+
+const POOL = new Set(['mean', 'max', 'sum']);
+const TORCH_POOL = /^torch\.(mean|max|sum)$/;
+
+/** Whether a reduction call reduces dim 1: `dim=1`, or the positional argument at `pos` is 1. */
+function reducesDim1(call: PyNode, pos: number): boolean {
+  if (hasKeywordSplat(call)) return false;
+  const args = positionalArgs(call);
+  const dim = keywordArg(call, 'dim');
+  const d = unparen(dim ?? args[pos]);
+  return args.length === (dim ? pos : pos + 1) && d?.type === 'integer' && d.text === '1';
+}
+
+type Evidence = { node: PyNode; step: '-1' | '0' } | { node: PyNode; pool: string };
+
+/** A batch-first reading of the expression `x`: `x[:, -1]`, `x[:, 0]`, `x.mean(dim=1)`, `torch.mean(x, dim=1)` (mean/max/sum). */
+function evidenceOn(a: Analysis, x: PyNode): Evidence | undefined {
+  let n = x;
+  while (n.parent?.type === 'parenthesized_expression') n = n.parent;
+  const p = n.parent;
+  if (p?.type === 'subscript' && p.child('value') === n) {
+    const step = batchFirstStep(p);
+    return step && { node: p, step };
+  }
+  if (p?.type === 'attribute' && p.child('object') === n) {
+    const call = p.parent;
+    const op = p.child('attribute')?.text ?? '';
+    if (call?.type === 'call' && call.child('function') === p && POOL.has(op) && reducesDim1(call, 0)) return { node: call, pool: op };
+    return undefined;
+  }
+  if (p?.type === 'argument_list' && p.parent?.type === 'call') {
+    const call = p.parent;
+    const op = TORCH_POOL.exec(a.callee(call) ?? '');
+    if (op && positionalArgs(call)[0] === n && reducesDim1(call, 1)) return { node: call, pool: op[1]! };
+  }
+  return undefined;
 }
 
 /** The attribute of `self.<attr>(...)`. */
@@ -93,7 +233,7 @@ function selfCallAttr(call: PyNode): string | undefined {
   return f.child('attribute')?.text;
 }
 
-/** The node holding the RNN's output sequence: `self.lstm(x)` (a tuple) or `self.lstm(x)[0]`. */
+/** The node holding a tuple-returning module's output sequence: `self.lstm(x)` (the tuple) or `self.lstm(x)[0]`. */
 function outputOf(call: PyNode): { expr: PyNode; indexed: boolean } {
   let n = call;
   while (n.parent?.type === 'parenthesized_expression') n = n.parent;
@@ -105,12 +245,19 @@ function outputOf(call: PyNode): { expr: PyNode; indexed: boolean } {
   return { expr: n, indexed: false };
 }
 
-function message(attr: string, kind: SeqFirst, value: string, sub: PyNode): string {
-  const why = kind === 'false' ? 'batch_first=False' : 'no batch_first=True';
-  const idx = sub.childrenOf('subscript').length === 3 ? '[:, -1, :]' : '[:, -1]';
+const POOLED = { mean: 'averages over', max: 'takes the maximum over', sum: 'sums over' } as Record<string, string>;
+
+function message(attr: string, layout: Layout, value: string, ev: Evidence): string {
+  const why = `${layout.viaLayer ? 'its layer has ' : ''}${layout.why === 'false' ? 'batch_first=False' : 'no batch_first=True'}`;
+  const build = `Build ${layout.viaLayer ? 'the layer' : 'it'} with batch_first=True for (batch, seq, features) inputs`;
+  const head = `self.${attr} is sequence-first (${why}): `;
+  if ('pool' in ev) return `${head}${ev.node.text.replace(/\s+/g, ' ')} ${POOLED[ev.pool]} the batch, not the sequence. ${build}, or pool over dim 0.`;
+  const idx = `[:, ${ev.step}${ev.node.childrenOf('subscript').length === 3 ? ', :' : ''}]`;
+  if (layout.family === 'attention') return `${head}${value}${idx} reads the batch dimension as the sequence. ${build}, or index the sequence on dim 0.`;
+  const which = ev.step === '-1' ? 'last' : 'first';
   return (
-    `self.${attr} is sequence-first (${why}): ${value}${idx} is the last sample of the batch at every time step, not each sample's last time step. ` +
-    `Build it with batch_first=True for (batch, seq, features) inputs, or take ${value}[-1].`
+    `${head}${value}${idx} is the ${which} sample of the batch at every time step, not each sample's ${which} time step. ` +
+    `${build}, or take ${value}[${ev.step}].`
   );
 }
 
@@ -133,7 +280,7 @@ export const AR008: Rule = {
     group: 'architecture',
     defaultSeverity: 'error',
     summary:
-      'The output of an LSTM/GRU/RNN built without batch_first=True is indexed as out[:, -1] (batch-first idiom): build the layer with batch_first=True or take out[-1].',
+      'The output of an LSTM/GRU/RNN, MultiheadAttention or transformer layer built without batch_first=True is read batch-first (out[:, -1], out[:, 0], out.mean(dim=1)): build the layer with batch_first=True or index/pool the sequence on dim 0.',
     why:
       '`nn.LSTM`, `nn.GRU` and `nn.RNN` default to `batch_first=False`: they read their input as (seq, batch, features) and ' +
       'return the output sequence in that layout. `out[:, -1]` is the batch-first way to take each sample\'s last time step; ' +
@@ -141,7 +288,10 @@ export const AR008: Rule = {
       '(batch, seq, features) the shapes still line up (the layer treats the batch as time and time as the batch), so nothing ' +
       'fails: the recurrence runs across the samples of the batch, `out[:, -1]` gives each sample a state computed from the ' +
       'last time step of it and of the samples before it, and the model learns from mixed-up samples (typically stuck near ' +
-      'chance accuracy).',
+      'chance accuracy). `nn.MultiheadAttention`, `nn.TransformerEncoderLayer`/`DecoderLayer` and `nn.Transformer` are ' +
+      'sequence-first by default too (a `TransformerEncoder`/`Decoder` has its layer\'s layout): fed (batch, seq, features), ' +
+      'attention mixes the samples of the batch instead of the positions of each sequence, and the CLS token `out[:, 0]` or ' +
+      'the pooling `out.mean(dim=1)` read or average the batch, not the sequence.',
     wrong: EXAMPLE.replace('BATCH_FIRST', '').replace('OUT', '  # x: (batch, seq, features), but read as (seq, batch, features)'),
     right: EXAMPLE.replace('BATCH_FIRST', ', batch_first=True').replace('OUT', '  # x and out: (batch, seq, ...)'),
     concept: 'Recurrent layers: tensor layout (seq, batch, features) vs batch_first',
@@ -154,23 +304,25 @@ export const AR008: Rule = {
       if (!layers.size) continue;
       for (const fn of methodsOf(m.node)) {
         const reported = new Set<PyNode>();
-        const report = (sub: PyNode, attr: string, value: string) => {
-          if (reported.has(sub)) return;
-          reported.add(sub);
-          ctx.report({ node: sub, message: message(attr, layers.get(attr)!, value, sub) });
+        const report = (ev: Evidence, attr: string, value: string) => {
+          if (reported.has(ev.node)) return;
+          reported.add(ev.node);
+          ctx.report({ node: ev.node, message: message(attr, layers.get(attr)!, value, ev) });
         };
         walkBody(fn, (call) => {
           if (call.type !== 'call') return;
           const attr = selfCallAttr(call);
-          if (!attr || !layers.has(attr)) return;
-          const { expr, indexed } = outputOf(call);
-          // self.lstm(x)[0][:, -1, :]
-          const p = expr.parent;
-          if (indexed && p?.type === 'subscript' && p.child('value') === expr && isLastStepBatchFirst(p)) {
-            report(p, attr, expr.text);
+          const layout = attr && layers.get(attr);
+          if (!attr || !layout) return;
+          // The output sequence itself (`self.encoder(x)`, `self.lstm(x)[0]`), or the tuple holding it first.
+          const { expr, indexed } = layout.tuple ? outputOf(call) : { expr: call, indexed: true };
+          // self.lstm(x)[0][:, -1, :] / self.encoder(x)[:, 0] / self.encoder(x).mean(dim=1)
+          const direct = indexed ? evidenceOn(a, expr) : undefined;
+          if (direct) {
+            report(direct, attr, expr.text);
             return;
           }
-          // out, _ = self.lstm(x) / out, (h, c) = self.lstm(x) / out = self.lstm(x)[0]
+          // out, _ = self.lstm(x) / out, (h, c) = self.lstm(x) / out = self.lstm(x)[0] / out = self.encoder(x)
           let s = expr;
           while (s.parent?.type === 'parenthesized_expression') s = s.parent;
           const assign = s.parent;
@@ -184,14 +336,14 @@ export const AR008: Rule = {
           if (target?.type !== 'identifier') return;
           const name = target.text;
           const binds = bindings(fn, name);
-          walkBody(fn, (sub) => {
-            if (sub.type !== 'subscript' || sub.start < assign.end) return;
-            const v = unparen(sub.child('value'));
-            if (v?.type !== 'identifier' || v.text !== name || !isLastStepBatchFirst(sub)) return;
-            // The value the name has here must be this RNN call's output (not a permuted / transposed copy).
+          walkBody(fn, (id) => {
+            if (id.type !== 'identifier' || id.text !== name || id.start < assign.end) return;
+            const ev = evidenceOn(a, id);
+            if (!ev) return;
+            // The value the name has here must be this call's output (not a permuted / transposed copy).
             let last: { node: PyNode; from: number } | undefined;
-            for (const b of binds) if (b.from <= sub.start && (!last || b.from > last.from)) last = b;
-            if (last?.node === assign) report(sub, attr, name);
+            for (const b of binds) if (b.from <= id.start && (!last || b.from > last.from)) last = b;
+            if (last?.node === assign) report(ev, attr, name);
           });
         });
       }

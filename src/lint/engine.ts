@@ -73,6 +73,7 @@ export function lintTree(root: PyNode, source: string, lines: LineIndex, run: Li
     const { id } = rule.meta;
     if (suppressions.file.has(id) || suppressions.file.has('*')) continue;
     const severity = sevOf(rule, options);
+    const configured = options.severity?.[id] !== undefined && options.severity[id] !== 'off';
     const ctx: RuleContext = {
       source,
       root,
@@ -88,7 +89,7 @@ export function lintTree(root: PyNode, source: string, lines: LineIndex, run: Li
         const range = { start: lines.position(start), end: lines.position(end) };
         for (let l = range.start.line; l <= range.end.line; l++) if (index.errorLines.has(l)) return;
         if (isSuppressed(suppressions, id, range.start.line)) return;
-        const finding: Finding = { rule: id, severity, message: f.message, range };
+        const finding: Finding = { rule: id, severity: configured ? severity : (f.severity ?? severity), message: f.message, range };
         if (f.fixes?.length) finding.fixes = f.fixes.map((x) => toFix(x, lines));
         findings.push(finding);
       },

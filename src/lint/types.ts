@@ -45,6 +45,8 @@ export interface RawFinding {
   end?: number;
   message: string;
   fixes?: RawFix[];
+  /** A milder form of the rule's mistake: this severity instead of the rule's default (a user's setting still wins). */
+  severity?: 'warning' | 'info';
 }
 
 export interface RawEdit {

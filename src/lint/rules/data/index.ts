@@ -10,5 +10,6 @@ import { DT007 } from './DT007-scaler-fitted-on-held-out-data';
 import { DT008 } from './DT008-augmented-validation-split';
 import { DT009 } from './DT009-held-out-loader-drop-last';
 import { DT010 } from './DT010-held-out-data-augmented';
+import { DT011 } from './DT011-held-out-normalised-with-own-statistics';
 
-export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008, DT009, DT010];
+export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008, DT009, DT010, DT011];

@@ -3,5 +3,6 @@ import type { Rule } from '../../types';
 import { HP001 } from './HP001-implausible-learning-rate';
 import { HP002 } from './HP002-fp16-adam-default-eps';
 import { HP003 } from './HP003-epoch-scheduler-stepped-per-batch';
+import { HP004 } from './HP004-dropout-rate-as-keep-probability';
 
-export const hyperparameterRules: readonly Rule[] = [HP001, HP002, HP003];
+export const hyperparameterRules: readonly Rule[] = [HP001, HP002, HP003, HP004];

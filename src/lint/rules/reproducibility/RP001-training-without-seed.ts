@@ -1,9 +1,18 @@
 import { trainingLoops } from '../../analysis/training';
-import { positionalArgs } from '../../analysis';
+import { calleeName, positionalArgs } from '../../analysis';
 import { isDataLoaderCall, isOptimizerConstructor, runtimeFacts } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
+
+/**
+ * A call that seeds an RNG, as RP001 counts them (`runtimeFacts().seeded` uses the same test): any call whose name
+ * contains `seed` (`torch.manual_seed`, `torch.cuda.manual_seed_all`, `np.random.seed`, `random.seed`,
+ * `pl.seed_everything`, `transformers.set_seed`, a helper `set_seed(...)`). Shared with RP003.
+ */
+export function isSeedingCall(call: PyNode): boolean {
+  return /seed/i.test(calleeName(call) ?? '');
+}
 
 /** The loop's iterable is built in the file (`range(n)`, a call, or a name the file binds). */
 function dataDefined(loop: PyNode, ctx: RuleContext): boolean {

@@ -1,0 +1,64 @@
+import { keywordArg, positionalArgs } from '../../analysis';
+import { kerasName } from '../../analysis/keras';
+import type { PyNode } from '../../parser';
+import type { Rule } from '../../types';
+
+/** At or above this drop probability, the value reads as TensorFlow 1's `keep_prob`. */
+const THRESHOLD = 0.8;
+
+const TORCH_LAYER = /^torch\.nn\.(Dropout|Dropout1d|Dropout2d|Dropout3d|AlphaDropout|FeatureAlphaDropout)$/;
+const TORCH_FUNCTION = /^torch\.(nn\.functional\.)?(dropout|dropout1d|dropout2d|dropout3d|alpha_dropout|feature_alpha_dropout)$/;
+/** Keras layers whose `rate` is the fraction to drop (any `keras.…layers…` path). */
+const KERAS_LAYER = /^keras\.(?:\w+\.)*layers\.(?:\w+\.)*(Dropout|SpatialDropout1D|SpatialDropout2D|SpatialDropout3D|AlphaDropout|GaussianDropout)$/;
+
+/** The drop probability argument of a dropout call and its keyword name, when the call is one. */
+function dropArg(q: string | undefined, call: PyNode): { arg: PyNode | undefined; keyword: string; layer: boolean } | undefined {
+  if (!q) return undefined;
+  if (TORCH_LAYER.test(q)) return { arg: keywordArg(call, 'p') ?? positionalArgs(call)[0], keyword: 'p', layer: true };
+  if (TORCH_FUNCTION.test(q)) return { arg: keywordArg(call, 'p') ?? positionalArgs(call)[1], keyword: 'p', layer: false };
+  if (KERAS_LAYER.test(kerasName(q) ?? '')) return { arg: keywordArg(call, 'rate') ?? positionalArgs(call)[0], keyword: 'rate', layer: true };
+  return undefined;
+}
+
+/** 1 - p without float noise: 0.2, 0.1, 0.05. */
+const complement = (p: number) => String(Number((1 - p).toFixed(10)));
+
+export const HP004: Rule = {
+  meta: {
+    id: 'HP004',
+    name: 'dropout-rate-as-keep-probability',
+    group: 'hyperparameters',
+    defaultSeverity: 'warning',
+    summary: '`nn.Dropout(0.8)` drops 80 % of the units: `p` is the probability to drop, not to keep (TensorFlow 1\'s `keep_prob`).',
+    why:
+      'TensorFlow 1.x took `keep_prob` in `tf.nn.dropout`: 0.8 kept 80 % of the units. PyTorch\'s `nn.Dropout(p)` and ' +
+      '`F.dropout(x, p)`, and Keras\' `Dropout(rate)`, take the opposite: the probability of zeroing each unit. Ported as ' +
+      'is, `nn.Dropout(0.8)` throws away four units out of five on every training step and scales the survivors by 5: ' +
+      'the network underfits badly, the training loss stays high, and nothing raises an error. Typical values are 0.1 to ' +
+      '0.5; use `1 - keep_prob`.',
+    wrong: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.8), nn.Linear(256, 10))',
+    right: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))',
+    concept: 'Dropout: p is the probability to drop a unit',
+    fixable: false,
+  },
+  nodeTypes: ['call'],
+  visit(call, ctx) {
+    const found = dropArg(ctx.analysis.callee(call), call);
+    const arg = found?.arg;
+    if (!arg || (arg.type !== 'float' && arg.type !== 'integer')) return;
+    const p = Number(arg.text.replace(/_/g, ''));
+    // p > 1 raises in PyTorch and Keras: not this rule's business.
+    if (!Number.isFinite(p) || p < THRESHOLD || p > 1) return;
+    const fn = call.child('function')?.text ?? 'Dropout';
+    const given = arg.parent?.type === 'keyword_argument' ? arg.parent.text : arg.text;
+    const shown = found.layer ? `${fn}(${given})` : `${fn}(..., ${given})`;
+    const what = found.keyword === 'p' ? 'p is the probability to drop, not to keep' : 'rate is the fraction to drop, not to keep';
+    ctx.report({
+      node: arg.parent?.type === 'keyword_argument' ? arg.parent : arg,
+      message:
+        p === 1
+          ? `${shown} drops every unit (${what}): did you mean ${found.keyword}=0 (no dropout)?`
+          : `${shown} drops ${Number((p * 100).toFixed(6))} % of the units (${what}): did you mean ${complement(p)}?`,
+    });
+  },
+};

@@ -112,8 +112,13 @@ export const DT010: Rule = {
     concept: 'Data augmentation: training only',
     fixable: true,
   },
-  nodeTypes: ['call'],
-  visit(call, ctx) {
+  // Visited from the `transform=` keyword (far fewer than the file's calls), then the call that holds it.
+  nodeTypes: ['keyword_argument'],
+  visit(kw, ctx) {
+    const key = kw.child('name');
+    if (!key || key.end - key.start !== 9 || key.text !== 'transform') return;
+    const call = kw.parent?.parent;
+    if (call?.type !== 'call') return;
     const tf = keywordArg(call, 'transform');
     if (!tf) return;
     // Held out: train=False / split="test", else a held-out name; train=True / split="train" say otherwise.

@@ -9,6 +9,8 @@ import type { RawEdit, RawFix, Rule, RuleContext } from '../../types';
  * `eval`/`dev`/`testing` and the unseparated `Xtest`, `xVal`. Never anything with "train".
  */
 const HELD_OUT = /(^|_)(test|testing|val|valid|validation|holdout|eval|dev)(_|$)|^[xXyY](test|Test|val|Val|valid|Valid)$/;
+/** Every word HELD_OUT can match, in any case: the statements without one cannot normalise held-out data. */
+const HELD_OUT_WORD = /test|val|holdout|eval|dev/i;
 /** One sample (`val_img`, `test_image`, `test_sample`: per-sample normalisation) or a result, not the features of a split. */
 const NOT_DATA = /(^|_)(img|image|sample|item|example|instance|patch|seq|sequence)(_|$)|std_?dev|loss|acc|score|pred|logit|output|reward|return|adv|err|grad|prob|metric|auc|f1|weight/i;
 /** What `train` replaces to name the training counterpart (`X_test` -> `X_train`, `test_x` -> `train_x`). */
@@ -246,6 +248,8 @@ export const DT011: Rule = {
   },
   nodeTypes: ['assignment', 'augmented_assignment'],
   visit(stmt, ctx) {
+    // Cheap first: a held-out name (HELD_OUT) must appear in the statement's text; most assignments have none.
+    if (!HELD_OUT_WORD.test(stmt.text)) return;
     if (stmt.child('right')?.type === 'assignment') return; // `a = b = expr`: the inner assignment is visited
     // One sample in a Dataset: per-sample normalisation, the same for every split.
     if (enclosingFunction(stmt)?.child('name')?.text === '__getitem__') return;

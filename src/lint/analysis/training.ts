@@ -283,6 +283,17 @@ function bodyBlock(clause: PyNode): PyNode | undefined {
   return clause.children.find((c) => c.type === 'block');
 }
 
+/** The blocks that hold a backward() expression statement: where the order of zero_grad(), step() and backward() matters. */
+export function backwardBlocks(calls: readonly PyNode[]): Set<PyNode> {
+  const blocks = new Set<PyNode>();
+  for (const c of calls) {
+    if (!isBackward(c)) continue;
+    const stmt = c.ancestor('expression_statement');
+    if (stmt?.parent) blocks.add(stmt.parent);
+  }
+  return blocks;
+}
+
 /** Innermost for/while containing a node, not crossing a function boundary. */
 export function innermostLoop(n: PyNode): PyNode | undefined {
   for (let p = n.parent; p; p = p.parent) {

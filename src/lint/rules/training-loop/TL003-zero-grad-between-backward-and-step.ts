@@ -1,5 +1,5 @@
 import { callsWithin } from '../../analysis';
-import { indentOf, isBackward, isOptimizerStep, lineStartIfAlone } from '../../analysis/training';
+import { backwardBlocks, indentOf, isBackward, isOptimizerStep, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -20,13 +20,7 @@ export const TL003: Rule = {
   },
   check(ctx) {
     // Only blocks that hold a backward() statement can have the mistake.
-    const blocks = new Set<PyNode>();
-    for (const c of ctx.nodesOfType('call')) {
-      if (!isBackward(c)) continue;
-      const stmt = c.ancestor('expression_statement');
-      if (stmt?.parent) blocks.add(stmt.parent);
-    }
-    for (const b of blocks) checkBlock(b, ctx);
+    for (const b of backwardBlocks(ctx.nodesOfType('call'))) checkBlock(b, ctx);
   },
 };
 

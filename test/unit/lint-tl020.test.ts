@@ -114,13 +114,12 @@ test('TL020: correct accumulation, no accumulation, zero_grad under a modulo if 
   );
   // no accumulation: step and zero_grad both every batch
   assert.deepEqual(ids(accum('optimizer.zero_grad()\nloss = criterion(model(x), y)\nloss.backward()\noptimizer.step()')), []);
-  // reset at the start of each window, step at its end (TL001 cannot pair the two conditions; TL020 stays quiet)
+  // reset at the start of each window, step at its end: TL020 and TL001 (which pairs the two `% accum_steps` tests) are quiet
   assert.deepEqual(
     ids(
       accum(
         'if i % accum_steps == 0:\n    optimizer.zero_grad()\nloss = criterion(model(x), y) / accum_steps\nloss.backward()\nif (i + 1) % accum_steps == 0:\n    optimizer.step()',
       ),
-      'TL020',
     ),
     [],
   );
@@ -179,4 +178,13 @@ for i, (real, _) in enumerate(train_loader):
 test('TL020: LBFGS closures are not reported', () => {
   const code = `${HEADER}\nmodel = nn.Linear(10, 2)\noptimizer = torch.optim.LBFGS(model.parameters())\nfor i, (x, y) in enumerate(train_loader):\n    def closure():\n        optimizer.zero_grad()\n        loss = F.cross_entropy(model(x), y)\n        loss.backward()\n        return loss\n    if i % 2 == 0:\n        optimizer.step(closure)\n`;
   assert.deepEqual(ids(code, 'TL020'), []);
+});
+
+test('TL001 pairs a window reset with the step only when both test the same % N', () => {
+  const loop = (resetIf: string) =>
+    `${HEADER}torch.manual_seed(0)\nmodel = nn.Linear(4, 2)\ncriterion = nn.CrossEntropyLoss()\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\naccum_steps = 4\nmodel.train()\n` +
+    `for i, (x, y) in enumerate(train_loader):\n    if ${resetIf}:\n        optimizer.zero_grad()\n    loss = criterion(model(x), y) / accum_steps\n    loss.backward()\n    if (i + 1) % accum_steps == 0:\n        optimizer.step()\n`;
+  assert.deepEqual(ids(loop('i % accum_steps == 0'), 'TL001'), []);
+  assert.deepEqual(ids(loop('i % 2 == 0'), 'TL001'), ['TL001']); // another window: gradients pile up across steps
+  assert.deepEqual(ids(loop('i == 0'), 'TL001'), ['TL001']); // reset once, never again
 });

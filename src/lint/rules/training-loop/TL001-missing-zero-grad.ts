@@ -1,4 +1,6 @@
 import { bodyOf } from '../../analysis';
+import { operatorOf } from '../../analysis/order';
+import type { PyNode } from '../../parser';
 import { indentOf, lineStartIfAlone, optimizerOf, trainingLoops, type LoopUpdate } from '../../analysis/training';
 import type { RawFix, Rule } from '../../types';
 
@@ -33,6 +35,7 @@ export const TL001: Rule = {
     for (const u of trainingLoops(ctx.analysis).updates) {
       if (!u.missingReset) continue;
       if (!u.anyReset && zeroGradBefore(u)) continue; // TL002 says it better
+      if (u.anyReset && accumulationWindow(u)) continue;
       const step = u.steps[0]!;
       const opt = optimizerOf(step);
       const fix = insertZeroGradFix(u);
@@ -46,6 +49,37 @@ export const TL001: Rule = {
     }
   },
 };
+
+/** The `N` of the nearest enclosing `if` (inside the loop) whose condition tests `... % N`: `if (i + 1) % accum == 0:`. */
+function moduloOf(n: PyNode, loop: PyNode): string | undefined {
+  for (let p = n.parent; p && p !== loop; p = p.parent) {
+    if (p.type !== 'if_statement') continue;
+    let operand: string | undefined;
+    p.child('condition')?.walk((c) => {
+      if (operand !== undefined) return false;
+      if (c.type === 'binary_operator' && operatorOf(c) === '%') operand = c.child('right')?.text;
+    });
+    return operand;
+  }
+  return undefined;
+}
+
+/**
+ * Gradient accumulation written as windows: `if i % N == 0: optimizer.zero_grad()` at the start of each window and
+ * `if (i + 1) % N == 0: optimizer.step()` at its end. Every step and some reset test the same `% N`: the path
+ * analysis cannot pair the two conditions, but the gradients are reset once per window, as intended.
+ */
+function accumulationWindow(u: LoopUpdate): boolean {
+  const moduli = u.steps.map((s) => moduloOf(s, u.loop));
+  const n = moduli[0];
+  if (n === undefined || moduli.some((m) => m !== n)) return false;
+  let paired = false;
+  u.loop.child('body')?.walk((c) => {
+    if (paired || c.type === 'function_definition' || c.type === 'class_definition') return false;
+    if (c.type === 'call' && c.child('function')?.child('attribute')?.text === 'zero_grad' && moduloOf(c, u.loop) === n) paired = true;
+  });
+  return paired;
+}
 
 /** A zero_grad call earlier in the same function (or module), outside the loop. */
 export function zeroGradBefore(u: LoopUpdate) {

@@ -381,3 +381,10 @@ export function generateScript(seed: number, targetLines = 400): string {
   add(mainFn(r, models, nTrain, nEval));
   return parts.join('\n\n');
 }
+
+/** Whole generated scripts from `firstSeed` on, cut to exactly `lines` lines: the 2,000-line file the re-lint benches edit. */
+export function generateFile(firstSeed: number, lines = 2000): string {
+  let text = '';
+  for (let seed = firstSeed; text.split('\n').length < lines; seed++) text += (text ? '\n\n' : '') + generateScript(seed, 500);
+  return text.split('\n').slice(0, lines).join('\n');
+}

@@ -3,12 +3,10 @@
 // rule that asks for them. Wall-clock ms per re-lint: compare rules within one run, not across machines.
 //   node --expose-gc --import tsx bench/lint/relint-rules.ts
 import * as L from '../../src/lint';
-import { generateScript, Rng } from './generate';
+import { generateFile, Rng } from './generate';
 async function main() {
   await L.initParser();
-  let big = '';
-  for (let seed = 100_000; big.split('\n').length < 2000; seed++) big += (big ? '\n\n' : '') + generateScript(seed, 500);
-  big = big.split('\n').slice(0, 2000).join('\n');
+  const big = generateFile(100_000);
   const doc = new L.ParsedDocument(big);
   L.lintDocument(doc);
   const rng = new Rng(42);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { PositionEncoding, Workspace } from '@astral-sh/ruff-wasm-nodejs';
 import { allRules, initParser, lintDocument, lintSource, ParsedDocument } from '../../src/lint';
 import { wasmMemoryBytes } from '../../src/lint/parser';
-import { generateScript, Rng } from './generate';
+import { generateFile, generateScript, Rng } from './generate';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -192,9 +192,7 @@ async function main(): Promise<void> {
   // Latency: a 2,000-line file open in a ParsedDocument, one-character edits at random offsets, incremental parse
   // + lint of every rule per edit (what the editor does on each keystroke). Each edit inserts a character, the next
   // one removes it again, so the file stays at 2,000 lines.
-  let big = '';
-  for (let seed = 100_000; countLines(big) < 2000; seed++) big += (big ? '\n\n' : '') + generateScript(seed, 500);
-  big = big.split('\n').slice(0, 2000).join('\n');
+  const big = generateFile(100_000);
   const doc = new ParsedDocument(big);
   lintDocument(doc);
   const rng = new Rng(42);
@@ -234,11 +232,7 @@ async function main(): Promise<void> {
   // linted once; JS heap and wasm linear memory deltas after GC. The source strings exist before the measurement
   // (the editor owns them) and are not counted.
   const texts: string[] = [];
-  for (let k = 0; k < OPEN; k++) {
-    let t = '';
-    for (let seed = 200_000 + k * 20; countLines(t) < 2000; seed++) t += (t ? '\n\n' : '') + generateScript(seed, 500);
-    texts.push(t.split('\n').slice(0, 2000).join('\n'));
-  }
+  for (let k = 0; k < OPEN; k++) texts.push(generateFile(200_000 + k * 20));
   gc();
   gc();
   const heap0 = process.memoryUsage().heapUsed;

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { initParser } from '../../src/lint/parser';
 import { LintClient } from '../../src/lint/worker/client';
 import { LintCore } from '../../src/lint/worker/core';
-import { generateScript, Rng } from './generate';
+import { generateFile, Rng } from './generate';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,9 +73,7 @@ async function run(inProcess: boolean, big: string) {
 }
 
 async function main() {
-  let big = '';
-  for (let seed = 100_000; big.split('\n').length < 2000; seed++) big += (big ? '\n\n' : '') + generateScript(seed, 500);
-  big = big.split('\n').slice(0, 2000).join('\n');
+  const big = generateFile(100_000);
   await run(true, big);
   await run(false, big);
 }

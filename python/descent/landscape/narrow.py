@@ -5,7 +5,7 @@ output dimension: about 180 us for 1,797 x 64 -> 10 on one core, against 55 us f
 (10, 64) @ (64, 1,797). The layer then returns the (batch, out) transpose of that result (a view, same values up to
 float rounding), and the cross-entropy and accuracy that follow read the (out, batch) layout directly (grid.py).
 Only in the evaluator's private copies of the model, and only after a check that the copy's outputs still equal the
-model's (narrow_copy_matches)."""
+model's (GridEvaluator._check_narrow in grid.py)."""
 
 import torch
 import torch.nn as nn
@@ -24,10 +24,7 @@ class NarrowLinear(nn.Linear):
 
 def narrow_linears(net):
     """Turns the private copy's nn.Linear layers with few outputs into NarrowLinear (same parameters, same
-    tensors); returns how many."""
-    count = 0
+    tensors)."""
     for module in net.modules():
         if type(module) is nn.Linear and module.out_features <= NARROW_OUTPUTS:
             module.__class__ = NarrowLinear
-            count += 1
-    return count

@@ -72,8 +72,8 @@ export function lintTree(root: PyNode, source: string, lines: LineIndex, run: Li
   for (const rule of rules) {
     const { id } = rule.meta;
     if (suppressions.file.has(id) || suppressions.file.has('*')) continue;
-    const severity = sevOf(rule, options);
-    const configured = options.severity?.[id] !== undefined && options.severity[id] !== 'off';
+    // A severity set by the user applies to every finding; else a finding's own (a milder form), else the rule's.
+    const configured = configuredSeverity(rule, options);
     const ctx: RuleContext = {
       source,
       root,
@@ -89,7 +89,7 @@ export function lintTree(root: PyNode, source: string, lines: LineIndex, run: Li
         const range = { start: lines.position(start), end: lines.position(end) };
         for (let l = range.start.line; l <= range.end.line; l++) if (index.errorLines.has(l)) return;
         if (isSuppressed(suppressions, id, range.start.line)) return;
-        const finding: Finding = { rule: id, severity: configured ? severity : (f.severity ?? severity), message: f.message, range };
+        const finding: Finding = { rule: id, severity: configured ?? f.severity ?? rule.meta.defaultSeverity, message: f.message, range };
         if (f.fixes?.length) finding.fixes = f.fixes.map((x) => toFix(x, lines));
         findings.push(finding);
       },
@@ -117,9 +117,9 @@ export function lintSource(source: string, run: LintRun = {}): Finding[] {
   }
 }
 
-function sevOf(rule: Rule, options: LintOptions) {
+function configuredSeverity(rule: Rule, options: LintOptions) {
   const s = options.severity?.[rule.meta.id];
-  return s && s !== 'off' ? s : rule.meta.defaultSeverity;
+  return s && s !== 'off' ? s : undefined;
 }
 
 function toFix(f: RawFix, lines: LineIndex) {

@@ -283,6 +283,22 @@ function bodyBlock(clause: PyNode): PyNode | undefined {
   return clause.children.find((c) => c.type === 'block');
 }
 
+/** `optimizer.zero_grad(...)`, `model.zero_grad()`: a zero_grad method call. */
+export function isZeroGrad(call: PyNode): boolean {
+  return calleeName(call) === 'zero_grad' && receiver(call) !== undefined;
+}
+
+/** The `N` of the first `... % N` in a condition (`(i + 1) % accum_steps == 0` -> `accum_steps`); lambdas skipped. */
+export function moduloOperand(cond: PyNode | undefined): string | undefined {
+  let operand: string | undefined;
+  cond?.walk((n) => {
+    if (operand !== undefined || n.type === 'lambda') return false;
+    if (n.type === 'binary_operator' && n.children.some((c) => !c.named && c.text === '%')) operand = n.child('right')?.text ?? '';
+    return undefined;
+  });
+  return operand;
+}
+
 /** The blocks that hold a backward() expression statement: where the order of zero_grad(), step() and backward() matters. */
 export function backwardBlocks(calls: readonly PyNode[]): Set<PyNode> {
   const blocks = new Set<PyNode>();

@@ -8,13 +8,11 @@ import type { RawEdit, RawFix, Rule, RuleContext } from '../../types';
  * Names of held-out arrays, as DT007 reads them (`X_test`, `x_val`, `test_x`, `val_features`, `test_df`), plus
  * `eval`/`dev`/`testing` and the unseparated `Xtest`, `xVal`. Never anything with "train".
  */
-const HELD_OUT = /(^|_)(test|testing|val|valid|validation|holdout|eval|dev)(_|$)|^[xXyY](test|Test|val|Val|valid|Valid)$/;
+const HELD_OUT = /(^|_)(test|testing|val|valid|validation|holdout|eval|dev)(_|$)|^([xXyY])(test|Test|val|Val|valid|Valid)$/;
 /** Every word HELD_OUT can match, in any case: the statements without one cannot normalise held-out data. */
 const HELD_OUT_WORD = /test|val|holdout|eval|dev/i;
 /** One sample (`val_img`, `test_image`, `test_sample`: per-sample normalisation) or a result, not the features of a split. */
 const NOT_DATA = /(^|_)(img|image|sample|item|example|instance|patch|seq|sequence)(_|$)|std_?dev|loss|acc|score|pred|logit|output|reward|return|adv|err|grad|prob|metric|auc|f1|weight/i;
-/** What `train` replaces to name the training counterpart (`X_test` -> `X_train`, `test_x` -> `train_x`). */
-const SPLIT_WORD = /(^|_)(test|testing|val|valid|validation|holdout|eval|dev)(_|$)|^([xXyY])(test|Test|val|Val|valid|Valid)$/;
 
 type Kind = 'mean' | 'median' | 'std' | 'var' | 'min' | 'max';
 const KINDS: Record<string, Kind> = {
@@ -255,7 +253,8 @@ export const DT011: Rule = {
     if (enclosingFunction(stmt)?.child('name')?.text === '__getitem__') return;
     for (const norm of normalisations(stmt, ctx)) {
       const name = dataName(norm.data)!;
-      const train = name.replace(SPLIT_WORD, (_m, pre: string | undefined, _w, post: string | undefined, x: string | undefined) =>
+      // `train` replaces the split word to name the training counterpart (`X_test` -> `X_train`, `test_x` -> `train_x`).
+      const train = name.replace(HELD_OUT, (_m, pre: string | undefined, _w, post: string | undefined, x: string | undefined) =>
         x ? `${x}train` : `${pre ?? ''}train${post ?? ''}`,
       );
       const trained = train !== name && ctx.analysis.scopes.isBoundAnywhere(train) ? `${train} scaled by them` : 'the training data scaled by them';

@@ -1,7 +1,6 @@
 import { bodyOf } from '../../analysis';
-import { operatorOf } from '../../analysis/order';
 import type { PyNode } from '../../parser';
-import { indentOf, lineStartIfAlone, optimizerOf, trainingLoops, type LoopUpdate } from '../../analysis/training';
+import { indentOf, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf, trainingLoops, type LoopUpdate } from '../../analysis/training';
 import type { RawFix, Rule } from '../../types';
 
 /** Inserts `<optimizer>.zero_grad()` as the first statement of the loop body. Shared with TL002. */
@@ -52,15 +51,7 @@ export const TL001: Rule = {
 
 /** The `N` of the nearest enclosing `if` (inside the loop) whose condition tests `... % N`: `if (i + 1) % accum == 0:`. */
 function moduloOf(n: PyNode, loop: PyNode): string | undefined {
-  for (let p = n.parent; p && p !== loop; p = p.parent) {
-    if (p.type !== 'if_statement') continue;
-    let operand: string | undefined;
-    p.child('condition')?.walk((c) => {
-      if (operand !== undefined) return false;
-      if (c.type === 'binary_operator' && operatorOf(c) === '%') operand = c.child('right')?.text;
-    });
-    return operand;
-  }
+  for (let p = n.parent; p && p !== loop; p = p.parent) if (p.type === 'if_statement') return moduloOperand(p.child('condition'));
   return undefined;
 }
 
@@ -76,7 +67,7 @@ function accumulationWindow(u: LoopUpdate): boolean {
   let paired = false;
   u.loop.child('body')?.walk((c) => {
     if (paired || c.type === 'function_definition' || c.type === 'class_definition') return false;
-    if (c.type === 'call' && c.child('function')?.child('attribute')?.text === 'zero_grad' && moduloOf(c, u.loop) === n) paired = true;
+    if (c.type === 'call' && isZeroGrad(c) && moduloOf(c, u.loop) === n) paired = true;
   });
   return paired;
 }
@@ -92,7 +83,7 @@ export function zeroGradBefore(u: LoopUpdate) {
       let found: typeof p | undefined;
       sib.walk((n) => {
         if (found || n.type === 'function_definition' || n.type === 'class_definition') return false;
-        if (n.type === 'call' && n.child('function')?.child('attribute')?.text === 'zero_grad') found = n;
+        if (n.type === 'call' && isZeroGrad(n)) found = n;
       });
       if (found) return found;
     }

@@ -1,5 +1,5 @@
 import { callsWithin } from '../../analysis';
-import { backwardBlocks, indentOf, isBackward, isOptimizerStep, lineStartIfAlone } from '../../analysis/training';
+import { backwardBlocks, indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -37,7 +37,7 @@ function checkBlock(block: PyNode, ctx: RuleContext): void {
         backward = s;
         zero = undefined;
       }
-      const z = calls.find((c) => c.child('function')?.child('attribute')?.text === 'zero_grad');
+      const z = calls.find(isZeroGrad);
       if (backward && z && !calls.some(isBackward)) zero = { stmt: s, call: z };
       if (backward && zero && calls.some((c) => isOptimizerStep(c, a))) {
         const insertAt = lineStartIfAlone(backward);

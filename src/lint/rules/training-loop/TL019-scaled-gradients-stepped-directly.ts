@@ -1,4 +1,4 @@
-import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { callsWithin, calleeName, keywordArg, loneExpression, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { lastName, reachableCalls, receiverValue } from '../../analysis/order';
 import { indentOf, isBackward, isOptimizerStep, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -102,7 +102,7 @@ function lineEndIfAlone(ctx: RuleContext, stmt: PyNode): number | undefined {
 /** The statement that is only `call` (`optimizer.step()` on its own), else undefined. */
 function loneStatement(call: PyNode): PyNode | undefined {
   const stmt = call.parent;
-  return stmt?.type === 'expression_statement' && stmt.namedChildren.length === 1 ? stmt : undefined;
+  return stmt?.type === 'expression_statement' && loneExpression(stmt) === call ? stmt : undefined;
 }
 
 function insertLineAfter(lineEnd: number, indent: string, text: string): RawEdit {

@@ -1,6 +1,6 @@
-import { callsWithin, calleeName, receiver, type Analysis } from '../../analysis';
+import { callsWithin, loneExpression, receiver, type Analysis } from '../../analysis';
 import { deleteStatementLines } from '../../analysis/order';
-import { indentOf, isBackward, isOptimizerStep, lineStartIfAlone, optimizerOf } from '../../analysis/training';
+import { indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawEdit, RawFix, Rule, RuleContext } from '../../types';
 
@@ -40,15 +40,11 @@ export const TL020: Rule = {
 
 const OPTIMIZER_NAME = /opt/i;
 
-function isZeroGrad(call: PyNode): boolean {
-  return calleeName(call) === 'zero_grad' && receiver(call) !== undefined;
-}
 
 /** The call a statement consists of (`optimizer.zero_grad()` alone), else undefined. */
 function statementCall(s: PyNode): PyNode | undefined {
-  if (s.type !== 'expression_statement' || s.namedChildren.length !== 1) return undefined;
-  const e = s.namedChildren[0]!;
-  return e.type === 'call' ? e : undefined;
+  const e = s.type === 'expression_statement' ? loneExpression(s) : undefined;
+  return e?.type === 'call' ? e : undefined;
 }
 
 /** Statements run on every iteration: the body's own statements and those of `with` blocks directly in it. */
@@ -61,16 +57,6 @@ function unconditionalStatements(stmts: readonly PyNode[]): PyNode[] {
   return out;
 }
 
-/** A condition with a modulo test: `(i + 1) % accum_steps == 0`, `not step % N`, `... or last_batch`. */
-function isModuloTest(cond: PyNode | undefined): boolean {
-  let found = false;
-  cond?.walk((n) => {
-    if (found || n.type === 'lambda') return false;
-    if (n.type === 'binary_operator' && n.children.some((c) => !c.named && c.text === '%')) found = true;
-    return undefined;
-  });
-  return found;
-}
 
 /** Whether a zero_grad() receiver resets the gradients an optimizer steps: same optimizer, or a model (any optimizer). */
 function resetsFor(zeroRecv: string, optimizer: string, a: Analysis, recvNode: PyNode): boolean {
@@ -104,7 +90,7 @@ function checkBody(body: PyNode, ctx: RuleContext): void {
     for (const st of matching) {
       const ifStmt = stmts.find((s) => s.start <= st.start && st.end <= s.end);
       const cons = ifStmt?.type === 'if_statement' ? ifStmt.child('consequence') : undefined;
-      if (!ifStmt || !cons || !(cons.start <= st.start && st.end <= cons.end) || !isModuloTest(ifStmt.child('condition'))) {
+      if (!ifStmt || !cons || !(cons.start <= st.start && st.end <= cons.end) || moduloOperand(ifStmt.child('condition')) === undefined) {
         ok = false;
         break;
       }

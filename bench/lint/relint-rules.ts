@@ -29,8 +29,10 @@ async function main() {
   console.log(`n=${n} parse ${(parse / n).toFixed(2)} ms, lint ${(lint / n).toFixed(2)} ms, p50 ${lat[n >> 1]!.toFixed(1)} p95 ${lat[Math.floor(n * 0.95)]!.toFixed(1)}`);
   const rules = [...per].sort((a, b) => b[1] - a[1]);
   const total = rules.reduce((s, [, v]) => s + v, 0);
-  console.log(`rules total ${(total / n).toFixed(2)} ms; index+rest ${((lint - total) / n).toFixed(2)} ms`);
-  console.log(rules.slice(0, 30).map(([r, v]) => `${r} ${(v / n).toFixed(2)}`).join('\n'));
+  const local = new Set(L.allRules.filter((r) => r.local).map((r) => r.meta.id));
+  const localMs = rules.filter(([r]) => local.has(r)).reduce((s, [, v]) => s + v, 0);
+  console.log(`rules total ${(total / n).toFixed(2)} ms (${local.size} statement-local rules ${(localMs / n).toFixed(2)} ms); index+rest ${((lint - total) / n).toFixed(2)} ms`);
+  console.log(rules.slice(0, 30).map(([r, v]) => `${r}${local.has(r) ? ' (local)' : ''} ${(v / n).toFixed(2)}`).join('\n'));
 }
 main().catch((e) => {
   console.error(e);

@@ -1,9 +1,11 @@
-// Runs the rules over one parsed file: one pass over the JS tree builds an index by node type, rules are
-// dispatched from it, findings inside syntax-error lines or suppressed by comments are dropped.
+// Runs the rules over one parsed file: a node index by type (one walk, or for an editor's document put together from
+// its top-level statements' cached parts), rules dispatched from it, findings inside syntax-error lines or suppressed
+// by comments dropped. Statement-local rules keep their findings per statement between an editor's lints.
 import { Analysis, type NodeIndex } from './analysis';
 import { isEnabled, isSuppressed, parseSuppression, type LintOptions, type Suppressions } from './config';
 import { LineIndex, ParsedDocument, type PyNode } from './parser';
 import { allRules } from './rules';
+import { Statements, indexInto, type KeptEntry, type KeptFinding, type KeptStatements } from './statements';
 import type { Finding, RawFinding, RawFix, Rule, RuleContext, TextEdit } from './types';
 
 export interface LintRun {
@@ -19,31 +21,13 @@ export interface LintRun {
   onRuleTime?: (rule: string, ms: number) => void;
 }
 
+/** The whole tree's node index, for a one-shot lint (the CLI): one walk, no per-statement parts. */
 class Index implements NodeIndex {
   private readonly byType = new Map<string, PyNode[]>();
-  /** 0-based lines holding an ERROR or MISSING node. */
-  readonly errorLines = new Set<number>();
   readonly errorNodes: PyNode[] = [];
 
   constructor(root: PyNode) {
-    const stack: PyNode[] = [root];
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (n.type === 'ERROR' || (n.hasError && n.children.length === 0)) {
-        this.errorNodes.push(n);
-        continue;
-      }
-      if (n.named) {
-        let list = this.byType.get(n.type);
-        if (!list) this.byType.set(n.type, (list = []));
-        list.push(n);
-      }
-      if (n.type === 'string') continue;
-      for (let i = n.children.length - 1; i >= 0; i--) {
-        const c = n.children[i]!;
-        if (c.named || c.hasError) stack.push(c);
-      }
-    }
+    indexInto(root, this.byType, this.errorNodes);
   }
 
   of(type: string): readonly PyNode[] {
@@ -51,22 +35,56 @@ class Index implements NodeIndex {
   }
 }
 
+/** Per document: what its statements keep, and the imports key and analysis number of its last lint. */
+const kept = new WeakMap<ParsedDocument, { statements: KeptStatements; imports: string; analysis: number | undefined }>();
+
+/**
+ * Lints a document. An editor's document (incremental) re-runs statement-local rules (`Rule.local`) only on the
+ * top-level statements its last edit changed, and only when the file-wide facts they read kept their digests.
+ */
 export function lintDocument(doc: ParsedDocument, run: LintRun = {}): Finding[] {
-  return lintTree(doc.root, doc.source, doc.lines, run);
+  if (!doc.incremental || doc.root.type !== 'module') return lintTree(doc.root, doc.source, doc.lines, run);
+  const index = new Index(doc.root);
+  const before = kept.get(doc);
+  const statements = new Statements(doc.root, index, before?.statements, new Map());
+  const imports = statements.imports();
+  // Same imports: the qualified names memoised on nodes kept from the last lint still hold (Analysis.serial).
+  const now = { statements: statements.after, imports, analysis: before?.imports === imports ? before.analysis : undefined };
+  kept.set(doc, now);
+  return lintWith(index, doc.root, doc.source, doc.lines, run, statements, now);
 }
 
 export function lintTree(root: PyNode, source: string, lines: LineIndex, run: LintRun = {}): Finding[] {
+  return lintWith(new Index(root), root, source, lines, run);
+}
+
+function lintWith(
+  index: Index,
+  root: PyNode,
+  source: string,
+  lines: LineIndex,
+  run: LintRun,
+  statements?: Statements,
+  resolution?: { analysis: number | undefined },
+): Finding[] {
   const options = run.options ?? {};
   const rules = (run.rules ?? allRules).filter((r) => isEnabled(r.meta.id, options));
   if (rules.length === 0) return [];
-  const index = new Index(root);
+  const errorLines = new Set<number>();
   for (const e of index.errorNodes) {
     const a = lines.position(e.start).line;
     const b = lines.position(e.end).line;
-    for (let l = a; l <= b; l++) index.errorLines.add(l);
+    for (let l = a; l <= b; l++) errorLines.add(l);
   }
   const suppressions = collectSuppressions(index, lines);
   let analysis: Analysis | undefined;
+  const getAnalysis = () => {
+    if (!analysis) {
+      analysis = new Analysis(root, index, statements?.isBoundAnywhere, resolution?.analysis);
+      if (resolution) resolution.analysis = analysis.serial;
+    }
+    return analysis;
+  };
   const findings: Finding[] = [];
 
   for (const rule of rules) {
@@ -74,37 +92,119 @@ export function lintTree(root: PyNode, source: string, lines: LineIndex, run: Li
     if (suppressions.file.has(id) || suppressions.file.has('*')) continue;
     // A severity set by the user applies to every finding; else a finding's own (a milder form), else the rule's.
     const configured = configuredSeverity(rule, options);
-    const ctx: RuleContext = {
-      source,
-      root,
-      lines,
-      get analysis() {
-        analysis ??= new Analysis(root, index);
-        return analysis;
-      },
-      nodesOfType: (t) => index.of(t),
-      report: (f: RawFinding) => {
-        const start = f.start ?? f.node?.start ?? 0;
-        const end = f.end ?? f.node?.end ?? start;
-        const range = { start: lines.position(start), end: lines.position(end) };
-        for (let l = range.start.line; l <= range.end.line; l++) if (index.errorLines.has(l)) return;
-        if (isSuppressed(suppressions, id, range.start.line)) return;
-        const finding: Finding = { rule: id, severity: configured ?? f.severity ?? rule.meta.defaultSeverity, message: f.message, range };
-        if (f.fixes?.length) finding.fixes = f.fixes.map((x) => toFix(x, lines));
-        findings.push(finding);
-      },
+    const emit = (start: number, end: number, f: { message: string; severity?: RawFinding['severity']; fixes?: RawFix[] }) => {
+      const range = { start: lines.position(start), end: lines.position(end) };
+      for (let l = range.start.line; l <= range.end.line; l++) if (errorLines.has(l)) return;
+      if (isSuppressed(suppressions, id, range.start.line)) return;
+      const finding: Finding = { rule: id, severity: configured ?? f.severity ?? rule.meta.defaultSeverity, message: f.message, range };
+      if (f.fixes?.length) finding.fixes = f.fixes.map((x) => toFix(x, lines));
+      findings.push(finding);
     };
     const t0 = run.onRuleTime ? performance.now() : 0;
-    try {
-      if (rule.visit && rule.nodeTypes) for (const t of rule.nodeTypes) for (const n of index.of(t)) rule.visit(n, ctx);
-      rule.check?.(ctx);
-    } catch (error) {
-      run.onRuleError?.(id, error);
+    if (statements && rule.local && rule.visit && rule.nodeTypes && !rule.check) {
+      runLocal(rule, statements, { source, lines, analysis: getAnalysis, emit, onError: run.onRuleError });
+    } else {
+      const ctx: RuleContext = {
+        source,
+        root,
+        lines,
+        get analysis() {
+          return getAnalysis();
+        },
+        nodesOfType: (t) => index.of(t),
+        report: (f: RawFinding) => {
+          const start = f.start ?? f.node?.start ?? 0;
+          emit(start, f.end ?? f.node?.end ?? start, f);
+        },
+      };
+      try {
+        if (rule.visit && rule.nodeTypes) for (const t of rule.nodeTypes) for (const n of index.of(t)) rule.visit(n, ctx);
+        rule.check?.(ctx);
+      } catch (error) {
+        run.onRuleError?.(id, error);
+      }
     }
     if (run.onRuleTime) run.onRuleTime(id, performance.now() - t0);
   }
-  findings.sort((x, y) => x.range.start.line - y.range.start.line || x.range.start.column - y.range.start.column || x.rule.localeCompare(y.rule));
+  findings.sort(
+    (x, y) =>
+      x.range.start.line - y.range.start.line ||
+      x.range.start.column - y.range.start.column ||
+      x.rule.localeCompare(y.rule) ||
+      (x.message < y.message ? -1 : x.message > y.message ? 1 : 0),
+  );
   return findings;
+}
+
+interface LocalRun {
+  source: string;
+  lines: LineIndex;
+  analysis: () => Analysis;
+  emit: (start: number, end: number, f: Pick<KeptFinding, 'message' | 'severity' | 'fixes'>) => void;
+  onError?: (rule: string, error: unknown) => void;
+}
+
+/**
+ * Runs a statement-local rule statement by statement: a statement whose text and fact key are those of a kept one
+ * gets the kept findings back (moved to its offsets), any other is visited again.
+ */
+function runLocal(rule: Rule, statements: Statements, r: LocalRun): void {
+  const { id } = rule.meta;
+  const facts = rule.local!;
+  // One context for every statement (closures per statement cost more than the visits they save).
+  let entry: KeptEntry = { key: '', findings: null };
+  let lo = 0;
+  let hi = 0;
+  const inside = (a: number) => a >= lo && a <= hi;
+  const ctx: RuleContext = {
+    source: r.source,
+    lines: r.lines,
+    get root() {
+      entry.findings = null; // it may read other statements: nothing to keep
+      return statements.root;
+    },
+    get analysis() {
+      return r.analysis();
+    },
+    nodesOfType: () => {
+      throw new Error(`${id} is declared statement-local but asked for the whole file's nodes`);
+    },
+    report: (f: RawFinding) => {
+      const start = f.start ?? f.node?.start ?? 0;
+      const end = f.end ?? f.node?.end ?? start;
+      r.emit(start, end, f);
+      if (!entry.findings) return;
+      if (!inside(start) || !inside(end) || f.fixes?.some((x) => x.edits.some((e) => !inside(e.start) || !inside(e.end)))) {
+        entry.findings = null;
+        return;
+      }
+      entry.findings.push({ start: start - lo, end: end - lo, message: f.message, severity: f.severity, fixes: f.fixes && shiftFixes(f.fixes, -lo) });
+    },
+  };
+  const list = statements.list;
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i]!;
+    const key = statements.key(facts, i);
+    lo = s.node.start;
+    hi = s.node.end;
+    const old = s.keptFindings(id, key);
+    if (old) {
+      for (const f of old) r.emit(lo + f.start, lo + f.end, f.fixes ? { ...f, fixes: shiftFixes(f.fixes, lo) } : f);
+      continue;
+    }
+    entry = { key, findings: [] };
+    try {
+      for (const t of rule.nodeTypes!) for (const n of s.of(t)) rule.visit!(n, ctx);
+    } catch (error) {
+      entry.findings = null;
+      r.onError?.(id, error);
+    }
+    s.keep(id, entry);
+  }
+}
+
+function shiftFixes(fixes: RawFix[], delta: number): RawFix[] {
+  return fixes.map((x) => ({ title: x.title, edits: x.edits.map((e) => ({ start: e.start + delta, end: e.end + delta, newText: e.newText })) }));
 }
 
 /** Parses and lints a whole text once (CLI, tests). The parser must be initialised (`initParser`). */
@@ -127,7 +227,7 @@ function toFix(f: RawFix, lines: LineIndex) {
   return { title: f.title, edits };
 }
 
-function collectSuppressions(index: Index, lines: LineIndex): Suppressions {
+function collectSuppressions(index: NodeIndex, lines: LineIndex): Suppressions {
   const s: Suppressions = { lines: new Map(), file: new Set() };
   for (const c of index.of('comment')) {
     const text = c.text;

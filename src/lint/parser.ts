@@ -369,7 +369,7 @@ export class ParsedDocument {
   /** `incremental: false` for a one-shot parse: node ids are not tracked (a little faster), edits re-parse fully. */
   constructor(
     source: string,
-    private readonly incremental = true,
+    readonly incremental = true,
   ) {
     this.src = { text: source };
     this.tree = parseTree(source, null);

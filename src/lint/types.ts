@@ -78,4 +78,17 @@ export interface Rule {
   visit?(node: PyNode, ctx: RuleContext): void;
   /** Whole-file check, run after the visits. */
   check?(ctx: RuleContext): void;
+  /**
+   * Declares the rule statement-local, so that an edit re-runs it only on the top-level statements it changed
+   * (the editor's re-lint; see engine.ts). The promise: visiting the nodes of one top-level statement reads only
+   * that statement's subtree (ancestors up to it included) plus the facts listed here, and `check` is absent.
+   * Facts: 'imports' = `analysis.qname`, `analysis.callee`, `analysis.imports`; 'scopes' = `analysis.scopes`
+   * `valueAt` / `selfAttr` / `selfAttrNames`. Anything else (`nodesOfType`, `analysis.modules`, `functions`,
+   * `callsNamed`, `loops`, file-wide helper analyses, other statements' nodes or text) makes a rule not local.
+   * A finding or fix that reaches outside its statement is simply re-computed on every lint.
+   */
+  local?: readonly LocalFact[];
 }
+
+/** The file-wide facts a statement-local rule may read (their digests key its cached findings). */
+export type LocalFact = 'imports' | 'scopes';

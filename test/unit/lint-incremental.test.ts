@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { lintDocument, lintSource, ParsedDocument } from '../../src/lint';
+import { generateFile } from '../../bench/lint/generate';
 import { useParser } from './lint/helpers';
 
 useParser();
@@ -34,7 +35,7 @@ function check(docs: string[], edits: number, seed: number): number {
         const kind = rnd(3);
         if (kind === 0) doc.applyEdit(at, Math.min(doc.source.length, at + 1 + rnd(12)), '');
         else doc.applyEdit(at, at, SNIPPETS[rnd(SNIPPETS.length)]!);
-        const got = lintDocument(doc);
+        const got = lintDocument(doc, { onRuleError: (rule, e) => assert.fail(`${rule}: ${String(e)}`) });
         const want = lintSource(doc.source);
         assert.deepEqual(got, want, `document ${k}, edit ${i} at ${at}`);
         if (JSON.stringify(got) !== JSON.stringify(before)) changed++;
@@ -59,4 +60,9 @@ test('random edits on the buggy corpus: incremental findings equal a fresh lint 
 
 test('random edits on the clean corpus: incremental findings equal a fresh lint after every edit', () => {
   check(files('clean').slice(0, 3), 80, 29);
+});
+
+test('random edits on the 2,000-line file of the re-lint bench: statement-local findings kept per statement equal a fresh lint', () => {
+  // Many top-level statements (classes, functions, a main guard): the shape the per-statement cache is for.
+  check([generateFile(100_000)], 60, 7);
 });

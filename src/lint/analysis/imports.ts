@@ -16,6 +16,9 @@ const CONVENTIONAL: Record<string, string> = {
   DataLoader: 'torch.utils.data.DataLoader',
 };
 
+/** The names a snippet may use unimported (a local rule's cached findings depend on whether the file rebinds them). */
+export const CONVENTIONAL_NAMES: readonly string[] = Object.keys(CONVENTIONAL);
+
 /** Spellings of the same module; resolution maps them to one name so rules list each API once. */
 const CANONICAL: [string, string][] = [
   ['tensorflow.keras.', 'keras.'],

@@ -19,8 +19,12 @@ function newMemo(): NodeMemo {
 }
 
 export class Analysis {
-  /** Tells this analysis' memos on nodes (`PyNode.memo`) from those of earlier analyses. */
-  private readonly serial = ++analyses;
+  /**
+   * Tells this analysis' memos on nodes (`PyNode.memo`) from those of earlier analyses. An editor's re-lint passes
+   * the number of the previous analysis when the imports are the same (statements.ts): a kept node's qualified names
+   * then still hold.
+   */
+  readonly serial: number;
   private _imports?: Imports;
   private _scopes?: Scopes;
   private _modules?: ModuleClass[];
@@ -30,7 +34,12 @@ export class Analysis {
   constructor(
     readonly root: PyNode,
     readonly index: NodeIndex,
-  ) {}
+    /** Whether the file binds a name anywhere, when the caller knows it without the file's Scopes (statements.ts). */
+    private readonly boundAnywhere?: (name: string) => boolean,
+    sameResolutionAs?: number,
+  ) {
+    this.serial = sameResolutionAs ?? ++analyses;
+  }
 
   get scopes(): Scopes {
     this._scopes ??= new Scopes(this.index);
@@ -38,8 +47,9 @@ export class Analysis {
   }
 
   get imports(): Imports {
-    this._imports ??= new Imports([...this.index.of('import_statement'), ...this.index.of('import_from_statement')], (name) =>
-      this.scopes.isBoundAnywhere(name),
+    this._imports ??= new Imports(
+      [...this.index.of('import_statement'), ...this.index.of('import_from_statement')],
+      this.boundAnywhere ?? ((name) => this.scopes.isBoundAnywhere(name)),
     );
     return this._imports;
   }

@@ -78,6 +78,18 @@ export class Scopes {
     }
   }
 
+  /** The module-level bindings as text, names and values in order: a digest for caches (src/lint/statements.ts). */
+  moduleBindingsText(): string {
+    let t = '';
+    for (const [name, list] of this.scopes.get(null) ?? []) for (const b of list) t += `${name}=${b.value?.text ?? '?'}\n`;
+    return t;
+  }
+
+  /** Every name bound anywhere (what isBoundAnywhere reads). */
+  boundNames(): Set<string> {
+    return this.bound;
+  }
+
   isBoundAnywhere(name: string): boolean {
     return this.bound.has(name);
   }

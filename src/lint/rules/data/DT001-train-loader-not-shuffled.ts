@@ -20,6 +20,7 @@ export const DT001: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports'],
   visit(call, ctx) {
     if (ctx.analysis.callee(call) !== 'torch.utils.data.DataLoader') return;
     if (keywordArg(call, 'shuffle') || keywordArg(call, 'sampler') || keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return;

@@ -24,6 +24,7 @@ export const DT007: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports', 'scopes'],
   visit(call, ctx) {
     const method = calleeName(call);
     if (method !== 'fit_transform' && method !== 'fit') return;

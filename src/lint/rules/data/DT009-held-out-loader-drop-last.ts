@@ -21,6 +21,7 @@ export const DT009: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports'],
   visit(call, ctx) {
     if (ctx.analysis.callee(call) !== 'torch.utils.data.DataLoader') return;
     const drop = keywordArg(call, 'drop_last');

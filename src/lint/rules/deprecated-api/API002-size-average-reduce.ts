@@ -41,6 +41,7 @@ export const API002: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports'],
   visit(call, ctx) {
     const q = ctx.analysis.callee(call) ?? '';
     if (!LOSS.test(q)) return;

@@ -17,6 +17,7 @@ export const API003: Rule = {
     fixable: true,
   },
   nodeTypes: ['assignment', 'augmented_assignment'],
+  local: [],
   visit(node, ctx) {
     const left = node.child('left');
     const targets = left?.type === 'pattern_list' || left?.type === 'tuple_pattern' ? left.namedChildren : left ? [left] : [];

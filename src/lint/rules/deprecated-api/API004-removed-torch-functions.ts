@@ -92,6 +92,7 @@ export const API004: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports'],
   visit(call, ctx) {
     const a = ctx.analysis;
     const fn = call.child('function');

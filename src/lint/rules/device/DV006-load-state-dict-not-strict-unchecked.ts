@@ -19,6 +19,7 @@ export const DV006: Rule = {
     fixable: false,
   },
   nodeTypes: ['expression_statement'],
+  local: [],
   visit(statement, ctx) {
     const call = loneExpression(statement);
     if (call?.type !== 'call' || calleeName(call) !== 'load_state_dict') return;

@@ -35,6 +35,7 @@ export const DV007: Rule = {
     fixable: true,
   },
   nodeTypes: ['expression_statement'],
+  local: ['imports', 'scopes'],
   visit(statement, ctx) {
     const call = loneExpression(statement);
     if (call?.type !== 'call' || !MOVES.has(calleeName(call) ?? '')) return;

@@ -42,6 +42,7 @@ export const EV004: Rule = {
     fixable: false,
   },
   nodeTypes: ['call', 'assignment'],
+  local: ['imports'],
   visit(n, ctx) {
     if (n.type === 'assignment') {
       const left = n.child('left');

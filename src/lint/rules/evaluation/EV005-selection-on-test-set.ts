@@ -101,6 +101,7 @@ export const EV005: Rule = {
     fixable: false,
   },
   nodeTypes: ['if_statement', 'call'],
+  local: ['imports', 'scopes'],
   visit(n, ctx) {
     if (n.type === 'if_statement') return checkIf(n, ctx);
     const a = ctx.analysis;

@@ -22,6 +22,7 @@ export const EV007: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports'],
   visit(call, ctx) {
     const q = ctx.analysis.callee(call);
     if (!q || !DROPOUTS.has(q)) return;

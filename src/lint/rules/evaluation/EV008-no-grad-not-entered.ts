@@ -22,6 +22,7 @@ export const EV008: Rule = {
     fixable: false,
   },
   nodeTypes: ['expression_statement'],
+  local: ['imports'],
   visit(statement, ctx) {
     const expr = loneExpression(statement);
     if (expr?.type !== 'call') return;

@@ -20,6 +20,7 @@ export const EV009: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports', 'scopes'],
   visit(call, ctx) {
     const fn = call.child('function');
     if (fn?.type !== 'attribute') return;

@@ -33,6 +33,7 @@ export const EV010: Rule = {
     fixable: true,
   },
   nodeTypes: ['binary_operator'],
+  local: [],
   visit(op, ctx) {
     if (!op.children.some((c) => c.type === '/')) return;
     const denominator = op.child('right');

@@ -56,6 +56,7 @@ export const HP001: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports'],
   visit(call, ctx) {
     const name = optimizerName(ctx.analysis.callee(call));
     const bounds = name ? BOUNDS[name] : undefined;

@@ -75,6 +75,7 @@ export const HP003: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: ['imports', 'scopes'],
   visit(call, ctx) {
     const a = ctx.analysis;
     if (!isSchedulerStep(call, a)) return;

@@ -42,6 +42,7 @@ export const HP004: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
+  local: ['imports'],
   visit(call, ctx) {
     const found = dropArg(ctx.analysis.callee(call), call);
     const arg = found?.arg;

@@ -47,6 +47,7 @@ export const TL010: Rule = {
     fixable: false,
   },
   nodeTypes: ['for_statement'],
+  local: ['imports', 'scopes'],
   visit(loop, ctx) {
     const data = heldOutIterable(loop);
     const body = loop.child('body');

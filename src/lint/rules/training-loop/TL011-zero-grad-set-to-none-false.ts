@@ -19,6 +19,7 @@ export const TL011: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  local: [],
   visit(call, ctx) {
     if (calleeName(call) !== 'zero_grad') return;
     const v = keywordArg(call, 'set_to_none');

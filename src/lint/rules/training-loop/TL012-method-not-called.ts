@@ -22,6 +22,7 @@ export const TL012: Rule = {
     fixable: true,
   },
   nodeTypes: ['expression_statement'],
+  local: [],
   visit(statement, ctx) {
     const expr = loneExpression(statement);
     if (expr?.type !== 'attribute') return;

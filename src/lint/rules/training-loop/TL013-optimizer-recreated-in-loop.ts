@@ -20,9 +20,14 @@ function trains(loop: PyNode, a: Analysis): boolean {
 }
 
 /** Whether `name` (a variable or `self.x`) is given a new value inside the loop: assigned, a loop target, re-initialised. */
-function renewedIn(loop: PyNode, name: string, ctx: { nodesOfType(t: string): readonly PyNode[] }): boolean {
-  const inside = (n: PyNode) => n.start >= loop.start && n.end <= loop.end;
-  if (ctx.nodesOfType('assignment').some((as) => inside(as) && as.child('left')?.text === name)) return true;
+function renewedIn(loop: PyNode, name: string): boolean {
+  let assigned = false;
+  // The loop's own subtree, as the node index sees it (no ERROR subtrees, no string contents): keeps the rule local.
+  loop.walk((n) => {
+    if (assigned || n.type === 'ERROR' || n.type === 'string') return false;
+    if (n.type === 'assignment' && n.child('left')?.text === name) assigned = true;
+  });
+  if (assigned) return true;
   if (loopTargetBinds(loop, name)) return true; // for model in models:
   return callsWithin(loop).some((c) => REINIT.has(calleeName(c) ?? '') && receiver(c)?.text === name);
 }
@@ -52,6 +57,7 @@ export const TL013: Rule = {
     concept: 'Optimizer state: momentum and adaptive learning rates',
     fixable: false,
   },
+  local: ['imports', 'scopes'],
   nodeTypes: ['call'],
   visit(call, ctx) {
     const a = ctx.analysis;
@@ -62,13 +68,13 @@ export const TL013: Rule = {
     if (q.startsWith(SCHEDULERS)) {
       // The schedule restarts only if the optimizer it drives lives on across iterations.
       const optimizer = keywordArg(call, 'optimizer') ?? positionalArgs(call)[0];
-      if (!optimizer || renewedIn(loop, optimizer.text, ctx)) return;
+      if (!optimizer || renewedIn(loop, optimizer.text)) return;
       ctx.report({ node: call, message: `${q.slice(SCHEDULERS.length)} is created inside the training loop: its schedule restarts every iteration, so the learning rate never follows it. Create it once, before the loop.` });
       return;
     }
     if (!keepsState(q, call)) return;
     const model = optimizedModel(call);
-    if (!model || renewedIn(loop, model, ctx)) return; // a new model each iteration (a sweep, a fold) gets a new optimizer
+    if (!model || renewedIn(loop, model)) return; // a new model each iteration (a sweep, a fold) gets a new optimizer
     ctx.report({ node: call, message: `${q.slice('torch.optim.'.length)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
   },
 };

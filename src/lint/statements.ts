@@ -1,0 +1,194 @@
+// The file seen as its top-level statements, for the editor's re-lint. tree-sitter rebuilds most top-level statement
+// nodes on every edit (only their insides are reused), so what is kept between lints is keyed by a statement's text:
+// two top-level statements with the same text and no syntax error parse to the same subtree. Kept per statement: the
+// names it binds, a hash of its module-level bindings, and the findings of statement-local rules (engine.ts).
+import type { NodeIndex } from './analysis';
+import { CONVENTIONAL_NAMES, Imports } from './analysis/imports';
+import { Scopes } from './analysis/scopes';
+import type { PyNode } from './parser';
+import type { LocalFact, RawFix } from './types';
+
+/** Nodes of a subtree by type, in document order; ERROR subtrees and string contents are not entered. */
+export function indexInto(node: PyNode, byType: Map<string, PyNode[]>, errorNodes: PyNode[]): void {
+  const stack: PyNode[] = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n.type === 'ERROR' || (n.hasError && n.children.length === 0)) {
+      errorNodes.push(n);
+      continue;
+    }
+    if (n.named) {
+      let list = byType.get(n.type);
+      if (!list) byType.set(n.type, (list = []));
+      list.push(n);
+    }
+    if (n.type === 'string') continue;
+    for (let i = n.children.length - 1; i >= 0; i--) {
+      const c = n.children[i]!;
+      if (c.named || c.hasError) stack.push(c);
+    }
+  }
+}
+
+/** A finding of a statement-local rule, offsets relative to its statement's start (statements move on edits). */
+export interface KeptFinding {
+  start: number;
+  end: number;
+  message: string;
+  severity?: 'warning' | 'info';
+  fixes?: RawFix[];
+}
+
+export interface KeptEntry {
+  /** The fact key the findings were computed under (`Statements.key`). */
+  key: string;
+  /** null: the rule's findings here reached outside the statement (or it failed): re-run on every lint. */
+  findings: KeptFinding[] | null;
+}
+
+/** What one statement text keeps between lints. */
+interface Kept {
+  bound: Set<string>;
+  moduleBindings: number;
+  /** rule id -> findings */
+  rules: Map<string, KeptEntry>;
+}
+
+/** Per document: statement text -> what it keeps. Rebuilt on each lint with the statements present. */
+export type KeptStatements = Map<string, Kept>;
+
+/** One top-level statement of the current tree. */
+export class Statement implements NodeIndex {
+  constructor(
+    readonly node: PyNode,
+    private readonly file: NodeIndex,
+    /** Undefined for a statement with a syntax error: never kept, analysed afresh on each lint. */
+    readonly kept: Kept | undefined,
+  ) {}
+
+  /** The statement's nodes of a type: a slice of the file's list (document order, statements don't overlap). */
+  of(type: string): readonly PyNode[] {
+    const all = this.file.of(type);
+    let lo = lowerBound(all, this.node.start);
+    const hi = lowerBound(all, this.node.end);
+    // The module root starts where the first statement does but is no part of it.
+    if (lo < hi && all[lo]!.end > this.node.end) lo++;
+    return lo === hi ? [] : all.slice(lo, hi);
+  }
+
+  /** The findings a rule keeps for this statement under `key`, if any (null: nothing usable). */
+  keptFindings(rule: string, key: string): KeptFinding[] | null {
+    const e = this.kept?.rules.get(rule);
+    return e && e.key === key ? e.findings : null;
+  }
+
+  keep(rule: string, entry: KeptEntry): void {
+    this.kept?.rules.set(rule, entry);
+  }
+}
+
+function lowerBound(nodes: readonly PyNode[], offset: number): number {
+  let lo = 0;
+  let hi = nodes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (nodes[mid]!.start < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The file's top-level statements with what they keep, and per statement the keys of the file-wide facts a local
+ * rule may read (see `Rule.local`): equal keys mean those facts are what they were when the findings were kept.
+ */
+export class Statements {
+  readonly list: Statement[] = [];
+  private importsKey?: string;
+  private prefix?: Uint32Array;
+  private suffix?: Uint32Array;
+  /** Keys per statement for facts ['imports'], ['scopes'], both. */
+  private readonly keys: string[][] = [];
+
+  constructor(
+    readonly root: PyNode,
+    readonly index: NodeIndex,
+    before: KeptStatements | undefined,
+    /** Filled with what this lint keeps (the statements present now). */
+    readonly after: KeptStatements,
+  ) {
+    const source = root.src.text;
+    for (const node of root.children) {
+      if (!node.named && !node.hasError) continue;
+      let kept: Kept | undefined;
+      if (!node.hasError) {
+        const text = source.slice(node.start, node.end);
+        kept = after.get(text) ?? before?.get(text);
+        if (!kept) {
+          const scopes = new Scopes(new Statement(node, index, undefined));
+          kept = { bound: scopes.boundNames(), moduleBindings: hash(scopes.moduleBindingsText()), rules: new Map() };
+        }
+        after.set(text, kept);
+      }
+      this.list.push(new Statement(node, index, kept));
+    }
+  }
+
+  /** Whether any statement binds the name (what `Scopes.isBoundAnywhere` answers, without the file's Scopes). */
+  readonly isBoundAnywhere = (name: string): boolean => this.list.some((s) => (s.kept ? s.kept.bound.has(name) : this.boundNow(s, name)));
+
+  private boundNow(s: Statement, name: string): boolean {
+    return new Scopes(s).isBoundAnywhere(name);
+  }
+
+  /** Key of the facts `facts` for the statement at position `i` (built once per statement and set of facts). */
+  key(facts: readonly LocalFact[], i: number): string {
+    if (facts.length === 0) return '';
+    const combo = facts.includes('imports') ? (facts.includes('scopes') ? 2 : 0) : 1;
+    const keys = (this.keys[combo] ??= []);
+    let k = keys[i];
+    if (k === undefined) keys[i] = k = (combo !== 1 ? this.imports() : '') + (combo !== 0 ? this.scopesAround(i) : '');
+    return k;
+  }
+
+  /** The imports' text and, for each name an import or convention could resolve, whether the file rebinds it. */
+  imports(): string {
+    if (this.importsKey === undefined) {
+      const nodes = [...this.index.of('import_statement'), ...this.index.of('import_from_statement')];
+      let text = nodes.map((n) => n.text).join('\n');
+      const names = new Set([...new Imports(nodes, () => false).aliases.keys(), ...CONVENTIONAL_NAMES]);
+      for (const n of names) if (this.isBoundAnywhere(n)) text += `\n${n}`;
+      this.importsKey = `i${hash(text).toString(36)}.${text.length};`;
+    }
+    return this.importsKey;
+  }
+
+  /** Module-level bindings before and after statement i: what `valueAt` can return to code inside it. */
+  private scopesAround(i: number): string {
+    if (!this.prefix || !this.suffix) {
+      const n = this.list.length;
+      const h = this.list.map((s) => s.kept?.moduleBindings ?? hash(new Scopes(s).moduleBindingsText()));
+      const p = new Uint32Array(n + 1);
+      const q = new Uint32Array(n + 1);
+      for (let j = 0; j < n; j++) p[j + 1] = mix(p[j]!, h[j]!);
+      for (let j = n - 1; j >= 0; j--) q[j] = mix(q[j + 1]!, h[j]!);
+      this.prefix = p;
+      this.suffix = q;
+    }
+    return `s${this.prefix[i]!.toString(36)}.${this.suffix[i + 1]!.toString(36)};`;
+  }
+}
+
+/** Folds a 32-bit value into a running FNV-1a hash, a byte at a time. */
+function mix(h: number, x: number): number {
+  h = h || 0x811c9dc5;
+  for (let k = 0; k < 32; k += 8) h = Math.imul(h ^ ((x >>> k) & 0xff), 0x01000193);
+  return h >>> 0;
+}
+
+/** FNV-1a over UTF-16 code units. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

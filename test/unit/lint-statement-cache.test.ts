@@ -1,0 +1,144 @@
+// The editor's re-lint keeps the findings of statement-local rules per top-level statement (engine.ts, statements.ts):
+// an edit re-visits only the statements it changed, unless a file-wide fact the rule reads (imports, module-level
+// bindings) changed, and then findings in untouched statements change too.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lintDocument, lintSource, ParsedDocument, type Rule } from '../../src/lint';
+import { dedent, useParser } from './lint/helpers';
+
+useParser();
+
+/** A local rule that reports every call to `probe` and counts the calls it visits. */
+function countingRule(facts: Rule['local'] = [], id = 'ZZ900'): Rule & { visited: number } {
+  const rule = {
+    visited: 0,
+    meta: { id, name: 'probe', group: 'training-loop', defaultSeverity: 'warning', summary: '', why: '', wrong: '', right: '', concept: '', fixable: false },
+    nodeTypes: ['call'],
+    local: facts,
+    visit(call, ctx) {
+      rule.visited++;
+      if (call.child('function')?.text === 'probe') ctx.report({ node: call, message: `probe ${ctx.analysis.callee(call) ?? ''}` });
+    },
+  } as Rule & { visited: number };
+  return rule;
+}
+
+const FILE = dedent(`
+  import torch
+
+  def a():
+      probe(1)
+      f(2)
+
+  def b():
+      probe(3)
+      g(4)
+      h(5)
+`);
+
+function edit(doc: ParsedDocument, find: string, replace: string) {
+  const at = doc.source.indexOf(find);
+  assert.ok(at >= 0, find);
+  doc.applyEdit(at, at + find.length, replace);
+}
+
+test('an edit re-visits only the statement it changed; findings elsewhere move with their statement', () => {
+  const rule = countingRule();
+  const doc = new ParsedDocument(FILE);
+  try {
+    assert.equal(lintDocument(doc, { rules: [rule] }).length, 2);
+    assert.equal(rule.visited, 5);
+    rule.visited = 0;
+    // A line inserted in a(): only a()'s calls are visited again; b()'s finding moves down a line.
+    edit(doc, 'f(2)', 'f(2)\n    k(0)');
+    const got = lintDocument(doc, { rules: [rule] });
+    assert.equal(rule.visited, 3);
+    assert.deepEqual(
+      got.map((f) => f.range.start.line),
+      lintSource(doc.source, { rules: [rule] }).map((f) => f.range.start.line),
+    );
+    assert.deepEqual(
+      got.map((f) => f.range.start.line),
+      [3, 8],
+    );
+    rule.visited = 0;
+    lintDocument(doc, { rules: [rule] });
+    assert.equal(rule.visited, 0, 'nothing changed: nothing visited');
+  } finally {
+    doc.dispose();
+  }
+});
+
+test('an import change re-runs the rules that read imports everywhere, and only those', () => {
+  const withImports = countingRule(['imports']);
+  const without = countingRule([], 'ZZ901');
+  const doc = new ParsedDocument(FILE.replace('import torch', 'from tools import probe'));
+  try {
+    const first = lintDocument(doc, { rules: [withImports] });
+    assert.deepEqual(
+      first.map((f) => f.message),
+      ['probe tools.probe', 'probe tools.probe'],
+    );
+    lintDocument(doc, { rules: [without] });
+    withImports.visited = without.visited = 0;
+    edit(doc, 'from tools import probe', 'from kit import probe');
+    const got = lintDocument(doc, { rules: [withImports] });
+    assert.deepEqual(
+      got.map((f) => f.message),
+      ['probe kit.probe', 'probe kit.probe'],
+    );
+    assert.equal(withImports.visited, 5);
+    lintDocument(doc, { rules: [without] });
+    assert.equal(without.visited, 0);
+  } finally {
+    doc.dispose();
+  }
+});
+
+test('a module-level binding changed elsewhere re-runs the rules that read scopes (HP003 through a global scheduler)', () => {
+  const src = dedent(`
+    import torch
+    from torch.optim.lr_scheduler import StepLR, OneCycleLR
+
+    scheduler = StepLR(optimizer, step_size=30)
+
+    def train(model, loader, optimizer):
+        for x, y in loader:
+            loss = model(x).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+  `);
+  const doc = new ParsedDocument(src);
+  try {
+    const only = { options: { select: ['HP003'] } };
+    assert.deepEqual(
+      lintDocument(doc, only).map((f) => f.rule),
+      ['HP003'],
+    );
+    edit(doc, 'StepLR(optimizer, step_size=30)', 'OneCycleLR(optimizer, max_lr=0.1, total_steps=1000)');
+    assert.deepEqual(lintDocument(doc, only), lintSource(doc.source, only));
+    assert.deepEqual(lintDocument(doc, only), []);
+    // The binding moved after the function: still a module-level binding the function sees when it runs.
+    edit(doc, 'OneCycleLR(optimizer, max_lr=0.1, total_steps=1000)', 'StepLR(optimizer, step_size=30)');
+    assert.deepEqual(
+      lintDocument(doc, only).map((f) => f.rule),
+      ['HP003'],
+    );
+  } finally {
+    doc.dispose();
+  }
+});
+
+test('a local rule that asks for the whole file fails loudly instead of being cached wrong', () => {
+  const rule: Rule = { ...countingRule(), visit: (_n, ctx) => void ctx.nodesOfType('call') };
+  const doc = new ParsedDocument(FILE);
+  const errors: string[] = [];
+  try {
+    lintDocument(doc, { rules: [rule], onRuleError: (id, e) => errors.push(`${id}: ${(e as Error).message}`) });
+    assert.match(errors[0] ?? '', /ZZ900 is declared statement-local/);
+  } finally {
+    doc.dispose();
+  }
+});

@@ -1,6 +1,6 @@
-// Runs the rules over one parsed file: a node index by type (one walk, or for an editor's document put together from
-// its top-level statements' cached parts), rules dispatched from it, findings inside syntax-error lines or suppressed
-// by comments dropped. Statement-local rules keep their findings per statement between an editor's lints.
+// Runs the rules over one parsed file: one walk builds a node index by type, rules are dispatched from it, findings
+// inside syntax-error lines or suppressed by comments are dropped. In an editor's document, statement-local rules keep
+// their findings per top-level statement between lints (statements.ts).
 import { Analysis, type NodeIndex } from './analysis';
 import { isEnabled, isSuppressed, parseSuppression, type LintOptions, type Suppressions } from './config';
 import { LineIndex, ParsedDocument, type PyNode } from './parser';
@@ -21,7 +21,7 @@ export interface LintRun {
   onRuleTime?: (rule: string, ms: number) => void;
 }
 
-/** The whole tree's node index, for a one-shot lint (the CLI): one walk, no per-statement parts. */
+/** The whole tree's node index (one walk); a statement's nodes are slices of it (`Statement.of`). */
 class Index implements NodeIndex {
   private readonly byType = new Map<string, PyNode[]>();
   readonly errorNodes: PyNode[] = [];
@@ -46,7 +46,7 @@ export function lintDocument(doc: ParsedDocument, run: LintRun = {}): Finding[] 
   if (!doc.incremental || doc.root.type !== 'module') return lintTree(doc.root, doc.source, doc.lines, run);
   const index = new Index(doc.root);
   const before = kept.get(doc);
-  const statements = new Statements(doc.root, index, before?.statements, new Map());
+  const statements = new Statements(doc.root, index, before?.statements);
   const imports = statements.imports();
   // Same imports: the qualified names memoised on nodes kept from the last lint still hold (Analysis.serial).
   const now = { statements: statements.after, imports, analysis: before?.imports === imports ? before.analysis : undefined };

@@ -46,10 +46,14 @@ export interface KeptEntry {
   findings: KeptFinding[] | null;
 }
 
-/** What one statement text keeps between lints. */
-interface Kept {
+/** What a statement contributes to the file-wide facts: the names it binds, a hash of its module-level bindings. */
+interface Facts {
   bound: Set<string>;
   moduleBindings: number;
+}
+
+/** What one statement text keeps between lints. */
+interface Kept extends Facts {
   /** rule id -> findings */
   rules: Map<string, KeptEntry>;
 }
@@ -59,12 +63,21 @@ export type KeptStatements = Map<string, Kept>;
 
 /** One top-level statement of the current tree. */
 export class Statement implements NodeIndex {
+  /** Undefined for a statement with a syntax error: never kept, analysed afresh on each lint. */
+  kept: Kept | undefined;
+  /** The kept facts, or those computed for this lint alone. */
+  facts!: Facts;
+
   constructor(
     readonly node: PyNode,
     private readonly file: NodeIndex,
-    /** Undefined for a statement with a syntax error: never kept, analysed afresh on each lint. */
-    readonly kept: Kept | undefined,
   ) {}
+
+  /** Its facts, from its own bindings (the file's Scopes is the union of these). */
+  computeFacts(): Facts {
+    const scopes = new Scopes(this);
+    return { bound: scopes.boundNames(), moduleBindings: hash(scopes.moduleBindingsText()) };
+  }
 
   /** The statement's nodes of a type: a slice of the file's list (document order, statements don't overlap). */
   of(type: string): readonly PyNode[] {
@@ -110,36 +123,32 @@ export class Statements {
   /** Keys per statement for facts ['imports'], ['scopes'], both. */
   private readonly keys: string[][] = [];
 
+  /** What this lint keeps: the statements present now. */
+  readonly after: KeptStatements = new Map();
+
   constructor(
     readonly root: PyNode,
     readonly index: NodeIndex,
     before: KeptStatements | undefined,
-    /** Filled with what this lint keeps (the statements present now). */
-    readonly after: KeptStatements,
   ) {
     const source = root.src.text;
     for (const node of root.children) {
       if (!node.named && !node.hasError) continue;
-      let kept: Kept | undefined;
-      if (!node.hasError) {
+      const s = new Statement(node, index);
+      if (node.hasError) {
+        s.facts = s.computeFacts();
+      } else {
         const text = source.slice(node.start, node.end);
-        kept = after.get(text) ?? before?.get(text);
-        if (!kept) {
-          const scopes = new Scopes(new Statement(node, index, undefined));
-          kept = { bound: scopes.boundNames(), moduleBindings: hash(scopes.moduleBindingsText()), rules: new Map() };
-        }
-        after.set(text, kept);
+        s.kept = this.after.get(text) ?? before?.get(text) ?? { ...s.computeFacts(), rules: new Map() };
+        s.facts = s.kept;
+        this.after.set(text, s.kept);
       }
-      this.list.push(new Statement(node, index, kept));
+      this.list.push(s);
     }
   }
 
   /** Whether any statement binds the name (what `Scopes.isBoundAnywhere` answers, without the file's Scopes). */
-  readonly isBoundAnywhere = (name: string): boolean => this.list.some((s) => (s.kept ? s.kept.bound.has(name) : this.boundNow(s, name)));
-
-  private boundNow(s: Statement, name: string): boolean {
-    return new Scopes(s).isBoundAnywhere(name);
-  }
+  readonly isBoundAnywhere = (name: string): boolean => this.list.some((s) => s.facts.bound.has(name));
 
   /** Key of the facts `facts` for the statement at position `i` (built once per statement and set of facts). */
   key(facts: readonly LocalFact[], i: number): string {
@@ -167,7 +176,7 @@ export class Statements {
   private scopesAround(i: number): string {
     if (!this.prefix || !this.suffix) {
       const n = this.list.length;
-      const h = this.list.map((s) => s.kept?.moduleBindings ?? hash(new Scopes(s).moduleBindingsText()));
+      const h = this.list.map((s) => s.facts.moduleBindings);
       const p = new Uint32Array(n + 1);
       const q = new Uint32Array(n + 1);
       for (let j = 0; j < n; j++) p[j + 1] = mix(p[j]!, h[j]!);

@@ -57,8 +57,8 @@ export const TL013: Rule = {
     concept: 'Optimizer state: momentum and adaptive learning rates',
     fixable: false,
   },
-  local: ['imports', 'scopes'],
   nodeTypes: ['call'],
+  local: ['imports', 'scopes'],
   visit(call, ctx) {
     const a = ctx.analysis;
     const q = a.callee(call);

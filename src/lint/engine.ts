@@ -5,7 +5,7 @@ import { Analysis, type NodeIndex } from './analysis';
 import { isEnabled, isSuppressed, parseSuppression, type LintOptions, type Suppressions } from './config';
 import { LineIndex, ParsedDocument, type PyNode } from './parser';
 import { allRules } from './rules';
-import { Statements, indexInto, type KeptEntry, type KeptFinding, type KeptStatements } from './statements';
+import { Statement, Statements, indexInto, type KeptEntry, type KeptFinding, type KeptStatements } from './statements';
 import type { Finding, RawFinding, RawFix, Rule, RuleContext, TextEdit } from './types';
 
 export interface LintRun {
@@ -19,6 +19,8 @@ export interface LintRun {
    * is charged to the first rule that asks for it. Leave unset in production (no timing calls are made).
    */
   onRuleTime?: (rule: string, ms: number) => void;
+  /** Tests: check each rule's candidate test against its visit on every node (see `Rule.candidate`). */
+  verifyCandidates?: boolean;
 }
 
 /** The whole tree's node index (one walk); a statement's nodes are slices of it (`Statement.of`). */
@@ -101,8 +103,9 @@ function lintWith(
       findings.push(finding);
     };
     const t0 = run.onRuleTime ? performance.now() : 0;
+    const localRun = { source, lines, analysis: getAnalysis, emit, onError: run.onRuleError };
     if (statements && rule.local && rule.visit && rule.nodeTypes && !rule.check) {
-      runLocal(rule, statements, { source, lines, analysis: getAnalysis, emit, onError: run.onRuleError });
+      runLocal(rule, statements, localRun);
     } else {
       const ctx: RuleContext = {
         source,
@@ -118,7 +121,9 @@ function lintWith(
         },
       };
       try {
-        if (rule.visit && rule.nodeTypes) for (const t of rule.nodeTypes) for (const n of index.of(t)) rule.visit(n, ctx);
+        if (statements && rule.candidate && rule.visit && rule.nodeTypes) runCandidates(rule, statements, localRun, ctx);
+        else if (run.verifyCandidates && rule.candidate && rule.visit && rule.nodeTypes) verifyCandidates(rule, index, ctx, localRun, root);
+        else if (rule.visit && rule.nodeTypes) for (const t of rule.nodeTypes) for (const n of index.of(t)) rule.visit(n, ctx);
         rule.check?.(ctx);
       } catch (error) {
         run.onRuleError?.(id, error);
@@ -156,20 +161,7 @@ function runLocal(rule: Rule, statements: Statements, r: LocalRun): void {
   let lo = 0;
   let hi = 0;
   const inside = (a: number) => a >= lo && a <= hi;
-  const ctx: RuleContext = {
-    source: r.source,
-    lines: r.lines,
-    get root() {
-      entry.findings = null; // it may read other statements: nothing to keep
-      return statements.root;
-    },
-    get analysis() {
-      return r.analysis();
-    },
-    nodesOfType: () => {
-      throw new Error(`${id} is declared statement-local but asked for the whole file's nodes`);
-    },
-    report: (f: RawFinding) => {
+  const ctx = localContext(id, statements.root, r, () => (entry.findings = null), (f) => {
       const start = f.start ?? f.node?.start ?? 0;
       const end = f.end ?? f.node?.end ?? start;
       r.emit(start, end, f);
@@ -179,8 +171,7 @@ function runLocal(rule: Rule, statements: Statements, r: LocalRun): void {
         return;
       }
       entry.findings.push({ start: start - lo, end: end - lo, message: f.message, severity: f.severity, fixes: f.fixes && shiftFixes(f.fixes, -lo) });
-    },
-  };
+  });
   const list = statements.list;
   for (let i = 0; i < list.length; i++) {
     const s = list[i]!;
@@ -201,6 +192,112 @@ function runLocal(rule: Rule, statements: Statements, r: LocalRun): void {
     }
     s.keep(id, entry);
   }
+}
+
+/**
+ * The context of code that reads one statement (a local rule's visit, a candidate test): asking for the whole file's
+ * nodes throws (a wrong declaration fails the tests), reading the root calls `onRoot` (the result is not kept).
+ */
+function localContext(id: string, root: PyNode, r: LocalRun, onRoot: () => void, report: (f: RawFinding) => void): RuleContext {
+  return {
+    source: r.source,
+    lines: r.lines,
+    get root() {
+      onRoot(); // it may read other statements: nothing to keep
+      return root;
+    },
+    get analysis() {
+      return r.analysis();
+    },
+    nodesOfType: () => {
+      throw new Error(`${id} declares statement-local reads but asked for the whole file's nodes`);
+    },
+    report,
+  };
+}
+
+/**
+ * A full visit that also runs the candidate test on each node and reports a rule error when `visit` reports on a node
+ * the test turned away (or the test reads the whole file's nodes). For tests: it proves a test keeps its promise.
+ */
+function verifyCandidates(rule: Rule, index: Index, ctx: RuleContext, r: LocalRun, root: PyNode): void {
+  const { id } = rule.meta;
+  const testCtx = localContext(id, root, r, () => undefined, () => {
+    throw new Error(`${id}'s candidate test reported a finding`);
+  });
+  let turnedAway: PyNode | undefined;
+  const checked: RuleContext = Object.create(ctx, {
+    report: {
+      value: (f: RawFinding) => {
+        if (turnedAway) throw new Error(`${id}'s candidate test turned away a node its visit reports on: ${turnedAway.text.slice(0, 80)}`);
+        ctx.report(f);
+      },
+    },
+  });
+  for (const t of rule.nodeTypes!) {
+    for (const n of index.of(t)) {
+      turnedAway = rule.candidate!.test(n, testCtx) ? undefined : n;
+      rule.visit!(n, checked);
+    }
+  }
+}
+
+/**
+ * Runs a rule with a candidate test (`Rule.candidate`): per statement, the nodes that pass the test are kept under the
+ * statement's text and fact key; `visit` then runs with the whole-file context `ctx` on every candidate, in the order
+ * of a full visit (by node type, then document order).
+ */
+function runCandidates(rule: Rule, statements: Statements, r: LocalRun, ctx: RuleContext): void {
+  const { id } = rule.meta;
+  const { reads, test } = rule.candidate!;
+  const types = rule.nodeTypes!;
+  const found: PyNode[][] = types.map(() => []);
+  let keepable = true;
+  const testCtx = localContext(id, statements.root, r, () => (keepable = false), () => {
+    throw new Error(`${id}'s candidate test reported a finding`);
+  });
+  const list = statements.list;
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i]!;
+    const key = statements.key(reads, i);
+    const old = s.keptCandidates(id, key);
+    if (old && addKept(s, old, types, found)) continue;
+    keepable = true;
+    const paths: number[][] = [];
+    for (let t = 0; t < types.length; t++) {
+      for (const n of s.of(types[t]!)) {
+        let pass: boolean;
+        try {
+          pass = test(n, testCtx);
+        } catch (error) {
+          r.onError?.(id, error);
+          pass = true; // visit decides, as in a full lint
+          keepable = false;
+        }
+        if (!pass) continue;
+        found[t]!.push(n);
+        paths.push([t, ...s.pathTo(n)]);
+      }
+    }
+    s.keepCandidates(id, { key, paths: keepable ? paths : null });
+  }
+  try {
+    for (const nodes of found) for (const n of nodes) rule.visit!(n, ctx);
+  } catch (error) {
+    r.onError?.(id, error);
+  }
+}
+
+/** Adds a statement's kept candidates to `found`; false (nothing added) if a path no longer leads to its type. */
+function addKept(s: Statement, paths: number[][], types: readonly string[], found: PyNode[][]): boolean {
+  const nodes: PyNode[] = [];
+  for (const p of paths) {
+    const n = s.nodeAt(p, 1);
+    if (!n || n.type !== types[p[0]!]) return false;
+    nodes.push(n);
+  }
+  for (let k = 0; k < nodes.length; k++) found[paths[k]![0]!]!.push(nodes[k]!);
+  return true;
 }
 
 function shiftFixes(fixes: RawFix[], delta: number): RawFix[] {

@@ -46,6 +46,13 @@ export interface KeptEntry {
   findings: KeptFinding[] | null;
 }
 
+/** The nodes of a statement that passed a rule's candidate test (`Rule.candidate`), as paths from the statement. */
+export interface KeptCandidates {
+  key: string;
+  /** Per node: the index of its type in the rule's `nodeTypes`, then child indices from the statement down. */
+  paths: number[][] | null;
+}
+
 /** What a statement contributes to the file-wide facts: the names it binds, a hash of its module-level bindings. */
 interface Facts {
   bound: Set<string>;
@@ -56,6 +63,8 @@ interface Facts {
 interface Kept extends Facts {
   /** rule id -> findings */
   rules: Map<string, KeptEntry>;
+  /** rule id -> candidate nodes */
+  candidates: Map<string, KeptCandidates>;
 }
 
 /** Per document: statement text -> what it keeps. Rebuilt on each lint with the statements present. */
@@ -98,6 +107,30 @@ export class Statement implements NodeIndex {
   keep(rule: string, entry: KeptEntry): void {
     this.kept?.rules.set(rule, entry);
   }
+
+  /** The candidate paths a rule keeps for this statement under `key`, if any. */
+  keptCandidates(rule: string, key: string): number[][] | null {
+    const e = this.kept?.candidates.get(rule);
+    return e && e.key === key ? e.paths : null;
+  }
+
+  keepCandidates(rule: string, entry: KeptCandidates): void {
+    this.kept?.candidates.set(rule, entry);
+  }
+
+  /** Child indices from this statement down to `node` (inside it). */
+  pathTo(node: PyNode): number[] {
+    const path: number[] = [];
+    for (let n = node; n !== this.node; n = n.parent!) path.push(n.parent!.children.indexOf(n));
+    return path.reverse();
+  }
+
+  /** The node at a path from `pathTo` (same statement text: same tree), or undefined if it is not there. */
+  nodeAt(path: readonly number[], from = 0): PyNode | undefined {
+    let n: PyNode | undefined = this.node;
+    for (let i = from; n && i < path.length; i++) n = n.children[path[i]!];
+    return n;
+  }
 }
 
 function lowerBound(nodes: readonly PyNode[], offset: number): number {
@@ -139,7 +172,7 @@ export class Statements {
         s.facts = s.computeFacts();
       } else {
         const text = source.slice(node.start, node.end);
-        s.kept = this.after.get(text) ?? before?.get(text) ?? { ...s.computeFacts(), rules: new Map() };
+        s.kept = this.after.get(text) ?? before?.get(text) ?? { ...s.computeFacts(), rules: new Map(), candidates: new Map() };
         s.facts = s.kept;
         this.after.set(text, s.kept);
       }

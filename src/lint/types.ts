@@ -88,6 +88,19 @@ export interface Rule {
    * A finding or fix that reaches outside its statement is simply re-computed on every lint.
    */
   local?: readonly LocalFact[];
+  /**
+   * For a visit rule that is not statement-local: a first test of a node that is (it reads what `reads` lists, like a
+   * local rule). The promise: when `test` is false, `visit` reports nothing on that node. The editor's re-lint keeps
+   * the nodes that pass per top-level statement, so an edit re-tests only the statements it changed, and `visit`
+   * (which may read the whole file) runs on every lint over the nodes that passed. Tests run with
+   * `LintRun.verifyCandidates`, which fails a rule whose `visit` reports on a node its test turned away.
+   */
+  candidate?: CandidateTest;
+}
+
+export interface CandidateTest {
+  reads: readonly LocalFact[];
+  test(node: PyNode, ctx: RuleContext): boolean;
 }
 
 /** The file-wide facts a statement-local rule may read (their digests key its cached findings). */

@@ -47,7 +47,7 @@ function load(dir: 'clean' | 'buggy'): CorpusFile[] {
       // Clean files expect nothing, whatever their first line says.
       const m = dir === 'buggy' ? /^# expect:(.*)$/.exec(source.split('\n', 1)[0] ?? '') : null;
       const expect = new Set((m?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-      const findings = lintSource(source, { onRuleError: (rule, e) => assert.fail(`${name}: ${rule} threw: ${String(e)}`) });
+      const findings = lintSource(source, { verifyCandidates: true, onRuleError: (rule, e) => assert.fail(`${name}: ${rule} threw: ${String(e)}`) });
       return { name, source, expect, findings };
     });
 }

@@ -36,7 +36,7 @@ function check(docs: string[], edits: number, seed: number): number {
         if (kind === 0) doc.applyEdit(at, Math.min(doc.source.length, at + 1 + rnd(12)), '');
         else doc.applyEdit(at, at, SNIPPETS[rnd(SNIPPETS.length)]!);
         const got = lintDocument(doc, { onRuleError: (rule, e) => assert.fail(`${rule}: ${String(e)}`) });
-        const want = lintSource(doc.source);
+        const want = lintSource(doc.source, { verifyCandidates: true, onRuleError: (rule, e) => assert.fail(`${rule}: ${String(e)}`) });
         assert.deepEqual(got, want, `document ${k}, edit ${i} at ${at}`);
         if (JSON.stringify(got) !== JSON.stringify(before)) changed++;
         before = got;

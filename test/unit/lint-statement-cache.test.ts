@@ -137,8 +137,78 @@ test('a local rule that asks for the whole file fails loudly instead of being ca
   const errors: string[] = [];
   try {
     lintDocument(doc, { rules: [rule], onRuleError: (id, e) => errors.push(`${id}: ${(e as Error).message}`) });
-    assert.match(errors[0] ?? '', /ZZ900 is declared statement-local/);
+    assert.match(errors[0] ?? '', /ZZ900 declares statement-local reads/);
   } finally {
     doc.dispose();
   }
+});
+
+/**
+ * A rule with a candidate test: `probe(...)` calls pass the (statement-local) test, and visit reports one only when the
+ * file defines a function named like its argument, which it reads from the whole file.
+ */
+function candidateRule(): Rule & { tested: number; visited: number } {
+  const rule = {
+    tested: 0,
+    visited: 0,
+    meta: { id: 'ZZ901', name: 'probe', group: 'training-loop', defaultSeverity: 'warning', summary: '', why: '', wrong: '', right: '', concept: '', fixable: false },
+    nodeTypes: ['call'],
+    candidate: {
+      reads: [],
+      test(call) {
+        rule.tested++;
+        return call.child('function')?.text === 'probe';
+      },
+    },
+    visit(call, ctx) {
+      rule.visited++;
+      if (call.child('function')?.text !== 'probe') return;
+      const arg = call.child('arguments')?.namedChildren[0]?.text;
+      if (ctx.nodesOfType('function_definition').some((f) => f.child('name')?.text === arg)) ctx.report({ node: call, message: `probe of ${arg}` });
+    },
+  } as Rule & { tested: number; visited: number };
+  return rule;
+}
+
+const CANDIDATE_FILE = dedent(`
+  def a():
+      probe(b)
+      f(2)
+
+  def b():
+      probe(c)
+      g(4)
+      h(5)
+`);
+
+test('a candidate test runs on the changed statement only; the whole-file visit runs on every candidate each lint', () => {
+  const rule = candidateRule();
+  const doc = new ParsedDocument(CANDIDATE_FILE);
+  try {
+    assert.deepEqual(lintDocument(doc, { rules: [rule] }).map((f) => f.message), ['probe of b']);
+    assert.deepEqual([rule.tested, rule.visited], [5, 2]);
+    rule.tested = rule.visited = 0;
+    // A new function c() at the end: only that statement is tested, and b()'s kept candidate now reports.
+    edit(doc, 'h(5)', 'h(5)\n\ndef c():\n    pass');
+    const got = lintDocument(doc, { rules: [rule] });
+    assert.deepEqual([rule.tested, rule.visited], [0, 2], 'c() has no call; the two kept candidates are visited again');
+    assert.deepEqual(got.map((f) => f.message), ['probe of b', 'probe of c']);
+    assert.deepEqual(got, lintSource(doc.source, { rules: [rule] }));
+    rule.tested = 0;
+    edit(doc, 'g(4)', 'g(4)\n    probe(a)');
+    assert.equal(lintDocument(doc, { rules: [rule] }).length, 3);
+    assert.equal(rule.tested, 4, "only b()'s calls are tested again");
+  } finally {
+    doc.dispose();
+  }
+});
+
+test('verifyCandidates fails a candidate test that turns away a node its visit reports on', () => {
+  const rule = candidateRule();
+  rule.candidate = { reads: [], test: (call) => call.child('function')?.text === 'nothing' };
+  const errors: string[] = [];
+  lintSource(CANDIDATE_FILE, { rules: [rule], verifyCandidates: true, onRuleError: (id, e) => errors.push(`${id}: ${(e as Error).message}`) });
+  assert.match(errors[0] ?? '', /ZZ901's candidate test turned away a node its visit reports on: probe\(b\)/);
+  // Without the check the finding is simply lost, which is what the check is for.
+  assert.equal(lintSource(CANDIDATE_FILE, { rules: [rule] }).length, 1, 'the CLI path visits every node');
 });

@@ -12,6 +12,7 @@ export function useParser(): void {
 export function lint(code: string, options?: LintOptions): Finding[] {
   return lintSource(dedent(code), {
     options,
+    verifyCandidates: true,
     onRuleError: (rule, e) => {
       throw new Error(`${rule} threw: ${(e as Error).stack}`);
     },

@@ -98,6 +98,7 @@ export const AR007: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
+  candidate: { reads: ['imports'], test: (call, ctx) => target(ctx.analysis, call) !== undefined },
   visit(call, ctx) {
     const a = ctx.analysis;
     const t = unparen(target(a, call));

@@ -1,4 +1,4 @@
-import { keywordArg, positionalArgs, receiver } from '../../analysis';
+import { keywordArg, positionalArgs, receiver, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { inBatchLoop, isModelOutput } from './batchOutputs';
@@ -14,6 +14,17 @@ function zeroDim(call: PyNode, isFunction: boolean): PyNode | undefined {
   // Exactly the tensor and the dim: `torch.max(a, b)` of two tensors, or keepdim given positionally, are left alone.
   if (pos.length > (isFunction ? 2 : 1) || (kw && pos.length > (isFunction ? 1 : 0))) return undefined;
   return dim?.type === 'integer' && dim.text === '0' ? dim : undefined;
+}
+
+/** `x.argmax(0)` / `torch.argmax(x, 0)` and the other reductions of REDUCTIONS over dim 0. */
+function reductionOverDim0(call: PyNode, a: Analysis): { method: string; isFunction: boolean; dim: PyNode } | undefined {
+  const fn = call.child('function');
+  if (fn?.type !== 'attribute') return undefined;
+  const method = fn.child('attribute')?.text ?? '';
+  if (!REDUCTIONS.has(method)) return undefined;
+  const isFunction = a.callee(call) === `torch.${method}`;
+  const dim = zeroDim(call, isFunction);
+  return dim && { method, isFunction, dim };
 }
 
 export const EV011: Rule = {
@@ -34,14 +45,11 @@ export const EV011: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  candidate: { reads: ['imports'], test: (call, ctx) => reductionOverDim0(call, ctx.analysis) !== undefined },
   visit(call, ctx) {
-    const fn = call.child('function');
-    if (fn?.type !== 'attribute') return;
-    const method = fn.child('attribute')?.text ?? '';
-    if (!REDUCTIONS.has(method)) return;
-    const isFunction = ctx.analysis.callee(call) === `torch.${method}`;
-    const dim = zeroDim(call, isFunction);
-    if (!dim) return;
+    const r = reductionOverDim0(call, ctx.analysis);
+    if (!r) return;
+    const { method, isFunction, dim } = r;
     const tensor = isFunction ? positionalArgs(call)[0] : receiver(call);
     if (!isModelOutput(ctx.analysis, tensor) || !inBatchLoop(call)) return;
     if (argmaxOverBatchOfLogits(call, ctx.analysis)) return; // EV006 reports it, with the loss as evidence

@@ -106,27 +106,33 @@ function backwardNames(scope: PyNode): Set<string> {
  * the tensor that is back-propagated: PyTorch only allows it on a leaf, so the loss is no longer connected to the model.
  */
 function forcedRequiresGrad(asg: PyNode, ctx: RuleContext): void {
-  const left = asg.child('left');
-  const right = unparen(asg.child('right'));
-  if (!left || !right) return;
-  let name: string | undefined;
-  if (left.type === 'attribute' && left.child('attribute')?.text === 'requires_grad' && right.text === 'True' && left.child('object')?.type === 'identifier') {
-    name = left.child('object')!.text;
-  } else if (left.type === 'identifier' && right.type === 'call' && keywordArg(right, 'requires_grad')?.text === 'True') {
-    const q = ctx.analysis.callee(right) ?? '';
-    if (!/^torch\.(autograd\.)?(Variable|tensor)$|^torch\.autograd\.variable\.Variable$/.test(q)) return;
-    const arg = unparen(positionalArgs(right)[0]);
-    // re-wrapping a loss value: `Variable(loss)`, `torch.tensor(loss.item())`
-    if (!arg || !/loss/i.test(arg.text)) return;
-    name = left.text;
-  }
-  if (!name || !/loss|cost/i.test(name)) return;
+  const name = forcedName(asg, ctx.analysis);
+  if (!name) return;
   const scope = asg.ancestor('function_definition') ?? asg.ancestor('module');
   if (!scope || !backwardNames(scope).has(name)) return;
   ctx.report({
     node: asg,
     message: `Forcing requires_grad on ${name} makes it a new leaf cut off from the model: backward() runs but no weight gets a gradient. Find the op that detached the loss (argmax, .item(), .numpy(), torch.tensor(...)) and compute the loss on the logits instead.`,
   });
+}
+
+/** The loss-like name an assignment forces requires_grad on (`loss.requires_grad = True`, `loss = Variable(loss, ...)`). */
+function forcedName(asg: PyNode, a: Analysis): string | undefined {
+  const left = asg.child('left');
+  const right = unparen(asg.child('right'));
+  if (!left || !right) return undefined;
+  let name: string | undefined;
+  if (left.type === 'attribute' && left.child('attribute')?.text === 'requires_grad' && right.text === 'True' && left.child('object')?.type === 'identifier') {
+    name = left.child('object')!.text;
+  } else if (left.type === 'identifier' && right.type === 'call' && keywordArg(right, 'requires_grad')?.text === 'True') {
+    const q = a.callee(right) ?? '';
+    if (!/^torch\.(autograd\.)?(Variable|tensor)$|^torch\.autograd\.variable\.Variable$/.test(q)) return undefined;
+    const arg = unparen(positionalArgs(right)[0]);
+    // re-wrapping a loss value: `Variable(loss)`, `torch.tensor(loss.item())`
+    if (!arg || !/loss/i.test(arg.text)) return undefined;
+    name = left.text;
+  }
+  return name && /loss|cost/i.test(name) ? name : undefined;
 }
 
 export const TL007: Rule = {
@@ -148,6 +154,11 @@ export const TL007: Rule = {
     fixable: false,
   },
   nodeTypes: ['call', 'assignment'],
+  // The loss calls and the forced assignments; whether their loss is back-propagated reads the whole scope.
+  candidate: {
+    reads: ['imports', 'scopes'],
+    test: (n, ctx) => (n.type === 'assignment' ? forcedName(n, ctx.analysis) !== undefined : isLossCallee(ctx.analysis, n.child('function'))),
+  },
   visit(call, ctx) {
     const a = ctx.analysis;
     if (call.type === 'assignment') return forcedRequiresGrad(call, ctx);

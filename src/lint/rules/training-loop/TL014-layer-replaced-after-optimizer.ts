@@ -18,21 +18,10 @@ const SAME_MODULE = new Set(['to', 'cuda', 'cpu', 'float', 'double', 'half', 'bf
  * whose arguments mention `name` may reuse its parameters.
  */
 function buildsModel(value: PyNode | undefined, name: string, a: Analysis): boolean {
-  let call = unparen(value);
-  while (call?.type === 'call' && SAME_MODULE.has(calleeName(call) ?? '')) {
-    const recv = unparen(receiver(call));
-    if (recv?.type !== 'call') return false;
-    call = recv;
-  }
-  if (call?.type !== 'call') return false;
+  const call = mayBuildModel(value, a);
+  if (!call) return false;
   const fn = call.child('function');
-  const q = a.callee(call);
-  const model =
-    (fn?.type === 'identifier' && a.moduleClass(fn.text) !== undefined) ||
-    (isLayer(q) && !/Parallel$|\.Parameter$|^torch\.nn\.(utils|parameter)\./.test(q!)) ||
-    (!!q && q.startsWith('torchvision.models.') && !/weight|list_models/i.test(q)) ||
-    q === 'timm.create_model';
-  if (!model) return false;
+  if (!buildsByName(a.callee(call)) && !(fn?.type === 'identifier' && a.moduleClass(fn.text) !== undefined)) return false;
   let mentions = false;
   call.child('arguments')?.walk((n) => {
     if (mentions) return false;
@@ -40,6 +29,31 @@ function buildsModel(value: PyNode | undefined, name: string, a: Analysis): bool
     return undefined;
   });
   return !mentions;
+}
+
+/**
+ * The call of `value` that may build a model, seen from its statement alone: a torch.nn layer or container, a
+ * torchvision model, `timm.create_model`, or a call of a plain name (a module class of the file, which
+ * `buildsModel` checks), after `.to(...)` and the like are taken off.
+ */
+function mayBuildModel(value: PyNode | undefined, a: Analysis): PyNode | undefined {
+  let call = unparen(value);
+  while (call?.type === 'call' && SAME_MODULE.has(calleeName(call) ?? '')) {
+    const recv = unparen(receiver(call));
+    if (recv?.type !== 'call') return undefined;
+    call = recv;
+  }
+  if (call?.type !== 'call') return undefined;
+  return call.child('function')?.type === 'identifier' || buildsByName(a.callee(call)) ? call : undefined;
+}
+
+/** A callee that builds a model by what it is: a torch.nn layer or container, a torchvision model, timm.create_model. */
+function buildsByName(q: string | undefined): boolean {
+  return (
+    (isLayer(q) && !/Parallel$|\.Parameter$|^torch\.nn\.(utils|parameter)\./.test(q!)) ||
+    (!!q && q.startsWith('torchvision.models.') && !/weight|list_models/i.test(q)) ||
+    q === 'timm.create_model'
+  );
 }
 
 /** The branch of `p` (if/try/match) that holds `child`, when choosing it excludes the others; else undefined. */
@@ -172,6 +186,16 @@ export const TL014: Rule = {
     fixable: false,
   },
   nodeTypes: ['assignment'],
+  // A model built into a name, a layer into an attribute or item; whether an optimizer holds the old one reads the file.
+  candidate: {
+    reads: ['imports'],
+    test(assignment, ctx) {
+      const left = assignment.child('left');
+      const right = assignment.child('right');
+      if (left?.type === 'identifier') return mayBuildModel(right, ctx.analysis) !== undefined;
+      return (left?.type === 'attribute' || left?.type === 'subscript') && right?.type === 'call' && isLayer(ctx.analysis.callee(right));
+    },
+  },
   visit(assignment, ctx) {
     const left = assignment.child('left');
     if (left?.type === 'identifier') return checkRebuiltModel(assignment, left.text, ctx);

@@ -40,6 +40,19 @@ function isModule(a: Analysis, recv: PyNode): boolean {
   return false;
 }
 
+/**
+ * `x.forward(...)` whose receiver `isModule` may accept: a name other than `self`, or `self.<attr>`. Read from the
+ * call alone; `isModule` then looks at what the receiver is bound to.
+ */
+function forwardReceiver(call: PyNode): PyNode | undefined {
+  if (calleeName(call) !== 'forward') return undefined; // memoised: most calls stop here
+  const fn = call.child('function');
+  if (fn?.type !== 'attribute' || fn.child('attribute')?.text !== 'forward') return undefined;
+  const recv = fn.child('object');
+  if (recv?.type === 'identifier') return recv.text === 'self' ? undefined : recv;
+  return recv?.type === 'attribute' && recv.child('object')?.text === 'self' ? recv : undefined;
+}
+
 export const AR005: Rule = {
   meta: {
     id: 'AR005',
@@ -57,12 +70,12 @@ export const AR005: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // `.forward(...)` on a name or `self.<attr>`; whether that is a module reads its bindings and the file's classes.
+  candidate: { reads: [], test: (call) => forwardReceiver(call) !== undefined },
   visit(call, ctx) {
-    if (calleeName(call) !== 'forward') return; // memoised: most calls stop here
-    const fn = call.child('function');
-    if (fn?.type !== 'attribute' || fn.child('attribute')?.text !== 'forward') return;
-    const recv = fn.child('object');
+    const recv = forwardReceiver(call);
     if (!recv || !isModule(ctx.analysis, recv)) return;
+    const fn = call.child('function')!;
     ctx.report({
       node: call,
       message: `Call the module as \`${recv.text}(...)\` instead of \`${recv.text}.forward(...)\`; calling forward directly skips the module's hooks.`,

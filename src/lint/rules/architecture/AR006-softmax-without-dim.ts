@@ -1,5 +1,6 @@
-import { keywordArg, positionalArgs } from '../../analysis';
+import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
 import { torchLayers } from '../../analysis/layers';
+import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { sourceOf } from './shared';
 
@@ -8,6 +9,31 @@ const LAYERS = new Set(['torch.nn.Softmax', 'torch.nn.LogSoftmax', 'torch.nn.Sof
 
 const NO_DIM = 'Softmax without `dim` picks the axis implicitly (dim 0, the batch, for 1-D and 3-D inputs) and is deprecated. Pass the class dimension, e.g. dim=-1.';
 const BATCH_DIM = 'Softmax over dim=0 normalises across the samples of the batch, not across classes. Use the class dimension (dim=1 or dim=-1).';
+
+interface SoftmaxCall {
+  /** `F.softmax(x, ...)` (true) or the layer `nn.Softmax(...)` (false). */
+  fn: boolean;
+  args: PyNode;
+  pos: PyNode[];
+  dim: PyNode | undefined;
+}
+
+/**
+ * A softmax function or layer call, read from the call alone, whose dim may be reported: missing, None or 0 (the
+ * function with its input given), without `*args` / `**kwargs`.
+ */
+function softmaxCall(call: PyNode, a: Analysis): SoftmaxCall | undefined {
+  const q = a.callee(call) ?? '';
+  const fn = FUNCTIONS.has(q);
+  if (!fn && !LAYERS.has(q)) return undefined;
+  const args = call.child('arguments');
+  if (!args || args.children.some((c) => c.type === 'list_splat' || c.type === 'dictionary_splat')) return undefined;
+  const pos = positionalArgs(call);
+  if (fn && !pos[0]) return undefined;
+  const dim = keywordArg(call, 'dim') ?? (fn ? pos[1] : pos[0]);
+  if (dim && dim.text !== 'None' && dim.text !== '0') return undefined;
+  return { fn, args, pos, dim };
+}
 
 export const AR006: Rule = {
   meta: {
@@ -27,19 +53,17 @@ export const AR006: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // A softmax whose dim is missing, None or 0; whether dim 0 is the batch reads the model it is applied to.
+  candidate: { reads: ['imports'], test: (call, ctx) => softmaxCall(call, ctx.analysis) !== undefined },
   visit(call, ctx) {
     const a = ctx.analysis;
-    const q = a.callee(call) ?? '';
-    if (!FUNCTIONS.has(q) && !LAYERS.has(q)) return; // most calls: nothing else to read
-    const args = call.child('arguments');
-    if (!args || args.children.some((c) => c.type === 'list_splat' || c.type === 'dictionary_splat')) return;
-    const pos = positionalArgs(call);
-    if (FUNCTIONS.has(q)) {
-      const dim = keywordArg(call, 'dim') ?? pos[1];
-      if (!pos[0]) return;
+    const s = softmaxCall(call, a);
+    if (!s) return; // most calls: nothing else to read
+    const { args, pos, dim } = s;
+    if (s.fn) {
       if (!dim || dim.text === 'None') {
         const fix = !dim
-          ? { title: 'Pass dim=-1', edits: [{ start: pos[0].end, end: pos[0].end, newText: ', dim=-1' }] }
+          ? { title: 'Pass dim=-1', edits: [{ start: pos[0]!.end, end: pos[0]!.end, newText: ', dim=-1' }] }
           : { title: 'Pass dim=-1', edits: [{ start: dim.start, end: dim.end, newText: '-1' }] };
         ctx.report({ node: call, message: NO_DIM, fixes: [fix] });
       } else if (dim.text === '0' && sourceOf(a, pos[0])) {
@@ -47,19 +71,16 @@ export const AR006: Rule = {
       }
       return;
     }
-    if (LAYERS.has(q)) {
-      const dim = keywordArg(call, 'dim') ?? pos[0];
-      if (!dim || dim.text === 'None') {
-        const fix = !dim
-          ? { title: 'Pass dim=-1', edits: [{ start: args.end - 1, end: args.end - 1, newText: 'dim=-1' }] }
-          : { title: 'Pass dim=-1', edits: [{ start: dim.start, end: dim.end, newText: '-1' }] };
-        ctx.report({ node: call, message: NO_DIM, fixes: args.namedChildren.length === 0 || dim ? [fix] : undefined });
-      } else if (dim.text === '0') {
-        // Evident only at the end of a Sequential with a 2-D/3-D convolution: its input is (batch, channels, ...).
-        const seq = torchLayers(a).sequentials.find((s) => s.steps.some((st) => st.site === call));
-        if (seq && seq.steps[seq.steps.length - 1]?.site === call && seq.steps.some((st) => /Conv[23]d$/.test(st.q ?? ''))) {
-          ctx.report({ node: dim, message: BATCH_DIM, fixes: [{ title: 'Use dim=1', edits: [{ start: dim.start, end: dim.end, newText: '1' }] }] });
-        }
+    if (!dim || dim.text === 'None') {
+      const fix = !dim
+        ? { title: 'Pass dim=-1', edits: [{ start: args.end - 1, end: args.end - 1, newText: 'dim=-1' }] }
+        : { title: 'Pass dim=-1', edits: [{ start: dim.start, end: dim.end, newText: '-1' }] };
+      ctx.report({ node: call, message: NO_DIM, fixes: args.namedChildren.length === 0 || dim ? [fix] : undefined });
+    } else if (dim.text === '0') {
+      // Evident only at the end of a Sequential with a 2-D/3-D convolution: its input is (batch, channels, ...).
+      const seq = torchLayers(a).sequentials.find((s) => s.steps.some((st) => st.site === call));
+      if (seq && seq.steps[seq.steps.length - 1]?.site === call && seq.steps.some((st) => /Conv[23]d$/.test(st.q ?? ''))) {
+        ctx.report({ node: dim, message: BATCH_DIM, fixes: [{ title: 'Use dim=1', edits: [{ start: dim.start, end: dim.end, newText: '1' }] }] });
       }
     }
   },

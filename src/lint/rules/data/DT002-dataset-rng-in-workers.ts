@@ -1,4 +1,4 @@
-import { hasKeywordSplat, keywordArg, receiver } from '../../analysis';
+import { hasKeywordSplat, keywordArg, receiver, type Analysis } from '../../analysis';
 import { loadedDatasetClass, type DatasetClass } from '../../analysis/datasets';
 import { intValue, isDataLoaderCall } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
@@ -32,6 +32,16 @@ function oldPyTorch(ctx: RuleContext): boolean {
   return ctx.nodesOfType('subscript').some((s) => /\.data$/.test(s.child('value')?.text ?? '') && s.namedChildren[1]?.text === '0');
 }
 
+/**
+ * The worker count of a DataLoader call with more than one process and no `worker_init_fn`, read from the call (and
+ * the value of a `num_workers=` name); undefined otherwise.
+ */
+function workerCount(call: PyNode, a: Analysis): number | undefined {
+  if (!isDataLoaderCall(call, a) || hasKeywordSplat(call) || keywordArg(call, 'worker_init_fn')) return undefined;
+  const workers = intValue(keywordArg(call, 'num_workers'), a);
+  return workers !== undefined && workers > 0 ? workers : undefined;
+}
+
 export const DT002: Rule = {
   meta: {
     id: 'DT002',
@@ -60,11 +70,12 @@ export const DT002: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
+  // DataLoaders with workers and no worker_init_fn; the dataset class they load is found in the whole file.
+  candidate: { reads: ['imports', 'scopes'], test: (call, ctx) => workerCount(call, ctx.analysis) !== undefined },
   visit(call, ctx) {
     const a = ctx.analysis;
-    if (!isDataLoaderCall(call, a) || hasKeywordSplat(call) || keywordArg(call, 'worker_init_fn')) return;
-    const workers = intValue(keywordArg(call, 'num_workers'), a);
-    if (workers === undefined || workers <= 0) return;
+    const workers = workerCount(call, a);
+    if (workers === undefined) return;
     const ds = loadedDatasetClass(call, a);
     if (!ds) return;
     if (ds.calls.some((c) => a.callee(c) === 'torch.utils.data.get_worker_info')) return;

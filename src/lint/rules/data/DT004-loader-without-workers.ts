@@ -1,4 +1,4 @@
-import { hasKeywordSplat, keywordArg, positionalArgs, calleeName } from '../../analysis';
+import { hasKeywordSplat, keywordArg, positionalArgs, calleeName, type Analysis } from '../../analysis';
 import { loadedDatasetClass } from '../../analysis/datasets';
 import { isDataLoaderCall, isTrainLoader, lastArgument, loaderDataset, runtimeFacts } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
@@ -30,6 +30,12 @@ function heavyDataset(loader: PyNode, ctx: RuleContext): string | undefined {
   return undefined;
 }
 
+/** A training DataLoader call without `num_workers` (nor `**kwargs`, nor workers given positionally). */
+function trainLoaderWithoutWorkers(call: PyNode, a: Analysis): boolean {
+  if (!isDataLoaderCall(call, a) || keywordArg(call, 'num_workers') || hasKeywordSplat(call) || positionalArgs(call).length > 5) return false;
+  return isTrainLoader(call);
+}
+
 export const DT004: Rule = {
   meta: {
     id: 'DT004',
@@ -51,9 +57,10 @@ export const DT004: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // Training DataLoaders without workers; whether their dataset reads files is found in the whole file.
+  candidate: { reads: ['imports'], test: (call, ctx) => trainLoaderWithoutWorkers(call, ctx.analysis) },
   visit(call, ctx) {
-    if (!isDataLoaderCall(call, ctx.analysis) || keywordArg(call, 'num_workers') || hasKeywordSplat(call) || positionalArgs(call).length > 5) return;
-    if (!isTrainLoader(call)) return;
+    if (!trainLoaderWithoutWorkers(call, ctx.analysis)) return;
     const why = heavyDataset(call, ctx);
     if (!why) return;
     const last = lastArgument(call);

@@ -1,4 +1,4 @@
-import { callsWithin, hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
+import { callsWithin, hasKeywordSplat, keywordArg, positionalArgs, type Analysis } from '../../analysis';
 import { assignedTarget, deviceMove, isDataLoaderCall, isTrainLoader, lastArgument, mayBeCuda, sameScope } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -30,6 +30,12 @@ function movesBatchesToCuda(loader: PyNode, target: PyNode, ctx: RuleContext): b
   return false;
 }
 
+/** The name or attribute a training DataLoader without `pin_memory` (nor `**kwargs`, nor pinning positionally) is assigned to. */
+function unpinnedTrainLoader(call: PyNode, a: Analysis): PyNode | undefined {
+  if (!isDataLoaderCall(call, a) || keywordArg(call, 'pin_memory') || hasKeywordSplat(call) || positionalArgs(call).length > 7) return undefined;
+  return isTrainLoader(call) ? assignedTarget(call) : undefined;
+}
+
 export const DT005: Rule = {
   meta: {
     id: 'DT005',
@@ -51,10 +57,10 @@ export const DT005: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // Assigned training DataLoaders that do not pin memory; the loops over them are found in the whole file.
+  candidate: { reads: ['imports'], test: (call, ctx) => unpinnedTrainLoader(call, ctx.analysis) !== undefined },
   visit(call, ctx) {
-    if (!isDataLoaderCall(call, ctx.analysis) || keywordArg(call, 'pin_memory') || hasKeywordSplat(call) || positionalArgs(call).length > 7) return;
-    if (!isTrainLoader(call)) return;
-    const target = assignedTarget(call);
+    const target = unpinnedTrainLoader(call, ctx.analysis);
     if (!target || !movesBatchesToCuda(call, target, ctx)) return;
     const last = lastArgument(call);
     ctx.report({

@@ -1,6 +1,18 @@
-import { calleeName, keywordArg, positionalArgs } from '../../analysis';
+import { calleeName, keywordArg, positionalArgs, type Analysis } from '../../analysis';
+import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { augmentations, valueOf } from './augmentation';
+
+/**
+ * The random augmentations in the transform of the dataset a `random_split(...)` splits (through the names they are
+ * bound to, one step each); empty when there are none or the call is another.
+ */
+function splitAugmentations(call: PyNode, a: Analysis): string[] {
+  if (calleeName(call) !== 'random_split') return [];
+  const dataset = valueOf(a, positionalArgs(call)[0] ?? keywordArg(call, 'dataset'));
+  if (dataset?.type !== 'call') return [];
+  return augmentations(valueOf(a, keywordArg(dataset, 'transform')));
+}
 
 export const DT008: Rule = {
   meta: {
@@ -23,13 +35,10 @@ export const DT008: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
+  // random_split of a dataset built with augmentations; whether its transform is swapped later reads the whole file.
+  candidate: { reads: ['scopes'], test: (call, ctx) => splitAugmentations(call, ctx.analysis).length > 0 },
   visit(call, ctx) {
-    if (calleeName(call) !== 'random_split') return;
-    const a = ctx.analysis;
-    const dataset = valueOf(a, positionalArgs(call)[0] ?? keywordArg(call, 'dataset'));
-    if (dataset?.type !== 'call') return;
-    const transform = valueOf(a, keywordArg(dataset, 'transform'));
-    const random = augmentations(transform);
+    const random = splitAugmentations(call, ctx.analysis);
     if (random.length === 0) return;
     // Someone swaps the transform afterwards (often wrongly, on the shared dataset): leave that to the reader.
     if (ctx.nodesOfType('assignment').some((as) => as.start > call.end && /\.transforms?$/.test(as.child('left')?.text ?? ''))) return;

@@ -92,6 +92,39 @@ function evaluationTransform(a: Analysis, assignments: readonly PyNode[], call: 
   return name;
 }
 
+interface HeldOutTransform {
+  call: PyNode;
+  /** The `transform=` value. */
+  tf: PyNode;
+  /** The name the dataset is assigned to. */
+  name: string | undefined;
+  /** `train=False` or the held-out `split=` keyword, when the call says it builds held-out data. */
+  flag: string | undefined;
+}
+
+/**
+ * The `transform=` keyword of a call that builds held-out data (`train=False`, a held-out `split=`, or assigned to a
+ * held-out name), not test-time augmentation: read from the call and its assignment alone.
+ */
+function heldOutTransform(kw: PyNode): HeldOutTransform | undefined {
+  const key = kw.child('name');
+  if (!key || key.end - key.start !== 9 || key.text !== 'transform') return undefined;
+  const call = kw.parent?.parent;
+  if (call?.type !== 'call') return undefined;
+  const tf = keywordArg(call, 'transform');
+  if (!tf) return undefined;
+  // Held out: train=False / split="test", else a held-out name; train=True / split="train" say otherwise.
+  const train = keywordArg(call, 'train')?.text;
+  const split = SPLIT_KEYWORDS.map((k) => keywordArg(call, k)).find((s) => s !== undefined);
+  const splitName = stringValue(unparen(split)) ?? '';
+  if (train === 'True' || TRAIN_SPLIT.test(splitName)) return undefined;
+  const name = assignedName(call);
+  const flag = train === 'False' ? 'train=False' : HELD_OUT_SPLIT.test(splitName) ? split!.parent!.text : undefined;
+  if (!flag && !(name !== undefined && heldOutName(name))) return undefined;
+  if (TTA.test(name ?? '') || TTA.test(tf.text)) return undefined;
+  return { call, tf, name, flag };
+}
+
 export const DT010: Rule = {
   meta: {
     id: 'DT010',
@@ -114,22 +147,12 @@ export const DT010: Rule = {
   },
   // Visited from the `transform=` keyword (far fewer than the file's calls), then the call that holds it.
   nodeTypes: ['keyword_argument'],
+  // The transform of held-out data, from the call alone; what pipeline it holds reads the bindings and branches.
+  candidate: { reads: [], test: (kw) => heldOutTransform(kw) !== undefined },
   visit(kw, ctx) {
-    const key = kw.child('name');
-    if (!key || key.end - key.start !== 9 || key.text !== 'transform') return;
-    const call = kw.parent?.parent;
-    if (call?.type !== 'call') return;
-    const tf = keywordArg(call, 'transform');
-    if (!tf) return;
-    // Held out: train=False / split="test", else a held-out name; train=True / split="train" say otherwise.
-    const train = keywordArg(call, 'train')?.text;
-    const split = SPLIT_KEYWORDS.map((k) => keywordArg(call, k)).find((s) => s !== undefined);
-    const splitName = stringValue(unparen(split)) ?? '';
-    if (train === 'True' || TRAIN_SPLIT.test(splitName)) return;
-    const name = assignedName(call);
-    const flag = train === 'False' ? 'train=False' : HELD_OUT_SPLIT.test(splitName) ? split!.parent!.text : undefined;
-    if (!flag && !(name !== undefined && heldOutName(name))) return;
-    if (TTA.test(name ?? '') || TTA.test(tf.text)) return;
+    const h = heldOutTransform(kw);
+    if (!h) return;
+    const { call, tf, name, flag } = h;
     const a = ctx.analysis;
     const pipeline = resolve(a, tf, call);
     const random = augmentations(pipeline);

@@ -134,27 +134,25 @@ interface Normalisation {
   stats: { stat: Stat; site: PyNode }[];
 }
 
-/** `H - <stat of H>` and `H / <stat of H>` / `(H - ...) / <stat of H>` in an expression; `H -= ...`, `H /= ...`. */
-function normalisations(stmt: PyNode, ctx: RuleContext): Normalisation[] {
-  const out: Normalisation[] = [];
+/** Where a statement may normalise data: each data operand, the expression to underline, and the statistic side. */
+type Site = (data: PyNode, node: PyNode, expr: PyNode | undefined, kinds: readonly Kind[]) => void;
+
+/**
+ * The normalisation sites of a statement whose data is held out (`X_test - ...`, `X_test / ...`, `X_test -= ...`),
+ * read from the statement alone: `normalisations` then looks for the data's own statistics in `expr`.
+ */
+function heldOutSites(stmt: PyNode, site: Site): void {
   const add = (data: PyNode | undefined, node: PyNode, expr: PyNode | undefined, kinds: readonly Kind[]) => {
     data = unparen(data);
-    if (!data || !heldOut(dataName(data))) return;
-    const stats = ownStats(expr, data, kinds, ctx);
-    if (!stats.length) return;
-    const same = out.find((o) => squash(o.data) === squash(data!));
-    if (same) {
-      for (const s of stats) if (!same.stats.some((x) => x.site === s.site)) same.stats.push(s);
-      if (node.start <= same.node.start && node.end >= same.node.end) same.node = node;
-    } else out.push({ data, node, stats });
+    if (data && heldOut(dataName(data))) site(data, node, expr, kinds);
   };
   const right = stmt.child('right');
-  if (!right) return out;
+  if (!right) return;
   if (stmt.type === 'augmented_assignment') {
     const op = operatorOf(stmt);
     if (op === '-=') add(stmt.child('left'), right, right, CENTRE);
     else if (op === '/=') add(stmt.child('left'), right, right, SCALE);
-    return out;
+    return;
   }
   right.walk((n) => {
     if (n.type === 'lambda' || n.type === 'function_definition' || n.type === 'class_definition') return false;
@@ -166,6 +164,30 @@ function normalisations(stmt: PyNode, ctx: RuleContext): Normalisation[] {
       const numerator = left?.type === 'binary_operator' && operatorOf(left) === '-' ? unparen(left.child('left')) : left;
       add(numerator, n, n.child('right'), SCALE);
     }
+  });
+}
+
+/** A statement that may normalise held-out data: the prefix of the visit that reads the statement alone. */
+function mayNormaliseHeldOut(stmt: PyNode): boolean {
+  // Cheap first: a held-out name (HELD_OUT) must appear in the statement's text; most assignments have none.
+  if (!HELD_OUT_WORD.test(stmt.text)) return false;
+  if (stmt.child('right')?.type === 'assignment') return false; // `a = b = expr`: the inner assignment is visited
+  let found = false;
+  heldOutSites(stmt, () => void (found = true));
+  return found;
+}
+
+/** `H - <stat of H>` and `H / <stat of H>` / `(H - ...) / <stat of H>` in an expression; `H -= ...`, `H /= ...`. */
+function normalisations(stmt: PyNode, ctx: RuleContext): Normalisation[] {
+  const out: Normalisation[] = [];
+  heldOutSites(stmt, (data, node, expr, kinds) => {
+    const stats = ownStats(expr, data, kinds, ctx);
+    if (!stats.length) return;
+    const same = out.find((o) => squash(o.data) === squash(data));
+    if (same) {
+      for (const s of stats) if (!same.stats.some((x) => x.site === s.site)) same.stats.push(s);
+      if (node.start <= same.node.start && node.end >= same.node.end) same.node = node;
+    } else out.push({ data, node, stats });
   });
   return out;
 }
@@ -245,10 +267,10 @@ export const DT011: Rule = {
     fixable: true,
   },
   nodeTypes: ['assignment', 'augmented_assignment'],
+  // Held-out data on the left of `-` or `/`; whether the other side is its own statistic reads the bindings.
+  candidate: { reads: [], test: (stmt) => mayNormaliseHeldOut(stmt) },
   visit(stmt, ctx) {
-    // Cheap first: a held-out name (HELD_OUT) must appear in the statement's text; most assignments have none.
-    if (!HELD_OUT_WORD.test(stmt.text)) return;
-    if (stmt.child('right')?.type === 'assignment') return; // `a = b = expr`: the inner assignment is visited
+    if (!mayNormaliseHeldOut(stmt)) return;
     // One sample in a Dataset: per-sample normalisation, the same for every split.
     if (enclosingFunction(stmt)?.child('name')?.text === '__getitem__') return;
     for (const norm of normalisations(stmt, ctx)) {

@@ -25,6 +25,22 @@ function scalar(a: Analysis, x: PyNode): boolean {
   return false;
 }
 
+/** `volatile=True` of a `Variable(...)` call: its value node. */
+function volatileArg(call: PyNode, a: Analysis): PyNode | undefined {
+  const q = a.callee(call);
+  if (q !== 'torch.autograd.Variable' && q !== 'torch.autograd.variable.Variable') return undefined;
+  const v = keywordArg(call, 'volatile');
+  return v?.text === 'True' ? v : undefined;
+}
+
+/** `X` of a subscript `X.data[0]`. */
+function dataIndexed(node: PyNode): PyNode | undefined {
+  const value = node.child('value');
+  const index = node.namedChildren.filter((c) => c !== value && c.type !== 'comment');
+  if (value?.type !== 'attribute' || value.child('attribute')?.text !== 'data' || index.length !== 1 || index[0]!.text !== '0') return undefined;
+  return value.child('object');
+}
+
 export const API001: Rule = {
   meta: {
     id: 'API001',
@@ -43,20 +59,20 @@ export const API001: Rule = {
     fixable: true,
   },
   nodeTypes: ['call', 'subscript'],
+  // `Variable(..., volatile=True)` and `X.data[0]`; whether X is a 0-dim value reads its bindings and the file's losses.
+  candidate: {
+    reads: ['imports'],
+    test: (node, ctx) => (node.type === 'call' ? volatileArg(node, ctx.analysis) : dataIndexed(node)) !== undefined,
+  },
   visit(node, ctx) {
     const a = ctx.analysis;
     if (node.type === 'call') {
-      const q = a.callee(node);
-      if (q !== 'torch.autograd.Variable' && q !== 'torch.autograd.variable.Variable') return;
-      const v = keywordArg(node, 'volatile');
-      if (!v || v.text !== 'True') return;
+      const v = volatileArg(node, a);
+      if (!v) return;
       ctx.report({ node: v.parent ?? v, message: '`volatile=True` has been ignored since PyTorch 0.4: autograd still records this computation. Wrap the evaluation in `with torch.no_grad():` instead.' });
       return;
     }
-    const value = node.child('value');
-    const index = node.namedChildren.filter((c) => c !== value && c.type !== 'comment');
-    if (value?.type !== 'attribute' || value.child('attribute')?.text !== 'data' || index.length !== 1 || index[0]!.text !== '0') return;
-    const obj = value.child('object');
+    const obj = dataIndexed(node);
     if (!obj || !scalar(a, obj)) return;
     ctx.report({
       node,

@@ -1,4 +1,4 @@
-import { hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
+import { hasKeywordSplat, keywordArg, positionalArgs, type Analysis } from '../../analysis';
 import { assignedTarget, lastArgument } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -17,6 +17,13 @@ function loadsWholeModule(call: PyNode, ctx: RuleContext): boolean {
     const [obj, dest] = positionalArgs(c);
     return dest?.text === path && obj !== undefined && !/state_dict\(\)|^\{/.test(obj.text) && !/state|ckpt|checkpoint/i.test(obj.text);
   });
+}
+
+/** The last argument of a `torch.load(...)` call without `weights_only` (nor `**kwargs`): where the fix appends it. */
+function loadWithoutWeightsOnly(call: PyNode, a: Analysis): PyNode | undefined {
+  if (a.callee(call) !== 'torch.load') return undefined;
+  if (keywordArg(call, 'weights_only') || hasKeywordSplat(call)) return undefined;
+  return lastArgument(call);
 }
 
 export const DV001: Rule = {
@@ -41,10 +48,10 @@ export const DV001: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // Every such call is reported; only whether the fix is offered reads the whole file.
+  candidate: { reads: ['imports'], test: (call, ctx) => loadWithoutWeightsOnly(call, ctx.analysis) !== undefined },
   visit(call, ctx) {
-    if (ctx.analysis.callee(call) !== 'torch.load') return;
-    if (keywordArg(call, 'weights_only') || hasKeywordSplat(call)) return;
-    const last = lastArgument(call);
+    const last = loadWithoutWeightsOnly(call, ctx.analysis);
     if (!last) return;
     const fixes = keywordArg(call, 'pickle_module') || loadsWholeModule(call, ctx)
       ? undefined

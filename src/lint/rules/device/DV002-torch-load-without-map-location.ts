@@ -1,4 +1,4 @@
-import { hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
+import { hasKeywordSplat, keywordArg, positionalArgs, type Analysis } from '../../analysis';
 import { lastArgument, runtimeFacts } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -30,6 +30,16 @@ function sameFunction(x: PyNode, y: PyNode): boolean {
   return x.ancestor('function_definition') === y.ancestor('function_definition');
 }
 
+/**
+ * The last argument of a `torch.load(path)` call without `map_location` (nor `**kwargs`, nor a second positional
+ * argument): where the fix appends it.
+ */
+function loadWithoutMapLocation(call: PyNode, a: Analysis): PyNode | undefined {
+  if (a.callee(call) !== 'torch.load') return undefined;
+  if (keywordArg(call, 'map_location') || hasKeywordSplat(call) || positionalArgs(call).length > 1) return undefined;
+  return lastArgument(call);
+}
+
 export const DV002: Rule = {
   meta: {
     id: 'DV002',
@@ -49,13 +59,13 @@ export const DV002: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // torch.load calls that could take map_location; the CPU fallback and the branches around them read the whole file.
+  candidate: { reads: ['imports'], test: (call, ctx) => loadWithoutMapLocation(call, ctx.analysis) !== undefined },
   visit(call, ctx) {
-    if (ctx.analysis.callee(call) !== 'torch.load') return;
-    if (keywordArg(call, 'map_location') || hasKeywordSplat(call) || positionalArgs(call).length > 1) return;
+    const last = loadWithoutMapLocation(call, ctx.analysis);
+    if (!last) return;
     if (!runtimeFacts(ctx.analysis).availabilityCheck || underCudaCheck(call)) return;
     if (inMemoryRoundTrip(call, ctx)) return;
-    const last = lastArgument(call);
-    if (!last) return;
     // a `device` name visible here (assigned, or a parameter) is where the code wants its tensors
     const target = ctx.analysis.scopes.valueAt('device', call) !== undefined ? 'device' : '"cpu"';
     ctx.report({

@@ -1,42 +1,52 @@
-import { positionalArgs } from '../../analysis';
+import { positionalArgs, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
-import type { RawFix, Rule, RuleContext } from '../../types';
+import type { RawFix, Rule } from '../../types';
 
 const MODEL_NAME = /^(model|net|network|module|classifier|encoder|decoder|generator|discriminator|\w+_model|model_\w+|\w+_net|net_\w+)$/i;
 const NOT_MODEL = /state|dict|ckpt|checkpoint|optim|weights|params|history|result|metric|config|args|tensor|data|loss/i;
 
-/** The saved object is a whole nn.Module: a module constructed in this file, or a name that means one. */
-function isWholeModule(obj: PyNode, ctx: RuleContext, depth = 0): boolean {
+/**
+ * The saved object is a whole nn.Module: a module constructed in this file, or a name that means one. `isClass` tells
+ * the module classes of the file; the candidate test, which cannot see them, takes every name for one.
+ */
+function isWholeModule(obj: PyNode, a: Analysis, isClass: (name: string) => boolean, depth = 0): boolean {
   if (depth > 3) return false;
   if (obj.type === 'call') {
-    const q = ctx.analysis.callee(obj);
+    const q = a.callee(obj);
     if (q && /^torch\.nn\.[A-Z]\w*$/.test(q) && !/Parameter/.test(q)) return true;
     if (q && /^torchvision\.models\.(\w+\.)?[a-z]\w*$/.test(q) && !/weights|get_weight/i.test(q)) return true;
     const fn = obj.child('function');
-    if (fn?.type === 'identifier' && ctx.analysis.moduleClass(fn.text)) return true;
+    if (fn?.type === 'identifier' && isClass(fn.text)) return true;
     // Net().to(device) / Net().cuda()
-    if (fn?.type === 'attribute' && /^(to|cuda|cpu|train|eval)$/.test(fn.child('attribute')?.text ?? '')) return isWholeModule(fn.child('object')!, ctx, depth + 1);
+    if (fn?.type === 'attribute' && /^(to|cuda|cpu|train|eval)$/.test(fn.child('attribute')?.text ?? '')) return isWholeModule(fn.child('object')!, a, isClass, depth + 1);
     return false;
   }
   if (obj.type !== 'identifier' && obj.type !== 'attribute') return false;
   const last = obj.type === 'attribute' ? (obj.child('attribute')?.text ?? '') : obj.text;
   if (NOT_MODEL.test(last)) return false;
   if (obj.type === 'identifier') {
-    const v = ctx.analysis.scopes.valueAt(obj.text, obj);
-    if (v && isWholeModule(v, ctx, depth + 1)) return true;
+    const v = a.scopes.valueAt(obj.text, obj);
+    if (v && isWholeModule(v, a, isClass, depth + 1)) return true;
     // a known value that is not a call of an unknown factory (dict, state_dict(), torch.jit.script(...)): not a module
-    if (v && !(v.type === 'call' && isUnknownFactory(v, ctx))) return false;
+    if (v && !(v.type === 'call' && isUnknownFactory(v, a))) return false;
   }
   return MODEL_NAME.test(last);
 }
 
 /** `build_model(...)`, `get_net()`: a call we cannot see into (not torch.jit, not a state_dict, not a dict/tensor op). */
-function isUnknownFactory(call: PyNode, ctx: RuleContext): boolean {
-  const q = ctx.analysis.callee(call) ?? '';
+function isUnknownFactory(call: PyNode, a: Analysis): boolean {
+  const q = a.callee(call) ?? '';
   if (/^(torch|numpy|collections|copy)\./.test(q) || /^(dict|list|tuple|OrderedDict)$/.test(q)) return false;
   const fn = call.child('function');
   const name = fn?.type === 'attribute' ? fn.child('attribute')?.text : fn?.text;
   return name !== undefined && !/state_dict|dict|load|copy|script|trace|compile|tensor|export/i.test(name);
+}
+
+/** The object a `torch.save(obj, ...)` call saves, when it may be a whole module (`isClass` as in `isWholeModule`). */
+function savedModule(call: PyNode, a: Analysis, isClass: (name: string) => boolean): PyNode | undefined {
+  if (a.callee(call) !== 'torch.save') return undefined;
+  const obj = positionalArgs(call)[0];
+  return obj && isWholeModule(obj, a, isClass) ? obj : undefined;
 }
 
 export const DV005: Rule = {
@@ -58,10 +68,12 @@ export const DV005: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // torch.save of what may be a module, taking any called name for a module class of the file.
+  candidate: { reads: ['imports', 'scopes'], test: (call, ctx) => savedModule(call, ctx.analysis, () => true) !== undefined },
   visit(call, ctx) {
-    if (ctx.analysis.callee(call) !== 'torch.save') return;
-    const obj = positionalArgs(call)[0];
-    if (!obj || !isWholeModule(obj, ctx)) return;
+    const a = ctx.analysis;
+    const obj = savedModule(call, a, (name) => a.moduleClass(name) !== undefined);
+    if (!obj) return;
     const fixes: RawFix[] | undefined =
       obj.type === 'identifier' || obj.type === 'attribute'
         ? [{ title: `Save ${obj.text}.state_dict()`, edits: [{ start: obj.end, end: obj.end, newText: '.state_dict()' }] }]

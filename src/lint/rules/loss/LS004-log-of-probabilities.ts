@@ -66,6 +66,21 @@ function fixFor(logCall: PyNode, p: Prob, tf: boolean, ctx: RuleContext): RawFix
   return { title: 'Use logsigmoid', edits: [{ start: logCall.start, end: logCall.end, newText: `${F ?? `${torch}.nn.functional`}.logsigmoid(${inner.text})` }] };
 }
 
+/** The argument `log` is taken of: `torch.log(p)`, `tf.math.log(p)` (tf), `p.log()`; undefined for any other call. */
+function logArg(a: Analysis, call: PyNode): { arg: PyNode; tf: boolean } | undefined {
+  const q = a.callee(call);
+  let arg: PyNode | undefined;
+  let tf = false;
+  if (q && TORCH_LOG.has(q)) arg = positionalArgs(call)[0];
+  else if (q && TF_LOG.has(q)) {
+    arg = positionalArgs(call)[0];
+    tf = true;
+  } else if (!q && call.child('function')?.type === 'attribute' && call.child('function')?.child('attribute')?.text === 'log' && positionalArgs(call).length === 0) {
+    arg = receiver(call);
+  }
+  return arg ? { arg, tf } : undefined;
+}
+
 export const LS004: Rule = {
   meta: {
     id: 'LS004',
@@ -85,19 +100,19 @@ export const LS004: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // The log calls; for TensorFlow the probabilities are traced by name (scopes), for torch by the file's loss flow.
+  candidate: {
+    reads: ['imports', 'scopes'],
+    test(call, ctx) {
+      const l = logArg(ctx.analysis, call);
+      return !!l && (!l.tf || tfProb(ctx.analysis, l.arg) !== undefined);
+    },
+  },
   visit(call, ctx) {
     const a = ctx.analysis;
-    const q = a.callee(call);
-    let arg: PyNode | undefined;
-    let tf = false;
-    if (q && TORCH_LOG.has(q)) arg = positionalArgs(call)[0];
-    else if (q && TF_LOG.has(q)) {
-      arg = positionalArgs(call)[0];
-      tf = true;
-    } else if (!q && call.child('function')?.type === 'attribute' && call.child('function')?.child('attribute')?.text === 'log' && positionalArgs(call).length === 0) {
-      arg = receiver(call);
-    }
-    if (!arg) return;
+    const l = logArg(a, call);
+    if (!l) return;
+    const { arg, tf } = l;
     const p = tf ? tfProb(a, arg) : torchProb(a, arg);
     if (!p) return;
     const better = tf ? 'tf.nn.log_softmax / a *_with_logits loss' : p.kind === 'softmax' ? 'log_softmax' : 'F.logsigmoid';

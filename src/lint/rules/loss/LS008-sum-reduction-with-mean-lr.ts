@@ -52,6 +52,8 @@ export const LS008: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
+  // Loss calls with reduction='sum' (their own keyword or their criterion's); backward and the optimizer read the file.
+  candidate: { reads: ['imports', 'scopes'], test: (call, ctx) => sumReduction(ctx.analysis, call) !== undefined },
   visit(call, ctx) {
     const a = ctx.analysis;
     const r = sumReduction(a, call);

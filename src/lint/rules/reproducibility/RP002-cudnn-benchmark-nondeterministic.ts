@@ -1,4 +1,4 @@
-import { positionalArgs } from '../../analysis';
+import { positionalArgs, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -15,6 +15,14 @@ function asksForDeterminism(ctx: RuleContext): boolean {
 function inReproducibilityHelper(n: PyNode): string | undefined {
   const name = n.ancestor('function_definition')?.child('name')?.text;
   return name && INTENT.test(name) ? name : undefined;
+}
+
+/** `torch.backends.cudnn.benchmark = True`: the assignment's value node, else undefined. */
+function benchmarkOn(asg: PyNode, a: Analysis): PyNode | undefined {
+  const left = asg.child('left');
+  const right = asg.child('right');
+  if (left?.type !== 'attribute' || right?.text !== 'True') return undefined;
+  return a.qname(left) === 'torch.backends.cudnn.benchmark' ? right : undefined;
 }
 
 export const RP002: Rule = {
@@ -39,11 +47,11 @@ export const RP002: Rule = {
     fixable: true,
   },
   nodeTypes: ['assignment'],
+  // The benchmark = True assignments; whether the file asks for determinism reads the whole file.
+  candidate: { reads: ['imports'], test: (asg, ctx) => benchmarkOn(asg, ctx.analysis) !== undefined },
   visit(asg, ctx) {
-    const left = asg.child('left');
-    const right = asg.child('right');
-    if (left?.type !== 'attribute' || right?.text !== 'True') return;
-    if (ctx.analysis.qname(left) !== 'torch.backends.cudnn.benchmark') return;
+    const right = benchmarkOn(asg, ctx.analysis);
+    if (!right) return;
     const helper = inReproducibilityHelper(asg);
     if (!helper && !asksForDeterminism(ctx)) return;
     ctx.report({

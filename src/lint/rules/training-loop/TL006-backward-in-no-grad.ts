@@ -18,6 +18,29 @@ function hasGradOn(a: Analysis, fn: PyNode): boolean {
   return on;
 }
 
+/**
+ * What a `backward()` call back-propagates, as built: `loss.backward()` -> the value of `loss`,
+ * `scaler.scale(loss).backward()` -> the same, `(a + b).backward()` -> the expression; undefined when unknown.
+ */
+function builtLoss(a: Analysis, call: PyNode): PyNode | undefined {
+  if (!isBackward(call)) return undefined;
+  let loss = unparen(receiver(call));
+  // scaler.scale(loss).backward()
+  if (loss?.type === 'call' && /\.scale$/.test(loss.child('function')?.text ?? '')) loss = unparen(positionalArgs(loss)[0]);
+  if (!loss) return undefined;
+  let built: PyNode | undefined = loss;
+  if (loss.type === 'identifier') built = a.scopes.valueAt(loss.text, call) ?? undefined;
+  return built && built.type !== 'identifier' ? built : undefined;
+}
+
+/** Whether `built` lies in a `with` or a function around `call`: the grad-free region, if any, is one of those. */
+function inWithOrFunctionAround(call: PyNode, built: PyNode): boolean {
+  for (let p = call.parent; p; p = p.parent) {
+    if ((p.type === 'with_statement' || p.type === 'function_definition') && p.start <= built.start && built.end <= p.end) return true;
+  }
+  return false;
+}
+
 export const TL006: Rule = {
   meta: {
     id: 'TL006',
@@ -37,6 +60,14 @@ export const TL006: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
+  // The backward calls of a known loss; whether both lie in a grad-free region reads the enclosing blocks and callers.
+  candidate: {
+    reads: ['scopes'],
+    test(call, ctx) {
+      const built = builtLoss(ctx.analysis, call);
+      return built !== undefined && inWithOrFunctionAround(call, built);
+    },
+  },
   visit(call, ctx) {
     if (!isBackward(call)) return;
     const a = ctx.analysis;
@@ -49,13 +80,8 @@ export const TL006: Rule = {
       region = fn;
       viaCallers = true;
     }
-    let loss = unparen(receiver(call));
-    // scaler.scale(loss).backward()
-    if (loss?.type === 'call' && /\.scale$/.test(loss.child('function')?.text ?? '')) loss = unparen(positionalArgs(loss)[0]);
-    if (!loss) return;
-    let built: PyNode | undefined = loss;
-    if (loss.type === 'identifier') built = a.scopes.valueAt(loss.text, call) ?? undefined;
-    if (!built || built.type === 'identifier' || !(region.start <= built.start && built.end <= region.end)) return;
+    const built = builtLoss(a, call);
+    if (!built || !(region.start <= built.start && built.end <= region.end)) return;
     if (!viaCallers && gradOffRegion(a, built) !== region) return;
     if (viaCallers && gradOffRegion(a, built)) return;
     ctx.report({

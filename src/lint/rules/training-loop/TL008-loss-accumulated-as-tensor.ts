@@ -23,16 +23,35 @@ function backpropagatedNames(scope: PyNode): Map<string, PyNode[]> {
 
 const DETACHED = /\.(item|detach|tolist|cpu\(\)\.numpy|numpy)\(\)\s*$|^(float|int)\(/;
 
-/** The loss identifier in `total += loss` / `total += loss * x.size(0)` / `total = total + loss`. */
-function lossOperand(right: PyNode, names: Map<string, PyNode[]>): PyNode | undefined {
+/** The identifier added in `total += loss` / `total += loss * x.size(0)` / `total = total + loss`, seen from the statement alone. */
+function addedName(right: PyNode): PyNode | undefined {
   const r = unparen(right);
   if (!r) return undefined;
-  if (r.type === 'identifier') return names.has(r.text) ? r : undefined;
+  if (r.type === 'identifier') return r;
   if (r.type === 'binary_operator' && ['*', '/'].includes(operatorOf(r) ?? '')) {
     const left = unparen(r.child('left'));
-    return left?.type === 'identifier' && names.has(left.text) ? left : undefined;
+    return left?.type === 'identifier' ? left : undefined;
   }
   return undefined;
+}
+
+/**
+ * The statement-local part of `check`: an accumulation into a name or attribute inside a loop, of a name whose value
+ * (at the accumulation) is built in that loop and not detached; else undefined.
+ */
+function localAccumulation(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; loop: PyNode; value: PyNode } | undefined {
+  const acc = accumulation(aug);
+  if (!acc) return undefined;
+  const { total, right } = acc;
+  if (!total || !right || (total.type !== 'identifier' && total.type !== 'attribute')) return undefined;
+  const loop = innermostLoop(aug);
+  if (!loop) return undefined;
+  const loss = addedName(right);
+  if (!loss) return undefined;
+  const value = a.scopes.valueAt(loss.text, aug);
+  if (!value || DETACHED.test(value.text)) return undefined;
+  if (!(loop.start <= value.start && value.end <= loop.end)) return undefined;
+  return { loss, total, loop, value };
 }
 
 /** `total += loss`, `total = total + loss`, `losses.append(loss)`: the accumulator and the added expression. */
@@ -61,23 +80,16 @@ function accumulation(n: PyNode): { total: PyNode; right: PyNode } | undefined {
 }
 
 function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode } | undefined {
-  const acc = accumulation(aug);
-  if (!acc) return undefined;
-  const { total, right } = acc;
-  if (!total || !right || (total.type !== 'identifier' && total.type !== 'attribute')) return undefined;
-  const loop = innermostLoop(aug);
-  if (!loop) return undefined;
+  // The value reaching the sum must be the back-propagated tensor, not a detached copy (checked in localAccumulation).
+  const local = localAccumulation(a, aug);
+  if (!local) return undefined;
+  const { loss, total, loop, value } = local;
   const scope = aug.ancestor('function_definition') ?? aug.ancestor('module');
   if (!scope) return undefined;
   const names = backpropagatedNames(scope);
-  const loss = lossOperand(right, names);
-  if (!loss) return undefined;
+  if (!names.has(loss.text)) return undefined;
   // Accumulating losses to back-propagate their sum once is fine.
   if (names.has(total.text) || callsWithin(scope).some((c) => isBackward(c) && (receiver(c)?.text ?? '').includes(total.text))) return undefined;
-  // The value reaching the sum must be the back-propagated tensor, not a detached copy.
-  const value = a.scopes.valueAt(loss.text, aug);
-  if (!value || DETACHED.test(value.text)) return undefined;
-  if (!(loop.start <= value.start && value.end <= loop.end)) return undefined;
   // And the backward on that same value happens in this loop.
   const bw = names.get(loss.text)!.filter((c) => loop.start <= c.start && c.end <= loop.end && a.scopes.valueAt(loss.text, c) === value);
   if (bw.length === 0) return undefined;
@@ -102,6 +114,9 @@ export const TL008: Rule = {
     fixable: true,
   },
   nodeTypes: ['augmented_assignment', 'assignment', 'call'],
+  // `total += x` / `total = total + x` / `totals.append(x)` in a loop, x built in that loop; whether x is the
+  // back-propagated loss reads the whole scope.
+  candidate: { reads: ['scopes'], test: (n, ctx) => localAccumulation(ctx.analysis, n) !== undefined },
   visit(aug, ctx) {
     const hit = check(ctx.analysis, aug);
     if (!hit) return;

@@ -26,6 +26,36 @@ function wrapFix(stmt: PyNode, ctx: RuleContext): RawFix | undefined {
   return { title: `Wrap the update in \`with ${torch}.no_grad():\``, edits: [{ start: at, end: stmt.end, newText: `${indent}with ${torch}.no_grad():\n${indent}${unit}${stmt.text}` }] };
 }
 
+/**
+ * `w -= lr * w.grad` / `w += ...` / `w.sub_(lr * w.grad)` / `w.add_(w.grad, alpha=-lr)` on a name or attribute (not
+ * `.data`), outside a method named `step`: the updated tensor, else undefined. Syntax only.
+ */
+function gradUpdate(aug: PyNode): PyNode | undefined {
+  let left: PyNode | undefined;
+  let right: PyNode | undefined;
+  if (aug.type === 'call') {
+    const name = calleeName(aug);
+    if (name !== 'sub_' && name !== 'add_') return undefined; // memoised: most calls stop here
+    const f = aug.child('function');
+    if (f?.type !== 'attribute' || !['sub_', 'add_'].includes(f.child('attribute')?.text ?? '')) return undefined;
+    left = f.child('object');
+    right = aug.child('arguments');
+    if (aug.parent?.type !== 'expression_statement') return undefined;
+  } else {
+    const op = operatorOf(aug);
+    if (op !== '-=' && op !== '+=') return undefined;
+    left = aug.child('left');
+    right = aug.child('right');
+  }
+  if (!left || !right || (left.type !== 'identifier' && left.type !== 'attribute')) return undefined;
+  // `w.data -= ...` bypasses autograd on purpose.
+  if (left.type === 'attribute' && left.child('attribute')?.text === 'data') return undefined;
+  if (!usesGradOf(right, left.text)) return undefined;
+  // A custom optimizer's step() is normally decorated or called under no_grad; without seeing it, stay silent in methods named step.
+  if (aug.ancestor('function_definition')?.child('name')?.text === 'step') return undefined;
+  return left;
+}
+
 export const TL009: Rule = {
   meta: {
     id: 'TL009',
@@ -44,34 +74,15 @@ export const TL009: Rule = {
     fixable: true,
   },
   nodeTypes: ['augmented_assignment', 'call'],
+  // In-place updates of a tensor by its own .grad; whether autograd is off there reads the file's no_grad regions and callers.
+  candidate: { reads: [], test: (aug) => gradUpdate(aug) !== undefined },
   visit(aug, ctx) {
-    let left: PyNode | undefined;
-    let right: PyNode | undefined;
-    if (aug.type === 'call') {
-      // w.sub_(lr * w.grad) / w.add_(w.grad, alpha=-lr)
-      const name = calleeName(aug);
-      if (name !== 'sub_' && name !== 'add_') return; // memoised: most calls stop here
-      const f = aug.child('function');
-      if (f?.type !== 'attribute' || !['sub_', 'add_'].includes(f.child('attribute')?.text ?? '')) return;
-      left = f.child('object');
-      right = aug.child('arguments');
-      if (aug.parent?.type !== 'expression_statement') return;
-    } else {
-      const op = operatorOf(aug);
-      if (op !== '-=' && op !== '+=') return;
-      left = aug.child('left');
-      right = aug.child('right');
-    }
-    if (!left || !right || (left.type !== 'identifier' && left.type !== 'attribute')) return;
-    // `w.data -= ...` bypasses autograd on purpose.
-    if (left.type === 'attribute' && left.child('attribute')?.text === 'data') return;
-    if (!usesGradOf(right, left.text)) return;
+    const left = gradUpdate(aug);
+    if (!left) return;
     const ev = evaluation(ctx.analysis);
     if (ev.isNoGrad(aug)) return;
     const fn = aug.ancestor('function_definition');
     if (fn && ev.allCallersNoGrad(fn)) return;
-    // A custom optimizer's step() is normally decorated or called under no_grad; without seeing it, stay silent in methods named step.
-    if (fn?.child('name')?.text === 'step') return;
     const stmt = aug.parent?.type === 'expression_statement' ? aug.parent : undefined;
     const fix = stmt ? wrapFix(stmt, ctx) : undefined;
     ctx.report({

@@ -7,12 +7,37 @@ const SUBMODULES = new Set(['features', 'classifier', 'fc', 'head', 'heads', 'ba
 
 /** Whether a name is bound to a module: an nn layer, a torchvision model, or an instance of an nn.Module class of the file. */
 function isModuleName(a: Analysis, id: PyNode): boolean {
-  const v = unparen(a.scopes.valueAt(id.text, id) ?? undefined);
-  if (v?.type !== 'call') return false;
+  const v = mayBeModule(a, id);
+  if (!v) return false;
   const q = a.callee(v) ?? '';
   if (q.startsWith('torchvision.models.') || /^torch\.nn\.[A-Z]\w*$/.test(q)) return true;
   const fn = v.child('function');
   return fn?.type === 'identifier' && !!a.moduleClass(fn.text);
+}
+
+/**
+ * The call a name is bound to when it may be a module (isModuleName without the file's classes): a torch.nn layer,
+ * a torchvision model, or a call of a plain name; else undefined.
+ */
+function mayBeModule(a: Analysis, id: PyNode): PyNode | undefined {
+  const v = unparen(a.scopes.valueAt(id.text, id) ?? undefined);
+  if (v?.type !== 'call') return undefined;
+  const q = a.callee(v) ?? '';
+  if (q.startsWith('torchvision.models.') || /^torch\.nn\.[A-Z]\w*$/.test(q)) return v;
+  return v.child('function')?.type === 'identifier' ? v : undefined;
+}
+
+/** `m.requires_grad = True/False` / `m.<submodule>.requires_grad = ...`: the name that must be a module, else undefined. */
+function requiresGradTarget(assignment: PyNode): { obj: PyNode; root: PyNode; value: PyNode } | undefined {
+  const left = assignment.child('left');
+  if (left?.type !== 'attribute' || left.child('attribute')?.text !== 'requires_grad') return undefined;
+  const value = assignment.child('right');
+  if (value?.text !== 'False' && value?.text !== 'True') return undefined;
+  const obj = left.child('object');
+  if (obj?.type === 'identifier') return { obj, root: obj, value };
+  if (obj?.type !== 'attribute') return undefined;
+  const root = obj.child('object');
+  return root?.type === 'identifier' && SUBMODULES.has(obj.child('attribute')?.text ?? '') ? { obj, root, value } : undefined;
 }
 
 export const TL016: Rule = {
@@ -34,23 +59,24 @@ export const TL016: Rule = {
     fixable: true,
   },
   nodeTypes: ['assignment'],
+  // `<name>.requires_grad = ...` with the name bound to a layer, a torchvision model or a call of a plain name; whether
+  // that plain name is a module class reads the file.
+  candidate: {
+    reads: ['imports', 'scopes'],
+    test(assignment, ctx) {
+      const t = requiresGradTarget(assignment);
+      return t !== undefined && mayBeModule(ctx.analysis, t.root) !== undefined;
+    },
+  },
   visit(assignment, ctx) {
-    const left = assignment.child('left');
-    if (left?.type !== 'attribute' || left.child('attribute')?.text !== 'requires_grad') return;
-    const value = assignment.child('right');
-    if (value?.text !== 'False' && value?.text !== 'True') return;
-    const obj = left.child('object');
-    let module = false;
-    if (obj?.type === 'identifier') module = isModuleName(ctx.analysis, obj);
-    else if (obj?.type === 'attribute') {
-      const root = obj.child('object');
-      module = root?.type === 'identifier' && SUBMODULES.has(obj.child('attribute')?.text ?? '') && isModuleName(ctx.analysis, root);
-    }
-    if (!module) return;
+    const t = requiresGradTarget(assignment);
+    if (!t || !isModuleName(ctx.analysis, t.root)) return;
+    const { obj, value } = t;
+    const left = assignment.child('left')!;
     ctx.report({
       node: left,
-      message: `${obj!.text} is a module: .requires_grad = ${value.text} only adds an attribute and freezes nothing. Use ${obj!.text}.requires_grad_(${value.text}).`,
-      fixes: [{ title: `Use ${obj!.text}.requires_grad_(${value.text})`, edits: [{ start: assignment.start, end: assignment.end, newText: `${obj!.text}.requires_grad_(${value.text})` }] }],
+      message: `${obj.text} is a module: .requires_grad = ${value.text} only adds an attribute and freezes nothing. Use ${obj.text}.requires_grad_(${value.text}).`,
+      fixes: [{ title: `Use ${obj.text}.requires_grad_(${value.text})`, edits: [{ start: assignment.start, end: assignment.end, newText: `${obj.text}.requires_grad_(${value.text})` }] }],
     });
   },
 };

@@ -1,6 +1,25 @@
-import { callsWithin } from '../../analysis';
+import { callsWithin, type Analysis } from '../../analysis';
 import { BATCH_ITERABLE, isBackward, isOptimizerStep } from '../../analysis/training';
+import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
+
+/** The statement holding `call` in its block (or the module), as the visit walks up to it. */
+function statementOf(call: PyNode): PyNode {
+  let statement = call;
+  while (statement.parent && statement.parent.type !== 'block' && statement.parent.type !== 'module') statement = statement.parent;
+  return statement;
+}
+
+/** A loop over batches before `statement` in `block` that calls backward() but never steps, else undefined. */
+function batchLoopBefore(statement: PyNode, block: PyNode, a: Analysis): PyNode | undefined {
+  for (const earlier of block.namedChildren) {
+    if (earlier.start >= statement.start) break;
+    if (earlier.type !== 'for_statement' || !BATCH_ITERABLE.test(earlier.child('right')?.text ?? '')) continue;
+    const calls = callsWithin(earlier);
+    if (calls.some(isBackward) && !calls.some((c) => isOptimizerStep(c, a))) return earlier;
+  }
+  return undefined;
+}
 
 export const TL017: Rule = {
   meta: {
@@ -21,24 +40,29 @@ export const TL017: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
+  // An optimizer step after a batch loop of its own block; a top-level step's earlier loops are other statements, so
+  // the test keeps every top-level step and the visit looks at them.
+  candidate: {
+    reads: ['imports', 'scopes'],
+    test(call, ctx) {
+      if (!isOptimizerStep(call, ctx.analysis)) return false;
+      const statement = statementOf(call);
+      const block = statement.parent;
+      if (!block) return false;
+      return block.type === 'module' || batchLoopBefore(statement, block, ctx.analysis) !== undefined;
+    },
+  },
   visit(call, ctx) {
     if (!isOptimizerStep(call, ctx.analysis)) return;
     // The statement holding the step, and the statements before it in the same block.
-    let statement = call;
-    while (statement.parent && statement.parent.type !== 'block' && statement.parent.type !== 'module') statement = statement.parent;
+    const statement = statementOf(call);
     const block = statement.parent;
     if (!block) return;
-    for (const earlier of block.namedChildren) {
-      if (earlier.start >= statement.start) break;
-      if (earlier.type !== 'for_statement' || !BATCH_ITERABLE.test(earlier.child('right')?.text ?? '')) continue;
-      const calls = callsWithin(earlier);
-      if (calls.some(isBackward) && !calls.some((c) => isOptimizerStep(c, ctx.analysis))) {
-        ctx.report({
-          node: call,
-          message: `${call.text} runs once, after the loop over ${earlier.child('right')!.text}, whose backward() calls add up: move it (and zero_grad()) into the batch loop.`,
-        });
-        return;
-      }
-    }
+    const earlier = batchLoopBefore(statement, block, ctx.analysis);
+    if (!earlier) return;
+    ctx.report({
+      node: call,
+      message: `${call.text} runs once, after the loop over ${earlier.child('right')!.text}, whose backward() calls add up: move it (and zero_grad()) into the batch loop.`,
+    });
   },
 };

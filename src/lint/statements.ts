@@ -53,10 +53,16 @@ export interface KeptCandidates {
   paths: number[][] | null;
 }
 
-/** What a statement contributes to the file-wide facts: the names it binds, a hash of its module-level bindings. */
+/**
+ * What a statement contributes to the file-wide facts, and which of them it reads: the names it binds anywhere, the
+ * names a lookup from inside it can take to the module level, and its module-level bindings.
+ */
 interface Facts {
   bound: Set<string>;
-  moduleBindings: number;
+  /** Names whose `valueAt` from inside the statement can reach the module level (no enclosing function binds them). */
+  free: readonly string[];
+  /** Per module-level name it binds: a hash of the values' text, and the names those values hold (read in turn). */
+  defines: Map<string, { hash: number; reads: readonly string[] }>;
 }
 
 /** What one statement text keeps between lints. */
@@ -85,7 +91,19 @@ export class Statement implements NodeIndex {
   /** Its facts, from its own bindings (the file's Scopes is the union of these). */
   computeFacts(): Facts {
     const scopes = new Scopes(this);
-    return { bound: scopes.boundNames(), moduleBindings: hash(scopes.moduleBindingsText()) };
+    const free = new Set<string>();
+    for (const id of this.of('identifier')) if (!free.has(id.text) && scopes.reachesModule(id.text, id)) free.add(id.text);
+    const defines: Facts['defines'] = new Map();
+    for (const [name, values] of scopes.moduleBindings()) {
+      let h = hash(name);
+      const reads = new Set<string>();
+      for (const v of values) {
+        h = mix(h, v ? hash(v.text) : 1);
+        v?.walk((n) => void (n.type === 'identifier' && reads.add(n.text)));
+      }
+      defines.set(name, { hash: h, reads: [...reads] });
+    }
+    return { bound: scopes.boundNames(), free: [...free], defines };
   }
 
   /** The statement's nodes of a type: a slice of the file's list (document order, statements don't overlap). */
@@ -151,8 +169,8 @@ function lowerBound(nodes: readonly PyNode[], offset: number): number {
 export class Statements {
   readonly list: Statement[] = [];
   private importsKey?: string;
-  private prefix?: Uint32Array;
-  private suffix?: Uint32Array;
+  /** Module-level name -> positions of the statements that bind it, in order. */
+  private definers?: Map<string, number[]>;
   /** Keys per statement for facts ['imports'], ['scopes'], both. */
   private readonly keys: string[][] = [];
 
@@ -189,7 +207,7 @@ export class Statements {
     const combo = facts.includes('imports') ? (facts.includes('scopes') ? 2 : 0) : 1;
     const keys = (this.keys[combo] ??= []);
     let k = keys[i];
-    if (k === undefined) keys[i] = k = (combo !== 1 ? this.imports() : '') + (combo !== 0 ? this.scopesAround(i) : '');
+    if (k === undefined) keys[i] = k = (combo !== 1 ? this.imports() : '') + (combo !== 0 ? this.scopesSeenFrom(i) : '');
     return k;
   }
 
@@ -205,19 +223,48 @@ export class Statements {
     return this.importsKey;
   }
 
-  /** Module-level bindings before and after statement i: what `valueAt` can return to code inside it. */
-  private scopesAround(i: number): string {
-    if (!this.prefix || !this.suffix) {
-      const n = this.list.length;
-      const h = this.list.map((s) => s.facts.moduleBindings);
-      const p = new Uint32Array(n + 1);
-      const q = new Uint32Array(n + 1);
-      for (let j = 0; j < n; j++) p[j + 1] = mix(p[j]!, h[j]!);
-      for (let j = n - 1; j >= 0; j--) q[j] = mix(q[j + 1]!, h[j]!);
-      this.prefix = p;
-      this.suffix = q;
+  /**
+   * What `valueAt` can return to code inside statement i from other statements: for each name a lookup there can take
+   * to the module level, and each name their values hold in turn, the bindings of other statements, each marked as
+   * before or after statement i. Names no other statement binds add nothing, so an edit that changes the bindings of
+   * names statement i never looks up (a broken `def` turning its body into module-level code) leaves its key alone.
+   */
+  private scopesSeenFrom(i: number): string {
+    const definers = this.definersOfNames();
+    const seen = new Set<string>();
+    const queue = [...this.list[i]!.facts.free];
+    const bound: string[] = [];
+    while (queue.length) {
+      const name = queue.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const at = definers.get(name);
+      if (!at || (at.length === 1 && at[0] === i)) continue;
+      bound.push(name);
+      for (const j of at) if (j !== i) for (const r of this.list[j]!.facts.defines.get(name)!.reads) if (!seen.has(r)) queue.push(r);
     }
-    return `s${this.prefix[i]!.toString(36)}.${this.suffix[i + 1]!.toString(36)};`;
+    bound.sort();
+    let h = 0;
+    for (const name of bound) {
+      h = mix(h, hash(name));
+      for (const j of definers.get(name)!) if (j !== i) h = mix(mix(h, j < i ? 1 : 2), this.list[j]!.facts.defines.get(name)!.hash);
+    }
+    return `s${h.toString(36)}.${bound.length};`;
+  }
+
+  private definersOfNames(): Map<string, number[]> {
+    if (!this.definers) {
+      const m = new Map<string, number[]>();
+      this.list.forEach((s, j) => {
+        for (const name of s.facts.defines.keys()) {
+          const list = m.get(name);
+          if (list) list.push(j);
+          else m.set(name, [j]);
+        }
+      });
+      this.definers = m;
+    }
+    return this.definers;
   }
 }
 

@@ -143,6 +143,42 @@ test('a local rule that asks for the whole file fails loudly instead of being ca
   }
 });
 
+test('a module-level binding re-runs the rules that read scopes only in the statements that look its name up', () => {
+  const rule = countingRule(['scopes']);
+  const src = dedent(`
+    import torch
+
+    def a():
+        rate = 0.1
+        probe(rate)
+
+    def b(lr):
+        probe(step)
+        f(lr)
+  `);
+  const doc = new ParsedDocument(src);
+  try {
+    lintDocument(doc, { rules: [rule] });
+    rule.visited = 0;
+    // A new module-level 'lr': a() never names it and b() takes it as a parameter, so neither is visited again.
+    edit(doc, 'import torch', 'import torch\nlr = 0.5');
+    const got = lintDocument(doc, { rules: [rule] });
+    assert.equal(rule.visited, 0);
+    assert.deepEqual(got, lintSource(doc.source, { rules: [rule] }));
+    // A module-level 'step' (and what its value holds, 'lr'): b() looks it up, a() does not.
+    edit(doc, 'lr = 0.5', 'lr = 0.5\nstep = lr');
+    rule.visited = 0;
+    lintDocument(doc, { rules: [rule] });
+    assert.equal(rule.visited, 2, "b()'s two calls");
+    rule.visited = 0;
+    edit(doc, 'lr = 0.5', 'lr = 0.2');
+    lintDocument(doc, { rules: [rule] });
+    assert.equal(rule.visited, 2, "b() reads 'lr' through 'step'");
+  } finally {
+    doc.dispose();
+  }
+});
+
 /**
  * A rule with a candidate test: `probe(...)` calls pass the (statement-local) test, and visit reports one only when the
  * file defines a function named like its argument, which it reads from the whole file.

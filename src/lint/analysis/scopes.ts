@@ -78,11 +78,24 @@ export class Scopes {
     }
   }
 
-  /** The module-level bindings as text, names and values in order: a digest for caches (src/lint/statements.ts). */
-  moduleBindingsText(): string {
-    let t = '';
-    for (const [name, list] of this.scopes.get(null) ?? []) for (const b of list) t += `${name}=${b.value?.text ?? '?'}\n`;
-    return t;
+  /** The values of each module-level name, in order (undefined: bound to something unknown). For statements.ts. */
+  moduleBindings(): ReadonlyMap<string, (PyNode | undefined)[]> {
+    const out = new Map<string, (PyNode | undefined)[]>();
+    for (const [name, list] of this.scopes.get(null) ?? []) out.set(name, list.map((b) => b.value));
+    return out;
+  }
+
+  /**
+   * Whether `valueAt(name, at)` can reach the module level: no enclosing function binds the name where it holds at
+   * `at` (the same walk as valueAt's).
+   */
+  reachesModule(name: string, at: PyNode): boolean {
+    const own = scopeOf(at);
+    for (let scope = own; scope !== null; scope = scopeOf(scope)) {
+      const list = this.scopes.get(scope)?.get(name);
+      if (list?.length && (scope !== own || list.some((b) => b.at < at.start))) return false;
+    }
+    return true;
   }
 
   /** Every name bound anywhere (what isBoundAnywhere reads). */

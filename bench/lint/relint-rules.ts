@@ -1,9 +1,14 @@
 // Where the re-lint time goes, rule by rule: the 2,000-line file of cpu.ts, 300 random one-character edits (each
 // insert undone by the next), `onRuleTime` summed per rule over the last 250. Shared analyses are charged to the first
 // rule that asks for them. Wall-clock ms per re-lint: compare rules within one run, not across machines.
-//   node --expose-gc --import tsx bench/lint/relint-rules.ts
-import * as L from '../../src/lint';
+//   node --expose-gc --import tsx bench/lint/relint-rules.ts [--lint DIR]   (DIR: another src/lint, as in cpu.ts)
+import { join, resolve } from 'node:path';
 import { generateFile, Rng } from './generate';
+
+const i = process.argv.indexOf('--lint');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const L = require(i > 0 ? resolve(process.argv[i + 1]!) : join(__dirname, '..', '..', 'src', 'lint')) as typeof import('../../src/lint');
+
 async function main() {
   await L.initParser();
   const big = generateFile(100_000);

@@ -261,7 +261,7 @@ function runCandidates(rule: Rule, statements: Statements, r: LocalRun, ctx: Rul
     const s = list[i]!;
     const key = statements.key(reads, i);
     const old = s.keptCandidates(id, key);
-    if (old && addKept(s, old, types, found)) continue;
+    if (old && (old.length === 0 || addKept(s, old, types, found))) continue;
     keepable = true;
     const paths: number[][] = [];
     for (let t = 0; t < types.length; t++) {

@@ -59,10 +59,12 @@ export interface KeptCandidates {
  */
 interface Facts {
   bound: Set<string>;
-  /** Names whose `valueAt` from inside the statement can reach the module level (no enclosing function binds them). */
+  /** Names whose `valueAt` from inside the statement can return another statement's binding (`Scopes.resolvesOutside`). */
   free: readonly string[];
   /** Per module-level name it binds: a hash of the values' text, and the names those values hold (read in turn). */
   defines: Map<string, { hash: number; reads: readonly string[] }>;
+  /** Names of the classes it defines (at any depth). */
+  classes: readonly string[];
 }
 
 /** What one statement text keeps between lints. */
@@ -92,7 +94,11 @@ export class Statement implements NodeIndex {
   computeFacts(): Facts {
     const scopes = new Scopes(this);
     const free = new Set<string>();
-    for (const id of this.of('identifier')) if (!free.has(id.text) && scopes.reachesModule(id.text, id)) free.add(id.text);
+    for (const id of this.of('identifier')) {
+      // `x.view` and `f(dim=1)` name no variable: lookups are of names read as variables.
+      if (id.field === 'attribute' || (id.field === 'name' && id.parent?.type === 'keyword_argument')) continue;
+      if (!free.has(id.text) && scopes.resolvesOutside(id.text, id)) free.add(id.text);
+    }
     const defines: Facts['defines'] = new Map();
     for (const [name, values] of scopes.moduleBindings()) {
       let h = hash(name);
@@ -103,7 +109,12 @@ export class Statement implements NodeIndex {
       }
       defines.set(name, { hash: h, reads: [...reads] });
     }
-    return { bound: scopes.boundNames(), free: [...free], defines };
+    const classes: string[] = [];
+    for (const c of this.of('class_definition')) {
+      const name = c.child('name')?.text;
+      if (name) classes.push(name);
+    }
+    return { bound: scopes.boundNames(), free: [...free], defines, classes };
   }
 
   /** The statement's nodes of a type: a slice of the file's list (document order, statements don't overlap). */
@@ -171,7 +182,9 @@ export class Statements {
   private importsKey?: string;
   /** Module-level name -> positions of the statements that bind it, in order. */
   private definers?: Map<string, number[]>;
-  /** Keys per statement for facts ['imports'], ['scopes'], both. */
+  private scopesKeys?: string[];
+  private classesKey?: string;
+  /** Keys per statement, per set of facts (a bit mask: imports 1, scopes 2, classes 4). */
   private readonly keys: string[][] = [];
 
   /** What this lint keeps: the statements present now. */
@@ -204,11 +217,20 @@ export class Statements {
   /** Key of the facts `facts` for the statement at position `i` (built once per statement and set of facts). */
   key(facts: readonly LocalFact[], i: number): string {
     if (facts.length === 0) return '';
-    const combo = facts.includes('imports') ? (facts.includes('scopes') ? 2 : 0) : 1;
-    const keys = (this.keys[combo] ??= []);
+    const mask = (facts.includes('imports') ? 1 : 0) | (facts.includes('scopes') ? 2 : 0) | (facts.includes('classes') ? 4 : 0);
+    const keys = (this.keys[mask] ??= []);
     let k = keys[i];
-    if (k === undefined) keys[i] = k = (combo !== 1 ? this.imports() : '') + (combo !== 0 ? this.scopesSeenFrom(i) : '');
+    if (k === undefined) keys[i] = k = (mask & 1 ? this.imports() : '') + (mask & 2 ? this.scopesSeenFrom(i) : '') + (mask & 4 ? this.classes() : '');
     return k;
+  }
+
+  /** The names of the file's classes (what `Analysis.definesClass` answers). */
+  classes(): string {
+    if (this.classesKey === undefined) {
+      const names = this.list.flatMap((s) => s.facts.classes).sort();
+      this.classesKey = `c${hash(names.join(' ')).toString(36)}.${names.length};`;
+    }
+    return this.classesKey;
   }
 
   /** The imports' text and, for each name an import or convention could resolve, whether the file rebinds it. */
@@ -230,26 +252,37 @@ export class Statements {
    * names statement i never looks up (a broken `def` turning its body into module-level code) leaves its key alone.
    */
   private scopesSeenFrom(i: number): string {
+    const keys = (this.scopesKeys ??= []);
+    const cached = keys[i];
+    if (cached !== undefined) return cached;
     const definers = this.definersOfNames();
+    const list = this.list;
     const seen = new Set<string>();
-    const queue = [...this.list[i]!.facts.free];
-    const bound: string[] = [];
-    while (queue.length) {
-      const name = queue.pop()!;
-      if (seen.has(name)) continue;
-      seen.add(name);
+    const stack: string[] = [];
+    // Each name's part is mixed on its own and the parts summed, so the key does not depend on the order of the walk.
+    let sum = 0;
+    let count = 0;
+    const reach = (name: string) => {
       const at = definers.get(name);
-      if (!at || (at.length === 1 && at[0] === i)) continue;
-      bound.push(name);
-      for (const j of at) if (j !== i) for (const r of this.list[j]!.facts.defines.get(name)!.reads) if (!seen.has(r)) queue.push(r);
+      if (!at || seen.has(name)) return; // most free names (builtins, imports, parameters of other scopes) stop here
+      seen.add(name);
+      stack.push(name);
+    };
+    for (const name of list[i]!.facts.free) reach(name);
+    while (stack.length) {
+      const name = stack.pop()!;
+      let h = 0;
+      for (const j of definers.get(name)!) {
+        if (j === i) continue;
+        const d = list[j]!.facts.defines.get(name)!;
+        h = mix(mix(h, j < i ? 1 : 2), d.hash);
+        for (const r of d.reads) reach(r);
+      }
+      if (h === 0) continue; // bound only here: part of this statement's text
+      sum = (sum + mix(h, hash(name))) >>> 0;
+      count++;
     }
-    bound.sort();
-    let h = 0;
-    for (const name of bound) {
-      h = mix(h, hash(name));
-      for (const j of definers.get(name)!) if (j !== i) h = mix(mix(h, j < i ? 1 : 2), this.list[j]!.facts.defines.get(name)!.hash);
-    }
-    return `s${h.toString(36)}.${bound.length};`;
+    return (keys[i] = `s${sum.toString(36)}.${count};`);
   }
 
   private definersOfNames(): Map<string, number[]> {

@@ -83,7 +83,8 @@ export interface Rule {
    * (the editor's re-lint; see engine.ts). The promise: visiting the nodes of one top-level statement reads only
    * that statement's subtree (ancestors up to it included) plus the facts listed here, and `check` is absent.
    * Facts: 'imports' = `analysis.qname`, `analysis.callee`, `analysis.imports`; 'scopes' = `analysis.scopes`
-   * `valueAt` / `selfAttr` / `selfAttrNames`. Anything else (`nodesOfType`, `analysis.modules`, `functions`,
+   * `valueAt` / `selfAttr` / `selfAttrNames`; 'classes' = `analysis.definesClass` (the names of the file's classes).
+   * Anything else (`nodesOfType`, `analysis.modules`, `functions`,
    * `callsNamed`, `loops`, file-wide helper analyses, other statements' nodes or text) makes a rule not local.
    * A finding or fix that reaches outside its statement is simply re-computed on every lint.
    */
@@ -104,4 +105,4 @@ export interface CandidateTest {
 }
 
 /** The file-wide facts a statement-local rule may read (their digests key its cached findings). */
-export type LocalFact = 'imports' | 'scopes';
+export type LocalFact = 'imports' | 'scopes' | 'classes';

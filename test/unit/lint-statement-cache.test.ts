@@ -179,6 +179,37 @@ test('a module-level binding re-runs the rules that read scopes only in the stat
   }
 });
 
+test("a class added elsewhere re-tests the candidates of rules that read the file's class names (TL014)", () => {
+  const src = dedent(`
+    import torch
+    import torch.nn as nn
+
+    def train(data):
+        model = Net()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        model = Net()
+        for x, y in data:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+  `);
+  const only = { options: { select: ['TL014'] } };
+  const doc = new ParsedDocument(src);
+  try {
+    assert.deepEqual(lintDocument(doc, only), []);
+    // Only the class names change (the imports do not): the kept statement train() is tested again.
+    edit(doc, 'import torch.nn as nn', 'import torch.nn as nn\n\nclass Net(nn.Module):\n    pass\n');
+    const got = lintDocument(doc, only);
+    assert.deepEqual(got, lintSource(doc.source, only));
+    assert.deepEqual(
+      got.map((f) => f.rule),
+      ['TL014'],
+    );
+  } finally {
+    doc.dispose();
+  }
+});
+
 /**
  * A rule with a candidate test: `probe(...)` calls pass the (statement-local) test, and visit reports one only when the
  * file defines a function named like its argument, which it reads from the whole file.

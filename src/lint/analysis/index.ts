@@ -29,6 +29,7 @@ export class Analysis {
   private _scopes?: Scopes;
   private _modules?: ModuleClass[];
   private _functions?: Map<string, PyNode[]>;
+  private _classNames?: Set<string>;
   private _callsByName?: Map<string, PyNode[]>;
 
   constructor(
@@ -85,6 +86,18 @@ export class Analysis {
 
   moduleClass(name: string): ModuleClass | undefined {
     return this.modules.find((m) => m.name === name);
+  }
+
+  /** Whether the file defines a class of this name (any class, at any depth): a cheap first test before moduleClass. */
+  definesClass(name: string): boolean {
+    if (!this._classNames) {
+      this._classNames = new Set();
+      for (const c of this.index.of('class_definition')) {
+        const n = c.child('name')?.text;
+        if (n) this._classNames.add(n);
+      }
+    }
+    return this._classNames.has(name);
   }
 
   /** Function definitions by name (methods included). */

@@ -86,16 +86,17 @@ export class Scopes {
   }
 
   /**
-   * Whether `valueAt(name, at)` can reach the module level: no enclosing function binds the name where it holds at
-   * `at` (the same walk as valueAt's).
+   * Whether `valueAt(name, at)` can return a binding these scopes do not hold, when they are one statement's
+   * (statements.ts): no enclosing function binds the name where it holds at `at`, and no module-level binding here
+   * comes before `at` (that one would be the nearest). The same walk as valueAt's.
    */
-  reachesModule(name: string, at: PyNode): boolean {
+  resolvesOutside(name: string, at: PyNode): boolean {
     const own = scopeOf(at);
     for (let scope = own; scope !== null; scope = scopeOf(scope)) {
       const list = this.scopes.get(scope)?.get(name);
       if (list?.length && (scope !== own || list.some((b) => b.at < at.start))) return false;
     }
-    return true;
+    return !this.scopes.get(null)?.get(name)?.some((b) => b.at < at.start);
   }
 
   /** Every name bound anywhere (what isBoundAnywhere reads). */

@@ -32,9 +32,9 @@ function buildsModel(value: PyNode | undefined, name: string, a: Analysis): bool
 }
 
 /**
- * The call of `value` that may build a model, seen from its statement alone: a torch.nn layer or container, a
- * torchvision model, `timm.create_model`, or a call of a plain name (a module class of the file, which
- * `buildsModel` checks), after `.to(...)` and the like are taken off.
+ * The call of `value` that may build a model, seen from its statement and the file's class names: a torch.nn layer
+ * or container, a torchvision model, `timm.create_model`, or a call of a class of the file (`buildsModel` checks it
+ * is a module), after `.to(...)` and the like are taken off.
  */
 function mayBuildModel(value: PyNode | undefined, a: Analysis): PyNode | undefined {
   let call = unparen(value);
@@ -44,7 +44,8 @@ function mayBuildModel(value: PyNode | undefined, a: Analysis): PyNode | undefin
     call = recv;
   }
   if (call?.type !== 'call') return undefined;
-  return call.child('function')?.type === 'identifier' || buildsByName(a.callee(call)) ? call : undefined;
+  const fn = call.child('function');
+  return (fn?.type === 'identifier' && a.definesClass(fn.text)) || buildsByName(a.callee(call)) ? call : undefined;
 }
 
 /** A callee that builds a model by what it is: a torch.nn layer or container, a torchvision model, timm.create_model. */
@@ -188,7 +189,7 @@ export const TL014: Rule = {
   nodeTypes: ['assignment'],
   // A model built into a name, a layer into an attribute or item; whether an optimizer holds the old one reads the file.
   candidate: {
-    reads: ['imports'],
+    reads: ['imports', 'classes'],
     test(assignment, ctx) {
       const left = assignment.child('left');
       const right = assignment.child('right');

@@ -1,10 +1,31 @@
 // Evaluation contexts: loops over a validation/test loader, or loops in a function named evaluate/validate/test,
-// that run the model forward and never update it. Used by EV001 (eval mode) and EV003 (no_grad).
+// that run the model forward and never update it. Used by EV001 (eval mode) and EV003 (no_grad). Also, for EV001
+// only, the loop-free tabular idiom: `with torch.no_grad(): y_pred = model(X_test)` outside any training loop.
 import type { PyNode } from '../parser';
-import { callsWithin, decoratorsOf, enclosingFunction, type Analysis, type ModuleClass } from './index';
-import { isBackward, isOptimizerStep } from './training';
+import { callsWithin, decoratorsOf, enclosingFunction, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { innermostLoop, isBackward, isOptimizerStep } from './training';
 
-const EVAL_DATA = /^(val|valid|validation|test|testing|eval|evaluation|dev|holdout)(_?(loader|dataloader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator|loaders))?$/i;
+const EVAL_DATA = /^(val|valid|validation|test|testing|eval|evaluation|dev|holdout)(_?(loader|dataloader|data_loader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator|loaders))?$/i;
+/** A whole held-out split as a tensor or array (`X_test`, `x_val`): `zip(X_test, y_test)`, `model(X_test)`. */
+const EVAL_TENSOR = /^(x|X|y|Y)_?(test|val|valid)$/;
+/** Value-keeping calls on an input: `X_test.to(device)`, `X_test.float()`. */
+const INPUT_CHAIN = /^(to|cuda|float|double)$/;
+const OTHER_FRAMEWORK = /^(keras|tensorflow|tf_keras|jax|flax|mxnet|paddle)(\.|$)/;
+
+/** The first argument of a call, without building the argument list (this runs on every call of the file). */
+function firstArgument(call: PyNode): PyNode | undefined {
+  const args = call.child('arguments')?.children ?? [];
+  for (let i = 0; i < args.length; i++) if (args[i]!.named) return args[i];
+  return undefined;
+}
+
+/** `X_test`, `X_test.to(device)`, `(X_test.float())`: a whole held-out split given to a model. */
+function heldOutInput(arg: PyNode | undefined): boolean {
+  if (arg?.type !== 'identifier' && arg?.type !== 'call' && arg?.type !== 'parenthesized_expression') return false;
+  let e = unparen(arg);
+  while (e?.type === 'call' && INPUT_CHAIN.test(e.child('function')?.child('attribute')?.text ?? '')) e = unparen(receiver(e));
+  return e?.type === 'identifier' && /^(x|X)_?(test|val|valid)$/.test(e.text);
+}
 const EVAL_FUNCTION = /^(evaluate|evaluation|eval|validate|validation|valid|val|test|predict|inference|infer)(_(one_)?(epoch|model|loop|net|network|step|batch|all|fn|on_\w+))?$|^(evaluate|validate|run_validation|run_eval|run_test)\w*$/i;
 const MODEL_NAME = /model|net|encoder|decoder|classifier|clf|backbone/i;
 const NO_GRAD = new Set(['torch.no_grad', 'torch.inference_mode', 'torch.autograd.no_grad', 'torch.autograd.grad_mode.no_grad', 'torch.autograd.grad_mode.inference_mode']);
@@ -16,8 +37,16 @@ export interface EvalLoop {
   fn: PyNode | undefined;
 }
 
+/** A model forward on a whole held-out tensor outside any loop that trains (`y_pred = model(X_test)`). */
+export interface EvalForward {
+  call: PyNode;
+  fn: PyNode | undefined;
+}
+
 export class Evaluation {
   private cached?: EvalLoop[];
+  private cachedForwards?: EvalForward[];
+  private torchFile?: boolean;
   private readonly callersNoGrad = new Map<PyNode, boolean>();
   constructor(private readonly a: Analysis) {}
 
@@ -31,7 +60,7 @@ export class Evaluation {
     for (const loop of this.a.index.of('for_statement')) {
       const fn = enclosingFunction(loop);
       const fnName = fn?.child('name')?.text ?? '';
-      if (!iteratesEvalData(loop) && !EVAL_FUNCTION.test(fnName)) continue;
+      if (!iteratesEvalData(loop, this.torchOnly()) && !EVAL_FUNCTION.test(fnName)) continue;
       // An outer evaluation loop already covers this one.
       if (out.some((o) => o.loop.start < loop.start && o.loop.end >= loop.end)) continue;
       const body = loop.child('body');
@@ -42,6 +71,58 @@ export class Evaluation {
       if (forwards.length) out.push({ loop, forwards, fn });
     }
     return out;
+  }
+
+  /**
+   * Forwards on a held-out tensor (`model(X_test)`) under no_grad or in an evaluation function, outside any loop that
+   * trains and any evaluation loop, in files that use no other framework (`model(x_test)` is a Keras call too).
+   */
+  get heldOutForwards(): EvalForward[] {
+    this.cachedForwards ??= this.computeForwards();
+    return this.cachedForwards;
+  }
+
+  private computeForwards(): EvalForward[] {
+    if (!this.torchOnly()) return [];
+    const out: EvalForward[] = [];
+    const seen = new Set<PyNode>();
+    // Only the calls of no_grad blocks and evaluation functions: proportional to those, not to the file.
+    for (const region of this.evalRegions()) {
+      for (const call of callsWithin(region)) {
+        if (seen.has(call) || !heldOutInput(firstArgument(call)) || !this.isForward(call)) continue;
+        seen.add(call);
+        if (this.inTrainingLoop(call) || this.loops.some((e) => e.loop.start <= call.start && call.end <= e.loop.end)) continue;
+        out.push({ call, fn: enclosingFunction(call) });
+      }
+    }
+    return out.sort((x, y) => x.call.start - y.call.start);
+  }
+
+  /** Bodies that evaluate: `with torch.no_grad():` blocks, no_grad-decorated functions, functions named evaluate/test. */
+  private evalRegions(): PyNode[] {
+    const regions: PyNode[] = [];
+    for (const w of this.a.index.of('with_statement')) if (this.withDisablesGrad(w)) regions.push(w.child('body') ?? w);
+    for (const f of this.a.index.of('function_definition')) {
+      if (EVAL_FUNCTION.test(f.child('name')?.text ?? '') || decoratorsOf(f).some((d) => this.disablesGrad(d.namedChildren[0]))) regions.push(f.child('body') ?? f);
+    }
+    return regions;
+  }
+
+  /** Some loop around the node (up to its function) runs backward() or an optimizer step. */
+  private inTrainingLoop(node: PyNode): boolean {
+    for (let l = innermostLoop(node); l; l = innermostLoop(l)) {
+      if (callsWithin(l).some((c) => isBackward(c) || isOptimizerStep(c, this.a))) return true;
+    }
+    return false;
+  }
+
+  /** A torch file: it imports torch and no other framework whose models are called the same way (Keras, JAX). */
+  private torchOnly(): boolean {
+    if (this.torchFile === undefined) {
+      const modules = [...this.a.imports.aliases.values()];
+      this.torchFile = modules.some((q) => /^torch(\.|$)/.test(q)) && !modules.some((q) => OTHER_FRAMEWORK.test(q));
+    }
+    return this.torchFile;
   }
 
   /** `model(x)`, `self.model(x)`, `net.forward(x)`, `self(x)` with a module-like callee. */
@@ -124,8 +205,20 @@ export class Evaluation {
   }
 }
 
-function iteratesEvalData(loop: PyNode): boolean {
+/** `for x in X_test:`, `for x, y in zip(X_test, y_test):` (also through enumerate / tqdm): samples of a held-out split. */
+function iteratesHeldOutTensors(right: PyNode | undefined): boolean {
+  let it = unparen(right);
+  while (it?.type === 'call' && /^(enumerate|tqdm)$/.test(it.child('function')?.text ?? '')) it = unparen(it.child('arguments')?.namedChildren[0]);
+  if (it?.type === 'identifier') return EVAL_TENSOR.test(it.text);
+  if (it?.type !== 'call' || it.child('function')?.text !== 'zip') return false;
+  const args = it.child('arguments')?.namedChildren ?? [];
+  return args.length > 0 && args.every((x) => x.type === 'identifier' && EVAL_TENSOR.test(x.text));
+}
+
+/** The loop goes over held-out data: a val/test loader, or (torch files only) a held-out split's tensors. */
+function iteratesEvalData(loop: PyNode, torchOnly: boolean): boolean {
   const right = loop.child('right');
+  if (torchOnly && iteratesHeldOutTensors(right)) return true;
   let hit = false;
   right?.walk((n) => {
     if (hit) return false;

@@ -17,6 +17,8 @@ export interface KLayer {
   /** The constructor call (`Dense(10, activation="softmax")`). */
   call?: PyNode;
   units?: number;
+  /** Units given by a name bound to an integer literal (`Dense(NUM_CLASSES)`); `units` stays literal-only. */
+  namedUnits?: number;
   /** Activation name, lower case (`softmax`); null when linear (none given); undefined when unknown. */
   activation?: string | null;
   /** The node holding the activation argument (a string to replace), when given. */
@@ -92,6 +94,11 @@ function intValue(n: PyNode | undefined): number | undefined {
   return n?.type === 'integer' ? Number(n.text) : undefined;
 }
 
+/** A name bound to an integer literal (`NUM_CLASSES = 5` ... `Dense(NUM_CLASSES)`). */
+function namedInt(a: Analysis, n: PyNode | undefined): number | undefined {
+  return n?.type === 'identifier' ? intValue(valueBefore(a, n) ?? undefined) : undefined;
+}
+
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 const LOSS_ALIASES: Record<string, string> = {
   mse: 'mean_squared_error',
@@ -136,7 +143,11 @@ export class KerasModels {
     for (const [re, k] of KIND_BY_CLASS) if (re.test(cls)) kind = k;
     const layer: KLayer = { kind, cls, call: e, site, via };
     const pos = positionalArgs(e);
-    if (kind === 'dense') layer.units = intValue(keywordArg(e, 'units') ?? keywordArg(e, 'output_dim') ?? pos[0]);
+    if (kind === 'dense') {
+      const units = keywordArg(e, 'units') ?? keywordArg(e, 'output_dim') ?? pos[0];
+      layer.units = intValue(units);
+      layer.namedUnits = namedInt(this.a, units);
+    }
     if (kind === 'dense' || kind === 'conv2d' || kind === 'conv1d') {
       const act = keywordArg(e, 'activation') ?? (kind === 'dense' ? pos[1] : undefined);
       layer.activationNode = act;

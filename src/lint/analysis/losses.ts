@@ -3,6 +3,7 @@
 import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, unparen, type Analysis } from './index';
 import { OutputFlow } from './outputs';
+import { parameterArguments } from './parameters';
 
 export type LossKind = 'cross_entropy' | 'nll' | 'bce_with_logits' | 'bce';
 
@@ -30,6 +31,8 @@ export interface LossCall {
 export class Losses {
   readonly flow: OutputFlow;
   private cached?: LossCall[];
+  private readonly resolving = new Set<readonly PyNode[]>();
+  private readonly byArguments = new Map<readonly PyNode[], LossKind | undefined>();
 
   constructor(private readonly a: Analysis) {
     this.flow = new OutputFlow(a);
@@ -51,7 +54,7 @@ export class Losses {
   /** The loss a callee stands for: a loss function, a loss module instance, or a name bound to either. */
   private kindOf(callee: PyNode | undefined, depth: number): LossKind | undefined {
     const c = unparen(callee);
-    if (!c || depth > 4) return undefined;
+    if (!c || depth > 8) return undefined;
     const q = this.a.qname(c);
     if (q && LOSS_FUNCTIONS[q]) return LOSS_FUNCTIONS[q];
     if (c.type === 'call') {
@@ -60,6 +63,8 @@ export class Losses {
     }
     if (c.type === 'identifier') {
       const v = this.a.scopes.valueAt(c.text, c);
+      // null: a parameter, or a name bound by `def` / `class` (which are not worth the call-site lookup).
+      if (v === null) return this.a.functions.has(c.text) ? undefined : this.parameterKind(c, depth);
       return v ? this.kindOf(v, depth + 1) : undefined;
     }
     if (c.type === 'attribute' && c.child('object')?.text === 'self') {
@@ -70,6 +75,20 @@ export class Losses {
       return kinds.length && kinds.every((k) => k === kinds[0]) ? kinds[0] : undefined;
     }
     return undefined;
+  }
+
+  /** `def train(model, loader, criterion)`: the loss every call site passes for the parameter. */
+  private parameterKind(id: PyNode, depth: number): LossKind | undefined {
+    const args = parameterArguments(this.a, id);
+    if (!args || this.resolving.has(args)) return undefined;
+    // The same parameter is often called many times (`model(x)` in a train function): resolve it once.
+    if (this.byArguments.has(args)) return this.byArguments.get(args);
+    this.resolving.add(args); // a recursive function passes its own parameter on
+    const kinds = args.map((arg) => this.kindOf(arg, depth + 1));
+    this.resolving.delete(args);
+    const kind = kinds.every((k) => k === kinds[0]) ? kinds[0] : undefined;
+    this.byArguments.set(args, kind);
+    return kind;
   }
 }
 

@@ -3,8 +3,11 @@
 // sub-modules), functions of the same file, and `model = Net().to(device)`. Anything else is 'unknown'.
 import type { PyNode } from '../parser';
 import type { RawFix } from '../types';
-import { callsWithin, positionalArgs, receiver, unparen, type Analysis } from './index';
-import { returnValues, type ModuleClass } from './modules';
+import { callsWithin, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { methodsOf, returnValues, type ModuleClass } from './modules';
+import { parameterArguments } from './parameters';
+import { scopeOf } from './scopes';
+import { valueBefore } from './values';
 
 export type OutputKind = 'softmax' | 'log_softmax' | 'sigmoid' | 'logits' | 'unknown';
 
@@ -17,6 +20,9 @@ export interface Output {
 }
 
 const UNKNOWN: Output = { kind: 'unknown' };
+
+/** Recursion limit: a model reached through a parameter, a builder and `.to(device)` takes a dozen steps. */
+const MAX_DEPTH = 16;
 
 const ACTIVATION_FNS: Record<string, OutputKind> = {
   'torch.softmax': 'softmax',
@@ -44,20 +50,26 @@ const SHAPE_METHODS = new Set(['view', 'reshape', 'squeeze', 'unsqueeze', 'flatt
 /** Module methods that return the module itself. */
 const MODULE_CHAIN = new Set(['to', 'cuda', 'cpu', 'train', 'eval', 'float', 'double', 'half', 'requires_grad_', 'type']);
 
+/** Wrappers whose output is their module's: `nn.DataParallel(model)`, `torch.compile(model)`. */
+const WRAPPERS = new Set(['torch.nn.DataParallel', 'torch.nn.parallel.DataParallel', 'torch.nn.parallel.DistributedDataParallel', 'torch.compile']);
+
 /** Names that call a model: `model(x)`, `net(x)`, `self.classifier(x)`. */
 export const MODEL_NAME = /model|net|clf|classifier/i;
 
 export class OutputFlow {
   private readonly classKinds = new Map<ModuleClass, Output>();
+  /** Parameters being resolved (their argument lists): recursion guard. */
+  private readonly resolving = new Set<readonly PyNode[]>();
 
   constructor(private readonly a: Analysis) {}
 
   /** Kind of the values of `expr` (evaluated where it stands). */
   of(expr: PyNode | undefined, depth = 0): Output {
     const e = unparen(expr);
-    if (!e || depth > 8) return UNKNOWN;
+    if (!e || depth > MAX_DEPTH) return UNKNOWN;
     if (e.type === 'identifier') {
       const v = this.a.scopes.valueAt(e.text, e);
+      if (v === null) return this.parameterOutput(e, depth);
       if (!v) return UNKNOWN;
       const out = this.of(v, depth + 1);
       // Fixes reach through a name only inside forward: elsewhere the name may feed metrics too.
@@ -94,8 +106,9 @@ export class OutputFlow {
     if (callee.type === 'attribute' && callee.child('object')?.text === 'self') {
       const cls = this.enclosingModule(call);
       const attr = callee.child('attribute')?.text;
+      if (!cls && attr) return this.selfAttrModule(call, attr, depth);
       const layer = cls && attr ? cls.layers.get(attr) : undefined;
-      if (!layer) return UNKNOWN;
+      if (!layer) return cls && attr ? this.methodOutput(cls, attr, depth) : UNKNOWN;
       const out = this.moduleValue(layer, depth + 1);
       // `self.softmax(x)` in forward: dropping it means using x.
       if (out.kind !== 'unknown' && out.kind !== 'logits' && out.site === layer && args[0]) {
@@ -105,7 +118,7 @@ export class OutputFlow {
     }
     if (callee.type === 'identifier' && callee.text === 'self') {
       const cls = this.enclosingModule(call);
-      return cls ? this.classOutput(cls, depth + 1) : UNKNOWN;
+      return cls ? this.classOutput(cls) : UNKNOWN;
     }
     if (callee.type === 'identifier') {
       const cls = this.a.moduleClass(callee.text);
@@ -114,31 +127,92 @@ export class OutputFlow {
       if (fns?.length === 1 && !fns[0]!.ancestor('class_definition')) {
         return combine(returnValues(fns[0]!).map((r) => this.of(r, depth + 1)));
       }
-      const v = this.a.scopes.valueAt(callee.text, callee);
-      if (v) return this.moduleValue(v, depth + 1);
-      if (!v && MODEL_NAME.test(callee.text)) return this.fileModels(depth);
-      return UNKNOWN;
+      const out = this.nameModule(callee, depth + 1);
+      if (out) return out;
+      return MODEL_NAME.test(callee.text) ? this.fileModels() : UNKNOWN;
     }
     return UNKNOWN;
+  }
+
+  /** `self.decode(z)` in forward: what the module's method returns. */
+  private methodOutput(cls: ModuleClass, name: string, depth: number): Output {
+    const method = methodsOf(cls.node).find((m) => m.child('name')?.text === name);
+    if (!method || method === cls.forward) return UNKNOWN;
+    const out = combine(returnValues(method).map((r) => this.of(r, depth + 1)));
+    return { kind: out.kind, site: out.site };
+  }
+
+  /** `self.model(x)` in a class that is not a module (a Trainer): what `self.model` was assigned. */
+  private selfAttrModule(call: PyNode, attr: string, depth: number): Output {
+    const cls = call.ancestor('class_definition');
+    const values = cls ? this.a.scopes.selfAttr(cls, attr) : [];
+    const outs = values.map((v) => this.moduleOrName(v, depth + 1));
+    // Assigned from a parameter nobody in this file passes (or never assigned here): like a bare model name.
+    if (outs.every((o) => o === undefined)) return MODEL_NAME.test(attr) ? this.fileModels() : UNKNOWN;
+    return combine(outs.map((o) => o ?? UNKNOWN));
+  }
+
+  /**
+   * The module a name holds where it is read (`model` in `model(x)`), through its assignment, a replaced torchvision
+   * head, or the call sites of the function it is a parameter of. Undefined when it is a parameter (or loop target)
+   * whose value this file does not show.
+   */
+  private nameModule(id: PyNode, depth: number): Output | undefined {
+    if (depth > MAX_DEPTH) return UNKNOWN;
+    const v = valueBefore(this.a, id);
+    if (v === undefined) return undefined;
+    if (v === null) {
+      const args = parameterArguments(this.a, id);
+      if (!args || this.resolving.has(args)) return undefined;
+      this.resolving.add(args); // a recursive function passes its own parameter on
+      const outs = args.map((arg) => this.moduleOrName(arg, depth + 1));
+      this.resolving.delete(args);
+      if (outs.every((o) => o === undefined)) return undefined;
+      return combine(outs.map((o) => o ?? UNKNOWN));
+    }
+    const head = replacedHead(this.a, id, v);
+    return this.moduleValue(head ?? v, depth + 1);
+  }
+
+  private moduleOrName(value: PyNode, depth: number): Output | undefined {
+    const v = unparen(value);
+    return v?.type === 'identifier' ? this.nameModule(v, depth) : this.moduleValue(value, depth);
+  }
+
+  /** A parameter holding data (`def step(out, y): loss = criterion(out, y)`): what every call site passes. */
+  private parameterOutput(id: PyNode, depth: number): Output {
+    const args = parameterArguments(this.a, id);
+    if (!args || this.resolving.has(args)) return UNKNOWN;
+    this.resolving.add(args);
+    // The activation is in the caller: no local fix.
+    const out = combine(args.map((arg) => this.of(arg, depth + 1)));
+    this.resolving.delete(args);
+    return { kind: out.kind, site: out.site };
   }
 
   /** Output kind of a module given the expression that built it (`Net()`, `nn.Sequential(...)`, `nn.Softmax(1)`). */
   private moduleValue(value: PyNode, depth: number): Output {
     const v = unparen(value);
-    if (!v || depth > 8) return UNKNOWN;
-    if (v.type === 'identifier') {
-      const next = this.a.scopes.valueAt(v.text, v);
-      return next ? this.moduleValue(next, depth + 1) : UNKNOWN;
-    }
+    if (!v || depth > MAX_DEPTH) return UNKNOWN;
+    if (v.type === 'identifier') return this.nameModule(v, depth + 1) ?? UNKNOWN;
     if (v.type !== 'call') return UNKNOWN;
     const fn = v.child('function');
     const q = this.a.qname(fn);
     if (q && ACTIVATION_LAYERS[q]) return { kind: ACTIVATION_LAYERS[q], site: v };
     if (q && LINEAR_LAYERS.has(q)) return { kind: 'logits', site: v };
     if (q === 'torch.nn.Sequential') return this.sequential(v, depth);
+    if (q && WRAPPERS.has(q)) {
+      const inner = positionalArgs(v)[0];
+      return inner ? this.moduleValue(inner, depth + 1) : UNKNOWN;
+    }
     if (fn?.type === 'identifier') {
       const cls = this.a.moduleClass(fn.text);
-      if (cls) return this.classOutput(cls, depth + 1);
+      if (cls) return this.classOutput(cls);
+      // `build_model()`: a function of this file that returns the model.
+      const defs = this.a.functions.get(fn.text);
+      if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) {
+        return combine(returnValues(defs[0]!).map((r) => this.moduleValue(r, depth + 1)));
+      }
     }
     if (fn?.type === 'attribute' && MODULE_CHAIN.has(fn.child('attribute')?.text ?? '')) {
       const obj = fn.child('object');
@@ -149,21 +223,56 @@ export class OutputFlow {
 
   private sequential(seq: PyNode, depth: number): Output {
     const args = positionalArgs(seq);
-    const last = args[args.length - 1];
-    if (!last || seq.child('arguments')?.children.some((c) => c.type === 'list_splat')) return UNKNOWN;
+    if (seq.child('arguments')?.children.some((c) => c.type === 'list_splat' || c.type === 'dictionary_splat')) return UNKNOWN;
+    if (args.length === 0) return this.addedModules(seq, depth);
+    const items = args.length === 1 ? orderedDictItems(this.a, args[0]!) : undefined;
+    if (items) return this.lastLayer(items.map((t) => unparen(t.namedChildren[1])), items, depth);
+    return this.lastLayer(args, args, depth);
+  }
+
+  /**
+   * Output of the last of a Sequential's layers. `elements` are what a fix removes: the layers themselves, or the
+   * `(name, layer)` tuples of an OrderedDict.
+   */
+  private lastLayer(layers: (PyNode | undefined)[], elements: PyNode[], depth: number): Output {
+    const last = layers[layers.length - 1];
+    if (!last) return UNKNOWN;
     const out = this.moduleValue(last, depth + 1);
     if (out.kind === 'unknown' || out.kind === 'logits' || out.site !== unparen(last)) return out;
-    const prev = args[args.length - 2];
-    const removal: RawFix | undefined = prev ? { title: `Remove the final ${out.kind} layer`, edits: [{ start: prev.end, end: last.end, newText: '' }] } : undefined;
+    const prev = elements[elements.length - 2];
+    const lastEl = elements[elements.length - 1]!;
+    const removal: RawFix | undefined = prev ? { title: `Remove the final ${out.kind} layer`, edits: [{ start: prev.end, end: lastEl.end, newText: '' }] } : undefined;
     return { kind: out.kind, site: last, removal };
   }
 
-  /** What a module class's forward returns; all returns must agree. */
-  classOutput(cls: ModuleClass, depth = 0): Output {
+  /** `net = nn.Sequential()` then `net.add_module('out', layer)`: the last layer added in the same block. */
+  private addedModules(seq: PyNode, depth: number): Output {
+    const asg = seq.parent;
+    const left = asg?.type === 'assignment' && asg.child('right') === seq ? asg.child('left') : undefined;
+    const stmt = asg?.parent;
+    if (!left || stmt?.type !== 'expression_statement') return UNKNOWN;
+    let layer: PyNode | undefined;
+    for (const c of this.a.callsNamed('add_module')) {
+      if (c.start < seq.end || receiver(c)?.text !== left.text) continue;
+      // Added in the same block (not under an `if` or a loop), to this binding of the name.
+      if (c.parent?.type !== 'expression_statement' || c.parent.parent !== stmt.parent) continue;
+      if (left.type === 'identifier' && this.a.scopes.valueAt(left.text, c) !== seq) continue;
+      layer = positionalArgs(c)[1] ?? keywordArg(c, 'module');
+    }
+    if (!layer) return UNKNOWN;
+    const out = this.moduleValue(layer, depth + 1);
+    return { kind: out.kind, site: out.site };
+  }
+
+  /**
+   * What a module class's forward returns; all returns must agree. Computed from a fresh depth, whatever the caller's:
+   * the result is cached, so it must not depend on how deep the first caller was (the guard below stops cycles).
+   */
+  classOutput(cls: ModuleClass): Output {
     const cached = this.classKinds.get(cls);
     if (cached) return cached;
     this.classKinds.set(cls, UNKNOWN); // recursion guard
-    const outs = cls.returns.map((r) => this.of(r, depth + 1));
+    const outs = cls.returns.map((r) => this.of(r, 1));
     const out = combine(outs);
     this.classKinds.set(cls, out);
     return out;
@@ -171,12 +280,12 @@ export class OutputFlow {
 
   /** A model passed in as a parameter: the models this file builds, if they all agree. */
   private fileModelsCache?: Output;
-  private fileModels(depth: number): Output {
-    this.fileModelsCache ??= this.computeFileModels(depth);
+  private fileModels(): Output {
+    this.fileModelsCache ??= this.computeFileModels();
     return this.fileModelsCache;
   }
 
-  private computeFileModels(depth: number): Output {
+  private computeFileModels(): Output {
     const built = new Set<ModuleClass>();
     for (const call of this.a.index.of('call')) {
       const fn = call.child('function');
@@ -190,7 +299,7 @@ export class OutputFlow {
       for (const m of this.a.modules) if (!called.has(m.name)) built.add(m);
       if (built.size === 0) return UNKNOWN;
     }
-    const outs = [...built].map((c) => this.classOutput(c, depth + 1));
+    const outs = [...built].map((c) => this.classOutput(c));
     const out = combine(outs);
     return built.size === 1 ? out : { kind: out.kind, site: out.site };
   }
@@ -219,6 +328,97 @@ export class OutputFlow {
     if (src.slice(lineStart, stmt.start).trim() !== '' || (lineEnd !== -1 && src.slice(stmt.end, lineEnd).trim() !== '')) return out.removal;
     return { title: out.removal.title, edits: [{ start: lineStart, end: lineEnd === -1 ? src.length : lineEnd + 1, newText: '' }] };
   }
+}
+
+/** The `(name, layer)` tuples of `OrderedDict([...])`, when all are literal pairs. */
+function orderedDictItems(a: Analysis, arg: PyNode): PyNode[] | undefined {
+  const call = unparen(arg);
+  if (call?.type !== 'call') return undefined;
+  const q = a.callee(call);
+  if (q !== 'collections.OrderedDict' && !(q === undefined && call.child('function')?.text === 'OrderedDict')) return undefined;
+  const list = unparen(positionalArgs(call)[0]);
+  if (list?.type !== 'list' && list?.type !== 'tuple') return undefined;
+  const items = list.namedChildren.filter((c) => c.type !== 'comment');
+  return items.length && items.every((t) => t.type === 'tuple' && t.namedChildren.length === 2) ? items : undefined;
+}
+
+/**
+ * The classification head of a torchvision model, per family: the attribute `forward` ends with and, for an
+ * nn.Sequential head, the index of its last layer.
+ */
+const HEADS: [RegExp, string, number?][] = [
+  [/^(resnet|resnext|wide_resnet|regnet_|googlenet|inception_v3|shufflenet)/, 'fc'],
+  [/^(vgg|alexnet)/, 'classifier', 6],
+  [/^mobilenet_v2|^efficientnet|^mnasnet/, 'classifier', 1],
+  [/^mobilenet_v3/, 'classifier', 3],
+  [/^convnext/, 'classifier', 2],
+  [/^densenet/, 'classifier'],
+  [/^vit_/, 'heads', 0],
+  [/^swin_/, 'head'],
+];
+
+const MODEL_CHAIN = new Set(['to', 'cuda', 'cpu', 'train', 'eval', 'float', 'double', 'half']);
+
+/** The torchvision model family (`resnet18`) a value builds, through `.to(device)` and names. */
+function torchvisionFamily(a: Analysis, value: PyNode | undefined, depth = 0): string | undefined {
+  const v = unparen(value);
+  if (!v || depth > 6) return undefined;
+  if (v.type === 'identifier') return torchvisionFamily(a, valueBefore(a, v) ?? undefined, depth + 1);
+  if (v.type !== 'call') return undefined;
+  const fn = v.child('function');
+  if (fn?.type === 'attribute' && MODEL_CHAIN.has(fn.child('attribute')?.text ?? '')) return torchvisionFamily(a, fn.child('object'), depth + 1);
+  const q = a.callee(v);
+  return q?.startsWith('torchvision.models.') ? q.slice(q.lastIndexOf('.') + 1) : undefined;
+}
+
+/** Whether `target` (the left of an assignment, after the model name) is the family's head. */
+function isHead(family: string, target: string): boolean {
+  const head = HEADS.find(([re]) => re.test(family));
+  if (!head) return false;
+  const [, attr, lastIndex] = head;
+  if (target === attr || (attr === 'heads' && target === 'heads.head')) return true;
+  const m = /^(\w+)\[(-?\d+)\]$/.exec(target);
+  return !!m && m[1] === attr && lastIndex !== undefined && (m[2] === '-1' || Number(m[2]) === lastIndex);
+}
+
+/** Assignments to `name.attr...` (`model.fc = ...`, `model.classifier[6] = ...`) by model name, once per file. */
+const headAssignments = new WeakMap<Analysis, Map<string, PyNode[]>>();
+function attributeAssignments(a: Analysis): Map<string, PyNode[]> {
+  let m = headAssignments.get(a);
+  if (m) return m;
+  m = new Map();
+  for (const asg of a.index.of('assignment')) {
+    const left = asg.child('left');
+    if (left?.type !== 'attribute' && left?.type !== 'subscript') continue;
+    const name = /^(\w+)\./.exec(left.text)?.[1];
+    if (!name || name === 'self') continue;
+    const list = m.get(name);
+    if (list) list.push(asg);
+    else m.set(name, [asg]);
+  }
+  headAssignments.set(a, m);
+  return m;
+}
+
+/**
+ * `model = models.resnet18(); model.fc = nn.Sequential(...)`: the last head assigned to the model read at `id`, in the
+ * block of its binding `value`, after it (and before `id` when `id` is in that scope).
+ */
+function replacedHead(a: Analysis, id: PyNode, value: PyNode): PyNode | undefined {
+  const stmt = value.parent?.type === 'assignment' ? value.parent.parent : undefined;
+  if (stmt?.type !== 'expression_statement') return undefined;
+  const candidates = attributeAssignments(a).get(id.text);
+  if (!candidates) return undefined;
+  const family = torchvisionFamily(a, value);
+  if (!family) return undefined;
+  const sameScope = scopeOf(id) === scopeOf(value);
+  let head: PyNode | undefined;
+  for (const asg of candidates) {
+    if (asg.start < value.end || (sameScope && asg.start > id.start) || asg.parent?.parent !== stmt.parent) continue;
+    const target = asg.child('left')!.text.slice(id.text.length + 1);
+    if (isHead(family, target)) head = asg.child('right');
+  }
+  return head;
 }
 
 function replaceWith(call: PyNode, inner: PyNode, title: string): RawFix {

@@ -143,61 +143,58 @@ interface LoopCtx {
   continued: number;
   /** states leaving the loop through `break` */
   broke: number;
+  /** states leaving the function through `return` (what a step function hands back to its caller) */
+  returned: number;
 }
+
+const newCtx = (): LoopCtx => ({ continued: 0, broke: 0, returned: 0 });
 
 export interface LoopUpdate {
   loop: PyNode;
+  /** The optimizer steps of one iteration (inside a step function when the loop only calls one). */
   steps: PyNode[];
   /** Some path through one iteration steps without resetting gradients. */
   missingReset: boolean;
-  /** A reset somewhere in the loop body (any path). */
+  /** A reset somewhere in the loop body or its step functions (any path, any optimizer). */
   anyReset: boolean;
+  /** Set when the loop steps several optimizers: this update is the one of `optimizer` alone. */
+  optimizer?: string;
+  /** With `optimizer`: some reset in the loop counts for that optimizer. */
+  ownReset?: boolean;
+  /** Functions of the file called from the loop that do backward + step (`def train_step(x, y): ...`). */
+  stepFunctions: PyNode[];
 }
 
-export class TrainingLoops {
-  readonly resets: GradResets;
-  private cached?: LoopUpdate[];
+/** What a path walk counts: the STEP / RESET bits of one call. */
+type Classify = (call: PyNode) => number;
 
-  constructor(private readonly a: Analysis) {
-    this.resets = new GradResets(a);
-  }
+/**
+ * Walks the statements of one iteration (or of a step function's body) and returns the set of path states at its end.
+ * `transfer` maps a call into a step function to the states after it (undefined: an ordinary call).
+ */
+class PathWalker {
+  constructor(
+    private readonly classify: Classify,
+    private readonly transfer?: (call: PyNode, set: number) => number | undefined,
+  ) {}
 
-  /** Loops whose own body (not a nested loop's) calls optimizer.step() and which do a backward pass. */
-  get updates(): LoopUpdate[] {
-    this.cached ??= this.compute();
-    return this.cached;
-  }
-
-  private compute(): LoopUpdate[] {
-    const out: LoopUpdate[] = [];
-    for (const loop of this.a.loops) {
-      const body = loop.child('body');
-      if (!body) continue;
-      const calls = callsWithin(body);
-      const steps = calls.filter((c) => isOptimizerStep(c, this.a) && innermostLoop(c) === loop);
-      if (steps.length === 0 || !calls.some(isBackward)) continue;
-      const ctx: LoopCtx = { continued: 0, broke: 0 };
-      const end = this.block(body.namedChildren, 1, ctx) | ctx.continued;
-      out.push({ loop, steps, missingReset: (end & (1 << STEP)) !== 0, anyReset: this.resets.containsReset(body) });
-    }
-    return out;
-  }
-
-  private effect(node: PyNode | undefined): number {
-    if (!node) return 0;
+  /** The states after a node's calls (and `p.grad = None` assignments) run. */
+  private apply(set: number, node: PyNode | undefined): number {
+    if (!node) return set;
     let e = 0;
     for (const c of callsWithin(node)) {
-      if (isOptimizerStep(c, this.a)) e |= STEP;
-      else if (this.resets.isResetCall(c)) e |= RESET;
+      const after = this.transfer?.(c, set);
+      if (after !== undefined) set = after;
+      else e |= this.classify(c);
     }
     node.walk((n) => {
       if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
       if (isGradNoneAssignment(n)) e |= RESET;
     });
-    return e;
+    return applyEffect(set, e);
   }
 
-  private block(stmts: PyNode[], set: number, ctx: LoopCtx): number {
+  block(stmts: PyNode[], set: number, ctx: LoopCtx): number {
     for (const s of stmts) {
       if (set === 0) return 0;
       set = this.stmt(s, set, ctx);
@@ -219,6 +216,8 @@ export class TrainingLoops {
       case 'pass_statement':
         return set;
       case 'return_statement':
+        ctx.returned |= this.apply(set, s);
+        return 0;
       case 'raise_statement':
         return 0;
       case 'break_statement':
@@ -228,7 +227,7 @@ export class TrainingLoops {
         ctx.continued |= set;
         return 0;
       case 'if_statement': {
-        set = applyEffect(set, this.effect(s.child('condition')));
+        set = this.apply(set, s.child('condition'));
         let out = this.body(s.child('consequence'), set, ctx);
         let hasElse = false;
         for (const alt of s.childrenOf('alternative')) {
@@ -236,7 +235,7 @@ export class TrainingLoops {
             hasElse = true;
             out |= this.body(alt.child('body'), set, ctx);
           } else {
-            set = applyEffect(set, this.effect(alt.child('condition')));
+            set = this.apply(set, alt.child('condition'));
             out |= this.body(alt.child('consequence'), set, ctx);
           }
         }
@@ -244,18 +243,19 @@ export class TrainingLoops {
       }
       case 'for_statement':
       case 'while_statement': {
-        set = applyEffect(set, this.effect(s.child(s.type === 'for_statement' ? 'right' : 'condition')));
-        const inner: LoopCtx = { continued: 0, broke: 0 };
+        set = this.apply(set, s.child(s.type === 'for_statement' ? 'right' : 'condition'));
+        const inner = newCtx();
         // Loops over parameters or optimizers run at least once; any other loop may run zero times.
         const nonEmpty = s.type === 'for_statement' && /parameters\(|param_groups|optimizers/.test(s.child('right')?.text ?? '');
         let acc = nonEmpty ? this.body(s.child('body'), set, inner) | inner.continued : set;
         for (let i = 0; i < 3; i++) acc |= this.body(s.child('body'), acc, inner) | inner.continued;
+        ctx.returned |= inner.returned;
         const elseClause = s.child('alternative');
         const after = elseClause ? this.body(elseClause.child('body'), acc, ctx) : acc;
         return after | inner.broke;
       }
       case 'with_statement':
-        set = applyEffect(set, this.effect(s.children.find((c) => c.type === 'with_clause')));
+        set = this.apply(set, s.children.find((c) => c.type === 'with_clause'));
         return this.body(s.child('body'), set, ctx);
       case 'try_statement': {
         const afterBody = this.body(s.child('body'), set, ctx);
@@ -274,9 +274,193 @@ export class TrainingLoops {
         return out;
       }
       default:
-        return applyEffect(set, this.effect(s));
+        return this.apply(set, s);
     }
   }
+}
+
+export class TrainingLoops {
+  readonly resets: GradResets;
+  private cached?: LoopUpdate[];
+  /** step function -> states after one call, per entry state (0..3); null while being computed (recursion) */
+  private readonly transfers = new Map<PyNode, number[] | null>();
+  private readonly stepFns = new Map<PyNode, boolean>();
+  private readonly walker: PathWalker;
+
+  constructor(private readonly a: Analysis) {
+    this.resets = new GradResets(a);
+    this.walker = new PathWalker(
+      (c) => (isOptimizerStep(c, a) ? STEP : this.resets.isResetCall(c) ? RESET : 0),
+      (c, set) => this.callTransfer(c, set),
+    );
+  }
+
+  /** Loops whose own body (not a nested loop's) calls optimizer.step() (or a step function) and which do a backward pass. */
+  get updates(): LoopUpdate[] {
+    this.cached ??= this.compute();
+    return this.cached;
+  }
+
+  private compute(): LoopUpdate[] {
+    const out: LoopUpdate[] = [];
+    for (const loop of this.a.loops) {
+      const body = loop.child('body');
+      if (!body) continue;
+      const calls = callsWithin(body);
+      let steps = calls.filter((c) => isOptimizerStep(c, this.a) && innermostLoop(c) === loop);
+      const stepFunctions = this.stepFunctionsCalled(calls, loop);
+      if (steps.length === 0) steps = stepFunctions.flatMap((f) => ownSteps(f, this.a));
+      if (steps.length === 0 || !(calls.some(isBackward) || stepFunctions.length > 0)) continue;
+      const anyReset = this.resets.containsReset(body) || stepFunctions.some((f) => this.resets.containsReset(f));
+      // Without any reset in the loop every optimizer misses it alike: one update, one finding.
+      const perOptimizer = stepFunctions.length === 0 && anyReset ? this.perOptimizer(loop, body, steps, anyReset) : undefined;
+      if (perOptimizer) {
+        out.push(...perOptimizer);
+        continue;
+      }
+      const end = this.iteration(this.walker, body);
+      out.push({ loop, steps, missingReset: (end & (1 << STEP)) !== 0, anyReset, stepFunctions });
+    }
+    return out;
+  }
+
+  /** Step functions called by the loop's own body (not a nested loop's); the cheap name test first. */
+  private stepFunctionsCalled(calls: PyNode[], loop: PyNode): PyNode[] {
+    const out = new Set<PyNode>();
+    for (const c of calls) {
+      const f = this.stepFunctionOf(c);
+      if (f && innermostLoop(c) === loop) out.add(f);
+    }
+    return [...out];
+  }
+
+  /** The end states of one iteration of a loop body. */
+  private iteration(walker: PathWalker, body: PyNode): number {
+    const ctx = newCtx();
+    return walker.block(body.namedChildren, 1, ctx) | ctx.continued;
+  }
+
+  /**
+   * A loop that steps two optimizers (a GAN's optD and optG) is checked once per optimizer: `optD.zero_grad()` does
+   * not reset optG's parameters. Undefined when the loop steps a single optimizer.
+   */
+  private perOptimizer(loop: PyNode, body: PyNode, steps: PyNode[], anyReset: boolean): LoopUpdate[] | undefined {
+    const byOptimizer = new Map<string, PyNode[]>();
+    for (const s of steps) byOptimizer.set(optimizerOf(s), [...(byOptimizer.get(optimizerOf(s)) ?? []), s]);
+    if (byOptimizer.size < 2) return undefined;
+    const owners = new ParamOwners(this.a, loop, [...byOptimizer.keys()]);
+    const updates: LoopUpdate[] = [];
+    for (const [opt, own] of byOptimizer) {
+      const classify: Classify = (c) => {
+        if (isOptimizerStep(c, this.a)) return optimizerOf(c) === opt ? STEP : 0;
+        return this.resets.isResetCall(c) && owners.resets(c, opt) ? RESET : 0;
+      };
+      const end = this.iteration(new PathWalker(classify), body);
+      const ownReset = callsWithin(body).some((c) => (classify(c) & RESET) !== 0);
+      updates.push({ loop, steps: own, missingReset: (end & (1 << STEP)) !== 0, anyReset, optimizer: opt, ownReset, stepFunctions: [] });
+    }
+    return updates;
+  }
+
+  /**
+   * `train_step(x, y)` where `train_step` is the file's only function of that name (not a method) and its own body,
+   * outside loops, backpropagates and steps an optimizer: one call is one training step.
+   */
+  stepFunctionOf(call: PyNode): PyNode | undefined {
+    const fn = call.child('function');
+    if (fn?.type !== 'identifier') return undefined;
+    const defs = this.a.functions.get(fn.text);
+    if (defs?.length !== 1) return undefined;
+    const def = defs[0]!;
+    if (def.parent?.parent?.type === 'class_definition') return undefined;
+    let is = this.stepFns.get(def);
+    if (is === undefined) {
+      const body = def.child('body');
+      is = body !== undefined && ownSteps(def, this.a).length > 0 && callsWithin(body).some(isBackward);
+      this.stepFns.set(def, is);
+    }
+    return is ? def : undefined;
+  }
+
+  /** The states after a call into a step function, or undefined for any other call (or a recursive one). */
+  private callTransfer(call: PyNode, set: number): number | undefined {
+    const def = this.stepFunctionOf(call);
+    if (!def) return undefined;
+    let t = this.transfers.get(def);
+    if (t === null) return undefined;
+    if (t === undefined) {
+      this.transfers.set(def, null);
+      t = [0, 1, 2, 3].map((s) => {
+        const ctx = newCtx();
+        return this.walker.block(def.child('body')?.namedChildren ?? [], 1 << s, ctx) | ctx.returned;
+      });
+      this.transfers.set(def, t);
+    }
+    let out = 0;
+    for (let s = 0; s < 4; s++) if (set & (1 << s)) out |= t[s]!;
+    return out;
+  }
+}
+
+/** Optimizer steps of a function's own body that are not inside one of its loops. */
+function ownSteps(def: PyNode, a: Analysis): PyNode[] {
+  const body = def.child('body');
+  return body ? callsWithin(body).filter((c) => isOptimizerStep(c, a) && innermostLoop(c) === undefined) : [];
+}
+
+/**
+ * Whose parameters a `zero_grad()` resets, for a loop stepping several optimizers. An optimizer's owner is the one
+ * model it was built from (`Adam(netD.parameters())` -> `netD`). A reset is ruled out for optimizer O only when it
+ * names another optimizer of the loop, or the model another one was built from, and both owners are known and
+ * disjoint; anything unresolved counts as a reset of every optimizer (silence over a guess).
+ */
+class ParamOwners {
+  private readonly owners = new Map<string, string | undefined>();
+
+  constructor(
+    private readonly a: Analysis,
+    private readonly at: PyNode,
+    private readonly optimizers: string[],
+  ) {
+    for (const o of optimizers) this.owners.set(o, this.ownerOf(o));
+  }
+
+  resets(call: PyNode, opt: string): boolean {
+    if (calleeName(call) !== 'zero_grad') return true; // a helper, `p.grad.zero_()`: not resolved
+    const x = receiver(call)?.text;
+    if (x === undefined || x === opt) return true;
+    const mine = this.owners.get(opt);
+    const other = this.optimizers.includes(x) ? this.owners.get(x) : this.optimizers.some((o) => o !== opt && this.owners.get(o) === x) ? x : undefined;
+    return mine === undefined || other === undefined || overlaps(mine, other);
+  }
+
+  /** The single model whose `.parameters()` an optimizer was built from, else undefined. */
+  private ownerOf(opt: string): string | undefined {
+    const build = this.buildOf(opt);
+    if (build?.type !== 'call') return undefined;
+    const q = this.a.callee(build);
+    if (!q || !isOptimizerClass(q)) return undefined;
+    const params = keywordArg(build, 'params') ?? positionalArgs(build)[0];
+    const owners: string[] = [];
+    params?.walk((n) => {
+      if (n.type === 'call' && (calleeName(n) === 'parameters' || calleeName(n) === 'named_parameters')) owners.push(receiver(n)?.text ?? '');
+    });
+    return owners.length === 1 && owners[0] ? owners[0] : undefined;
+  }
+
+  /** The expression an optimizer name was assigned: `optD = ...` in scope, or the one `self.optD = ...` of the class. */
+  private buildOf(opt: string): PyNode | undefined {
+    if (/^\w+$/.test(opt)) return this.a.scopes.valueAt(opt, this.at) ?? undefined;
+    const m = /^self\.(\w+)$/.exec(opt);
+    const cls = m ? this.at.ancestor('class_definition') : undefined;
+    const values = cls ? this.a.scopes.selfAttr(cls, m![1]!) : [];
+    return values.length === 1 ? values[0] : undefined;
+  }
+}
+
+/** Two models may share parameters: the same name, or one is an attribute path inside the other. */
+function overlaps(x: string, y: string): boolean {
+  return x === y || x.startsWith(`${y}.`) || y.startsWith(`${x}.`);
 }
 
 function bodyBlock(clause: PyNode): PyNode | undefined {

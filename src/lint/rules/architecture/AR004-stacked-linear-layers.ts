@@ -1,6 +1,7 @@
 import { keywordArg } from '../../analysis';
 import { kerasModels } from '../../analysis/keras';
 import { biasOff, previousExcept, type LayerStep } from '../../analysis/layers';
+import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { allSteps, nnName } from './shared';
 
@@ -11,6 +12,24 @@ function deliberate(s: LayerStep): boolean {
   if (biasOff(s.layer)) return true;
   if (s.layer && keywordArg(s.layer, 'groups')) return true; // depthwise + pointwise: separable convolution
   return DELIBERATE.test(s.attr ?? '');
+}
+
+/**
+ * Not two separate blocks: two different `nn.Sequential` literals (nested ones are one block), or layers applied in
+ * the forwards of two different classes. Across two sub-modules (`self.decoder(self.encoder(x))`, an encoder ending in
+ * Conv2d and a decoder starting with ConvTranspose2d) the linear junction is a deliberate bottleneck more often than a
+ * forgotten activation.
+ */
+function sameBlock(s: LayerStep, p: LayerStep): boolean {
+  const x = s.container;
+  const y = p.container;
+  if (x && y) return x === y || contains(x, y) || contains(y, x);
+  if (x || y) return true;
+  return s.site.ancestor('class_definition') === p.site.ancestor('class_definition');
+}
+
+function contains(outer: PyNode, inner: PyNode): boolean {
+  return outer.start <= inner.start && inner.end <= outer.end;
 }
 
 export const AR004: Rule = {
@@ -35,7 +54,7 @@ export const AR004: Rule = {
     for (const s of allSteps(a)) {
       if (s.kind !== 'linear' && s.kind !== 'conv') continue;
       const p = previousExcept(s, ['dropout']);
-      if (!p || p.kind !== s.kind || deliberate(s) || deliberate(p)) continue;
+      if (!p || p.kind !== s.kind || deliberate(s) || deliberate(p) || !sameBlock(s, p)) continue;
       if (reported.has(s.site.start)) continue;
       reported.add(s.site.start);
       const what = s.kind === 'linear' ? 'Linear' : 'Conv';

@@ -5,6 +5,8 @@ import type { Rule } from '../../types';
 
 /** How a layer is sequence-first: 'absent' (PyTorch's default) or 'false' (batch_first=False written). */
 type SeqFirst = 'absent' | 'false';
+/** Also the mirror case: an RNN built with the literal batch_first=True, whose output is read sequence-first. */
+type Why = SeqFirst | 'true';
 
 /** A module known to take and return (seq, batch, features). */
 interface Layout {
@@ -12,7 +14,7 @@ interface Layout {
   family: 'rnn' | 'attention';
   /** Returns a tuple whose first element is the output sequence (RNNs, MultiheadAttention), not the tensor itself. */
   tuple: boolean;
-  why: SeqFirst;
+  why: Why;
   /** TransformerEncoder/Decoder: sequence-first through the layer it stacks. */
   viaLayer: boolean;
 }
@@ -50,6 +52,11 @@ function seqFirstArg(v: PyNode, spec: Spec): SeqFirst | undefined {
   const bf = keywordArg(v, 'batch_first');
   if (!bf) return 'absent';
   return unparen(bf)?.text === 'False' ? 'false' : undefined; // True, or a variable: not known to be sequence-first
+}
+
+/** `nn.LSTM(..., batch_first=True)`: the literal keyword, no splats. */
+function batchFirstTrue(v: PyNode): boolean {
+  return !hasKeywordSplat(v) && unparen(keywordArg(v, 'batch_first'))?.text === 'True';
 }
 
 function isParameter(fn: PyNode, name: string): boolean {
@@ -109,7 +116,7 @@ function layoutOf(a: Analysis, cls: PyNode, value: PyNode | undefined): Layout |
   const callee = a.callee(v) ?? '';
   const spec = SPECS.find((s) => s.re.test(callee));
   if (spec) {
-    const why = seqFirstArg(v, spec);
+    const why = seqFirstArg(v, spec) ?? (spec.family === 'rnn' && batchFirstTrue(v) ? 'true' : undefined);
     return why && { family: spec.family, tuple: spec.tuple, why, viaLayer: false };
   }
   const stack = STACK.exec(callee);
@@ -124,8 +131,10 @@ function seqFirstLayers(a: Analysis, m: ModuleClass): Map<string, Layout> {
   for (const attr of m.layers.keys()) {
     const layouts = a.scopes.selfAttr(m.node, attr).map((v) => layoutOf(a, m.node, v));
     const first = layouts[0];
-    if (!first || !layouts.every((l) => l && l.family === first.family && l.tuple === first.tuple && l.viaLayer === first.viaLayer)) continue;
-    out.set(attr, { ...first, why: layouts.some((l) => l!.why === 'false') ? 'false' : 'absent' });
+    if (!first) continue;
+    const batchFirst = first.why === 'true';
+    if (!layouts.every((l) => l && l.family === first.family && l.tuple === first.tuple && l.viaLayer === first.viaLayer && (l.why === 'true') === batchFirst)) continue;
+    out.set(attr, { ...first, why: batchFirst ? 'true' : layouts.some((l) => l!.why === 'false') ? 'false' : 'absent' });
   }
   return out;
 }
@@ -189,6 +198,9 @@ function batchFirstStep(sub: PyNode): '-1' | '0' | undefined {
   return undefined;
 }
 
+/** Text test before walking a method for `x[-1]` / `x[0, :, :]` (seqFirstStep decides). */
+const SEQ_FIRST_INDEX = /\[\s*(-\s*1|0\s*,)/;
+
 const POOL = new Set(['mean', 'max', 'sum']);
 const TORCH_POOL = /^torch\.(mean|max|sum)$/;
 
@@ -201,17 +213,34 @@ function reducesDim1(call: PyNode, pos: number): boolean {
   return args.length === (dim ? pos : pos + 1) && d?.type === 'integer' && d.text === '1';
 }
 
+/**
+ * `x[-1]`, `x[-1, :, :]` or `x[0, :, :]`: the sequence-first "last / first time step" idioms. A bare `x[0]` is left
+ * out: on a batch of one (`self.lstm(x.unsqueeze(0))`) it is the usual way to drop the batch dimension.
+ */
+function seqFirstStep(sub: PyNode): '-1' | '0' | undefined {
+  const idx = sub.childrenOf('subscript');
+  const [first, ...rest] = idx;
+  if (rest.length !== 0 && (rest.length !== 2 || rest.some((r) => r.type !== 'slice' || r.namedChildren.some((c) => c.type !== 'comment')))) return undefined;
+  if (first?.type === 'unary_operator' && first.text.replace(/\s+/g, '') === '-1') return '-1';
+  if (first?.type === 'integer' && first.text === '0' && rest.length === 2) return '0';
+  return undefined;
+}
+
 type Evidence = { node: PyNode; step: '-1' | '0' } | { node: PyNode; pool: string };
 
-/** A batch-first reading of the expression `x`: `x[:, -1]`, `x[:, 0]`, `x.mean(dim=1)`, `torch.mean(x, dim=1)` (mean/max/sum). */
-function evidenceOn(a: Analysis, x: PyNode): Evidence | undefined {
+/**
+ * A batch-first reading of the expression `x`: `x[:, -1]`, `x[:, 0]`, `x.mean(dim=1)`, `torch.mean(x, dim=1)` (mean/max/sum);
+ * for a batch-first layer (`why` 'true'), a sequence-first one: `x[-1]`.
+ */
+function evidenceOn(a: Analysis, x: PyNode, why: Why): Evidence | undefined {
   let n = x;
   while (n.parent?.type === 'parenthesized_expression') n = n.parent;
   const p = n.parent;
   if (p?.type === 'subscript' && p.child('value') === n) {
-    const step = batchFirstStep(p);
+    const step = why === 'true' ? seqFirstStep(p) : batchFirstStep(p);
     return step && { node: p, step };
   }
+  if (why === 'true') return undefined;
   if (p?.type === 'attribute' && p.child('object') === n) {
     const call = p.parent;
     const op = p.child('attribute')?.text ?? '';
@@ -224,6 +253,12 @@ function evidenceOn(a: Analysis, x: PyNode): Evidence | undefined {
     if (op && positionalArgs(call)[0] === n && reducesDim1(call, 1)) return { node: call, pool: op[1]! };
   }
   return undefined;
+}
+
+/** `self.lstm(x.unsqueeze(0))`, `x[None]`, `x.view(1, ...)`: a single sample made into a batch of one. */
+function batchOfOne(call: PyNode): boolean {
+  const x = positionalArgs(call)[0];
+  return x !== undefined && /unsqueeze\(\s*(dim\s*=\s*)?0\s*\)|\[\s*None|\b(view|reshape)\(\s*1\s*,/.test(x.text);
 }
 
 /** The attribute of `self.<attr>(...)`. */
@@ -248,6 +283,13 @@ function outputOf(call: PyNode): { expr: PyNode; indexed: boolean } {
 const POOLED = { mean: 'averages over', max: 'takes the maximum over', sum: 'sums over' } as Record<string, string>;
 
 function message(attr: string, layout: Layout, value: string, ev: Evidence): string {
+  if (layout.why === 'true' && 'step' in ev) {
+    const which = ev.step === '-1' ? 'last' : 'first';
+    return (
+      `self.${attr} is built with batch_first=True, so its output is (batch, seq, hidden): ${ev.node.text.replace(/\s+/g, ' ')} is the ${which} sample ` +
+      `of the batch, not each sample's ${which} time step. Take ${value}[:, ${ev.step}, :].`
+    );
+  }
   const why = `${layout.viaLayer ? 'its layer has ' : ''}${layout.why === 'false' ? 'batch_first=False' : 'no batch_first=True'}`;
   const build = `Build ${layout.viaLayer ? 'the layer' : 'it'} with batch_first=True for (batch, seq, features) inputs`;
   const head = `self.${attr} is sequence-first (${why}): `;
@@ -291,7 +333,9 @@ export const AR008: Rule = {
       'chance accuracy). `nn.MultiheadAttention`, `nn.TransformerEncoderLayer`/`DecoderLayer` and `nn.Transformer` are ' +
       'sequence-first by default too (a `TransformerEncoder`/`Decoder` has its layer\'s layout): fed (batch, seq, features), ' +
       'attention mixes the samples of the batch instead of the positions of each sequence, and the CLS token `out[:, 0]` or ' +
-      'the pooling `out.mean(dim=1)` read or average the batch, not the sequence.',
+      'the pooling `out.mean(dim=1)` read or average the batch, not the sequence. The mirror mistake is reported too: an ' +
+      'LSTM/GRU/RNN built with `batch_first=True` returns (batch, seq, hidden), so `out[-1]` is the last sample of the batch, ' +
+      'not the last time step (`h_n[-1]` is always layers-first and is fine).',
     wrong: EXAMPLE.replace('BATCH_FIRST', '').replace('OUT', '  # x: (batch, seq, features), but read as (seq, batch, features)'),
     right: EXAMPLE.replace('BATCH_FIRST', ', batch_first=True').replace('OUT', '  # x and out: (batch, seq, ...)'),
     concept: 'Recurrent layers: tensor layout (seq, batch, features) vs batch_first',
@@ -302,7 +346,10 @@ export const AR008: Rule = {
     for (const m of a.modules) {
       const layers = seqFirstLayers(a, m);
       if (!layers.size) continue;
+      // Batch-first layers are the usual style: look into a method only when it indexes something sequence-first.
+      const onlyBatchFirst = [...layers.values()].every((l) => l.why === 'true');
       for (const fn of methodsOf(m.node)) {
+        if (onlyBatchFirst && !SEQ_FIRST_INDEX.test(fn.text)) continue;
         const reported = new Set<PyNode>();
         const report = (ev: Evidence, attr: string, value: string) => {
           if (reported.has(ev.node)) return;
@@ -313,11 +360,11 @@ export const AR008: Rule = {
           if (call.type !== 'call') return;
           const attr = selfCallAttr(call);
           const layout = attr && layers.get(attr);
-          if (!attr || !layout) return;
+          if (!attr || !layout || (layout.why === 'true' && batchOfOne(call))) return;
           // The output sequence itself (`self.encoder(x)`, `self.lstm(x)[0]`), or the tuple holding it first.
           const { expr, indexed } = layout.tuple ? outputOf(call) : { expr: call, indexed: true };
           // self.lstm(x)[0][:, -1, :] / self.encoder(x)[:, 0] / self.encoder(x).mean(dim=1)
-          const direct = indexed ? evidenceOn(a, expr) : undefined;
+          const direct = indexed ? evidenceOn(a, expr, layout.why) : undefined;
           if (direct) {
             report(direct, attr, expr.text);
             return;
@@ -338,7 +385,7 @@ export const AR008: Rule = {
           const binds = bindings(fn, name);
           walkBody(fn, (id) => {
             if (id.type !== 'identifier' || id.text !== name || id.start < assign.end) return;
-            const ev = evidenceOn(a, id);
+            const ev = evidenceOn(a, id, layout.why);
             if (!ev) return;
             // The value the name has here must be this call's output (not a permuted / transposed copy).
             let last: { node: PyNode; from: number } | undefined;

@@ -85,7 +85,9 @@ export const DT003: Rule = {
     const calls = ctx.nodesOfType('call');
     const splits = splitSites(ctx);
     if (splits.length === 0) return;
-    const splitAfter = (at: PyNode, names: Set<string>) => splits.find((sp) => sp.node.start > at.end && sameScope(sp.node, at) && sp.names.some((n) => names.has(n)));
+    // A split of a name tainted before it (the offset where the name started to hold scaled data).
+    const splitAfter = (at: PyNode, taint: Map<string, number>) =>
+      splits.find((sp) => sp.node.start > at.end && sameScope(sp.node, at) && sp.names.some((n) => (taint.get(n) ?? Infinity) < sp.node.start));
     const lineOf = (n: PyNode) => ctx.source.slice(0, n.start).split('\n').length;
 
     for (const call of calls) {
@@ -101,21 +103,21 @@ export const DT003: Rule = {
         dataArg = positionalArgs(call)[0] ?? keywordArg(call, 'X');
       }
       const data = rootName(dataArg);
-      if (!scaler || !data || /train/i.test(data)) continue;
-      const tainted = new Set([data]);
+      if (!scaler || !data || /train/i.test(data) || fittedOnRowSlice(dataArg!, ctx)) continue;
+      const base = [data];
       const target = assignedTarget(call);
-      if (target?.type === 'identifier') tainted.add(target.text);
+      if (target?.type === 'identifier') base.push(target.text);
       // later `Z = scaler.transform(...)`
       const recv = receiver(call);
       if (recv && name !== undefined && /fit/.test(name)) {
         for (const t of calls) {
           if (t.start > call.end && calleeName(t) === 'transform' && receiver(t)?.text === recv.text) {
             const tt = assignedTarget(t);
-            if (tt?.type === 'identifier') tainted.add(tt.text);
+            if (tt?.type === 'identifier') base.push(tt.text);
           }
         }
       }
-      const split = splitAfter(call, tainted);
+      const split = splitAfter(call, propagateTaint(call, base, ctx));
       if (!split) continue;
       ctx.report({
         node: call,
@@ -125,7 +127,7 @@ export const DT003: Rule = {
     for (const asg of ctx.nodesOfType('assignment')) {
       const m = manualStandardisation(asg);
       if (!m || /train/i.test(m.source)) continue;
-      const split = splitAfter(asg, new Set([m.target]));
+      const split = splitAfter(asg, new Map([[m.target, asg.end]]));
       if (!split) continue;
       ctx.report({
         node: asg,
@@ -173,10 +175,96 @@ function splitSites(ctx: RuleContext): SplitSite[] {
     if (!left || !right || !/train/i.test(left.text)) continue;
     const parts = right.type === 'expression_list' || right.type === 'tuple' ? right.namedChildren : [right];
     const names = parts
+      .map((p) => unwrapValue(p, ctx))
       .filter((p) => p.type === 'subscript' && p.namedChildren.some((c) => c.type === 'slice'))
       .map((p) => rootName(p))
       .filter((n): n is string => n !== undefined);
     if (names.length > 0) out.push({ node: asg, names });
   }
   return out.sort((x, y) => x.node.start - y.node.start);
+}
+
+/** Calls that hand back their first argument's data in another container: `torch.tensor(X[:n])`, `np.array(...)`. */
+const WRAPPERS = /^(torch\.(tensor|as_tensor|from_numpy|Tensor|FloatTensor|DoubleTensor|LongTensor)|numpy\.(array|asarray|float32|float64))$/;
+/** Methods and attributes that keep the data: `X[:n].float()`, `df[:n].values`. */
+const KEEPS = /^(float|double|long|astype|to|copy|contiguous|values|to_numpy)$/;
+
+/** The data expression inside value-preserving wrappers: `torch.tensor(data[:n], dtype=...)` -> `data[:n]`. */
+function unwrapValue(n: PyNode, ctx: RuleContext): PyNode {
+  for (let i = 0; i < 8; i++) {
+    if (n.type === 'call') {
+      const q = ctx.analysis.callee(n);
+      const inner = q && WRAPPERS.test(q) ? positionalArgs(n)[0] : KEEPS.test(calleeName(n) ?? '') ? receiver(n) : undefined;
+      if (!inner) return n;
+      n = inner;
+    } else if (n.type === 'attribute' && KEEPS.test(n.child('attribute')?.text ?? '')) n = n.child('object')!;
+    else if (n.type === 'parenthesized_expression' && n.namedChildren[0]) n = n.namedChildren[0];
+    else return n;
+  }
+  return n;
+}
+
+/** `scaler.fit(data[:n_train])`, `fit(df.iloc[:split])`: fitted on a slice of the rows, the training part. */
+function fittedOnRowSlice(arg: PyNode, ctx: RuleContext): boolean {
+  const n = unwrapValue(arg, ctx);
+  if (n.type !== 'subscript') return false;
+  const first = n.namedChildren.find((c) => c !== n.child('value') && c.type !== 'comment');
+  return first?.type === 'slice' && first.text.replace(/\s/g, '') !== ':';
+}
+
+/**
+ * Names that hold data derived from the fitted array, with the offset from which they do: followed forward in
+ * document order through assignments (`X, y = np.array(X), np.array(y)`), `for row in scaled:` targets and
+ * `L.append(<tainted>)` in the fit's scope. A name re-assigned from untainted data is dropped. Proportional to the
+ * statements of one scope, once per scaler fit.
+ */
+function propagateTaint(fit: PyNode, base: string[], ctx: RuleContext): Map<string, number> {
+  const taint = new Map(base.map((n) => [n, fit.end]));
+  const events: PyNode[] = [];
+  for (const a of ctx.nodesOfType('assignment')) if (a.start > fit.end && sameScope(a, fit)) events.push(a);
+  for (const l of ctx.nodesOfType('for_statement')) if (l.start > fit.end && sameScope(l, fit)) events.push(l);
+  for (const c of [...ctx.analysis.callsNamed('append'), ...ctx.analysis.callsNamed('extend')]) if (c.start > fit.end && sameScope(c, fit)) events.push(c);
+  events.sort((x, y) => x.start - y.start);
+  const set = (target: PyNode, tainted: boolean, at: number) => {
+    if (target.type !== 'identifier') return;
+    if (tainted) taint.set(target.text, taint.get(target.text) ?? at);
+    else taint.delete(target.text);
+  };
+  for (const e of events) {
+    if (e.type === 'call') {
+      const list = receiver(e);
+      const item = positionalArgs(e)[0];
+      if (list?.type === 'identifier' && item && carriesTaint(item, taint)) set(list, true, e.end);
+      continue;
+    }
+    const left = e.child('left');
+    const right = e.child('right');
+    if (!left || !right || (e.type === 'assignment' && right.type === 'assignment')) continue;
+    const targets = left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.namedChildren : [left];
+    const values = right.type === 'expression_list' || right.type === 'tuple' ? right.namedChildren : [];
+    targets.forEach((t, i) => set(t, carriesTaint(values.length === targets.length ? values[i]! : right, taint), e.end));
+  }
+  return taint;
+}
+
+/** An expression whose value holds a tainted name's data (not just its length, shape or an index into it). */
+function carriesTaint(e: PyNode, taint: Map<string, number>): boolean {
+  switch (e.type) {
+    case 'identifier':
+      return (taint.get(e.text) ?? Infinity) < e.start;
+    case 'attribute':
+      return !/^(shape|ndim|dtype|size|columns|index|device)$/.test(e.child('attribute')?.text ?? '') && carriesTaint(e.child('object')!, taint);
+    case 'subscript':
+      return carriesTaint(e.child('value')!, taint);
+    case 'call': {
+      const f = e.child('function');
+      if (f?.type === 'identifier' && /^(len|range|enumerate|int|float|str|print|type|isinstance)$/.test(f.text)) return false;
+      return (f !== undefined && f.type !== 'identifier' && carriesTaint(f, taint)) || positionalArgs(e).some((a) => carriesTaint(a, taint));
+    }
+    case 'lambda':
+    case 'keyword_argument':
+      return false;
+    default:
+      return e.namedChildren.some((c) => carriesTaint(c, taint));
+  }
 }

@@ -1,4 +1,5 @@
 import { calleeName, keywordArg, positionalArgs, receiver } from '../../analysis';
+import { loadedDatasetClass } from '../../analysis/datasets';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -12,6 +13,8 @@ const TV_DATASETS = /^torchvision\.datasets\.(MNIST|FashionMNIST|KMNIST|EMNIST|C
 /** Operations that keep the values as they are (shape, dtype, device, container changes). */
 const KEEPS = /^(reshape|astype|float|double|half|to|view|unsqueeze|squeeze|permute|transpose|from_numpy|tensor|as_tensor|Tensor|FloatTensor|expand_dims|array|asarray|cuda|contiguous|flatten|type|copy|clone|numpy|cpu|detach)$/;
 const FLOAT_CALLS = /^(float|double|half)$/;
+/** PIL.Image methods that return an image with the same 0-255 pixel range. */
+const PIL_METHODS = /^(convert|resize|crop|rotate|transpose|copy)$/;
 
 interface Raw {
   /** converted to a floating dtype on the way (torch then accepts it silently) */
@@ -24,12 +27,50 @@ function isFloatDtype(n: PyNode | undefined): boolean {
   return n !== undefined && /float|double|half/.test(n.text);
 }
 
+/** Raw names per scope (function, or null for the module), as the events of `check` have left them so far. */
+type RawByScope = Map<PyNode | null, Map<string, Raw>>;
+
+/** The `return` statements of a function, not those of nested functions. */
+function returnsOf(fn: PyNode): PyNode[] {
+  const out: PyNode[] = [];
+  fn.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement') out.push(n);
+  });
+  return out;
+}
+
+/**
+ * `DataLoader(MyDataset(...))` whose `__getitem__` returns raw images first on every return (`return img, label`):
+ * the batches hold them. Read from the raw names `__getitem__` had at each return (its events come earlier).
+ */
+function rawItems(loader: PyNode, ctx: RuleContext, byScope: RawByScope): Raw | undefined {
+  const cls = loadedDatasetClass(loader, ctx.analysis);
+  const raws = cls && byScope.get(cls.getitem);
+  const returns = cls ? returnsOf(cls.getitem) : [];
+  if (!raws || !returns.length) return undefined;
+  let found: Raw | undefined;
+  for (const r of returns) {
+    const value = unparenValue(r.namedChildren[0]);
+    const first = value?.type === 'tuple' || value?.type === 'expression_list' ? value.namedChildren[0] : undefined;
+    const raw = rawOf(first, raws, ctx);
+    if (!raw) return undefined;
+    found = { floated: (found?.floated ?? true) && raw.floated, origin: `${cls!.name}.__getitem__: ${raw.origin}` };
+  }
+  return found;
+}
+
+function unparenValue(n: PyNode | undefined): PyNode | undefined {
+  while (n?.type === 'parenthesized_expression') n = n.namedChildren[0];
+  return n;
+}
+
 /** What an expression holds if it is raw integer images: directly a source, or a value-preserving op on a raw name. */
-function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext): Raw | undefined {
+function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, byScope?: RawByScope): Raw | undefined {
   if (!e) return undefined;
-  if (e.type === 'parenthesized_expression') return rawOf(e.namedChildren[0], raws, ctx);
+  if (e.type === 'parenthesized_expression') return rawOf(e.namedChildren[0], raws, ctx, byScope);
   if (e.type === 'identifier') return raws.get(e.text);
-  if (e.type === 'subscript') return rawOf(e.child('value'), raws, ctx);
+  if (e.type === 'subscript') return rawOf(e.child('value'), raws, ctx, byScope);
   if (e.type === 'attribute') {
     const attr = e.child('attribute')?.text;
     const obj = e.child('object');
@@ -38,7 +79,7 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext):
       const q = v?.type === 'call' ? ctx.analysis.callee(v) : undefined;
       if (q && TV_DATASETS.test(q)) return { floated: false, origin: `${obj.text}.${attr} (uint8 ${q.split('.').pop()} images)` };
     }
-    if (attr === 'T') return rawOf(obj, raws, ctx);
+    if (attr === 'T') return rawOf(obj, raws, ctx, byScope);
     return undefined;
   }
   if (e.type !== 'call') return undefined;
@@ -46,16 +87,21 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext):
   if (q && IMAGE_READERS.test(q)) return { floated: false, origin: `${q.split('.').pop()}() (uint8 pixels)` };
   // np.array(Image.open(path))
   if (q && /^numpy\.(array|asarray)$/.test(q)) {
-    const arg = positionalArgs(e)[0];
+    let arg = positionalArgs(e)[0];
+    // Image.open(p).convert("RGB").resize((64, 64)): PIL images all the same, still 0-255
+    while (arg?.type === 'call' && PIL_METHODS.test(arg.child('function')?.child('attribute')?.text ?? '')) arg = receiver(arg);
     if (arg?.type === 'call' && ctx.analysis.callee(arg) === 'PIL.Image.open') return { floated: isFloatDtype(keywordArg(e, 'dtype')), origin: 'np.array(Image.open(...)) (uint8 pixels)' };
   }
   // TensorDataset(x, y) / DataLoader(ds): containers whose batches hold the raw images
-  if (q === 'torch.utils.data.TensorDataset' || q === 'torch.utils.data.DataLoader') return rawOf(positionalArgs(e)[0] ?? keywordArg(e, 'dataset'), raws, ctx);
+  if (q === 'torch.utils.data.TensorDataset' || q === 'torch.utils.data.DataLoader') {
+    const held = rawOf(positionalArgs(e)[0] ?? keywordArg(e, 'dataset'), raws, ctx, byScope);
+    return held ?? (q === 'torch.utils.data.DataLoader' && byScope ? rawItems(e, ctx, byScope) : undefined);
+  }
   const name = calleeName(e);
   if (!name || !KEEPS.test(name)) return undefined;
   const recv = receiver(e);
   const isFunction = recv === undefined || (q !== undefined && /^(torch|numpy)\.[a-z_]+$/.test(q));
-  const inner = isFunction ? rawOf(positionalArgs(e)[0], raws, ctx) : rawOf(recv, raws, ctx);
+  const inner = isFunction ? rawOf(positionalArgs(e)[0], raws, ctx, byScope) : rawOf(recv, raws, ctx, byScope);
   if (!inner) return undefined;
   const floated =
     inner.floated ||
@@ -141,7 +187,7 @@ export const DT006: Rule = {
       ...ctx.nodesOfType('call'),
       ...ctx.nodesOfType('for_statement'),
     ].sort((x, y) => x.start - y.start);
-    const rawByScope = new Map<PyNode | null, Map<string, Raw>>();
+    const rawByScope: RawByScope = new Map();
     const reported = new Set<string>();
     for (const ev of events) {
       const scope = scopeOf(ev);
@@ -157,7 +203,7 @@ export const DT006: Rule = {
           left = left?.namedChildren[1];
         }
         while (it?.type === 'call' && /^(tqdm|iter)$/.test(calleeName(it) ?? '')) it = positionalArgs(it)[0];
-        const r = rawOf(it, raws, ctx);
+        const r = rawOf(it, raws, ctx, rawByScope);
         const first = left?.type === 'identifier' ? undefined : unparenFirst(left);
         if (r && first) raws.set(first.text, r);
         continue;
@@ -179,7 +225,7 @@ export const DT006: Rule = {
           continue;
         }
         if (left.type === 'identifier') {
-          const r = rawOf(right, raws, ctx);
+          const r = rawOf(right, raws, ctx, rawByScope);
           if (r) raws.set(left.text, r);
           else raws.delete(left.text);
         } else if (left.type === 'pattern_list' || left.type === 'tuple_pattern') {

@@ -1,4 +1,5 @@
 import { deviceMove, isOptimizerConstructor, mayBeCuda, optimizedModel, sameScope, stringValue } from '../../analysis/runtime';
+import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -13,6 +14,18 @@ function movesToGpu(dev: PyNode | undefined, ctx: RuleContext): boolean {
   }
   if (dev.type === 'attribute') return /cuda|gpu|device/i.test(dev.text) && !/cpu/i.test(dev.text);
   return mayBeCuda(dev, ctx.analysis);
+}
+
+/** `name` is a parameter of the function `at` is in (and not re-bound in it before `at`: valueAt says null). */
+function isParameter(name: PyNode, at: PyNode): boolean {
+  const fn = scopeOf(at);
+  return (fn?.child('parameters')?.namedChildren ?? []).some((p) => (p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier'))?.text === name.text);
+}
+
+/** `self.model = model.to(device)`: the moved model is what the object keeps. */
+function storedOnSelf(move: PyNode): boolean {
+  const p = move.parent;
+  return p?.type === 'assignment' && p.child('right') === move && p.child('left')?.type === 'attribute' && p.child('left')?.child('object')?.text === 'self';
 }
 
 function isLoop(n: PyNode): boolean {
@@ -50,10 +63,9 @@ export const DV004: Rule = {
       if (moves.some((m) => sameModel(m) && m.call.start < opt.start)) continue;
       if (model.type === 'identifier') {
         const v = ctx.analysis.scopes.valueAt(model.text, opt);
-        if (v === null) {
-          // a parameter or unpacked value: the caller may have moved it
-          continue;
-        }
+        // An unpacked value or loop target: the caller may have moved it. A parameter too, unless the scope keeps it
+        // moved to the GPU later (`self.model = model.to(device)` in a Trainer's `__init__`): then it came unmoved.
+        if (v === null && !(isParameter(model, opt) && moves.some((m) => sameModel(m) && m.call.start > opt.end && storedOnSelf(m.call)))) continue;
         if (v && /\.(to|cuda)\(/.test(v.text)) continue;
       } else {
         continue; // self.model & co: moved in another method we do not order

@@ -4,16 +4,74 @@ import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
 const MOVES = new Set(['to', 'cuda', 'cpu']);
-const FACTORIES = /^torch\.(tensor|as_tensor|from_numpy|zeros|ones|randn|rand|randint|empty|full|arange|linspace|stack|cat)$/;
+const FACTORIES = /^torch\.(tensor|as_tensor|from_numpy|zeros|ones|randn|rand|randint|empty|full|arange|linspace|stack|cat|Tensor|FloatTensor|LongTensor|DoubleTensor|IntTensor|BoolTensor|ByteTensor|HalfTensor)$/;
+/** Methods that return a tensor again (peeled off a factory: `torch.tensor(x).float()`); moves excluded. */
+const TENSOR_METHODS = /^(float|long|double|int|half|bool|view|reshape|unsqueeze|squeeze|permute|contiguous|clone|detach|requires_grad_|type)$/;
 
-/** Whether a name holds a tensor: a target of a loop over batches, or bound to a torch tensor factory. */
+/** `torch.tensor(x)`, `torch.FloatTensor(x)`, `torch.from_numpy(x).float().unsqueeze(1)`. */
+function isFactoryCall(a: Analysis, v: PyNode | undefined): boolean {
+  while (v?.type === 'call' && v.child('function')?.type === 'attribute' && TENSOR_METHODS.test(calleeName(v) ?? '')) v = unparen(receiver(v));
+  return v?.type === 'call' && FACTORIES.test(a.callee(v) ?? '');
+}
+
+/** The loop over batches around `node` (up to its function) whose target binds `name`: `for i, data in enumerate(loader)`. */
+function batchLoopBinding(node: PyNode, name: string): boolean {
+  for (let p = node.parent; p; p = p.parent) {
+    if (p.type === 'function_definition' || p.type === 'class_definition') return false;
+    if (p.type === 'for_statement' && loopTargetBinds(p, name)) return BATCH_ITERABLE.test(p.child('right')?.text ?? '');
+  }
+  return false;
+}
+
+/** Whether a statement binds `name` anywhere in it (assignment, loop target, with-as). */
+function bindsName(stmt: PyNode, name: string): boolean {
+  let hit = false;
+  stmt.walk((n) => {
+    if (hit || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    const target = n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' ? n.child('left') : n.type === 'as_pattern' ? n.child('alias') : undefined;
+    target?.walk((t) => {
+      if (t.type === 'attribute' || t.type === 'subscript') return false;
+      if (t.type === 'identifier' && t.text === name) hit = true;
+    });
+  });
+  return hit;
+}
+
+/**
+ * `inputs, labels = data` as the last binding of `id` before it, `data` the target of a loop over batches
+ * (the CIFAR tutorial's `for i, data in enumerate(trainloader, 0):`). Reads only the statement's own loop bodies.
+ */
+function unpackedFromBatch(id: PyNode): boolean {
+  let stmt: PyNode = id;
+  while (stmt.parent && stmt.parent.type !== 'block') stmt = stmt.parent;
+  for (let block = stmt.parent; block?.type === 'block'; stmt = block.parent!, block = stmt.parent) {
+    const siblings = block.namedChildren;
+    for (let i = siblings.indexOf(stmt) - 1; i >= 0; i--) {
+      const s = siblings[i]!;
+      if (!bindsName(s, id.text)) continue;
+      const assign = s.type === 'expression_statement' ? s.namedChildren[0] : undefined;
+      const left = assign?.type === 'assignment' ? assign.child('left') : undefined;
+      const right = unparen(assign?.child('right'));
+      const unpacks = (left?.type === 'pattern_list' || left?.type === 'tuple_pattern') && left.namedChildren.some((c) => c.type === 'identifier' && c.text === id.text);
+      return unpacks && right?.type === 'identifier' && batchLoopBinding(s, right.text);
+    }
+    if (block.parent?.type === 'function_definition' || block.parent?.type === 'class_definition') return false;
+  }
+  return false;
+}
+
+/** Whether a name holds a tensor: a target of a loop over batches, unpacked from one, or bound to a torch tensor factory. */
 function isTensorName(a: Analysis, id: PyNode): boolean {
   for (let p = id.parent; p; p = p.parent) {
     if (p.type === 'function_definition' || p.type === 'class_definition') break;
     if (p.type === 'for_statement' && loopTargetBinds(p, id.text)) return BATCH_ITERABLE.test(p.child('right')?.text ?? '');
   }
-  const v = unparen(a.scopes.valueAt(id.text, id) ?? undefined);
-  return v?.type === 'call' && FACTORIES.test(a.callee(v) ?? '');
+  const v = a.scopes.valueAt(id.text, id);
+  if (v === null) return unpackedFromBatch(id);
+  const e = unparen(v);
+  // inputs = data[0]: a piece of a batch
+  if (e?.type === 'subscript' && e.child('value')?.type === 'identifier') return batchLoopBinding(id, e.child('value')!.text);
+  return isFactoryCall(a, e);
 }
 
 export const DV007: Rule = {

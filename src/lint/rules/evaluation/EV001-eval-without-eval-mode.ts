@@ -1,5 +1,6 @@
-import { callsWithin, calleeName, type Analysis, type ModuleClass } from '../../analysis';
-import { evaluation, type EvalLoop } from '../../analysis/evaluation';
+import { callsWithin, calleeName, positionalArgs, receiver, type Analysis, type ModuleClass } from '../../analysis';
+import { evaluation } from '../../analysis/evaluation';
+import { reachableCalls } from '../../analysis/order';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { loopHeader } from './EV003-eval-without-no-grad';
@@ -71,12 +72,75 @@ function evalCallBefore(a: Analysis, fn: PyNode | undefined, at: PyNode): boolea
   return evalCalls(a).some((c) => c.start < at.start && c.ancestor('function_definition') === fn);
 }
 
-function hasEvalMode(a: Analysis, e: EvalLoop): boolean {
-  if (evalCallBefore(a, e.fn, e.loop)) return true;
-  const name = e.fn?.child('name')?.text;
+/** An eval-mode call before `at` in its function, or before every call site of that function. */
+function hasEvalMode(a: Analysis, fn: PyNode | undefined, at: PyNode): boolean {
+  if (evalCallBefore(a, fn, at)) return true;
+  const name = fn?.child('name')?.text;
   if (!name) return false;
   const sites = evaluation(a).callSites(name);
   return sites.length > 0 && sites.every((s) => evalCallBefore(a, s.ancestor('function_definition'), s));
+}
+
+// The phases of a shared train/val loop: `for phase in ["train", "val"]:`.
+const TRAIN_PHASE = /^[rbuf]*['"]train(ing)?['"]$/i;
+const EVAL_PHASE = /^[rbuf]*['"](val|valid|validation|eval|test|dev)['"]$/i;
+
+/** `for phase in ["train", "val"]:` whose body picks the data by phase (`dataloaders[phase]`): the phase variable. */
+function phaseVariable(loop: PyNode): string | undefined {
+  const right = loop.child('right');
+  const left = loop.child('left');
+  if ((right?.type !== 'list' && right?.type !== 'tuple') || left?.type !== 'identifier') return undefined;
+  const items = right.namedChildren;
+  if (!items.every((c) => c.type === 'string') || !items.some((c) => TRAIN_PHASE.test(c.text)) || !items.some((c) => EVAL_PHASE.test(c.text))) return undefined;
+  let picks = false;
+  loop.child('body')?.walk((n) => {
+    if (picks || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'for_statement') n.child('right')?.walk((x) => void (x.type === 'identifier' && x.text === left.text && (picks = true)));
+  });
+  return picks ? left.text : undefined;
+}
+
+/** A `model.train()` statement of the phase loop that runs in every phase (not under an `if`). */
+function unconditionalTrain(loop: PyNode, calls: readonly PyNode[]): PyNode | undefined {
+  return calls.find((c) => {
+    if (calleeName(c) !== 'train' || c.child('arguments')?.namedChildren.length || !receiver(c)) return false;
+    for (let p = c.parent; p && p !== loop; p = p.parent) {
+      if (p.type !== 'expression_statement' && p.type !== 'block' && p.type !== 'with_statement') return false;
+    }
+    return true;
+  });
+}
+
+/** Switches a mode: `x.eval()`, or `x.train(...)` with an argument (`model.train(phase == "train")`). */
+function switchesMode(c: PyNode): boolean {
+  const name = calleeName(c);
+  return name === 'eval' || (name === 'train' && (c.child('arguments')?.namedChildren.length ?? 0) > 0);
+}
+
+/**
+ * The transfer-learning phase loop with `model.train()` in every phase and no eval(): the val phase runs in training
+ * mode. The `model.train()` call, when the loop also runs `model(...)` and nothing in it (or in the file's functions it
+ * calls) switches to eval mode.
+ */
+function phaseLoopTrainCall(a: Analysis, loop: PyNode): PyNode | undefined {
+  const body = loop.child('body');
+  if (!body || !phaseVariable(loop)) return undefined;
+  const own = callsWithin(body);
+  const train = unconditionalTrain(loop, own);
+  const model = train && receiver(train)?.text;
+  if (!model) return undefined;
+  const ev = evaluation(a);
+  const forwards = own.filter((c) => ev.isForward(c) && (c.child('function')?.text === model || c.child('function')?.text === `${model}.forward`));
+  if (!forwards.length || forwards.every((f) => modelHas(a, f) === 'no')) return undefined;
+  if (reachableCalls(a, body).some(switchesMode) || own.some((c) => handsModelOut(a, c, model))) return undefined;
+  return train;
+}
+
+/** `set_mode(model, phase)`: the model given to a function this file does not define, which may switch its mode. */
+function handsModelOut(a: Analysis, call: PyNode, model: string): boolean {
+  const fn = call.child('function');
+  if (fn?.type === 'identifier' && a.functions.get(fn.text)?.length === 1) return false; // followed by reachableCalls
+  return (call.child('arguments')?.namedChildren ?? []).some((x) => (x.type === 'keyword_argument' ? x.child('value') : x)?.text === model);
 }
 
 export const EV001: Rule = {
@@ -90,7 +154,9 @@ export const EV001: Rule = {
       'In training mode, Dropout randomly zeroes activations and BatchNorm normalises with the statistics of the current batch ' +
       '(and keeps updating its running averages with validation data). Validation numbers become noisy and pessimistic, and ' +
       'the model drifts. `model.eval()` switches both to inference behaviour; `model.train()` switches back. When the model ' +
-      'cannot be resolved in this file Descent still warns: most real models (and all torchvision backbones) hold such layers.',
+      'cannot be resolved in this file Descent still warns: most real models (and all torchvision backbones) hold such layers. ' +
+      'Also reported: a `for phase in ["train", "val"]:` loop that calls `model.train()` in every phase, and ' +
+      '`with torch.no_grad(): model(X_test)` on a whole held-out tensor without `model.eval()` first.',
     wrong: 'def evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     right: 'def evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     concept: 'Regularisation: Dropout and BatchNorm behave differently in training and inference',
@@ -98,12 +164,32 @@ export const EV001: Rule = {
   },
   check(ctx) {
     const a = ctx.analysis;
-    for (const e of evaluation(a).loops) {
-      if (hasEvalMode(a, e)) continue;
+    const ev = evaluation(a);
+    for (const e of ev.loops) {
+      if (hasEvalMode(a, e.fn, e.loop)) continue;
       if (e.forwards.every((f) => modelHas(a, f) === 'no')) continue;
       ctx.report({
         ...loopHeader(e.loop),
         message: 'Evaluation loop without model.eval(): Dropout and BatchNorm stay in training mode. Call model.eval() before it (and model.train() before training resumes).',
+      });
+    }
+    // `with torch.no_grad(): y_pred = model(X_test)`: once per function (or module).
+    const seen = new Set<PyNode | undefined>();
+    for (const f of ev.heldOutForwards) {
+      if (seen.has(f.fn) || hasEvalMode(a, f.fn, f.call) || modelHas(a, f.call) === 'no') continue;
+      seen.add(f.fn);
+      const input = positionalArgs(f.call)[0]?.text ?? 'the held-out data';
+      ctx.report({
+        node: f.call,
+        message: `${f.call.text} evaluates on ${input} without model.eval(): Dropout and BatchNorm stay in training mode. Call model.eval() first.`,
+      });
+    }
+    for (const loop of a.index.of('for_statement')) {
+      const train = phaseLoopTrainCall(a, loop);
+      if (!train) continue;
+      ctx.report({
+        node: train,
+        message: `${train.text} runs in every phase of the loop, so the validation phase runs in training mode (Dropout on, BatchNorm statistics updated). Switch by phase: ${receiver(train)!.text}.train() if phase == "train" else ${receiver(train)!.text}.eval().`,
       });
     }
   },

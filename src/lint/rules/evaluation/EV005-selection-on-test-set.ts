@@ -7,20 +7,47 @@ const BEST = /best|lowest|highest|^min_|^max_|_min$|_max$/i;
 const SELECTS = /^(save|save_checkpoint|save_model|save_pretrained|save_weights|save_state|deepcopy|state_dict|copy_state)$/;
 const STOP_STATE = /^(best_?(model|state|weights|params|epoch|ckpt|checkpoint|state_dict)\w*|patience\w*|\w*counter|wait|no_improve\w*|bad_epochs?|epochs_no_improve|trigger_times)$/i;
 
-/** The enclosing function evaluates on test data only (a loop over `test_loader` / `testloader`, no validation loop). */
+/**
+ * The enclosing function evaluates on test data only (a loop over `test_loader` / `testloader`, no validation loop).
+ * At module level: the outermost loop around the node (the epoch loop of a script), which is its own statement.
+ */
 function inTestFunction(n: PyNode): boolean {
-  const fn = n.ancestor('function_definition');
-  if (!fn) return false;
+  const scope = n.ancestor('function_definition') ?? outermostLoop(n);
+  if (!scope) return false;
   let test = false;
   let val = false;
-  fn.walk((x) => {
+  scope.walk((x) => {
     if (x.type === 'for_statement') {
       const it = x.child('right')?.text ?? '';
       for (const word of it.split(/[^\w]+/)) {
         if (TEST_DATA.test(word) || /^test(ing)?loader$/i.test(word)) test = true;
-        if (/^(val|valid|validation|dev)_?(loader|dataloader|dl|data|dataset|set|ds)?$/i.test(word)) val = true;
+        if (HELD_OUT_VAL.test(word)) val = true;
       }
     }
+  });
+  return test && !val;
+}
+
+const HELD_OUT_VAL = /^(val|valid|validation|dev)_?(loader|dataloader|dl|data|dataset|set|ds)?$/i;
+
+/** The outermost for/while loop around a module-level node (undefined inside functions and classes). */
+function outermostLoop(n: PyNode): PyNode | undefined {
+  let loop: PyNode | undefined;
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'function_definition' || p.type === 'class_definition' || p.type === 'lambda') return undefined;
+    if (p.type === 'for_statement' || p.type === 'while_statement') loop = p;
+  }
+  return loop;
+}
+
+/** `acc = correct / len(test_loader.dataset)`: a value computed from test data and from no validation data. */
+function mentionsTestData(value: PyNode | undefined): boolean {
+  let test = false;
+  let val = false;
+  value?.walk((x) => {
+    if (x.type !== 'identifier') return;
+    if (TEST_DATA.test(x.text) || /^test(ing)?loader$/i.test(x.text)) test = true;
+    if (HELD_OUT_VAL.test(x.text)) val = true;
   });
   return test && !val;
 }
@@ -40,8 +67,10 @@ function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): bo
   if (!e) return false;
   const name = e.type === 'identifier' || e.type === 'attribute' ? lastName(e) : '';
   if (TEST_METRIC.test(name) || computedOnTest(e)) return true;
-  if (e.type === 'identifier' && computedOnTest(unparen(a.scopes.valueAt(e.text, e) ?? undefined))) return true;
-  return inTestFn && e.type === 'identifier' && /^(acc|accuracy|loss|score|f1|auc|top1|correct)$/i.test(e.text);
+  const value = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : undefined;
+  if (computedOnTest(value)) return true;
+  if (e.type !== 'identifier' || !/^(acc|accuracy|loss|score|f1|auc|top1|correct)$/i.test(e.text)) return false;
+  return inTestFn || mentionsTestData(value);
 }
 
 function selects(block: PyNode | undefined): boolean {

@@ -1,6 +1,7 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { losses, type LossKind } from '../../analysis/losses';
 import { operatorOf } from '../../analysis/order';
+import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
 
@@ -104,8 +105,18 @@ function looksLikeLogits(a: Analysis, expr: PyNode | undefined): boolean {
 }
 
 /** `binaryLogits`: the BCE check, which may also use the file-level evidence of `looksLikeLogits`. */
-function matches(a: Analysis, expr: PyNode | undefined, sources: Source[], binaryLogits = false): boolean {
-  return matchesSource(a, expr, sources) || (binaryLogits && looksLikeLogits(a, expr));
+function matches(a: Analysis, expr: PyNode | undefined, sources: Source[], binaryLogits = false, depth = 0): boolean {
+  if (matchesSource(a, expr, sources) || (binaryLogits && looksLikeLogits(a, expr))) return true;
+  // `def binary_acc(y_pred, y): (y_pred > 0.5)`: the scores every call site passes.
+  const args = depth < 3 ? parameterOf(a, expr) : undefined;
+  return !!args?.length && args.every((arg) => matches(a, arg, sources, binaryLogits, depth + 1));
+}
+
+/** The arguments a helper's parameter receives, when `expr` (shape methods aside) reads one. */
+function parameterOf(a: Analysis, expr: PyNode | undefined): readonly PyNode[] | undefined {
+  const b = base(expr);
+  if (b?.type !== 'identifier' || a.scopes.valueAt(b.text, b) !== null) return undefined;
+  return parameterArguments(a, b);
 }
 
 function matchesSource(a: Analysis, expr: PyNode | undefined, sources: Source[]): boolean {

@@ -1,6 +1,7 @@
-import { keywordArg, positionalArgs, receiver } from '../../analysis';
+import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
-import { inBatchLoop, isModelOutput } from './batchOutputs';
+import { inBatchLoop, modelOutputCall, onSingleSample, onWholeSplit } from './batchOutputs';
 
 export const EV009: Rule = {
   meta: {
@@ -26,19 +27,34 @@ export const EV009: Rule = {
     if (fn?.type !== 'attribute') return;
     const method = fn.child('attribute')?.text;
     if (method !== 'argmax' && method !== 'argmin') return;
-    if (keywordArg(call, 'dim') || call.child('arguments')?.children.some((c) => c.type === 'list_splat' || c.type === 'dictionary_splat')) return;
+    if (keywordArg(call, 'dim') || keywordArg(call, 'axis') || call.child('arguments')?.children.some((c) => c.type === 'list_splat' || c.type === 'dictionary_splat')) return;
     const q = ctx.analysis.callee(call);
     const pos = positionalArgs(call);
-    const isFunction = q === `torch.${method}`;
+    const isFunction = q === `torch.${method}` || q === `numpy.${method}`;
     const tensor = isFunction ? pos[0] : receiver(call);
-    if ((isFunction ? pos.length !== 1 : pos.length !== 0) || !isModelOutput(ctx.analysis, tensor)) return;
-    if (!inBatchLoop(call)) return;
+    if (isFunction ? pos.length !== 1 : pos.length !== 0) return;
+    const model = modelOutputCall(ctx.analysis, tensor);
+    // A batch: in a loop over batches, unless the input is one sample made a batch of one; or a whole split at once.
+    if (!model || !((inBatchLoop(call) && !onSingleSample(model)) || onWholeSplit(model))) return;
+    // NumPy (np.argmax, or a `.numpy()` array's method) names the dimension `axis`.
+    const numpy = q === `numpy.${method}` || (!isFunction && isNumpyArray(ctx.analysis, tensor));
+    const dim = numpy ? 'axis=1' : 'dim=1';
     const args = call.child('arguments')!;
     const at = isFunction ? pos[0]!.end : args.end - 1;
     ctx.report({
       node: call,
-      message: `${method}() without dim returns one index for the whole batch: use ${method}(dim=1) for each sample's class.`,
-      fixes: [{ title: `Use ${method}(dim=1)`, edits: [{ start: at, end: at, newText: isFunction ? ', dim=1' : 'dim=1' }] }],
+      message: `${method}() without ${numpy ? 'axis' : 'dim'} returns one index for the whole batch: use ${method}(${dim}) for each sample's class.`,
+      fixes: [{ title: `Use ${method}(${dim})`, edits: [{ start: at, end: at, newText: isFunction ? `, ${dim}` : dim }] }],
     });
   },
 };
+
+/** `outputs.numpy()`, `outputs.detach().cpu().numpy()`, or a name bound to one: a NumPy array. */
+function isNumpyArray(a: Analysis, e: PyNode | undefined): boolean {
+  let x = unparen(e);
+  if (x?.type === 'identifier') x = unparen(a.scopes.valueAt(x.text, x) ?? undefined);
+  for (; x?.type === 'call' || x?.type === 'attribute'; x = unparen(x.type === 'call' ? receiver(x) : x.child('object'))) {
+    if (x.type === 'call' && calleeName(x) === 'numpy') return true;
+  }
+  return false;
+}

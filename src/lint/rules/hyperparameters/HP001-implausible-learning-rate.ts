@@ -56,22 +56,26 @@ export const HP001: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
-  local: ['imports'],
+  local: ['imports', 'scopes'],
   visit(call, ctx) {
     const name = optimizerName(ctx.analysis.callee(call));
     const bounds = name ? BOUNDS[name] : undefined;
     if (!name || !bounds) return;
     const keras = ctx.analysis.callee(call)!.startsWith('keras.');
     const lrNode = keywordArg(call, keras ? 'learning_rate' : 'lr') ?? keywordArg(call, 'lr') ?? positionalArgs(call)[keras ? 0 : 1];
-    const lr = literal(lrNode);
+    // A constant (`LEARNING_RATE = 0.5`) counts; a loop target (`for lr in [...]`, a sweep) has no single value.
+    const constant = lrNode?.type === 'identifier' ? ctx.analysis.scopes.valueAt(lrNode.text, lrNode) : undefined;
+    const lr = literal(constant ?? lrNode);
     if (lr === undefined || lr <= 0 || (lr < bounds.high && lr >= bounds.low)) return;
     const tooHigh = lr >= bounds.high;
-    const fixes = bounds.fix ? [{ title: `Use lr=${bounds.fix}`, edits: [{ start: lrNode!.start, end: lrNode!.end, newText: bounds.fix }] }] : undefined;
+    const shown = constant ? `${lrNode!.text} = ${constant.text}` : lrNode!.text;
+    // The fix edits the literal in the call only; a constant is changed where it is defined.
+    const fixes = bounds.fix && !constant ? [{ title: `Use lr=${bounds.fix}`, edits: [{ start: lrNode!.start, end: lrNode!.end, newText: bounds.fix }] }] : undefined;
     ctx.report({
       node: lrNode,
       message: tooHigh
-        ? `Learning rate ${lrNode!.text} is too high for ${name} and will likely diverge${bounds.fix ? ` (typical: ${bounds.fix})` : ''}.`
-        : `Learning rate ${lrNode!.text} is so small that ${name} will barely move the weights.`,
+        ? `Learning rate ${shown} is too high for ${name} and will likely diverge${bounds.fix ? ` (typical: ${bounds.fix})` : ''}.`
+        : `Learning rate ${shown} is so small that ${name} will barely move the weights.`,
       fixes,
     });
   },

@@ -1,5 +1,7 @@
-import { keywordArg, positionalArgs, receiver, unparen } from '../../analysis';
-import { deleteStatementLines, isSchedulerStep, receiverValue } from '../../analysis/order';
+import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { deleteStatementLines, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
+import { parameterArguments } from '../../analysis/parameters';
+import { scopeOf } from '../../analysis/scopes';
 import { BATCH_ITERABLE, indentOf } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -55,6 +57,149 @@ function moveAfterLoop(stmt: PyNode, loop: PyNode): RawFix[] | undefined {
   return [{ title: `Step ${stmt.text.replace(/\.step\(\)$/, '')} once per epoch, after the batch loop`, edits: [del, { start: at, end: at, newText: `\n${indentOf(loop)}${stmt.text}` }] }];
 }
 
+// A training flag: `if is_train:`, `if model.training:`.
+const TRAIN_FLAG = /^((self|model)\.)?(is_?train(ing)?|train(ing)?)$/;
+const EQUALITY = new Set(['==', '!=', 'in', 'not in', 'is', 'is not']);
+
+// The values of a train/val phase; `interval == "step"` is a deliberate per-iteration option, not a phase.
+const PHASE_VALUE = /^[rbuf]*['"](train|training|val|valid|validation|eval|test)['"]$/i;
+
+/** A phase string, or a list / tuple / set of them. */
+function isPhaseValue(n: PyNode | undefined): boolean {
+  const e = unparen(n);
+  if (e?.type === 'string') return PHASE_VALUE.test(e.text);
+  return (e?.type === 'list' || e?.type === 'tuple' || e?.type === 'set') && e.namedChildren.length > 0 && e.namedChildren.every((c) => c.type === 'string' && PHASE_VALUE.test(c.text));
+}
+
+/**
+ * A condition that holds on every training batch: the phase of a shared train/val loop (`phase == "train"`,
+ * `mode in ("train",)`) or a training flag, combined with not/and/or. Anything else (`i % 100 == 0`, `step > warmup`,
+ * `accelerator.sync_gradients`) may make the step deliberately less frequent.
+ */
+function holdsEveryBatch(cond: PyNode | undefined): boolean {
+  const c = unparen(cond);
+  if (!c) return false;
+  if (c.type === 'not_operator') return holdsEveryBatch(c.child('argument'));
+  if (c.type === 'boolean_operator') return holdsEveryBatch(c.child('left')) && holdsEveryBatch(c.child('right'));
+  if (c.type === 'identifier' || c.type === 'attribute') return TRAIN_FLAG.test(c.text);
+  if (c.type !== 'comparison_operator' || c.namedChildren.length !== 2 || !EQUALITY.has(operatorOf(c) ?? '')) return false;
+  const [l, r] = c.namedChildren;
+  const named = (n: PyNode | undefined) => n?.type === 'identifier' || n?.type === 'attribute';
+  return (named(unparen(l)) && isPhaseValue(r)) || (isPhaseValue(l) && named(unparen(r)));
+}
+
+/**
+ * The batch loop whose every iteration runs `stmt`: up through `with` blocks and `if`s on the training phase
+ * (`with torch.set_grad_enabled(...)`, `if phase == "train":`) to the nearest `for` over batches.
+ */
+function batchLoopOf(stmt: PyNode): PyNode | undefined {
+  for (let p = stmt.parent; p; p = p.parent) {
+    switch (p.type) {
+      case 'block':
+      case 'with_statement':
+        continue;
+      case 'if_statement':
+        if (!holdsEveryBatch(p.child('condition'))) return undefined;
+        continue;
+      case 'elif_clause':
+      case 'else_clause':
+        // An else of a for/while/try runs once, after the loop; the branches of an if: only under phase conditions.
+        if (p.parent?.type !== 'if_statement' || !holdsEveryBatch(p.parent.child('condition'))) return undefined;
+        if (p.type === 'elif_clause' && !holdsEveryBatch(p.child('condition'))) return undefined;
+        p = p.parent;
+        continue;
+      case 'for_statement':
+        return BATCH_ITERABLE.test(p.child('right')?.text ?? '') ? p : undefined;
+      default:
+        return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** `self.scheduler.step()` where `__init__` stored a parameter (`self.scheduler = scheduler`): isSchedulerStep cannot see it. */
+function storedParameterStep(call: PyNode, a: Analysis): boolean {
+  if (calleeName(call) !== 'step' || call.child('arguments')?.namedChildren.length) return false;
+  const recv = receiver(call);
+  const v = recv?.type === 'attribute' ? receiverValue(a, recv) : undefined;
+  return v?.type === 'identifier' && a.scopes.valueAt(v.text, v) === null && /sched/i.test(lastName(recv)) && !/plateau/i.test(lastName(recv));
+}
+
+/** A scheduler step without arguments, run on every batch of a batch loop (the candidate test, statement-local). */
+function perBatchStep(call: PyNode, a: Analysis): PyNode | undefined {
+  const stmt = call.parent;
+  if (stmt?.type !== 'expression_statement') return undefined;
+  if (!isSchedulerStep(call, a) && !storedParameterStep(call, a)) return undefined;
+  return batchLoopOf(stmt);
+}
+
+/** Whether `id` names a parameter of the function it is read in. */
+function isParameter(id: PyNode): boolean {
+  const fn = scopeOf(id);
+  return (fn?.child('parameters')?.namedChildren ?? []).some((p) => (p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier'))?.text === id.text);
+}
+
+/** The call an argument holds: `StepLR(...)` itself, or the value of the name passed. */
+function builtValue(a: Analysis, arg: PyNode): PyNode | undefined {
+  const e = unparen(arg);
+  if (e?.type === 'call') return e;
+  const v = e?.type === 'identifier' ? a.scopes.valueAt(e.text, e) : undefined;
+  return v?.type === 'call' ? v : undefined;
+}
+
+const onlyBuild = new WeakMap<Analysis, PyNode | null>();
+
+/**
+ * The file's one LR scheduler build (`torch.optim.lr_scheduler.X(...)`), when it builds exactly one and no scheduler
+ * through a factory (`get_cosine_schedule_with_warmup`, `make_scheduler`): what a scheduler parameter must hold.
+ */
+function onlySchedulerBuild(a: Analysis): PyNode | undefined {
+  let b = onlyBuild.get(a);
+  if (b === undefined) {
+    const builds: PyNode[] = [];
+    let factory = false;
+    for (const c of a.index.of('call')) {
+      const name = calleeName(c) ?? '';
+      if (!/^[A-Z]|[Ss]ched/.test(name)) continue; // cheap name test first: classes and scheduler factories
+      if (a.callee(c)?.startsWith('torch.optim.lr_scheduler.')) builds.push(c);
+      else if (/sched/i.test(name)) factory = true;
+    }
+    onlyBuild.set(a, (b = builds.length === 1 && !factory ? builds[0]! : null));
+  }
+  return b ?? undefined;
+}
+
+/**
+ * What the stepped scheduler was built by: its value in the file, through `self.x = x` and a parameter's arguments at
+ * the call sites, else (a parameter whose callers we cannot see) the file's only scheduler build.
+ */
+function schedulerBuilds(a: Analysis, recv: PyNode): PyNode[] | undefined {
+  let id: PyNode | undefined = recv.type === 'identifier' ? recv : undefined;
+  let v = receiverValue(a, recv);
+  if (v?.type === 'identifier') {
+    id = v;
+    v = a.scopes.valueAt(v.text, v) ?? undefined;
+  }
+  if (v) return [v];
+  if (!id || !isParameter(id)) return undefined;
+  const args = parameterArguments(a, id)?.map((arg) => builtValue(a, arg));
+  if (args?.length && args.every((x) => x !== undefined)) return args as PyNode[];
+  const only = onlySchedulerBuild(a);
+  return only ? [only] : undefined;
+}
+
+/** The schedule text when every build is an epoch schedule (one that is not stays silent). */
+function epochScheduleOfAll(a: Analysis, builds: PyNode[]): string | undefined {
+  let first: string | undefined;
+  for (const b of builds) {
+    const q = b.type === 'call' ? a.callee(b) : undefined;
+    const s = q?.startsWith('torch.optim.lr_scheduler.') ? epochSchedule(b, q) : undefined;
+    if (!s) return undefined;
+    first ??= s;
+  }
+  return first;
+}
+
 export const HP003: Rule = {
   meta: {
     id: 'HP003',
@@ -75,22 +220,25 @@ export const HP003: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
-  local: ['imports', 'scopes'],
+  // Not statement-local: a scheduler passed as a parameter is resolved at the function's call sites.
+  candidate: {
+    reads: ['imports', 'scopes'],
+    test: (call, ctx) => perBatchStep(call, ctx.analysis) !== undefined,
+  },
   visit(call, ctx) {
     const a = ctx.analysis;
-    if (!isSchedulerStep(call, a)) return;
-    // A statement of the batch loop's own body: a step under `if i % 100 == 0:` is a deliberate per-N-batches schedule.
-    const stmt = call.parent;
-    const loop = stmt?.type === 'expression_statement' && stmt.parent?.type === 'block' ? stmt.parent.parent : undefined;
-    if (loop?.type !== 'for_statement' || !BATCH_ITERABLE.test(loop.child('right')?.text ?? '')) return;
-    const built = receiverValue(a, receiver(call)!);
-    const q = built?.type === 'call' ? a.callee(built) : undefined;
-    const schedule = built && q ? epochSchedule(built, q) : undefined;
+    const loop = perBatchStep(call, a);
+    if (!loop) return;
+    const builds = schedulerBuilds(a, receiver(call)!);
+    const schedule = builds ? epochScheduleOfAll(a, builds) : undefined;
     if (!schedule) return;
+    const stmt = call.parent!;
+    // Moving the step is safe only from the loop's own body: under `if phase == "train":` it would also run for val.
+    const direct = stmt.parent?.type === 'block' && stmt.parent.parent === loop;
     ctx.report({
       node: call,
       message: `${call.text} runs once per batch, but ${schedule} counts epochs: the schedule runs about len(loader) times too fast. Step it once per epoch, after the batch loop.`,
-      fixes: moveAfterLoop(stmt!, loop),
+      fixes: direct ? moveAfterLoop(stmt, loop) : undefined,
     });
   },
 };

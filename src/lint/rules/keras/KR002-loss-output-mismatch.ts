@@ -30,12 +30,15 @@ export const KR002: Rule = {
       if (!out || out.activation === undefined) continue;
       for (const { loss } of m.compiles) {
         if (!loss) continue;
-        const { activation: act, units } = out;
+        const { activation: act } = out;
+        const units = out.units ?? out.dense?.namedUnits;
         if (act === 'softmax' && units === 1) continue; // KR001
         let message: string | undefined;
         let fix: RawFix | undefined;
-        if (loss.name === 'binary_crossentropy' && act === 'softmax' && units !== undefined && units > 1) {
-          message = `binary_crossentropy on a softmax over ${units} units optimises independent yes/no outputs and reports a misleading binary accuracy. Use categorical_crossentropy (or sparse_categorical_crossentropy for integer labels).`;
+        // A Dense softmax whose width is not a literal (`len(classes)`) has several units in practice: one unit is KR001's bug.
+        const several = units === undefined ? out.dense !== undefined : units > 1;
+        if (loss.name === 'binary_crossentropy' && act === 'softmax' && several) {
+          message = `binary_crossentropy on a softmax over ${units ?? 'several'} units optimises independent yes/no outputs and reports a misleading binary accuracy. Use categorical_crossentropy (or sparse_categorical_crossentropy for integer labels).`;
         } else if ((loss.name === 'categorical_crossentropy' || loss.name === 'sparse_categorical_crossentropy') && units === 1 && act !== 'softmax') {
           message = `${loss.name} on a single output unit cannot learn (one class only). Use binary_crossentropy with a sigmoid output, or one softmax unit per class.`;
           if (act === 'sigmoid' && loss.form === 'string') fix = replaceString(loss.node, 'binary_crossentropy', 'Use binary_crossentropy');

@@ -1,5 +1,7 @@
-import { kerasModels, type KLayer } from '../../analysis/keras';
-import type { Analysis } from '../../analysis';
+import { kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
+import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
+import type { PyNode } from '../../parser';
+import { valueBefore } from '../../analysis/values';
 import type { RawFix, Rule } from '../../types';
 
 const TRANSPARENT = new Set(['dropout', 'batchnorm', 'activation']);
@@ -56,17 +58,62 @@ export const KR004: Rule = {
         if (L[i]!.kind !== 'dense') continue;
         let j = i - 1;
         while (j >= 0 && TRANSPARENT.has(L[j]!.kind)) j--;
-        if (j < 0 || (L[j]!.kind !== 'conv2d' && L[j]!.kind !== 'pool2d')) continue;
-        // The output stays a feature map to the end: nothing after this Dense flattens or reshapes it.
-        if (L.slice(i + 1).some((l) => RESHAPING.has(l.kind) || l.kind === 'conv2d' || l.kind === 'pool2d')) continue;
+        if (j < 0) continue;
+        const prev = L[j]!;
+        if (prev.kind === 'conv2d' || prev.kind === 'pool2d') {
+          // The output stays a feature map to the end: nothing after this Dense flattens or reshapes it.
+          if (L.slice(i + 1).some((l) => RESHAPING.has(l.kind) || l.kind === 'conv2d' || l.kind === 'pool2d')) continue;
+        } else if (prev.kind === 'conv1d' || prev.kind === 'pool1d' || (prev.kind === 'rnn' && returnsSequences(prev))) {
+          if (!singleValueHead(m, i) || sequenceTargets(a, m)) continue;
+        } else continue;
         const fix = insertFlatten(a, L[i]!, ctx.source);
+        const sequence = prev.kind === 'rnn';
         ctx.report({
           node: L[i]!.call ?? L[i]!.site,
-          message: `Dense after ${L[j]!.cls} without Flatten: it is applied per pixel and the model outputs a feature map. Insert Flatten() (or GlobalAveragePooling2D()) before it.`,
-          fixes: fix ? [fix] : undefined,
+          message: sequence
+            ? `Dense after ${prev.cls}(return_sequences=True) is applied to every time step, so the model outputs a whole sequence where the ${lossNames(m)} loss expects one value per sample. Drop return_sequences=True from the last recurrent layer.`
+            : `Dense after ${prev.cls} without Flatten: it is applied per ${prev.kind === 'conv1d' || prev.kind === 'pool1d' ? 'time step' : 'pixel'} and the model outputs a feature map. Insert Flatten() (or ${prev.kind === 'conv1d' || prev.kind === 'pool1d' ? 'GlobalMaxPooling1D()' : 'GlobalAveragePooling2D()'}) before it.`,
+          fixes: fix && !sequence ? [fix] : undefined,
         });
         break;
       }
     }
   },
 };
+
+/** Losses of one value per sample, where a per-step output is the bug (a tagger would use a crossentropy over classes). */
+const SINGLE_VALUE_LOSSES = new Set(['binary_crossentropy', 'mean_squared_error', 'mean_absolute_error', 'huber_loss', 'huber']);
+
+/**
+ * Over a sequence (Conv1D, an RNN returning sequences) a per-step Dense can be intended (sequence tagging), so report
+ * only the regression / yes-no head: the Dense is the model's last layer (known from the input on), one unit, no
+ * TimeDistributed / RepeatVector anywhere, and every compile uses a single-value loss.
+ */
+function singleValueHead(m: KerasModel, i: number): boolean {
+  const L = m.layers;
+  const dense = L[i]!;
+  if (!m.complete || dense.units !== 1 || L.slice(i + 1).some((l) => !TRANSPARENT.has(l.kind))) return false;
+  if (L.some((l) => l.kind === 'reshape')) return false;
+  return m.compiles.length > 0 && m.compiles.every((c) => c.loss !== undefined && SINGLE_VALUE_LOSSES.has(c.loss.name));
+}
+
+/** Targets given to fit() visibly shaped as sequences (`y.reshape(-1, T, 1)`, `y[..., None]`): many-to-many, as intended. */
+function sequenceTargets(a: Analysis, m: KerasModel): boolean {
+  return m.fits.some((fit) => {
+    const y = keywordArg(fit, 'y') ?? positionalArgs(fit)[1];
+    const value = y?.type === 'identifier' ? valueBefore(a, y) : undefined;
+    return [y, value].some((n) => n && /reshape\([^)]*,[^)]*,|expand_dims|None\]|newaxis/.test(n.text));
+  });
+}
+
+function lossNames(m: KerasModel): string {
+  return [...new Set(m.compiles.map((c) => c.loss?.name))].join('/');
+}
+
+/** `LSTM(50, return_sequences=True)`, also inside `Bidirectional(...)`: the literal True only. */
+function returnsSequences(l: KLayer): boolean {
+  const call = l.call;
+  if (!call) return false;
+  const inner: PyNode | undefined = l.cls === 'Bidirectional' ? positionalArgs(call)[0] : call;
+  return inner?.type === 'call' && keywordArg(inner, 'return_sequences')?.text === 'True';
+}

@@ -1,6 +1,8 @@
 import { positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { losses } from '../../analysis/losses';
 import { returnValues } from '../../analysis/modules';
+import { parameterArguments } from '../../analysis/parameters';
+import { valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -45,6 +47,8 @@ class Finder {
         const r = this.ofExpr(obj, depth + 1, cls);
         return r ? { site: r.site } : undefined;
       }
+      // `self.model(x)` outside forward (a Trainer, a training_step): what `self.model` was assigned.
+      if (obj?.text === 'self' && !cls) return this.selfAttrModule(e, m, depth);
       if (obj?.text === 'self' && cls) {
         const layer = cls.layers.get(m);
         if (!layer) return undefined;
@@ -59,9 +63,21 @@ class Finder {
     if (fn?.type === 'identifier') {
       if (this.a.moduleClass(fn.text) || this.a.functions.has(fn.text)) return undefined;
       const v = this.a.scopes.valueAt(fn.text, fn);
+      if (v === null) return this.parameterModule(fn, depth);
       return v ? this.module(v, depth + 1) : undefined;
     }
     return undefined;
+  }
+
+  private selfAttrModule(call: PyNode, attr: string, depth: number): Relu | undefined {
+    const cls = call.ancestor('class_definition');
+    return cls ? agree(this.a.scopes.selfAttr(cls, attr).map((v) => this.module(v, depth + 1))) : undefined;
+  }
+
+  /** A model passed as a parameter: what every call site passes. */
+  private parameterModule(id: PyNode, depth: number): Relu | undefined {
+    const args = depth < 8 ? parameterArguments(this.a, id) : undefined;
+    return args ? agree(args.map((arg) => this.module(arg, depth + 1))) : undefined;
   }
 
   /** Output of a module built by `value`. */
@@ -69,7 +85,8 @@ class Finder {
     const v = unparen(value);
     if (!v || depth > 8) return undefined;
     if (v.type === 'identifier') {
-      const next = this.a.scopes.valueAt(v.text, v);
+      const next = valueBefore(this.a, v);
+      if (next === null) return this.parameterModule(v, depth);
       return next ? this.module(next, depth + 1) : undefined;
     }
     if (v.type !== 'call') return undefined;
@@ -89,6 +106,9 @@ class Finder {
     }
     if (fn?.type === 'identifier') {
       const cls = this.a.moduleClass(fn.text);
+      const builder = cls ? undefined : this.a.functions.get(fn.text);
+      // `build_model()`: a function of this file that returns the model.
+      if (builder?.length === 1 && !builder[0]!.ancestor('class_definition')) return agree(returnValues(builder[0]!).map((r) => this.module(r, depth + 1)));
       if (!cls?.forward) return undefined;
       const rets = returnValues(cls.forward);
       if (rets.length !== 1) return undefined;
@@ -182,6 +202,12 @@ function usedWhole(a: Analysis, name: string): boolean {
     bound.push(asg.child('left')!.text);
   }
   return !bound.some((b) => facts.passed.has(b));
+}
+
+/** The same ReLU from every value (all call sites, all assignments), else nothing. */
+function agree(rs: (Relu | undefined)[]): Relu | undefined {
+  const first = rs[0];
+  return first && rs.every((r) => r?.site === first.site) ? first : undefined;
 }
 
 function replace(call: PyNode, inner: PyNode): RawFix {

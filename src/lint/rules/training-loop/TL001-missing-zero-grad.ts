@@ -3,15 +3,28 @@ import type { PyNode } from '../../parser';
 import { indentOf, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf, trainingLoops, type LoopUpdate } from '../../analysis/training';
 import type { RawFix, Rule } from '../../types';
 
-/** Inserts `<optimizer>.zero_grad()` as the first statement of the loop body. Shared with TL002. */
+/**
+ * Inserts `<optimizer>.zero_grad()` as the first statement of the loop body, or of the step function's body when the
+ * loop only calls one (the optimizer's name there may not exist in the caller). Shared with TL002.
+ */
 export function insertZeroGradFix(u: LoopUpdate): RawFix | undefined {
-  const first = bodyOf(u.loop)[0];
   const step = u.steps[0];
-  if (!first || !step) return undefined;
+  if (!step) return undefined;
+  const fn = step.start >= u.loop.start && step.end <= u.loop.end ? undefined : step.ancestor('function_definition');
+  const first = fn ? firstAfterDocstring(fn) : bodyOf(u.loop)[0];
+  if (!first) return undefined;
   const at = lineStartIfAlone(first);
   if (at === undefined) return undefined;
   const opt = optimizerOf(step);
-  return { title: `Call ${opt}.zero_grad() at the start of each iteration`, edits: [{ start: at, end: at, newText: `${indentOf(first)}${opt}.zero_grad()\n` }] };
+  const where = fn ? `at the start of ${fn.child('name')?.text ?? 'the step function'}()` : 'at the start of each iteration';
+  return { title: `Call ${opt}.zero_grad() ${where}`, edits: [{ start: at, end: at, newText: `${indentOf(first)}${opt}.zero_grad()\n` }] };
+}
+
+/** The first statement of a function body, after its docstring. */
+function firstAfterDocstring(fn: PyNode): PyNode | undefined {
+  const stmts = bodyOf(fn).filter((s) => s.type !== 'comment');
+  const doc = stmts[0]?.type === 'expression_statement' && stmts[0].namedChildren[0]?.type === 'string';
+  return doc ? stmts[1] : stmts[0];
 }
 
 export const TL001: Rule = {
@@ -31,27 +44,34 @@ export const TL001: Rule = {
     fixable: true,
   },
   check(ctx) {
+    const reported = new Set<PyNode>();
     for (const u of trainingLoops(ctx.analysis).updates) {
       if (!u.missingReset) continue;
       if (!u.anyReset && zeroGradBefore(u)) continue; // TL002 says it better
       if (u.anyReset && accumulationWindow(u)) continue;
       const step = u.steps[0]!;
-      const opt = optimizerOf(step);
+      if (reported.has(step)) continue; // a step function called from two loops
+      reported.add(step);
       const fix = insertZeroGradFix(u);
-      ctx.report({
-        node: step,
-        message: u.anyReset
-          ? `${opt}.step() can run without ${opt}.zero_grad() in the same iteration (on some path), so gradients accumulate across batches. Reset them on every path.`
-          : `Gradients are never reset in this loop: call ${opt}.zero_grad() each iteration, or ${opt}.step() applies the sum of all previous gradients.`,
-        fixes: fix ? [fix] : undefined,
-      });
+      ctx.report({ node: step, message: message(u), fixes: fix ? [fix] : undefined });
     }
   },
 };
 
+function message(u: LoopUpdate): string {
+  const opt = optimizerOf(u.steps[0]!);
+  if (u.optimizer !== undefined && !u.ownReset)
+    return `${opt}.step() runs each iteration, but the zero_grad() calls in this loop reset other parameters, never ${opt}'s: its gradients accumulate across batches. Call ${opt}.zero_grad() each iteration.`;
+  if (u.anyReset)
+    return `${opt}.step() can run without ${opt}.zero_grad() in the same iteration (on some path), so gradients accumulate across batches. Reset them on every path.`;
+  const fn = u.stepFunctions[0]?.child('name')?.text;
+  const where = fn ? `${fn}() is called in a loop and ` : '';
+  return `Gradients are never reset in this loop: ${where}${fn ? 'nothing calls' : 'call'} ${opt}.zero_grad() each iteration, ${fn ? 'so' : 'or'} ${opt}.step() applies the sum of all previous gradients.`;
+}
+
 /** The `N` of the nearest enclosing `if` (inside the loop) whose condition tests `... % N`: `if (i + 1) % accum == 0:`. */
 function moduloOf(n: PyNode, loop: PyNode): string | undefined {
-  for (let p = n.parent; p && p !== loop; p = p.parent) if (p.type === 'if_statement') return moduloOperand(p.child('condition'));
+  for (let p = n.parent; p && p !== loop && p.type !== 'function_definition'; p = p.parent) if (p.type === 'if_statement') return moduloOperand(p.child('condition'));
   return undefined;
 }
 
@@ -65,10 +85,12 @@ function accumulationWindow(u: LoopUpdate): boolean {
   const n = moduli[0];
   if (n === undefined || moduli.some((m) => m !== n)) return false;
   let paired = false;
-  u.loop.child('body')?.walk((c) => {
-    if (paired || c.type === 'function_definition' || c.type === 'class_definition') return false;
-    if (c.type === 'call' && isZeroGrad(c) && moduloOf(c, u.loop) === n) paired = true;
-  });
+  for (const body of [u.loop.child('body'), ...u.stepFunctions.map((f) => f.child('body'))]) {
+    body?.walk((c) => {
+      if (paired || ((c.type === 'function_definition' || c.type === 'class_definition') && c !== body)) return false;
+      if (c.type === 'call' && isZeroGrad(c) && moduloOf(c, u.loop) === n) paired = true;
+    });
+  }
   return paired;
 }
 

@@ -1,4 +1,5 @@
 import { callsWithin, calleeName, keywordArg, loopTargetBinds, positionalArgs, receiver, type Analysis } from '../../analysis';
+import { reachableCalls } from '../../analysis/order';
 import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, optimizedModel } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -14,15 +15,26 @@ function loopsAround(node: PyNode): PyNode[] {
   return loops;
 }
 
-/** Whether the loop trains: it runs backward() or an optimizer step, here or in a nested loop. */
+const trainingCall = (a: Analysis) => (c: PyNode) => isBackward(c) || isOptimizerStep(c, a);
+
+/**
+ * Whether the loop trains: it runs backward() or an optimizer step, here, in a nested loop, or in a function of the
+ * file it calls (`train_one_epoch(model, loader, optimizer)`, `self.train_epoch()`).
+ */
 function trains(loop: PyNode, a: Analysis): boolean {
-  return callsWithin(loop).some((c) => isBackward(c) || isOptimizerStep(c, a));
+  // callsWithin first: memoised and enough for most loops; reachableCalls repeats it and follows the file's functions.
+  return callsWithin(loop).some(trainingCall(a)) || reachableCalls(a, loop).some(trainingCall(a));
+}
+
+/** An optimizer or LR scheduler class built by this call. */
+function buildsOptimizer(q: string | undefined): q is string {
+  return !!q && (isOptimizerClass(q) || (q.startsWith(SCHEDULERS) && /\.[A-Z]\w*$/.test(q)));
 }
 
 /** Whether `name` (a variable or `self.x`) is given a new value inside the loop: assigned, a loop target, re-initialised. */
 function renewedIn(loop: PyNode, name: string): boolean {
   let assigned = false;
-  // The loop's own subtree, as the node index sees it (no ERROR subtrees, no string contents): keeps the rule local.
+  // The loop's own subtree, as the node index sees it (no ERROR subtrees, no string contents).
   loop.walk((n) => {
     if (assigned || n.type === 'ERROR' || n.type === 'string') return false;
     if (n.type === 'assignment' && n.child('left')?.text === name) assigned = true;
@@ -58,11 +70,15 @@ export const TL013: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
-  local: ['imports', 'scopes'],
+  // Not statement-local: the loop may train through functions defined elsewhere in the file.
+  candidate: {
+    reads: ['imports'],
+    test: (call, ctx) => buildsOptimizer(ctx.analysis.callee(call)) && innermostLoop(call) !== undefined,
+  },
   visit(call, ctx) {
     const a = ctx.analysis;
     const q = a.callee(call);
-    if (!q || !(isOptimizerClass(q) || (q.startsWith(SCHEDULERS) && /\.[A-Z]\w*$/.test(q)))) return;
+    if (!buildsOptimizer(q) || !innermostLoop(call)) return;
     const loop = loopsAround(call).find((l) => trains(l, a));
     if (!loop) return;
     if (q.startsWith(SCHEDULERS)) {

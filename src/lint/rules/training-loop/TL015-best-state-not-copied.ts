@@ -1,4 +1,4 @@
-import { callsWithin, calleeName, enclosingFunction, loopTargetBinds, positionalArgs, receiver, type Analysis } from '../../analysis';
+import { callsWithin, calleeName, enclosingFunction, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { MODEL_NAME } from '../../analysis/outputs';
 import { scopeOf } from '../../analysis/scopes';
 import { innermostLoop, optimizerBuilds } from '../../analysis/training';
@@ -118,6 +118,71 @@ function checkAlias(assignment: PyNode, left: PyNode, right: PyNode, ctx: RuleCo
   });
 }
 
+/** A name that can keep the best weights: a variable, or `self.best_state` in a trainer class. */
+function isKeptName(left: PyNode): boolean {
+  return left.type === 'identifier' || (left.type === 'attribute' && left.child('object')?.text === 'self');
+}
+
+/** `model.state_dict()` (no arguments) -> the call. */
+function stateDictCall(n: PyNode | undefined): PyNode | undefined {
+  const e = unparen(n);
+  return e?.type === 'call' && calleeName(e) === 'state_dict' && !positionalArgs(e).length ? e : undefined;
+}
+
+/** `{k: v for k, v in sd.items()}`: a new dict holding the same tensors. */
+function plainComprehension(e: PyNode): PyNode | undefined {
+  const body = e.child('body');
+  const clauses = e.namedChildren.filter((c) => c.type === 'for_in_clause' || c.type === 'if_clause');
+  const clause = clauses.length === 1 ? clauses[0] : undefined;
+  const targets = clause?.type === 'for_in_clause' ? clause.child('left')?.namedChildren : undefined;
+  const value = body?.type === 'pair' ? body.child('value') : undefined;
+  if (value?.type !== 'identifier' || targets?.length !== 2 || targets[1]?.text !== value.text) return undefined;
+  const items = clause?.child('right');
+  return items?.type === 'call' && calleeName(items) === 'items' && !positionalArgs(items).length ? stateDictCall(receiver(items)) : undefined;
+}
+
+/**
+ * The `state_dict()` call whose tensors `right` keeps: bare, or behind a copy of the dict only (`.copy()`, `dict(...)`,
+ * `OrderedDict(...)`, `{k: v for k, v in ....items()}`), named in `shallow`.
+ */
+function liveStateDict(a: Analysis, right: PyNode | undefined): { stateDict: PyNode; shallow?: string } | undefined {
+  const e = unparen(right);
+  if (e?.type === 'dictionary_comprehension') {
+    const sd = plainComprehension(e);
+    return sd ? { stateDict: sd, shallow: 'the comprehension' } : undefined;
+  }
+  if (e?.type !== 'call') return undefined;
+  // The memoised callee name first: this runs on every assignment of the file.
+  const name = calleeName(e);
+  if (name === 'state_dict') return positionalArgs(e).length ? undefined : { stateDict: e };
+  if (name !== 'copy' && name !== 'dict' && name !== 'OrderedDict') return undefined;
+  if (e.child('arguments')?.namedChildren.length !== (name === 'copy' ? 0 : 1)) return undefined;
+  if (name === 'copy') {
+    const sd = stateDictCall(receiver(e));
+    return sd ? { stateDict: sd, shallow: '.copy()' } : undefined;
+  }
+  const fn = e.child('function');
+  const copies = a.callee(e) === 'collections.OrderedDict' || (fn?.type === 'identifier' && fn.text === 'dict' && a.scopes.valueAt('dict', fn) === undefined);
+  const sd = copies ? stateDictCall(positionalArgs(e)[0]) : undefined;
+  return sd ? { stateDict: sd, shallow: `${fn?.text ?? name}(...)` } : undefined;
+}
+
+/**
+ * Restored from the kept name: `load_state_dict(best_state)` after the loop in the same function, or for
+ * `self.best_state` also in another method of the same class.
+ */
+function restoredAfter(a: Analysis, left: PyNode, assignment: PyNode, loop: PyNode): boolean {
+  const name = left.text;
+  const scope = enclosingFunction(assignment) ?? null;
+  const cls = left.type === 'attribute' ? assignment.ancestor('class_definition') : undefined;
+  return a.callsNamed('load_state_dict').some((c: PyNode) => {
+    if (positionalArgs(c)[0]?.text !== name) return false;
+    const fn = enclosingFunction(c) ?? null;
+    if (fn === scope) return c.start >= loop.end;
+    return cls !== undefined && fn !== null && c.ancestor('class_definition') === cls;
+  });
+}
+
 export const TL015: Rule = {
   meta: {
     id: 'TL015',
@@ -130,7 +195,8 @@ export const TL015: Rule = {
       '`state_dict()` returns the model\'s own parameter tensors, not copies. Kept in a variable during training (the ' +
       'usual early-stopping pattern "remember the best epoch"), they go on changing with every optimizer step, so the ' +
       '`load_state_dict(best_state)` after the loop restores the last weights, not the best ones. Nothing fails. Copy ' +
-      'the tensors when you keep them: `copy.deepcopy(model.state_dict())` or ' +
+      'the tensors when you keep them (a new dict, `state_dict().copy()` or `dict(...)`, still holds the same tensors): ' +
+      '`copy.deepcopy(model.state_dict())` or ' +
       '`{k: v.detach().clone() for k, v in model.state_dict().items()}` (or save them to a file). Keeping the model ' +
       'itself, `best_model = model`, is the same bug: it names the same object, which goes on training, so saving or ' +
       'returning `best_model` after the loop gives the last weights; keep `copy.deepcopy(model)` instead.',
@@ -146,21 +212,18 @@ export const TL015: Rule = {
     const left = assignment.child('left');
     const right = assignment.child('right');
     if (left?.type === 'identifier' && (right?.type === 'identifier' || right?.type === 'attribute')) return checkAlias(assignment, left, right, ctx);
-    if (left?.type !== 'identifier' || right?.type !== 'call' || calleeName(right) !== 'state_dict' || positionalArgs(right).length) return;
+    if (!left || !isKeptName(left)) return;
+    const live = liveStateDict(ctx.analysis, right);
+    if (!live) return;
     const loop = innermostLoop(assignment);
-    if (!loop) return;
+    if (!loop || !restoredAfter(ctx.analysis, left, assignment, loop)) return;
     const name = left.text;
-    const scope = enclosingFunction(assignment) ?? null;
-    // Restored after the loop from the variable: load_state_dict(best_state) in the same scope.
-    const restored = ctx.analysis
-      .callsNamed('load_state_dict')
-      .some((c: PyNode) => c.start >= loop.end && positionalArgs(c)[0]?.text === name && (enclosingFunction(c) ?? null) === scope);
-    if (!restored) return;
-    const model = receiver(right)?.text ?? 'model';
+    const model = receiver(live.stateDict)?.text ?? 'model';
+    const holds = live.shallow ? `${live.shallow} is a shallow copy: it` : `${name}`;
     ctx.report({
-      node: right,
-      message: `${name} holds ${model}'s live tensors, which later steps keep changing: load_state_dict(${name}) after the loop restores the last weights, not the best. Copy them.`,
-      fixes: [{ title: 'Keep a copy of the tensors', edits: [{ start: right.start, end: right.end, newText: `{k: v.detach().clone() for k, v in ${right.text}.items()}` }] }],
+      node: right!,
+      message: `${holds} holds ${model}'s live tensors, which later steps keep changing: load_state_dict(${name}) after the loop restores the last weights, not the best. Copy them.`,
+      fixes: [{ title: 'Keep a copy of the tensors', edits: [{ start: right!.start, end: right!.end, newText: `{k: v.detach().clone() for k, v in ${live.stateDict.text}.items()}` }] }],
     });
   },
 };

@@ -137,6 +137,8 @@ class Finder {
 
 const OTHER_LOSS = /^torch\.nn\.(?!CrossEntropyLoss$)\w+Loss$|^torch\.nn\.functional\.(?!cross_entropy$)\w*(loss|_entropy\w*|kl_div)$/;
 
+const LOSS_WORD = /loss|_entropy|kl_div/i;
+
 /** CrossEntropyLoss / F.cross_entropy is used and no other loss is. */
 function onlyCrossEntropy(a: Analysis): boolean {
   let ce = false;
@@ -147,31 +149,31 @@ function onlyCrossEntropy(a: Analysis): boolean {
   }
   if (!ce) return false;
   // A reference to F.cross_entropy passed around (loss_fn=F.cross_entropy) counts too; other loss references do not.
-  return !a.index.of('attribute').some((n) => OTHER_LOSS.test(a.qname(n) ?? ''));
+  // A qualified name ends with the attribute's own name: test that text before resolving.
+  return !a.index.of('attribute').some((n) => LOSS_WORD.test(n.child('attribute')?.text ?? '') && OTHER_LOSS.test(a.qname(n) ?? ''));
 }
 
 /** Module classes of the file that no other class of the file uses as a part. */
 function topLevelModels(a: Analysis): ModuleClass[] {
-  const inner = new Set<string>();
-  for (const m of a.modules) {
-    m.node.walk((n) => {
-      if (n.type === 'call' && n.child('function')?.type === 'identifier') inner.add(n.child('function')!.text);
-    });
-  }
+  const byName = callFacts(a).byName;
+  // A part: some `Cls(...)` call of it lies inside a module class (looked up by name, not by walking every class).
+  const inside = (c: PyNode) => a.modules.some((m) => m.node.start <= c.start && c.end <= m.node.end);
+  const isPart = (m: ModuleClass) => (byName.get(m.name) ?? []).some(inside);
   const subclassed = new Set(a.modules.flatMap((m) => (m.node.child('superclasses')?.namedChildren ?? []).map((b) => b.text)));
-  return a.modules.filter((m) => !inner.has(m.name) && !subclassed.has(m.name) && usedWhole(a, m.name));
+  return a.modules.filter((m) => !subclassed.has(m.name) && !isPart(m) && usedWhole(a, m.name));
 }
 
 /** Calls by the name they call (`Cls(...)`) and identifiers passed as arguments: built once per file for usedWhole. */
 interface CallFacts {
   byName: Map<string, PyNode[]>;
-  passed: Set<string>;
+  /** Built on first use (only a model bound to a name needs it). */
+  passed?: Set<string>;
 }
 const callFactsCache = new WeakMap<Analysis, CallFacts>();
 function callFacts(a: Analysis): CallFacts {
   let f = callFactsCache.get(a);
   if (f) return f;
-  f = { byName: new Map(), passed: new Set() };
+  f = { byName: new Map() };
   for (const c of a.index.of('call')) {
     const fn = c.child('function');
     if (fn?.type !== 'identifier') continue;
@@ -179,15 +181,24 @@ function callFacts(a: Analysis): CallFacts {
     if (list) list.push(c);
     else f.byName.set(fn.text, [c]);
   }
-  for (const n of a.index.of('argument_list')) {
-    for (const arg of n.children) {
-      if (!arg.named) continue;
-      const v = arg.type === 'keyword_argument' ? arg.child('value') : arg;
-      if (v?.type === 'identifier') f.passed.add(v.text);
-    }
-  }
   callFactsCache.set(a, f);
   return f;
+}
+
+/** Identifiers handed to some call as an argument (positional or keyword value). */
+function passedNames(a: Analysis): Set<string> {
+  const f = callFacts(a);
+  if (!f.passed) {
+    f.passed = new Set();
+    for (const n of a.index.of('argument_list')) {
+      for (const arg of n.children) {
+        if (!arg.named) continue;
+        const v = arg.type === 'keyword_argument' ? arg.child('value') : arg;
+        if (v?.type === 'identifier') f.passed.add(v.text);
+      }
+    }
+  }
+  return f.passed;
 }
 
 /** Every `Cls(...)` of the file is bound to a name (`model = Cls().to(dev)`) that is never handed to another call. */
@@ -201,7 +212,7 @@ function usedWhole(a: Analysis, name: string): boolean {
     if (asg?.type !== 'assignment' || asg.child('right') !== top || asg.child('left')?.type !== 'identifier') return false;
     bound.push(asg.child('left')!.text);
   }
-  return !bound.some((b) => facts.passed.has(b));
+  return !bound.some((b) => passedNames(a).has(b));
 }
 
 /** The same ReLU from every value (all call sites, all assignments), else nothing. */

@@ -53,9 +53,14 @@ export const DV004: Rule = {
   },
   check(ctx) {
     const calls = ctx.nodesOfType('call');
-    const moves = calls.map((c) => ({ call: c, move: deviceMove(c) })).filter((m) => m.move !== undefined);
-    for (const opt of calls) {
-      if (!isOptimizerConstructor(ctx.analysis.callee(opt))) continue;
+    const optimizers = calls.filter((c) => isOptimizerConstructor(ctx.analysis.callee(c)));
+    if (optimizers.length === 0) return;
+    // Moves are `.to(...)` / `.cuda(...)` method calls: looked up by name, in document order.
+    const moves = [...ctx.analysis.callsNamed('to'), ...ctx.analysis.callsNamed('cuda')]
+      .sort((x, y) => x.start - y.start)
+      .map((c) => ({ call: c, move: deviceMove(c) }))
+      .filter((m) => m.move !== undefined);
+    for (const opt of optimizers) {
       const model = optimizedModel(opt);
       if (!model) continue;
       const sameModel = (m: (typeof moves)[number]) => m.move!.target.text === model.text && sameScope(m.call, opt);

@@ -53,7 +53,8 @@ export const HP002: Rule = {
     const a = ctx.analysis;
     const calls = ctx.nodesOfType('call');
     const globalHalf = calls.some((c) => a.callee(c) === 'torch.set_default_dtype' && HALF.test(positionalArgs(c)[0]?.text ?? ''));
-    const conversions = calls.flatMap((c) => halfTargets(c, ctx).map((t) => ({ call: c, target: t.text })));
+    // Only `.half()` / `.to(...)` method calls convert (looked up by name, not by reading every call).
+    const conversions = [...a.callsNamed('half'), ...a.callsNamed('to')].flatMap((c) => halfTargets(c, ctx).map((t) => ({ call: c, target: t.text })));
     if (!globalHalf && conversions.length === 0) return;
     const loops = [...ctx.nodesOfType('for_statement'), ...ctx.nodesOfType('while_statement')];
     for (const opt of calls) {

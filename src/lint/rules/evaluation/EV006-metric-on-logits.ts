@@ -177,6 +177,21 @@ function argmaxDim0(n: PyNode, a: Analysis): { target: PyNode; dim: PyNode } | u
   return { target, dim };
 }
 
+/**
+ * What EV006 can report on, seen from the node alone: a comparison with 0.5 (`x > 0.5`, `0.5 < x`), a rounding
+ * (`torch.round(x)`, `x.round()`) or an argmax/max over dim 0. Whether `x` holds logits reads the whole file.
+ */
+function mayReport(n: PyNode, a: Analysis): boolean {
+  if (n.type === 'comparison_operator') {
+    const op = operatorOf(n);
+    const [l, r] = n.namedChildren;
+    if (!l || !r || n.namedChildren.length !== 2) return false;
+    return ((op === '>' || op === '>=') && HALF.test(r.text)) || ((op === '<' || op === '<=') && HALF.test(l.text));
+  }
+  const q = a.callee(n);
+  return q === 'torch.round' || (calleeName(n) === 'round' && !q) || argmaxDim0(n, a) !== undefined;
+}
+
 /** EV006's second case: `argmax(0)` of scores that go to CrossEntropyLoss in this file (EV011 leaves it to EV006). */
 export function argmaxOverBatchOfLogits(n: PyNode, a: Analysis): { target: PyNode; dim: PyNode } | undefined {
   if (!losses(a).calls.some((c) => c.kind === 'cross_entropy')) return undefined;
@@ -203,8 +218,10 @@ export const EV006: Rule = {
     fixable: true,
   },
   nodeTypes: ['comparison_operator', 'call'],
+  candidate: { reads: ['imports'], test: (n, ctx) => mayReport(n, ctx.analysis) },
   visit(n, ctx) {
     const a = ctx.analysis;
+    if (!mayReport(n, a)) return;
     const kinds = losses(a).calls;
     if (kinds.some((c) => c.kind === 'bce_with_logits') || fileUsesLogitsLoss(a)) {
       checkThreshold(n, a, ctx, sourcesOf(a, 'bce_with_logits'));

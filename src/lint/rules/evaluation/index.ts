@@ -11,5 +11,6 @@ import { EV008 } from './EV008-no-grad-not-entered';
 import { EV009 } from './EV009-argmax-without-dim';
 import { EV010 } from './EV010-accuracy-over-batches';
 import { EV011 } from './EV011-argmax-over-batch-dim';
+import { EV012 } from './EV012-max-values-used-as-predictions';
 
-export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010, EV011];
+export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010, EV011, EV012];

@@ -1,0 +1,192 @@
+import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { receiverValue } from '../../analysis/order';
+import type { PyNode } from '../../parser';
+import type { RawFix, Rule } from '../../types';
+
+const PLATEAU = 'torch.optim.lr_scheduler.ReduceLROnPlateau';
+
+// Words of a name (`val_acc`, `valAUC`, "val/f1") that say the value should rise, or fall.
+const SCORE = new Set(['acc', 'accuracy', 'auc', 'auroc', 'f1', 'dice', 'iou', 'miou', 'map', 'precision', 'recall', 'bleu', 'score', 'psnr', 'ssim']);
+const LOSS = new Set(['loss', 'err', 'error', 'mse', 'mae', 'rmse', 'perplexity', 'ppl', 'nll']);
+// Words that make either reading unsafe: a distance, a negated or inverted value, a difference.
+const UNCLEAR = new Set(['dist', 'distance', 'neg', 'negative', 'inv', 'inverse', 'minus', 'delta', 'diff', 'gap', 'drop']);
+
+type Kind = 'score' | 'loss';
+
+/** The words of a name, lowercased: split on non-alphanumerics, each part whole (`mIoU`) and split on camelCase (`valAUC`). */
+function words(name: string): string[] {
+  const out: string[] = [];
+  for (const part of name.split(/[^A-Za-z0-9]+/)) {
+    if (!part) continue;
+    out.push(part.toLowerCase());
+    const camel = part.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(' ');
+    if (camel.length > 1) for (const w of camel) out.push(w.toLowerCase());
+  }
+  return out;
+}
+
+/** What a name says of its value: a score (higher is better), a loss (lower is better), or nothing clear. */
+function kindOfName(name: string): Kind | undefined {
+  let score = false;
+  let loss = false;
+  for (const w of words(name)) {
+    const bare = w.replace(/\d+$/, '');
+    // The word, without trailing digits (`acc1`, `map50`) and plurals (`val_accs`, `val_losses`).
+    const forms = [w, bare, bare.replace(/s$/, ''), bare.replace(/es$/, '')];
+    if (forms.some((f) => UNCLEAR.has(f))) return undefined;
+    if (forms.some((f) => SCORE.has(f))) score = true;
+    if (forms.some((f) => LOSS.has(f))) loss = true;
+  }
+  return score === loss ? undefined : score ? 'score' : 'loss';
+}
+
+/** The text of a plain string literal (no f-string, no concatenation), else undefined. */
+function stringValue(n: PyNode | undefined): string | undefined {
+  if (n?.type !== 'string' || n.namedChildren.some((c) => c.type === 'interpolation')) return undefined;
+  const m = /^([rRbBuU]{0,2})("""|'''|"|')([\s\S]*)\2$/.exec(n.text);
+  return m && !/[fF]/.test(m[1]!) ? m[3] : undefined;
+}
+
+/**
+ * The name that says what the stepped value is: `val_acc`, `metrics.val_acc`, `logs["val_acc"]`, `val_accs[-1]`,
+ * through `.item()` and `float(...)`. Undefined for anything computed (`-val_acc`, `1 - acc`, a call).
+ */
+function valueName(expr: PyNode | undefined, depth = 0): string | undefined {
+  const e = unparen(expr);
+  if (!e || depth > 3) return undefined;
+  if (e.type === 'identifier') return e.text;
+  if (e.type === 'attribute') return e.child('attribute')?.text;
+  if (e.type === 'subscript') {
+    const idx = e.childrenOf('subscript');
+    if (idx.length !== 1) return undefined;
+    const key = stringValue(idx[0]);
+    if (key !== undefined) return key;
+    // A position in a history list (`val_accs[-1]`, `history["val_acc"][-1]`): the list's name.
+    return idx[0]!.type === 'integer' || idx[0]!.type === 'unary_operator' ? valueName(e.child('value'), depth + 1) : undefined;
+  }
+  if (e.type === 'call') {
+    const args = e.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+    const fn = e.child('function');
+    if (calleeName(e) === 'item' && fn?.type === 'attribute' && args.length === 0) return valueName(fn.child('object'), depth + 1);
+    if (fn?.type === 'identifier' && fn.text === 'float' && args.length === 1) return valueName(args[0], depth + 1);
+  }
+  return undefined;
+}
+
+/** What a stepped value is, by its name; a name assigned from a value whose text says the other kind stays unclear. */
+function kindOfValue(a: Analysis, expr: PyNode): Kind | undefined {
+  const name = valueName(expr);
+  const kind = name ? kindOfName(name) : undefined;
+  if (!kind) return undefined;
+  const e = unparen(expr)!;
+  const v = e.type === 'identifier' ? a.scopes.valueAt(e.text, e) : undefined;
+  if (v) {
+    // `score = -val_loss`, `acc = 1 - err`: the value is not what its name says.
+    if (v.type === 'unary_operator' || v.type === 'binary_operator') {
+      for (const w of words(v.text)) if (kind === 'score' ? LOSS.has(w) : SCORE.has(w)) return undefined;
+    }
+    const vk = kindOfName(v.text.replace(/\(.*$/s, ''));
+    if (vk && vk !== kind) return undefined;
+  }
+  return kind;
+}
+
+/** The ReduceLROnPlateau build a `.step(x)` receiver holds, when the file shows it. */
+function plateauBuild(a: Analysis, recv: PyNode): PyNode | undefined {
+  let v = receiverValue(a, recv);
+  // `self.scheduler = scheduler` in __init__, the scheduler built just before.
+  if (v?.type === 'identifier') v = a.scopes.valueAt(v.text, v) ?? undefined;
+  v = unparen(v);
+  return v?.type === 'call' && a.callee(v) === PLATEAU ? v : undefined;
+}
+
+interface Mode {
+  mode: 'min' | 'max';
+  /** The literal, when the mode is written. */
+  node?: PyNode;
+}
+
+/** The constructor's mode: 'min' when absent; undefined when not a literal 'min' / 'max' or hidden in **kwargs. */
+function modeOf(built: PyNode): Mode | undefined {
+  if (hasKeywordSplat(built)) return undefined;
+  const node = keywordArg(built, 'mode') ?? positionalArgs(built)[1];
+  if (!node) return { mode: 'min' };
+  const s = stringValue(node);
+  return s === 'min' || s === 'max' ? { mode: s, node } : undefined;
+}
+
+/** Set the constructor's mode: replace the literal, or add `mode=` after its last argument. */
+function setMode(built: PyNode, mode: Mode, to: 'min' | 'max'): RawFix[] | undefined {
+  const title = `Build the ReduceLROnPlateau with mode='${to}'`;
+  if (mode.node) {
+    const quote = mode.node.text.endsWith('"') ? '"' : "'";
+    return [{ title, edits: [{ start: mode.node.start, end: mode.node.end, newText: `${quote}${to}${quote}` }] }];
+  }
+  const last = built.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment').at(-1);
+  if (!last) return undefined;
+  const quote = /"/.test(built.text) && !/'/.test(built.text) ? '"' : "'";
+  return [{ title, edits: [{ start: last.end, end: last.end, newText: `, mode=${quote}${to}${quote}` }] }];
+}
+
+interface Stepped {
+  call: PyNode;
+  value: PyNode;
+  kind: Kind | undefined;
+}
+
+export const HP005: Rule = {
+  meta: {
+    id: 'HP005',
+    name: 'plateau-mode-min-on-score',
+    group: 'hyperparameters',
+    defaultSeverity: 'warning',
+    summary: "ReduceLROnPlateau in mode='min' (its default) is stepped with a score that should rise (accuracy, AUC, F1), or mode='max' with a loss.",
+    why:
+      "`ReduceLROnPlateau` defaults to `mode='min'`: it lowers the learning rate when the monitored value has stopped " +
+      'decreasing. Stepped with an accuracy, AUC, F1, Dice, IoU or mAP, which rise as the model improves, it sees no ' +
+      'progress at all and cuts the learning rate every `patience` epochs while the model is still improving, so training ' +
+      "stalls early and nothing fails. Build it with `mode='max'` for a score, keep `mode='min'` for a loss.",
+    wrong:
+      'scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)\nfor epoch in range(50):\n    train_one_epoch(model, train_loader, optimizer)\n    val_acc = evaluate(model, val_loader)\n    scheduler.step(val_acc)',
+    right:
+      "scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode='max', factor=0.5, patience=3)\nfor epoch in range(50):\n    train_one_epoch(model, train_loader, optimizer)\n    val_acc = evaluate(model, val_loader)\n    scheduler.step(val_acc)",
+    concept: 'Optimisation: learning-rate schedules driven by a validation metric',
+    fixable: true,
+  },
+  check(ctx) {
+    const a = ctx.analysis;
+    if (a.callsNamed('ReduceLROnPlateau').length === 0) return;
+    const byBuild = new Map<PyNode, Stepped[]>();
+    for (const call of a.callsNamed('step')) {
+      const recv = receiver(call);
+      const args = call.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+      const value = keywordArg(call, 'metrics') ?? positionalArgs(call)[0];
+      if (!recv || !value || args.length === 0 || hasKeywordSplat(call)) continue;
+      const built = plateauBuild(a, recv);
+      if (!built) continue;
+      const list = byBuild.get(built) ?? [];
+      list.push({ call, value, kind: kindOfValue(a, value) });
+      byBuild.set(built, list);
+    }
+    for (const [built, steps] of byBuild) {
+      const mode = modeOf(built);
+      if (!mode) continue;
+      const wrong: Kind = mode.mode === 'min' ? 'score' : 'loss';
+      // Every step of this scheduler must feed the mistaken kind: a mix (a score here, a loss there) stays silent.
+      if (!steps.every((s) => s.kind === wrong)) continue;
+      const modeText = mode.node ? `mode=${mode.node.text}` : "mode='min' (the default)";
+      // One constructor edit: only the first step's finding carries it (a fix-all would apply it twice).
+      const fixes = setMode(built, mode, wrong === 'score' ? 'max' : 'min');
+      for (const [i, s] of steps.entries()) {
+        ctx.report({
+          node: s.call,
+          message:
+            wrong === 'score'
+              ? `${s.value.text} should rise, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops falling: it will cut the learning rate while the model improves. Build it with mode='max'.`
+              : `${s.value.text} should fall, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops rising: it will cut the learning rate while the model improves. Build it with mode='min'.`,
+          fixes: i === 0 ? fixes : undefined,
+        });
+      }
+    }
+  },
+};

@@ -225,6 +225,11 @@ export function loneExpression(statement: PyNode): PyNode | undefined {
   return statement.namedChildren.length === 1 ? statement.namedChildren[0] : undefined;
 }
 
+/** Whether a function declares a parameter named `name` (`x`, `x: int`, `x=1`, `*args`, `**kwargs`). */
+export function hasParameter(fn: PyNode | null | undefined, name: string): boolean {
+  return (fn?.child('parameters')?.namedChildren ?? []).some((p) => (p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier'))?.text === name);
+}
+
 /** Whether a for loop's target binds `name` (`for model in models:`, `for x, y in loader:`). */
 export function loopTargetBinds(loop: PyNode, name: string): boolean {
   let bound = false;

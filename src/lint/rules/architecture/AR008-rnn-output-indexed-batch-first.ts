@@ -1,4 +1,4 @@
-import { hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { hasKeywordSplat, hasParameter, keywordArg, positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { methodsOf } from '../../analysis/modules';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -59,19 +59,12 @@ function batchFirstTrue(v: PyNode): boolean {
   return !hasKeywordSplat(v) && unparen(keywordArg(v, 'batch_first'))?.text === 'True';
 }
 
-function isParameter(fn: PyNode, name: string): boolean {
-  return (fn.child('parameters')?.namedChildren ?? []).some((p) => {
-    const id = p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier');
-    return id?.text === name;
-  });
-}
-
 /**
  * The values a name can have in a function when every binding of it there is a plain `name = value` (not a
  * parameter, loop target, unpacking or with-as); undefined otherwise.
  */
 function assignedValues(fn: PyNode, name: string): PyNode[] | undefined {
-  if (isParameter(fn, name)) return undefined;
+  if (hasParameter(fn, name)) return undefined;
   const binds = bindings(fn, name);
   const out: PyNode[] = [];
   for (const { node } of binds) {

@@ -1,3 +1,4 @@
+import { hasParameter } from '../../analysis';
 import { deviceMove, isOptimizerConstructor, mayBeCuda, optimizedModel, sameScope, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
@@ -14,12 +15,6 @@ function movesToGpu(dev: PyNode | undefined, ctx: RuleContext): boolean {
   }
   if (dev.type === 'attribute') return /cuda|gpu|device/i.test(dev.text) && !/cpu/i.test(dev.text);
   return mayBeCuda(dev, ctx.analysis);
-}
-
-/** `name` is a parameter of the function `at` is in (and not re-bound in it before `at`: valueAt says null). */
-function isParameter(name: PyNode, at: PyNode): boolean {
-  const fn = scopeOf(at);
-  return (fn?.child('parameters')?.namedChildren ?? []).some((p) => (p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier'))?.text === name.text);
 }
 
 /** `self.model = model.to(device)`: the moved model is what the object keeps. */
@@ -70,7 +65,7 @@ export const DV004: Rule = {
         const v = ctx.analysis.scopes.valueAt(model.text, opt);
         // An unpacked value or loop target: the caller may have moved it. A parameter too, unless the scope keeps it
         // moved to the GPU later (`self.model = model.to(device)` in a Trainer's `__init__`): then it came unmoved.
-        if (v === null && !(isParameter(model, opt) && moves.some((m) => sameModel(m) && m.call.start > opt.end && storedOnSelf(m.call)))) continue;
+        if (v === null && !(hasParameter(scopeOf(opt), model.text) && moves.some((m) => sameModel(m) && m.call.start > opt.end && storedOnSelf(m.call)))) continue;
         if (v && /\.(to|cuda)\(/.test(v.text)) continue;
       } else {
         continue; // self.model & co: moved in another method we do not order

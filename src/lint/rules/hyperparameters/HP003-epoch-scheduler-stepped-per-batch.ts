@@ -1,4 +1,4 @@
-import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { deleteStatementLines, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
@@ -133,12 +133,6 @@ function perBatchStep(call: PyNode, a: Analysis): PyNode | undefined {
   return batchLoopOf(stmt);
 }
 
-/** Whether `id` names a parameter of the function it is read in. */
-function isParameter(id: PyNode): boolean {
-  const fn = scopeOf(id);
-  return (fn?.child('parameters')?.namedChildren ?? []).some((p) => (p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier'))?.text === id.text);
-}
-
 /** The call an argument holds: `StepLR(...)` itself, or the value of the name passed. */
 function builtValue(a: Analysis, arg: PyNode): PyNode | undefined {
   const e = unparen(arg);
@@ -181,7 +175,7 @@ function schedulerBuilds(a: Analysis, recv: PyNode): PyNode[] | undefined {
     v = a.scopes.valueAt(v.text, v) ?? undefined;
   }
   if (v) return [v];
-  if (!id || !isParameter(id)) return undefined;
+  if (!id || !hasParameter(scopeOf(id), id.text)) return undefined;
   const args = parameterArguments(a, id)?.map((arg) => builtValue(a, arg));
   if (args?.length && args.every((x) => x !== undefined)) return args as PyNode[];
   const only = onlySchedulerBuild(a);

@@ -1,5 +1,6 @@
 import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { receiverValue } from '../../analysis/order';
+import { stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -38,13 +39,6 @@ function kindOfName(name: string): Kind | undefined {
     if (forms.some((f) => LOSS.has(f))) loss = true;
   }
   return score === loss ? undefined : score ? 'score' : 'loss';
-}
-
-/** The text of a plain string literal (no f-string, no concatenation), else undefined. */
-function stringValue(n: PyNode | undefined): string | undefined {
-  if (n?.type !== 'string' || n.namedChildren.some((c) => c.type === 'interpolation')) return undefined;
-  const m = /^([rRbBuU]{0,2})("""|'''|"|')([\s\S]*)\2$/.exec(n.text);
-  return m && !/[fF]/.test(m[1]!) ? m[3] : undefined;
 }
 
 /**

@@ -1,14 +1,8 @@
 import { callsWithin, type Analysis } from '../../analysis';
+import { statementOf } from '../../analysis/runtime';
 import { BATCH_ITERABLE, isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
-
-/** The statement holding `call` in its block (or the module), as the visit walks up to it. */
-function statementOf(call: PyNode): PyNode {
-  let statement = call;
-  while (statement.parent && statement.parent.type !== 'block' && statement.parent.type !== 'module') statement = statement.parent;
-  return statement;
-}
 
 /** A loop over batches before `statement` in `block` that calls backward() but never steps, else undefined. */
 function batchLoopBefore(statement: PyNode, block: PyNode, a: Analysis): PyNode | undefined {

@@ -7,7 +7,7 @@ import { callsWithin, keywordArg, positionalArgs, receiver, unparen, type Analys
 import { methodsOf, returnValues, type ModuleClass } from './modules';
 import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
-import { valueBefore } from './values';
+import { elementBefore, valueBefore } from './values';
 
 export type OutputKind = 'softmax' | 'log_softmax' | 'sigmoid' | 'logits' | 'unknown';
 
@@ -58,6 +58,8 @@ export const MODEL_NAME = /model|net|clf|classifier/i;
 
 export class OutputFlow {
   private readonly classKinds = new Map<ModuleClass, Output>();
+  /** class -> tuple element index -> what that element of forward's return holds */
+  private readonly classElements = new Map<ModuleClass, Map<number, Output>>();
   /** Parameters being resolved (their argument lists): recursion guard. */
   private readonly resolving = new Set<readonly PyNode[]>();
 
@@ -69,7 +71,10 @@ export class OutputFlow {
     if (!e || depth > MAX_DEPTH) return UNKNOWN;
     if (e.type === 'identifier') {
       const v = this.a.scopes.valueAt(e.text, e);
-      if (v === null) return this.parameterOutput(e, depth);
+      if (v === null) {
+        const el = this.a.scopes.elementAt(e.text, e);
+        return el ? this.elementOf(el.source, el.index, depth + 1) : this.parameterOutput(e, depth);
+      }
       if (!v) return UNKNOWN;
       const out = this.of(v, depth + 1);
       // Fixes reach through a name only inside forward: elsewhere the name may feed metrics too.
@@ -77,6 +82,7 @@ export class OutputFlow {
       const inForward = v.ancestor('function_definition')?.child('name')?.text === 'forward';
       return { ...out, removal: inForward ? this.selfReassignRemoval(v, out) : undefined };
     }
+    if (e.type === 'subscript') return this.subscriptOf(e, depth);
     if (e.type !== 'call') return UNKNOWN;
     const fn = e.child('function');
     if (!fn) return UNKNOWN;
@@ -101,54 +107,93 @@ export class OutputFlow {
     return this.moduleCall(fn, e, args, depth);
   }
 
-  /** `m(x)` where m is a module (layer, Sequential, model) or a function of this file. */
-  private moduleCall(callee: PyNode, call: PyNode, args: PyNode[], depth: number): Output {
+  /**
+   * Element `index` of what `source` holds: `recon, mu, logvar = model(x)` reads element 0 of forward's
+   * `return self.decode(z), mu, logvar`. Never a fix: the activation sits in a tuple other code may read.
+   */
+  private elementOf(source: PyNode, index: number, depth: number): Output {
+    const s = unparen(source);
+    if (!s || depth > MAX_DEPTH) return UNKNOWN;
+    if (s.type === 'tuple' || s.type === 'expression_list') {
+      const items = s.namedChildren.filter((c) => c.type !== 'comment');
+      const out = this.of(items[index], depth + 1);
+      return { kind: out.kind, site: out.site };
+    }
+    if (s.type !== 'call') return UNKNOWN;
+    const fn = s.child('function');
+    if (!fn) return UNKNOWN;
+    const q = this.a.qname(fn);
+    if (q && (q.startsWith('torch.') || q.startsWith('keras.') || q.startsWith('tensorflow.'))) return UNKNOWN;
+    const obj = fn.type === 'attribute' ? fn.child('object') : undefined;
+    const callee = obj && fn.child('attribute')?.text === 'forward' ? obj : fn;
+    if (callee === fn && fn.type === 'attribute' && fn.child('object')?.text !== 'self') return UNKNOWN;
+    const out = this.moduleCall(callee, s, positionalArgs(s), depth, index);
+    return { kind: out.kind, site: out.site };
+  }
+
+  /** `outputs[0]` where `outputs = model(x)` (or a tuple): element 0 of it. */
+  private subscriptOf(e: PyNode, depth: number): Output {
+    const idx = e.child('subscript');
+    const obj = unparen(e.child('value'));
+    if (idx?.type !== 'integer' || !obj || !/^\d+$/.test(idx.text)) return UNKNOWN;
+    const source = obj.type === 'identifier' ? valueBefore(this.a, obj) : obj;
+    return source ? this.elementOf(source, Number(idx.text), depth + 1) : UNKNOWN;
+  }
+
+  /**
+   * `m(x)` where m is a module (layer, Sequential, model) or a function of this file. With `element`, what element
+   * `element` of the tuple it returns holds.
+   */
+  private moduleCall(callee: PyNode, call: PyNode, args: PyNode[], depth: number, element?: number): Output {
     if (callee.type === 'attribute' && callee.child('object')?.text === 'self') {
       const cls = this.enclosingModule(call);
       const attr = callee.child('attribute')?.text;
-      if (!cls && attr) return this.selfAttrModule(call, attr, depth);
+      if (!cls && attr) return this.selfAttrModule(call, attr, depth, element);
       const layer = cls && attr ? cls.layers.get(attr) : undefined;
-      if (!layer) return cls && attr ? this.methodOutput(cls, attr, depth) : UNKNOWN;
-      const out = this.moduleValue(layer, depth + 1);
+      if (!layer) return cls && attr ? this.methodOutput(cls, attr, depth, element) : UNKNOWN;
+      const out = this.moduleValue(layer, depth + 1, element);
       // `self.softmax(x)` in forward: dropping it means using x.
-      if (out.kind !== 'unknown' && out.kind !== 'logits' && out.site === layer && args[0]) {
+      if (element === undefined && out.kind !== 'unknown' && out.kind !== 'logits' && out.site === layer && args[0]) {
         return { kind: out.kind, site: call, removal: replaceWith(call, args[0], 'Remove the ' + out.kind) };
       }
       return { kind: out.kind, site: out.site };
     }
     if (callee.type === 'identifier' && callee.text === 'self') {
       const cls = this.enclosingModule(call);
-      return cls ? this.classOutput(cls) : UNKNOWN;
+      return cls ? this.classOutput(cls, element) : UNKNOWN;
     }
     if (callee.type === 'identifier') {
       const cls = this.a.moduleClass(callee.text);
       if (cls) return UNKNOWN; // constructing, not calling
       const fns = this.a.functions.get(callee.text);
-      if (fns?.length === 1 && !fns[0]!.ancestor('class_definition')) {
-        return combine(returnValues(fns[0]!).map((r) => this.of(r, depth + 1)));
-      }
-      const out = this.nameModule(callee, depth + 1);
+      if (fns?.length === 1 && !fns[0]!.ancestor('class_definition')) return this.returned(fns[0]!, depth, element);
+      const out = this.nameModule(callee, depth + 1, element);
       if (out) return out;
-      return MODEL_NAME.test(callee.text) ? this.fileModels() : UNKNOWN;
+      return MODEL_NAME.test(callee.text) ? this.fileModels(element) : UNKNOWN;
     }
     return UNKNOWN;
   }
 
+  /** What a function returns (or element `element` of the tuples it returns); all returns must agree. */
+  private returned(fn: PyNode, depth: number, element?: number): Output {
+    return combine(returnValues(fn).map((r) => (element === undefined ? this.of(r, depth + 1) : this.elementOf(r, element, depth + 1))));
+  }
+
   /** `self.decode(z)` in forward: what the module's method returns. */
-  private methodOutput(cls: ModuleClass, name: string, depth: number): Output {
+  private methodOutput(cls: ModuleClass, name: string, depth: number, element?: number): Output {
     const method = methodsOf(cls.node).find((m) => m.child('name')?.text === name);
     if (!method || method === cls.forward) return UNKNOWN;
-    const out = combine(returnValues(method).map((r) => this.of(r, depth + 1)));
+    const out = this.returned(method, depth, element);
     return { kind: out.kind, site: out.site };
   }
 
   /** `self.model(x)` in a class that is not a module (a Trainer): what `self.model` was assigned. */
-  private selfAttrModule(call: PyNode, attr: string, depth: number): Output {
+  private selfAttrModule(call: PyNode, attr: string, depth: number, element?: number): Output {
     const cls = call.ancestor('class_definition');
     const values = cls ? this.a.scopes.selfAttr(cls, attr) : [];
-    const outs = values.map((v) => this.moduleOrName(v, depth + 1));
+    const outs = values.map((v) => this.moduleOrName(v, depth + 1, element));
     // Assigned from a parameter nobody in this file passes (or never assigned here): like a bare model name.
-    if (outs.every((o) => o === undefined)) return MODEL_NAME.test(attr) ? this.fileModels() : UNKNOWN;
+    if (outs.every((o) => o === undefined)) return MODEL_NAME.test(attr) ? this.fileModels(element) : UNKNOWN;
     return combine(outs.map((o) => o ?? UNKNOWN));
   }
 
@@ -157,26 +202,50 @@ export class OutputFlow {
    * head, or the call sites of the function it is a parameter of. Undefined when it is a parameter (or loop target)
    * whose value this file does not show.
    */
-  private nameModule(id: PyNode, depth: number): Output | undefined {
+  private nameModule(id: PyNode, depth: number, element?: number): Output | undefined {
     if (depth > MAX_DEPTH) return UNKNOWN;
     const v = valueBefore(this.a, id);
     if (v === undefined) return undefined;
     if (v === null) {
+      const el = elementBefore(this.a, id);
+      if (el) return this.unpackedModule(el.source, el.index, depth + 1, element);
       const args = parameterArguments(this.a, id);
       if (!args || this.resolving.has(args)) return undefined;
       this.resolving.add(args); // a recursive function passes its own parameter on
-      const outs = args.map((arg) => this.moduleOrName(arg, depth + 1));
+      const outs = args.map((arg) => this.moduleOrName(arg, depth + 1, element));
       this.resolving.delete(args);
       if (outs.every((o) => o === undefined)) return undefined;
       return combine(outs.map((o) => o ?? UNKNOWN));
     }
     const head = replacedHead(this.a, id, v);
-    return this.moduleValue(head ?? v, depth + 1);
+    return this.moduleValue(head ?? v, depth + 1, element);
   }
 
-  private moduleOrName(value: PyNode, depth: number): Output | undefined {
+  /**
+   * A module bound by unpacking: `enc, dec = nn.Linear(4, 2), Decoder()`, or `model, opt = build(cfg)` with
+   * `build` a function of this file returning `model, optimizer`.
+   */
+  private unpackedModule(source: PyNode, index: number, depth: number, element?: number): Output | undefined {
+    const s = unparen(source);
+    if (!s || depth > MAX_DEPTH) return UNKNOWN;
+    if (s.type === 'tuple' || s.type === 'expression_list') {
+      const item = s.namedChildren.filter((c) => c.type !== 'comment')[index];
+      return item ? this.moduleOrName(item, depth + 1, element) : UNKNOWN;
+    }
+    const fn = s.type === 'call' ? s.child('function') : undefined;
+    const defs = fn?.type === 'identifier' ? this.a.functions.get(fn.text) : undefined;
+    if (defs?.length !== 1 || defs[0]!.ancestor('class_definition')) return UNKNOWN;
+    const outs = returnValues(defs[0]!).map((r) => {
+      const t = unparen(r);
+      const item = t?.type === 'tuple' || t?.type === 'expression_list' ? t.namedChildren.filter((c) => c.type !== 'comment')[index] : undefined;
+      return item ? (this.moduleOrName(item, depth + 1, element) ?? UNKNOWN) : UNKNOWN;
+    });
+    return combine(outs);
+  }
+
+  private moduleOrName(value: PyNode, depth: number, element?: number): Output | undefined {
     const v = unparen(value);
-    return v?.type === 'identifier' ? this.nameModule(v, depth) : this.moduleValue(value, depth);
+    return v?.type === 'identifier' ? this.nameModule(v, depth, element) : this.moduleValue(value, depth, element);
   }
 
   /** A parameter holding data (`def step(out, y): loss = criterion(out, y)`): what every call site passes. */
@@ -191,33 +260,35 @@ export class OutputFlow {
   }
 
   /** Output kind of a module given the expression that built it (`Net()`, `nn.Sequential(...)`, `nn.Softmax(1)`). */
-  private moduleValue(value: PyNode, depth: number): Output {
+  private moduleValue(value: PyNode, depth: number, element?: number): Output {
     const v = unparen(value);
     if (!v || depth > MAX_DEPTH) return UNKNOWN;
-    if (v.type === 'identifier') return this.nameModule(v, depth + 1) ?? UNKNOWN;
+    if (v.type === 'identifier') return this.nameModule(v, depth + 1, element) ?? UNKNOWN;
     if (v.type !== 'call') return UNKNOWN;
     const fn = v.child('function');
     const q = this.a.qname(fn);
-    if (q && ACTIVATION_LAYERS[q]) return { kind: ACTIVATION_LAYERS[q], site: v };
-    if (q && LINEAR_LAYERS.has(q)) return { kind: 'logits', site: v };
-    if (q === 'torch.nn.Sequential') return this.sequential(v, depth);
     if (q && WRAPPERS.has(q)) {
       const inner = positionalArgs(v)[0];
-      return inner ? this.moduleValue(inner, depth + 1) : UNKNOWN;
-    }
-    if (fn?.type === 'identifier') {
-      const cls = this.a.moduleClass(fn.text);
-      if (cls) return this.classOutput(cls);
-      // `build_model()`: a function of this file that returns the model.
-      const defs = this.a.functions.get(fn.text);
-      if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) {
-        return combine(returnValues(defs[0]!).map((r) => this.moduleValue(r, depth + 1)));
-      }
+      return inner ? this.moduleValue(inner, depth + 1, element) : UNKNOWN;
     }
     if (fn?.type === 'attribute' && MODULE_CHAIN.has(fn.child('attribute')?.text ?? '')) {
       const obj = fn.child('object');
-      return obj ? this.moduleValue(obj, depth + 1) : UNKNOWN;
+      return obj ? this.moduleValue(obj, depth + 1, element) : UNKNOWN;
     }
+    if (fn?.type === 'identifier') {
+      const cls = this.a.moduleClass(fn.text);
+      if (cls) return this.classOutput(cls, element);
+      // `build_model()`: a function of this file that returns the model.
+      const defs = this.a.functions.get(fn.text);
+      if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) {
+        return combine(returnValues(defs[0]!).map((r) => this.moduleValue(r, depth + 1, element)));
+      }
+    }
+    // Layers return one tensor (or, like nn.LSTM, a tuple whose elements this does not follow).
+    if (element !== undefined) return UNKNOWN;
+    if (q && ACTIVATION_LAYERS[q]) return { kind: ACTIVATION_LAYERS[q], site: v };
+    if (q && LINEAR_LAYERS.has(q)) return { kind: 'logits', site: v };
+    if (q === 'torch.nn.Sequential') return this.sequential(v, depth);
     return UNKNOWN;
   }
 
@@ -268,7 +339,8 @@ export class OutputFlow {
    * What a module class's forward returns; all returns must agree. Computed from a fresh depth, whatever the caller's:
    * the result is cached, so it must not depend on how deep the first caller was (the guard below stops cycles).
    */
-  classOutput(cls: ModuleClass): Output {
+  classOutput(cls: ModuleClass, element?: number): Output {
+    if (element !== undefined) return this.classElement(cls, element);
     const cached = this.classKinds.get(cls);
     if (cached) return cached;
     this.classKinds.set(cls, UNKNOWN); // recursion guard
@@ -278,14 +350,27 @@ export class OutputFlow {
     return out;
   }
 
+  /** Element `index` of the tuples forward returns (`return self.decode(z), mu, logvar`), cached like classOutput. */
+  private classElement(cls: ModuleClass, index: number): Output {
+    let m = this.classElements.get(cls);
+    if (!m) this.classElements.set(cls, (m = new Map()));
+    const cached = m.get(index);
+    if (cached) return cached;
+    m.set(index, UNKNOWN); // recursion guard
+    const out = combine(cls.returns.map((r) => this.elementOf(r, index, 1)));
+    m.set(index, out);
+    return out;
+  }
+
   /** A model passed in as a parameter: the models this file builds, if they all agree. */
   private fileModelsCache?: Output;
-  private fileModels(): Output {
+  private fileModels(element?: number): Output {
+    if (element !== undefined) return this.computeFileModels(element);
     this.fileModelsCache ??= this.computeFileModels();
     return this.fileModelsCache;
   }
 
-  private computeFileModels(): Output {
+  private computeFileModels(element?: number): Output {
     const built = new Set<ModuleClass>();
     for (const call of this.a.index.of('call')) {
       const fn = call.child('function');
@@ -299,7 +384,7 @@ export class OutputFlow {
       for (const m of this.a.modules) if (!called.has(m.name)) built.add(m);
       if (built.size === 0) return UNKNOWN;
     }
-    const outs = [...built].map((c) => this.classOutput(c));
+    const outs = [...built].map((c) => this.classOutput(c, element));
     const out = combine(outs);
     return built.size === 1 ? out : { kind: out.kind, site: out.site };
   }

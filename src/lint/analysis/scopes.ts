@@ -8,6 +8,13 @@ interface Binding {
   at: number;
   /** The assigned expression, or undefined when unknown (parameter, unpacking, loop target, with-as). */
   value: PyNode | undefined;
+  /** `a, b = rhs`: the name is element `index` of `rhs` (a tuple literal, or a call returning one). */
+  element?: Element;
+}
+
+export interface Element {
+  source: PyNode;
+  index: number;
 }
 
 type ScopeMap = Map<string, Binding[]>;
@@ -43,11 +50,11 @@ export class Scopes {
     for (const list of this.scopes.values()) for (const b of list.values()) b.sort((x, y) => x.at - y.at);
   }
 
-  private bind(scope: PyNode | null, name: string, at: number, value: PyNode | undefined): void {
+  private bind(scope: PyNode | null, name: string, at: number, value: PyNode | undefined, element?: Element): void {
     let map = this.scopes.get(scope);
     if (!map) this.scopes.set(scope, (map = new Map()));
     const list = map.get(name) ?? [];
-    list.push({ at, value });
+    list.push(element ? { at, value, element } : { at, value });
     map.set(name, list);
     this.bound.add(name);
   }
@@ -69,8 +76,12 @@ export class Scopes {
         if (!m) this.selfAttrs.set(cls, (m = new Map()));
         m.set(attr, [...(m.get(attr) ?? []), value]);
       }
+    } else if (value && flatTargets(left)) {
+      // `recon, mu, logvar = model(x)`: each name is an element of the right-hand side; its value stays unknown
+      // to valueAt (no type inference), elementAt tells which element.
+      flatTargets(left)!.forEach((id, index) => this.bind(scope, id.text, a.start, undefined, { source: value, index }));
     } else {
-      // Tuple / list unpacking: every name gets an unknown value.
+      // Nested or starred unpacking: every name gets an unknown value.
       left.walk((n) => {
         if (n.type === 'attribute' || n.type === 'subscript') return false;
         if (n.type === 'identifier') this.bind(scope, n.text, a.start, undefined);
@@ -81,7 +92,7 @@ export class Scopes {
   /** The values of each module-level name, in order (undefined: bound to something unknown). For statements.ts. */
   moduleBindings(): ReadonlyMap<string, (PyNode | undefined)[]> {
     const out = new Map<string, (PyNode | undefined)[]>();
-    for (const [name, list] of this.scopes.get(null) ?? []) out.set(name, list.map((b) => b.value));
+    for (const [name, list] of this.scopes.get(null) ?? []) out.set(name, list.map((b) => b.value ?? b.element?.source));
     return out;
   }
 
@@ -113,6 +124,16 @@ export class Scopes {
    * binding. `null` when the name is bound but to something unknown (a parameter); undefined when never bound.
    */
   valueAt(name: string, at: PyNode): PyNode | null | undefined {
+    const b = this.bindingAt(name, at);
+    return b ? (b.value ?? null) : undefined;
+  }
+
+  /** For a name valueAt finds bound by tuple unpacking: which element of which expression it holds. */
+  elementAt(name: string, at: PyNode): Element | undefined {
+    return this.bindingAt(name, at)?.element;
+  }
+
+  private bindingAt(name: string, at: PyNode): Binding | undefined {
     for (let scope: PyNode | null = scopeOf(at); ; scope = scope ? scopeOf(scope) : null) {
       const list = this.scopes.get(scope)?.get(name);
       if (list?.length) {
@@ -120,7 +141,7 @@ export class Scopes {
         for (const b of list) if (b.at < at.start) chosen = b;
         // Inside a function the module-level binding holds whatever its position (the function runs later).
         chosen ??= scope === scopeOf(at) && scope !== null ? undefined : list[list.length - 1];
-        if (chosen) return chosen.value ?? null;
+        if (chosen) return chosen;
       }
       if (scope === null) return undefined;
     }
@@ -134,6 +155,13 @@ export class Scopes {
   selfAttrNames(cls: PyNode): string[] {
     return [...(this.selfAttrs.get(cls)?.keys() ?? [])];
   }
+}
+
+/** The names of `a, b, c = ...` / `(a, b) = ...` when every target is a plain name. */
+function flatTargets(left: PyNode): PyNode[] | undefined {
+  if (left.type !== 'pattern_list' && left.type !== 'tuple_pattern' && left.type !== 'list_pattern') return undefined;
+  const names = left.namedChildren.filter((c) => c.type !== 'comment');
+  return names.length > 1 && names.every((c) => c.type === 'identifier') ? names : undefined;
 }
 
 /** The function a node belongs to (null: module level). Class bodies belong to their enclosing scope. */

@@ -61,7 +61,7 @@ export function mapFindingsToCells(joined: JoinedCells, findings: Finding[]): Ce
     const start = toCellPosition(joined, f.range.start);
     const end = toCellPosition(joined, f.range.end);
     const range: Range = { start: start.position, end: end.cell === start.cell ? end.position : start.position };
-    const out: CellFinding = { ...f, cell: start.cell, range };
+    const out: CellFinding = { ...f, cell: start.cell, range, message: cellLineReferences(joined, f.message, start.cell) };
     if (f.fixes) {
       // A fix is kept only when all its edits stay in the finding's cell (edits across cells would need a
       // notebook-level edit the caller may not support).
@@ -72,6 +72,17 @@ export function mapFindingsToCells(joined: JoinedCells, findings: Finding[]): Ce
       else delete out.fixes;
     }
     return out;
+  });
+}
+
+/**
+ * Messages point at other lines as "(line N)" of the joined text, which means nothing in a notebook: say
+ * "(line M of this cell)" or "(line M of code cell K)" instead.
+ */
+function cellLineReferences(joined: JoinedCells, message: string, findingCell: number): string {
+  return message.replace(/\(line (\d+)\)/g, (_, n: string) => {
+    const { cell, position } = toCellPosition(joined, { line: Number(n) - 1, column: 0 });
+    return cell === findingCell ? `(line ${position.line + 1} of this cell)` : `(line ${position.line + 1} of code cell ${cell + 1})`;
   });
 }
 

@@ -39,7 +39,7 @@ test('LS002 through `recon, mu, logvar = model(x)` and a decode method ending in
   const f = lint(code, { select: ['LS002'] });
   assert.deepEqual(f.map((x) => x.rule), ['LS002']);
   // The sigmoid sits in a tuple other code may read: no fix is offered.
-  assert.equal(f[0]!.fix, undefined);
+  assert.equal(f[0]!.fixes, undefined);
 });
 
 test('no LS002 when the decoder returns logits, or when BCELoss takes the sigmoid output', () => {

@@ -2,7 +2,7 @@
 // that run the model forward and never update it. Used by EV001 (eval mode) and EV003 (no_grad). Also, for EV001
 // only, the loop-free tabular idiom: `with torch.no_grad(): y_pred = model(X_test)` outside any training loop.
 import type { PyNode } from '../parser';
-import { callsWithin, decoratorsOf, enclosingFunction, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { callsWithin, decoratorsOf, enclosingFunction, keywordArg, receiver, unparen, type Analysis, type ModuleClass } from './index';
 import { innermostLoop, isBackward, isOptimizerStep } from './training';
 
 const EVAL_DATA = /^(val|valid|validation|test|testing|eval|evaluation|dev|holdout)(_?(loader|dataloader|data_loader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator|loaders))?$/i;
@@ -57,6 +57,8 @@ export class Evaluation {
 
   private compute(): EvalLoop[] {
     const out: EvalLoop[] = [];
+    // A Keras / TensorFlow evaluation loop (`model(xb, training=False)`) is no concern of the torch rules.
+    if (!this.importsTorch()) return out;
     for (const loop of this.a.index.of('for_statement')) {
       const fn = enclosingFunction(loop);
       const fnName = fn?.child('name')?.text ?? '';
@@ -116,6 +118,10 @@ export class Evaluation {
     return false;
   }
 
+  private importsTorch(): boolean {
+    return [...this.a.imports.aliases.values()].some((q) => /^torch(\.|$)/.test(q));
+  }
+
   /** A torch file: it imports torch and no other framework whose models are called the same way (Keras, JAX). */
   private torchOnly(): boolean {
     if (this.torchFile === undefined) {
@@ -130,6 +136,8 @@ export class Evaluation {
     let f = call.child('function');
     if (f?.type === 'attribute' && f.child('attribute')?.text === 'forward') f = f.child('object');
     if (!f) return false;
+    // `model(x, training=False)` calls a Keras model.
+    if (keywordArg(call, 'training')) return false;
     if (f.type === 'identifier' && f.text === 'self') return true;
     const name = f.type === 'identifier' ? f.text : f.type === 'attribute' && f.child('object')?.text === 'self' ? (f.child('attribute')?.text ?? '') : '';
     if (!name) return false;

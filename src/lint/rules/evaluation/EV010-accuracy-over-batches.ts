@@ -1,4 +1,4 @@
-import { positionalArgs } from '../../analysis';
+import { keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { BATCH_ITERABLE } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -13,6 +13,15 @@ function counted(n: PyNode | undefined): PyNode | undefined {
   if (e?.type === 'identifier' || e?.type === 'attribute') return e;
   if (e?.type === 'binary_operator') return counted(e.child('right')) ?? counted(e.child('left'));
   return undefined;
+}
+
+/** A DataLoader built without a batch size (the default is 1) or with `batch_size=1`: batches are samples. */
+function batchesOfOne(a: Analysis, loader: PyNode): boolean {
+  const v = unparen(a.scopes.valueAt(loader.text, loader) ?? undefined);
+  if (v?.type !== 'call' || a.callee(v) !== 'torch.utils.data.DataLoader') return false;
+  if (keywordArg(v, 'batch_sampler') || v.child('arguments')?.children.some((c) => c.type === 'dictionary_splat' || c.type === 'list_splat')) return false;
+  const size = keywordArg(v, 'batch_size') ?? positionalArgs(v)[1];
+  return !size || size.text === '1';
 }
 
 export const EV010: Rule = {
@@ -33,7 +42,7 @@ export const EV010: Rule = {
     fixable: true,
   },
   nodeTypes: ['binary_operator'],
-  local: [],
+  local: ['imports', 'scopes'],
   visit(op, ctx) {
     if (!op.children.some((c) => c.type === '/')) return;
     const denominator = op.child('right');
@@ -41,6 +50,7 @@ export const EV010: Rule = {
     const loader = positionalArgs(denominator)[0];
     if (!loader || (loader.type !== 'identifier' && loader.type !== 'attribute') || !BATCH_ITERABLE.test(loader.text)) return;
     if (loader.type === 'attribute' && /^(dataset|sampler|indices)$/.test(loader.child('attribute')?.text ?? '')) return; // samples
+    if (loader.type === 'identifier' && batchesOfOne(ctx.analysis, loader)) return;
     const count = counted(op.child('left'));
     const name = count?.type === 'attribute' ? count.child('attribute')?.text : count?.text;
     if (!name || !SAMPLE_COUNT.test(name)) return;

@@ -16,9 +16,12 @@ export interface JoinedCells {
 /** Lines IPython handles itself: `%magic`, `%%cell magic`, `!shell`, `?help`, `obj?`. */
 const MAGIC = /^\s*([%!?]|\w[\w.]*\?{1,2}\s*$)/;
 
+const PYTHON_CELL_MAGIC = /^\s*%%(time|timeit|capture|prun|memit|debug)\b/;
+
 export function blankMagics(cell: string): string {
-  // A `%%` cell magic makes the whole cell non-Python (%%bash, %%writefile, ...).
-  if (/^\s*%%/.test(cell)) return cell.replace(/[^\n]/g, ' ');
+  // A `%%` cell magic makes the whole cell non-Python (%%bash, %%writefile, ...), except those that run the cell's
+  // Python and time, capture or profile it (`%%time` heads many Kaggle training cells).
+  if (/^\s*%%/.test(cell) && !PYTHON_CELL_MAGIC.test(cell)) return cell.replace(/[^\n]/g, ' ');
   return cell
     .split('\n')
     .map((line) => (MAGIC.test(line) ? ' '.repeat(line.length) : line))

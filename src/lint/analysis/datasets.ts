@@ -1,7 +1,7 @@
 // Map-style Dataset classes of the file (subclasses of torch.utils.data.Dataset) and what their __getitem__ does,
 // and which Dataset a DataLoader call loads.
 import type { PyNode } from '../parser';
-import { callsWithin, calleeName, receiver, type Analysis } from './index';
+import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, type Analysis } from './index';
 import { loaderDataset } from './runtime';
 
 export interface DatasetClass {
@@ -60,9 +60,61 @@ export function datasetClasses(a: Analysis): DatasetClass[] {
 /** The Dataset class of this file that a DataLoader call loads (`DataLoader(MyDs(...))`, `ds = MyDs(...); DataLoader(ds)`). */
 export function loadedDatasetClass(loader: PyNode, a: Analysis): DatasetClass | undefined {
   let ds: PyNode | null | undefined = loaderDataset(loader);
+  // train_set, val_set = random_split(MyDs(...), ...) / Subset(MyDs(...), idx): the splits load the same class
+  for (let hop = 0; hop < 3 && ds; hop++) {
+    if (ds.type === 'identifier') {
+      const name: PyNode = ds;
+      ds = a.scopes.valueAt(name.text, name);
+      if (ds === null) {
+        const el = a.scopes.elementAt(name.text, name);
+        ds = el?.source.type === 'call' && calleeName(el.source) === 'random_split' ? el.source : undefined;
+      }
+    }
+    if (ds?.type === 'call' && /^(random_split|Subset)$/.test(calleeName(ds) ?? '')) ds = positionalArgs(ds)[0];
+    else break;
+  }
   if (ds?.type === 'identifier') ds = a.scopes.valueAt(ds.text, ds);
   if (ds?.type !== 'call') return undefined;
   const fn = ds.child('function');
   if (fn?.type !== 'identifier') return undefined;
   return datasetClasses(a).find((d) => d.name === fn.text);
+}
+
+function isIterableClass(name: string, a: Analysis, seen: Set<string>): boolean {
+  if (seen.has(name)) return false;
+  seen.add(name);
+  const cls = a.index.of('class_definition').find((c) => c.child('name')?.text === name);
+  return (cls?.child('superclasses')?.namedChildren ?? []).some((b) => {
+    const q = a.qname(b) ?? '';
+    if (/(^|\.)IterableDataset$/.test(q) || /(^|\.)IterableDataset$/.test(b.text)) return true;
+    return b.type === 'identifier' && isIterableClass(b.text, a, seen);
+  });
+}
+
+/**
+ * Whether a DataLoader's dataset is iterable-style (shuffle=True raises for it): an IterableDataset subclass of the
+ * file, a Hugging Face `streaming=True` dataset, `.to_iterable_dataset()`, a buffer `.shuffle(buffer_size=...)`,
+ * webdataset; through the names it is bound to and the receivers of `.map(...)`-style chains (a few steps).
+ */
+export function isIterableDataset(expr: PyNode | undefined, a: Analysis): boolean {
+  let n: PyNode | null | undefined = expr;
+  for (let hop = 0; hop < 8 && n; hop++) {
+    while (n?.type === 'parenthesized_expression') n = n.namedChildren[0];
+    if (!n) return false;
+    if (n.type === 'identifier') {
+      // ds = ds.map(...): the value before this assignment
+      n = a.scopes.valueAt(n.text, n.ancestor('assignment') ?? n);
+      continue;
+    }
+    if (n.type !== 'call') return false;
+    if (keywordArg(n, 'streaming')?.text === 'True') return true;
+    const name = calleeName(n);
+    if (name === 'to_iterable_dataset' || (name === 'shuffle' && keywordArg(n, 'buffer_size'))) return true;
+    const q = a.callee(n) ?? '';
+    if (/^(webdataset|torchdata)\./.test(q) || /(^|\.)IterableDataset$/.test(q)) return true;
+    const fn = n.child('function');
+    if (fn?.type === 'identifier') return a.definesClass(fn.text) && isIterableClass(fn.text, a, new Set());
+    n = receiver(n);
+  }
+  return false;
 }

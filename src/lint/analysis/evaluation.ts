@@ -2,10 +2,17 @@
 // that run the model forward and never update it. Used by EV001 (eval mode) and EV003 (no_grad). Also, for EV001
 // only, the loop-free tabular idiom: `with torch.no_grad(): y_pred = model(X_test)` outside any training loop.
 import type { PyNode } from '../parser';
-import { callsWithin, decoratorsOf, enclosingFunction, keywordArg, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { calleeName, callsWithin, decoratorsOf, enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { reachableCalls } from './order';
 import { innermostLoop, isBackward, isOptimizerStep } from './training';
 
-const EVAL_DATA = /^(val|valid|validation|test|testing|eval|evaluation|dev|holdout)(_?(loader|dataloader|data_loader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator|loaders))?$/i;
+/** `model.eval()`, `model.train(False)`, `model.train(phase == "train")`: a switch that can leave training mode. */
+function switchesToEval(c: PyNode): boolean {
+  const name = calleeName(c);
+  return (name === 'eval' && receiver(c) !== undefined) || (name === 'train' && (c.child('arguments')?.namedChildren.length ?? 0) > 0);
+}
+
+const EVAL_DATA = /^(val|valid|validation|test|testing|eval|evaluation|dev|holdout)(_?(loader|dataloader|data_loader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator|loaders|pairs|examples|samples|sentences|sents|texts|features|records|corpus|encodings))?$/i;
 /** A whole held-out split as a tensor or array (`X_test`, `x_val`): `zip(X_test, y_test)`, `model(X_test)`. */
 const EVAL_TENSOR = /^(x|X|y|Y)_?(test|val|valid)$/;
 /** Value-keeping calls on an input: `X_test.to(device)`, `X_test.float()`. */
@@ -19,12 +26,23 @@ function firstArgument(call: PyNode): PyNode | undefined {
   return undefined;
 }
 
-/** `X_test`, `X_test.to(device)`, `(X_test.float())`: a whole held-out split given to a model. */
-function heldOutInput(arg: PyNode | undefined): boolean {
-  if (arg?.type !== 'identifier' && arg?.type !== 'call' && arg?.type !== 'parenthesized_expression') return false;
+/** A held-out split's inputs by name: `X_test`, `x_val`, `X_test_final`, `x_valid_t`, `test_X`. */
+const HELD_OUT_X = /^(x|X)_?(test|val|valid)(_\w+)?$|^(test|val|valid)_?(x|X)$/;
+const TRAIN_X = /^(x|X)_?(train|tr|trn)(_\w+)?$|^(train|tr|trn)_?(x|X)$/;
+/** Tensor constructors that keep the data: `torch.tensor(X_test)`, `torch.FloatTensor(X_test)`. */
+const TENSOR_OF = /^torch\.(tensor|as_tensor|from_numpy|Tensor|FloatTensor|DoubleTensor|cuda\.FloatTensor)$/;
+
+/** `X_test`, `X_test.to(device)`, `(X_test.float())`, `torch.FloatTensor(X_test)`: the name given to a model, peeled. */
+function inputName(a: Analysis, arg: PyNode | undefined): PyNode | undefined {
+  if (arg?.type !== 'identifier' && arg?.type !== 'call' && arg?.type !== 'parenthesized_expression') return undefined;
   let e = unparen(arg);
-  while (e?.type === 'call' && INPUT_CHAIN.test(e.child('function')?.child('attribute')?.text ?? '')) e = unparen(receiver(e));
-  return e?.type === 'identifier' && /^(x|X)_?(test|val|valid)$/.test(e.text);
+  for (;;) {
+    if (e?.type !== 'call') break;
+    if (INPUT_CHAIN.test(e.child('function')?.child('attribute')?.text ?? '')) e = unparen(receiver(e));
+    else if (TENSOR_OF.test(a.callee(e) ?? '')) e = unparen(firstArgument(e));
+    else break;
+  }
+  return e?.type === 'identifier' ? e : undefined;
 }
 const EVAL_FUNCTION = /^(evaluate|evaluation|eval|validate|validation|valid|val|test|predict|inference|infer)(_(one_)?(epoch|model|loop|net|network|step|batch|all|fn|on_\w+))?$|^(evaluate|validate|run_validation|run_eval|run_test)\w*$/i;
 const MODEL_NAME = /model|net|encoder|decoder|classifier|clf|backbone/i;
@@ -41,6 +59,8 @@ export interface EvalLoop {
 export interface EvalForward {
   call: PyNode;
   fn: PyNode | undefined;
+  /** Found after a training loop with autograd on (not in a no_grad block or an evaluation function). */
+  afterTraining?: boolean;
 }
 
 export class Evaluation {
@@ -91,13 +111,85 @@ export class Evaluation {
     // Only the calls of no_grad blocks and evaluation functions: proportional to those, not to the file.
     for (const region of this.evalRegions()) {
       for (const call of callsWithin(region)) {
-        if (seen.has(call) || !heldOutInput(firstArgument(call)) || !this.isForward(call)) continue;
+        if (seen.has(call) || !this.heldOutInput(call) || !this.isForward(call)) continue;
         seen.add(call);
-        if (this.inTrainingLoop(call) || this.loops.some((e) => e.loop.start <= call.start && call.end <= e.loop.end)) continue;
+        if (this.loops.some((e) => e.loop.start <= call.start && call.end <= e.loop.end)) continue;
+        // `if epoch % 10 == 0: with torch.no_grad(): val_out = model(X_val)` in a loop that never switches to eval.
+        if (this.inTrainingLoop(call) && !this.validatesInTrainingLoop(call)) continue;
         out.push({ call, fn: enclosingFunction(call) });
       }
     }
+    for (const call of this.forwardsAfterTraining()) {
+      if (seen.has(call)) continue;
+      seen.add(call);
+      out.push({ call, fn: enclosingFunction(call), afterTraining: true });
+    }
     return out.sort((x, y) => x.call.start - y.call.start);
+  }
+
+  /** Under no_grad, in training loops (up to the function) none of which reaches an eval-mode switch. */
+  private validatesInTrainingLoop(call: PyNode): boolean {
+    if (!this.isNoGrad(call)) return false;
+    let outer: PyNode | undefined;
+    for (let l = innermostLoop(call); l; l = innermostLoop(l)) outer = l;
+    const body = outer?.child('body');
+    return !!body && !reachableCalls(this.a, body).some(switchesToEval);
+  }
+
+  /**
+   * `preds = model(X_test)` after a training loop, in the same function (or at module level), outside any loop and
+   * with autograd on (no_grad forwards come from evalRegions): the test forward of full-batch scripts.
+   */
+  private forwardsAfterTraining(): PyNode[] {
+    const out: PyNode[] = [];
+    // Cheap gate: some name of the file is a held-out split (`X_test`, `x_val_t`).
+    if (![...this.a.scopes.boundNames()].some((n) => HELD_OUT_X.test(n))) return out;
+    const done = new Set<PyNode | null>();
+    for (const loop of this.a.loops) {
+      const block = loop.parent;
+      const scope = enclosingFunction(loop) ?? null;
+      if (!block || done.has(scope) || innermostLoop(loop) || (block.type !== 'block' && block.type !== 'module')) continue;
+      const body = loop.child('body');
+      const reach = body ? reachableCalls(this.a, body) : [];
+      if (!reach.some((c) => isBackward(c)) || !reach.some((c) => isOptimizerStep(c, this.a))) continue;
+      done.add(scope);
+      const backwards = this.a.callsNamed('backward').filter((c) => (enclosingFunction(c) ?? null) === scope && c.start > loop.end);
+      for (const stmt of block.namedChildren) {
+        if (stmt.start < loop.end) continue;
+        for (const call of callsWithin(stmt)) {
+          if (innermostLoop(call) || this.isNoGrad(call) || shapeOnly(call) || !this.heldOutInput(call) || !this.isForward(call)) continue;
+          // An attack or a second training phase differentiates through the held-out forward.
+          if (backwards.some((b) => b.start > call.start)) continue;
+          out.push(call);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The call's first argument is a whole held-out split: `X_test` (also converted, `torch.tensor(X_test).to(dev)`),
+   * or a parameter of the enclosing function that its call sites fill with one (`validate(model, X_val, y_val)`).
+   */
+  private heldOutInput(call: PyNode): boolean {
+    const id = inputName(this.a, firstArgument(call));
+    if (!id) return false;
+    if (HELD_OUT_X.test(id.text)) return true;
+    const fn = enclosingFunction(call);
+    if (!fn || this.a.scopes.valueAt(id.text, id) !== null) return false;
+    const params = (fn.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? p.namedChildren[0]?.text ?? '')));
+    const i = params.indexOf(id.text);
+    const name = fn.child('name')?.text;
+    if (i < 0 || !name) return false;
+    const sites = this.callSites(name);
+    let heldOut = false;
+    for (const site of sites) {
+      const method = params[0] === 'self' && site.child('function')?.type === 'attribute';
+      const given = inputName(this.a, positionalArgs(site)[i - (method ? 1 : 0)] ?? keywordArg(site, id.text));
+      if (given && HELD_OUT_X.test(given.text)) heldOut = true;
+      else if (!given || !TRAIN_X.test(given.text)) return false;
+    }
+    return heldOut;
   }
 
   /** Bodies that evaluate: `with torch.no_grad():` blocks, no_grad-decorated functions, functions named evaluate/test. */
@@ -211,6 +303,13 @@ export class Evaluation {
       (c) => c.start < node.start && this.a.callee(c) === 'torch.set_grad_enabled' && /^\(\s*False\s*\)$/.test(c.child('arguments')?.text ?? ''),
     );
   }
+}
+
+/** `model(X_test).shape`, `model(X_test).size(1)`: only the output's shape is read (a check, not an evaluation). */
+function shapeOnly(call: PyNode): boolean {
+  const p = call.parent;
+  if (p?.type !== 'attribute' || p.child('object') !== call) return false;
+  return /^(shape|size|dim|ndim|dtype|device)$/.test(p.child('attribute')?.text ?? '');
 }
 
 /** `for x in X_test:`, `for x, y in zip(X_test, y_test):` (also through enumerate / tqdm): samples of a held-out split. */

@@ -84,8 +84,18 @@ export class Analysis {
     return this._modules;
   }
 
-  moduleClass(name: string): ModuleClass | undefined {
-    return this.modules.find((m) => m.name === name);
+  /**
+   * The module class of that name. A name defined twice (a notebook cell re-running an edited `class Net`) is the
+   * last definition before `at` when given, else the file's last one: what Python holds by then.
+   */
+  moduleClass(name: string, at?: PyNode): ModuleClass | undefined {
+    let found: ModuleClass | undefined;
+    for (const m of this.modules) {
+      if (m.name !== name) continue;
+      if (found && at && m.node.start > at.start) break;
+      found = m;
+    }
+    return found;
   }
 
   /** Whether the file defines a class of this name (any class, at any depth): a cheap first test before moduleClass. */

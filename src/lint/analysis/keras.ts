@@ -5,7 +5,7 @@
 // from the first unknown one on) or leaves the loss undefined: rules stay silent then.
 import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
-import { returnValues } from './modules';
+import { methodsOf, returnValues } from './modules';
 import { valueBefore } from './values';
 
 export type KLayerKind = 'dense' | 'conv2d' | 'conv1d' | 'pool2d' | 'pool1d' | 'flatten' | 'globalpool' | 'reshape' | 'dropout' | 'batchnorm' | 'activation' | 'input' | 'rnn' | 'other';
@@ -118,6 +118,8 @@ const normLoss = (s: string) => {
 export class KerasModels {
   private _models?: KerasModel[];
   private readonly byNode = new Map<PyNode, KerasModel>();
+  /** Subclassed `keras.Model`s by class name (their output layer only: `complete` is false). */
+  private readonly subclassed = new Map<string, KerasModel>();
   /** `NAME.add(...)` calls by receiver name, in document order (collected once). */
   private addCalls?: Map<string, PyNode[]>;
   constructor(private readonly a: Analysis) {}
@@ -207,6 +209,8 @@ export class KerasModels {
       return v ? this.modelAt(v, depth + 1) : undefined;
     }
     if (e.type === 'call' && e.child('function')?.type === 'identifier') {
+      const sub = this.subclassed.get(e.child('function')!.text);
+      if (sub) return sub;
       const fns = this.a.functions.get(e.child('function')!.text);
       if (fns?.length !== 1) return undefined;
       const rets = returnValues(fns[0]!);
@@ -227,6 +231,10 @@ export class KerasModels {
         if (m) out.push(m);
       }
     }
+    for (const c of this.a.index.of('class_definition')) {
+      const m = this.subclass(c);
+      if (m) out.push(m);
+    }
     this._models = out;
     for (const m of out) this.byNode.set(m.node, m);
     if (!out.length) return out;
@@ -242,7 +250,78 @@ export class KerasModels {
       if (method === 'fit') m.fits.push(call);
       else m.compiles.push({ call, loss: this.lossOf(keywordArg(call, 'loss') ?? positionalArgs(call)[1]), metrics: keywordArg(call, 'metrics') });
     }
+    this.customLoopLosses(calls);
     return out;
+  }
+
+  /**
+   * A custom training loop (GradientTape) scores a model's output with a loss object or function:
+   * `loss = loss_object(y, model(x, training=True))`. Counted like a `compile(loss=...)` of that model.
+   */
+  private customLoopLosses(calls: readonly PyNode[]): void {
+    for (const call of calls) {
+      const fn = call.child('function');
+      if (fn?.type !== 'identifier' && fn?.type !== 'attribute') continue;
+      const pred = keywordArg(call, 'y_pred') ?? positionalArgs(call)[1];
+      if (!pred) continue;
+      const loss = this.lossOf(fn);
+      if (!loss || (loss.form === 'string')) continue;
+      if (loss.form === 'function') {
+        const fl = keywordArg(call, 'from_logits');
+        loss.fromLogits = !fl ? false : fl.text === 'True' ? true : fl.text === 'False' ? false : undefined;
+        loss.node = call;
+      }
+      const m = this.modelOfOutput(pred);
+      if (m && !m.compiles.some((c) => c.loss?.node === loss.node)) m.compiles.push({ call, loss });
+    }
+  }
+
+  /** The model whose output `expr` is: `model(x)`, or a name bound to it (`logits = model(x, training=True)`). */
+  private modelOfOutput(expr: PyNode, depth = 0): KerasModel | undefined {
+    const e = unparen(expr);
+    if (!e || depth > 3) return undefined;
+    if (e.type === 'identifier') {
+      const v = valueBefore(this.a, e);
+      return v ? this.modelOfOutput(v, depth + 1) : undefined;
+    }
+    if (e.type !== 'call') return undefined;
+    const fn = e.child('function');
+    return fn?.type === 'identifier' ? this.modelAt(fn) : undefined;
+  }
+
+  /** `class MyModel(keras.Model)` whose `call` returns one layer's output (`return self.out(x)`). */
+  private subclass(c: PyNode): KerasModel | undefined {
+    const bases = c.child('superclasses')?.namedChildren ?? [];
+    if (!bases.some((b) => FUNCTIONAL.has(kerasName(this.a.qname(b)) ?? ''))) return undefined;
+    const name = c.child('name')?.text;
+    const call = methodsOf(c).find((m) => m.child('name')?.text === 'call');
+    if (!name || !call) return undefined;
+    let last: KLayer | undefined;
+    for (const r of returnValues(call)) {
+      const layer = this.returnedLayer(c, r);
+      if (!layer || (last && last.call !== layer.call)) return undefined;
+      last = layer;
+    }
+    if (!last) return undefined;
+    const m: KerasModel = { node: c, layers: [last], complete: false, compiles: [], fits: [] };
+    this.subclassed.set(name, m);
+    return m;
+  }
+
+  /** The layer `self.<attr>` whose application a `call` method returns (through `x = self.out(x)`). */
+  private returnedLayer(cls: PyNode, value: PyNode | undefined, depth = 0): KLayer | undefined {
+    const e = unparen(value);
+    if (!e || depth > 4) return undefined;
+    if (e.type === 'identifier') {
+      const v = valueBefore(this.a, e);
+      return v ? this.returnedLayer(cls, v, depth + 1) : undefined;
+    }
+    const fn = e.type === 'call' ? e.child('function') : undefined;
+    if (fn?.type !== 'attribute' || fn.child('object')?.text !== 'self') return undefined;
+    const values = this.a.scopes.selfAttr(cls, fn.child('attribute')?.text ?? '');
+    const ctor = values.length === 1 ? values[0] : undefined;
+    const layer = ctor ? this.layerOf(ctor, e, 'functional') : undefined;
+    return layer?.cls ? layer : undefined;
   }
 
   private sequential(call: PyNode): KerasModel {

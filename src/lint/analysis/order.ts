@@ -3,7 +3,7 @@
 // through the file's functions, back-propagated loss calls, data-split names and line-level edits.
 import type { PyNode } from '../parser';
 import type { RawEdit } from '../types';
-import { callsWithin, calleeName, decoratorsOf, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { callsWithin, calleeName, decoratorsOf, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
 import { isBackward } from './training';
 
 /** Names of held-out data: validation or test loaders / sets. */
@@ -70,6 +70,33 @@ export function lastName(n: PyNode | undefined): string {
 
 const SCHEDULER_NAME = /sched/i;
 
+// Hugging Face (transformers, diffusers) schedule factories: `get_linear_schedule_with_warmup`, `get_cosine_schedule_with_warmup`,
+// `get_constant_schedule(_with_warmup)`, `get_polynomial_decay_schedule_with_warmup`, `get_scheduler(name, ...)`. Each returns a
+// LambdaLR (or, for get_scheduler("reduce_lr_on_plateau"), a ReduceLROnPlateau: see hfSchedulerBuild).
+const HF_SCHEDULE = /^(transformers|diffusers)(\.optimization)?\.get_(\w+_schedule(_with_warmup)?|scheduler)$/;
+
+/** A Hugging Face schedule factory call (not one that builds a ReduceLROnPlateau): the name of the factory, else undefined. */
+export function hfSchedulerBuild(a: Analysis, call: PyNode): string | undefined {
+  if (call.type !== 'call') return undefined;
+  const q = a.callee(call);
+  if (!q || !HF_SCHEDULE.test(q) || /plateau/i.test(q)) return undefined;
+  const name = q.slice(q.lastIndexOf('.') + 1);
+  if (name === 'get_scheduler') {
+    // get_scheduler(name, optimizer, ...): any name but the plateau one (whose step() needs a metric anyway).
+    const kind = keywordArg(call, 'name') ?? positionalArgs(call)[0];
+    if (!kind || /plateau/i.test(kind.text)) return undefined;
+  }
+  return name;
+}
+
+/** A learning-rate scheduler built by this call: `torch.optim.lr_scheduler.X(...)` (not ReduceLROnPlateau) or a Hugging Face schedule. */
+export function isLrSchedulerBuild(a: Analysis, call: PyNode): boolean {
+  const q = call.type === 'call' ? a.callee(call) : undefined;
+  if (!q) return false;
+  if (q.startsWith('torch.optim.lr_scheduler.')) return !/ReduceLROnPlateau$/.test(q);
+  return hfSchedulerBuild(a, call) !== undefined;
+}
+
 /** The value a receiver (`scheduler`, `self.scheduler`) was built from, when the file shows one. */
 export function receiverValue(a: Analysis, recv: PyNode): PyNode | undefined {
   if (recv.type === 'identifier') return a.scopes.valueAt(recv.text, recv) ?? undefined;
@@ -89,7 +116,7 @@ export function isSchedulerStep(call: PyNode, a: Analysis): boolean {
   if (!recv) return false;
   const value = receiverValue(a, recv);
   const q = value?.type === 'call' ? a.callee(value) : undefined;
-  if (q) return q.startsWith('torch.optim.lr_scheduler.') && !/ReduceLROnPlateau$/.test(q);
+  if (q) return isLrSchedulerBuild(a, value!);
   if (value) return false; // built by something we do not know (a factory): stay silent
   return SCHEDULER_NAME.test(lastName(recv)) && !/plateau/i.test(lastName(recv));
 }

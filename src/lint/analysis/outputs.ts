@@ -276,7 +276,7 @@ export class OutputFlow {
       return obj ? this.moduleValue(obj, depth + 1, element) : UNKNOWN;
     }
     if (fn?.type === 'identifier') {
-      const cls = this.a.moduleClass(fn.text);
+      const cls = this.a.moduleClass(fn.text, v);
       if (cls) return this.classOutput(cls, element);
       // `build_model()`: a function of this file that returns the model.
       const defs = this.a.functions.get(fn.text);

@@ -503,6 +503,175 @@ export function innermostLoop(n: PyNode): PyNode | undefined {
   return undefined;
 }
 
+// ---- Hand-written gradient descent: no optimizer object, `w -= lr * w.grad` under no_grad ----
+
+/** Whether `expr` reads `<target>.grad` (also `<target>.grad.data`). */
+export function usesGradOf(expr: PyNode, target: string): boolean {
+  let hit = false;
+  expr.walk((n) => {
+    if (hit) return false;
+    if (n.type === 'attribute' && n.child('attribute')?.text === 'grad' && n.child('object')?.text === target) hit = true;
+  });
+  return hit;
+}
+
+/** `w.data` -> `w`; a plain name or attribute -> itself; anything else -> undefined. */
+function dataOwner(n: PyNode | undefined): PyNode | undefined {
+  if (!n || (n.type !== 'identifier' && n.type !== 'attribute')) return undefined;
+  if (n.type === 'attribute' && n.child('attribute')?.text === 'data') {
+    const o = n.child('object');
+    return o && (o.type === 'identifier' || o.type === 'attribute') ? o : undefined;
+  }
+  return n;
+}
+
+/**
+ * A hand-written gradient step of a tensor by its own gradient: `w -= lr * w.grad`, `w.data -= lr * w.grad.data`,
+ * `w.sub_(lr * w.grad)`, `p.data.add_(p.grad, alpha=-lr)`, `w.data = w.data - lr * w.grad`. The updated tensor's text
+ * (`.data` dropped), else undefined. Syntax only.
+ */
+export function manualGradTarget(n: PyNode): string | undefined {
+  let left: PyNode | undefined;
+  let right: PyNode | undefined;
+  if (n.type === 'call') {
+    const name = calleeName(n);
+    if (name !== 'sub_' && name !== 'add_') return undefined;
+    if (n.parent?.type !== 'expression_statement') return undefined;
+    left = dataOwner(receiver(n));
+    right = n.child('arguments');
+  } else if (n.type === 'augmented_assignment') {
+    const op = n.children.find((c) => !c.named)?.text;
+    if (op !== '-=' && op !== '+=') return undefined;
+    left = dataOwner(n.child('left'));
+    right = n.child('right');
+  } else if (n.type === 'assignment') {
+    const l = n.child('left');
+    if (l?.type !== 'attribute' || l.child('attribute')?.text !== 'data') return undefined;
+    left = dataOwner(l);
+    right = n.child('right');
+  } else return undefined;
+  if (!left || !right || !usesGradOf(right, left.text)) return undefined;
+  return left.text;
+}
+
+/** `w.grad.zero_()` / `w.grad.data.zero_()`: `w`, else undefined. */
+export function gradZeroTarget(call: PyNode): string | undefined {
+  if (calleeName(call) !== 'zero_') return undefined;
+  const m = /^(.*)\.grad(\.data)?\.zero_$/s.exec(call.child('function')?.text ?? '');
+  return m?.[1];
+}
+
+export interface ManualUpdateLoop {
+  /** The loop one iteration of which runs backward() and the updates. */
+  loop: PyNode;
+  /** The update nodes (augmented assignment, `.data =` assignment, `sub_`/`add_` call) and the tensor each updates. */
+  updates: { node: PyNode; target: string }[];
+}
+
+/** Helpers of other modules that reset gradients by name: `zero_gradients(x)`, `reset_grads(params)`. */
+const RESET_HELPER = /zero_?grad|reset_?grad|clear_?grad|grads?_?(zero|reset|clear)/i;
+
+/**
+ * Loops that run backward() and update tensors by hand from their `.grad` (no optimizer step in the loop), where no
+ * gradient is reset in any form anywhere in the loop: each update then applies the sum of all earlier gradients.
+ * Silent when the file may not be PyTorch, defines its own `backward` method (an autograd engine of its own), or
+ * when the updated tensor is rebound in the loop (a fresh leaf each iteration).
+ */
+export function manualUpdateLoops(a: Analysis): ManualUpdateLoop[] {
+  let list = manualCache.get(a);
+  if (list) return list;
+  list = computeManual(a);
+  manualCache.set(a, list);
+  return list;
+}
+
+const manualCache = new WeakMap<Analysis, ManualUpdateLoop[]>();
+
+function computeManual(a: Analysis): ManualUpdateLoop[] {
+  const backs = a.callsNamed('backward');
+  if (backs.length === 0) return [];
+  if (![...a.imports.aliases.values()].some((q) => /^torch(\.|$)/.test(q))) return [];
+  if ((a.functions.get('backward') ?? []).some((d) => d.ancestor('class_definition'))) return [];
+  const hasBackward = new Map<PyNode, boolean>();
+  const containsBackward = (loop: PyNode): boolean => {
+    let v = hasBackward.get(loop);
+    if (v === undefined) {
+      const body = loop.child('body');
+      v = body !== undefined && callsWithin(body).some(isBackward);
+      hasBackward.set(loop, v);
+    }
+    return v;
+  };
+  const loops = new Set<PyNode>();
+  for (const b of backs) for (let l = innermostLoop(b); l; l = innermostLoop(l)) loops.add(l);
+  const out: ManualUpdateLoop[] = [];
+  for (const loop of [...loops].sort((x, y) => x.start - y.start)) {
+    const body = loop.child('body');
+    if (!body) continue;
+    if (loop.type === 'for_statement' && /^range\(\s*1\s*\)$/.test(loop.child('right')?.text ?? '')) continue;
+    const updates: { node: PyNode; target: string }[] = [];
+    body.walk((n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'call' && n.type !== 'augmented_assignment' && n.type !== 'assignment') return undefined;
+      const target = manualGradTarget(n);
+      if (target === undefined) return undefined;
+      // The loop of the update's iteration: the innermost one around it that runs backward().
+      let it = innermostLoop(n);
+      while (it && !containsBackward(it)) it = innermostLoop(it);
+      if (it === loop) updates.push({ node: n, target });
+      return undefined;
+    });
+    if (updates.length === 0) continue;
+    const calls = callsWithin(body);
+    if (calls.some((c) => isOptimizerStep(c, a))) continue; // an optimizer's loop: TL001's ordinary check
+    if (resetsGrads(a, body, calls)) continue;
+    if (body.namedChildren.some((s) => s.type === 'break_statement' || s.type === 'return_statement')) continue;
+    const rebound = reboundNames(body);
+    const kept = updates.filter((u) => !rebound.has(u.target) && !rebound.has(iterableRoot(u.node, u.target, loop) ?? ''));
+    if (kept.length > 0) out.push({ loop, updates: kept });
+  }
+  return out;
+}
+
+/** Any gradient reset in a loop body, in any form: silence over a guess. */
+function resetsGrads(a: Analysis, body: PyNode, calls: PyNode[]): boolean {
+  if (trainingLoops(a).resets.containsReset(body)) return true;
+  for (const c of calls) {
+    const name = calleeName(c) ?? '';
+    if (RESET_HELPER.test(name)) return true;
+    const f = c.child('function')?.text ?? '';
+    if (/\.grad(\.data)?\.\w+_$/.test(f)) return true; // w.grad.fill_(0), w.grad.mul_(0)
+    if (name.endsWith('_') && manualGradTarget(c) === undefined && /\.grad\b/.test(c.child('arguments')?.text ?? '')) return true; // nn.init.zeros_(w.grad)
+  }
+  let found = false;
+  body.walk((n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && /\.grad\b/.test(n.child('left')?.text ?? '')) found = true;
+    else if (n.type === 'delete_statement' && /\.grad\b/.test(n.text)) found = true;
+    return undefined;
+  });
+  return found;
+}
+
+/** Names (and attribute paths) bound by plain assignments in a loop body: `w = w.detach().requires_grad_()`. */
+function reboundNames(body: PyNode): Set<string> {
+  const out = new Set<string>();
+  body.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'assignment') for (const part of (n.child('left')?.text ?? '').split(/[\s,()[\]*]+/)) if (part) out.add(part);
+    return undefined;
+  });
+  return out;
+}
+
+/** For an update of `p` inside `for p in params:` (within `loop`), the root name of `params`; else undefined. */
+function iterableRoot(n: PyNode, target: string, loop: PyNode): string | undefined {
+  for (let p = n.parent; p && p !== loop; p = p.parent) {
+    if (p.type === 'for_statement' && p.child('left')?.text === target) return /^\w+/.exec(p.child('right')?.text ?? '')?.[0];
+  }
+  return undefined;
+}
+
 const cache = new WeakMap<Analysis, TrainingLoops>();
 export function trainingLoops(a: Analysis): TrainingLoops {
   let t = cache.get(a);

@@ -1,6 +1,21 @@
-import { hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
+import { hasKeywordSplat, keywordArg, positionalArgs, type Analysis } from '../../analysis';
+import { isIterableDataset } from '../../analysis/datasets';
 import { TRAIN, assignedName, isTrainDataset } from '../../analysis/runtime';
+import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
+
+/** A training DataLoader without shuffle, sampler or batch_sampler: read from the call and its assignment alone. Its dataset. */
+function unshuffledTrainLoader(call: PyNode, a: Analysis): PyNode | undefined | false {
+  if (a.callee(call) !== 'torch.utils.data.DataLoader') return false;
+  if (keywordArg(call, 'shuffle') || keywordArg(call, 'sampler') || keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return false;
+  const args = positionalArgs(call);
+  if (args.length > 2) return false; // shuffle or sampler passed positionally
+  const ds = args[0] ?? keywordArg(call, 'dataset');
+  const name = assignedName(call);
+  const isTrain = (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds);
+  if (!isTrain || /iter|stream/i.test(ds?.text ?? '')) return false;
+  return ds;
+}
 
 export const DT001: Rule = {
   meta: {
@@ -20,16 +35,12 @@ export const DT001: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
-  local: ['imports'],
+  // The loader from its call alone; whether its dataset is iterable-style (shuffle=True raises) reads the bindings
+  // and the file's classes.
+  candidate: { reads: ['imports'], test: (call, ctx) => unshuffledTrainLoader(call, ctx.analysis) !== false },
   visit(call, ctx) {
-    if (ctx.analysis.callee(call) !== 'torch.utils.data.DataLoader') return;
-    if (keywordArg(call, 'shuffle') || keywordArg(call, 'sampler') || keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return;
-    const args = positionalArgs(call);
-    if (args.length > 2) return; // shuffle or sampler passed positionally
-    const ds = args[0] ?? keywordArg(call, 'dataset');
-    const name = assignedName(call);
-    const isTrain = (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds);
-    if (!isTrain || /iter|stream/i.test(ds?.text ?? '')) return;
+    const ds = unshuffledTrainLoader(call, ctx.analysis);
+    if (ds === false || isIterableDataset(ds, ctx.analysis)) return;
     const last = call.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment').pop();
     const fixes = last ? [{ title: 'Add shuffle=True', edits: [{ start: last.end, end: last.end, newText: ', shuffle=True' }] }] : undefined;
     ctx.report({ node: call, message: 'Training DataLoader without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).', fixes });

@@ -1,4 +1,4 @@
-import { calleeName, keywordArg, positionalArgs, receiver } from '../../analysis';
+import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver } from '../../analysis';
 import { loadedDatasetClass } from '../../analysis/datasets';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
@@ -11,7 +11,15 @@ const IMAGE_READERS = /^(cv2\.imread|torchvision\.io\.(read_image|decode_image|d
 /** torchvision datasets whose `.data` holds uint8 images. */
 const TV_DATASETS = /^torchvision\.datasets\.(MNIST|FashionMNIST|KMNIST|EMNIST|CIFAR10|CIFAR100)$/;
 /** Operations that keep the values as they are (shape, dtype, device, container changes). */
-const KEEPS = /^(reshape|astype|float|double|half|to|view|unsqueeze|squeeze|permute|transpose|from_numpy|tensor|as_tensor|Tensor|FloatTensor|expand_dims|array|asarray|cuda|contiguous|flatten|type|copy|clone|numpy|cpu|detach)$/;
+const KEEPS = /^(reshape|astype|float|double|half|to|view|unsqueeze|squeeze|permute|transpose|from_numpy|tensor|as_tensor|Tensor|FloatTensor|expand_dims|array|asarray|cuda|contiguous|flatten|type|copy|clone|numpy|cpu|detach|flip|fliplr|flipud|rot90|ascontiguousarray|moveaxis|swapaxes|drop|to_numpy)$/;
+/** OpenCV operations that return an image of the same dtype and 0-255 range (first argument: the image). */
+const CV2_KEEPS = /^cv2\.(resize|cvtColor|flip|rotate|copyMakeBorder|warpAffine|warpPerspective|GaussianBlur|medianBlur|blur|remap)$/;
+/** CSV files of pixel values (digit-recognizer, (fashion-/sign-/k)mnist): integers 0-255. */
+const PIXEL_CSV = /mnist|digit|pixel/i;
+/** Signs that the file scales its values somewhere (a division by 255 or a max, a scaler): the CSV path stays silent. */
+const SCALES_TEXT = /\/=?\s*\(?\s*(255|256|[\w.]+\.max\(|np\.max\()|MinMaxScaler|StandardScaler|RobustScaler|MaxAbsScaler|\bnormali[sz]e\(|[Rr]escal|\bscale\(|\.div_?\(|divide\(/;
+/** A call of the Dataset's transform on a sample (`self.transform(img)`, `tfms(img)`). */
+const TRANSFORM_CALL = /^(transforms?|tfms?|tf|trans|aug\w*)$/i;
 const FLOAT_CALLS = /^(float|double|half)$/;
 /** PIL.Image methods that return an image with the same 0-255 pixel range. */
 const PIL_METHODS = /^(convert|resize|crop|rotate|transpose|copy)$/;
@@ -19,6 +27,12 @@ const PIL_METHODS = /^(convert|resize|crop|rotate|transpose|copy)$/;
 interface Raw {
   /** converted to a floating dtype on the way (torch then accepts it silently) */
   floated: boolean;
+  /** converted to a floating NumPy dtype (`.astype(np.float32)`): ToTensor() then leaves the values as they are */
+  npFloat?: boolean;
+  /** went through the Dataset's transform (ToTensor) as a float array */
+  viaToTensor?: boolean;
+  /** a DataFrame's values, not known to be pixels until reshaped to 28x28 */
+  pending?: boolean;
   /** where the raw images come from, for the message */
   origin: string;
 }
@@ -29,6 +43,26 @@ function isFloatDtype(n: PyNode | undefined): boolean {
 
 /** Raw names per scope (function, or null for the module), as the events of `check` have left them so far. */
 type RawByScope = Map<PyNode | null, Map<string, Raw>>;
+
+/** What `check` knows besides the names of one scope. */
+interface State {
+  byScope: RawByScope;
+  /** raw `self.<attr>` values per class (set in one method, read in another) */
+  selves: Map<PyNode, Map<string, Raw>>;
+  /** pixel CSVs count as sources (the file reads a CSV and never scales anything) */
+  csv: boolean;
+  /** the only scaling in the file is ToTensor()/Normalize(small constants): float arrays pass through unscaled */
+  toTensorOnly: boolean;
+}
+
+/** `(-1, 28, 28)`, `(-1, 1, 28, 28)`, `(-1, 28, 28, 1)`: a reshape to MNIST-sized images. */
+function reshapesTo28(call: PyNode): boolean {
+  const args = positionalArgs(call);
+  const dims = (args.length === 1 && args[0]!.type === 'tuple' ? args[0]!.namedChildren : args).map((d) => d.text.trim());
+  return dims.some((d, i) => d === '28' && dims[i + 1] === '28');
+}
+
+const FRAME_PIXELS: Raw = { floated: false, pending: true, origin: 'CSV pixel columns reshaped to 28x28 (0-255 integers)' };
 
 /** The `return` statements of a function, not those of nested functions. */
 function returnsOf(fn: PyNode): PyNode[] {
@@ -44,18 +78,24 @@ function returnsOf(fn: PyNode): PyNode[] {
  * `DataLoader(MyDataset(...))` whose `__getitem__` returns raw images first on every return (`return img, label`):
  * the batches hold them. Read from the raw names `__getitem__` had at each return (its events come earlier).
  */
-function rawItems(loader: PyNode, ctx: RuleContext, byScope: RawByScope): Raw | undefined {
+function rawItems(loader: PyNode, ctx: RuleContext, st: State): Raw | undefined {
   const cls = loadedDatasetClass(loader, ctx.analysis);
-  const raws = cls && byScope.get(cls.getitem);
+  const raws = cls && (st.byScope.get(cls.getitem) ?? new Map<string, Raw>());
   const returns = cls ? returnsOf(cls.getitem) : [];
   if (!raws || !returns.length) return undefined;
   let found: Raw | undefined;
   for (const r of returns) {
     const value = unparenValue(r.namedChildren[0]);
-    const first = value?.type === 'tuple' || value?.type === 'expression_list' ? value.namedChildren[0] : undefined;
-    const raw = rawOf(first, raws, ctx);
+    // return img, label / return img (unlabelled test samples)
+    const first = value?.type === 'tuple' || value?.type === 'expression_list' ? value.namedChildren[0] : value;
+    const raw = rawOf(first, raws, ctx, st);
     if (!raw) return undefined;
-    found = { floated: (found?.floated ?? true) && raw.floated, origin: `${cls!.name}.__getitem__: ${raw.origin}` };
+    found = {
+      floated: (found?.floated ?? true) && raw.floated,
+      viaToTensor: (found?.viaToTensor ?? true) && raw.viaToTensor,
+      pending: found?.pending || raw.pending,
+      origin: found && found.origin !== `${cls!.name}.__getitem__: ${raw.origin}` ? found.origin : `${cls!.name}.__getitem__: ${raw.origin}`,
+    };
   }
   return found;
 }
@@ -66,11 +106,11 @@ function unparenValue(n: PyNode | undefined): PyNode | undefined {
 }
 
 /** What an expression holds if it is raw integer images: directly a source, or a value-preserving op on a raw name. */
-function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, byScope?: RawByScope): Raw | undefined {
+function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, st: State, items = false): Raw | undefined {
   if (!e) return undefined;
-  if (e.type === 'parenthesized_expression') return rawOf(e.namedChildren[0], raws, ctx, byScope);
+  if (e.type === 'parenthesized_expression') return rawOf(e.namedChildren[0], raws, ctx, st, items);
   if (e.type === 'identifier') return raws.get(e.text);
-  if (e.type === 'subscript') return rawOf(e.child('value'), raws, ctx, byScope);
+  if (e.type === 'subscript') return rawOf(e.child('value'), raws, ctx, st, items);
   if (e.type === 'attribute') {
     const attr = e.child('attribute')?.text;
     const obj = e.child('object');
@@ -79,12 +119,35 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
       const q = v?.type === 'call' ? ctx.analysis.callee(v) : undefined;
       if (q && TV_DATASETS.test(q)) return { floated: false, origin: `${obj.text}.${attr} (uint8 ${q.split('.').pop()} images)` };
     }
-    if (attr === 'T') return rawOf(obj, raws, ctx, byScope);
+    if (attr === 'T' || ((attr === 'iloc' || attr === 'loc') && st.csv)) return rawOf(obj, raws, ctx, st, items);
+    // df.drop('label', axis=1).values: pixels if the frame is a pixel CSV, else maybe (until reshaped to 28x28)
+    if (attr === 'values' && st.csv) return rawOf(obj, raws, ctx, st, items) ?? FRAME_PIXELS;
+    if (obj?.type === 'identifier' && obj.text === 'self' && attr) {
+      const cls = e.ancestor('class_definition');
+      return cls ? st.selves.get(cls)?.get(attr) : undefined;
+    }
     return undefined;
   }
   if (e.type !== 'call') return undefined;
   const q = ctx.analysis.callee(e);
   if (q && IMAGE_READERS.test(q)) return { floated: false, origin: `${q.split('.').pop()}() (uint8 pixels)` };
+  // cv2.resize(img, (224, 224)), cv2.cvtColor(img, cv2.COLOR_BGR2RGB): same dtype, same range
+  if (q && CV2_KEEPS.test(q)) return rawOf(positionalArgs(e)[0] ?? keywordArg(e, 'src'), raws, ctx, st, items);
+  if (st.csv && q === 'pandas.read_csv') {
+    const path = positionalArgs(e)[0] ?? keywordArg(e, 'filepath_or_buffer');
+    return path && PIXEL_CSV.test(path.text) ? { floated: false, origin: `the pixel CSV ${path.text} (0-255 integers)` } : undefined;
+  }
+  if (st.csv && calleeName(e) === 'to_numpy') return rawOf(receiver(e), raws, ctx, st, items) ?? FRAME_PIXELS;
+  // df.drop('label', axis=1).values.reshape(-1, 28, 28): pixel columns of a CSV frame
+  if (st.csv && /^(reshape|view)$/.test(calleeName(e) ?? '') && reshapesTo28(e)) {
+    const inner = rawOf(receiver(e), raws, ctx, st, items);
+    return inner && { ...inner, pending: false };
+  }
+  // self.transform(img) on a float array whose pipeline only has ToTensor: ToTensor() divides uint8 input only
+  if (st.toTensorOnly && TRANSFORM_CALL.test(calleeName(e) ?? '') && (receiver(e) === undefined || receiver(e)!.text === 'self')) {
+    const inner = rawOf(positionalArgs(e)[0], raws, ctx, st, items);
+    return inner?.npFloat ? { ...inner, viaToTensor: true, origin: `${inner.origin}, made float32 before ToTensor(), which scales only uint8 arrays` } : undefined;
+  }
   // np.array(Image.open(path))
   if (q && /^numpy\.(array|asarray)$/.test(q)) {
     let arg = positionalArgs(e)[0];
@@ -94,30 +157,43 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
   }
   // TensorDataset(x, y) / DataLoader(ds): containers whose batches hold the raw images
   if (q === 'torch.utils.data.TensorDataset' || q === 'torch.utils.data.DataLoader') {
-    const held = rawOf(positionalArgs(e)[0] ?? keywordArg(e, 'dataset'), raws, ctx, byScope);
-    return held ?? (q === 'torch.utils.data.DataLoader' && byScope ? rawItems(e, ctx, byScope) : undefined);
+    const held = rawOf(positionalArgs(e)[0] ?? keywordArg(e, 'dataset'), raws, ctx, st, items);
+    return held ?? (q === 'torch.utils.data.DataLoader' && items ? rawItems(e, ctx, st) : undefined);
   }
   const name = calleeName(e);
   if (!name || !KEEPS.test(name)) return undefined;
   const recv = receiver(e);
   const isFunction = recv === undefined || (q !== undefined && /^(torch|numpy)\.[a-z_]+$/.test(q));
-  const inner = isFunction ? rawOf(positionalArgs(e)[0], raws, ctx, byScope) : rawOf(recv, raws, ctx, byScope);
+  const inner = isFunction ? rawOf(positionalArgs(e)[0], raws, ctx, st, items) : rawOf(recv, raws, ctx, st, items);
   if (!inner) return undefined;
   const floated =
     inner.floated ||
     FLOAT_CALLS.test(name) ||
     isFloatDtype(keywordArg(e, 'dtype')) ||
     ((name === 'astype' || name === 'to' || name === 'type') && positionalArgs(e).some(isFloatDtype));
-  return { floated, origin: inner.origin };
+  const npFloat = inner.npFloat || (name === 'astype' && (positionalArgs(e).some(isFloatDtype) || isFloatDtype(keywordArg(e, 'dtype'))));
+  return { ...inner, floated, npFloat };
 }
 
-/** The file scales inside the model or its input pipeline (Rescaling layer, ImageDataGenerator(rescale=...), ToTensor, Normalize). */
-function scalesElsewhere(ctx: RuleContext): boolean {
-  return ctx.nodesOfType('call').some((c) => {
+/**
+ * Whether the file scales inside the model or its input pipeline (Rescaling layer, ImageDataGenerator(rescale=...),
+ * ToTensor, Normalize): 'yes', 'no', or 'totensor' when that is only ToTensor() and Normalize() with constants of at
+ * most 1 (which leave a float array's 0-255 values large).
+ */
+function scalesElsewhere(ctx: RuleContext): 'yes' | 'no' | 'totensor' {
+  let found: 'no' | 'totensor' = 'no';
+  for (const c of ctx.nodesOfType('call')) {
     const n = calleeName(c) ?? '';
-    if (/^(Rescaling|Normalization|ToTensor|Normalize|preprocess_input|ToDtype|ConvertImageDtype)$/.test(n)) return true;
-    return keywordArg(c, 'rescale') !== undefined || keywordArg(c, 'preprocessing_function') !== undefined;
-  });
+    if (n === 'ToTensor') found = 'totensor';
+    else if (n === 'Normalize') {
+      if (ctx.analysis.callee(c)?.startsWith('albumentations')) return 'yes'; // divides by max_pixel_value
+      const big = /\d/.test(c.child('arguments')?.text ?? '') && !(c.child('arguments')?.text ?? '').match(/[\d.]+(e-?\d+)?/g)?.every((x) => Number(x) <= 1);
+      if (big || hasKeywordSplat(c)) return 'yes';
+      found = 'totensor';
+    } else if (/^(Rescaling|Normalization|preprocess_input|ToDtype|ConvertImageDtype)$/.test(n)) return 'yes';
+    else if (keywordArg(c, 'rescale') !== undefined || keywordArg(c, 'preprocessing_function') !== undefined) return 'yes';
+  }
+  return found;
 }
 
 function isKerasModel(recv: PyNode | undefined, ctx: RuleContext): boolean {
@@ -133,7 +209,15 @@ function isTorchModel(fn: PyNode | undefined, ctx: RuleContext): boolean {
   if (v?.type !== 'call') return false;
   let c: PyNode | undefined = v;
   // Net().to(device)
-  while (c?.type === 'call' && /^(to|cuda|train)$/.test(calleeName(c) ?? '') && receiver(c)) c = receiver(c);
+  for (let hop = 0; hop < 3; hop++) {
+    while (c?.type === 'call' && /^(to|cuda|train)$/.test(calleeName(c) ?? '') && receiver(c)) c = receiver(c);
+    // model = model.to(device): the value model had before this assignment
+    if (c?.type !== 'identifier') break;
+    const at = c.ancestor('assignment');
+    const prev: PyNode | null | undefined = at ? ctx.analysis.scopes.valueAt(c.text, at) : undefined;
+    if (prev?.type !== 'call') return false;
+    c = prev;
+  }
   if (c?.type !== 'call') return false;
   const q = ctx.analysis.callee(c);
   const f = c.child('function');
@@ -175,11 +259,18 @@ export const DT006: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     // cheap exit: no integer-image source in the file
+    let readsCsv = false;
     const hasSource = ctx.nodesOfType('call').some((c) => {
       const q = a.callee(c);
+      if (q === 'pandas.read_csv') readsCsv = true;
       return q !== undefined && (KERAS_IMAGES.test(q) || IMAGE_READERS.test(q) || TV_DATASETS.test(q) || q === 'PIL.Image.open');
     });
-    if (!hasSource || scalesElsewhere(ctx)) return;
+    if (!hasSource && !readsCsv) return;
+    const scales = scalesElsewhere(ctx);
+    // the file divides by 255 (or a max) or uses a scaler somewhere: the values of a CSV may well be scaled already
+    const unscaledText = scales !== 'yes' && !SCALES_TEXT.test(ctx.source);
+    const st: State = { byScope: new Map(), selves: new Map(), csv: readsCsv && unscaledText, toTensorOnly: scales === 'totensor' };
+    if (scales === 'yes' || (scales === 'totensor' && !unscaledText) || (!hasSource && !st.csv)) return;
     // statements that bind or use names, per scope, in document order
     const events = [
       ...ctx.nodesOfType('assignment'),
@@ -187,7 +278,7 @@ export const DT006: Rule = {
       ...ctx.nodesOfType('call'),
       ...ctx.nodesOfType('for_statement'),
     ].sort((x, y) => x.start - y.start);
-    const rawByScope: RawByScope = new Map();
+    const rawByScope = st.byScope;
     const reported = new Set<string>();
     for (const ev of events) {
       const scope = scopeOf(ev);
@@ -203,7 +294,7 @@ export const DT006: Rule = {
           left = left?.namedChildren[1];
         }
         while (it?.type === 'call' && /^(tqdm|iter)$/.test(calleeName(it) ?? '')) it = positionalArgs(it)[0];
-        const r = rawOf(it, raws, ctx, rawByScope);
+        const r = rawOf(it, raws, ctx, st, true);
         const first = left?.type === 'identifier' ? undefined : unparenFirst(left);
         if (r && first) raws.set(first.text, r);
         continue;
@@ -225,11 +316,28 @@ export const DT006: Rule = {
           continue;
         }
         if (left.type === 'identifier') {
-          const r = rawOf(right, raws, ctx, rawByScope);
+          const r = rawOf(right, raws, ctx, st, true);
           if (r) raws.set(left.text, r);
           else raws.delete(left.text);
+        } else if (left.type === 'attribute' && left.child('object')?.text === 'self') {
+          // self.images = ... in __init__, read as self.images[i] in __getitem__
+          const cls = ev.ancestor('class_definition');
+          const attr = left.child('attribute')?.text;
+          if (!cls || !attr) continue;
+          let selves = st.selves.get(cls);
+          if (!selves) st.selves.set(cls, (selves = new Map()));
+          const r = rawOf(right, raws, ctx, st, true);
+          if (r) selves.set(attr, r);
+          else selves.delete(attr);
         } else if (left.type === 'pattern_list' || left.type === 'tuple_pattern') {
-          left.walk((n) => void (n.type === 'identifier' && raws!.delete(n.text)));
+          const targets = left.namedChildren;
+          const values = right.type === 'expression_list' || right.type === 'tuple' ? right.namedChildren : [];
+          // imgs, labels = imgs.to(device), labels.to(device): element by element
+          const rs = values.length === targets.length ? values.map((v) => rawOf(v, raws!, ctx, st, true)) : [];
+          targets.forEach((t, i) => {
+            if (t.type === 'identifier' && rs[i]) raws!.set(t.text, rs[i]!);
+            else t.walk((n) => void (n.type === 'identifier' && raws!.delete(n.text)));
+          });
         }
         continue;
       }
@@ -248,12 +356,14 @@ export const DT006: Rule = {
         arg = positionalArgs(ev)[0];
         needsFloat = true; // integer tensors make the torch layer raise; a float cast makes it silent
       }
-      const r = rawOf(arg, raws, ctx);
-      if (!r || (needsFloat && !r.floated) || reported.has(r.origin)) continue;
+      const r = rawOf(arg, raws, ctx, st);
+      if (!r || r.pending || (needsFloat && !r.floated) || (st.toTensorOnly && !r.viaToTensor) || reported.has(r.origin)) continue;
       reported.add(r.origin);
       ctx.report({
         node: arg!,
-        message: `\`${arg!.text}\` holds raw 0-255 pixels from ${r.origin} and reaches the network unscaled: divide by 255 (or normalise) first.`,
+        message: r.viaToTensor
+          ? `\`${arg!.text}\` holds raw 0-255 pixels from ${r.origin}: they reach the network unscaled. Keep the array uint8 for ToTensor() or divide by 255.`
+          : `\`${arg!.text}\` holds raw 0-255 pixels from ${r.origin} and reaches the network unscaled: divide by 255 (or normalise) first.`,
       });
     }
   },

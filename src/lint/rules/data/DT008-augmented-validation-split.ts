@@ -40,8 +40,27 @@ export const DT008: Rule = {
   visit(call, ctx) {
     const random = splitAugmentations(call, ctx.analysis);
     if (random.length === 0) return;
-    // Someone swaps the transform afterwards (often wrongly, on the shared dataset): leave that to the reader.
-    if (ctx.nodesOfType('assignment').some((as) => as.start > call.end && /\.transforms?$/.test(as.child('left')?.text ?? ''))) return;
+    // The splits: `train_ds, val_ds = random_split(...)`.
+    const left = call.parent?.type === 'assignment' ? call.parent.child('left') : undefined;
+    const splits = left?.type === 'pattern_list' || left?.type === 'tuple_pattern' ? left.namedChildren.filter((c) => c.type === 'identifier').map((c) => c.text) : [];
+    // Someone swaps the transform afterwards. `val_ds.dataset.transform = ...` swaps it on the dataset both splits
+    // share, so training loses its augmentations: report that. Another dataset object: leave it to the reader.
+    const swaps = ctx.nodesOfType('assignment').filter((as) => as.start > call.end && /\.transforms?$/.test(as.child('left')?.text ?? ''));
+    if (swaps.length) {
+      const shared = swaps.find((as) => splits.includes(/^(\w+)\.dataset\.transforms?$/.exec(as.child('left')!.text)?.[1] ?? ''));
+      const other = shared && splits.find((s) => s !== /^\w+/.exec(shared.child('left')!.text)![0]);
+      // val_ds.dataset = copy.deepcopy(full) first: a dataset of its own
+      const copied = (name: string) => ctx.nodesOfType('assignment').some((as) => as.start > call.end && as.child('left')?.text === `${name}.dataset`);
+      if (shared && other && !copied(/^\w+/.exec(shared.child('left')!.text)![0])) {
+        const target = shared.child('left')!;
+        const split = /^\w+/.exec(target.text)![0];
+        ctx.report({
+          node: target,
+          message: `${split}.dataset is the same object as ${other}.dataset: this also removes the training augmentations (${random.join(', ')}) from ${other}. Build a second dataset with the evaluation transform and use Subset with the same indices.`,
+        });
+      }
+      return;
+    }
     ctx.report({
       node: call,
       message: `random_split shares the dataset's transform, so the validation split gets the training augmentations (${random.join(', ')}). Build a second dataset with an evaluation transform and split the same indices (Subset).`,

@@ -1,4 +1,5 @@
-import { calleeName, keywordArg, unparen, type Analysis } from '../../analysis';
+import { calleeName, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { datasetClasses } from '../../analysis/datasets';
 import { HELD_OUT_DATA } from '../../analysis/order';
 import { assignedName, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
@@ -7,7 +8,9 @@ import type { RawFix, Rule } from '../../types';
 import { augmentations } from './augmentation';
 
 /** Dataset names that say validation / test / evaluation: DT009's, `eval_set`, and `<prefix>_test` (`cifar_test`, `ds_val`). */
-function heldOutName(name: string): boolean {
+function heldOutName(full: string): boolean {
+  // test_ds2, val_dataset_1: numbered copies
+  const name = full.replace(/_?\d+$/, '');
   return (
     HELD_OUT_DATA.test(name) ||
     /^eval(uation)?_?(data|dataset|set|ds)?$/i.test(name) ||
@@ -94,8 +97,10 @@ function evaluationTransform(a: Analysis, assignments: readonly PyNode[], call: 
 
 interface HeldOutTransform {
   call: PyNode;
-  /** The `transform=` value. */
+  /** The `transform=` value, or the positional argument that is the transform. */
   tf: PyNode;
+  /** the transform is passed positionally (`ImageFolder(root, tf)`, `MyDataset(df, tf)`) */
+  positional: boolean;
   /** The name the dataset is assigned to. */
   name: string | undefined;
   /** `train=False` or the held-out `split=` keyword, when the call says it builds held-out data. */
@@ -113,16 +118,82 @@ function heldOutTransform(kw: PyNode): HeldOutTransform | undefined {
   if (call?.type !== 'call') return undefined;
   const tf = keywordArg(call, 'transform');
   if (!tf) return undefined;
+  return heldOut(call, tf, keywordArg(call, 'train')?.text, false);
+}
+
+/** torchvision datasets whose transform comes positionally: its index, and the index of `train` before it. */
+const TV_POSITIONS: Record<string, { transform: number; train?: number }> = {
+  ImageFolder: { transform: 1 },
+  CIFAR10: { transform: 2, train: 1 },
+  CIFAR100: { transform: 2, train: 1 },
+  MNIST: { transform: 2, train: 1 },
+  FashionMNIST: { transform: 2, train: 1 },
+  KMNIST: { transform: 2, train: 1 },
+};
+
+/** `__init__` parameters that take the transform of a Dataset class of the file. */
+const TRANSFORM_PARAM = /^(transforms?|tfms?|tf|trans|augs?|augment\w*|augmentations?|\w+_(transforms?|tfms?|tf))$/;
+
+function paramName(p: PyNode): string | undefined {
+  if (p.type === 'identifier') return p.text;
+  if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') return p.child('name')?.text;
+  if (p.type === 'typed_parameter') return p.namedChildren.find((c) => c.type === 'identifier')?.text;
+  return undefined;
+}
+
+/** The positional index of the transform parameter of a file class's `__init__` (self excluded). */
+function classTransformIndex(cls: PyNode): number | undefined {
+  for (const s of cls.child('body')?.namedChildren ?? []) {
+    const f = s.type === 'decorated_definition' ? s.child('definition') : s;
+    if (f?.type !== 'function_definition' || f.child('name')?.text !== '__init__') continue;
+    const params = (f.child('parameters')?.namedChildren ?? []).filter((p) => p.type !== 'comment');
+    const names: string[] = [];
+    for (const p of params.slice(1)) {
+      const n = paramName(p);
+      if (n === undefined) return undefined; // *args, keyword-only marker: positions beyond are unknown
+      names.push(n);
+    }
+    const i = names.findIndex((n) => TRANSFORM_PARAM.test(n));
+    return i < 0 ? undefined : i;
+  }
+  return undefined;
+}
+
+/**
+ * A held-out dataset built with its transform passed positionally: `ImageFolder("val", tf)`, `CIFAR10(root, False, tf)`,
+ * or a Dataset class of the file (`test_ds = MyDataset(df, tf)`). `cls`, given, maps the arguments of a file class;
+ * without it, a file class is only a candidate (from the call alone).
+ */
+function positionalTransform(call: PyNode, a: Analysis, classes?: (name: string) => PyNode | undefined): HeldOutTransform | undefined {
+  if (keywordArg(call, 'transform')) return undefined;
+  const args = positionalArgs(call);
+  if (args.length === 0) return undefined;
+  const q = a.callee(call);
+  const tv = q?.startsWith('torchvision.datasets.') ? TV_POSITIONS[q.split('.').pop()!] : undefined;
+  if (tv) {
+    const tf = args[tv.transform];
+    return tf ? heldOut(call, tf, tv.train === undefined ? keywordArg(call, 'train')?.text : args[tv.train]?.text, true) : undefined;
+  }
+  const fn = call.child('function');
+  if (fn?.type !== 'identifier' || !a.definesClass(fn.text)) return undefined;
+  // the candidate test: which argument is the transform is read in visit
+  if (!classes) return heldOut(call, undefined, keywordArg(call, 'train')?.text, true);
+  const cls = classes(fn.text);
+  const i = cls ? classTransformIndex(cls) : undefined;
+  const tf = i === undefined ? undefined : args[i];
+  return tf ? heldOut(call, tf, keywordArg(call, 'train')?.text, true) : undefined;
+}
+
+function heldOut(call: PyNode, tf: PyNode | undefined, train: string | undefined, positional: boolean): HeldOutTransform | undefined {
   // Held out: train=False / split="test", else a held-out name; train=True / split="train" say otherwise.
-  const train = keywordArg(call, 'train')?.text;
   const split = SPLIT_KEYWORDS.map((k) => keywordArg(call, k)).find((s) => s !== undefined);
   const splitName = stringValue(unparen(split)) ?? '';
   if (train === 'True' || TRAIN_SPLIT.test(splitName)) return undefined;
   const name = assignedName(call);
   const flag = train === 'False' ? 'train=False' : HELD_OUT_SPLIT.test(splitName) ? split!.parent!.text : undefined;
   if (!flag && !(name !== undefined && heldOutName(name))) return undefined;
-  if (TTA.test(name ?? '') || TTA.test(tf.text)) return undefined;
-  return { call, tf, name, flag };
+  if (TTA.test(name ?? '') || (tf && TTA.test(tf.text))) return undefined;
+  return { call, tf: tf ?? call, positional, name, flag };
 }
 
 export const DT010: Rule = {
@@ -145,15 +216,22 @@ export const DT010: Rule = {
     concept: 'Data augmentation: training only',
     fixable: true,
   },
-  // Visited from the `transform=` keyword (far fewer than the file's calls), then the call that holds it.
-  nodeTypes: ['keyword_argument'],
-  // The transform of held-out data, from the call alone; what pipeline it holds reads the bindings and branches.
-  candidate: { reads: [], test: (kw) => heldOutTransform(kw) !== undefined },
-  visit(kw, ctx) {
-    const h = heldOutTransform(kw);
+  // Visited from the `transform=` keyword, then the call that holds it; and from calls that pass it positionally.
+  nodeTypes: ['keyword_argument', 'call'],
+  // The transform of held-out data, from the call alone (a file class's own call is a candidate by its name); what
+  // pipeline it holds reads the bindings, branches and the class's __init__.
+  candidate: {
+    reads: ['imports', 'classes'],
+    test: (n, ctx) => (n.type === 'call' ? positionalTransform(n, ctx.analysis) : heldOutTransform(n)) !== undefined,
+  },
+  visit(n, ctx) {
+    const a = ctx.analysis;
+    const h =
+      n.type === 'call'
+        ? positionalTransform(n, a, (name) => datasetClasses(a).find((d) => d.name === name)?.node)
+        : heldOutTransform(n);
     if (!h) return;
     const { call, tf, name, flag } = h;
-    const a = ctx.analysis;
     const pipeline = resolve(a, tf, call);
     const random = augmentations(pipeline);
     if (random.length === 0) return;
@@ -162,7 +240,7 @@ export const DT010: Rule = {
     const use = evaluationTransform(a, ctx.nodesOfType('assignment'), call, unparen(tf)!.text);
     const fixes: RawFix[] | undefined = use ? [{ title: `Use ${use}`, edits: [{ start: tf.start, end: tf.end, newText: use }] }] : undefined;
     ctx.report({
-      node: tf.parent ?? tf,
+      node: h.positional ? tf : (tf.parent ?? tf),
       message: `${subject} is built with ${built}, which holds random augmentations (${random.slice(0, 3).join(', ')}): its scores change from run to run and understate the model. Use a transform without them.`,
       fixes,
     });

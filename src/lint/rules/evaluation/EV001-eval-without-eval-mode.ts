@@ -1,5 +1,6 @@
-import { callsWithin, calleeName, positionalArgs, receiver, type Analysis, type ModuleClass } from '../../analysis';
+import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { evaluation } from '../../analysis/evaluation';
+import { methodsOf } from '../../analysis/modules';
 import { reachableCalls } from '../../analysis/order';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -9,6 +10,46 @@ const STATEFUL = /^torch\.nn\.(Dropout\w*|AlphaDropout|FeatureAlphaDropout|Batch
 
 type Has = 'yes' | 'no' | 'unknown';
 
+/** torch.nn layers with a `dropout` argument: its position, and whether it is on by default (0.1) or off (0.0). */
+const DROPOUT_ARG: Record<string, { index: number; on: boolean }> = {
+  'torch.nn.Transformer': { index: 5, on: true },
+  'torch.nn.TransformerEncoderLayer': { index: 3, on: true },
+  'torch.nn.TransformerDecoderLayer': { index: 3, on: true },
+  'torch.nn.MultiheadAttention': { index: 2, on: false },
+  'torch.nn.LSTM': { index: 5, on: false },
+  'torch.nn.GRU': { index: 5, on: false },
+  'torch.nn.RNN': { index: 6, on: false },
+};
+const RNN = /^torch\.nn\.(LSTM|GRU|RNN)$/;
+const isZero = (n: PyNode | undefined) => /^0(\.0*)?$|^0?\.0+$/.test(n?.text ?? '');
+
+/**
+ * Layers whose `dropout` argument makes them mode-dependent: the Transformer layers (dropout=0.1 by default),
+ * MultiheadAttention and stacked LSTM/GRU/RNN given a non-zero dropout. undefined for other layers; 'unknown' when the
+ * argument is not a literal. `TransformerEncoder(layer, n)` is judged by its layer, followed through a name.
+ */
+function dropoutLayer(a: Analysis, call: PyNode, q: string, seen: Set<ModuleClass>): Has | undefined {
+  if (q === 'torch.nn.TransformerEncoder' || q === 'torch.nn.TransformerDecoder') {
+    const layer = unparen(positionalArgs(call)[0] ?? keywordArg(call, 'encoder_layer') ?? keywordArg(call, 'decoder_layer'));
+    if (layer?.type !== 'identifier') return layer ? undefined : 'unknown'; // a call: callsWithin visits it
+    const v = a.scopes.valueAt(layer.text, layer);
+    return v ? hasStatefulLayers(a, v, seen) : 'unknown';
+  }
+  const spec = DROPOUT_ARG[q];
+  if (!spec) return undefined;
+  const arg = keywordArg(call, 'dropout') ?? positionalArgs(call)[spec.index];
+  if (call.child('arguments')?.children.some((c) => c.type === 'dictionary_splat' || c.type === 'list_splat')) return 'unknown';
+  if (!arg) return spec.on ? 'yes' : 'no';
+  if (isZero(arg)) return 'no';
+  if (RNN.test(q)) {
+    // Dropout applies between stacked layers only: a single layer has none (torch warns).
+    const layers = keywordArg(call, 'num_layers') ?? positionalArgs(call)[2];
+    if (!layers || layers.text === '1') return 'no';
+    if (layers.type !== 'integer') return 'unknown';
+  }
+  return arg.type === 'float' || arg.type === 'integer' ? 'yes' : 'unknown';
+}
+
 /** Whether a module built by `value` contains Dropout/BatchNorm: known only when every piece is. */
 export function hasStatefulLayers(a: Analysis, value: PyNode, seen = new Set<ModuleClass>()): Has {
   let result: Has = 'no';
@@ -17,6 +58,9 @@ export function hasStatefulLayers(a: Analysis, value: PyNode, seen = new Set<Mod
     const q = a.callee(call);
     const fn = call.child('function');
     if (q && STATEFUL.test(q)) return 'yes';
+    const d = q ? dropoutLayer(a, call, q, seen) : undefined;
+    if (d === 'yes') return 'yes';
+    if (d === 'unknown') result = 'unknown';
     if (q?.startsWith('torch.nn.')) continue;
     const cls = fn?.type === 'identifier' ? a.moduleClass(fn.text) : undefined;
     if (cls) {
@@ -32,11 +76,25 @@ export function hasStatefulLayers(a: Analysis, value: PyNode, seen = new Set<Mod
   return result;
 }
 
+/** The calls of a class's methods (callsWithin stops at the method definitions). */
+function classCalls(cls: ModuleClass): PyNode[] {
+  return methodsOf(cls.node).flatMap((m) => callsWithin(m.child('body') ?? m));
+}
+
 function classHas(a: Analysis, cls: ModuleClass, seen: Set<ModuleClass>): Has {
   if (seen.has(cls)) return 'no';
   seen.add(cls);
-  if (callsWithin(cls.node).some((c) => /dropout/i.test(calleeName(c) ?? ''))) return 'yes';
   let result: Has = 'no';
+  for (const c of callsWithin(cls.node)) {
+    if (/dropout/i.test(calleeName(c) ?? '')) return 'yes';
+  }
+  // Layers built in the class's methods, also into local names (`layer = nn.TransformerEncoderLayer(d, 4)`).
+  for (const c of classCalls(cls)) {
+    const q = a.callee(c);
+    const d = q ? dropoutLayer(a, c, q, seen) : undefined;
+    if (d === 'yes') return 'yes';
+    if (d === 'unknown') result = 'unknown';
+  }
   for (const v of cls.layers.values()) {
     if (v.type !== 'call') continue;
     const r = hasStatefulLayers(a, v, seen);
@@ -177,6 +235,8 @@ export const EV001: Rule = {
     const seen = new Set<PyNode | undefined>();
     for (const f of ev.heldOutForwards) {
       if (seen.has(f.fn) || hasEvalMode(a, f.fn, f.call) || modelHas(a, f.call) === 'no') continue;
+      // After training with autograd on: any eval() that may have run before (in a helper, another scope) silences it.
+      if (f.afterTraining && evalCalls(a).some((c) => c.start < f.call.start || c.ancestor('function_definition') !== f.fn)) continue;
       seen.add(f.fn);
       const input = positionalArgs(f.call)[0]?.text ?? 'the held-out data';
       ctx.report({

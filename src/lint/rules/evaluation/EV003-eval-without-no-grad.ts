@@ -44,7 +44,8 @@ export const EV003: Rule = {
     why:
       'Outside `torch.no_grad()` every forward pass records the autograd graph and keeps activations alive for a backward pass ' +
       'that never comes. Validation then uses several times the memory and time it needs and can run out of GPU memory with ' +
-      'batch sizes that train fine. The numbers are unchanged; the cost is not.',
+      'batch sizes that train fine. The numbers are unchanged; the cost is not. Also reported: `preds = model(X_test)` on a ' +
+      'whole held-out tensor after the training loop, outside no_grad.',
     wrong: 'model.eval()\nfor x, y in val_loader:\n    out = model(x)',
     right: 'model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        out = model(x)',
     concept: 'Autograd: the computation graph is recorded only when gradients are needed',
@@ -59,6 +60,14 @@ export const EV003: Rule = {
         ...loopHeader(loop),
         message: 'Evaluation loop runs the model with autograd on: wrap it in `with torch.no_grad():` (or inference_mode) to save memory and time.',
         fixes: fix ? [fix] : undefined,
+      });
+    }
+    // `preds = model(X_test)` after training, with autograd on: the graph of the whole split is built for nothing.
+    for (const f of ev.heldOutForwards) {
+      if (!f.afterTraining || ev.allCallersNoGrad(f.fn)) continue;
+      ctx.report({
+        node: f.call,
+        message: `${f.call.text} runs on the whole held-out split with autograd on: the graph of every sample is kept for a backward that never comes. Wrap it in \`with torch.no_grad():\`.`,
       });
     }
   },

@@ -2,7 +2,7 @@ import { calleeName, keywordArg, positionalArgs, unparen } from '../../analysis'
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
-const TRAIN_NAME = /^(train|training|trn)(_?(set|data|dataset|ds|loader|dataloader|dl|images|imgs|x|y|inputs|labels|targets|gen|generator))?$|^(x|y|X|Y)_?(train|trn)$/;
+const TRAIN_NAME = /^(train|training|trn)(_?(set|data|dataset|ds|loader|dataloader|dl|images|imgs|x|y|inputs|labels|targets|gen|generator))?$|^(x|y|X|Y)_?(train|trn|tr)$/;
 const VAL_METRIC = /^(val|valid|validation)_?(loss|acc|accuracy|score|f1|auc|metrics?|err|error|ppl)$/i;
 const TRAIN_LOADER = /^(train|training|trn)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$/i;
 const HELD_OUT = /^(val|valid|validation|test|testing|dev|holdout)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$/i;
@@ -22,6 +22,14 @@ function nameOf(n: PyNode | undefined): string | undefined {
 }
 
 const isTrain = (n: PyNode | undefined) => TRAIN_NAME.test(nameOf(n) ?? '');
+
+/** `TensorDataset(X_train, y_train)`: a dataset made of training arrays only. */
+function trainTensors(n: PyNode | undefined, callee: string | undefined): boolean {
+  const e = unparen(n);
+  if (e?.type !== 'call' || !/(^|\.)TensorDataset$/.test(callee ?? e.child('function')?.text ?? '')) return false;
+  const args = e.child('arguments')?.namedChildren.filter((x) => x.type !== 'comment') ?? [];
+  return args.length > 0 && args.every((x) => x.type !== 'keyword_argument' && x.type !== 'list_splat' && isTrain(x));
+}
 
 export const EV004: Rule = {
   meta: {
@@ -66,7 +74,7 @@ export const EV004: Rule = {
       if (right.type === 'call' && /(^|\.)DataLoader$/.test(ctx.analysis.callee(right) ?? right.child('function')?.text ?? '')) {
         const ds = positionalArgs(right)[0] ?? keywordArg(right, 'dataset');
         if (keywordArg(right, 'sampler') || keywordArg(right, 'batch_sampler')) return;
-        if (isTrain(ds)) ctx.report({ node: n, message: `${left.text} loads the training dataset (${ds!.text}): validation would measure memorisation. Build it from a held-out split.` });
+        if (isTrain(ds) || trainTensors(ds, ds?.type === 'call' ? ctx.analysis.callee(ds) : undefined)) ctx.report({ node: n, message: `${left.text} loads the training dataset (${ds!.text}): validation would measure memorisation. Build it from a held-out split.` });
       }
       return;
     }

@@ -1,4 +1,5 @@
-import { keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { scopeOf } from '../../analysis/scopes';
 import { BATCH_ITERABLE } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -24,6 +25,57 @@ function batchesOfOne(a: Analysis, loader: PyNode): boolean {
   return !size || size.text === '1';
 }
 
+/** The division `count / len(loader)` over a loader of batches: the counter, or undefined (syntax only). */
+function countOverBatches(op: PyNode): { count: PyNode; loader: PyNode } | undefined {
+  if (!op.children.some((c) => c.type === '/')) return undefined;
+  const denominator = op.child('right');
+  if (denominator?.type !== 'call' || denominator.child('function')?.text !== 'len') return undefined;
+  const loader = positionalArgs(denominator)[0];
+  if (!loader || (loader.type !== 'identifier' && loader.type !== 'attribute') || !BATCH_ITERABLE.test(loader.text)) return undefined;
+  if (loader.type === 'attribute' && /^(dataset|sampler|indices)$/.test(loader.child('attribute')?.text ?? '')) return undefined; // samples
+  const count = counted(op.child('left'));
+  return count && { count, loader };
+}
+
+// Calls that keep a tensor's values (and so its comparison): `.float()`, `.view(-1)`, `.cpu()`.
+const KEEPS = /^(float|double|long|int|cpu|detach|reshape|view|flatten|contiguous|squeeze)$/;
+
+/** `(pred == y)`, `pred.eq(y)`, through value-keeping calls, slices and one name: a tensor of hits per sample. */
+function isComparison(a: Analysis, n: PyNode | undefined, hops = 0): boolean {
+  const e = unparen(n);
+  if (!e) return false;
+  if (e.type === 'comparison_operator') return e.children.some((c) => c.type === '==');
+  if (e.type === 'subscript') return isComparison(a, e.child('value'), hops);
+  if (e.type === 'call') {
+    const m = calleeName(e) ?? '';
+    if (m === 'eq' && receiver(e)) return true;
+    return KEEPS.test(m) && isComparison(a, receiver(e), hops);
+  }
+  if (e.type === 'identifier' && hops < 2) return isComparison(a, a.scopes.valueAt(e.text, e) ?? undefined, hops + 1);
+  return false;
+}
+
+/** `(pred == y).sum().item()`, `hit[:, :1].sum()`, `torch.sum(pred == y)`: a number of correct samples. */
+function isHitSum(a: Analysis, n: PyNode | undefined): boolean {
+  let e = unparen(n);
+  while (e?.type === 'call' && ((calleeName(e) === 'item' && receiver(e)) || /^(int|float)$/.test(e.child('function')?.text ?? ''))) {
+    e = unparen(calleeName(e) === 'item' ? receiver(e) : positionalArgs(e)[0]);
+  }
+  if (e?.type !== 'call' || calleeName(e) !== 'sum') return false;
+  return a.callee(e) === 'torch.sum' ? isComparison(a, positionalArgs(e)[0]) : isComparison(a, receiver(e));
+}
+
+/**
+ * A counter of correct samples judged by how it grows (`top1 += hit[:, :1].sum().item()`): every `name += ...` of its
+ * scope adds a sum of hits. A meter of per-batch percentages (`top1 += acc1.item()`) is not one.
+ */
+function countsHits(a: Analysis, count: PyNode): boolean {
+  if (count.type !== 'identifier') return false;
+  const scope = scopeOf(count);
+  const adds = a.index.of('augmented_assignment').filter((s) => s.child('left')?.text === count.text && scopeOf(s) === scope);
+  return adds.length > 0 && adds.every((s) => s.children.some((c) => c.type === '+=') && isHitSum(a, s.child('right')));
+}
+
 export const EV010: Rule = {
   meta: {
     id: 'EV010',
@@ -42,21 +94,17 @@ export const EV010: Rule = {
     fixable: true,
   },
   nodeTypes: ['binary_operator'],
-  local: ['imports', 'scopes'],
+  candidate: { reads: [], test: (op) => countOverBatches(op) !== undefined },
   visit(op, ctx) {
-    if (!op.children.some((c) => c.type === '/')) return;
-    const denominator = op.child('right');
-    if (denominator?.type !== 'call' || denominator.child('function')?.text !== 'len') return;
-    const loader = positionalArgs(denominator)[0];
-    if (!loader || (loader.type !== 'identifier' && loader.type !== 'attribute') || !BATCH_ITERABLE.test(loader.text)) return;
-    if (loader.type === 'attribute' && /^(dataset|sampler|indices)$/.test(loader.child('attribute')?.text ?? '')) return; // samples
+    const found = countOverBatches(op);
+    if (!found) return;
+    const { count, loader } = found;
     if (loader.type === 'identifier' && batchesOfOne(ctx.analysis, loader)) return;
-    const count = counted(op.child('left'));
-    const name = count?.type === 'attribute' ? count.child('attribute')?.text : count?.text;
-    if (!name || !SAMPLE_COUNT.test(name)) return;
+    const name = count.type === 'attribute' ? count.child('attribute')?.text : count.text;
+    if (!name || !(SAMPLE_COUNT.test(name) || countsHits(ctx.analysis, count))) return;
     ctx.report({
       node: op,
-      message: `${count!.text} counts samples but len(${loader.text}) counts batches: divide by len(${loader.text}.dataset).`,
+      message: `${count.text} counts samples but len(${loader.text}) counts batches: divide by len(${loader.text}.dataset).`,
       fixes: [{ title: `Divide by len(${loader.text}.dataset)`, edits: [{ start: loader.end, end: loader.end, newText: '.dataset' }] }],
     });
   },

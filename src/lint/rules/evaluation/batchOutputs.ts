@@ -17,10 +17,29 @@ function stripCopies(e: PyNode | undefined): PyNode | undefined {
   }
 }
 
-/** The model call an expression is the output of: `model(x)`, `self.net(x)`, a name bound to one, or its `.data`. */
+/** The tensor of a structured model output: `model(x)["out"]`, `outputs.logits` -> `model(x)`, `outputs`. */
+function outputOf(e: PyNode | undefined): PyNode | undefined {
+  if (e?.type === 'subscript') {
+    // A string key only: `model(x)[0]` may be the first sample of the batch.
+    const keys = e.childrenOf('subscript');
+    return keys.length === 1 && keys[0]!.type === 'string' && !keys[0]!.text.startsWith('f') ? e.child('value') : undefined;
+  }
+  if (e?.type === 'attribute' && /^(logits|out|pred_logits)$/.test(e.child('attribute')?.text ?? '')) return e.child('object');
+  return undefined;
+}
+
+/**
+ * The model call an expression is the output of: `model(x)`, `self.net(x)`, a name bound to one, its `.data`, or the
+ * logits of a structured output (`model(x)["out"]`, `model(**batch).logits`, through names).
+ */
 export function modelOutputCall(a: Analysis, expr: PyNode | undefined): PyNode | undefined {
   let e = stripCopies(expr);
-  if (e?.type === 'identifier') e = stripCopies(a.scopes.valueAt(e.text, e) ?? undefined);
+  for (let hops = 0; hops < 3; hops++) {
+    if (e?.type === 'identifier') e = stripCopies(a.scopes.valueAt(e.text, e) ?? undefined);
+    const inner = outputOf(e);
+    if (!inner) break;
+    e = stripCopies(inner);
+  }
   if (e?.type !== 'call') return undefined;
   const fn = e.child('function');
   const name = fn?.type === 'identifier' ? fn.text : fn?.type === 'attribute' ? (fn.child('attribute')?.text ?? '') : '';

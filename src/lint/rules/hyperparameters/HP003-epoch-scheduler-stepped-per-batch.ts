@@ -1,10 +1,10 @@
-import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { deleteStatementLines, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
+import { bodyOf, callsWithin, calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { deleteStatementLines, hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
 import { BATCH_ITERABLE, indentOf } from '../../analysis/training';
 import type { PyNode } from '../../parser';
-import type { RawFix, Rule } from '../../types';
+import type { RawEdit, RawFix, Rule, RuleContext } from '../../types';
 
 /** Schedulers whose length is given in scheduler steps that people count in epochs: [class, the argument, its position]. */
 const EPOCH_SCHEDULES: Record<string, [string, number]> = {
@@ -155,7 +155,7 @@ function onlySchedulerBuild(a: Analysis): PyNode | undefined {
     for (const c of a.index.of('call')) {
       const name = calleeName(c) ?? '';
       if (!/^[A-Z]|[Ss]ched/.test(name)) continue; // cheap name test first: classes and scheduler factories
-      if (a.callee(c)?.startsWith('torch.optim.lr_scheduler.')) builds.push(c);
+      if (a.callee(c)?.startsWith('torch.optim.lr_scheduler.') || hfSchedulerBuild(a, c)) builds.push(c);
       else if (/sched/i.test(name)) factory = true;
     }
     onlyBuild.set(a, (b = builds.length === 1 && !factory ? builds[0]! : null));
@@ -194,20 +194,162 @@ function epochScheduleOfAll(a: Analysis, builds: PyNode[]): string | undefined {
   return first;
 }
 
+// Hugging Face schedules whose third positional argument is num_training_steps.
+const HF_TOTAL_AT_2 = /^get_(linear|cosine|cosine_with_hard_restarts|polynomial_decay)_schedule_with_warmup$/;
+
+/** num_training_steps of a Hugging Face schedule build (keyword, or its position), else undefined. */
+function hfTotalSteps(a: Analysis, build: PyNode): { name: string; arg: PyNode } | undefined {
+  const name = hfSchedulerBuild(a, build);
+  if (!name) return undefined;
+  const arg = keywordArg(build, 'num_training_steps') ?? (HF_TOTAL_AT_2.test(name) ? positionalArgs(build)[2] : name === 'get_scheduler' ? positionalArgs(build)[3] : undefined);
+  return arg ? { name, arg: unparen(arg)! } : undefined;
+}
+
+// A count of epochs by its name alone: `epochs`, `EPOCHS`, `num_epochs`, `n_epochs`, `args.num_train_epochs`, `max_epochs`.
+const EPOCH_COUNT = /^((n|num|max|total|nb)_?)?(train(ing)?_?)?epochs?$/i;
+
+/** A Hugging Face schedule given its length in epochs: `num_training_steps=epochs`. */
+function hfEpochTotal(a: Analysis, build: PyNode): { name: string; arg: PyNode } | undefined {
+  const t = hfTotalSteps(a, build);
+  if (!t || (t.arg.type !== 'identifier' && t.arg.type !== 'attribute')) return undefined;
+  if (!EPOCH_COUNT.test(lastName(t.arg))) return undefined;
+  // `epochs = len(loader) * 3`: a misleading name for a count of batches.
+  const v = t.arg.type === 'identifier' ? a.scopes.valueAt(t.arg.text, build) : undefined;
+  return v && PER_ITERATION.test(v.text) ? undefined : t;
+}
+
+/** The loader a batch loop iterates: `train_dataloader` in `for step, batch in enumerate(tqdm(train_dataloader)):`. */
+function loaderOf(loop: PyNode): PyNode | undefined {
+  let e = unparen(loop.child('right'));
+  for (let i = 0; i < 3 && e?.type === 'call'; i++) {
+    if (!/^(enumerate|tqdm|trange|iter|track)$/.test(calleeName(e) ?? '')) return undefined;
+    e = unparen(positionalArgs(e)[0]);
+  }
+  return e?.type === 'identifier' || (e?.type === 'attribute' && e.child('object')?.type === 'identifier') ? e : undefined;
+}
+
+/** `num_training_steps=epochs` -> `epochs * len(train_dataloader)`, when the loader is bound where the schedule is built. */
+function totalStepsFix(a: Analysis, arg: PyNode, build: PyNode, loop: PyNode): RawFix[] | undefined {
+  const loader = loaderOf(loop);
+  if (!loader) return undefined;
+  const root = loader.type === 'identifier' ? loader : loader.child('object')!;
+  const v = a.scopes.valueAt(root.text, build);
+  const bound = v ? v.start < build.start : v === null && hasParameter(scopeOf(build), root.text);
+  if (!bound || (root.text === 'self' && scopeOf(build) !== scopeOf(loop))) return undefined;
+  const edit: RawEdit = { start: arg.start, end: arg.end, newText: `${arg.text} * len(${loader.text})` };
+  return [{ title: `Count the schedule in batches: ${arg.text} * len(${loader.text})`, edits: [edit] }];
+}
+
+/** HP003 for a Hugging Face schedule sized in epochs and stepped per batch. */
+function reportHfEpochTotal(ctx: RuleContext, call: PyNode, loop: PyNode, builds: PyNode[]): boolean {
+  const a = ctx.analysis;
+  const totals = builds.map((b) => (b.type === 'call' ? hfEpochTotal(a, b) : undefined));
+  const first = totals[0];
+  if (!first || totals.some((t) => !t)) return false;
+  const fixes = builds.length === 1 ? totalStepsFix(a, first.arg, builds[0]!, loop) : undefined;
+  const loader = loaderOf(loop)?.text ?? 'train_loader';
+  ctx.report({
+    node: call,
+    message: `${call.text} runs once per batch, but ${first.name}(num_training_steps=${first.arg.text}) counts epochs: the schedule is over after ${first.arg.text} batches and the learning rate stays at its final value (0 for linear and cosine). Count it in batches: num_training_steps=${first.arg.text} * len(${loader}).`,
+    fixes,
+  });
+  return true;
+}
+
+/** A scheduler step without arguments that is a statement of a loop's own body (the candidate test, statement-local). */
+function perEpochStep(call: PyNode, a: Analysis): PyNode | undefined {
+  const stmt = call.parent;
+  if (stmt?.type !== 'expression_statement' || stmt.parent?.type !== 'block') return undefined;
+  const loop = stmt.parent.parent;
+  if (loop?.type !== 'for_statement' && loop?.type !== 'while_statement') return undefined;
+  return isSchedulerStep(call, a) || storedParameterStep(call, a) ? loop : undefined;
+}
+
+/** `len(train_loader)` for this loader's text. */
+function isLenOf(e: PyNode | undefined, loader: string): boolean {
+  const u = unparen(e);
+  return u?.type === 'call' && u.child('function')?.text === 'len' && positionalArgs(u).length === 1 && positionalArgs(u)[0]!.text === loader;
+}
+
+/** `epochs * len(train_loader)` / `len(train_loader) * num_epochs` (through one name: `total_steps = ...`). */
+function countsBatchesOf(a: Analysis, expr: PyNode | undefined, loader: string, hop = true): boolean {
+  const e = unparen(expr);
+  if (!e) return false;
+  if (e.type === 'identifier' && hop) {
+    const v = a.scopes.valueAt(e.text, e);
+    return !!v && countsBatchesOf(a, v, loader, false);
+  }
+  if (e.type !== 'binary_operator' || operatorOf(e) !== '*') return false;
+  const l = e.child('left');
+  const r = e.child('right');
+  const epochs = (n: PyNode | undefined) => {
+    const u = unparen(n);
+    return (u?.type === 'identifier' || u?.type === 'attribute') && EPOCH_COUNT.test(lastName(u));
+  };
+  return (isLenOf(l, loader) && epochs(r)) || (isLenOf(r, loader) && epochs(l));
+}
+
+/** The schedule text when the build counts batches of `loader`: HF num_training_steps, CosineAnnealingLR T_max, OneCycleLR. */
+function batchSchedule(a: Analysis, build: PyNode, loader: string): string | undefined {
+  const hf = hfTotalSteps(a, build);
+  if (hf) return countsBatchesOf(a, hf.arg, loader) ? `${hf.name}(num_training_steps=${hf.arg.text})` : undefined;
+  const q = a.callee(build);
+  if (q === 'torch.optim.lr_scheduler.CosineAnnealingLR') {
+    const t = keywordArg(build, 'T_max') ?? positionalArgs(build)[1];
+    return t && countsBatchesOf(a, t, loader) ? `CosineAnnealingLR(T_max=${t.text})` : undefined;
+  }
+  if (q === 'torch.optim.lr_scheduler.OneCycleLR') {
+    const spe = keywordArg(build, 'steps_per_epoch');
+    if (spe && isLenOf(spe, loader)) return `OneCycleLR(steps_per_epoch=${spe.text})`;
+    const total = keywordArg(build, 'total_steps');
+    return total && countsBatchesOf(a, total, loader) ? `OneCycleLR(total_steps=${total.text})` : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The reverse of HP003: a schedule counted in batches (`num_training_steps=epochs * len(train_loader)`) stepped once per
+ * epoch, next to the batch loop over that same loader: warm-up never ends and the decay never comes.
+ */
+function reportBatchScheduleStepPerEpoch(ctx: RuleContext, call: PyNode, loop: PyNode): void {
+  const a = ctx.analysis;
+  const recv = receiver(call)!;
+  const batchLoops = bodyOf(loop).filter((st) => st.type === 'for_statement' && BATCH_ITERABLE.test(st.child('right')?.text ?? ''));
+  if (batchLoops.length !== 1) return;
+  const inner = batchLoops[0]!;
+  const loader = loaderOf(inner);
+  if (!loader) return;
+  // Stepped in the batch loop as well: not a per-epoch schedule.
+  if (callsWithin(inner).some((c) => calleeName(c) === 'step' && receiver(c)?.text === recv.text)) return;
+  const builds = schedulerBuilds(a, recv);
+  if (!builds?.length) return;
+  const schedules = builds.map((b) => (b.type === 'call' ? batchSchedule(a, b, loader.text) : undefined));
+  if (schedules.some((x) => !x)) return;
+  ctx.report({
+    node: call,
+    message: `${call.text} runs once per epoch, but ${schedules[0]} counts batches of ${loader.text}: the schedule advances one step per epoch, so warm-up never finishes and the learning rate never decays as planned. Step it after optimizer.step(), inside the batch loop.`,
+  });
+}
+
 export const HP003: Rule = {
   meta: {
     id: 'HP003',
     name: 'epoch-scheduler-stepped-per-batch',
     group: 'hyperparameters',
     defaultSeverity: 'warning',
-    summary: 'A learning-rate schedule set in epochs (StepLR, MultiStepLR, CosineAnnealingLR, ExponentialLR) is stepped once per batch.',
+    summary: 'A learning-rate schedule set in epochs (StepLR, MultiStepLR, CosineAnnealingLR, ExponentialLR, a Hugging Face schedule with num_training_steps=epochs) is stepped once per batch, or one set in batches once per epoch.',
     why:
       'These schedulers count calls to `scheduler.step()`, not epochs. Built with a length in epochs (`StepLR(step_size=30)`, ' +
       '`CosineAnnealingLR(T_max=epochs)`, `MultiStepLR(milestones=[30, 60])`, `ExponentialLR(gamma=0.95)`) but stepped ' +
       'inside the batch loop, the schedule runs hundreds of times faster than meant: the learning rate decays to almost ' +
       'nothing within the first epoch, or a cosine schedule cycles every few dozen batches. Training stalls early and ' +
       'nothing fails. Step these schedulers once per epoch, after the batch loop; a per-batch schedule counts batches ' +
-      '(`T_max=epochs * len(train_loader)`, `OneCycleLR`).',
+      '(`T_max=epochs * len(train_loader)`, `OneCycleLR`). The same goes for a Hugging Face warm-up schedule ' +
+      '(`get_linear_schedule_with_warmup`, `get_cosine_schedule_with_warmup`, `get_scheduler`) given ' +
+      '`num_training_steps=epochs`: stepped per batch, it is over after `epochs` batches and the learning rate stays at 0; ' +
+      'count it in batches (`epochs * len(train_dataloader)`). The reverse is also reported: a schedule counted in batches ' +
+      '(`num_training_steps=epochs * len(train_dataloader)`, `OneCycleLR(steps_per_epoch=len(train_loader))`) stepped once ' +
+      'per epoch never gets past its warm-up.',
     wrong: 'scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)\nfor epoch in range(90):\n    for x, y in train_loader:\n        ...\n        optimizer.step()\n        scheduler.step()',
     right: 'scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)\nfor epoch in range(90):\n    for x, y in train_loader:\n        ...\n        optimizer.step()\n    scheduler.step()',
     concept: 'Optimisation: learning-rate schedules and what one scheduler step means',
@@ -217,13 +359,18 @@ export const HP003: Rule = {
   // Not statement-local: a scheduler passed as a parameter is resolved at the function's call sites.
   candidate: {
     reads: ['imports', 'scopes'],
-    test: (call, ctx) => perBatchStep(call, ctx.analysis) !== undefined,
+    test: (call, ctx) => perBatchStep(call, ctx.analysis) !== undefined || perEpochStep(call, ctx.analysis) !== undefined,
   },
   visit(call, ctx) {
     const a = ctx.analysis;
     const loop = perBatchStep(call, a);
-    if (!loop) return;
+    if (!loop) {
+      const epochLoop = perEpochStep(call, a);
+      if (epochLoop) reportBatchScheduleStepPerEpoch(ctx, call, epochLoop);
+      return;
+    }
     const builds = schedulerBuilds(a, receiver(call)!);
+    if (builds && reportHfEpochTotal(ctx, call, loop, builds)) return;
     const schedule = builds ? epochScheduleOfAll(a, builds) : undefined;
     if (!schedule) return;
     const stmt = call.parent!;

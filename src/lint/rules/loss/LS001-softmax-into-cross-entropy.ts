@@ -27,8 +27,9 @@ export const LS001: Rule = {
       const message =
         out.kind === 'softmax'
           ? `CrossEntropyLoss receives softmax probabilities${at}; it applies log_softmax itself, so training stalls. Pass the raw logits.`
-          : `CrossEntropyLoss receives log_softmax output${at}; it applies log_softmax itself. Pass the raw logits (or use NLLLoss).`;
-      ctx.report({ node: input, message, fixes: out.removal ? [out.removal] : undefined });
+          : `CrossEntropyLoss receives log_softmax output${at}; it applies log_softmax itself (harmless: the loss is the same, but the layer is redundant). Pass the raw logits, or use NLLLoss.`;
+      // log_softmax is idempotent, so CE on log-probabilities equals CE on the logits: a redundancy, not a bug.
+      ctx.report({ node: input, message, fixes: out.removal ? [out.removal] : undefined, severity: out.kind === 'log_softmax' ? 'info' : undefined });
     }
   },
 };

@@ -8,5 +8,7 @@ import { LS005 } from './LS005-wrong-target-kind';
 import { LS006 } from './LS006-activation-on-final-logits';
 import { LS007 } from './LS007-sigmoid-with-bce-loss';
 import { LS008 } from './LS008-sum-reduction-with-mean-lr';
+import { LS009 } from './LS009-output-target-broadcast';
+import { LS010 } from './LS010-kl-term-wrong-sign';
 
-export const lossRules: readonly Rule[] = [LS001, LS002, LS003, LS004, LS005, LS006, LS007, LS008];
+export const lossRules: readonly Rule[] = [LS001, LS002, LS003, LS004, LS005, LS006, LS007, LS008, LS009, LS010];

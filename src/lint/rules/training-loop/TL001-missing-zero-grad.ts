@@ -1,6 +1,6 @@
 import { bodyOf } from '../../analysis';
 import type { PyNode } from '../../parser';
-import { indentOf, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf, trainingLoops, type LoopUpdate } from '../../analysis/training';
+import { indentOf, isZeroGrad, lineStartIfAlone, manualUpdateLoops, moduloOperand, optimizerOf, trainingLoops, type LoopUpdate, type ManualUpdateLoop } from '../../analysis/training';
 import type { RawFix, Rule } from '../../types';
 
 /**
@@ -33,11 +33,12 @@ export const TL001: Rule = {
     name: 'missing-zero-grad',
     group: 'training-loop',
     defaultSeverity: 'error',
-    summary: 'optimizer.step() runs in a loop where gradients are not reset on every iteration.',
+    summary: 'optimizer.step() (or a hand-written `w -= lr * w.grad`) runs in a loop where gradients are not reset on every iteration.',
     why:
       'PyTorch **adds** each `backward()` into `.grad`. Unless `optimizer.zero_grad()` (or `model.zero_grad()`) runs once per ' +
       'iteration, every step uses the sum of all previous gradients: updates grow, the loss oscillates or diverges, and nothing ' +
-      'raises an error. The check follows every path through one iteration (if/else, continue, try).',
+      'raises an error. The check follows every path through one iteration (if/else, continue, try). Hand-written gradient ' +
+      'descent (`w -= lr * w.grad` under `torch.no_grad()`) needs `w.grad.zero_()` (or `w.grad = None`) after each update for the same reason.',
     wrong: 'for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',
     right: 'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',
     concept: 'Backpropagation: gradients accumulate in .grad',
@@ -55,8 +56,38 @@ export const TL001: Rule = {
       const fix = insertZeroGradFix(u);
       ctx.report({ node: step, message: message(u), fixes: fix ? [fix] : undefined });
     }
+    // Hand-written gradient descent (`w -= lr * w.grad` under no_grad) that never resets `.grad`.
+    for (const m of manualUpdateLoops(ctx.analysis)) {
+      const fix = insertGradResetFix(m, ctx.source);
+      ctx.report({ node: m.updates[0]!.node, message: manualMessage(m), fixes: fix ? [fix] : undefined });
+    }
   },
 };
+
+function manualMessage(m: ManualUpdateLoop): string {
+  const targets = [...new Set(m.updates.map((u) => u.target))];
+  const and = (xs: string[]) => (xs.length === 1 ? xs[0]! : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]!}`);
+  const are = targets.length === 1 ? 'is' : 'are';
+  return `${and(targets.map((t) => `${t}.grad`))} ${are} never reset in this loop: backward() adds into .grad, so each update applies the sum of all previous gradients. Call ${and(targets.map((t) => `${t}.grad.zero_()`))} after the update.`;
+}
+
+/** Inserts `<w>.grad.zero_()` on the line after each update (inside its no_grad block or parameter loop). */
+function insertGradResetFix(m: ManualUpdateLoop, src: string): RawFix | undefined {
+  const edits: RawFix['edits'] = [];
+  const seen = new Set<PyNode>();
+  for (const u of m.updates) {
+    const stmt = u.node.parent?.type === 'expression_statement' ? u.node.parent : undefined;
+    if (!stmt || seen.has(stmt)) return undefined;
+    seen.add(stmt);
+    if (lineStartIfAlone(stmt) === undefined) return undefined;
+    const nl = src.indexOf('\n', stmt.end);
+    if (!/^[ \t]*(#.*)?$/.test(nl === -1 ? src.slice(stmt.end) : src.slice(stmt.end, nl))) return undefined;
+    const line = `${indentOf(stmt)}${u.target}.grad.zero_()`;
+    edits.push(nl === -1 ? { start: src.length, end: src.length, newText: `\n${line}` } : { start: nl + 1, end: nl + 1, newText: `${line}\n` });
+  }
+  const targets = [...new Set(m.updates.map((u) => `${u.target}.grad`))].join(', ');
+  return edits.length > 0 ? { title: `Reset ${targets} after the update`, edits } : undefined;
+}
 
 function message(u: LoopUpdate): string {
   const opt = optimizerOf(u.steps[0]!);

@@ -1,5 +1,5 @@
 import { callsWithin } from '../../analysis';
-import { backwardBlocks, indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone } from '../../analysis/training';
+import { backwardBlocks, gradZeroTarget, indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone, manualGradTarget } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -20,9 +20,87 @@ export const TL003: Rule = {
   },
   check(ctx) {
     // Only blocks that hold a backward() statement can have the mistake.
-    for (const b of backwardBlocks(ctx.nodesOfType('call'))) checkBlock(b, ctx);
+    for (const b of backwardBlocks(ctx.nodesOfType('call'))) {
+      checkBlock(b, ctx);
+      checkManualUpdate(b, ctx);
+    }
   },
 };
+
+/**
+ * Hand-written gradient descent: `w.grad.zero_()` after backward() and before `w -= lr * w.grad` (in the same block,
+ * through `with` blocks and `for p in params:` loops, which are followed in order). The update then reads zeros.
+ */
+function checkManualUpdate(block: PyNode, ctx: RuleContext): void {
+  let resets: Map<string, PyNode> | undefined;
+  const visit = (s: PyNode, loopVar?: { name: string; key: string }): void => {
+    const keyOf = (t: string) => (loopVar && t === loopVar.name ? loopVar.key : t);
+    if (s.type === 'with_statement') {
+      for (const c of s.child('body')?.namedChildren ?? []) visit(c, loopVar);
+    } else if (s.type === 'for_statement' && s.child('left')?.type === 'identifier' && !loopVar) {
+      const key = `${s.child('right')?.text ?? ''}[*]`;
+      for (const c of s.child('body')?.namedChildren ?? []) visit(c, { name: s.child('left')!.text, key });
+    } else if (s.type === 'expression_statement') {
+      const e = s.namedChildren[0];
+      if (!e) return;
+      const zeroed = e.type === 'call' ? gradZeroTarget(e) : undefined;
+      if (zeroed !== undefined) {
+        resets!.set(keyOf(zeroed), e);
+        return;
+      }
+      const target = manualGradTarget(e);
+      if (target === undefined) return;
+      const reset = resets!.get(keyOf(target));
+      if (!reset) return;
+      resets!.delete(keyOf(target));
+      const fix = moveAfterFix(reset, s, ctx.source);
+      ctx.report({
+        node: reset,
+        message: `${reset.text} runs between backward() and the update of ${target}, so the update reads zero gradients and ${target} never changes. Reset the gradient after the update.`,
+        fixes: fix ? [fix] : undefined,
+      });
+    }
+  };
+  for (const s of block.namedChildren) {
+    if (callsWithin(s).some(isBackward)) {
+      resets = new Map();
+      continue;
+    }
+    if (resets) visit(s);
+  }
+}
+
+/** Moves the reset's statement (or its one-statement `for` loop) to the line after the update's statement in the same block. */
+function moveAfterFix(reset: PyNode, update: PyNode, src: string) {
+  let stmt: PyNode | null = reset.parent;
+  const anchorIn = (block: PyNode | null): PyNode | undefined => {
+    for (let n: PyNode | null = update; n; n = n.parent) if (block && n.parent === block) return n;
+    return undefined;
+  };
+  let anchor = anchorIn(stmt?.parent ?? null);
+  if (!anchor && stmt?.parent?.parent?.type === 'for_statement' && stmt.parent.namedChildren.filter((c) => c.type !== 'comment').length === 1) {
+    stmt = stmt.parent.parent;
+    anchor = anchorIn(stmt.parent);
+  }
+  if (!stmt || !anchor || anchor === stmt || anchor.start < stmt.end) return undefined;
+  const from = lineStartIfAlone(stmt);
+  const lineEnd = (at: number) => {
+    const nl = src.indexOf('\n', at);
+    return nl === -1 ? src.length : nl;
+  };
+  const restAlone = (n: PyNode) => /^[ \t]*(#.*)?$/.test(src.slice(n.end, lineEnd(n.end)));
+  if (from === undefined || !restAlone(stmt) || !restAlone(anchor)) return undefined;
+  const to = Math.min(lineEnd(stmt.end) + 1, src.length);
+  const at = lineEnd(anchor.end);
+  const text = `${indentOf(stmt)}${stmt.text}`;
+  return {
+    title: `Move ${reset.text} after the update`,
+    edits: [
+      { start: from, end: to, newText: '' },
+      at === src.length ? { start: at, end: at, newText: `\n${text}` } : { start: at + 1, end: at + 1, newText: `${text}\n` },
+    ],
+  };
+}
 
 function checkBlock(block: PyNode, ctx: RuleContext): void {
   {

@@ -2,7 +2,7 @@ import { bodyOf, callsWithin } from '../../analysis';
 import { deleteStatementLines, isSchedulerStep, reachableCalls } from '../../analysis/order';
 import { indentOf, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
-import type { RawFix, Rule } from '../../types';
+import type { RawFix, Rule, RuleContext } from '../../types';
 
 export const TL005: Rule = {
   meta: {
@@ -25,31 +25,59 @@ export const TL005: Rule = {
   },
   check(ctx) {
     const a = ctx.analysis;
-    for (const loop of a.loops) {
-      const stmts = bodyOf(loop);
-      let sched: { stmt: PyNode; call: PyNode } | undefined;
-      for (const s of stmts) {
-        const reach = reachableCalls(a, s);
-        if (reach.some((c) => isOptimizerStep(c, a))) {
-          if (sched) {
-            ctx.report({
-              node: sched.call,
-              message: `${sched.call.text} runs before the optimizer step of this iteration, so the schedule is off by one step (PyTorch warns). Call it after optimizer.step().`,
-              fixes: sched.stmt.type === 'expression_statement' ? moveToEnd(sched.stmt, stmts) : undefined,
-            });
-          }
-          break;
-        }
-                // Guards such as `if epoch > 0:` make a top-of-loop step act as the previous epoch's end: only `phase == "train"` counts.
-        const phaseIf = s.type === 'if_statement' && /==\s*['"]|['"]\s*==/.test(s.child('condition')?.text ?? '');
-        if (!sched && (s.type === 'expression_statement' || phaseIf)) {
-          const call = callsWithin(s).find((c) => isSchedulerStep(c, a) && innermostLoopIs(c, loop));
-          if (call) sched = { stmt: s, call };
-        }
-      }
-    }
+    for (const loop of a.loops) scan(ctx, loop, bodyOf(loop), false);
   },
 };
+
+/** Blocks of an `if` (its branches) or a `with` whose statements run in order within one iteration. */
+function innerBlocks(s: PyNode): PyNode[][] {
+  if (s.type === 'with_statement') return [bodyOf(s)];
+  if (s.type !== 'if_statement') return [];
+  const out = [statementsOf(s.child('consequence'))];
+  for (const alt of s.children) {
+    if (alt.type === 'elif_clause') out.push(statementsOf(alt.child('consequence')));
+    else if (alt.type === 'else_clause') out.push(bodyOf(alt));
+  }
+  return out;
+}
+
+function statementsOf(block: PyNode | undefined): PyNode[] {
+  if (!block) return [];
+  return block.type === 'block' ? block.namedChildren.filter((c) => c.type !== 'comment') : [block];
+}
+
+/**
+ * Scans the statements of one block of `loop`'s body in order: a scheduler step seen before the first statement that
+ * reaches the optimizer step is reported. A statement that reaches it but holds no earlier scheduler step is an `if` or
+ * `with` (the accumulation guard `if (i + 1) % accum == 0:`): its blocks are scanned the same way. Inside such a
+ * block (`nested`) only a direct optimizer step counts, so an `if epoch > 0:` around a whole epoch of batches (which acts
+ * as the previous epoch's end) stays silent.
+ */
+function scan(ctx: RuleContext, loop: PyNode, stmts: PyNode[], nested: boolean): void {
+  const a = ctx.analysis;
+  let sched: { stmt: PyNode; call: PyNode } | undefined;
+  for (const s of stmts) {
+    const reaches = nested ? callsWithin(s).some((c) => isOptimizerStep(c, a) && innermostLoopIs(c, loop)) : reachableCalls(a, s).some((c) => isOptimizerStep(c, a));
+    if (reaches) {
+      if (sched) {
+        ctx.report({
+          node: sched.call,
+          message: `${sched.call.text} runs before the optimizer step of this iteration, so the schedule is off by one step (PyTorch warns). Call it after optimizer.step().`,
+          fixes: sched.stmt.type === 'expression_statement' ? moveToEnd(sched.stmt, stmts) : undefined,
+        });
+      } else {
+        for (const block of innerBlocks(s)) scan(ctx, loop, block, true);
+      }
+      return;
+    }
+    // Guards such as `if epoch > 0:` make a top-of-loop step act as the previous epoch's end: only `phase == "train"` counts.
+    const phaseIf = s.type === 'if_statement' && /==\s*['"]|['"]\s*==/.test(s.child('condition')?.text ?? '');
+    if (!sched && (s.type === 'expression_statement' || phaseIf)) {
+      const call = callsWithin(s).find((c) => isSchedulerStep(c, a) && innermostLoopIs(c, loop));
+      if (call) sched = { stmt: s, call };
+    }
+  }
+}
 
 function innermostLoopIs(n: PyNode, loop: PyNode): boolean {
   for (let p = n.parent; p; p = p.parent) {

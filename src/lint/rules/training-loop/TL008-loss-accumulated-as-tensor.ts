@@ -16,30 +16,48 @@ function backpropagatedNames(scope: PyNode): Map<string, PyNode[]> {
     if (!isBackward(c)) continue;
     let r = unparen(receiver(c));
     if (r?.type === 'call' && /\.scale$/.test(r.child('function')?.text ?? '')) r = unparen(positionalArgs(r)[0]);
-    if (r?.type === 'identifier') out.set(r.text, [...(out.get(r.text) ?? []), c]);
+    if (r && lossRoot(r)) out.set(r.text, [...(out.get(r.text) ?? []), c]);
   }
   return out;
 }
 
-const DETACHED = /\.(item|detach|tolist|cpu\(\)\.numpy|numpy)\(\)\s*$|^(float|int)\(/;
-
-/** The identifier added in `total += loss` / `total += loss * x.size(0)` / `total = total + loss`, seen from the statement alone. */
-function addedName(right: PyNode): PyNode | undefined {
-  const r = unparen(right);
-  if (!r) return undefined;
-  if (r.type === 'identifier') return r;
-  if (r.type === 'binary_operator' && ['*', '/'].includes(operatorOf(r) ?? '')) {
-    const left = unparen(r.child('left'));
-    return left?.type === 'identifier' ? left : undefined;
+/**
+ * The name a loss expression is read from: `loss` itself, or the model output holding it: `out.loss`, `outputs[0]`,
+ * `outputs["loss"]` (a literal key only: `losses[i]` changes with `i`).
+ */
+function lossRoot(e: PyNode): PyNode | undefined {
+  if (e.type === 'identifier') return e;
+  if (e.type === 'attribute') {
+    const obj = e.child('object');
+    return obj?.type === 'identifier' ? obj : undefined;
+  }
+  if (e.type === 'subscript') {
+    const obj = e.child('value');
+    const keys = e.namedChildren.filter((c) => c !== obj);
+    const key = keys.length === 1 ? keys[0] : undefined;
+    const literal = key?.type === 'integer' || (key?.type === 'string' && !key.namedChildren.some((c) => c.type === 'interpolation'));
+    return obj?.type === 'identifier' && literal ? obj : undefined;
   }
   return undefined;
+}
+
+const DETACHED = /\.(item|detach|tolist|cpu\(\)\.numpy|numpy)\(\)\s*$|^(float|int)\(/;
+
+/**
+ * The loss expression added in `total += loss` / `total += loss * x.size(0)` / `total = total + loss` (or
+ * `out.loss`, `outputs[0]`, `outputs["loss"]`), seen from the statement alone.
+ */
+function addedName(right: PyNode): PyNode | undefined {
+  let r = unparen(right);
+  if (r?.type === 'binary_operator' && ['*', '/'].includes(operatorOf(r) ?? '')) r = unparen(r.child('left'));
+  return r && lossRoot(r) ? r : undefined;
 }
 
 /**
  * The statement-local part of `check`: an accumulation into a name or attribute inside a loop, of a name whose value
  * (at the accumulation) is built in that loop and not detached; else undefined.
  */
-function localAccumulation(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; loop: PyNode; value: PyNode } | undefined {
+function localAccumulation(a: Analysis, aug: PyNode): { loss: PyNode; root: PyNode; total: PyNode; loop: PyNode; value: PyNode } | undefined {
   const acc = accumulation(aug);
   if (!acc) return undefined;
   const { total, right } = acc;
@@ -47,11 +65,12 @@ function localAccumulation(a: Analysis, aug: PyNode): { loss: PyNode; total: PyN
   const loop = innermostLoop(aug);
   if (!loop) return undefined;
   const loss = addedName(right);
-  if (!loss) return undefined;
-  const value = a.scopes.valueAt(loss.text, aug);
+  const root = loss && lossRoot(loss);
+  if (!loss || !root) return undefined;
+  const value = a.scopes.valueAt(root.text, aug);
   if (!value || DETACHED.test(value.text)) return undefined;
   if (!(loop.start <= value.start && value.end <= loop.end)) return undefined;
-  return { loss, total, loop, value };
+  return { loss, root, total, loop, value };
 }
 
 /** `total += loss`, `total = total + loss`, `losses.append(loss)`: the accumulator and the added expression. */
@@ -83,7 +102,7 @@ function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode } | unde
   // The value reaching the sum must be the back-propagated tensor, not a detached copy (checked in localAccumulation).
   const local = localAccumulation(a, aug);
   if (!local) return undefined;
-  const { loss, total, loop, value } = local;
+  const { loss, root, total, loop, value } = local;
   const scope = aug.ancestor('function_definition') ?? aug.ancestor('module');
   if (!scope) return undefined;
   const names = backpropagatedNames(scope);
@@ -91,7 +110,7 @@ function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode } | unde
   // Accumulating losses to back-propagate their sum once is fine.
   if (names.has(total.text) || callsWithin(scope).some((c) => isBackward(c) && (receiver(c)?.text ?? '').includes(total.text))) return undefined;
   // And the backward on that same value happens in this loop.
-  const bw = names.get(loss.text)!.filter((c) => loop.start <= c.start && c.end <= loop.end && a.scopes.valueAt(loss.text, c) === value);
+  const bw = names.get(loss.text)!.filter((c) => loop.start <= c.start && c.end <= loop.end && a.scopes.valueAt(root.text, c) === value);
   if (bw.length === 0) return undefined;
   return { loss, total };
 }

@@ -1,8 +1,10 @@
-import { callsWithin, calleeName, keywordArg, loopTargetBinds, positionalArgs, receiver, type Analysis } from '../../analysis';
-import { reachableCalls } from '../../analysis/order';
+import { callsWithin, calleeName, hasParameter, keywordArg, loopTargetBinds, positionalArgs, receiver, type Analysis } from '../../analysis';
+import { evaluation } from '../../analysis/evaluation';
+import { parameterArguments } from '../../analysis/parameters';
+import { hfSchedulerBuild, reachableCalls } from '../../analysis/order';
 import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, optimizedModel } from '../../analysis/training';
 import type { PyNode } from '../../parser';
-import type { Rule } from '../../types';
+import type { Rule, RuleContext } from '../../types';
 
 const SCHEDULERS = 'torch.optim.lr_scheduler.';
 // Calls that give a model fresh weights: an optimizer made after them starting from zero state is intended.
@@ -26,9 +28,9 @@ function trains(loop: PyNode, a: Analysis): boolean {
   return callsWithin(loop).some(trainingCall(a)) || reachableCalls(a, loop).some(trainingCall(a));
 }
 
-/** An optimizer or LR scheduler class built by this call. */
-function buildsOptimizer(q: string | undefined): q is string {
-  return !!q && (isOptimizerClass(q) || (q.startsWith(SCHEDULERS) && /\.[A-Z]\w*$/.test(q)));
+/** An optimizer or LR scheduler class built by this call (a Hugging Face schedule factory included). */
+function buildsOptimizer(q: string | undefined, call: PyNode, a: Analysis): q is string {
+  return !!q && (isOptimizerClass(q) || (q.startsWith(SCHEDULERS) && /\.[A-Z]\w*$/.test(q)) || hfSchedulerBuild(a, call) !== undefined);
 }
 
 /** Whether `name` (a variable or `self.x`) is given a new value inside the loop: assigned, a loop target, re-initialised. */
@@ -73,19 +75,26 @@ export const TL013: Rule = {
   // Not statement-local: the loop may train through functions defined elsewhere in the file.
   candidate: {
     reads: ['imports'],
-    test: (call, ctx) => buildsOptimizer(ctx.analysis.callee(call)) && innermostLoop(call) !== undefined,
+    test: (call, ctx) => buildsOptimizer(ctx.analysis.callee(call), call, ctx.analysis) && (innermostLoop(call) !== undefined || builtAtTopOf(call) !== undefined),
   },
   visit(call, ctx) {
     const a = ctx.analysis;
     const q = a.callee(call);
-    if (!buildsOptimizer(q) || !innermostLoop(call)) return;
+    if (!buildsOptimizer(q, call, a)) return;
+    if (!innermostLoop(call)) {
+      epochFunction(call, q, ctx);
+      return;
+    }
     const loop = loopsAround(call).find((l) => trains(l, a));
     if (!loop) return;
-    if (q.startsWith(SCHEDULERS)) {
-      // The schedule restarts only if the optimizer it drives lives on across iterations.
-      const optimizer = keywordArg(call, 'optimizer') ?? positionalArgs(call)[0];
+    const hf = hfSchedulerBuild(a, call);
+    if (q.startsWith(SCHEDULERS) || hf) {
+      // The schedule restarts only if the optimizer it drives lives on across iterations. A Hugging Face schedule is
+      // sized for one run (num_training_steps): rebuilt only in an epoch loop is it surely a restart.
+      const optimizer = schedulerOptimizer(call, hf);
       if (!optimizer || renewedIn(loop, optimizer.text)) return;
-      ctx.report({ node: call, message: `${q.slice(SCHEDULERS.length)} is created inside the training loop: its schedule restarts every iteration, so the learning rate never follows it. Create it once, before the loop.` });
+      if (hf && !isEpochLoop(loop)) return;
+      ctx.report({ node: call, message: `${hf ?? q.slice(SCHEDULERS.length)} is created inside the training loop: its schedule restarts every iteration, so the learning rate never follows it. Create it once, before the loop.` });
       return;
     }
     if (!keepsState(q, call)) return;
@@ -94,3 +103,95 @@ export const TL013: Rule = {
     ctx.report({ node: call, message: `${q.slice('torch.optim.'.length)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
   },
 };
+
+/** The optimizer a scheduler build drives: its first argument, `get_scheduler(name, optimizer, ...)`'s second. */
+function schedulerOptimizer(call: PyNode, hf: string | undefined): PyNode | undefined {
+  return keywordArg(call, 'optimizer') ?? positionalArgs(call)[hf === 'get_scheduler' ? 1 : 0];
+}
+
+// An epoch loop: `for epoch in range(...)`, `for ep in ...`, `for _ in range(num_epochs)`, `while epoch < epochs`.
+const EPOCH_TARGET = /^(epoch|ep|e|\w*_epoch|epoch_\w+)$/i;
+function isEpochLoop(loop: PyNode): boolean {
+  if (loop.type === 'while_statement') return /epoch/i.test(loop.child('condition')?.text ?? '');
+  const target = loop.child('left');
+  if (target?.type === 'identifier' && EPOCH_TARGET.test(target.text)) return true;
+  const right = loop.child('right');
+  return right?.type === 'call' && calleeName(right) === 'range' && /epoch/i.test(right.child('arguments')?.text ?? '');
+}
+
+/** The function whose body builds `call` in one of its own top-level statements (`optimizer = AdamW(...)`). */
+function builtAtTopOf(call: PyNode): PyNode | undefined {
+  let stmt: PyNode | null | undefined = call.parent;
+  if (stmt?.type === 'assignment') stmt = stmt.parent;
+  if (stmt?.type !== 'expression_statement') return undefined;
+  const block = stmt.parent;
+  const fn = block?.parent;
+  return block?.type === 'block' && fn?.type === 'function_definition' ? fn : undefined;
+}
+
+/**
+ * `def train_epoch(epoch): optimizer = AdamW(...)` whose every call in the file is inside an epoch loop
+ * (`for epoch in range(4): train_epoch(epoch)`), and which trains (steps and back-propagates): the optimizer (or a
+ * schedule) is rebuilt every epoch just as if it were created in the loop.
+ */
+function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
+  const a = ctx.analysis;
+  const fn = builtAtTopOf(call);
+  const name = fn?.child('name')?.text;
+  if (!fn || !name || name === '__init__') return;
+  const sites = evaluation(a).callSites(name);
+  if (!sites.length) return;
+  const loops: PyNode[] = [];
+  for (const site of sites) {
+    const loop = innermostLoop(site);
+    if (!loop || !isEpochLoop(loop) || (fn.start <= site.start && site.end <= fn.end)) return;
+    loops.push(loop);
+  }
+  const body = fn.child('body');
+  const reach = body ? reachableCalls(a, body) : [];
+  if (!reach.some((c) => isOptimizerStep(c, a)) || !reach.some((c) => isBackward(c))) return;
+  const hf = hfSchedulerBuild(a, call);
+  // What must live on across the epochs: the scheduler's optimizer, the optimizer's model. A parameter is followed to
+  // the arguments of the call sites; one rebuilt in the epoch loop (or anything we cannot follow) stays silent.
+  let kept: PyNode | undefined;
+  if (q.startsWith(SCHEDULERS) || hf) kept = schedulerOptimizer(call, hf);
+  else {
+    if (!keepsState(q, call)) return;
+    kept = optimizedModelNode(call);
+  }
+  if (!kept || (kept.type !== 'identifier' && kept.type !== 'attribute')) return;
+  if (assignedIn(body, kept.text, call)) return;
+  let outside = [kept.text];
+  if (kept.type === 'identifier' && hasParameter(fn, kept.text)) {
+    const args = parameterArguments(a, kept);
+    if (!args?.length || args.some((x) => x.type !== 'identifier' && x.type !== 'attribute')) return;
+    outside = args.map((x) => x.text);
+  } else if (kept.type === 'attribute' && kept.child('object')?.text !== 'self') return;
+  if (loops.some((l) => outside.some((n) => renewedIn(l, n)))) return;
+  const what = hf ?? (q.startsWith(SCHEDULERS) ? q.slice(SCHEDULERS.length) : q.slice('torch.optim.'.length));
+  const restarts = q.startsWith(SCHEDULERS) || hf ? 'its schedule restarts every epoch' : 'its state (momentum, running averages) starts from zero every epoch';
+  ctx.report({ node: call, message: `${what} is created in ${name}(), which runs every epoch: ${restarts}. Create it once, before the epoch loop, and pass it in.` });
+}
+
+/** The node of the model in `torch.optim.Adam(model.parameters(), ...)`. */
+function optimizedModelNode(call: PyNode): PyNode | undefined {
+  const params = keywordArg(call, 'params') ?? positionalArgs(call)[0];
+  let model: PyNode | undefined;
+  params?.walk((n) => {
+    if (model !== undefined) return false;
+    if (n.type === 'call' && (calleeName(n) === 'parameters' || calleeName(n) === 'named_parameters')) model = receiver(n) ?? undefined;
+    return undefined;
+  });
+  return model;
+}
+
+/** Whether `name` is assigned in the function body before `at` (a model built in the function itself). */
+function assignedIn(body: PyNode | undefined, name: string, at: PyNode): boolean {
+  let hit = false;
+  body?.walk((n) => {
+    if (hit || n.start > at.start || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'assignment' && n.child('left')?.text === name) hit = true;
+    return undefined;
+  });
+  return hit;
+}

@@ -87,7 +87,7 @@ function deepcopyFix(ctx: RuleContext): { call: string; importEdit?: RawEdit } {
 }
 
 /** `best_model = model` in an `if` of the training loop, the name read after the loop: the same object goes on training. */
-function checkAlias(assignment: PyNode, left: PyNode, right: PyNode, ctx: RuleContext): void {
+function checkAlias(assignment: PyNode, left: PyNode, right: PyNode, ctx: RuleContext, node: PyNode = assignment): void {
   const loop = innermostLoop(assignment);
   if (!loop) return;
   let inIf = false;
@@ -112,7 +112,7 @@ function checkAlias(assignment: PyNode, left: PyNode, right: PyNode, ctx: RuleCo
   const edits: RawEdit[] = [{ start: right.start, end: right.end, newText: `${call}(${m})` }];
   if (importEdit) edits.push(importEdit);
   ctx.report({
-    node: assignment,
+    node,
     message: `${name} = ${m} keeps the same object, which goes on training: copy it (copy.deepcopy(${m})) or save its state_dict copy.`,
     fixes: [{ title: `Keep a copy: ${call}(${m})`, edits }],
   });
@@ -183,6 +183,81 @@ function restoredAfter(a: Analysis, left: PyNode, assignment: PyNode, loop: PyNo
   });
 }
 
+/** `x`, or `x` as an element of a tuple / list or a value of a dict literal (`{"model": x, "epoch": e}`). */
+function holds(e: PyNode | undefined, name: string): boolean {
+  const n = unparen(e);
+  if (!n) return false;
+  if (n.text === name) return true;
+  if (n.type === 'tuple' || n.type === 'list' || n.type === 'expression_list') return n.namedChildren.some((c) => holds(c, name));
+  if (n.type === 'dictionary') return n.namedChildren.some((p) => p.type === 'pair' && unparen(p.child('value'))?.text === name);
+  return false;
+}
+
+/**
+ * The kept name leaves the loop as "the best": `torch.save(best_state, ...)` (or a checkpoint dict holding it) or
+ * `return best_state` after the loop in the same function. Only for a name kept conditionally as the best (the
+ * assignment sits in an `if` inside the loop and the name or the condition says "best"): a state kept on every
+ * epoch and saved after the loop is the last one on purpose.
+ */
+function savedAfter(a: Analysis, left: PyNode, assignment: PyNode, loop: PyNode): PyNode | undefined {
+  let cond: PyNode | undefined;
+  for (let p = assignment.parent; p && p !== loop; p = p.parent) if (p.type === 'if_statement') cond = p.child('condition');
+  if (!cond || !(/best/i.test(left.text) || /best/i.test(cond.text))) return undefined;
+  const name = left.text;
+  const scope = enclosingFunction(assignment) ?? null;
+  const after = (n: PyNode) => n.start >= loop.end && (enclosingFunction(n) ?? null) === scope;
+  const save = a.callsNamed('save').find((c) => after(c) && a.callee(c) === 'torch.save' && holds(positionalArgs(c)[0], name));
+  if (save) return save;
+  if (!scope) return undefined;
+  let ret: PyNode | undefined;
+  scope.child('body')?.walk((n) => {
+    if (ret || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement' && n.start >= loop.end && holds(n.namedChildren[0], name)) ret = n;
+    return undefined;
+  });
+  return ret;
+}
+
+/** The identifier a receiver starts from: `model` for `model.module`, `self` for `self.net`. */
+function rootName(n: PyNode | undefined): PyNode | undefined {
+  let e = unparen(n);
+  while (e?.type === 'attribute' || e?.type === 'subscript') e = unparen(e.child(e.type === 'attribute' ? 'object' : 'value'));
+  return e?.type === 'identifier' ? e : undefined;
+}
+
+/** One kept pair: `left = right` (or an element pair of a tuple assignment). */
+function checkKept(assignment: PyNode, left: PyNode, right: PyNode, ctx: RuleContext): void {
+  if (left.type === 'identifier' && (right.type === 'identifier' || right.type === 'attribute')) return checkAlias(assignment, left, right, ctx, right === assignment.child('right') ? assignment : right);
+  if (!isKeptName(left)) return;
+  const live = liveStateDict(ctx.analysis, right);
+  if (!live) return;
+  const loop = innermostLoop(assignment);
+  if (!loop) return;
+  let sink = 'load_state_dict';
+  if (!restoredAfter(ctx.analysis, left, assignment, loop)) {
+    const saved = savedAfter(ctx.analysis, left, assignment, loop);
+    if (!saved) return;
+    // A model re-bound in the loop (`model = load_model(path)`) is a new object: the kept tensors stay as they were.
+    const root = rootName(receiver(live.stateDict));
+    if (root && root.text !== 'self' && reboundIn(loop, root.text)) return;
+    sink = saved.type === 'return_statement' ? 'return' : 'torch.save';
+  }
+  const name = left.text;
+  const model = receiver(live.stateDict)?.text ?? 'model';
+  const holdsText = live.shallow ? `${live.shallow} is a shallow copy: it` : `${name}`;
+  const after =
+    sink === 'load_state_dict'
+      ? `load_state_dict(${name}) after the loop restores the last weights, not the best`
+      : sink === 'return'
+        ? `returning ${name} after the loop gives the last weights, not the best`
+        : `saving ${name} after the loop saves the last weights, not the best`;
+  ctx.report({
+    node: right,
+    message: `${holdsText} holds ${model}'s live tensors, which later steps keep changing: ${after}. Copy them.`,
+    fixes: [{ title: 'Keep a copy of the tensors', edits: [{ start: right.start, end: right.end, newText: `{k: v.detach().clone() for k, v in ${live.stateDict.text}.items()}` }] }],
+  });
+}
+
 export const TL015: Rule = {
   meta: {
     id: 'TL015',
@@ -211,19 +286,15 @@ export const TL015: Rule = {
   visit(assignment, ctx) {
     const left = assignment.child('left');
     const right = assignment.child('right');
-    if (left?.type === 'identifier' && (right?.type === 'identifier' || right?.type === 'attribute')) return checkAlias(assignment, left, right, ctx);
-    if (!left || !isKeptName(left)) return;
-    const live = liveStateDict(ctx.analysis, right);
-    if (!live) return;
-    const loop = innermostLoop(assignment);
-    if (!loop || !restoredAfter(ctx.analysis, left, assignment, loop)) return;
-    const name = left.text;
-    const model = receiver(live.stateDict)?.text ?? 'model';
-    const holds = live.shallow ? `${live.shallow} is a shallow copy: it` : `${name}`;
-    ctx.report({
-      node: right!,
-      message: `${holds} holds ${model}'s live tensors, which later steps keep changing: load_state_dict(${name}) after the loop restores the last weights, not the best. Copy them.`,
-      fixes: [{ title: 'Keep a copy of the tensors', edits: [{ start: right!.start, end: right!.end, newText: `{k: v.detach().clone() for k, v in ${live.stateDict.text}.items()}` }] }],
-    });
+    if (!left || !right) return;
+    // `best, best_state = loss, model.state_dict()`: each element pair on its own.
+    if (left.type === 'pattern_list' && right.type === 'expression_list') {
+      const ls = left.namedChildren;
+      const rs = right.namedChildren;
+      if (ls.length !== rs.length) return;
+      ls.forEach((l, i) => checkKept(assignment, l, rs[i]!, ctx));
+      return;
+    }
+    checkKept(assignment, left, right, ctx);
   },
 };

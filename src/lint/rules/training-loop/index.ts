@@ -21,5 +21,6 @@ import { TL018 } from './TL018-step-before-backward';
 import { TL019 } from './TL019-scaled-gradients-stepped-directly';
 import { TL020 } from './TL020-zero-grad-defeats-accumulation';
 import { TL021 } from './TL021-clip-without-unscale';
+import { TL022 } from './TL022-model-not-reset-per-fold';
 
-export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011, TL012, TL013, TL014, TL015, TL016, TL017, TL018, TL019, TL020, TL021];
+export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011, TL012, TL013, TL014, TL015, TL016, TL017, TL018, TL019, TL020, TL021, TL022];

@@ -1,0 +1,281 @@
+import { bodyOf, calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { assignedTarget } from '../../analysis/runtime';
+import { indentOf, lineStartIfAlone } from '../../analysis/training';
+import type { PyNode } from '../../parser';
+import type { RawFix, Rule, RuleContext } from '../../types';
+
+/** Names that say validation / test / evaluation data: their sampler's order does not matter. */
+const HELD_OUT = /val|test|eval/i;
+/** Calls that iterate their first argument(s): `enumerate(loader)`, `tqdm(loader)`, `zip(a_loader, b_loader)`. */
+const ITERATING = new Set(['enumerate', 'tqdm', 'zip', 'iter', 'islice', 'track']);
+/** An epoch loop's target or counter name. */
+const EPOCH_NAME = /epoch|^ep$|^e$/i;
+
+const isSamplerQname = (q: string | undefined): boolean =>
+  q === 'torch.utils.data.distributed.DistributedSampler' || q === 'torch.utils.data.DistributedSampler';
+const isLoaderQname = (q: string | undefined): boolean => q === 'torch.utils.data.DataLoader';
+
+/** The calls of the file that resolve to `test`, looked up by their plain name and by each import alias. */
+function callsTo(a: Analysis, plain: string, test: (q: string | undefined) => boolean): PyNode[] {
+  const names = new Set([plain]);
+  for (const [local, q] of a.imports.aliases) if (test(q)) names.add(local);
+  const out: PyNode[] = [];
+  for (const n of names) for (const c of a.callsNamed(n)) if (test(a.callee(c))) out.push(c);
+  return out;
+}
+
+/** What a name or `self.x` holds at `at` (one step), or undefined when unknown. */
+function valueOf(a: Analysis, e: PyNode): PyNode | undefined {
+  if (e.type === 'identifier') return unparen(a.scopes.valueAt(e.text, e) ?? undefined);
+  if (e.type === 'attribute' && e.child('object')?.text === 'self') {
+    const cls = e.ancestor('class_definition');
+    const attr = e.child('attribute')?.text;
+    const values = cls && attr ? a.scopes.selfAttr(cls, attr) : [];
+    return values.length === 1 ? unparen(values[0]) : undefined;
+  }
+  return undefined;
+}
+
+/** Follows names (a few steps) to the expression they hold: the call node, a conditional expression... */
+function resolve(a: Analysis, expr: PyNode | undefined): PyNode | undefined {
+  let e = unparen(expr);
+  for (let i = 0; e && i < 4 && (e.type === 'identifier' || e.type === 'attribute'); i++) {
+    const v = valueOf(a, e);
+    if (!v) return e.type === 'attribute' && e.child('object')?.text !== 'self' ? e : undefined;
+    e = v;
+  }
+  return e;
+}
+
+/** Whether `expr` holds the object `call` builds (also `x if distributed else None`). */
+function holds(a: Analysis, expr: PyNode | undefined, call: PyNode): boolean {
+  const v = resolve(a, expr);
+  if (v === call) return true;
+  return v?.type === 'conditional_expression' && v.namedChildren.some((c) => unparen(c) === call);
+}
+
+/** The sampler as the training loop can name it: `train_sampler`, `self.sampler`, or `<loader>.sampler` when inline. */
+interface Sampler {
+  call: PyNode;
+  /** The target the sampler is assigned to (identifier or `self.x`), undefined when built inline in the DataLoader. */
+  target: PyNode | undefined;
+  /** Whether the binding is exactly the call (not `... if distributed else None`, not an if/else with None). */
+  plain: boolean;
+}
+
+/** The sampler's construction, when it shuffles (shuffle=True is the default) and is not held-out data's. */
+function shufflingSampler(a: Analysis, call: PyNode): Sampler | undefined {
+  if (hasKeywordSplat(call)) return undefined;
+  const args = positionalArgs(call);
+  const shuffle = keywordArg(call, 'shuffle') ?? args[3];
+  if (shuffle && shuffle.text !== 'True') return undefined;
+  const ds = args[0] ?? keywordArg(call, 'dataset');
+  if (!ds || HELD_OUT.test(ds.text)) return undefined;
+  let outer = call.parent;
+  while (outer?.type === 'parenthesized_expression') outer = outer.parent;
+  const conditional = outer?.type === 'conditional_expression';
+  const value = conditional ? outer! : call;
+  const target = value.parent?.type === 'assignment' && value.parent.child('right') === value ? (value.parent.child('left') ?? undefined) : undefined;
+  if (target && target.type !== 'identifier' && !(target.type === 'attribute' && target.child('object')?.text === 'self')) return undefined;
+  if (target && HELD_OUT.test(target.text)) return undefined;
+  if (!target && conditional) return undefined;
+  return { call, target, plain: !conditional };
+}
+
+/**
+ * Whether a DataLoader's `sampler=` is this sampler: it holds the call, is the call itself, or names the sampler's
+ * variable bound to None in the other branch of the same if (`if distributed: s = DistributedSampler(ds) else: s = None`).
+ */
+function usesSampler(a: Analysis, loader: PyNode, s: Sampler): 'plain' | 'maybe' | undefined {
+  const arg = unparen(keywordArg(loader, 'sampler'));
+  if (!arg) return undefined;
+  if (arg === s.call) return 'plain';
+  if (!s.target || arg.type !== s.target.type || arg.text !== s.target.text) return undefined;
+  if (holds(a, arg, s.call)) return s.plain ? 'plain' : 'maybe';
+  // if/else: the other branch binds None
+  const v = resolve(a, arg);
+  if (v?.type !== 'none') return undefined;
+  const ifOf = (n: PyNode) => n.ancestor('if_statement');
+  const samplerIf = ifOf(s.call);
+  return samplerIf && samplerIf === ifOf(v) ? 'maybe' : undefined;
+}
+
+/** The expression a for loop iterates, through `enumerate(...)`, `tqdm(...)`, `zip(...)`. */
+function iterated(loop: PyNode): PyNode[] {
+  const out: PyNode[] = [];
+  const visit = (e: PyNode | undefined, depth: number): void => {
+    e = unparen(e);
+    if (!e) return;
+    if (e.type === 'call' && depth < 3 && ITERATING.has(calleeName(e) ?? '')) {
+      const args = positionalArgs(e);
+      for (const x of calleeName(e) === 'zip' ? args : args.slice(0, 1)) visit(x, depth + 1);
+      return;
+    }
+    out.push(e);
+  };
+  visit(loop.child('right') ?? undefined, 0);
+  return out;
+}
+
+/** A loop that runs the loader's pass again and again: `while`, `for ... in range(...)`, `for epoch in ...`. */
+function isEpochLoop(loop: PyNode): boolean {
+  if (loop.type === 'while_statement') return true;
+  if (loop.type !== 'for_statement') return false;
+  const left = loop.child('left');
+  if (left?.type === 'identifier' && EPOCH_NAME.test(left.text)) return true;
+  let right = unparen(loop.child('right') ?? undefined);
+  for (let i = 0; right?.type === 'call' && i < 3; i++) {
+    const name = calleeName(right);
+    if (name === 'range' || name === 'trange') return true;
+    if (!ITERATING.has(name ?? '')) return false;
+    right = unparen(positionalArgs(right)[0]);
+  }
+  return false;
+}
+
+const contains = (outer: PyNode, inner: PyNode) => outer.start <= inner.start && inner.end <= outer.end;
+
+/** The nearest enclosing epoch loop of `node` in its function, unless a loop on the way rebuilds the sampler. */
+function epochLoopOf(node: PyNode, sampler: PyNode): PyNode | undefined {
+  for (let p = node.parent; p && p.type !== 'function_definition' && p.type !== 'class_definition' && p.type !== 'lambda'; p = p.parent) {
+    if (p.type !== 'for_statement' && p.type !== 'while_statement') continue;
+    const body = p.child('body');
+    if (!body || !contains(body, node)) continue;
+    if (contains(p, sampler)) return undefined;
+    if (isEpochLoop(p)) return p;
+  }
+  return undefined;
+}
+
+/** The index of a parameter in a function's list, and whether the first parameter is `self`/`cls`. */
+function parameterIndex(fn: PyNode, name: string): { index: number; bound: boolean } | undefined {
+  const params = (fn.child('parameters')?.namedChildren ?? []).filter((p) => p.type !== 'comment');
+  const ids = params.map((p) => (p.type === 'identifier' ? p : p.type === 'typed_parameter' || p.type === 'default_parameter' || p.type === 'typed_default_parameter' ? p.namedChildren.find((c) => c.type === 'identifier') : undefined));
+  const index = ids.findIndex((id) => id?.text === name);
+  if (index < 0 || params.slice(0, index).some((p) => p.type === 'list_splat_pattern' || p.type === 'keyword_separator' || p.type === 'positional_separator')) return undefined;
+  return { index, bound: ids[0]?.text === 'self' || ids[0]?.text === 'cls' };
+}
+
+/** The epoch loop in which `loader` is iterated: directly, or through a file function that iterates its parameter. */
+function epochLoopIterating(a: Analysis, ctx: RuleContext, loader: PyNode, sampler: PyNode): PyNode | undefined {
+  for (const loop of ctx.nodesOfType('for_statement')) {
+    for (const e of iterated(loop)) {
+      if (holds(a, e, loader)) {
+        const epoch = epochLoopOf(loop, sampler);
+        if (epoch) return epoch;
+        continue;
+      }
+      // `def train_one_epoch(model, loader, ...): for x, y in loader:` called inside the epoch loop with our loader
+      if (e.type !== 'identifier' || a.scopes.valueAt(e.text, e) !== null) continue;
+      const fn = loop.ancestor('function_definition');
+      const name = fn?.child('name')?.text;
+      const param = fn && name ? parameterIndex(fn, e.text) : undefined;
+      if (!param || !name) continue;
+      for (const call of a.callsNamed(name)) {
+        if (hasKeywordSplat(call)) continue;
+        const isMethod = call.child('function')?.type === 'attribute';
+        const index = param.index - (param.bound && isMethod ? 1 : 0);
+        const arg = keywordArg(call, e.text) ?? (index >= 0 ? positionalArgs(call)[index] : undefined);
+        if (!arg || !holds(a, arg, loader)) continue;
+        const epoch = epochLoopOf(call, sampler);
+        if (epoch) return epoch;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Whether some `set_epoch(...)` of the file may reach this sampler (generously: anything not surely another object). */
+function setEpochCalled(a: Analysis, ctx: RuleContext, s: Sampler, loader: PyNode, loaderTarget: PyNode | undefined): boolean {
+  if (!ctx.source.includes('set_epoch')) return false;
+  const names = [s.target, loaderTarget].flatMap((t) => (t ? [t.type === 'attribute' ? (t.child('attribute')?.text ?? t.text) : t.text] : []));
+  const mentions = (text: string) => names.some((n) => new RegExp(`(^|[^\\w])${n}($|[^\\w])`).test(text));
+  for (const call of a.callsNamed('set_epoch')) {
+    const recv = receiver(call);
+    if (!recv || mentions(recv.text)) return true;
+    // `loader.sampler.set_epoch`: judge the loader
+    let base = recv;
+    while (base.type === 'attribute' && /^(sampler|batch_sampler)$/.test(base.child('attribute')?.text ?? '')) base = base.child('object')!;
+    const v = resolve(a, base);
+    if (!v || v === s.call || v === loader) return true;
+    // another object the file builds with a known class (another sampler or loader, a dataset...): not ours
+    if (v.type !== 'call' || a.callee(v) === undefined) return true;
+  }
+  // `getattr(sampler, "set_epoch")`, `partial(...)`: any other mention in code counts
+  return ctx.nodesOfType('string').some((n) => /^[rbuf]*['"]set_epoch['"]$/i.test(n.text));
+}
+
+export const DT012: Rule = {
+  meta: {
+    id: 'DT012',
+    name: 'distributed-sampler-without-set-epoch',
+    group: 'data',
+    defaultSeverity: 'warning',
+    summary: 'A shuffling DistributedSampler is never given set_epoch(epoch): every epoch sees the same order.',
+    why:
+      '`DistributedSampler` shuffles with a generator seeded by `seed + epoch`, and its epoch only changes when you call ' +
+      '`sampler.set_epoch(epoch)`. The PyTorch docs: "calling the set_epoch() method at the beginning of each epoch ' +
+      'before creating the DataLoader iterator is necessary to make shuffling work properly across multiple epochs. ' +
+      'Otherwise, the same ordering will be always used." Training then sees identical batches in the same order every ' +
+      'epoch, as if shuffling were off. Call `sampler.set_epoch(epoch)` as the first statement of the epoch loop.',
+    wrong:
+      'from torch.utils.data import DataLoader\nfrom torch.utils.data.distributed import DistributedSampler\n' +
+      'sampler = DistributedSampler(train_ds)\ntrain_loader = DataLoader(train_ds, batch_size=64, sampler=sampler)\n' +
+      'for epoch in range(10):\n    for x, y in train_loader:\n        train_step(x, y)',
+    right:
+      'from torch.utils.data import DataLoader\nfrom torch.utils.data.distributed import DistributedSampler\n' +
+      'sampler = DistributedSampler(train_ds)\ntrain_loader = DataLoader(train_ds, batch_size=64, sampler=sampler)\n' +
+      'for epoch in range(10):\n    sampler.set_epoch(epoch)\n    for x, y in train_loader:\n        train_step(x, y)',
+    concept: 'Stochastic gradient descent: mini-batches should be random samples',
+    fixable: true,
+  },
+  check(ctx) {
+    const a = ctx.analysis;
+    const samplerCalls = callsTo(a, 'DistributedSampler', isSamplerQname);
+    if (samplerCalls.length === 0) return;
+    const loaders = callsTo(a, 'DataLoader', isLoaderQname);
+    for (const call of samplerCalls) {
+      const s = shufflingSampler(a, call);
+      if (!s) continue;
+      for (const loader of loaders) {
+        const use = usesSampler(a, loader, s);
+        if (!use) continue;
+        const loaderTarget = assignedTarget(loader);
+        if (loaderTarget && HELD_OUT.test(loaderTarget.text)) continue;
+        if (setEpochCalled(a, ctx, s, loader, loaderTarget)) continue;
+        const epoch = epochLoopIterating(a, ctx, loader, call);
+        if (!epoch) continue;
+        const name = s.target?.text ?? (loaderTarget ? `${loaderTarget.text}.sampler` : 'the sampler');
+        ctx.report({
+          node: call,
+          message: `${name} is a DistributedSampler but set_epoch() is never called: it reshuffles with the same seed, so every epoch sees the same order. Call ${name === 'the sampler' ? 'sampler' : name}.set_epoch(epoch) at the start of each epoch.`,
+          fixes: use === 'plain' ? fixFor(a, epoch, s, loader, loaderTarget) : undefined,
+        });
+        break;
+      }
+    }
+  },
+};
+
+/** Inserts `<sampler>.set_epoch(<epoch>)` as the first statement of a `for <name> in ...:` epoch loop. */
+function fixFor(a: Analysis, loop: PyNode, s: Sampler, loader: PyNode, loaderTarget: PyNode | undefined): RawFix[] | undefined {
+  const left = loop.child('left');
+  if (loop.type !== 'for_statement' || left?.type !== 'identifier' || left.text === '_') return undefined;
+  const first = bodyOf(loop)[0];
+  if (!first || loop.child('body')?.type !== 'block' || lineStartIfAlone(first) === undefined) return undefined;
+  // the name must hold the sampler (or its loader) where the loop runs
+  let expr: string | undefined;
+  if (s.target && holdsAt(a, s.target, first, s.call)) expr = s.target.text;
+  else if (!s.target && loaderTarget && holdsAt(a, loaderTarget, first, loader)) expr = `${loaderTarget.text}.sampler`;
+  if (!expr) return undefined;
+  return [{ title: `Call ${expr}.set_epoch(${left.text}) at the start of each epoch`, edits: [{ start: first.start, end: first.start, newText: `${expr}.set_epoch(${left.text})\n${indentOf(first)}` }] }];
+}
+
+/** Whether the name or `self.x` that `target` spells holds `call` where `at` runs. */
+function holdsAt(a: Analysis, target: PyNode, at: PyNode, call: PyNode): boolean {
+  if (target.type === 'identifier') return holds(a, a.scopes.valueAt(target.text, at) ?? undefined, call);
+  const cls = at.ancestor('class_definition');
+  const attr = target.child('attribute')?.text;
+  const values = cls && attr ? a.scopes.selfAttr(cls, attr) : [];
+  return values.length === 1 && holds(a, values[0], call);
+}

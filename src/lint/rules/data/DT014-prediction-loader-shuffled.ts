@@ -1,0 +1,53 @@
+import { keywordArg, positionalArgs } from '../../analysis';
+import { lastName } from '../../analysis/order';
+import { assignedName } from '../../analysis/runtime';
+import type { Rule } from '../../types';
+
+// A test/submission loader built with shuffle=True in a file that writes predictions to a CSV: the rows are
+// written in loader order, so they no longer line up with the ids.
+
+/** Loaders and datasets of unlabelled data to predict on (`test_loader`, `submission_dl`, `pred_ds`), not validation. */
+const PREDICTION_DATA = /^(test|testing|submission|submit|pred|predict|prediction|inference|infer)_?(loader|dataloader|dl|iter|data|dataset|set|ds|gen|generator)?$/i;
+
+export const DT014: Rule = {
+  meta: {
+    id: 'DT014',
+    name: 'prediction-loader-shuffled',
+    group: 'data',
+    defaultSeverity: 'error',
+    summary: 'The test loader shuffles while its predictions are written to a submission file in loader order.',
+    why:
+      'A submission (or any prediction file) pairs each prediction with its id by position: row i of the predictions ' +
+      'goes with row i of the test set. A `DataLoader(test_ds, shuffle=True)` hands the samples out in a random order, ' +
+      'so the predictions are scrambled against the ids. Validation accuracy looks fine while the leaderboard score is ' +
+      'at chance level. Prediction loaders must keep the order: `shuffle=False` (the default).',
+    wrong:
+      'import pandas as pd\nfrom torch.utils.data import DataLoader\ntest_loader = DataLoader(test_ds, batch_size=64, shuffle=True)\npreds = [model(x).argmax(1) for x in test_loader]\npd.DataFrame({"id": ids, "label": preds}).to_csv("submission.csv")',
+    right:
+      'import pandas as pd\nfrom torch.utils.data import DataLoader\ntest_loader = DataLoader(test_ds, batch_size=64, shuffle=False)\npreds = [model(x).argmax(1) for x in test_loader]\npd.DataFrame({"id": ids, "label": preds}).to_csv("submission.csv")',
+    concept: 'Inference: predictions must keep the order of the ids',
+    fixable: true,
+  },
+  nodeTypes: ['call'],
+  // The test is statement-local (the loader call); the visit looks for a CSV written anywhere in the file.
+  candidate: {
+    reads: ['imports'],
+    test: (call, ctx) => ctx.analysis.callee(call) === 'torch.utils.data.DataLoader' && keywordArg(call, 'shuffle')?.text === 'True',
+  },
+  visit(call, ctx) {
+    if (ctx.analysis.callee(call) !== 'torch.utils.data.DataLoader') return;
+    const shuffle = keywordArg(call, 'shuffle');
+    if (shuffle?.text !== 'True') return;
+    const dataset = positionalArgs(call)[0] ?? keywordArg(call, 'dataset');
+    const name = [assignedName(call), dataset && lastName(dataset)].find((n) => n !== undefined && PREDICTION_DATA.test(n));
+    if (!name) return;
+    // A submission or prediction file (`submission.to_csv(...)`, `df.to_csv("preds.csv")`), not a table of metrics.
+    const writes = ctx.analysis.callsNamed('to_csv').find((c) => c.start > call.end && /sub|pred/i.test(`${c.child('function')?.text} ${positionalArgs(c)[0]?.text ?? ''}`));
+    if (!writes) return;
+    ctx.report({
+      node: shuffle.parent ?? shuffle,
+      message: `${name} shuffles, but its predictions are written in loader order by to_csv (line ${ctx.lines.position(writes.start).line + 1}): they no longer match their ids. Use shuffle=False.`,
+      fixes: [{ title: 'Use shuffle=False', edits: [{ start: shuffle.start, end: shuffle.end, newText: 'False' }] }],
+    });
+  },
+};

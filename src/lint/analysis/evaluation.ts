@@ -13,8 +13,10 @@ function switchesToEval(c: PyNode): boolean {
 }
 
 const EVAL_DATA = /^(val|valid|validation|test|testing|eval|evaluation|dev|holdout)(_?(loader|dataloader|data_loader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator|loaders|pairs|examples|samples|sentences|sents|texts|features|records|corpus|encodings))?$/i;
-/** A whole held-out split as a tensor or array (`X_test`, `x_val`): `zip(X_test, y_test)`, `model(X_test)`. */
-const EVAL_TENSOR = /^(x|X|y|Y)_?(test|val|valid)$/;
+/** Retrieval / metric-learning evaluation data: `query_loader`, `gallery_loader` (a suffix is required). */
+const RETRIEVAL_DATA = /^(query|gallery)_?(loader|dataloader|data_loader|dl|iter|set|dataset|ds|data)$/i;
+/** A whole held-out split as a tensor or array (`X_test`, `x_val`, `X_va`, `X_te`): `zip(X_test, y_test)`, `model(X_test)`. */
+const EVAL_TENSOR = /^(x|X|y|Y)_?(test|val|valid|validation|va|te|dev|holdout|eval)$/;
 /** Value-keeping calls on an input: `X_test.to(device)`, `X_test.float()`. */
 const INPUT_CHAIN = /^(to|cuda|float|double)$/;
 const OTHER_FRAMEWORK = /^(keras|tensorflow|tf_keras|jax|flax|mxnet|paddle)(\.|$)/;
@@ -26,8 +28,8 @@ function firstArgument(call: PyNode): PyNode | undefined {
   return undefined;
 }
 
-/** A held-out split's inputs by name: `X_test`, `x_val`, `X_test_final`, `x_valid_t`, `test_X`. */
-const HELD_OUT_X = /^(x|X)_?(test|val|valid)(_\w+)?$|^(test|val|valid)_?(x|X)$/;
+/** A held-out split's inputs by name: `X_test`, `x_val`, `X_va`, `X_te`, `x_dev`, `X_test_final`, `x_valid_t`, `test_X`. */
+const HELD_OUT_X = /^(x|X)_?(test|val|valid|validation|va|te|dev|holdout|eval)(_\w+)?$|^(test|val|valid)_?(x|X)$|^(validation|dev|holdout|eval)_(x|X)$/;
 const TRAIN_X = /^(x|X)_?(train|tr|trn)(_\w+)?$|^(train|tr|trn)_?(x|X)$/;
 /** Tensor constructors that keep the data: `torch.tensor(X_test)`, `torch.FloatTensor(X_test)`. */
 const TENSOR_OF = /^torch\.(tensor|as_tensor|from_numpy|Tensor|FloatTensor|DoubleTensor|cuda\.FloatTensor)$/;
@@ -44,6 +46,12 @@ function inputName(a: Analysis, arg: PyNode | undefined): PyNode | undefined {
   }
   return e?.type === 'identifier' ? e : undefined;
 }
+/**
+ * Loop-free evaluation functions (PyG's full-batch `def test(): out = model(data.x, data.edge_index)`): exact names,
+ * so that a pytest `test_model` is not one.
+ */
+const LOOP_FREE_EVAL = /^(test|evaluate|evaluation|eval|validate|validation|valid|val|run_eval|run_test|run_validation)(_model)?$/;
+const TEST_FRAMEWORK = /^(pytest|unittest|hypothesis)(\.|$)/;
 const EVAL_FUNCTION = /^(evaluate|evaluation|eval|validate|validation|valid|val|test|predict|inference|infer)(_(one_)?(epoch|model|loop|net|network|step|batch|all|fn|on_\w+))?$|^(evaluate|validate|run_validation|run_eval|run_test)\w*$/i;
 const MODEL_NAME = /model|net|encoder|decoder|classifier|clf|backbone/i;
 const NO_GRAD = new Set(['torch.no_grad', 'torch.inference_mode', 'torch.autograd.no_grad', 'torch.autograd.grad_mode.no_grad', 'torch.autograd.grad_mode.inference_mode']);
@@ -61,6 +69,8 @@ export interface EvalForward {
   fn: PyNode | undefined;
   /** Found after a training loop with autograd on (not in a no_grad block or an evaluation function). */
   afterTraining?: boolean;
+  /** Found outside any loop in a loop-free evaluation function (`def test(): out = model(data.x, ...)`). */
+  inEvalFunction?: boolean;
 }
 
 export class Evaluation {
@@ -68,6 +78,7 @@ export class Evaluation {
   private cachedForwards?: EvalForward[];
   private torchFile?: boolean;
   private readonly callersNoGrad = new Map<PyNode, boolean>();
+  private readonly trainingCalls = new Map<PyNode, PyNode[]>();
   constructor(private readonly a: Analysis) {}
 
   get loops(): EvalLoop[] {
@@ -82,7 +93,7 @@ export class Evaluation {
     for (const loop of this.a.index.of('for_statement')) {
       const fn = enclosingFunction(loop);
       const fnName = fn?.child('name')?.text ?? '';
-      if (!iteratesEvalData(loop, this.torchOnly()) && !EVAL_FUNCTION.test(fnName)) continue;
+      if (!iteratesEvalData(loop, this.torchOnly()) && !EVAL_FUNCTION.test(fnName) && !this.iteratesEvalParameter(loop, fn)) continue;
       // An outer evaluation loop already covers this one.
       if (out.some((o) => o.loop.start < loop.start && o.loop.end >= loop.end)) continue;
       const body = loop.child('body');
@@ -124,7 +135,63 @@ export class Evaluation {
       seen.add(call);
       out.push({ call, fn: enclosingFunction(call), afterTraining: true });
     }
+    for (const { call, fn } of this.loopFreeEvalForwards()) {
+      if (seen.has(call)) continue;
+      seen.add(call);
+      out.push({ call, fn, inEvalFunction: true });
+    }
     return out.sort((x, y) => x.call.start - y.call.start);
+  }
+
+  /**
+   * `def test(): out = model(data.x, data.edge_index)`: a model forward outside any loop in a plain function named
+   * like an evaluation (exactly), which neither trains nor differentiates, in a torch file that is not a test suite.
+   */
+  private loopFreeEvalForwards(): { call: PyNode; fn: PyNode }[] {
+    const out: { call: PyNode; fn: PyNode }[] = [];
+    if (!this.torchOnly() || [...this.a.imports.aliases.values()].some((q) => TEST_FRAMEWORK.test(q))) return out;
+    for (const [name, defs] of this.a.functions) {
+      if (!LOOP_FREE_EVAL.test(name)) continue;
+      for (const fn of defs) {
+        if (fn.ancestor('class_definition')) continue; // a method: `model.predict(x)` call sites are not followed
+        const body = fn.child('body');
+        if (!body) continue;
+        // Called where the model trains (`scores = evaluate(model, x)` before `loss.backward()`): not an evaluation.
+        if (this.callSites(name).some((s) => this.inTrainingLoop(s) || this.trainsAround(s))) continue;
+        const reach = reachableCalls(this.a, body);
+        if (reach.some((c) => isBackward(c) || isOptimizerStep(c, this.a) || /^(grad|requires_grad_)$/.test(calleeName(c) ?? ''))) continue;
+        for (const call of callsWithin(body)) {
+          const f = call.child('function');
+          // `model(data.x)` on a model variable: not `create_model(...)`, an imported factory.
+          if (innermostLoop(call) || shapeOnly(call) || f?.type !== 'identifier' || this.a.qname(f) || this.a.scopes.valueAt(f.text, f) === undefined) continue;
+          if (!this.isForward(call)) continue;
+          out.push({ call, fn });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * `def extract_features(model, loader): for x, _ in loader:` whose every call site passes held-out data
+   * (`extract_features(model, query_loader)`): the loop evaluates.
+   */
+  private iteratesEvalParameter(loop: PyNode, fn: PyNode | undefined): boolean {
+    const name = fn?.child('name')?.text;
+    let it = unparen(loop.child('right'));
+    while (it?.type === 'call' && /^(enumerate|tqdm|iter)$/.test(it.child('function')?.text ?? '')) it = unparen(firstArgument(it));
+    if (!fn || !name || it?.type !== 'identifier' || this.a.scopes.valueAt(it.text, it) !== null) return false;
+    const params = parameterNames(fn);
+    const i = params.indexOf(it.text);
+    if (i < 0) return false;
+    const sites = this.callSites(name);
+    if (!sites.length) return false;
+    return sites.every((site) => {
+      const method = params[0] === 'self' && site.child('function')?.type === 'attribute';
+      const given = unparen(positionalArgs(site)[i - (method ? 1 : 0)] ?? keywordArg(site, it.text));
+      const last = given?.type === 'identifier' ? given.text : given?.type === 'attribute' ? given.child('attribute')?.text : undefined;
+      return !!last && (EVAL_DATA.test(last) || RETRIEVAL_DATA.test(last));
+    });
   }
 
   /** Under no_grad, in training loops (up to the function) none of which reaches an eval-mode switch. */
@@ -177,7 +244,7 @@ export class Evaluation {
     if (HELD_OUT_X.test(id.text)) return true;
     const fn = enclosingFunction(call);
     if (!fn || this.a.scopes.valueAt(id.text, id) !== null) return false;
-    const params = (fn.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? p.namedChildren[0]?.text ?? '')));
+    const params = parameterNames(fn);
     const i = params.indexOf(id.text);
     const name = fn.child('name')?.text;
     if (i < 0 || !name) return false;
@@ -200,6 +267,15 @@ export class Evaluation {
       if (EVAL_FUNCTION.test(f.child('name')?.text ?? '') || decoratorsOf(f).some((d) => this.disablesGrad(d.namedChildren[0]))) regions.push(f.child('body') ?? f);
     }
     return regions;
+  }
+
+  /** The function (or module) around a call runs backward() or an optimizer step after it. */
+  private trainsAround(call: PyNode): boolean {
+    const fn = enclosingFunction(call);
+    const region = fn?.child('body') ?? this.a.root;
+    let steps = this.trainingCalls.get(region);
+    if (!steps) this.trainingCalls.set(region, (steps = reachableCalls(this.a, region).filter((c) => isBackward(c) || isOptimizerStep(c, this.a))));
+    return steps.some((c) => c.start > call.start);
   }
 
   /** Some loop around the node (up to its function) runs backward() or an optimizer step. */
@@ -236,7 +312,7 @@ export class Evaluation {
     if (f.type === 'identifier') {
       const v = this.a.scopes.valueAt(name, f);
       if (v && this.modelClassOf(v)) return true;
-      if (this.a.functions.has(name) || this.a.moduleClass(name)) return false;
+      if (this.a.functions.has(name) || this.a.moduleClass(name, call)) return false;
     }
     return MODEL_NAME.test(name);
   }
@@ -246,7 +322,7 @@ export class Evaluation {
     let v: PyNode | undefined = value;
     while (v?.type === 'call') {
       const fn = v.child('function');
-      if (fn?.type === 'identifier') return this.a.moduleClass(fn.text);
+      if (fn?.type === 'identifier') return this.a.moduleClass(fn.text, v);
       v = fn?.type === 'attribute' ? fn.child('object') : undefined;
     }
     return undefined;
@@ -305,6 +381,11 @@ export class Evaluation {
   }
 }
 
+/** The parameter names of a function, in order (`self` included). */
+function parameterNames(fn: PyNode): string[] {
+  return (fn.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? p.namedChildren[0]?.text ?? '')));
+}
+
 /** `model(X_test).shape`, `model(X_test).size(1)`: only the output's shape is read (a check, not an evaluation). */
 function shapeOnly(call: PyNode): boolean {
   const p = call.parent;
@@ -329,7 +410,7 @@ function iteratesEvalData(loop: PyNode, torchOnly: boolean): boolean {
   let hit = false;
   right?.walk((n) => {
     if (hit) return false;
-    if (n.type === 'identifier' && EVAL_DATA.test(n.text)) hit = true;
+    if (n.type === 'identifier' && (EVAL_DATA.test(n.text) || RETRIEVAL_DATA.test(n.text))) hit = true;
     if (n.type === 'string' && EVAL_DATA.test(n.text.replace(/^[rbuf]*['"]+|['"]+$/gi, ''))) hit = true;
     if (n.type === 'keyword_argument') return false; // desc="val" in tqdm
   });

@@ -41,6 +41,7 @@ export interface ForwardLayers {
 
 const LAYER_KINDS: [RegExp, StepKind][] = [
   [/^torch\.nn\.(Linear|LazyLinear)$/, 'linear'],
+  [/^torch_geometric\.nn\.(dense\.(linear\.)?)?Linear$/, 'linear'],
   [/^torch\.nn\.(Lazy)?Conv(Transpose)?[123]d$/, 'conv'],
   [/^torch\.nn\.(Dropout[123]?d?|AlphaDropout|FeatureAlphaDropout)$/, 'dropout'],
   [/^torch\.nn\.(BatchNorm[123]d|SyncBatchNorm|LazyBatchNorm[123]d)$/, 'batchnorm'],

@@ -44,6 +44,16 @@ const ACTIVATION_LAYERS: Record<string, OutputKind> = {
 
 const LINEAR_LAYERS = new Set(['torch.nn.Linear', 'torch.nn.LazyLinear', 'torch.nn.Bilinear', 'torch.nn.Conv1d', 'torch.nn.Conv2d', 'torch.nn.Conv3d']);
 
+/**
+ * PyTorch Geometric layers whose output is an affine map of (aggregated) features with no activation after it, under
+ * `torch_geometric.nn.X`, `torch_geometric.nn.conv.X` or the defining module (`torch_geometric.nn.conv.gcn_conv.X`).
+ * `torch_geometric.nn.Linear` lives in `torch_geometric.nn.dense.linear`.
+ */
+const PYG_LINEAR = /^torch_geometric\.nn\.(?:(?:conv\.(?:\w+\.)?)?(?:GCNConv|GATConv|GATv2Conv|SAGEConv|GraphConv|ChebConv|TransformerConv)|(?:dense\.(?:linear\.)?)?Linear)$/;
+
+/** PyG convolutions that apply the module they are given (`GINConv(nn.Sequential(...))`): their output is its output. */
+const PYG_WRAPPING = /^torch_geometric\.nn\.(?:conv\.(?:\w+\.)?)?GINE?Conv$/;
+
 /** Tensor methods that keep what the values mean (shape or dtype changes only). */
 const SHAPE_METHODS = new Set(['view', 'reshape', 'squeeze', 'unsqueeze', 'flatten', 'float', 'double', 'to', 'contiguous', 'clone', 'cpu', 'cuda']);
 
@@ -287,7 +297,13 @@ export class OutputFlow {
     // Layers return one tensor (or, like nn.LSTM, a tuple whose elements this does not follow).
     if (element !== undefined) return UNKNOWN;
     if (q && ACTIVATION_LAYERS[q]) return { kind: ACTIVATION_LAYERS[q], site: v };
-    if (q && LINEAR_LAYERS.has(q)) return { kind: 'logits', site: v };
+    if (q && (LINEAR_LAYERS.has(q) || (q.startsWith('torch_geometric.') && PYG_LINEAR.test(q)))) return { kind: 'logits', site: v };
+    if (q?.startsWith('torch_geometric.') && PYG_WRAPPING.test(q)) {
+      const inner = positionalArgs(v)[0] ?? keywordArg(v, 'nn');
+      if (!inner) return UNKNOWN;
+      const out = this.moduleValue(inner, depth + 1);
+      return { kind: out.kind, site: out.site };
+    }
     if (q === 'torch.nn.Sequential') return this.sequential(v, depth);
     return UNKNOWN;
   }

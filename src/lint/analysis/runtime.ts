@@ -1,8 +1,11 @@
 // File-level facts about how a script runs: seeding, CPU fallbacks, the `__main__` guard, and
 // helpers for DataLoader calls and device moves. Used by the data, reproducibility, device and hyperparameter rules.
 import type { PyNode } from '../parser';
-import { calleeName, keywordArg, positionalArgs, receiver, type Analysis } from './index';
+import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
+import { trainingLoops } from './training';
+import { valueBefore } from './values';
 
 export interface RuntimeFacts {
   /** Some call seeds an RNG (`torch.manual_seed`, `np.random.seed`, `seed_everything`, a helper `set_seed(...)`). */
@@ -87,8 +90,39 @@ export function isTrainDataset(ds: PyNode | undefined): boolean {
   return false;
 }
 
+/**
+ * DataLoader classes with torch's arguments and defaults (`dataset, batch_size=1, shuffle=False, ...`): torch's, and
+ * PyTorch Geometric's subclasses that batch graphs (the legacy `torch_geometric.data` spellings too).
+ */
+export const DATA_LOADERS: ReadonlySet<string> = new Set([
+  'torch.utils.data.DataLoader',
+  'torch_geometric.loader.DataLoader',
+  'torch_geometric.loader.DenseDataLoader',
+  'torch_geometric.loader.dataloader.DataLoader',
+  'torch_geometric.data.DataLoader',
+  'torch_geometric.data.DenseDataLoader',
+]);
+
+/**
+ * PyG's subgraph samplers: they pass `shuffle=` (keyword only, same default) on to torch's DataLoader, but their first
+ * argument is the whole graph and their positional arguments are not torch's.
+ */
+export const SAMPLING_LOADERS: ReadonlySet<string> = new Set([
+  'torch_geometric.loader.NeighborLoader',
+  'torch_geometric.loader.LinkNeighborLoader',
+]);
+
+export function isDataLoaderQname(q: string | undefined): boolean {
+  return q !== undefined && DATA_LOADERS.has(q);
+}
+
 export function isDataLoaderCall(call: PyNode, a: Analysis): boolean {
-  return a.callee(call) === 'torch.utils.data.DataLoader';
+  return isDataLoaderQname(a.callee(call));
+}
+
+/** A loader of PyTorch Geometric graphs (its batches are `Data`/`Batch` objects, not tensors). */
+export function isGraphLoaderQname(q: string | undefined): boolean {
+  return q !== undefined && q.startsWith('torch_geometric.') && (DATA_LOADERS.has(q) || SAMPLING_LOADERS.has(q) || /^torch_geometric\.(loader|data)\.\w*(Loader|Sampler)$/.test(q));
 }
 
 /** The dataset a DataLoader call loads (first positional or `dataset=`). */
@@ -176,4 +210,63 @@ export function optimizedModel(call: PyNode): PyNode | undefined {
 
 export function isOptimizerConstructor(q: string | undefined): boolean {
   return q !== undefined && /^torch\.optim\.[A-Z]\w*$/.test(q);
+}
+
+/** A DataLoader a training loop iterates: the loop (whose own body steps an optimizer after a backward pass). */
+export interface TrainedLoader {
+  loop: PyNode;
+}
+
+const trainedCache = new WeakMap<Analysis, Map<PyNode, TrainedLoader>>();
+
+/** Calls that wrap an iterable and yield its items (`enumerate(loader)`, `tqdm(loader)`). */
+const ITER_WRAPPERS = new Set(['enumerate', 'tqdm', 'iter', 'track', 'progress_bar', 'progressbar']);
+
+/**
+ * The DataLoader calls (torch's or PyG's) that a training loop iterates, directly (`for x, y in loader:`, through
+ * `enumerate` / `tqdm`) or through the parameter of the function it is passed to (`train(model, loader)`) or a
+ * `self.loader` set from one. The loop must step an optimizer in its own body (or a step function it calls) and run a
+ * backward pass (analysis/training.ts).
+ */
+export function trainedLoaders(a: Analysis): Map<PyNode, TrainedLoader> {
+  let m = trainedCache.get(a);
+  if (m) return m;
+  m = new Map();
+  trainedCache.set(a, m);
+  for (const u of trainingLoops(a).updates) {
+    if (u.loop.type !== 'for_statement') continue;
+    const found = new Set<PyNode>();
+    loaderCalls(u.loop.child('right'), a, 0, found, new Set());
+    for (const c of found) if (!m.has(c)) m.set(c, { loop: u.loop });
+  }
+  return m;
+}
+
+function loaderCalls(expr: PyNode | undefined, a: Analysis, depth: number, out: Set<PyNode>, seen: Set<PyNode>): void {
+  const e = unparen(expr);
+  if (!e || depth > 8 || seen.has(e)) return;
+  seen.add(e);
+  if (e.type === 'call') {
+    const q = a.callee(e);
+    if (isDataLoaderQname(q) || (q !== undefined && SAMPLING_LOADERS.has(q))) {
+      out.add(e);
+      return;
+    }
+    const name = calleeName(e);
+    if (name && ITER_WRAPPERS.has(name)) loaderCalls(positionalArgs(e)[0], a, depth + 1, out, seen);
+    return;
+  }
+  if (e.type === 'identifier') {
+    const v = valueBefore(a, e);
+    if (v) return loaderCalls(v, a, depth + 1, out, seen);
+    if (v === null && !a.scopes.elementAt(e.text, e)) {
+      for (const arg of parameterArguments(a, e) ?? []) loaderCalls(arg, a, depth + 1, out, seen);
+    }
+    return;
+  }
+  if (e.type === 'attribute' && e.child('object')?.text === 'self') {
+    const cls = e.ancestor('class_definition');
+    const attr = e.child('attribute')?.text;
+    if (cls && attr) for (const v of a.scopes.selfAttr(cls, attr)) loaderCalls(v, a, depth + 1, out, seen);
+  }
 }

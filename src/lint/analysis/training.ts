@@ -25,13 +25,21 @@ export function isOptimizerStep(call: PyNode, a: Analysis): boolean {
   if (args.length > 0) return false;
   const value = recv.type === 'identifier' ? a.scopes.valueAt(recv.text, recv) : undefined;
   const q = value ? a.callee(value) : undefined;
-  if (q) return q.startsWith('torch.optim.') && !q.startsWith('torch.optim.lr_scheduler.');
+  if (q) return isOptimizerModule(q);
   return OPTIMIZER_NAME.test(recvName) && !SCHEDULER_NAME.test(recvName);
+}
+
+/**
+ * Under `torch.optim.` but not an optimizer: the LR schedulers, and `torch.optim.swa_utils` (`SWALR` is a scheduler,
+ * `AveragedModel` a model wrapper, `update_bn` a function).
+ */
+function isOptimizerModule(q: string): boolean {
+  return q.startsWith('torch.optim.') && !q.startsWith('torch.optim.lr_scheduler.') && !q.startsWith('torch.optim.swa_utils.');
 }
 
 /** `torch.optim.Adam`, `torch.optim.SGD`, ...: an optimizer class (not a scheduler, not a module of torch.optim). */
 export function isOptimizerClass(q: string): boolean {
-  return q.startsWith('torch.optim.') && !q.startsWith('torch.optim.lr_scheduler.') && /\.[A-Z]\w*$/.test(q);
+  return isOptimizerModule(q) && /\.[A-Z]\w*$/.test(q);
 }
 
 /** `model` in `torch.optim.Adam(model.parameters(), ...)` (also `filter(..., model.parameters())`), else undefined. */
@@ -282,6 +290,7 @@ class PathWalker {
 export class TrainingLoops {
   readonly resets: GradResets;
   private cached?: LoopUpdate[];
+  private manualCached?: LoopUpdate[];
   /** step function -> states after one call, per entry state (0..3); null while being computed (recursion) */
   private readonly transfers = new Map<PyNode, number[] | null>();
   private readonly stepFns = new Map<PyNode, boolean>();
@@ -334,28 +343,66 @@ export class TrainingLoops {
     return [...out];
   }
 
-  /** The end states of one iteration of a loop body. */
-  private iteration(walker: PathWalker, body: PyNode): number {
+  /** The end states of one iteration of a loop body (of a function body, where `return` ends it, for `fn`). */
+  private iteration(walker: PathWalker, body: PyNode, fn = false): number {
     const ctx = newCtx();
-    return walker.block(body.namedChildren, 1, ctx) | ctx.continued;
+    return walker.block(body.namedChildren, 1, ctx) | ctx.continued | (fn ? ctx.returned : 0);
+  }
+
+  /**
+   * Lightning manual optimization: the `training_step` of a LightningModule that sets `self.automatic_optimization =
+   * False` is one training iteration (the Trainer calls it per batch), with `opt.step()` and `self.manual_backward()`
+   * in its own body. `loop` is the method. Silent when the class resets gradients anywhere outside training_step (a
+   * hook may do it).
+   */
+  get manualOptimization(): LoopUpdate[] {
+    this.manualCached ??= this.computeManualOptimization();
+    return this.manualCached;
+  }
+
+  private computeManualOptimization(): LoopUpdate[] {
+    const out: LoopUpdate[] = [];
+    for (const def of this.a.functions.get('training_step') ?? []) {
+      const cls = def.parent?.parent;
+      if (cls?.type !== 'class_definition' || !/LightningModule/.test(cls.child('superclasses')?.text ?? '')) continue;
+      if (!this.a.scopes.selfAttr(cls, 'automatic_optimization').some((v) => v.text === 'False')) continue;
+      const body = def.child('body');
+      if (!body) continue;
+      const calls = callsWithin(body);
+      const steps = calls.filter((c) => isOptimizerStep(c, this.a) && innermostLoop(c) === undefined);
+      if (steps.length === 0 || !calls.some(isBackward)) continue;
+      const methods = (cls.child('body')?.namedChildren ?? []).map((m) => (m.type === 'decorated_definition' ? m.child('definition') : m));
+      const otherReset = methods.some((m) => m?.type === 'function_definition' && m !== def && this.resets.containsReset(m));
+      if (otherReset) continue;
+      const anyReset = this.resets.containsReset(body);
+      const perOptimizer = anyReset ? this.perOptimizer(def, body, steps, anyReset, true) : undefined;
+      if (perOptimizer) {
+        out.push(...perOptimizer);
+        continue;
+      }
+      const end = this.iteration(this.walker, body, true);
+      out.push({ loop: def, steps, missingReset: (end & (1 << STEP)) !== 0, anyReset, stepFunctions: [] });
+    }
+    return out;
   }
 
   /**
    * A loop that steps two optimizers (a GAN's optD and optG) is checked once per optimizer: `optD.zero_grad()` does
    * not reset optG's parameters. Undefined when the loop steps a single optimizer.
    */
-  private perOptimizer(loop: PyNode, body: PyNode, steps: PyNode[], anyReset: boolean): LoopUpdate[] | undefined {
+  private perOptimizer(loop: PyNode, body: PyNode, steps: PyNode[], anyReset: boolean, fn = false): LoopUpdate[] | undefined {
     const byOptimizer = new Map<string, PyNode[]>();
     for (const s of steps) byOptimizer.set(optimizerOf(s), [...(byOptimizer.get(optimizerOf(s)) ?? []), s]);
     if (byOptimizer.size < 2) return undefined;
-    const owners = new ParamOwners(this.a, loop, [...byOptimizer.keys()]);
+    // In a function body the optimizers are bound inside it (`opt_g, opt_d = self.optimizers()`): resolve at a step.
+    const owners = new ParamOwners(this.a, fn ? steps[steps.length - 1]! : loop, [...byOptimizer.keys()]);
     const updates: LoopUpdate[] = [];
     for (const [opt, own] of byOptimizer) {
       const classify: Classify = (c) => {
         if (isOptimizerStep(c, this.a)) return optimizerOf(c) === opt ? STEP : 0;
         return this.resets.isResetCall(c) && owners.resets(c, opt) ? RESET : 0;
       };
-      const end = this.iteration(new PathWalker(classify), body);
+      const end = this.iteration(new PathWalker(classify), body, fn);
       const ownReset = callsWithin(body).some((c) => (classify(c) & RESET) !== 0);
       updates.push({ loop, steps: own, missingReset: (end & (1 << STEP)) !== 0, anyReset, optimizer: opt, ownReset, stepFunctions: [] });
     }
@@ -448,9 +495,27 @@ class ParamOwners {
     return owners.length === 1 && owners[0] ? owners[0] : undefined;
   }
 
+  /**
+   * `opt_g, opt_d = self.optimizers()` in a LightningModule: the element of `return opt_g, opt_d` (or a list) at the
+   * same position in the class's configure_optimizers, followed to its build there.
+   */
+  private lightningOptimizer(opt: string): PyNode | undefined {
+    const el = this.a.scopes.elementAt(opt, this.at);
+    if (el?.source.type !== 'call' || el.source.child('function')?.text !== 'self.optimizers') return undefined;
+    const cls = this.at.ancestor('class_definition');
+    const defs = (this.a.functions.get('configure_optimizers') ?? []).filter((d) => d.parent?.parent === cls);
+    const body = defs.length === 1 ? defs[0]!.child('body') : undefined;
+    const rets = body?.namedChildren.filter((c) => c.type === 'return_statement') ?? [];
+    const value = rets.length === 1 ? unparen(rets[0]!.namedChildren[0]) : undefined;
+    if (value?.type !== 'expression_list' && value?.type !== 'tuple' && value?.type !== 'list') return undefined;
+    const item = value.namedChildren.filter((c) => c.type !== 'comment')[el.index];
+    if (item?.type === 'call') return item;
+    return item?.type === 'identifier' ? (this.a.scopes.valueAt(item.text, item) ?? undefined) : undefined;
+  }
+
   /** The expression an optimizer name was assigned: `optD = ...` in scope, or the one `self.optD = ...` of the class. */
   private buildOf(opt: string): PyNode | undefined {
-    if (/^\w+$/.test(opt)) return this.a.scopes.valueAt(opt, this.at) ?? undefined;
+    if (/^\w+$/.test(opt)) return this.a.scopes.valueAt(opt, this.at) ?? this.lightningOptimizer(opt);
     const m = /^self\.(\w+)$/.exec(opt);
     const cls = m ? this.at.ancestor('class_definition') : undefined;
     const values = cls ? this.a.scopes.selfAttr(cls, m![1]!) : [];

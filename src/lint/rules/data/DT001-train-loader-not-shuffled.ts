@@ -1,20 +1,113 @@
-import { hasKeywordSplat, keywordArg, positionalArgs, type Analysis } from '../../analysis';
-import { isIterableDataset } from '../../analysis/datasets';
-import { TRAIN, assignedName, isTrainDataset } from '../../analysis/runtime';
+import { callsWithin, calleeName, hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { isIterableDataset, loadedDatasetClass } from '../../analysis/datasets';
+import { SAMPLING_LOADERS, TRAIN, assignedName, isDataLoaderQname, isTrainDataset, stringValue, trainedLoaders } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
-/** A training DataLoader without shuffle, sampler or batch_sampler: read from the call and its assignment alone. Its dataset. */
-function unshuffledTrainLoader(call: PyNode, a: Analysis): PyNode | undefined | false {
-  if (a.callee(call) !== 'torch.utils.data.DataLoader') return false;
+interface Unshuffled {
+  ds: PyNode | undefined;
+  /** Named or built as a training loader (`train_loader = ...`, `DataLoader(train_ds)`, `{"train": DataLoader(...)}`). */
+  named: boolean;
+}
+
+const HELD_OUT_NAME = /val|valid|test|eval|pred|infer|calib/i;
+
+/**
+ * A DataLoader (torch's or PyG's) without shuffle, sampler or batch_sampler, read from the call and its assignment
+ * alone: its dataset, and whether its name or dataset says it is for training.
+ */
+function unshuffledLoader(call: PyNode, a: Analysis): Unshuffled | false {
+  const q = a.callee(call);
+  const sampling = q !== undefined && SAMPLING_LOADERS.has(q);
+  if (!sampling && !isDataLoaderQname(q)) return false;
   if (keywordArg(call, 'shuffle') || keywordArg(call, 'sampler') || keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return false;
   const args = positionalArgs(call);
-  if (args.length > 2) return false; // shuffle or sampler passed positionally
-  const ds = args[0] ?? keywordArg(call, 'dataset');
-  const name = assignedName(call);
-  const isTrain = (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds);
-  if (!isTrain || /iter|stream/i.test(ds?.text ?? '')) return false;
-  return ds;
+  if (!sampling && args.length > 2) return false; // shuffle or sampler passed positionally
+  const ds = args[0] ?? keywordArg(call, 'dataset') ?? keywordArg(call, 'data');
+  if (/iter|stream/i.test(ds?.text ?? '')) return false;
+  const name = assignedName(call) ?? dictKey(call);
+  if (name !== undefined && HELD_OUT_NAME.test(name)) return false;
+  const seeds = sampling ? keywordArg(call, 'input_nodes') ?? keywordArg(call, 'edge_label_index') : undefined;
+  const trainSeeds = seeds !== undefined && TRAIN.test(seeds.text) && !HELD_OUT_NAME.test(seeds.text);
+  return { ds, named: (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds) || trainSeeds };
+}
+
+/** `{"train": DataLoader(...), ...}` / `dict(train=DataLoader(...))`: the key. */
+function dictKey(call: PyNode): string | undefined {
+  const p = call.parent;
+  if (p?.type === 'pair' && p.child('value') === call) return stringValue(p.child('key'));
+  if (p?.type === 'keyword_argument' && p.child('value') === call && p.parent?.parent?.type === 'call' && calleeName(p.parent.parent) === 'dict') {
+    return p.child('name')?.text;
+  }
+  return undefined;
+}
+
+/** Names of recurrent state carried from one batch to the next. */
+const HIDDEN = /hid|state|mem|carry|^[hc][0-9nt]?$|^hc$|^h_|_h$/i;
+/** Callees that combine values without being a model (`best = max(best, acc)`). */
+const PLAIN_CALLS = new Set(['max', 'min', 'sum', 'abs', 'round', 'len', 'float', 'int', 'str', 'print', 'list', 'tuple', 'dict', 'sorted', 'zip', 'range', 'isinstance', 'getattr', 'hasattr', 'append', 'extend', 'update', 'add', 'add_scalar', 'log', 'format', 'item', 'step']);
+/** Module-held recurrent state (`model.init_hidden(bs)`, `repackage_hidden(h)`). */
+const STATE_CALLS = ['init_hidden', 'reset_hidden', 'reset_states', 'reset_state', 'repackage_hidden', 'detach_hidden', 'init_state', 'begin_state'];
+/** Data whose order may matter: sequences, time series, streams of text. */
+const ORDERED = /seq|series|time|temporal|window|bptt|chunk|lag|forecast|stock|price|sensor|signal|traject|episode|corpus|token|text|sentence|lang|\blm\b|_lm|lm_/i;
+
+/**
+ * The loop carries a value from one batch to the next through a call: `out, hidden = model(x, hidden)` (a name read as
+ * a call's argument before the iteration assigns it). Stateful sequence training keeps batches in order on purpose.
+ */
+function carriesState(loop: PyNode, a: Analysis): boolean {
+  if (STATE_CALLS.some((n) => a.callsNamed(n).length > 0)) return true;
+  const body = loop.child('body');
+  if (!body) return false;
+  const firstAssigned = new Map<string, number>();
+  body.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      n.child('left')?.walk((t) => {
+        if (t.type === 'identifier' && !firstAssigned.has(t.text)) firstAssigned.set(t.text, n.end);
+        return t.type === 'attribute' || t.type === 'subscript' ? false : undefined;
+      });
+    }
+    return undefined;
+  });
+  if (firstAssigned.size === 0) return false;
+  for (const c of callsWithin(body)) {
+    const name = calleeName(c) ?? '';
+    if (PLAIN_CALLS.has(name)) continue;
+    for (const arg of c.child('arguments')?.namedChildren ?? []) {
+      let carried = false;
+      arg.walk((t) => {
+        if (carried || t.type === 'call' || t.type === 'lambda') return false;
+        if (t.type !== 'identifier' || (t.parent?.type === 'keyword_argument' && t.parent.child('name') === t)) return undefined;
+        const at = firstAssigned.get(t.text);
+        if (at !== undefined && t.start < at && (HIDDEN.test(t.text) || !loopTargetName(loop, t.text))) carried = true;
+        return undefined;
+      });
+      if (carried) return true;
+    }
+  }
+  return false;
+}
+
+function loopTargetName(loop: PyNode, name: string): boolean {
+  let bound = false;
+  loop.child('left')?.walk((n) => void (n.type === 'identifier' && n.text === name && (bound = true)));
+  return bound;
+}
+
+/** Data that may be in a meaningful order: the dataset's text (and its binding), the loader's name, its Dataset class. */
+function orderedData(call: PyNode, ds: PyNode | undefined, a: Analysis): boolean {
+  const texts = [ds?.text ?? '', assignedName(call) ?? ''];
+  const d = unparen(ds);
+  if (d?.type === 'identifier') texts.push(a.scopes.valueAt(d.text, d)?.text ?? '');
+  texts.push(loadedDatasetClass(call, a)?.name ?? '');
+  return texts.some((t) => ORDERED.test(t));
+}
+
+/** `batch_size=len(ds)` / `X.shape[0]` / `X.size(0)`: one batch per epoch, where the order does not matter. */
+function fullBatch(call: PyNode): boolean {
+  const bs = keywordArg(call, 'batch_size') ?? positionalArgs(call)[1];
+  return bs !== undefined && /\blen\(|\.shape\[0\]|\.size\(0\)|\.num_nodes\b/.test(bs.text);
 }
 
 export const DT001: Rule = {
@@ -28,21 +121,36 @@ export const DT001: Rule = {
       '`DataLoader` defaults to `shuffle=False`: every epoch sees the samples in the same order, often sorted by class or by ' +
       'source. Batches are then correlated, gradients are biased toward whatever came last, and the model converges slower ' +
       'or to a worse solution. Training data should be reshuffled every epoch. (An explicit `shuffle=False` is taken as a ' +
-      'deliberate choice, e.g. for time series, and is not reported.)',
+      'deliberate choice, e.g. for time series, and is not reported.) A loader counts as a training loader when its name or ' +
+      'dataset says so, or when a loop that steps an optimizer iterates it; PyTorch Geometric loaders are included (PyG ' +
+      'datasets such as TUDataset are stored sorted by class). A loop that carries a hidden state from one batch to the ' +
+      'next (stateful sequence training) is left alone.',
     wrong: 'train_loader = DataLoader(train_ds, batch_size=64)',
     right: 'train_loader = DataLoader(train_ds, batch_size=64, shuffle=True)',
     concept: 'Stochastic gradient descent: mini-batches should be random samples',
     fixable: true,
   },
   nodeTypes: ['call'],
-  // The loader from its call alone; whether its dataset is iterable-style (shuffle=True raises) reads the bindings
-  // and the file's classes.
-  candidate: { reads: ['imports'], test: (call, ctx) => unshuffledTrainLoader(call, ctx.analysis) !== false },
+  // The loader from its call alone; whether it is a training loader (a training loop iterates it) and whether its
+  // dataset is iterable-style (shuffle=True raises) read the loops, the bindings and the file's classes.
+  candidate: { reads: ['imports'], test: (call, ctx) => unshuffledLoader(call, ctx.analysis) !== false },
   visit(call, ctx) {
-    const ds = unshuffledTrainLoader(call, ctx.analysis);
-    if (ds === false || isIterableDataset(ds, ctx.analysis)) return;
+    const a = ctx.analysis;
+    const u = unshuffledLoader(call, a);
+    if (u === false || isIterableDataset(u.ds, a)) return;
+    let message = 'Training DataLoader without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).';
+    const loaders = trainedLoaders(a);
+    // Named for training, but the training loops this file shows iterate other loaders (`train_loader` only feeds an
+    // evaluation of the training split, next to a `loader` that trains).
+    if (u.named && loaders.size > 0 && !loaders.has(call)) return;
+    if (!u.named) {
+      const trained = loaders.get(call);
+      if (!trained || fullBatch(call) || carriesState(trained.loop, a) || orderedData(call, u.ds, a)) return;
+      const line = ctx.lines.position(trained.loop.start).line + 1;
+      message = `This DataLoader feeds the training loop (line ${line}) without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).`;
+    }
     const last = call.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment').pop();
     const fixes = last ? [{ title: 'Add shuffle=True', edits: [{ start: last.end, end: last.end, newText: ', shuffle=True' }] }] : undefined;
-    ctx.report({ node: call, message: 'Training DataLoader without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).', fixes });
+    ctx.report({ node: call, message, fixes });
   },
 };

@@ -1,6 +1,6 @@
 import { keywordArg, positionalArgs } from '../../analysis';
 import { HELD_OUT_DATA, lastName } from '../../analysis/order';
-import { assignedName } from '../../analysis/runtime';
+import { assignedName, isDataLoaderQname } from '../../analysis/runtime';
 import type { Rule } from '../../types';
 
 export const DT009: Rule = {
@@ -23,7 +23,7 @@ export const DT009: Rule = {
   nodeTypes: ['call'],
   local: ['imports'],
   visit(call, ctx) {
-    if (ctx.analysis.callee(call) !== 'torch.utils.data.DataLoader') return;
+    if (!isDataLoaderQname(ctx.analysis.callee(call))) return;
     const drop = keywordArg(call, 'drop_last');
     if (drop?.text !== 'True') return;
     const dataset = positionalArgs(call)[0] ?? keywordArg(call, 'dataset');

@@ -1,5 +1,5 @@
 import { bodyOf, calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { assignedTarget } from '../../analysis/runtime';
+import { assignedTarget, isDataLoaderQname } from '../../analysis/runtime';
 import { indentOf, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
@@ -13,7 +13,7 @@ const EPOCH_NAME = /epoch|^ep$|^e$/i;
 
 const isSamplerQname = (q: string | undefined): boolean =>
   q === 'torch.utils.data.distributed.DistributedSampler' || q === 'torch.utils.data.DistributedSampler';
-const isLoaderQname = (q: string | undefined): boolean => q === 'torch.utils.data.DataLoader';
+const isLoaderQname = isDataLoaderQname;
 
 /** The calls of the file that resolve to `test`, looked up by their plain name and by each import alias. */
 function callsTo(a: Analysis, plain: string, test: (q: string | undefined) => boolean): PyNode[] {

@@ -1,6 +1,6 @@
 import { keywordArg, positionalArgs } from '../../analysis';
 import { lastName } from '../../analysis/order';
-import { assignedName } from '../../analysis/runtime';
+import { assignedName, isDataLoaderQname } from '../../analysis/runtime';
 import type { Rule } from '../../types';
 
 // A test/submission loader built with shuffle=True in a file that writes predictions to a CSV: the rows are
@@ -32,10 +32,10 @@ export const DT014: Rule = {
   // The test is statement-local (the loader call); the visit looks for a CSV written anywhere in the file.
   candidate: {
     reads: ['imports'],
-    test: (call, ctx) => ctx.analysis.callee(call) === 'torch.utils.data.DataLoader' && keywordArg(call, 'shuffle')?.text === 'True',
+    test: (call, ctx) => isDataLoaderQname(ctx.analysis.callee(call)) && keywordArg(call, 'shuffle')?.text === 'True',
   },
   visit(call, ctx) {
-    if (ctx.analysis.callee(call) !== 'torch.utils.data.DataLoader') return;
+    if (!isDataLoaderQname(ctx.analysis.callee(call))) return;
     const shuffle = keywordArg(call, 'shuffle');
     if (shuffle?.text !== 'True') return;
     const dataset = positionalArgs(call)[0] ?? keywordArg(call, 'dataset');

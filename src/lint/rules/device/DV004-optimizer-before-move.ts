@@ -23,6 +23,13 @@ function storedOnSelf(move: PyNode): boolean {
   return p?.type === 'assignment' && p.child('right') === move && p.child('left')?.type === 'attribute' && p.child('left')?.child('object')?.text === 'self';
 }
 
+/** The name a submodule chain starts from (`model_ft` for `model_ft.fc`), unless it is `self`; else the node itself. */
+function rootModel(params: PyNode): PyNode {
+  let n: PyNode | undefined = params;
+  while (n?.type === 'attribute') n = n.child('object');
+  return n && n !== params && n.type === 'identifier' && n.text !== 'self' ? n : params;
+}
+
 function isLoop(n: PyNode): boolean {
   return n.type === 'for_statement' || n.type === 'while_statement';
 }
@@ -56,8 +63,10 @@ export const DV004: Rule = {
       .map((c) => ({ call: c, move: deviceMove(c) }))
       .filter((m) => m.move !== undefined);
     for (const opt of optimizers) {
-      const model = optimizedModel(opt);
-      if (!model) continue;
+      const params = optimizedModel(opt);
+      if (!params) continue;
+      // `model.fc.parameters()` (fine-tuning a head): moving `model` moves them.
+      const model = rootModel(params);
       const sameModel = (m: (typeof moves)[number]) => m.move!.target.text === model.text && sameScope(m.call, opt);
       // moved already (`model = Net().to(device)` or an earlier `model.to(...)`)
       if (moves.some((m) => sameModel(m) && m.call.start < opt.start)) continue;
@@ -76,7 +85,7 @@ export const DV004: Rule = {
       if (between.some((l) => isLoop(l) && l.start > opt.end && l.start < later.call.start && sameScope(l, opt))) continue;
       ctx.report({
         node: opt,
-        message: `Optimizer built from ${model.text}.parameters() before ${model.text} is moved to the GPU (line ${ctx.source.slice(0, later.call.start).split('\n').length}): move the model first, then build the optimizer.`,
+        message: `Optimizer built from ${params.text}.parameters() before ${model.text} is moved to the GPU (line ${ctx.source.slice(0, later.call.start).split('\n').length}): move the model first, then build the optimizer.`,
       });
     }
   },

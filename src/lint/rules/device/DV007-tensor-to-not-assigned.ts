@@ -1,4 +1,5 @@
-import { calleeName, loneExpression, loopTargetBinds, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, loneExpression, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { isGraphLoaderQname } from '../../analysis/runtime';
 import { BATCH_ITERABLE } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -60,11 +61,29 @@ function unpackedFromBatch(id: PyNode): boolean {
   return false;
 }
 
+/**
+ * A loop over PyTorch Geometric batches (`Data` / `Batch`, whose `.to()` moves their tensors in place and returns self):
+ * the iterable is a PyG loader, or the file imports torch_geometric and `name` is the whole batch (`for data in loader`,
+ * `for i, batch in enumerate(loader)`), not a tensor unpacked from it.
+ */
+function graphBatchLoop(a: Analysis, loop: PyNode, name: string): boolean {
+  let it = unparen(loop.child('right'));
+  if (it?.type === 'call' && /^(enumerate|tqdm)$/.test(calleeName(it) ?? '')) it = unparen(positionalArgs(it)[0]);
+  const v = it?.type === 'identifier' ? unparen(a.scopes.valueAt(it.text, it) ?? undefined) : it;
+  if (v?.type === 'call' && isGraphLoaderQname(a.callee(v))) return true;
+  if (![...a.imports.aliases.values()].some((q) => q === 'torch_geometric' || q.startsWith('torch_geometric.'))) return false;
+  const left = loop.child('left');
+  if (left?.type === 'identifier') return left.text === name;
+  const items = left?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  const right = unparen(loop.child('right'));
+  return right?.type === 'call' && calleeName(right) === 'enumerate' && items.length === 2 && items[1]?.type === 'identifier' && items[1].text === name;
+}
+
 /** Whether a name holds a tensor: a target of a loop over batches, unpacked from one, or bound to a torch tensor factory. */
 function isTensorName(a: Analysis, id: PyNode): boolean {
   for (let p = id.parent; p; p = p.parent) {
     if (p.type === 'function_definition' || p.type === 'class_definition') break;
-    if (p.type === 'for_statement' && loopTargetBinds(p, id.text)) return BATCH_ITERABLE.test(p.child('right')?.text ?? '');
+    if (p.type === 'for_statement' && loopTargetBinds(p, id.text)) return BATCH_ITERABLE.test(p.child('right')?.text ?? '') && !graphBatchLoop(a, p, id.text);
   }
   const v = a.scopes.valueAt(id.text, id);
   if (v === null) return unpackedFromBatch(id);

@@ -1,7 +1,8 @@
-import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { callsWithin, calleeName, enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { evaluation } from '../../analysis/evaluation';
 import { methodsOf } from '../../analysis/modules';
 import { reachableCalls } from '../../analysis/order';
+import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { loopHeader } from './EV003-eval-without-no-grad';
@@ -50,10 +51,56 @@ function dropoutLayer(a: Analysis, call: PyNode, q: string, seen: Set<ModuleClas
   return arg.type === 'float' || arg.type === 'integer' ? 'yes' : 'unknown';
 }
 
-/** Whether a module built by `value` contains Dropout/BatchNorm: known only when every piece is. */
-export function hasStatefulLayers(a: Analysis, value: PyNode, seen = new Set<ModuleClass>()): Has {
+const MOVES = new Set(['to', 'cuda', 'cpu', 'float', 'double', 'half']);
+const BUILTINS = new Set(['len', 'int', 'float', 'round', 'max', 'min', 'sum', 'abs', 'str', 'tuple', 'list', 'dict', 'range', 'bool', 'pow', 'divmod', 'sorted', 'set']);
+const TENSORS = /^torch\.(zeros|ones|empty|full|rand|randn|randint|tensor|as_tensor|from_numpy|arange|linspace|eye|(zeros|ones|empty|full|rand|randn)_like|Tensor|FloatTensor|LongTensor)$/;
+const PYG_BASIC_GNN = /^torch_geometric\.nn\.(models\.)?(GCN|GAT|GraphSAGE|GIN|PNA|EdgeCNN)$/;
+/** torch.nn containers and wrappers whose modules may be passed by name. */
+const WRAPPERS = /^torch\.nn\.(DataParallel|Sequential|parallel\.DataParallel|parallel\.DistributedDataParallel|parallel\.distributed\.DistributedDataParallel)$/;
+
+/** What the module a name holds at `at` contains ('unknown' for a parameter or an unbound name). */
+function nameValueHas(a: Analysis, id: PyNode, at: PyNode, seen: Set<ModuleClass>, values: Set<PyNode>): Has {
+  const v = a.scopes.valueAt(id.text, at);
+  if (v) return hasStatefulLayers(a, v, seen, values);
+  // A parameter: what every call site passes (`run(model)` after `model = GCN(...)`).
+  const args = v === null ? argumentsOf(a, id) : undefined;
+  if (!args?.length) return 'unknown';
   let result: Has = 'no';
-  for (const call of [value, ...callsWithin(value)]) {
+  for (const arg of args) {
+    const r = hasStatefulLayers(a, arg, seen, values);
+    if (r === 'yes') return 'yes';
+    if (r === 'unknown') result = 'unknown';
+  }
+  return result;
+}
+
+/** The statement-level node a call belongs to: its assignment when it has one (a name's earlier value holds there). */
+function assignmentOf(n: PyNode): PyNode {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'assignment') return p;
+    if (p.type === 'expression_statement' || p.type === 'block' || p.type === 'module') break;
+  }
+  return n;
+}
+
+/** Whether a module built by `value` contains Dropout/BatchNorm: known only when every piece is. */
+export function hasStatefulLayers(a: Analysis, value: PyNode, seen = new Set<ModuleClass>(), values = new Set<PyNode>()): Has {
+  // `values`: the values being followed (a cycle through names is unknown).
+  if (values.has(value)) return 'unknown';
+  values.add(value);
+  try {
+    return valueHas(a, value, seen, values);
+  } finally {
+    values.delete(value);
+  }
+}
+
+function valueHas(a: Analysis, value: PyNode, seen: Set<ModuleClass>, values: Set<PyNode>): Has {
+  const bare = unparen(value);
+  // `model = net`: the module the other name holds.
+  if (bare?.type === 'identifier') return nameValueHas(a, bare, value, seen, values);
+  let result: Has = 'no';
+  for (const call of callsWithin(value)) {
     if (call.type !== 'call') continue;
     const q = a.callee(call);
     const fn = call.child('function');
@@ -61,14 +108,40 @@ export function hasStatefulLayers(a: Analysis, value: PyNode, seen = new Set<Mod
     const d = q ? dropoutLayer(a, call, q, seen) : undefined;
     if (d === 'yes') return 'yes';
     if (d === 'unknown') result = 'unknown';
+    if (q && PYG_BASIC_GNN.test(q)) {
+      // PyG's BasicGNN models: dropout=0.0 and norm=None unless given.
+      const drop = keywordArg(call, 'dropout');
+      const norm = keywordArg(call, 'norm');
+      if (drop && !isZero(drop) && (drop.type === 'float' || drop.type === 'integer')) return 'yes';
+      if (hasKeywordSplat(call) || (drop && !isZero(drop)) || (norm && norm.text !== 'None')) result = 'unknown';
+      continue;
+    }
+    if (q && WRAPPERS.test(q)) {
+      // `nn.DataParallel(net)`, `nn.Sequential(backbone, head)`: the wrapped modules given by name.
+      for (const arg of positionalArgs(call)) {
+        const e = unparen(arg);
+        if (e?.type !== 'identifier') continue;
+        const r = nameValueHas(a, e, assignmentOf(call), seen, values);
+        if (r === 'yes') return 'yes';
+        if (r === 'unknown') result = 'unknown';
+      }
+      continue;
+    }
     if (q?.startsWith('torch.nn.')) continue;
-    const cls = fn?.type === 'identifier' ? a.moduleClass(fn.text) : undefined;
+    // `RNN(len(vocab), 64)`, `nn.Parameter(torch.zeros(n))`: sizes and tensors in the arguments build no module.
+    if ((fn?.type === 'identifier' && BUILTINS.has(fn.text) && !q && !a.functions.has(fn.text)) || (q && TENSORS.test(q))) continue;
+    const cls = fn?.type === 'identifier' ? a.moduleClass(fn.text, call) : undefined;
     if (cls) {
       const r = classHas(a, cls, seen);
       if (r === 'yes') return 'yes';
       if (r === 'unknown') result = 'unknown';
-    } else if (fn?.type === 'attribute' && ['to', 'cuda', 'cpu', 'float', 'double'].includes(fn.child('attribute')?.text ?? '')) {
-      continue;
+    } else if (fn?.type === 'attribute' && MOVES.has(fn.child('attribute')?.text ?? '')) {
+      // `model = model.to(device)`: the module is the one the name held before this statement.
+      const recv = unparen(fn.child('object'));
+      if (recv?.type !== 'identifier') continue; // `Net().to(device)`: the call inside is visited
+      const r = nameValueHas(a, recv, assignmentOf(call), seen, values);
+      if (r === 'yes') return 'yes';
+      if (r === 'unknown') result = 'unknown';
     } else {
       result = 'unknown';
     }
@@ -81,6 +154,17 @@ function classCalls(cls: ModuleClass): PyNode[] {
   return methodsOf(cls.node).flatMap((m) => callsWithin(m.child('body') ?? m));
 }
 
+/** `x` of the `self.x(...)` / `self.x.forward(...)` calls in a class's methods. */
+function calledSelfAttributes(cls: ModuleClass): Set<string> {
+  const out = new Set<string>();
+  for (const c of classCalls(cls)) {
+    let f = c.child('function');
+    if (f?.type === 'attribute' && f.child('attribute')?.text === 'forward') f = f.child('object');
+    if (f?.type === 'attribute' && f.child('object')?.text === 'self') out.add(f.child('attribute')?.text ?? '');
+  }
+  return out;
+}
+
 function classHas(a: Analysis, cls: ModuleClass, seen: Set<ModuleClass>): Has {
   if (seen.has(cls)) return 'no';
   seen.add(cls);
@@ -91,12 +175,21 @@ function classHas(a: Analysis, cls: ModuleClass, seen: Set<ModuleClass>): Has {
   // Layers built in the class's methods, also into local names (`layer = nn.TransformerEncoderLayer(d, 4)`).
   for (const c of classCalls(cls)) {
     const q = a.callee(c);
+    // `F.dropout(x, p=0.5, training=self.training)`, `F.batch_norm(..., training=self.training)`: follows the mode.
+    // A functional dropout without `training=` is always on (EV007), and follows the mode once fixed.
+    if (q?.startsWith('torch.nn.functional.') && (/\bself\.training\b/.test(keywordArg(c, 'training')?.text ?? '') || /dropout/.test(q))) return 'yes';
     const d = q ? dropoutLayer(a, c, q, seen) : undefined;
     if (d === 'yes') return 'yes';
     if (d === 'unknown') result = 'unknown';
   }
-  for (const v of cls.layers.values()) {
-    if (v.type !== 'call') continue;
+  let called: Set<string> | undefined;
+  for (const [attr, v] of cls.layers) {
+    if (v.type !== 'call') {
+      // `self.encoder = encoder`, then `self.encoder(src)`: a module handed to the constructor, not seen here.
+      called ??= calledSelfAttributes(cls);
+      if (called.has(attr)) result = 'unknown';
+      continue;
+    }
     const r = hasStatefulLayers(a, v, seen);
     if (r === 'yes') return 'yes';
     if (r === 'unknown') result = 'unknown';
@@ -104,14 +197,92 @@ function classHas(a: Analysis, cls: ModuleClass, seen: Set<ModuleClass>): Has {
   return result;
 }
 
-function modelHas(a: Analysis, forward: PyNode): Has {
+/** Libraries whose models are known to hold Dropout/BatchNorm often enough to warn without seeing them. */
+const MODEL_LIBRARIES = /^(torch|torchvision|torchaudio|torchtext|timm|transformers|torch_geometric|segmentation_models_pytorch|efficientnet_pytorch|pretrainedmodels|monai|lightning|pytorch_lightning|sentence_transformers|open_clip|clip|ultralytics|detectron2|mmdet|mmseg|mmcls|mmpretrain|peft|diffusers|fairseq|allennlp|dgl|torch_frame|huggingface_hub|accelerate|keras|tensorflow)(\.|$)/;
+
+/**
+ * `from model import Net; model = Net().to(device)`: a model class imported from a module of the user's own (not a
+ * known library). Descent does not follow it, and says nothing rather than guess (README).
+ */
+function importedUserModel(a: Analysis, value: PyNode): boolean {
+  let v: PyNode | undefined = unparen(value);
+  while (v?.type === 'call') {
+    const fn = v.child('function');
+    if (fn?.type === 'attribute' && MOVES.has(fn.child('attribute')?.text ?? '')) {
+      v = unparen(fn.child('object'));
+      continue;
+    }
+    if (!fn || (fn.type === 'identifier' && a.moduleClass(fn.text, v))) return false;
+    const q = a.qname(fn);
+    if (q) return !MODEL_LIBRARIES.test(q) && (fn.type === 'identifier' || fn.type === 'attribute');
+    // `from .model import Net`: relative imports resolve to nothing; the name is imported all the same.
+    return fn.type === 'identifier' && relativelyImported(a, fn.text);
+  }
+  return false;
+}
+
+function relativelyImported(a: Analysis, name: string): boolean {
+  return a.index.of('import_from_statement').some(
+    (s) => s.child('module_name')?.type === 'relative_import' && s.childrenOf('name').some((c) => (c.type === 'aliased_import' ? c.child('alias')?.text : c.text) === name),
+  );
+}
+
+/** What the model a forward calls holds, following a parameter to the arguments of the function's call sites. */
+function modelHas(a: Analysis, forward: PyNode): Has | 'imported' {
   let f = forward.child('function');
   if (f?.type === 'attribute' && f.child('attribute')?.text === 'forward') f = f.child('object');
-  if (f?.type === 'identifier') {
-    const v = a.scopes.valueAt(f.text, f);
-    return v ? hasStatefulLayers(a, v) : 'unknown';
+  return f?.type === 'identifier' ? nameHas(a, f, 0) : 'unknown';
+}
+
+function nameHas(a: Analysis, id: PyNode, depth: number): Has | 'imported' {
+  const v = a.scopes.valueAt(id.text, id);
+  if (v) {
+    if (importedUserModel(a, v)) return 'imported';
+    return hasStatefulLayers(a, v);
   }
-  return 'unknown';
+  // `def evaluate(model, ...)`: what every call site passes.
+  const args = v === null && depth < 3 ? argumentsOf(a, id) : undefined;
+  if (!args?.length) return 'unknown';
+  let result: Has | 'imported' = 'no';
+  for (const arg of args) {
+    const e = unparen(arg);
+    const r = e?.type === 'identifier' ? nameHas(a, e, depth + 1) : e?.type === 'call' ? (importedUserModel(a, e) ? 'imported' : hasStatefulLayers(a, e)) : 'unknown';
+    if (r === 'yes') return 'yes';
+    if (r !== 'no') result = result === 'no' || result === r ? r : 'unknown';
+  }
+  return result;
+}
+
+/**
+ * The arguments a parameter receives at the call sites of its function. parameterArguments gives up when the function
+ * rebinds the name (`model = model.to(rank)`); a read of the parameter itself (before the rebinding) is still the
+ * argument: then the plain `f(...)` call sites, by position or keyword.
+ */
+function argumentsOf(a: Analysis, id: PyNode): readonly PyNode[] | undefined {
+  const known = parameterArguments(a, id);
+  if (known) return known;
+  const fn = enclosingFunction(id);
+  const name = fn?.child('name')?.text;
+  if (!fn || !name || fn.ancestor('class_definition') || a.functions.get(name)?.length !== 1) return undefined;
+  const params = fn.child('parameters')?.namedChildren ?? [];
+  const i = params.findIndex((p) => (p.type === 'identifier' ? p.text : p.child('name')?.text) === id.text);
+  if (i < 0 || params.slice(0, i + 1).some((p) => p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern' || p.type === 'keyword_separator')) return undefined;
+  const sites = evaluation(a).callSites(name).filter((c) => c.child('function')?.type === 'identifier');
+  if (!sites.length) return undefined;
+  const out: PyNode[] = [];
+  for (const site of sites) {
+    if (hasKeywordSplat(site)) return undefined;
+    const arg = positionalArgs(site)[i] ?? keywordArg(site, id.text) ?? (params[i]!.type === 'default_parameter' ? params[i]!.child('value') : undefined);
+    if (!arg) return undefined;
+    out.push(arg);
+  }
+  return out;
+}
+
+/** Whether a forward's model may switch behaviour with eval(): not when known free of Dropout/BN, or imported. */
+function modeMatters(a: Analysis, forward: PyNode): boolean {
+  const h = modelHas(a, forward);
+  return h === 'yes' || h === 'unknown';
 }
 
 /** `x.eval()` / `x.train(False)` calls of the file, found once per lint. */
@@ -189,7 +360,7 @@ function phaseLoopTrainCall(a: Analysis, loop: PyNode): PyNode | undefined {
   if (!model) return undefined;
   const ev = evaluation(a);
   const forwards = own.filter((c) => ev.isForward(c) && (c.child('function')?.text === model || c.child('function')?.text === `${model}.forward`));
-  if (!forwards.length || forwards.every((f) => modelHas(a, f) === 'no')) return undefined;
+  if (!forwards.length || !forwards.some((f) => modeMatters(a, f))) return undefined;
   if (reachableCalls(a, body).some(switchesMode) || own.some((c) => handsModelOut(a, c, model))) return undefined;
   return train;
 }
@@ -225,7 +396,7 @@ export const EV001: Rule = {
     const ev = evaluation(a);
     for (const e of ev.loops) {
       if (hasEvalMode(a, e.fn, e.loop)) continue;
-      if (e.forwards.every((f) => modelHas(a, f) === 'no')) continue;
+      if (!e.forwards.some((f) => modeMatters(a, f))) continue;
       ctx.report({
         ...loopHeader(e.loop),
         message: 'Evaluation loop without model.eval(): Dropout and BatchNorm stay in training mode. Call model.eval() before it (and model.train() before training resumes).',
@@ -234,9 +405,12 @@ export const EV001: Rule = {
     // `with torch.no_grad(): y_pred = model(X_test)`: once per function (or module).
     const seen = new Set<PyNode | undefined>();
     for (const f of ev.heldOutForwards) {
-      if (seen.has(f.fn) || hasEvalMode(a, f.fn, f.call) || modelHas(a, f.call) === 'no') continue;
-      // After training with autograd on: any eval() that may have run before (in a helper, another scope) silences it.
-      if (f.afterTraining && evalCalls(a).some((c) => c.start < f.call.start || c.ancestor('function_definition') !== f.fn)) continue;
+      if (seen.has(f.fn) || hasEvalMode(a, f.fn, f.call) || !modeMatters(a, f.call)) continue;
+      // A loop-free evaluation function is a newer inference: only for a model seen to hold Dropout/BatchNorm.
+      if (f.inEvalFunction && modelHas(a, f.call) !== 'yes') continue;
+      // After training with autograd on, or in a loop-free evaluation function: any eval() that may have run before
+      // (in a helper, another scope) silences it.
+      if ((f.afterTraining || f.inEvalFunction) && evalCalls(a).some((c) => c.start < f.call.start || c.ancestor('function_definition') !== f.fn)) continue;
       seen.add(f.fn);
       const input = positionalArgs(f.call)[0]?.text ?? 'the held-out data';
       ctx.report({

@@ -63,12 +63,23 @@ export const EV003: Rule = {
       });
     }
     // `preds = model(X_test)` after training, with autograd on: the graph of the whole split is built for nothing.
+    const reported = new Set<PyNode | undefined>();
     for (const f of ev.heldOutForwards) {
-      if (!f.afterTraining || ev.allCallersNoGrad(f.fn)) continue;
-      ctx.report({
-        node: f.call,
-        message: `${f.call.text} runs on the whole held-out split with autograd on: the graph of every sample is kept for a backward that never comes. Wrap it in \`with torch.no_grad():\`.`,
-      });
+      if (f.afterTraining) {
+        if (ev.allCallersNoGrad(f.fn)) continue;
+        ctx.report({
+          node: f.call,
+          message: `${f.call.text} runs on the whole held-out split with autograd on: the graph of every sample is kept for a backward that never comes. Wrap it in \`with torch.no_grad():\`.`,
+        });
+      } else if (f.inEvalFunction) {
+        // `def test(): out = model(data.x, data.edge_index)`: once per function.
+        if (reported.has(f.fn) || ev.isNoGrad(f.call) || ev.allCallersNoGrad(f.fn)) continue;
+        reported.add(f.fn);
+        ctx.report({
+          node: f.call,
+          message: `${f.call.text} evaluates with autograd on: the graph is kept for a backward that never comes. Decorate the function with @torch.no_grad() (or wrap the forward in \`with torch.no_grad():\`).`,
+        });
+      }
     }
   },
 };

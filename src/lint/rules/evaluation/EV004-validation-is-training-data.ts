@@ -1,11 +1,18 @@
-import { calleeName, keywordArg, positionalArgs, unparen } from '../../analysis';
+import { callsWithin, calleeName, enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { evaluation } from '../../analysis/evaluation';
+import { reachableCalls } from '../../analysis/order';
+import { isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
-import type { Rule } from '../../types';
+import type { RawFinding, Rule, RuleContext } from '../../types';
+import { loopHeader } from './EV003-eval-without-no-grad';
 
 const TRAIN_NAME = /^(train|training|trn)(_?(set|data|dataset|ds|loader|dataloader|dl|images|imgs|x|y|inputs|labels|targets|gen|generator))?$|^(x|y|X|Y)_?(train|trn|tr)$/;
 const VAL_METRIC = /^(val|valid|validation)_?(loss|acc|accuracy|score|f1|auc|metrics?|err|error|ppl)$/i;
 const TRAIN_LOADER = /^(train|training|trn)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$/i;
 const HELD_OUT = /^(val|valid|validation|test|testing|dev|holdout)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$/i;
+/** Loaders only (not datasets or tensors): what an evaluation loop iterates. */
+const TRAIN_ITER = /^(train|training|trn)_?(loader|dataloader|dl|data_?loader|iter|iterator)$/i;
+const HELD_OUT_ITER = /^(val|valid|validation|test|testing|dev|holdout|eval)_?(loader|dataloader|dl|data_?loader|iter|iterator)$/i;
 const VAL_TARGET = /^(val|valid|validation|test|testing|dev|eval)_?(set|data|dataset|ds|loader|dataloader|dl)$/i;
 
 /** Last name of an expression: `self.train_loader` -> `train_loader`; `ds["train"]` -> `train`. */
@@ -49,17 +56,37 @@ export const EV004: Rule = {
     concept: 'Generalisation: validation data must be held out from training',
     fixable: false,
   },
-  nodeTypes: ['call', 'assignment'],
-  local: ['imports'],
+  nodeTypes: ['call', 'assignment', 'for_statement'],
+  // The loop case reads the file (other loops, the held-out loader's uses); the other cases read their statement.
+  candidate: { reads: ['imports'], test: (n, ctx) => (n.type === 'for_statement' ? trainLoaderIterated(n) !== undefined : localFinding(n, ctx) !== undefined) },
   visit(n, ctx) {
-    if (n.type === 'assignment') {
+    if (n.type === 'for_statement') {
+      const f = evaluatesOnTrainLoader(n, ctx.analysis);
+      if (f) ctx.report(f);
+      return;
+    }
+    const f = localFinding(n, ctx);
+    // A hand-written `def fit(self, model, images, labels)` is not Lightning's `trainer.fit(model, train, val)`.
+    if (f && n.type === 'call' && keywordArg(n, 'validation_data') === undefined && userFit(n, ctx.analysis)) return;
+    if (f) ctx.report(f);
+  },
+};
+
+/** `self.fit(...)` where the file defines a function named fit. */
+function userFit(call: PyNode, a: Analysis): boolean {
+  return calleeName(call) === 'fit' && receiver(call)?.text === 'self' && a.functions.has('fit');
+}
+
+/** The findings of one statement's node (assignments, `fit` and `Trainer` calls): they read nothing else. */
+function localFinding(n: PyNode, ctx: RuleContext): RawFinding | undefined {
+  if (n.type === 'assignment') {
       const left = n.child('left');
       const right = unparen(n.child('right'));
-      if (!left || !right || left.type === 'subscript') return;
-      if (!VAL_TARGET.test(nameOf(left) ?? '') && !(right.type === 'call' && (left.type === 'pattern_list' || VAL_METRIC.test(nameOf(left) ?? '')))) return;
+      if (!left || !right || left.type === 'subscript') return undefined;
+      if (!VAL_TARGET.test(nameOf(left) ?? '') && !(right.type === 'call' && (left.type === 'pattern_list' || VAL_METRIC.test(nameOf(left) ?? '')))) return undefined;
       if (right.type === 'identifier' || right.type === 'attribute') {
-        if (isTrain(right)) ctx.report({ node: n, message: `${left.text} is the training data (${right.text}): validation would measure memorisation. Use a held-out split.` });
-        return;
+        if (isTrain(right)) return { node: n, message: `${left.text} is the training data (${right.text}): validation would measure memorisation. Use a held-out split.` };
+        return undefined;
       }
       // val_loss = evaluate(model, train_loader): a validation metric computed on the training loader
       const target = left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.namedChildren : [left];
@@ -67,17 +94,18 @@ export const EV004: Rule = {
         const args = right.child('arguments')?.namedChildren.map((x) => (x.type === 'keyword_argument' ? x.child('value') : x)) ?? [];
         const trainArg = args.find((x) => x && TRAIN_LOADER.test(nameOf(x) ?? ''));
         if (trainArg && !args.some((x) => x && HELD_OUT.test(nameOf(x) ?? ''))) {
-          ctx.report({ node: n, message: `${left.text} is computed on ${trainArg.text}: the validation metric measures the training data. Pass the validation loader.` });
+          return { node: n, message: `${left.text} is computed on ${trainArg.text}: the validation metric measures the training data. Pass the validation loader.` };
         }
-        return;
+        return undefined;
       }
       if (right.type === 'call' && /(^|\.)DataLoader$/.test(ctx.analysis.callee(right) ?? right.child('function')?.text ?? '')) {
         const ds = positionalArgs(right)[0] ?? keywordArg(right, 'dataset');
-        if (keywordArg(right, 'sampler') || keywordArg(right, 'batch_sampler')) return;
-        if (isTrain(ds) || trainTensors(ds, ds?.type === 'call' ? ctx.analysis.callee(ds) : undefined)) ctx.report({ node: n, message: `${left.text} loads the training dataset (${ds!.text}): validation would measure memorisation. Build it from a held-out split.` });
+        if (keywordArg(right, 'sampler') || keywordArg(right, 'batch_sampler')) return undefined;
+        if (isTrain(ds) || trainTensors(ds, ds?.type === 'call' ? ctx.analysis.callee(ds) : undefined)) return { node: n, message: `${left.text} loads the training dataset (${ds!.text}): validation would measure memorisation. Build it from a held-out split.` };
       }
-      return;
+      return undefined;
     }
+    if (n.type !== 'call') return undefined;
     const name = calleeName(n);
     if (name === 'fit') {
       const vd = unparen(keywordArg(n, 'validation_data'));
@@ -85,24 +113,93 @@ export const EV004: Rule = {
         const x = positionalArgs(n)[0] ?? keywordArg(n, 'x');
         const vx = vd.namedChildren[0];
         if (vx && ((x && vx.text === x.text) || isTrain(vx))) {
-          ctx.report({ node: vd, message: `validation_data is the training data (${vd.text}): validation metrics will track memorisation. Pass a held-out split.` });
-          return;
+          return { node: vd, message: `validation_data is the training data (${vd.text}): validation metrics will track memorisation. Pass a held-out split.` };
         }
       }
-      // Lightning: trainer.fit(model, train_loader, train_loader) / val_dataloaders=train_loader
+      // Lightning: trainer.fit(model, train_loader, train_loader) / val_dataloaders=train_loader. A bare
+      // `fit(model, images, labels)` is a function of the user's.
+      if (!receiver(n)) return undefined;
       const args = positionalArgs(n);
       const train = args[1] ?? keywordArg(n, 'train_dataloaders');
       const val = args[2] ?? keywordArg(n, 'val_dataloaders');
       if (train && val && (val.text === train.text || isTrain(val)) && unparen(val)?.type !== 'tuple') {
-        ctx.report({ node: val, message: `The validation loader is the training loader (${val.text}): validation would measure memorisation. Pass a held-out loader.` });
+        return { node: val, message: `The validation loader is the training loader (${val.text}): validation would measure memorisation. Pass a held-out loader.` };
       }
-      return;
+      return undefined;
     }
     // Hugging Face Trainer(...train_dataset=ds, eval_dataset=ds)
     const evalDs = keywordArg(n, 'eval_dataset');
     const trainDs = keywordArg(n, 'train_dataset');
     if (evalDs && trainDs && (evalDs.text === trainDs.text || isTrain(evalDs))) {
-      ctx.report({ node: evalDs, message: `eval_dataset is the training dataset (${evalDs.text}): evaluation would measure memorisation. Pass a held-out split.` });
+      return { node: evalDs, message: `eval_dataset is the training dataset (${evalDs.text}): evaluation would measure memorisation. Pass a held-out split.` };
     }
-  },
-};
+    return undefined;
+}
+
+/** `for x, y in train_loader:` (also through enumerate / tqdm): the training loader's name. */
+function trainLoaderIterated(loop: PyNode): PyNode | undefined {
+  let it = unparen(loop.child('right'));
+  while (it?.type === 'call' && /^(enumerate|tqdm)$/.test(it.child('function')?.text ?? '')) it = unparen(positionalArgs(it)[0]);
+  return it?.type === 'identifier' && TRAIN_ITER.test(it.text) ? it : undefined;
+}
+
+/**
+ * An evaluation loop over the training loader while a held-out loader in reach is never iterated: the loop that
+ * should read `test_loader` reads `train_loader` (`for data in trainloader:` under `net.eval()` / `no_grad`). A loop
+ * that measures training accuracy next to a real evaluation is left alone: the held-out loader is used there.
+ */
+function evaluatesOnTrainLoader(loop: PyNode, a: Analysis): RawFinding | undefined {
+  const train = trainLoaderIterated(loop);
+  const body = loop.child('body');
+  if (!train || !body) return undefined;
+  const ev = evaluation(a);
+  const fn = enclosingFunction(loop);
+  const forwards = callsWithin(body).filter((c) => ev.isForward(c));
+  if (!forwards.length) return undefined;
+  // It evaluates: under no_grad (the loop or its forwards), or in a function named like an evaluation.
+  if (!ev.isNoGrad(loop) && !forwards.every((f) => ev.isNoGrad(f)) && !EVAL_NAME.test(fn?.child('name')?.text ?? '')) return undefined;
+  if (reachableCalls(a, body).some((c) => isBackward(c) || isOptimizerStep(c, a))) return undefined;
+  const heldOut = unusedHeldOutLoader(a, loop, fn);
+  if (!heldOut) return undefined;
+  return {
+    ...loopHeader(loop),
+    severity: 'warning',
+    message: `This evaluation loop iterates ${train.text}, while ${heldOut} is never iterated: the reported metric measures the training data. Iterate ${heldOut}.`,
+  };
+}
+
+const EVAL_NAME = /^(evaluate|evaluation|eval|validate|validation|valid|val|test|testing)(_\w+)?$|^(evaluate|validate|run_validation|run_eval|run_test)\w*$/i;
+
+/**
+ * A held-out loader visible from the loop (a parameter of its function, or a name of the file) whose every use is
+ * `len(test_loader)` / `len(test_loader.dataset)`: built (or received) and never iterated.
+ */
+function unusedHeldOutLoader(a: Analysis, loop: PyNode, fn: PyNode | undefined): string | undefined {
+  const params = new Set((fn?.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? p.namedChildren[0]?.text ?? ''))));
+  let ids: readonly PyNode[] | undefined;
+  for (const name of a.scopes.boundNames()) {
+    if (!HELD_OUT_ITER.test(name)) continue;
+    const v = a.scopes.valueAt(name, loop);
+    if (v === undefined) continue; // not bound where the loop runs
+    // A parameter: its uses are in the function. A global (or a local): anywhere in the file, to be safe.
+    const region = fn && params.has(name) ? fn : undefined;
+    ids ??= a.index.of('identifier');
+    const uses = ids.filter((id) => id.text === name && (!region || (id.start >= region.start && id.end <= region.end)));
+    if (uses.every((id) => !iterationUse(id))) return name;
+  }
+  return undefined;
+}
+
+/** Whether a reference may iterate the loader: anything but its binding, `len(x)`, `len(x.dataset)` and keyword names. */
+function iterationUse(id: PyNode): boolean {
+  const p = id.parent;
+  if (!p) return true;
+  if (p.type === 'keyword_argument' && p.child('name') === id) return false;
+  if ((p.type === 'assignment' && p.child('left') === id) || p.type === 'parameters' || (p.type === 'default_parameter' && p.child('name') === id) || (p.type === 'typed_parameter')) return false;
+  let e: PyNode = id;
+  if (p.type === 'attribute' && p.child('object') === id && /^(dataset|batch_size|sampler)$/.test(p.child('attribute')?.text ?? '')) e = p;
+  const args = e.parent;
+  const call = args?.type === 'argument_list' ? args.parent : undefined;
+  if (call?.type === 'call' && call.child('function')?.text === 'len') return false;
+  return true;
+}

@@ -4,6 +4,7 @@ import { operatorOf } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
+import { argmaxOverBatchDim } from './EV011-argmax-over-batch-dim';
 
 const PASS = new Set(['squeeze', 'view', 'reshape', 'flatten', 'float', 'cpu', 'detach', 'contiguous', 'clone', 'cuda', 'to']);
 
@@ -192,9 +193,13 @@ function mayReport(n: PyNode, a: Analysis): boolean {
   return q === 'torch.round' || (calleeName(n) === 'round' && !q) || argmaxDim0(n, a) !== undefined;
 }
 
-/** EV006's second case: `argmax(0)` of scores that go to CrossEntropyLoss in this file (EV011 leaves it to EV006). */
-export function argmaxOverBatchOfLogits(n: PyNode, a: Analysis): { target: PyNode; dim: PyNode } | undefined {
+/**
+ * EV006's second case: `argmax(0)` of scores that go to CrossEntropyLoss in this file, when EV011 does not report it
+ * (a model output reduced in a batch loop is EV011's, whose message names the fix directly).
+ */
+function argmaxOverBatchOfLogits(n: PyNode, a: Analysis): { target: PyNode; dim: PyNode } | undefined {
   if (!losses(a).calls.some((c) => c.kind === 'cross_entropy')) return undefined;
+  if (argmaxOverBatchDim(n, a)) return undefined;
   const hit = argmaxDim0(n, a);
   return hit && matches(a, hit.target, sourcesOf(a, 'cross_entropy')) ? hit : undefined;
 }

@@ -16,19 +16,24 @@ function counted(n: PyNode | undefined): PyNode | undefined {
   return undefined;
 }
 
+const DATA_LOADERS = new Set(['torch.utils.data.DataLoader', 'torch_geometric.loader.DataLoader', 'torch_geometric.data.DataLoader', 'torch_geometric.loader.DenseDataLoader']);
+
 /** A DataLoader built without a batch size (the default is 1) or with `batch_size=1`: batches are samples. */
 function batchesOfOne(a: Analysis, loader: PyNode): boolean {
   const v = unparen(a.scopes.valueAt(loader.text, loader) ?? undefined);
-  if (v?.type !== 'call' || a.callee(v) !== 'torch.utils.data.DataLoader') return false;
+  if (v?.type !== 'call' || !DATA_LOADERS.has(a.callee(v) ?? '')) return false;
   if (keywordArg(v, 'batch_sampler') || v.child('arguments')?.children.some((c) => c.type === 'dictionary_splat' || c.type === 'list_splat')) return false;
   const size = keywordArg(v, 'batch_size') ?? positionalArgs(v)[1];
   return !size || size.text === '1';
 }
 
-/** The division `count / len(loader)` over a loader of batches: the counter, or undefined (syntax only). */
+/**
+ * The division `count / len(loader)` (or `count /= len(loader)`) over a loader of batches: the counter, or undefined
+ * (syntax only).
+ */
 function countOverBatches(op: PyNode): { count: PyNode; loader: PyNode } | undefined {
-  if (!op.children.some((c) => c.type === '/')) return undefined;
-  const denominator = op.child('right');
+  if (!op.children.some((c) => c.type === (op.type === 'augmented_assignment' ? '/=' : '/'))) return undefined;
+  const denominator = unparen(op.child('right'));
   if (denominator?.type !== 'call' || denominator.child('function')?.text !== 'len') return undefined;
   const loader = positionalArgs(denominator)[0];
   if (!loader || (loader.type !== 'identifier' && loader.type !== 'attribute') || !BATCH_ITERABLE.test(loader.text)) return undefined;
@@ -65,15 +70,42 @@ function isHitSum(a: Analysis, n: PyNode | undefined): boolean {
   return a.callee(e) === 'torch.sum' ? isComparison(a, positionalArgs(e)[0]) : isComparison(a, receiver(e));
 }
 
+/** The `name += ...` statements of the counter's scope (the division itself excluded). */
+function additions(a: Analysis, count: PyNode, op: PyNode): PyNode[] {
+  const scope = scopeOf(count);
+  return a.index.of('augmented_assignment').filter((s) => s !== op && s.child('left')?.text === count.text && scopeOf(s) === scope);
+}
+
 /**
  * A counter of correct samples judged by how it grows (`top1 += hit[:, :1].sum().item()`): every `name += ...` of its
  * scope adds a sum of hits. A meter of per-batch percentages (`top1 += acc1.item()`) is not one.
  */
-function countsHits(a: Analysis, count: PyNode): boolean {
+function countsHits(a: Analysis, count: PyNode, adds: PyNode[]): boolean {
   if (count.type !== 'identifier') return false;
-  const scope = scopeOf(count);
-  const adds = a.index.of('augmented_assignment').filter((s) => s.child('left')?.text === count.text && scopeOf(s) === scope);
   return adds.length > 0 && adds.every((s) => s.children.some((c) => c.type === '+=') && isHitSum(a, s.child('right')));
+}
+
+/**
+ * `correct += (pred == y).float().mean().item()`, `acc += hits / y.size(0)`, `acc += accuracy(out, y)` whose helper
+ * returns such a mean: a per-batch rate, so dividing the sum by the number of batches is a mean of batch means.
+ */
+function addsRate(a: Analysis, e: PyNode | undefined, depth = 0): boolean {
+  let rate = false;
+  e?.walk((n) => {
+    if (rate) return false;
+    if (n.type === 'call' && calleeName(n) === 'mean') rate = true;
+    else if (n.type === 'binary_operator' && n.children.some((c) => c.type === '/')) rate = true;
+    else if (n.type === 'call' && depth < 2 && n.child('function')?.type === 'identifier') {
+      const defs = a.functions.get(n.child('function')!.text);
+      if (defs?.length === 1) {
+        defs[0]!.child('body')?.walk((r) => {
+          if (rate || r.type === 'function_definition' || r.type === 'lambda') return false;
+          if (r.type === 'return_statement' && addsRate(a, r, depth + 1)) rate = true;
+        });
+      }
+    }
+  });
+  return rate;
 }
 
 export const EV010: Rule = {
@@ -93,7 +125,7 @@ export const EV010: Rule = {
     concept: 'Metrics: average over samples, not batches',
     fixable: true,
   },
-  nodeTypes: ['binary_operator'],
+  nodeTypes: ['binary_operator', 'augmented_assignment'],
   candidate: { reads: [], test: (op) => countOverBatches(op) !== undefined },
   visit(op, ctx) {
     const found = countOverBatches(op);
@@ -101,7 +133,11 @@ export const EV010: Rule = {
     const { count, loader } = found;
     if (loader.type === 'identifier' && batchesOfOne(ctx.analysis, loader)) return;
     const name = count.type === 'attribute' ? count.child('attribute')?.text : count.text;
-    if (!name || !(SAMPLE_COUNT.test(name) || countsHits(ctx.analysis, count))) return;
+    if (!name) return;
+    const adds = additions(ctx.analysis, count, op);
+    // A sum of per-batch rates (`correct += (...).float().mean().item()`): the mean over batches is right.
+    if (adds.some((s) => addsRate(ctx.analysis, s.child('right')))) return;
+    if (!(SAMPLE_COUNT.test(name) || countsHits(ctx.analysis, count, adds))) return;
     ctx.report({
       node: op,
       message: `${count.text} counts samples but len(${loader.text}) counts batches: divide by len(${loader.text}.dataset).`,

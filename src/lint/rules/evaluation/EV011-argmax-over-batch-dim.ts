@@ -2,7 +2,6 @@ import { keywordArg, positionalArgs, receiver, type Analysis } from '../../analy
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { inBatchLoop, isModelOutput } from './batchOutputs';
-import { argmaxOverBatchOfLogits } from './EV006-metric-on-logits';
 
 const REDUCTIONS = new Set(['argmax', 'argmin', 'max', 'min']);
 
@@ -27,6 +26,14 @@ function reductionOverDim0(call: PyNode, a: Analysis): { method: string; isFunct
   return dim && { method, isFunction, dim };
 }
 
+/** What EV011 reports: a dim-0 reduction of a model's output in a batch loop (EV006 leaves these to EV011). */
+export function argmaxOverBatchDim(call: PyNode, a: Analysis): { method: string; dim: PyNode } | undefined {
+  const r = reductionOverDim0(call, a);
+  if (!r) return undefined;
+  const tensor = r.isFunction ? positionalArgs(call)[0] : receiver(call);
+  return isModelOutput(a, tensor) && inBatchLoop(call) ? r : undefined;
+}
+
 export const EV011: Rule = {
   meta: {
     id: 'EV011',
@@ -47,12 +54,9 @@ export const EV011: Rule = {
   nodeTypes: ['call'],
   candidate: { reads: ['imports'], test: (call, ctx) => reductionOverDim0(call, ctx.analysis) !== undefined },
   visit(call, ctx) {
-    const r = reductionOverDim0(call, ctx.analysis);
+    const r = argmaxOverBatchDim(call, ctx.analysis);
     if (!r) return;
-    const { method, isFunction, dim } = r;
-    const tensor = isFunction ? positionalArgs(call)[0] : receiver(call);
-    if (!isModelOutput(ctx.analysis, tensor) || !inBatchLoop(call)) return;
-    if (argmaxOverBatchOfLogits(call, ctx.analysis)) return; // EV006 reports it, with the loss as evidence
+    const { method, dim } = r;
     ctx.report({
       node: call,
       message: `${method}() over dim 0 reduces over the batch: use dim=1 for each sample's class.`,

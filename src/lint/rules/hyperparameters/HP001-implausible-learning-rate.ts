@@ -1,4 +1,6 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { configValue, type ConfigValue } from '../../analysis/config';
+import { kerasName } from '../../analysis/keras';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -8,12 +10,14 @@ interface Bounds {
   highExclusive?: boolean;
   /** With gradient clipping a step is bounded by lr * max_norm: a large lr is the intended setting (LSTM language models). */
   clipAllowsHigh?: boolean;
+  /** A model of one linear layer is convex: a large step there is a choice (adaptive optimizers). */
+  linearAllowsHigh?: boolean;
   /** lr below this is implausible */
   low: number;
   fix?: string;
 }
 
-const ADAPTIVE: Bounds = { high: 0.1, low: 1e-7, fix: '1e-3' };
+const ADAPTIVE: Bounds = { high: 0.1, low: 1e-7, fix: '1e-3', linearAllowsHigh: true };
 const PLAIN: Bounds = { high: 1.0, low: 1e-7 };
 /** SGD: lr=1.0 is a classic setting (Zaremba et al.'s LSTM), and with clipping lr=20 is pytorch/examples' default. */
 const SGD: Bounds = { high: 1.0, low: 1e-7, highExclusive: true, clipAllowsHigh: true };
@@ -26,7 +30,7 @@ const BOUNDS: Record<string, Bounds> = {
   NAdam: ADAPTIVE,
   RAdam: ADAPTIVE,
   SparseAdam: ADAPTIVE,
-  RMSprop: { high: 0.1, low: 1e-7 },
+  RMSprop: { high: 0.1, low: 1e-7, linearAllowsHigh: true },
   SGD,
   Adagrad: PLAIN,
   ASGD: SGD,
@@ -55,24 +59,31 @@ export const HP001: Rule = {
       'Adaptive optimizers (Adam, AdamW, RMSprop) normalise the gradient, so their step is roughly the learning rate itself: ' +
       '1e-3 or 3e-4 is typical and 0.1 or more makes training diverge (loss becomes NaN). Plain SGD tolerates larger values, ' +
       'but above 1.0 it almost always diverges (unless the gradients are clipped: `clip_grad_norm_` bounds each SGD step, ' +
-      'so LSTM language models use lr=20). Adam on a single linear layer is not reported either. Below 1e-7 nothing moves. Adadelta (lr=1.0 by design) and LBFGS are not checked.',
+      'so LSTM language models use lr=20). Adam or RMSprop on a single `nn.Linear` is not reported either (that model is ' +
+      'convex), nor up to 0.3 on a module whose only weighted layer is one linear layer or a Keras `Sequential([Dense(1)])` ' +
+      '(SGC uses Adam at 0.2). Below 1e-7 ' +
+      'nothing moves. Adadelta (lr=1.0 by design) and LBFGS are not checked. A learning rate read from the script\'s own ' +
+      'configuration is checked when the file shows its literal value and nothing changes it: `args.lr` with ' +
+      "`parser.add_argument('--lr', default=0.1)`, `cfg.lr` of a `@dataclass` field default, `config['lr']` of a dict literal.",
     wrong: 'optimizer = torch.optim.Adam(model.parameters(), lr=0.1)',
     right: 'optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)',
     concept: 'Gradient descent: the learning rate sets the step size',
     fixable: true,
   },
   nodeTypes: ['call'],
-  // The learning rate, read from the call and its constant; whether gradients are clipped reads the whole file.
-  candidate: { reads: ['imports', 'scopes'], test: (call, ctx) => implausible(call, ctx) !== undefined },
+  // The learning rate, read from the call and its constant; a configuration read (`args.lr`), whether gradients are
+  // clipped and what the model is read the whole file.
+  candidate: { reads: ['imports', 'scopes'], test: (call, ctx) => implausible(call, ctx, true) !== undefined },
   visit(call, ctx) {
-    const hit = implausible(call, ctx);
+    const hit = implausible(call, ctx, false);
     if (!hit) return;
-    const { name, bounds, lrNode, lr, constant } = hit;
+    const { name, bounds, lrNode, lr, constant, config } = hit;
     const tooHigh = lr >= bounds.high;
     if (tooHigh && bounds.clipAllowsHigh && clipsGradients(ctx.analysis)) return;
-    const shown = constant ? `${lrNode.text} = ${constant.text}` : lrNode.text;
-    // The fix edits the literal in the call only; a constant is changed where it is defined.
-    const fixes = bounds.fix && !constant ? [{ title: `Use lr=${bounds.fix}`, edits: [{ start: lrNode.start, end: lrNode.end, newText: bounds.fix }] }] : undefined;
+    let shown = constant ? `${lrNode.text} = ${constant.text}` : lrNode.text;
+    if (config) shown += ` (${config.origin})`;
+    // The fix edits the literal in the call only; a constant or a configured value is changed where it is defined.
+    const fixes = bounds.fix && !constant && !config ? [{ title: `Use lr=${bounds.fix}`, edits: [{ start: lrNode.start, end: lrNode.end, newText: bounds.fix }] }] : undefined;
     ctx.report({
       node: lrNode,
       message: tooHigh
@@ -83,9 +94,23 @@ export const HP001: Rule = {
   },
 };
 
-/** The optimizer call's learning rate when it is outside the bounds, seen from its statement; else undefined. */
-function implausible(call: PyNode, ctx: RuleContext): { name: string; bounds: Bounds; lrNode: PyNode; lr: number; constant?: PyNode } | undefined {
-  const q = ctx.analysis.callee(call);
+interface Hit {
+  name: string;
+  bounds: Bounds;
+  lrNode: PyNode;
+  lr: number;
+  constant?: PyNode;
+  config?: ConfigValue;
+}
+
+/**
+ * The optimizer call's learning rate when it is outside the bounds; else undefined. `local`: the candidate test, seen
+ * from the call's statement: a configuration read (`args.lr`, `cfg.lr`, `config['lr']`) passes unresolved, and the
+ * exemptions that read the rest of the file (a model of one linear layer, a broken parse) are left to the visit.
+ */
+function implausible(call: PyNode, ctx: RuleContext, local: boolean): Hit | undefined {
+  const a = ctx.analysis;
+  const q = a.callee(call);
   const name = optimizerName(q);
   const bounds = name ? BOUNDS[name] : undefined;
   if (!name || !bounds) return undefined;
@@ -93,35 +118,139 @@ function implausible(call: PyNode, ctx: RuleContext): { name: string; bounds: Bo
   const lrNode = keywordArg(call, keras ? 'learning_rate' : 'lr') ?? keywordArg(call, 'lr') ?? positionalArgs(call)[keras ? 0 : 1];
   if (!lrNode) return undefined;
   // A constant (`LEARNING_RATE = 0.5`) counts; a loop target (`for lr in [...]`, a sweep) has no single value.
-  const constant = lrNode.type === 'identifier' ? ctx.analysis.scopes.valueAt(lrNode.text, lrNode) : undefined;
-  const lr = literal(constant ?? lrNode);
+  const constant = lrNode.type === 'identifier' ? (a.scopes.valueAt(lrNode.text, lrNode) ?? undefined) : undefined;
+  let value: PyNode = unparen(constant) ?? lrNode;
+  let config: ConfigValue | undefined;
+  if (value.type === 'attribute' || value.type === 'subscript') {
+    if (local) return { name, bounds, lrNode, lr: Number.NaN };
+    config = configValue(a, value);
+    if (!config) return undefined;
+    value = config.node;
+  }
+  const lr = literal(value);
   if (lr === undefined || lr <= 0) return undefined;
   if (lr >= bounds.low) {
     if (bounds.highExclusive ? lr <= bounds.high : lr < bounds.high) return undefined;
     // Keras clips in the optimizer itself: `SGD(learning_rate=20, clipnorm=0.25)`.
     if (bounds.clipAllowsHigh && ['clipnorm', 'clipvalue', 'global_clipnorm'].some((k) => keywordArg(call, k))) return undefined;
-    // d2l's house-price model: Adam at lr=5 on one nn.Linear regressing unscaled prices. A linear model is
-    // convex; a large step there is a choice, not the usual divergence.
-    if (bounds === ADAPTIVE && !keras && linearModel(positionalArgs(call)[0] ?? keywordArg(call, 'params') ?? undefined, ctx.analysis)) return undefined;
+    // d2l's house-price model: Adam at lr=5 on one nn.Linear regressing unscaled prices; Chollet's linear classifier,
+    // RMSprop at 0.1 on `Sequential([Dense(1)])`; SGC (logistic regression over propagated features), Adam at 0.2. A
+    // linear model is convex: a large step there is a choice, not the usual divergence.
+    // A model class or a Keras model read through more code: only the moderately high settings published for linear
+    // models (SGC's 0.2, Chollet's 0.1), not any value.
+    if (bounds.linearAllowsHigh) {
+      const moderate = !local && lr <= MODERATE_LINEAR_LR;
+      if (keras ? moderate && kerasLinearModel(call, a) : linearModel(positionalArgs(call)[0] ?? keywordArg(call, 'params') ?? undefined, a, !moderate)) return undefined;
+    }
   }
-  return { name, bounds, lrNode, lr, constant: constant ?? undefined };
+  // `learning_rate = ` left blank in an exercise template: tree-sitter chains it to the next line's assignment.
+  if (!local && constant && brokenBinding(constant)) return undefined;
+  return { name, bounds, lrNode, lr, constant, config };
 }
 
-/** `net.parameters()` where `net` is `nn.Linear(...)` or `nn.Sequential(nn.Linear(...))` (with `.to(...)` and the like). */
-function linearModel(params: PyNode | null | undefined, a: Analysis): boolean {
+/** A value bound by a statement that does not parse: `a = \n b = 500` read as `a = b = 500`, or one with an ERROR. */
+function brokenBinding(value: PyNode): boolean {
+  let top: PyNode | undefined;
+  for (let p = value.parent; p?.type === 'assignment'; p = p.parent) top = p;
+  if (!top) return false;
+  if (top.hasError || top.parent?.hasError) return true;
+  return top !== value.parent && value.src.text.slice(top.start, value.start).includes('\n');
+}
+
+/** Up to this, Adam / RMSprop on a module class or Keras model of one linear layer is a choice. */
+const MODERATE_LINEAR_LR = 0.3;
+
+const MOVES = /^(to|cuda|cpu|float|double|half|train)$/;
+
+/** The model a `.parameters()` receiver holds: its value, through `.to(...)` and `a, b = Net().to(d), ...`. */
+function modelValue(model: PyNode | undefined, a: Analysis): PyNode | undefined {
+  let value: PyNode | undefined = unparen(model);
+  if (value?.type === 'identifier') {
+    const id = value;
+    value = unparen(a.scopes.valueAt(id.text, id) ?? undefined);
+    const el = value ? undefined : a.scopes.elementAt(id.text, id);
+    const src = unparen(el?.source);
+    if (el && (src?.type === 'expression_list' || src?.type === 'tuple')) value = unparen(src.namedChildren.filter((c) => c.type !== 'comment')[el.index]);
+  }
+  for (let i = 0; i < 4 && value?.type === 'call' && MOVES.test(calleeName(value) ?? ''); i++) value = unparen(receiver(value));
+  return value;
+}
+
+/** Layers without weights that keep a linear model linear. */
+const NO_WEIGHTS = /^torch\.nn\.(Flatten|Identity|Dropout)$/;
+/** One weight matrix (PyG's SGConv is a linear layer over pre-propagated features). */
+const LINEAR = /^(torch\.nn\.Linear|torch_geometric\.nn\.(conv\.)?SGConv|torch_geometric\.nn\.(dense\.(linear\.)?)?Linear)$/;
+
+/**
+ * `net.parameters()` where `net` is `nn.Linear(...)`, `nn.Sequential(nn.Linear(...))` (with `nn.Flatten()` and the
+ * like), or (not `direct`) an instance of a module class of the file whose only layer with weights is one linear layer.
+ */
+function linearModel(params: PyNode | null | undefined, a: Analysis, direct: boolean): boolean {
   const p = unparen(params ?? undefined);
   if (p?.type !== 'call' || calleeName(p) !== 'parameters') return false;
-  const model = unparen(receiver(p));
-  let value: PyNode | undefined = (model?.type === 'identifier' ? a.scopes.valueAt(model.text, model) : model) ?? undefined;
-  for (let i = 0; i < 4 && unparen(value)?.type === 'call' && /^(to|cuda|cpu|float|double)$/.test(calleeName(unparen(value)!) ?? ''); i++) value = receiver(unparen(value)!);
-  const v = unparen(value);
+  const v = modelValue(receiver(p), a);
   if (v?.type !== 'call') return false;
   const q = a.callee(v);
-  if (q === 'torch.nn.Linear') return true;
-  if (q !== 'torch.nn.Sequential') return false;
-  const args = v.child('arguments')?.namedChildren ?? [];
-  const only = args.length === 1 ? unparen(args[0]) : undefined;
-  return only?.type === 'call' && a.callee(only) === 'torch.nn.Linear';
+  if (q && LINEAR.test(q)) return true;
+  if (q === 'torch.nn.Sequential') return oneLinear((v.child('arguments')?.namedChildren ?? []).filter((c) => c.type !== 'comment'), a);
+  const f = v.child('function');
+  if (direct || f?.type !== 'identifier' || v.child('arguments')?.namedChildren.some((c) => c.type !== 'comment')) return false;
+  const cls = a.moduleClass(f.text, v);
+  if (!cls || a.scopes.valueAt(f.text, f) !== null) return false;
+  // Its base is nn.Module itself (a file-local base class may add layers).
+  const bases = cls.node.child('superclasses')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  if (bases.length !== 1 || a.qname(bases[0]) !== 'torch.nn.Module') return false;
+  if (/nn\.Parameter|register_(buffer|parameter|module)|add_module/.test(cls.node.text)) return false;
+  return oneLinear([...cls.layers.values()].filter((x) => unparen(x)?.type === 'call'), a);
+}
+
+/** Exactly one linear layer among calls that are otherwise weightless torch layers. */
+function oneLinear(layers: PyNode[], a: Analysis): boolean {
+  let linear = 0;
+  for (const l of layers) {
+    const u = unparen(l);
+    const q = u?.type === 'call' ? a.callee(u) : undefined;
+    if (!q) return false;
+    if (LINEAR.test(q)) linear++;
+    else if (!NO_WEIGHTS.test(q)) return false;
+  }
+  return linear === 1;
+}
+
+/** Keras layers without weights that keep one Dense a linear model. */
+const KERAS_NO_WEIGHTS = /^(Flatten|Dropout|InputLayer|Input|Reshape)$/;
+
+/** `model.compile(optimizer=RMSprop(...))` where `model = keras.Sequential([Dense(1)])`: one Dense layer. */
+function kerasLinearModel(call: PyNode, a: Analysis): boolean {
+  let arg: PyNode = call;
+  if (arg.parent?.type === 'keyword_argument') arg = arg.parent;
+  // Built first and passed by name: `opt = RMSprop(...)`, `model.compile(optimizer=opt)`.
+  let compile = arg.parent?.type === 'argument_list' ? arg.parent.parent : undefined;
+  if (compile?.type !== 'call' || calleeName(compile) !== 'compile') {
+    const stmt = call.parent?.type === 'assignment' ? call.parent : undefined;
+    const name = stmt?.child('left')?.type === 'identifier' ? stmt.child('left')!.text : undefined;
+    if (!name) return false;
+    const uses = a.callsNamed('compile').filter((c) => (keywordArg(c, 'optimizer') ?? positionalArgs(c)[0])?.text === name);
+    if (uses.length !== 1) return false;
+    compile = uses[0];
+  }
+  const model = unparen(receiver(compile!));
+  const v = model?.type === 'identifier' ? unparen(a.scopes.valueAt(model.text, model) ?? undefined) : undefined;
+  if (v?.type !== 'call' || !/^keras\.(models\.)?Sequential$/.test(kerasName(a.callee(v)) ?? '')) return false;
+  const list = unparen(positionalArgs(v)[0] ?? keywordArg(v, 'layers'));
+  if (list?.type !== 'list') return false;
+  // `model.add(...)` elsewhere would add layers.
+  if (a.callsNamed('add').some((c) => receiver(c)?.text === model!.text)) return false;
+  let dense = 0;
+  for (const l of list.namedChildren) {
+    if (l.type === 'comment') continue;
+    const k = l.type === 'call' ? kerasName(a.callee(l)) : undefined;
+    const layer = k ? /^keras\.(?:\w+\.)*layers\.(?:\w+\.)*(\w+)$/.exec(k)?.[1] : undefined;
+    if (!layer) return false;
+    if (layer === 'Dense') dense++;
+    else if (!KERAS_NO_WEIGHTS.test(layer)) return false;
+  }
+  return dense === 1;
 }
 
 /** Whether the file clips gradients (`clip_grad_norm_`, `clip_grad_value_`): then each SGD step is bounded. */

@@ -1,3 +1,4 @@
+import { configValue } from '../../analysis/config';
 import { bodyOf, callsWithin, calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { deleteStatementLines, hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
@@ -19,32 +20,49 @@ const EPOCH_SCHEDULES: Record<string, [string, number]> = {
 const MAX_EPOCHS = 300;
 const EPOCH_WORD = /epoch/i;
 const PER_ITERATION = /len\(|iter|step|batch/i;
+// After the keyword's own words are taken out of a name (`step_size=args.lr_step`, `milestones=cfg.lr_steps`): those
+// say nothing about the unit, `per` still does (`args.steps_per_epoch`).
+const PER_ITERATION_NAMED = /len\(|iter|step|batch|per/i;
+const OWN_WORDS: Record<string, RegExp> = { step_size: /(?<![a-z])(step|steps|size)(?![a-z])/gi, milestones: /(?<![a-z])(step|steps|milestones?)(?![a-z])/gi };
 
-function countsEpochs(expr: PyNode): boolean {
+/**
+ * Whether a scheduler length counts epochs: a small integer or a list of them, a name that says epochs, or a
+ * configuration read whose literal value the file shows (`step_size=cfg.step_size` with `step_size: int = 20`).
+ */
+function countsEpochs(a: Analysis, expr: PyNode, keyword?: string): boolean {
   const e = unparen(expr)!;
   if (e.type === 'integer') return Number(e.text) <= MAX_EPOCHS;
   if (e.type === 'list' || e.type === 'tuple') {
     const items = e.namedChildren.filter((c) => c.type !== 'comment');
-    return items.length > 0 && items.every((c) => countsEpochs(c));
+    return items.length > 0 && items.every((c) => countsEpochs(a, c));
   }
-  return EPOCH_WORD.test(e.text) && !PER_ITERATION.test(e.text);
+  const own = keyword ? OWN_WORDS[keyword] : undefined;
+  const text = own ? e.text.replace(own, '') : e.text;
+  if (own ? PER_ITERATION_NAMED.test(text) : PER_ITERATION.test(text)) return false;
+  if (EPOCH_WORD.test(text)) return true;
+  const config = e.type === 'attribute' || e.type === 'subscript' ? configValue(a, e) : undefined;
+  return !!config && (config.node.type === 'integer' || config.node.type === 'list' || config.node.type === 'tuple') && countsEpochs(a, config.node);
 }
 
 /** ExponentialLR: a decay per step that would vanish within a few epochs of batches (0.99^1000 = 4e-5). */
-function fastDecay(expr: PyNode): boolean {
-  const e = unparen(expr)!;
+function fastDecay(a: Analysis, expr: PyNode): boolean {
+  let e = unparen(expr)!;
+  if (e.type === 'attribute' || e.type === 'subscript') e = configValue(a, e)?.node ?? e;
   return e.type === 'float' && Number(e.text) <= 0.99;
 }
 
 /** What the scheduler was built with, when it is one of EPOCH_SCHEDULES and its length looks like epochs. */
-function epochSchedule(built: PyNode, q: string): string | undefined {
+function epochSchedule(a: Analysis, built: PyNode, q: string): string | undefined {
   const name = q.slice('torch.optim.lr_scheduler.'.length);
   const spec = EPOCH_SCHEDULES[name];
   if (!spec) return undefined;
   const arg = keywordArg(built, spec[0]) ?? positionalArgs(built)[spec[1]];
   if (!arg) return undefined;
-  const inEpochs = name === 'ExponentialLR' ? fastDecay(arg) : countsEpochs(arg);
-  return inEpochs ? `${name}(${spec[0]}=${arg.text})` : undefined;
+  const inEpochs = name === 'ExponentialLR' ? fastDecay(a, arg) : countsEpochs(a, arg, spec[0]);
+  if (!inEpochs) return undefined;
+  const e = unparen(arg)!;
+  const config = e.type === 'attribute' || e.type === 'subscript' ? configValue(a, e) : undefined;
+  return `${name}(${spec[0]}=${arg.text}${config ? `, ${config.origin}` : ''})`;
 }
 
 /** The step statement moved after the batch loop, at the loop's indentation. */
@@ -187,7 +205,7 @@ function epochScheduleOfAll(a: Analysis, builds: PyNode[]): string | undefined {
   let first: string | undefined;
   for (const b of builds) {
     const q = b.type === 'call' ? a.callee(b) : undefined;
-    const s = q?.startsWith('torch.optim.lr_scheduler.') ? epochSchedule(b, q) : undefined;
+    const s = q?.startsWith('torch.optim.lr_scheduler.') ? epochSchedule(a, b, q) : undefined;
     if (!s) return undefined;
     first ??= s;
   }

@@ -1,4 +1,4 @@
-import { keywordArg, positionalArgs } from '../../analysis';
+import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
 import { kerasName } from '../../analysis/keras';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -20,6 +20,12 @@ function dropArg(q: string | undefined, call: PyNode): { arg: PyNode | undefined
   return undefined;
 }
 
+/** Whether the file imports PyTorch Geometric (`import torch_geometric...`, `from torch_geometric... import ...`). */
+function importsPyG(a: Analysis): boolean {
+  for (const q of a.imports.aliases.values()) if (q === 'torch_geometric' || q.startsWith('torch_geometric.')) return true;
+  return false;
+}
+
 /** 1 - p without float noise: 0.2, 0.1, 0.05. */
 const complement = (p: number) => String(Number((1 - p).toFixed(10)));
 
@@ -35,7 +41,8 @@ export const HP004: Rule = {
       '`F.dropout(x, p)`, and Keras\' `Dropout(rate)`, take the opposite: the probability of zeroing each unit. Ported as ' +
       'is, `nn.Dropout(0.8)` throws away four units out of five on every training step and scales the survivors by 5: ' +
       'the network underfits badly, the training loss stays high, and nothing raises an error. Typical values are 0.1 to ' +
-      '0.5; use `1 - keep_prob`.',
+      '0.5; use `1 - keep_prob`. Functional dropout in a PyTorch Geometric file is not reported: graph models drop most of ' +
+      'their sparse input features on purpose (Graph U-Nets uses p=0.92).',
     wrong: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.8), nn.Linear(256, 10))',
     right: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))',
     concept: 'Dropout: p is the probability to drop a unit',
@@ -46,6 +53,9 @@ export const HP004: Rule = {
   visit(call, ctx) {
     const found = dropArg(ctx.analysis.callee(call), call);
     const arg = found?.arg;
+    // Graph models drop most of the sparse input features on purpose (Graph U-Nets: p=0.92 on Cora's bag of words;
+    // MixHop: 0.9): functional dropout in a PyTorch Geometric file is not reported.
+    if (found && !found.layer && importsPyG(ctx.analysis)) return;
     if (!arg || (arg.type !== 'float' && arg.type !== 'integer')) return;
     const p = Number(arg.text.replace(/_/g, ''));
     // p > 1 raises in PyTorch and Keras: not this rule's business.

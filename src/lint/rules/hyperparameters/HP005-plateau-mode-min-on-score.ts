@@ -7,7 +7,11 @@ import type { RawFix, Rule } from '../../types';
 const PLATEAU = 'torch.optim.lr_scheduler.ReduceLROnPlateau';
 
 // Words of a name (`val_acc`, `valAUC`, "val/f1") that say the value should rise, or fall.
-const SCORE = new Set(['acc', 'accuracy', 'auc', 'auroc', 'f1', 'dice', 'iou', 'miou', 'map', 'precision', 'recall', 'bleu', 'score', 'psnr', 'ssim']);
+const SCORE = new Set([
+  'acc', 'accuracy', 'auc', 'auroc', 'f1', 'dice', 'iou', 'miou', 'map', 'precision', 'recall', 'bleu', 'score', 'psnr', 'ssim',
+  // regression, ranking and recommendation: R², NDCG, hit rate, MRR, agreement and correlation
+  'r2', 'ndcg', 'hr', 'hit', 'hits', 'mrr', 'kappa', 'mcc', 'corr', 'pearson', 'spearman',
+]);
 const LOSS = new Set(['loss', 'err', 'error', 'mse', 'mae', 'rmse', 'perplexity', 'ppl', 'nll']);
 // Words that make either reading unsafe: a distance, a negated or inverted value, a difference.
 const UNCLEAR = new Set(['dist', 'distance', 'neg', 'negative', 'inv', 'inverse', 'minus', 'delta', 'diff', 'gap', 'drop']);
@@ -123,9 +127,41 @@ function setMode(built: PyNode, mode: Mode, to: 'min' | 'max'): RawFix[] | undef
 }
 
 interface Stepped {
+  /** Where to report: the `.step(x)` call, or Lightning's `'monitor'` string. */
   call: PyNode;
   value: PyNode;
   kind: Kind | undefined;
+  monitor?: boolean;
+}
+
+/** Whether a dict value holds this build: the call itself, or a name bound to it. */
+function holdsBuild(a: Analysis, v: PyNode | undefined, built: PyNode): boolean {
+  const e = unparen(v);
+  if (e === built) return true;
+  return e?.type === 'identifier' && unparen(a.scopes.valueAt(e.text, e) ?? undefined) === built;
+}
+
+/**
+ * Lightning's `configure_optimizers` returns the metric by name: `{'scheduler': sched, 'monitor': 'val/loss'}` (also
+ * `{'optimizer': opt, 'lr_scheduler': sched, 'monitor': ...}`). The monitor strings of the dicts in the build's function.
+ */
+function monitorsOf(a: Analysis, built: PyNode): PyNode[] {
+  const fn = built.ancestor('function_definition');
+  const out: PyNode[] = [];
+  fn?.child('body')?.walk((n) => {
+    if (n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'dictionary') return;
+    let monitor: PyNode | undefined;
+    let holds = false;
+    for (const p of n.namedChildren) {
+      if (p.type !== 'pair') continue;
+      const key = stringValue(p.child('key'));
+      if (key === 'monitor') monitor = unparen(p.child('value'));
+      else if ((key === 'scheduler' || key === 'lr_scheduler') && holdsBuild(a, p.child('value'), built)) holds = true;
+    }
+    if (holds && monitor && stringValue(monitor) !== undefined) out.push(monitor);
+  });
+  return out;
 }
 
 export const HP005: Rule = {
@@ -139,7 +175,8 @@ export const HP005: Rule = {
       "`ReduceLROnPlateau` defaults to `mode='min'`: it lowers the learning rate when the monitored value has stopped " +
       'decreasing. Stepped with an accuracy, AUC, F1, Dice, IoU or mAP, which rise as the model improves, it sees no ' +
       'progress at all and cuts the learning rate every `patience` epochs while the model is still improving, so training ' +
-      "stalls early and nothing fails. Build it with `mode='max'` for a score, keep `mode='min'` for a loss.",
+      "stalls early and nothing fails. Build it with `mode='max'` for a score, keep `mode='min'` for a loss. Lightning's " +
+      "`{'scheduler': sched, 'monitor': 'val_acc'}` names the monitored value and is read the same way.",
     wrong:
       'scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)\nfor epoch in range(50):\n    train_one_epoch(model, train_loader, optimizer)\n    val_acc = evaluate(model, val_loader)\n    scheduler.step(val_acc)',
     right:
@@ -162,6 +199,14 @@ export const HP005: Rule = {
       list.push({ call, value, kind: kindOfValue(a, value) });
       byBuild.set(built, list);
     }
+    for (const built of a.callsNamed('ReduceLROnPlateau')) {
+      if (a.callee(built) !== PLATEAU) continue;
+      for (const m of monitorsOf(a, built)) {
+        const list = byBuild.get(built) ?? [];
+        list.push({ call: m, value: m, kind: kindOfName(stringValue(m)!), monitor: true });
+        byBuild.set(built, list);
+      }
+    }
     for (const [built, steps] of byBuild) {
       const mode = modeOf(built);
       if (!mode) continue;
@@ -172,12 +217,13 @@ export const HP005: Rule = {
       // One constructor edit: only the first step's finding carries it (a fix-all would apply it twice).
       const fixes = setMode(built, mode, wrong === 'score' ? 'max' : 'min');
       for (const [i, s] of steps.entries()) {
+        const what = s.monitor ? `The monitored ${s.value.text}` : s.value.text;
         ctx.report({
           node: s.call,
           message:
             wrong === 'score'
-              ? `${s.value.text} should rise, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops falling: it will cut the learning rate while the model improves. Build it with mode='max'.`
-              : `${s.value.text} should fall, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops rising: it will cut the learning rate while the model improves. Build it with mode='min'.`,
+              ? `${what} should rise, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops falling: it will cut the learning rate while the model improves. Build it with mode='max'.`
+              : `${what} should fall, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops rising: it will cut the learning rate while the model improves. Build it with mode='min'.`,
           fixes: i === 0 ? fixes : undefined,
         });
       }

@@ -6,5 +6,6 @@ import { KR003 } from './KR003-from-logits-mismatch';
 import { KR004 } from './KR004-dense-without-flatten';
 import { KR005 } from './KR005-fit-without-shuffle';
 import { KR006 } from './KR006-bounded-output-regression';
+import { KR007 } from './KR007-tape-forward-without-training';
 
-export const kerasRules: readonly Rule[] = [KR001, KR002, KR003, KR004, KR005, KR006];
+export const kerasRules: readonly Rule[] = [KR001, KR002, KR003, KR004, KR005, KR006, KR007];

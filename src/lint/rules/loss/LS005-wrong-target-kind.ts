@@ -1,5 +1,6 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { losses, type LossKind } from '../../analysis/losses';
+import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -81,23 +82,49 @@ function check(a: Analysis, kind: LossKind, target: PyNode): Problem | undefined
   return undefined;
 }
 
+const SPARSE_LOSS = /^['"]sparse_categorical_crossentropy['"]$|SparseCategoricalCrossentropy\(/;
+
+/**
+ * The `compile` in effect for a `fit`: the latest `compile` on the same receiver before it, on the same binding of the
+ * name (`model = build(); model.compile(...)` then a later `model = other()` starts over). When none precedes it and the
+ * receiver was returned by a function of this file, that function's last `compile`.
+ */
+function compileFor(a: Analysis, fit: PyNode, compiles: PyNode[]): PyNode | undefined {
+  const recv = receiver(fit);
+  if (!recv) return undefined;
+  const binding = recv.type === 'identifier' ? a.scopes.valueAt(recv.text, fit) : undefined;
+  let found: PyNode | undefined;
+  for (const c of compiles) {
+    if (c.start >= fit.start) break;
+    const r = receiver(c);
+    if (r?.text !== recv.text || scopeOf(c) !== scopeOf(fit)) continue;
+    if (recv.type === 'identifier' && a.scopes.valueAt(recv.text, c) !== binding) continue;
+    found = c;
+  }
+  if (found) return found;
+  const v = unparen(binding ?? undefined);
+  const fn = v?.type === 'call' ? v.child('function') : undefined;
+  const defs = fn?.type === 'identifier' ? a.functions.get(fn.text) : undefined;
+  if (defs?.length !== 1) return undefined;
+  const def = defs[0]!;
+  return compiles.filter((c) => c.start > def.start && c.end <= def.end).pop();
+}
+
 /** Keras: `loss='sparse_categorical_crossentropy'` compiled, and `fit` given labels built with `to_categorical`. */
 function kerasSparseWithOneHot(a: Analysis, report: (n: PyNode, message: string) => void): void {
-  const calls = a.index.of('call');
-  const sparse = calls.some((c) => {
-    if (calleeName(c) !== 'compile') return false;
-    const loss = keywordArg(c, 'loss');
-    return loss !== undefined && /^['"]sparse_categorical_crossentropy['"]$|SparseCategoricalCrossentropy\(/.test(loss.text);
-  });
-  if (!sparse) return;
-  for (const c of calls) {
-    if (calleeName(c) !== 'fit' || !receiver(c)) continue;
+  const compiles = a.callsNamed('compile').filter((c) => keywordArg(c, 'loss') !== undefined);
+  if (!compiles.some((c) => SPARSE_LOSS.test(keywordArg(c, 'loss')!.text))) return;
+  compiles.sort((x, y) => x.start - y.start);
+  for (const c of a.callsNamed('fit')) {
+    if (!receiver(c)) continue;
     const y = positionalArgs(c)[1] ?? keywordArg(c, 'y');
     let v = unparen(y);
     if (v?.type === 'identifier') v = unparen(a.scopes.valueAt(v.text, v) ?? undefined);
-    if (v?.type === 'call' && calleeName(v) === 'to_categorical') {
-      report(y!, `The model is compiled with sparse_categorical_crossentropy (integer labels) but fit gets one-hot labels from to_categorical: use categorical_crossentropy, or pass the integer labels.`);
-    }
+    if (v?.type !== 'call' || calleeName(v) !== 'to_categorical') continue;
+    const compile = compileFor(a, c, compiles);
+    const loss = compile ? keywordArg(compile, 'loss') : undefined;
+    if (!loss || !SPARSE_LOSS.test(loss.text)) continue;
+    report(y!, `The model is compiled with sparse_categorical_crossentropy (integer labels) but fit gets one-hot labels from to_categorical: use categorical_crossentropy, or pass the integer labels.`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -152,9 +152,13 @@ export const LS009: Rule = {
         const o = short(out);
         const t = short(target);
         const squeezed = o === 'the prediction' ? 'the prediction squeezed with .squeeze(1)' : PRIMARY.has(out.type) ? `${o}.squeeze(1)` : `(${o}).squeeze(1)`;
-        const message = isLoss
-          ? `${o} has shape (N, 1) (the model ends with ${linear.text}) but the target ${t} is 1-D (N,): ${use.what} broadcasts them to (N, N) and the model learns the batch ${use.what.startsWith('l1') || use.what.startsWith('L1') ? 'median' : 'mean'}. Use ${squeezed}.`
-          : `${o} has shape (N, 1) (the model ends with ${linear.text}) but ${t} is 1-D (N,): ${use.what} broadcasts them to an (N, N) matrix, so the accuracy is wrong. Compare ${squeezed}.`;
+        const gather = calleeName(linear) === 'gather';
+        const origin = gather ? 'gathered over the action dim' : `the model ends with ${linear.text}`;
+        const message = gather && isLoss
+          ? `${o} has shape (N, 1) (${origin}) but the target ${t} is 1-D (N,): ${use.what} broadcasts them to (N, N), comparing every Q-value with every target. Use ${squeezed}.`
+          : isLoss
+          ? `${o} has shape (N, 1) (${origin}) but the target ${t} is 1-D (N,): ${use.what} broadcasts them to (N, N) and the model learns the batch ${use.what.startsWith('l1') || use.what.startsWith('L1') ? 'median' : 'mean'}. Use ${squeezed}.`
+          : `${o} has shape (N, 1) (${origin}) but ${t} is 1-D (N,): ${use.what} broadcasts them to an (N, N) matrix, so the accuracy is wrong. Compare ${squeezed}.`;
         ctx.report({ node: use.node, message, fixes: [squeezeFix(out)] });
       }
     }

@@ -6,7 +6,7 @@ import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unpa
 import { torchLayers, type LayerStep } from '../../analysis/layers';
 import { returnValues } from '../../analysis/modules';
 import { parameterArguments } from '../../analysis/parameters';
-import { intValue } from '../../analysis/runtime';
+import { DATA_LOADERS, intValue } from '../../analysis/runtime';
 import { elementBefore, valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 
@@ -47,7 +47,6 @@ const FACTORIES = new Set(['torch.randn', 'torch.rand', 'torch.zeros', 'torch.on
 const SKLEARN_XY = /^sklearn\.datasets\.make_(classification|regression|moons|circles|blobs|friedman[123]|hastie_10_2)$/;
 const SKLEARN_RETURN_XY = /^sklearn\.datasets\.(load_(breast_cancer|diabetes|iris|wine|digits)|fetch_california_housing|fetch_covtype)$/;
 
-const LOADERS = new Set(['torch.utils.data.DataLoader']);
 const TENSOR_DATASETS = new Set(['torch.utils.data.TensorDataset', 'torch.utils.data.dataset.TensorDataset']);
 const SPLITS = new Set(['torch.utils.data.random_split', 'torch.utils.data.dataset.random_split']);
 const SUBSETS = new Set(['torch.utils.data.Subset', 'torch.utils.data.dataset.Subset']);
@@ -121,11 +120,81 @@ export class Shapes {
         const l = e.child('left');
         const r = e.child('right');
         const other = isNumber(r) ? l : isNumber(l) ? r : undefined;
-        const d = other ? this.dims(other, depth + 1) : undefined;
+        if (!other) return this.mixedDims(e, depth);
+        const d = this.dims(other, depth + 1);
         return d && d.kind !== 'frame' ? d : undefined;
       }
     }
     return undefined;
+  }
+
+  /**
+   * `r + GAMMA * q_next` (tensors on both sides): 1-D when one side is a provably 1-D tensor and the other is a number, a
+   * 1-D tensor, or unknown but not a visible reshape (`x.unsqueeze(1)`, `x.view(-1, 1)`, `x[:, None]`): DQN targets read
+   * rewards from a replay batch whose dims this cannot see.
+   */
+  private mixedDims(e: PyNode, depth: number): Dims | undefined {
+    const op = e.children.find((c) => !c.named)?.text;
+    if (op !== '+' && op !== '-' && op !== '*' && op !== '/') return undefined;
+    const sides = [e.child('left'), e.child('right')].map((x) => unparen(x));
+    let known: Dims | undefined;
+    for (const x of sides) {
+      if (!x) return undefined;
+      if (isNumber(x)) continue;
+      const d = this.dims(x, depth + 1);
+      if (!d) {
+        if (this.mayReshape(x, 0)) return undefined;
+        continue;
+      }
+      if (d.ndim !== 1 || d.kind !== 'tensor') return undefined;
+      known = d;
+    }
+    return known;
+  }
+
+  /** A reshape anywhere in an expression whose dims are unknown, or in the values of the names it reads (two steps). */
+  private mayReshape(n: PyNode, depth: number): boolean {
+    const reshaped = reshapedNames(this.a);
+    let hit = false;
+    n.walk((t) => {
+      if (hit) return false;
+      if (visibleReshape(t)) hit = true;
+      else if (t.type === 'identifier' && (t.parent?.type !== 'attribute' || t.parent.child('object') === t)) {
+        if (reshaped.has(t.text)) hit = true;
+        else if (depth < 2) {
+          const v = valueBefore(this.a, t);
+          if (v && this.mayReshape(v, depth + 1)) hit = true;
+        }
+      }
+      return undefined;
+    });
+    return hit;
+  }
+
+  /**
+   * `q.max(1)` / `q.max(dim=1)` / `torch.max(q, 1)` (also min) over a 2-D tensor or a model output ending in a Linear: a
+   * (values, indices) pair of 1-D tensors.
+   */
+  private rowReduction(call: PyNode, depth: number, methods = ['max', 'min']): boolean {
+    const name = calleeName(call) ?? '';
+    if (!methods.includes(name) || hasKeywordSplat(call)) return false;
+    const q = this.a.qname(call.child('function'));
+    const args = positionalArgs(call);
+    let x: PyNode | undefined;
+    let dim: PyNode | undefined;
+    if (q === `torch.${name}`) {
+      if (args.length > 2) return false;
+      x = args[0];
+      dim = args[1] ?? keywordArg(call, 'dim');
+    } else if (!q) {
+      if (args.length > 1) return false;
+      x = receiver(call);
+      dim = args[0] ?? keywordArg(call, 'dim');
+    }
+    if (!x || dim?.text !== '1' || keywordArg(call, 'keepdim')) return false;
+    const d = this.dims(x, depth + 1);
+    if (d) return d.ndim === 2 && d.kind === 'tensor';
+    return this.columnOutput(x, depth + 1, true) !== undefined;
   }
 
   private nameDims(id: PyNode, depth: number): Dims | undefined {
@@ -194,7 +263,7 @@ export class Shapes {
 
   /** Element `index` of the batches of a DataLoader over a TensorDataset. */
   private batchDims(iter: PyNode | undefined, index: number, depth: number): Dims | undefined {
-    const loader = this.resolveCall(iter, depth, LOADERS);
+    const loader = this.resolveCall(iter, depth, DATA_LOADERS);
     if (!loader || hasKeywordSplat(loader) || keywordArg(loader, 'collate_fn') || keywordArg(loader, 'batch_sampler')) return undefined;
     const bs = positionalArgs(loader)[1] ?? keywordArg(loader, 'batch_size');
     // No batch_size: batches of 1, where (1, 1) against (1,) is harmless.
@@ -221,11 +290,17 @@ export class Shapes {
     const q = this.a.callee(e) ?? '';
     if (TENSOR_DATASETS.has(q)) return e;
     if (SUBSETS.has(q)) return this.tensorDataset(positionalArgs(e)[0] ?? keywordArg(e, 'dataset'), depth + 1);
+    // `to_ds(df)`: a helper of this file that returns a TensorDataset (its parameters resolve through this call site)
+    const fn = e.child('function');
+    const defs = fn?.type === 'identifier' && !q ? this.a.functions.get(fn.text) : undefined;
+    if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) {
+      return agree(returnValues(defs[0]!).map((r) => this.tensorDataset(r, depth + 1)), (x, y) => x === y);
+    }
     return undefined;
   }
 
   /** A call of one of `names` reached through simple assignments (and the call sites of a parameter). */
-  private resolveCall(expr: PyNode | undefined, depth: number, names: Set<string>): PyNode | undefined {
+  private resolveCall(expr: PyNode | undefined, depth: number, names: ReadonlySet<string>): PyNode | undefined {
     const e = unparen(expr);
     if (!e || depth > MAX_DEPTH) return undefined;
     if (e.type === 'call') return names.has(this.a.callee(e) ?? '') ? e : undefined;
@@ -256,6 +331,8 @@ export class Shapes {
       if (obj?.kind === 'frame' && ((attr === 'iloc' && isNumber(subs[1])) || (attr === 'loc' && stringLiteral(subs[1])))) return { ndim: 1, kind: 'series' };
       return undefined;
     }
+    // q_next.max(1)[0]: the values
+    if (subs.length === 1 && subs[0]!.text === '0' && value.type === 'call' && this.rowReduction(value, depth + 1)) return { ndim: 1, kind: 'tensor' };
     const d = this.dims(value, depth + 1);
     if (!d) return undefined;
     if (subs.length === 1 && stringLiteral(subs[0])) return d.kind === 'frame' ? { ndim: 1, kind: 'series' } : undefined;
@@ -289,7 +366,10 @@ export class Shapes {
 
   private attributeDims(e: PyNode, depth: number): Dims | undefined {
     const attr = e.child('attribute')?.text ?? '';
-    const obj = this.dims(e.child('object'), depth + 1);
+    const o = unparen(e.child('object'));
+    // q_next.max(1).values
+    if (attr === 'values' && o?.type === 'call' && this.rowReduction(o, depth + 1)) return { ndim: 1, kind: 'tensor' };
+    const obj = this.dims(o, depth + 1);
     if (!obj) return undefined;
     if (attr === 'values') return obj.kind === 'frame' || obj.kind === 'series' ? { ndim: obj.ndim, kind: 'array' } : undefined;
     // df.target: a column
@@ -303,6 +383,7 @@ export class Shapes {
   private callDims(e: PyNode, depth: number): Dims | undefined {
     const fn = e.child('function');
     const q = this.a.qname(fn);
+    if ((q === 'torch.amax' || q === 'torch.amin' || (!q && fn?.type === 'attribute')) && this.rowReduction(e, depth + 1, ['amax', 'amin'])) return { ndim: 1, kind: 'tensor' };
     if (q) return this.functionDims(q, e, depth);
     if (fn?.type !== 'attribute') return undefined;
     const method = fn.child('attribute')?.text ?? '';
@@ -384,107 +465,125 @@ export class Shapes {
   // ---- output side ----
 
   /** The final `nn.Linear(_, 1)` whose (N, 1) output `expr` holds, after element-wise steps only. */
-  columnOutput(expr: PyNode | undefined, depth = 0): PyNode | undefined {
+  columnOutput(expr: PyNode | undefined, depth = 0, any = false): PyNode | undefined {
     const e = unparen(expr);
     if (!e || depth > MAX_DEPTH) return undefined;
     if (e.type === 'identifier') {
       this.names.add(e.text);
       const v = valueBefore(this.a, e);
-      if (v) return conditional(v, e) ? undefined : this.columnOutput(v, depth + 1);
+      if (v) return conditional(v, e) ? undefined : this.columnOutput(v, depth + 1, any);
       if (v === undefined || elementBefore(this.a, e) || loopOf(e)) return undefined;
       const args = parameterArguments(this.a, e);
       if (!args || this.resolving.has(args)) return undefined;
       this.resolving.add(args);
-      const out = agree(args.map((x) => this.columnOutput(x, depth + 1)), (x, y) => x === y);
+      const out = agree(args.map((x) => this.columnOutput(x, depth + 1, any)), (x, y) => x === y);
       this.resolving.delete(args);
       return out;
     }
     if (e.type === 'comparison_operator') {
       const other = numberComparison(e);
-      return other ? this.columnOutput(other, depth + 1) : undefined;
+      return other ? this.columnOutput(other, depth + 1, any) : undefined;
     }
     if (e.type !== 'call') return undefined;
     const fn = e.child('function');
     const q = this.a.qname(fn);
-    if (q && OUT_FNS.has(q)) return this.columnOutput(positionalArgs(e)[0], depth + 1);
+    if (q && OUT_FNS.has(q)) return this.columnOutput(positionalArgs(e)[0], depth + 1, any);
+    if (q === 'torch.gather' && !any) {
+      const args = positionalArgs(e);
+      return args.length === 3 ? this.gathered(e, args[0], args[1], args[2], depth + 1) : undefined;
+    }
     if (q?.startsWith('torch.') || q?.startsWith('numpy.')) return undefined;
     if (fn?.type === 'attribute') {
       const method = fn.child('attribute')?.text ?? '';
       const obj = fn.child('object');
-      if (OUT_METHODS.has(method)) return obj?.text === 'self' ? undefined : this.columnOutput(obj, depth + 1);
-      if (method === 'forward' && obj && obj.text !== 'self') return this.moduleOf(obj, depth + 1);
-      if (obj?.text === 'self') return this.selfModule(e, method, depth + 1);
+      if (method === 'gather' && !any && !q) {
+        const args = positionalArgs(e);
+        return args.length === 2 ? this.gathered(e, obj, args[0], args[1], depth + 1) : undefined;
+      }
+      if (OUT_METHODS.has(method)) return obj?.text === 'self' ? undefined : this.columnOutput(obj, depth + 1, any);
+      if (method === 'forward' && obj && obj.text !== 'self') return this.moduleOf(obj, depth + 1, any);
+      if (obj?.text === 'self') return this.selfModule(e, method, depth + 1, any);
       return undefined;
     }
-    if (fn?.type === 'identifier') return this.moduleOf(fn, depth + 1);
+    if (fn?.type === 'identifier') return this.moduleOf(fn, depth + 1, any);
     return undefined;
   }
 
+  /**
+   * `policy_net(s).gather(1, a.unsqueeze(1))`: one value per row, picked by an (N, 1) index, so (N, 1) whatever the
+   * final Linear's width (the Q-value of the action taken, in DQN). The gather call itself stands for the column.
+   */
+  private gathered(call: PyNode, input: PyNode | undefined, dim: PyNode | undefined, index: PyNode | undefined, depth: number): PyNode | undefined {
+    if (dim?.text !== '1' || !index || !columnIndex(index)) return undefined;
+    return this.columnOutput(input, depth + 1, true) ? call : undefined;
+  }
+
   /** `self.model(x)` in a class that is not a module (a Trainer): what `self.model` was assigned. */
-  private selfModule(call: PyNode, attr: string, depth: number): PyNode | undefined {
+  private selfModule(call: PyNode, attr: string, depth: number, any = false): PyNode | undefined {
     const cls = call.ancestor('class_definition');
     if (!cls || this.a.modules.some((m) => m.node === cls)) return undefined;
     const values = this.a.scopes.selfAttr(cls, attr);
-    return agree(values.map((v) => this.moduleOf(v, depth + 1)), (x, y) => x === y);
+    return agree(values.map((v) => this.moduleOf(v, depth + 1, any)), (x, y) => x === y);
   }
 
-  /** The module a callee / value builds, when its output is (N, 1): the final Linear. */
-  private moduleOf(value: PyNode | undefined, depth: number): PyNode | undefined {
+  /** The module a callee / value builds, when its output is (N, 1) (with `any`, (N, k)): the final Linear. */
+  private moduleOf(value: PyNode | undefined, depth: number, any = false): PyNode | undefined {
     const v = unparen(value);
     if (!v || depth > MAX_DEPTH) return undefined;
     if (v.type === 'identifier') {
       if (this.a.moduleClass(v.text) || this.a.functions.has(v.text)) return undefined;
       this.names.add(v.text);
       const next = valueBefore(this.a, v);
-      if (next) return this.mutated(v.text) || conditional(next, v) ? undefined : this.moduleOf(next, depth + 1);
+      if (next) return this.mutated(v.text) || conditional(next, v) ? undefined : this.moduleOf(next, depth + 1, any);
       if (next === undefined || elementBefore(this.a, v) || loopOf(v)) return undefined;
       const args = parameterArguments(this.a, v);
       if (!args || this.resolving.has(args)) return undefined;
       this.resolving.add(args);
-      const out = agree(args.map((x) => this.moduleOf(x, depth + 1)), (x, y) => x === y);
+      const out = agree(args.map((x) => this.moduleOf(x, depth + 1, any)), (x, y) => x === y);
       this.resolving.delete(args);
       return out;
     }
     if (v.type !== 'call') return undefined;
     const fn = v.child('function');
     const q = this.a.qname(fn);
-    if (q && WRAPPERS.has(q)) return this.moduleOf(positionalArgs(v)[0], depth + 1);
-    if (fn?.type === 'attribute' && MODULE_CHAIN.has(fn.child('attribute')?.text ?? '') && !q) return this.moduleOf(fn.child('object'), depth + 1);
-    if (q === 'torch.nn.Linear' || q === 'torch.nn.LazyLinear') return this.columnLinear(v) ? v : undefined;
+    if (q && WRAPPERS.has(q)) return this.moduleOf(positionalArgs(v)[0], depth + 1, any);
+    if (fn?.type === 'attribute' && MODULE_CHAIN.has(fn.child('attribute')?.text ?? '') && !q) return this.moduleOf(fn.child('object'), depth + 1, any);
+    if (q === 'torch.nn.Linear' || q === 'torch.nn.LazyLinear') return any || this.columnLinear(v) ? v : undefined;
     if (q === 'torch.nn.Sequential') {
       const seq = torchLayers(this.a).sequentials.find((s) => s.call === v);
-      return seq ? this.columnStep(seq.steps[seq.steps.length - 1]) : undefined;
+      return seq ? this.columnStep(seq.steps[seq.steps.length - 1], any) : undefined;
     }
     if (fn?.type === 'identifier') {
       const cls = this.a.moduleClass(fn.text);
       if (cls) {
         const outs = torchLayers(this.a).forward(cls).outputs;
-        return outs.length ? agree(outs.map((s) => this.columnStep(s)), (x, y) => x === y) : undefined;
+        return outs.length ? agree(outs.map((s) => this.columnStep(s, any)), (x, y) => x === y) : undefined;
       }
       const defs = this.a.functions.get(fn.text);
       if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) {
-        return agree(returnValues(defs[0]!).map((r) => this.moduleOf(r, depth + 1)), (x, y) => x === y);
+        return agree(returnValues(defs[0]!).map((r) => this.moduleOf(r, depth + 1, any)), (x, y) => x === y);
       }
     }
     return undefined;
   }
 
   /** The Linear(_, 1) a forward / Sequential step ends with (element-wise steps after it are fine). */
-  private columnStep(step: LayerStep | undefined): PyNode | undefined {
+  private columnStep(step: LayerStep | undefined, any = false): PyNode | undefined {
     let s = step;
     for (let i = 0; s && KEEP_STEPS.has(s.kind) && i < 8; i++) {
       if (/glu|softmin/i.test(s.q ?? '') || /glu/i.test(s.site.text.split('(')[0] ?? '')) return undefined;
       s = s.prev;
     }
     if (s?.kind !== 'linear' || !s.layer) return undefined;
-    return this.columnLinear(s.layer) ? s.layer : undefined;
+    return any || this.columnLinear(s.layer) ? s.layer : undefined;
   }
 
   /** `nn.Linear(n, 1)` / `nn.Linear(n, out_features=1)` / `nn.LazyLinear(1)`. */
   private columnLinear(layer: PyNode): boolean {
     const q = this.a.callee(layer);
     const args = positionalArgs(layer);
-    const out = keywordArg(layer, 'out_features') ?? (q === 'torch.nn.LazyLinear' ? args[0] : q === 'torch.nn.Linear' ? args[1] : undefined);
+    const pyg = q?.startsWith('torch_geometric.') === true; // torch_geometric.nn.Linear(in_channels, out_channels)
+    const out = keywordArg(layer, pyg ? 'out_channels' : 'out_features') ?? (q === 'torch.nn.LazyLinear' ? args[0] : q === 'torch.nn.Linear' || pyg ? args[1] : undefined);
     return intValue(out, this.a) === 1;
   }
 
@@ -520,6 +619,29 @@ function conditional(value: PyNode, use: PyNode): boolean {
     if ((p.type === 'if_statement' || p.type === 'try_statement' || p.type === 'match_statement') && !(p.start <= use.start && use.end <= p.end)) return true;
   }
   return false;
+}
+
+/** `a.unsqueeze(1)`, `a.unsqueeze(-1)`, `a.view(-1, 1)`, `a.reshape(-1, 1)`, `a[:, None]`: an (N, 1) index column. */
+function columnIndex(n: PyNode): boolean {
+  const e = unparen(n);
+  if (e?.type === 'subscript') {
+    const subs = e.childrenOf('subscript');
+    return subs.length === 2 && fullSlice(subs[0]) && subs[1]!.type === 'none';
+  }
+  if (e?.type !== 'call' || !receiver(e)) return false;
+  const name = calleeName(e);
+  const args = positionalArgs(e).map((x) => x.text.replace(/\s/g, ''));
+  if (name === 'unsqueeze') return args.length === 1 && (args[0] === '1' || args[0] === '-1');
+  if (name === 'view' || name === 'reshape') return args.length === 2 && args[0] === '-1' && args[1] === '1';
+  return false;
+}
+
+/** An expression that visibly changes the number of dimensions (its result is not the 1-D value it comes from). */
+function visibleReshape(n: PyNode): boolean {
+  if (n.type === 'subscript') return n.childrenOf('subscript').some((x) => x.type === 'none' || /newaxis$/.test(x.text));
+  if (n.type !== 'call') return false;
+  const name = calleeName(n) ?? '';
+  return RESHAPE_METHODS.includes(name) || name === 'repeat' || name === 'expand' || name === 'T' || name === 'transpose' || name === 'outer';
 }
 
 function fullSlice(n: PyNode | undefined): boolean {

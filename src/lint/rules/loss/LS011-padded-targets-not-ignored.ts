@@ -1,5 +1,6 @@
 import { keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { losses } from '../../analysis/losses';
+import { isDataLoaderQname } from '../../analysis/runtime';
 import { valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -91,7 +92,7 @@ export class PaddedTargets {
           : -2;
     if (index < -1) return undefined;
     if (it?.type === 'identifier') it = unparen(this.a.scopes.valueAt(it.text, it) ?? undefined);
-    if (it?.type !== 'call' || this.a.callee(it) !== 'torch.utils.data.DataLoader') return undefined;
+    if (it?.type !== 'call' || !isDataLoaderQname(this.a.callee(it))) return undefined;
     let collate = unparen(keywordArg(it, 'collate_fn'));
     if (collate?.type === 'identifier' && !this.a.functions.has(collate.text)) collate = unparen(this.a.scopes.valueAt(collate.text, collate) ?? undefined);
     const pick = (r: PyNode | undefined) => {

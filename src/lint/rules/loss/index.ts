@@ -11,5 +11,6 @@ import { LS008 } from './LS008-sum-reduction-with-mean-lr';
 import { LS009 } from './LS009-output-target-broadcast';
 import { LS010 } from './LS010-kl-term-wrong-sign';
 import { LS011 } from './LS011-padded-targets-not-ignored';
+import { LS012 } from './LS012-kl-div-input-not-log-probabilities';
 
-export const lossRules: readonly Rule[] = [LS001, LS002, LS003, LS004, LS005, LS006, LS007, LS008, LS009, LS010, LS011];
+export const lossRules: readonly Rule[] = [LS001, LS002, LS003, LS004, LS005, LS006, LS007, LS008, LS009, LS010, LS011, LS012];

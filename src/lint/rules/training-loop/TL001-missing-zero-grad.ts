@@ -1,7 +1,8 @@
-import { bodyOf } from '../../analysis';
+import { bodyOf, unparen, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import { indentOf, isZeroGrad, lineStartIfAlone, manualUpdateLoops, moduloOperand, optimizerOf, trainingLoops, type LoopUpdate, type ManualUpdateLoop } from '../../analysis/training';
 import type { RawFix, Rule } from '../../types';
+import { resettingLoopBefore } from './TL017-step-outside-batch-loop';
 
 /**
  * Inserts `<optimizer>.zero_grad()` as the first statement of the loop body, or of the step function's body when the
@@ -49,12 +50,25 @@ export const TL001: Rule = {
     for (const u of trainingLoops(ctx.analysis).updates) {
       if (!u.missingReset) continue;
       if (!u.anyReset && zeroGradBefore(u)) continue; // TL002 says it better
-      if (u.anyReset && accumulationWindow(u)) continue;
+      if (u.anyReset && accumulationWindow(u, ctx.analysis)) continue;
+      // The step sits after an inner loop that resets every batch: one step per epoch on the last batch's gradient (TL017).
+      if (u.anyReset && u.steps.every((s) => resettingLoopBefore(s, ctx.analysis))) continue;
       const step = u.steps[0]!;
       if (reported.has(step)) continue; // a step function called from two loops
       reported.add(step);
       const fix = insertZeroGradFix(u);
       ctx.report({ node: step, message: message(u), fixes: fix ? [fix] : undefined });
+    }
+    // Lightning manual optimization: training_step is one iteration.
+    for (const u of trainingLoops(ctx.analysis).manualOptimization) {
+      if (!u.missingReset || (u.anyReset && accumulationWindow(u, ctx.analysis))) continue;
+      const step = u.steps[0]!;
+      const opt = optimizerOf(step);
+      const how = u.optimizer !== undefined && !u.ownReset ? 'its zero_grad() calls reset other parameters' : u.anyReset ? 'does not reset them on every path' : 'never resets them';
+      ctx.report({
+        node: step,
+        message: `training_step (manual optimization) steps ${opt} but ${how}: ${opt}'s gradients accumulate across batches. Call ${opt}.zero_grad() before self.manual_backward(...).`,
+      });
     }
     // Hand-written gradient descent (`w -= lr * w.grad` under no_grad) that never resets `.grad`.
     for (const m of manualUpdateLoops(ctx.analysis)) {
@@ -100,26 +114,59 @@ function message(u: LoopUpdate): string {
   return `Gradients are never reset in this loop: ${where}${fn ? 'nothing calls' : 'call'} ${opt}.zero_grad() each iteration, ${fn ? 'so' : 'or'} ${opt}.step() applies the sum of all previous gradients.`;
 }
 
+/**
+ * The `N` a guard tests: `(i + 1) % N == 0` itself, or a flag assigned such a test in the loop (timm's
+ * `need_update = last_batch or (batch_idx + 1) % accum_steps == 0; if need_update: optimizer.step()`).
+ */
+function guardModulo(cond: PyNode | undefined, loop: PyNode, a: Analysis): string | undefined {
+  cond = unparen(cond);
+  const direct = moduloOperand(cond);
+  if (direct !== undefined || cond?.type !== 'identifier') return direct;
+  const value = a.scopes.valueAt(cond.text, cond) ?? undefined;
+  return value && loop.start <= value.start && value.end <= loop.end ? moduloOperand(value) : undefined;
+}
+
 /** The `N` of the nearest enclosing `if` (inside the loop) whose condition tests `... % N`: `if (i + 1) % accum == 0:`. */
-function moduloOf(n: PyNode, loop: PyNode): string | undefined {
-  for (let p = n.parent; p && p !== loop && p.type !== 'function_definition'; p = p.parent) if (p.type === 'if_statement') return moduloOperand(p.child('condition'));
+function moduloOf(n: PyNode, loop: PyNode, a: Analysis): string | undefined {
+  for (let p = n.parent; p && p !== loop && p.type !== 'function_definition'; p = p.parent) if (p.type === 'if_statement') return guardModulo(p.child('condition'), loop, a);
   return undefined;
 }
 
 /**
- * Gradient accumulation written as windows: `if i % N == 0: optimizer.zero_grad()` at the start of each window and
- * `if (i + 1) % N == 0: optimizer.step()` at its end. Every step and some reset test the same `% N`: the path
- * analysis cannot pair the two conditions, but the gradients are reset once per window, as intended.
+ * Whether an earlier statement of a block around `n` (inside the loop) is `if not <guard>: ... continue` whose guard
+ * tests `% N`: what follows it runs on exactly the iterations where the guard holds (timm's `if not need_update: continue`).
  */
-function accumulationWindow(u: LoopUpdate): boolean {
-  const moduli = u.steps.map((s) => moduloOf(s, u.loop));
+function continuesUnless(n: PyNode, loop: PyNode, a: Analysis, modulo: string): boolean {
+  for (let s: PyNode | null = n; s && s !== loop && s.type !== 'function_definition'; s = s.parent) {
+    const block = s.parent;
+    if (block?.type !== 'block') continue;
+    for (const prev of block.namedChildren) {
+      if (prev.start >= s.start) break;
+      if (prev.type !== 'if_statement' || prev.childrenOf('alternative').length > 0) continue;
+      const cond = unparen(prev.child('condition'));
+      const last = prev.child('consequence')?.namedChildren.filter((c) => c.type !== 'comment').pop();
+      if (cond?.type !== 'not_operator' || (last?.type !== 'continue_statement' && last?.type !== 'return_statement')) continue;
+      if (guardModulo(cond.child('argument'), loop, a) === modulo) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Gradient accumulation written as windows: `if i % N == 0: optimizer.zero_grad()` at the start of each window and
+ * `if (i + 1) % N == 0: optimizer.step()` at its end (also through a flag: `if need_update: optimizer.step()` and
+ * `if not need_update: continue` before the reset). Every step and some reset test the same `% N`: the path analysis
+ * cannot pair the two conditions, but the gradients are reset once per window, as intended.
+ */
+function accumulationWindow(u: LoopUpdate, a: Analysis): boolean {
+  const moduli = u.steps.map((s) => moduloOf(s, u.loop, a));
   const n = moduli[0];
   if (n === undefined || moduli.some((m) => m !== n)) return false;
   let paired = false;
   for (const body of [u.loop.child('body'), ...u.stepFunctions.map((f) => f.child('body'))]) {
     body?.walk((c) => {
       if (paired || ((c.type === 'function_definition' || c.type === 'class_definition') && c !== body)) return false;
-      if (c.type === 'call' && isZeroGrad(c) && moduloOf(c, u.loop) === n) paired = true;
+      if (c.type === 'call' && isZeroGrad(c) && (moduloOf(c, u.loop, a) === n || continuesUnless(c, u.loop, a, n))) paired = true;
     });
   }
   return paired;

@@ -57,10 +57,10 @@ function addedName(right: PyNode): PyNode | undefined {
  * The statement-local part of `check`: an accumulation into a name or attribute inside a loop, of a name whose value
  * (at the accumulation) is built in that loop and not detached; else undefined.
  */
-function localAccumulation(a: Analysis, aug: PyNode): { loss: PyNode; root: PyNode; total: PyNode; loop: PyNode; value: PyNode } | undefined {
+function localAccumulation(a: Analysis, aug: PyNode): { loss: PyNode; root: PyNode; total: PyNode; loop: PyNode; value: PyNode; meter?: boolean } | undefined {
   const acc = accumulation(aug);
   if (!acc) return undefined;
-  const { total, right } = acc;
+  const { total, right, meter } = acc;
   if (!total || !right || (total.type !== 'identifier' && total.type !== 'attribute')) return undefined;
   const loop = innermostLoop(aug);
   if (!loop) return undefined;
@@ -70,11 +70,14 @@ function localAccumulation(a: Analysis, aug: PyNode): { loss: PyNode; root: PyNo
   const value = a.scopes.valueAt(root.text, aug);
   if (!value || DETACHED.test(value.text)) return undefined;
   if (!(loop.start <= value.start && value.end <= loop.end)) return undefined;
-  return { loss, root, total, loop, value };
+  return { loss, root, total, loop, value, meter };
 }
 
-/** `total += loss`, `total = total + loss`, `losses.append(loss)`: the accumulator and the added expression. */
-function accumulation(n: PyNode): { total: PyNode; right: PyNode } | undefined {
+/**
+ * `total += loss`, `total = total + loss`, `losses.append(loss)`, `losses.update(loss, n)` (`meter`: whether the
+ * receiver keeps a running sum is for `check` to find out): the accumulator and the added expression.
+ */
+function accumulation(n: PyNode): { total: PyNode; right: PyNode; meter?: boolean } | undefined {
   if (n.type === 'augmented_assignment') {
     const total = n.child('left');
     const right = n.child('right');
@@ -88,21 +91,56 @@ function accumulation(n: PyNode): { total: PyNode; right: PyNode } | undefined {
     return right ? { total, right } : undefined;
   }
   if (n.type === 'call') {
-    if (n.parent?.type !== 'expression_statement' || calleeName(n) !== 'append') return undefined; // cheap test first
+    const name = calleeName(n);
+    if (n.parent?.type !== 'expression_statement' || (name !== 'append' && name !== 'update')) return undefined; // cheap test first
     const f = n.child('function');
     const args = positionalArgs(n);
-    if (f?.type !== 'attribute' || f.child('attribute')?.text !== 'append' || args.length !== 1 || n.parent?.type !== 'expression_statement') return undefined;
+    if (f?.type !== 'attribute' || f.child('attribute')?.text !== name) return undefined;
+    // append(x); update(val) / update(val, n), positional only
+    const plain = (n.child('arguments')?.namedChildren ?? []).every((c) => c.type !== 'keyword_argument' && c.type !== 'list_splat' && c.type !== 'dictionary_splat');
+    if (name === 'append' ? args.length !== 1 : args.length < 1 || args.length > 2 || !plain) return undefined;
     const total = f.child('object');
-    return total ? { total, right: args[0]! } : undefined;
+    return total ? { total, right: args[0]!, meter: name === 'update' } : undefined;
   }
   return undefined;
 }
 
-function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode } | undefined {
+/**
+ * For `meter.update(loss, n)`: the class of `meter` when it is defined in this file and its `update` method adds its
+ * first parameter into an attribute (`self.sum += val * n`, the AverageMeter of pytorch/examples), else undefined.
+ */
+function runningSumClass(a: Analysis, meter: PyNode, at: PyNode): string | undefined {
+  if (meter.type !== 'identifier') return undefined;
+  const value = unparen(a.scopes.valueAt(meter.text, at) ?? undefined);
+  const cls = value?.type === 'call' ? value.child('function') : undefined;
+  if (cls?.type !== 'identifier' || !a.definesClass(cls.text)) return undefined;
+  const defs = (a.functions.get('update') ?? []).filter((d) => d.parent?.parent?.type === 'class_definition' && d.parent.parent.child('name')?.text === cls.text);
+  if (defs.length !== 1) return undefined;
+  const def = defs[0]!;
+  const params = (def.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier')));
+  const val = params[1]?.text;
+  if (!val || params[0]?.text !== 'self') return undefined;
+  let sums = false;
+  let rebound = false;
+  def.child('body')?.walk((x) => {
+    if (x.type === 'function_definition' || x.type === 'lambda' || x.type === 'class_definition') return false;
+    if ((x.type === 'assignment' || x.type === 'augmented_assignment') && x.child('left')?.text === val) rebound = true; // val = float(val)
+    if (x.type === 'augmented_assignment' && operatorOf(x) === '+=' && /^self\.\w+$/.test(x.child('left')?.text ?? '')) {
+      const added = addedName(x.child('right')!);
+      if (added?.type === 'identifier' && added.text === val) sums = true;
+    }
+    return undefined;
+  });
+  return sums && !rebound ? cls.text : undefined;
+}
+
+function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterClass?: string } | undefined {
   // The value reaching the sum must be the back-propagated tensor, not a detached copy (checked in localAccumulation).
   const local = localAccumulation(a, aug);
   if (!local) return undefined;
-  const { loss, root, total, loop, value } = local;
+  const { loss, root, total, loop, value, meter } = local;
+  const meterClass = meter ? runningSumClass(a, total, aug) : undefined;
+  if (meter && !meterClass) return undefined;
   const scope = aug.ancestor('function_definition') ?? aug.ancestor('module');
   if (!scope) return undefined;
   const names = backpropagatedNames(scope);
@@ -112,7 +150,7 @@ function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode } | unde
   // And the backward on that same value happens in this loop.
   const bw = names.get(loss.text)!.filter((c) => loop.start <= c.start && c.end <= loop.end && a.scopes.valueAt(root.text, c) === value);
   if (bw.length === 0) return undefined;
-  return { loss, total };
+  return { loss, total, meterClass };
 }
 
 export const TL008: Rule = {
@@ -141,7 +179,9 @@ export const TL008: Rule = {
     if (!hit) return;
     ctx.report({
       node: aug,
-      message: `${aug.text} keeps the loss tensor with its graph across iterations, so memory grows every iteration. Use ${hit.loss.text}.item().`,
+      message: hit.meterClass
+        ? `${aug.text} passes the loss tensor into ${hit.meterClass}, whose running sum keeps its graph across iterations, so memory grows every iteration. Pass ${hit.loss.text}.item().`
+        : `${aug.text} keeps the loss tensor with its graph across iterations, so memory grows every iteration. Use ${hit.loss.text}.item().`,
       fixes: [{ title: `Use ${hit.loss.text}.item()`, edits: [{ start: hit.loss.end, end: hit.loss.end, newText: '.item()' }] }],
     });
   },

@@ -1,4 +1,4 @@
-import { callsWithin, calleeName, hasParameter, keywordArg, loopTargetBinds, positionalArgs, receiver, type Analysis } from '../../analysis';
+import { callsWithin, calleeName, hasParameter, keywordArg, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { evaluation } from '../../analysis/evaluation';
 import { parameterArguments } from '../../analysis/parameters';
 import { hfSchedulerBuild, reachableCalls } from '../../analysis/order';
@@ -26,6 +26,11 @@ const trainingCall = (a: Analysis) => (c: PyNode) => isBackward(c) || isOptimize
 function trains(loop: PyNode, a: Analysis): boolean {
   // callsWithin first: memoised and enough for most loops; reachableCalls repeats it and follows the file's functions.
   return callsWithin(loop).some(trainingCall(a)) || reachableCalls(a, loop).some(trainingCall(a));
+}
+
+/** Whether the loop's own body (not a nested loop's, not a called function's) runs backward() or an optimizer step. */
+function trainsDirectly(loop: PyNode, a: Analysis): boolean {
+  return callsWithin(loop).some((c) => trainingCall(a)(c) && innermostLoop(c) === loop);
 }
 
 /** An optimizer or LR scheduler class built by this call (a Hugging Face schedule factory included). */
@@ -75,12 +80,17 @@ export const TL013: Rule = {
   // Not statement-local: the loop may train through functions defined elsewhere in the file.
   candidate: {
     reads: ['imports'],
-    test: (call, ctx) => buildsOptimizer(ctx.analysis.callee(call), call, ctx.analysis) && (innermostLoop(call) !== undefined || builtAtTopOf(call) !== undefined),
+    test: (call, ctx) =>
+      (buildsOptimizer(ctx.analysis.callee(call), call, ctx.analysis) && (innermostLoop(call) !== undefined || builtAtTopOf(call) !== undefined)) ||
+      factoryCallInLoop(call),
   },
   visit(call, ctx) {
     const a = ctx.analysis;
     const q = a.callee(call);
-    if (!buildsOptimizer(q, call, a)) return;
+    if (!buildsOptimizer(q, call, a)) {
+      if (factoryCallInLoop(call)) factoryInLoop(call, ctx);
+      return;
+    }
     if (!innermostLoop(call)) {
       epochFunction(call, q, ctx);
       return;
@@ -100,6 +110,9 @@ export const TL013: Rule = {
     if (!keepsState(q, call)) return;
     const model = optimizedModel(call);
     if (!model || renewedIn(loop, model)) return; // a new model each iteration (a sweep, a fold) gets a new optimizer
+    // A loop that trains through an inner loop (or a function) is a restart only if it is an epoch loop: an outer
+    // loop over devices, learning rates or seeds (`for device in ['cpu', 'cuda']:`) gives each run its own optimizer.
+    if (!trainsDirectly(loop, a) && !isEpochLoop(loop)) return;
     ctx.report({ node: call, message: `${q.slice('torch.optim.'.length)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
   },
 };
@@ -194,4 +207,80 @@ function assignedIn(body: PyNode | undefined, name: string, at: PyNode): boolean
     return undefined;
   });
   return hit;
+}
+
+// ---- Optimizer factories: `optimizer = build_optimizer(cfg, model)` called inside the epoch loop ----
+
+/** `build_optimizer(...)`, `get_optimizer(...)`, `make_optimizer(...)` called by a plain name inside a loop (syntax only). */
+function factoryCallInLoop(call: PyNode): boolean {
+  const fn = call.child('function');
+  return fn?.type === 'identifier' && /optim/i.test(fn.text) && innermostLoop(call) !== undefined;
+}
+
+/**
+ * The optimizer builds a factory returns: its every `return` (one at least) is `return torch.optim.X(...)` (or a name
+ * the function bound to one). Undefined when it may return anything else.
+ */
+function factoryBuilds(a: Analysis, def: PyNode): PyNode[] | undefined {
+  const body = def.child('body');
+  if (!body) return undefined;
+  const builds: PyNode[] = [];
+  let other = false;
+  body.walk((n) => {
+    if (other || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'return_statement') return undefined;
+    let value = unparen(n.namedChildren[0]);
+    // `optimizer = torch.optim.Adam(...)` then `return optimizer`
+    if (value?.type === 'identifier') {
+      const bound = unparen(a.scopes.valueAt(value.text, value) ?? undefined);
+      value = bound && def.start <= bound.start && bound.end <= def.end ? bound : undefined;
+    }
+    const q = value?.type === 'call' ? a.callee(value) : undefined;
+    if (value && q && isOptimizerClass(q)) builds.push(value);
+    else other = true;
+    return false;
+  });
+  return other || builds.length === 0 ? undefined : builds;
+}
+
+/** The argument `call` passes for parameter `name` of `def` (by position, keyword or default), else undefined. */
+function argumentFor(def: PyNode, call: PyNode, name: string): PyNode | undefined {
+  const args = call.child('arguments')?.namedChildren ?? [];
+  if (args.some((x) => x.type === 'list_splat' || x.type === 'dictionary_splat')) return undefined;
+  let position = 0;
+  for (const p of def.child('parameters')?.namedChildren ?? []) {
+    if (p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern' || p.type === 'keyword_separator') return undefined;
+    const id = p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier');
+    if (id?.text === name) return positionalArgs(call)[position] ?? keywordArg(call, name) ?? p.child('value');
+    position++;
+  }
+  return undefined;
+}
+
+/**
+ * `optimizer = build_optimizer(cfg, model)` inside the training loop, where the file's `build_optimizer` returns
+ * `torch.optim.X(model.parameters(), ...)`: the same restart as building the optimizer in the loop itself.
+ */
+function factoryInLoop(call: PyNode, ctx: RuleContext): void {
+  const a = ctx.analysis;
+  const name = call.child('function')!.text;
+  const defs = a.functions.get(name);
+  if (defs?.length !== 1) return;
+  const def = defs[0]!;
+  if (def.ancestor('class_definition') || (def.start <= call.start && call.end <= def.end)) return;
+  const builds = factoryBuilds(a, def);
+  if (!builds || !builds.some((b) => keepsState(a.callee(b)!, b))) return;
+  const loop = loopsAround(call).find((l) => trains(l, a));
+  if (!loop || (!trainsDirectly(loop, a) && !isEpochLoop(loop))) return;
+  // The model each build optimizes, followed from a parameter of the factory to this call's argument.
+  for (const b of builds) {
+    let model = optimizedModelNode(b);
+    if (model?.type === 'identifier' && hasParameter(def, model.text)) model = argumentFor(def, call, model.text);
+    if (!model || (model.type !== 'identifier' && model.type !== 'attribute') || renewedIn(loop, model.text)) return;
+  }
+  const classes = [...new Set(builds.map((b) => a.callee(b)!.slice('torch.optim.'.length)))].join(' / ');
+  ctx.report({
+    node: call,
+    message: `${name}() builds a new ${classes} inside the training loop: its state (momentum, running averages) starts from zero every iteration. Call it once, before the loop.`,
+  });
 }

@@ -1,6 +1,6 @@
-import { callsWithin, type Analysis } from '../../analysis';
+import { callsWithin, receiver, type Analysis } from '../../analysis';
 import { statementOf } from '../../analysis/runtime';
-import { BATCH_ITERABLE, isBackward, isOptimizerStep } from '../../analysis/training';
+import { BATCH_ITERABLE, isBackward, isOptimizerClass, isOptimizerStep, isZeroGrad, optimizedModel, optimizerOf } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -15,13 +15,47 @@ function batchLoopBefore(statement: PyNode, block: PyNode, a: Analysis): PyNode 
   return undefined;
 }
 
+/** The model an optimizer name was built from (`optD = Adam(netD.parameters())` -> `netD`), else undefined. */
+function ownerOf(opt: string, at: PyNode, a: Analysis): string | undefined {
+  if (!/^\w+$/.test(opt)) return undefined;
+  const value = a.scopes.valueAt(opt, at);
+  const q = value?.type === 'call' ? a.callee(value) : undefined;
+  return value && q && isOptimizerClass(q) ? optimizedModel(value) : undefined;
+}
+
+/**
+ * The loop just before an optimizer step (same block) that resets that optimizer's gradients every iteration
+ * (`opt.zero_grad()`, or `model.zero_grad()` of the model it was built from) and runs backward() but never steps it:
+ * the step after it applies only the last iteration's gradient. Undefined when a reset follows the loop.
+ */
+export function resettingLoopBefore(step: PyNode, a: Analysis): PyNode | undefined {
+  const statement = statementOf(step);
+  const block = statement.parent;
+  if (block?.type !== 'block' && block?.type !== 'module') return undefined;
+  const opt = optimizerOf(step);
+  const owner = ownerOf(opt, step, a);
+  const resets = (c: PyNode) => isZeroGrad(c) && (receiver(c)?.text === opt || (owner !== undefined && receiver(c)?.text === owner));
+  let found: PyNode | undefined;
+  for (const earlier of block.namedChildren) {
+    if (earlier.start >= statement.start) break;
+    const calls = callsWithin(earlier);
+    if (earlier.type !== 'for_statement' && earlier.type !== 'while_statement') {
+      if (found && calls.some(resets)) found = undefined;
+      continue;
+    }
+    if (!calls.some(resets)) continue;
+    found = calls.some(isBackward) && !calls.some((c) => isOptimizerStep(c, a) && optimizerOf(c) === opt) ? earlier : undefined;
+  }
+  return found;
+}
+
 export const TL017: Rule = {
   meta: {
     id: 'TL017',
     name: 'step-outside-batch-loop',
     group: 'training-loop',
     defaultSeverity: 'warning',
-    summary: '`optimizer.step()` after the batch loop, with `backward()` inside it: one update per epoch, from the sum of all gradients.',
+    summary: '`optimizer.step()` after the batch loop, with `backward()` inside it: one update per epoch, from the sum of all gradients (or, when zero_grad() stays in the loop, from the last batch alone).',
     why:
       'Each `backward()` adds its gradients into `.grad`. With `optimizer.step()` placed after the loop over batches ' +
       'instead of inside it, the gradients of every batch of the epoch are summed and the weights move once per epoch, ' +
@@ -43,7 +77,7 @@ export const TL017: Rule = {
       const statement = statementOf(call);
       const block = statement.parent;
       if (!block) return false;
-      return block.type === 'module' || batchLoopBefore(statement, block, ctx.analysis) !== undefined;
+      return block.type === 'module' || batchLoopBefore(statement, block, ctx.analysis) !== undefined || resettingLoopBefore(call, ctx.analysis) !== undefined;
     },
   },
   visit(call, ctx) {
@@ -52,6 +86,15 @@ export const TL017: Rule = {
     const statement = statementOf(call);
     const block = statement.parent;
     if (!block) return;
+    const resetting = resettingLoopBefore(call, ctx.analysis);
+    if (resetting) {
+      const what = resetting.type === 'for_statement' ? `the loop over ${resetting.child('right')!.text}` : 'the loop before it';
+      ctx.report({
+        node: call,
+        message: `${call.text} runs once, after ${what}, which resets ${optimizerOf(call)}'s gradients every iteration: each update applies only the last batch's gradient. Move it into the loop, after backward().`,
+      });
+      return;
+    }
     const earlier = batchLoopBefore(statement, block, ctx.analysis);
     if (!earlier) return;
     ctx.report({

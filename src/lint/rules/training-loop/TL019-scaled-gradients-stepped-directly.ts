@@ -18,7 +18,8 @@ export const TL019: Rule = {
       '(65,536 at the start) to keep small float16 gradients from underflowing. `scaler.step(optimizer)` divides them back ' +
       'and skips the step when they hold inf or NaN; `optimizer.step()` called directly applies the scaled gradients as they ' +
       'are: updates tens of thousands of times too large, and overflowed steps applied too, so the loss jumps to NaN/inf or ' +
-      'training diverges, with no error. `scaler.update()` must follow `scaler.step()` in every iteration: without it the ' +
+      'training diverges, with no error. Even after `scaler.unscale_(optimizer)` (for clipping), `optimizer.step()` still ' +
+      'applies the overflowed steps that `scaler.step` would skip. `scaler.update()` must follow `scaler.step()` in every iteration: without it the ' +
       'scale never adapts, and after one overflow every later step is skipped (or the gradients stay needlessly small).',
     wrong:
       'scaler = torch.amp.GradScaler("cuda")\nfor x, y in train_loader:\n    optimizer.zero_grad()\n    with torch.autocast("cuda"):\n' +
@@ -80,6 +81,14 @@ function initScale(a: Analysis, x: PyNode): string {
   return arg && /^[\d._e+-]+$/i.test(arg.text) ? arg.text : '65536';
 }
 
+/** Whether an `if` between `step` and `body` tests for inf/NaN itself (`if torch.isfinite(grad_norm):`). */
+function checksFinite(step: PyNode, body: PyNode): boolean {
+  for (let p = step.parent; p && p !== body; p = p.parent) {
+    if ((p.type === 'if_statement' || p.type === 'elif_clause') && /isfinite|isnan|isinf|found_inf|nan|inf/i.test(p.child('condition')?.text ?? '')) return true;
+  }
+  return false;
+}
+
 function checkBody(body: PyNode, ctx: RuleContext, reported: Set<PyNode>): void {
   const a = ctx.analysis;
   const calls = callsWithin(body);
@@ -103,7 +112,11 @@ function checkBody(body: PyNode, ctx: RuleContext, reported: Set<PyNode>): void 
         if (reported.has(step) || calleeName(step) !== 'step' || !noArguments(step) || !isOptimizerStep(step, a)) continue;
         const opt = receiver(step);
         if (!opt || opt.text === name) continue;
-        if (unscales.some((u) => u.start < step.start)) continue;
+        // After scaler.unscale_(opt) the gradients have their true size, but the step still needs the scaler's inf/NaN check.
+        // Reported only with scaler.update() in the loop (the scaler's protocol is clearly meant) and no finiteness
+        // test of its own around the step (`if torch.isfinite(norm): optimizer.step()`).
+        const unscaled = unscales.some((u) => u.start < step.start);
+        if (unscaled && (!updated || checksFinite(step, body))) continue;
         reported.add(step);
         const stmt = loneStatement(step);
         const lineEnd = stmt ? lineEndIfAlone(ctx, stmt) : undefined;
@@ -111,9 +124,12 @@ function checkBody(body: PyNode, ctx: RuleContext, reported: Set<PyNode>): void 
         if (!updated && stmt && lineEnd !== undefined) edits.push(insertLineAfter(lineEnd, indentOf(stmt), `${name}.update()`));
         ctx.report({
           node: step,
-          message:
-            `the loss is scaled by ${name} (x${initScale(a, x)}) but ${step.text} applies the scaled gradients: ` +
-            `use ${name}.step(${opt.text})${updated ? '' : ` then ${name}.update()`}.`,
+          message: unscaled
+            ? `${step.text} after ${name}.unscale_(${opt.text}) applies steps whose gradients overflowed to inf/NaN, which ` +
+              `${name}.step(${opt.text}) would skip (one such step makes the weights NaN): use ${name}.step(${opt.text})` +
+              `${updated ? '' : ` then ${name}.update()`}.`
+            : `the loss is scaled by ${name} (x${initScale(a, x)}) but ${step.text} applies the scaled gradients: ` +
+              `use ${name}.step(${opt.text})${updated ? '' : ` then ${name}.update()`}.`,
           fixes:
             stmt && lineEnd !== undefined
               ? [{ title: `Step through the scaler: ${name}.step(${opt.text})${updated ? '' : ` + ${name}.update()`}`, edits }]

@@ -1,0 +1,93 @@
+import { calleeName, receiver, unparen } from '../../analysis';
+import { innermostLoop } from '../../analysis/training';
+import type { PyNode } from '../../parser';
+import type { Rule } from '../../types';
+
+// A torchmetrics metric computed once per epoch and never reset: every epoch's value covers all the epochs so far.
+
+/** `for epoch in range(...)`, `for ep in trange(n)`, `while epoch < n`: a loop over epochs, not over batches. */
+function isEpochLoop(l: PyNode): boolean {
+  if (l.type === 'while_statement') return /epoch/i.test(l.child('condition')?.text ?? '');
+  return /epoch|^ep$|^e$/i.test(l.child('left')?.text ?? '');
+}
+
+/** Loops nested in a loop's body (not the loop itself). */
+function innerLoops(l: PyNode): PyNode[] {
+  const out: PyNode[] = [];
+  l.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda') return false;
+    if (n.type === 'for_statement' || n.type === 'while_statement') out.push(n);
+  });
+  return out;
+}
+
+export const EV014: Rule = {
+  meta: {
+    id: 'EV014',
+    name: 'metric-never-reset',
+    group: 'evaluation',
+    defaultSeverity: 'warning',
+    summary: 'A torchmetrics metric is computed every epoch but never reset: each value averages over all epochs so far.',
+    why:
+      'A torchmetrics object accumulates state with every `update()` (or call) until `reset()`. Computed at the end of ' +
+      'each epoch without a reset, epoch 10\'s accuracy (or AUROC, F1...) mixes the predictions of epochs 1 to 10: ' +
+      'the curve is smoothed, lags behind the model, and early stopping or checkpoint selection on it picks the wrong ' +
+      'epoch. Call `metric.reset()` after `compute()` (Lightning does it for you only for metrics logged as objects).',
+    wrong:
+      'import torchmetrics\nacc = torchmetrics.Accuracy(task="multiclass", num_classes=10)\nfor epoch in range(epochs):\n    for x, y in val_loader:\n        acc.update(model(x), y)\n    print(epoch, acc.compute())',
+    right:
+      'import torchmetrics\nacc = torchmetrics.Accuracy(task="multiclass", num_classes=10)\nfor epoch in range(epochs):\n    for x, y in val_loader:\n        acc.update(model(x), y)\n    print(epoch, acc.compute())\n    acc.reset()',
+    concept: 'Metrics: one value per epoch needs a fresh state per epoch',
+    fixable: true,
+  },
+  check(ctx) {
+    const a = ctx.analysis;
+    const computes = a.callsNamed('compute');
+    if (!computes.length) return;
+    const resets = new Set(a.callsNamed('reset').map((c) => receiver(c)?.text));
+    const seen = new Set<string>();
+    for (const compute of computes) {
+      const m = receiver(compute);
+      if (m?.type !== 'identifier' || seen.has(m.text) || resets.has(m.text)) continue;
+      const value = unparen(a.scopes.valueAt(m.text, m) ?? undefined);
+      // `torchmetrics.AUROC(task="binary").to(device)`
+      let built = value;
+      while (built?.type === 'call' && /^(to|cuda|cpu)$/.test(calleeName(built) ?? '') && built.child('function')?.type === 'attribute') built = unparen(receiver(built));
+      if (value?.type !== 'call' || built?.type !== 'call' || !(a.callee(built) ?? '').startsWith('torchmetrics.')) continue;
+      const feeds = (n: PyNode) => {
+        let hit = false;
+        n.walk((c) => {
+          if (hit) return false;
+          if (c.type !== 'call') return;
+          const fn = c.child('function');
+          if ((calleeName(c) === 'update' && receiver(c)?.text === m.text) || (fn?.type === 'identifier' && fn.text === m.text)) hit = true;
+        });
+        return hit;
+      };
+      // The compute runs in an epoch loop the metric was built outside of, and that loop feeds it.
+      // (an epoch loop by name, or a loop whose inner batch loop does the updating while it computes once per pass).
+      let loop: PyNode | undefined;
+      let nested: PyNode | undefined;
+      for (let l = innermostLoop(compute); l && !(value.start > l.start && value.end < l.end); l = innermostLoop(l)) {
+        if (isEpochLoop(l)) loop = l;
+        nested ??= l;
+      }
+      if (!loop && nested && innerLoops(nested).some((inner) => feeds(inner))) loop = nested;
+      if (!loop) continue;
+      if (!feeds(loop.child('body') ?? loop)) continue;
+      seen.add(m.text);
+      // The fix resets right after the statement holding compute(), when that statement is directly in the loop body.
+      let stmt: PyNode | undefined = compute;
+      while (stmt && stmt.parent !== loop.child('body')) stmt = stmt.parent ?? undefined;
+      const src = ctx.source;
+      const lineStart = stmt ? src.lastIndexOf('\n', stmt.start - 1) + 1 : -1;
+      const indent = stmt ? src.slice(lineStart, stmt.start) : '';
+      const fixes = stmt && /^[ \t]*$/.test(indent) ? [{ title: `Reset ${m.text} after computing it`, edits: [{ start: stmt.end, end: stmt.end, newText: `\n${indent}${m.text}.reset()` }] }] : undefined;
+      ctx.report({
+        node: compute,
+        message: `${m.text} is computed every epoch but never reset: each value covers all the epochs so far. Call ${m.text}.reset() after compute().`,
+        fixes,
+      });
+    }
+  },
+};

@@ -368,3 +368,31 @@ test('EV011 (not EV006) reports a dim-0 argmax of a model output in a batch loop
   assert.deepEqual(ids(ARGMAX0('0')).filter((r) => r === 'EV006' || r === 'EV011'), ['EV011']);
   assert.deepEqual(ids(ARGMAX0('1')).filter((r) => r === 'EV006' || r === 'EV011'), []);
 });
+
+test('EV001: sizes and tensors in the constructor arguments build no module (char-RNN, silent)', () => {
+  const code = CHAR_RNN('nn.GRU(32, 32, num_layers=2)')
+    .replace('model = RNN()', 'model = RNN(len(vocab))\nmodel = model.to(device)')
+    .replace('    def __init__(self):', '    def __init__(self, n):')
+    .replace('        self.fc = nn.Linear(32, 100)', '        self.fc = nn.Linear(32, n)\n        self.h0 = nn.Parameter(torch.zeros(2, 1, 32))');
+  assert.deepEqual(ids(code, 'EV001'), []);
+});
+
+const WRAPPED = (build: string) => `${HEADER}
+def train(net, train_iter, valid_iter):
+    net = nn.DataParallel(net).to(device)
+    trainer = torch.optim.SGD(net.parameters(), lr=0.1)
+    for epoch in range(10):
+        for x, y in train_iter:
+            trainer.zero_grad()
+            F.cross_entropy(net(x), y).backward()
+            trainer.step()
+        for x, y in valid_iter:
+            print(net(x).argmax(1))
+
+train(${build}, train_iter, valid_iter)
+`;
+
+test('EV001: nn.DataParallel(net) wraps the model given by name', () => {
+  assert.deepEqual(ids(WRAPPED('nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))'), 'EV001'), ['EV001']);
+  assert.deepEqual(ids(WRAPPED('nn.Sequential(nn.Linear(4, 4), nn.ReLU())'), 'EV001'), []);
+});

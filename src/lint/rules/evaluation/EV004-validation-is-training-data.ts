@@ -50,7 +50,8 @@ export const EV004: Rule = {
       'train_loader`, the training loader passed twice to `trainer.fit`) measures how well the model memorises, not how it ' +
       'generalises: validation loss keeps falling while the model overfits, so early stopping, checkpoint selection and the ' +
       'reported score are all meaningless. Use a held-out split. A validation loader built from the training dataset with ' +
-      'its own sampler (an index split) is not reported.',
+      'its own sampler (an index split) is not reported. Also reported (as a warning): an evaluation loop (under no_grad, or ' +
+      'in an evaluation function) that iterates the training loader while the held-out loader is never iterated.',
     wrong: 'model.fit(X_train, y_train, epochs=10, validation_data=(X_train, y_train))',
     right: 'model.fit(X_train, y_train, epochs=10, validation_data=(X_val, y_val))',
     concept: 'Generalisation: validation data must be held out from training',

@@ -119,7 +119,8 @@ export const EV010: Rule = {
       '`len(loader)` is the number of batches, not of samples. A count of correct predictions divided by it is off by ' +
       'a factor of the batch size: accuracies above 100 % with large batches, plausible-looking but wrong numbers ' +
       'otherwise. Divide by the number of samples, `len(test_loader.dataset)` (or count them as you go). Averaging ' +
-      'per-batch mean losses over `len(loader)` is fine; this rule only looks at counts of correct predictions.',
+      'per-batch mean losses (or per-batch accuracies, `.float().mean()`) over `len(loader)` is fine; this rule only ' +
+      'looks at counts of correct predictions, divided with `/` or `/=`.',
     wrong: 'correct = 0\nfor x, y in test_loader:\n    correct += (model(x).argmax(dim=1) == y).sum().item()\naccuracy = correct / len(test_loader)',
     right: 'correct = 0\nfor x, y in test_loader:\n    correct += (model(x).argmax(dim=1) == y).sum().item()\naccuracy = correct / len(test_loader.dataset)',
     concept: 'Metrics: average over samples, not batches',

@@ -119,7 +119,8 @@ export const EV013: Rule = {
       'Accuracy is the number of correct predictions over the number of samples. When the line that adds each batch size ' +
       'to `total` is indented one level too little, it runs once after the loop has finished and adds only the size of ' +
       'the last batch, while `correct` was summed over every batch. The accuracy comes out far too high (often above ' +
-      '100 %). Indent the line into the loop.',
+      '100 %). Indent the line into the loop. The same holds for a weighted total (`total_loss += len(data) * ' +
+      'loss.item()`) zeroed before the loop and added to only after it.',
     wrong:
       'correct, total = 0, 0\nfor images, labels in test_loader:\n    predicted = model(images).argmax(dim=1)\n    correct += (predicted == labels).sum().item()\ntotal += labels.size(0)\nprint(100 * correct / total)',
     right:

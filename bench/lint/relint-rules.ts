@@ -37,7 +37,7 @@ async function main() {
   const local = new Set(L.allRules.filter((r) => r.local).map((r) => r.meta.id));
   const localMs = rules.filter(([r]) => local.has(r)).reduce((s, [, v]) => s + v, 0);
   console.log(`rules total ${(total / n).toFixed(2)} ms (${local.size} statement-local rules ${(localMs / n).toFixed(2)} ms); index+rest ${((lint - total) / n).toFixed(2)} ms`);
-  console.log(rules.slice(0, 30).map(([r, v]) => `${r}${local.has(r) ? ' (local)' : ''} ${(v / n).toFixed(2)}`).join('\n'));
+  console.log(rules.slice(0, process.argv.includes("--all") ? rules.length : 30).map(([r, v]) => `${r}${local.has(r) ? ' (local)' : ''} ${(v / n).toFixed(2)}`).join('\n'));
 }
 main().catch((e) => {
   console.error(e);

@@ -2,6 +2,7 @@
 // helpers for DataLoader calls and device moves. Used by the data, reproducibility, device and hyperparameter rules.
 import type { PyNode } from '../parser';
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { lastName } from './order';
 import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
 import { trainingLoops } from './training';
@@ -68,6 +69,15 @@ export function assignedName(call: PyNode): string | undefined {
   if (left?.type === 'identifier') return left.text;
   if (left?.type === 'attribute') return left.child('attribute')?.text;
   return undefined;
+}
+
+/**
+ * The name that says what a DataLoader call loads, when it matches `kind`: the name the loader is assigned to
+ * (`test_loader = DataLoader(...)`) or its dataset's (`DataLoader(test_ds)`).
+ */
+export function loaderNamed(call: PyNode, kind: RegExp): string | undefined {
+  const dataset = positionalArgs(call)[0] ?? keywordArg(call, 'dataset');
+  return [assignedName(call), dataset && lastName(dataset)].find((n) => n !== undefined && kind.test(n));
 }
 
 /** The target expression a call's result is assigned to (`x` or `self.x`). */

@@ -1,6 +1,6 @@
-import { keywordArg, positionalArgs } from '../../analysis';
-import { HELD_OUT_DATA, lastName } from '../../analysis/order';
-import { assignedName, isDataLoaderQname } from '../../analysis/runtime';
+import { keywordArg } from '../../analysis';
+import { HELD_OUT_DATA } from '../../analysis/order';
+import { isDataLoaderQname, loaderNamed } from '../../analysis/runtime';
 import type { Rule } from '../../types';
 
 export const DT009: Rule = {
@@ -26,8 +26,7 @@ export const DT009: Rule = {
     if (!isDataLoaderQname(ctx.analysis.callee(call))) return;
     const drop = keywordArg(call, 'drop_last');
     if (drop?.text !== 'True') return;
-    const dataset = positionalArgs(call)[0] ?? keywordArg(call, 'dataset');
-    const held = [assignedName(call), dataset && lastName(dataset)].find((n) => n !== undefined && HELD_OUT_DATA.test(n));
+    const held = loaderNamed(call, HELD_OUT_DATA);
     if (!held) return;
     ctx.report({
       node: drop.parent ?? drop,

@@ -1,6 +1,5 @@
 import { keywordArg, positionalArgs } from '../../analysis';
-import { lastName } from '../../analysis/order';
-import { assignedName, isDataLoaderQname } from '../../analysis/runtime';
+import { isDataLoaderQname, loaderNamed } from '../../analysis/runtime';
 import type { Rule } from '../../types';
 
 // A test/submission loader built with shuffle=True in a file that writes predictions to a CSV: the rows are
@@ -38,8 +37,7 @@ export const DT014: Rule = {
     if (!isDataLoaderQname(ctx.analysis.callee(call))) return;
     const shuffle = keywordArg(call, 'shuffle');
     if (shuffle?.text !== 'True') return;
-    const dataset = positionalArgs(call)[0] ?? keywordArg(call, 'dataset');
-    const name = [assignedName(call), dataset && lastName(dataset)].find((n) => n !== undefined && PREDICTION_DATA.test(n));
+    const name = loaderNamed(call, PREDICTION_DATA);
     if (!name) return;
     // A submission or prediction file (`submission.to_csv(...)`, `df.to_csv("preds.csv")`), not a table of metrics.
     const writes = ctx.analysis.callsNamed('to_csv').find((c) => c.start > call.end && /sub|pred/i.test(`${c.child('function')?.text} ${positionalArgs(c)[0]?.text ?? ''}`));

@@ -1,4 +1,5 @@
 import { calleeName, positionalArgs, receiver, unparen } from '../../analysis';
+import { indentOf, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -156,13 +157,10 @@ export const EV013: Rule = {
     if (!other && !(added.weighted && zeroedBeforeOnly(counter.text, loop, stmt))) return;
     // The fix indents the line to the loop body's indentation when it directly follows the loop on its own line.
     const body = loop.child('body');
-    const src = ctx.source;
-    const lineStart = src.lastIndexOf('\n', stmt.start - 1) + 1;
-    const bodyLineStart = body ? src.lastIndexOf('\n', body.start - 1) + 1 : -1;
-    const bodyIndent = body && bodyLineStart >= 0 ? src.slice(bodyLineStart, body.start) : undefined;
+    const lineStart = lineStartIfAlone(stmt);
     const fixes: RawFix[] | undefined =
-      siblings[i - 1] === loop && bodyIndent !== undefined && /^[ \t]*$/.test(bodyIndent) && /^[ \t]*$/.test(src.slice(lineStart, stmt.start)) && !src.slice(stmt.start, stmt.end).includes('\n')
-        ? [{ title: 'Indent the count into the loop', edits: [{ start: lineStart, end: stmt.start, newText: bodyIndent }] }]
+      siblings[i - 1] === loop && body && lineStartIfAlone(body) !== undefined && lineStart !== undefined && !stmt.text.includes('\n')
+        ? [{ title: 'Indent the count into the loop', edits: [{ start: lineStart, end: stmt.start, newText: indentOf(body) }] }]
         : undefined;
     ctx.report({
       node: aug,

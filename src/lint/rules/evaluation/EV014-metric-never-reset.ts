@@ -1,5 +1,5 @@
 import { calleeName, receiver, unparen } from '../../analysis';
-import { innermostLoop } from '../../analysis/training';
+import { indentOf, innermostLoop, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -79,10 +79,7 @@ export const EV014: Rule = {
       // The fix resets right after the statement holding compute(), when that statement is directly in the loop body.
       let stmt: PyNode | undefined = compute;
       while (stmt && stmt.parent !== loop.child('body')) stmt = stmt.parent ?? undefined;
-      const src = ctx.source;
-      const lineStart = stmt ? src.lastIndexOf('\n', stmt.start - 1) + 1 : -1;
-      const indent = stmt ? src.slice(lineStart, stmt.start) : '';
-      const fixes = stmt && /^[ \t]*$/.test(indent) ? [{ title: `Reset ${m.text} after computing it`, edits: [{ start: stmt.end, end: stmt.end, newText: `\n${indent}${m.text}.reset()` }] }] : undefined;
+      const fixes = stmt && lineStartIfAlone(stmt) !== undefined ? [{ title: `Reset ${m.text} after computing it`, edits: [{ start: stmt.end, end: stmt.end, newText: `\n${indentOf(stmt)}${m.text}.reset()` }] }] : undefined;
       ctx.report({
         node: compute,
         message: `${m.text} is computed every epoch but never reset: each value covers all the epochs so far. Call ${m.text}.reset() after compute().`,

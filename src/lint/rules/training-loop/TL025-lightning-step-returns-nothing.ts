@@ -1,4 +1,5 @@
 import { methodsOf, returnValues } from '../../analysis/modules';
+import { indentOf, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -49,10 +50,7 @@ export const TL025: Rule = {
     const lossAssign = [...statements].reverse().find((s) => s.type === 'expression_statement' && s.namedChildren[0]?.type === 'assignment' && /loss/i.test(s.namedChildren[0].child('left')?.text ?? ''));
     const lossName = lossAssign?.namedChildren[0]?.child('left');
     if (!lossName || lossName.type !== 'identifier' || !last) return;
-    const src = ctx.source;
-    const lineStart = src.lastIndexOf('\n', last.start - 1) + 1;
-    const indent = src.slice(lineStart, last.start);
-    const fix = /^[ \t]*$/.test(indent) ? [{ title: `Return ${lossName.text}`, edits: [{ start: last.end, end: last.end, newText: `\n${indent}return ${lossName.text}` }] }] : undefined;
+    const fix = lineStartIfAlone(last) !== undefined ? [{ title: `Return ${lossName.text}`, edits: [{ start: last.end, end: last.end, newText: `\n${indentOf(last)}return ${lossName.text}` }] }] : undefined;
     ctx.report({
       node: step.child('name') ?? step,
       message: `training_step computes ${lossName.text} but returns nothing: Lightning skips backward and the optimizer step for every batch, so the model never trains. Return ${lossName.text}.`,

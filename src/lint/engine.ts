@@ -23,17 +23,51 @@ export interface LintRun {
   verifyCandidates?: boolean;
 }
 
-/** The whole tree's node index (one walk); a statement's nodes are slices of it (`Statement.of`). */
+/**
+ * The nodes of each top-level statement by type, kept while the statement keeps its PyNode: an incremental parse keeps
+ * the PyNode of a statement it did not change, and with it the same subtree (only offsets move).
+ */
+const statementIndexes = new WeakMap<PyNode, Map<string, PyNode[]>>();
+
+/**
+ * The whole tree's node index; a statement's nodes are slices of it (`Statement.of`). One walk of the tree, or in an
+ * editor's document the kept indexes of unchanged statements joined type by type on first request.
+ */
 class Index implements NodeIndex {
   private readonly byType = new Map<string, PyNode[]>();
   readonly errorNodes: PyNode[] = [];
+  private readonly parts: Map<string, PyNode[]>[] = [];
 
-  constructor(root: PyNode) {
-    indexInto(root, this.byType, this.errorNodes);
+  constructor(root: PyNode, keepPerStatement = false) {
+    if (!keepPerStatement) {
+      indexInto(root, this.byType, this.errorNodes);
+      return;
+    }
+    this.parts.push(new Map([[root.type, [root]]]));
+    for (const s of root.children) {
+      if (!s.named && !s.hasError) continue;
+      let part = s.hasError ? undefined : statementIndexes.get(s);
+      if (!part) {
+        part = new Map();
+        indexInto(s, part, this.errorNodes);
+        // A statement with an error holds tokens error recovery made up; they are rebuilt on each parse.
+        if (!s.hasError) statementIndexes.set(s, part);
+      }
+      this.parts.push(part);
+    }
   }
 
   of(type: string): readonly PyNode[] {
-    return this.byType.get(type) ?? [];
+    let list = this.byType.get(type);
+    if (!list) {
+      list = [];
+      for (const part of this.parts) {
+        const nodes = part.get(type);
+        if (nodes) for (let i = 0; i < nodes.length; i++) list.push(nodes[i]!);
+      }
+      this.byType.set(type, list);
+    }
+    return list;
   }
 }
 
@@ -46,7 +80,7 @@ const kept = new WeakMap<ParsedDocument, { statements: KeptStatements; imports: 
  */
 export function lintDocument(doc: ParsedDocument, run: LintRun = {}): Finding[] {
   if (!doc.incremental || doc.root.type !== 'module') return lintTree(doc.root, doc.source, doc.lines, run);
-  const index = new Index(doc.root);
+  const index = new Index(doc.root, true);
   const before = kept.get(doc);
   const statements = new Statements(doc.root, index, before?.statements);
   const imports = statements.imports();

@@ -64,7 +64,7 @@ export class PyNode {
     public start: number,
     public end: number,
     /** tree-sitter's node id (address of its slot); the key for reuse after an incremental parse. */
-    readonly id: number,
+    public id: number,
     readonly src: SourceRef,
   ) {}
 
@@ -267,10 +267,13 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
   ids?.set(root.id, root);
   const stringId = types.indexOf('string');
   const leaf = anonymousLeaves();
+  // The old node every reused child of the node just visited came from (null: none, or not one old node).
+  let formerParent: PyNode | null = null;
 
   const visit = (parent: PyNode): boolean => {
     if (!c.first()) return false;
     parent.children = [];
+    let former: PyNode | null | undefined;
     do {
       const tid = c.typeId();
       if (leaf[tid]) {
@@ -288,6 +291,7 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
       if (old && old.type === type) {
         const start = c.start();
         if (old.end - old.start === c.end() - start) {
+          former = former === undefined || former === old.parent ? old.parent : null;
           if (old.start !== start) shift(old, start - old.start);
           old.parent = parent;
           old.field = isNamed ? (fields[c.fieldId()] ?? null) : null;
@@ -297,25 +301,31 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
           continue;
         }
       }
+      former = null;
       const node = new PyNode(type, isNamed, isNamed ? (fields[c.fieldId()] ?? null) : null, 0, 0, id, src);
       node.parent = parent;
       parent.children.push(node);
       ids?.set(id, node);
       // Strings are read as text; their inner tokens are not needed and are many.
-      if (tid === stringId || !visit(node)) {
+      if (tid !== stringId && visit(node)) {
+        if (formerParent && type !== 'ERROR' && adopt(formerParent, node, ids!, reused!)) {
+          if (node.hasError) parent.hasError = true;
+          continue;
+        }
+      } else {
         node.start = c.start();
         node.end = c.end();
         // A zero-width leaf is a MISSING token inserted by error recovery.
         if (node.start === node.end || type === 'ERROR') node.hasError = true;
-      } else if (type === 'ERROR') {
-        node.hasError = true;
       }
+      if (type === 'ERROR') node.hasError = true;
       if (node.hasError) parent.hasError = true;
     } while (c.next());
     c.up();
     const ch = parent.children;
     parent.start = ch[0]!.start;
     parent.end = ch[ch.length - 1]!.end;
+    formerParent = former ?? null;
     return true;
   };
   visit(root);
@@ -324,6 +334,37 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
   root.end = src.text.length;
   if (rootType === 'ERROR') root.hasError = true;
   return root;
+}
+
+/**
+ * Puts an old node back in place of `node`, a new node of the same shape whose named children are all the old node's
+ * (tree-sitter rebuilt it around reused insides, as it does most top-level statements after an edit): the old node
+ * keeps its identity, so caches keyed on it (per statement, per class) stay valid. Its subtree is the same (its leaves
+ * are fixed tokens of the same types and widths); only whitespace inside it may differ. False when not the same shape.
+ */
+function adopt(old: PyNode, node: PyNode, ids: Map<number, PyNode>, reused: Set<PyNode>): boolean {
+  const a = old.children;
+  const b = node.children;
+  if (old.type !== node.type || a.length !== b.length || reused.has(old)) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && (x.named || y.named || x.type !== y.type || x.end - x.start !== y.end - y.start)) return false;
+  }
+  for (let i = 0; i < b.length; i++) b[i]!.parent = old;
+  old.children = b;
+  old.parent = node.parent;
+  old.field = node.field;
+  old.start = node.start;
+  old.end = node.end;
+  old.hasError = node.hasError;
+  ids.delete(old.id);
+  old.id = node.id;
+  ids.set(node.id, old);
+  reused.add(old);
+  const siblings = node.parent!.children;
+  siblings[siblings.length - 1] = old;
+  return true;
 }
 
 /** Line starts of a text, for offset <-> (line, column) conversion (0-based, UTF-16 columns like VS Code). */

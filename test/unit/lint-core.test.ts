@@ -16,12 +16,19 @@ test('incremental edits give the same tree as a fresh parse, and reuse nodes', (
     assert.equal(dump(doc.root), dump(fresh.root));
     fresh.dispose();
   }
-  const firstBody = doc.root.children.find((c) => c.type === 'function_definition')!.child('body');
+  const firstDef = doc.root.children.find((c) => c.type === 'function_definition')!;
+  const firstBody = firstDef.child('body');
   doc.applyEdit(doc.source.length, doc.source.length, '\n# end\n');
-  // Top-level statements hang off a new root; below them tree-sitter's reused subtrees keep their PyNodes.
-  assert.equal(doc.root.children.find((c) => c.type === 'function_definition')!.child('body'), firstBody, 'an untouched function body keeps its PyNode');
+  // Below a new root, tree-sitter's reused subtrees keep their PyNodes, and so does a statement it rebuilt around them.
+  const def = doc.root.children.find((c) => c.type === 'function_definition')!;
+  assert.equal(def.child('body'), firstBody, 'an untouched function body keeps its PyNode');
+  assert.equal(def, firstDef, 'an untouched top-level function keeps its PyNode');
+  assert.equal(def.parent, doc.root);
   doc.dispose();
 });
+
+/** Whether every node's children point back to it (nodes reused or put back by an incremental parse included). */
+const linked = (n: PyNode): boolean => n.children.every((c) => c.parent === n && linked(c));
 
 /** Everything rules can read of a node: type, named, field, offsets, error flag, children. */
 const full = (n: PyNode): string =>
@@ -50,6 +57,7 @@ test('random one-character edits: the incremental tree and findings equal a fres
     else doc.applyEdit(at, Math.min(at + 1, doc.source.length), '');
     const fresh = new ParsedDocument(doc.source);
     assert.equal(full(doc.root), full(fresh.root), `edit ${i}`);
+    assert.ok(linked(doc.root), `parent links after edit ${i}`);
     assert.deepEqual(lintDocument(doc), lintSource(doc.source), `findings after edit ${i}`);
     fresh.dispose();
   }

@@ -116,7 +116,7 @@ function lintWith(
   let analysis: Analysis | undefined;
   const getAnalysis = () => {
     if (!analysis) {
-      analysis = new Analysis(root, index, statements?.isBoundAnywhere, resolution?.analysis);
+      analysis = new Analysis(root, index, statements?.isBoundAnywhere, resolution?.analysis, statements && (() => statements.list.map((s) => s.scopes())));
       if (resolution) resolution.analysis = analysis.serial;
     }
     return analysis;

@@ -255,11 +255,27 @@ function shift(node: PyNode, delta: number): void {
   }
 }
 
+/** One edit in offsets: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
+interface EditSpan {
+  start: number;
+  oldEnd: number;
+  newEnd: number;
+}
+
 /**
  * Builds the PyNode tree for `tree`. Nodes whose tree-sitter id is in `reuse` (from the previous tree, still
- * alive) are subtrees tree-sitter reused unchanged: their PyNodes are kept, shifted to their new offsets.
+ * alive) are subtrees tree-sitter reused unchanged: their PyNodes are kept, shifted to their new offsets. With the
+ * previous root and the edit, a node tree-sitter rebuilt is paired with the old node of its type at the same place
+ * (offsets mapped through the edit) and that old node is put back when nothing inside it changed (`adopt`).
  */
-function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | null, ids: Map<number, PyNode> | null, reused: Set<PyNode> | null): PyNode {
+function materialize(
+  tree: Tree,
+  src: SourceRef,
+  reuse: Map<number, PyNode> | null,
+  ids: Map<number, PyNode> | null,
+  reused: Set<PyNode> | null,
+  previous?: { root: PyNode; text: string; edit: EditSpan },
+): PyNode {
   const { types, fields, named } = rt();
   const c = cursorOps(tree);
   const rootType = types[c.typeId()] ?? 'ERROR';
@@ -267,13 +283,25 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
   ids?.set(root.id, root);
   const stringId = types.indexOf('string');
   const leaf = anonymousLeaves();
-  // The old node every reused child of the node just visited came from (null: none, or not one old node).
-  let formerParent: PyNode | null = null;
+  const edit = previous?.edit;
+  const delta = edit ? edit.newEnd - edit.oldEnd : 0;
 
-  const visit = (parent: PyNode): boolean => {
+  /** The old child of `counterpart` that a new node of `type` starting at `start` stands for, if any. */
+  const pair = (counterpart: PyNode | undefined, type: string, start: number): PyNode | undefined => {
+    if (!counterpart || !edit) return undefined;
+    const old = start < edit.start ? start : start >= edit.newEnd ? start - delta : -1;
+    if (old < 0) return undefined;
+    const ch = counterpart.children;
+    for (let i = 0; i < ch.length; i++) {
+      const x = ch[i]!;
+      if (x.start === old && x.type === type && !reused!.has(x)) return x;
+    }
+    return undefined;
+  };
+
+  const visit = (parent: PyNode, counterpart: PyNode | undefined): boolean => {
     if (!c.first()) return false;
     parent.children = [];
-    let former: PyNode | null | undefined;
     do {
       const tid = c.typeId();
       if (leaf[tid]) {
@@ -291,7 +319,6 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
       if (old && old.type === type) {
         const start = c.start();
         if (old.end - old.start === c.end() - start) {
-          former = former === undefined || former === old.parent ? old.parent : null;
           if (old.start !== start) shift(old, start - old.start);
           old.parent = parent;
           old.field = isNamed ? (fields[c.fieldId()] ?? null) : null;
@@ -301,22 +328,23 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
           continue;
         }
       }
-      former = null;
       const node = new PyNode(type, isNamed, isNamed ? (fields[c.fieldId()] ?? null) : null, 0, 0, id, src);
       node.parent = parent;
       parent.children.push(node);
       ids?.set(id, node);
+      const was = type !== 'ERROR' ? pair(counterpart, type, c.start()) : undefined;
       // Strings are read as text; their inner tokens are not needed and are many.
-      if (tid !== stringId && visit(node)) {
-        if (formerParent && type !== 'ERROR' && adopt(formerParent, node, ids!, reused!)) {
-          if (node.hasError) parent.hasError = true;
+      if (tid !== stringId && visit(node, was)) {
+        if (was && adopt(was, node, previous!.text, ids!, reused!)) {
+          if (was.hasError) parent.hasError = true;
           continue;
         }
       } else {
+        // A token (name, number, string): the parent's `adopt` compares its text with the old one's.
         node.start = c.start();
         node.end = c.end();
         // A zero-width leaf is a MISSING token inserted by error recovery.
-        if (node.start === node.end || type === 'ERROR') node.hasError = true;
+        if (node.start === node.end) node.hasError = true;
       }
       if (type === 'ERROR') node.hasError = true;
       if (node.hasError) parent.hasError = true;
@@ -325,10 +353,9 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
     const ch = parent.children;
     parent.start = ch[0]!.start;
     parent.end = ch[ch.length - 1]!.end;
-    formerParent = former ?? null;
     return true;
   };
-  visit(root);
+  visit(root, previous?.root);
   c.done();
   root.start = 0;
   root.end = src.text.length;
@@ -337,33 +364,57 @@ function materialize(tree: Tree, src: SourceRef, reuse: Map<number, PyNode> | nu
 }
 
 /**
- * Puts an old node back in place of `node`, a new node of the same shape whose named children are all the old node's
- * (tree-sitter rebuilt it around reused insides, as it does most top-level statements after an edit): the old node
- * keeps its identity, so caches keyed on it (per statement, per class) stay valid. Its subtree is the same (its leaves
- * are fixed tokens of the same types and widths); only whitespace inside it may differ. False when not the same shape.
+ * Puts an old node back in place of `node`, a new node of the same shape (tree-sitter rebuilt it around reused insides,
+ * as it does most top-level statements after an edit): the old node keeps its identity, so caches keyed on it (per
+ * statement, per class) stay valid. Same shape: each child is the old one (reused or put back), or a token of the same
+ * type and text (tree-sitter re-lexes names next to rebuilt nodes); the old tokens are kept too, moved. False when not.
  */
-function adopt(old: PyNode, node: PyNode, ids: Map<number, PyNode>, reused: Set<PyNode>): boolean {
+function adopt(old: PyNode, node: PyNode, oldText: string, ids: Map<number, PyNode>, reused: Set<PyNode>): boolean {
   const a = old.children;
   const b = node.children;
   if (old.type !== node.type || a.length !== b.length || reused.has(old)) return false;
+  const text = node.src.text;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
-    if (x !== y && (x.named || y.named || x.type !== y.type || x.end - x.start !== y.end - y.start)) return false;
+    if (x === y) continue;
+    const w = y.end - y.start;
+    if (x.type !== y.type || x.children.length || y.children.length || x.end - x.start !== w || x.hasError !== y.hasError) return false;
+    // A named token (name, number, string) must have the same text; an anonymous one is its type.
+    if (x.named && !sameText(oldText, x.start, text, y.start, w)) return false;
   }
-  for (let i = 0; i < b.length; i++) b[i]!.parent = old;
-  old.children = b;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    x.parent = old;
+    if (x === y) continue;
+    x.start = y.start;
+    x.end = y.end;
+    x.field = y.field;
+    x.hasError = y.hasError;
+    if (x.named) moveId(x, y.id, ids);
+  }
   old.parent = node.parent;
   old.field = node.field;
   old.start = node.start;
   old.end = node.end;
   old.hasError = node.hasError;
-  ids.delete(old.id);
-  old.id = node.id;
-  ids.set(node.id, old);
+  moveId(old, node.id, ids);
   reused.add(old);
   const siblings = node.parent!.children;
   siblings[siblings.length - 1] = old;
+  return true;
+}
+
+/** Gives an old node the id of the new node it stands for (its old id is in no live tree: forget it). */
+function moveId(n: PyNode, id: number, ids: Map<number, PyNode>): void {
+  if (ids.get(n.id) === n) ids.delete(n.id);
+  n.id = id;
+  ids.set(id, n);
+}
+
+function sameText(a: string, i: number, b: string, j: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (a.charCodeAt(i + k) !== b.charCodeAt(j + k)) return false;
   return true;
 }
 
@@ -443,7 +494,7 @@ export class ParsedDocument {
     this.tree.edit(new (treeSitter().Edit)({ startIndex, oldEndIndex, newEndIndex: startIndex + newText.length, startPosition, oldEndPosition, newEndPosition }));
     this.src.text = next;
     this.lineIndex = undefined;
-    this.reparse(this.tree);
+    this.reparse(this.tree, old, { start: startIndex, oldEnd: oldEndIndex, newEnd: startIndex + newText.length });
   }
 
   /** Replaces the whole text (no edit information): a full parse that still reuses what it can. */
@@ -460,12 +511,12 @@ export class ParsedDocument {
     this.version++;
   }
 
-  private reparse(oldTree: Tree): void {
+  private reparse(oldTree: Tree, oldText: string, edit: EditSpan): void {
     const tree = parseTree(this.src.text, oldTree);
     const reused = new Set<PyNode>();
     const oldRoot = this.root;
     // New ids are added to the same map: an id can't repeat while the old tree (owner of the old ids) is alive.
-    this.root = materialize(tree, this.src, this.ids, this.ids, reused);
+    this.root = materialize(tree, this.src, this.ids, this.ids, reused, { root: oldRoot, text: oldText, edit });
     // Forget the ids of old nodes that were not reused, before their memory can be handed out again.
     oldRoot.walk((n) => {
       if (reused.has(n)) return false;

@@ -78,6 +78,12 @@ interface Kept extends Facts {
 /** Per document: statement text -> what it keeps. Rebuilt on each lint with the statements present. */
 export type KeptStatements = Map<string, Kept>;
 
+/**
+ * The bindings of a top-level statement, kept while it keeps its PyNode (an incremental parse keeps the PyNode of a
+ * statement it did not change, with the same subtree). Not kept for a statement with a syntax error.
+ */
+const statementScopes = new WeakMap<PyNode, Scopes>();
+
 /** One top-level statement of the current tree. */
 export class Statement implements NodeIndex {
   /** Undefined for a statement with a syntax error: never kept, analysed afresh on each lint. */
@@ -90,9 +96,19 @@ export class Statement implements NodeIndex {
     private readonly file: NodeIndex,
   ) {}
 
-  /** Its facts, from its own bindings (the file's Scopes is the union of these). */
+  /** Its own bindings: the file's Scopes is the merge of these (`Scopes.merge`). */
+  scopes(): Scopes {
+    let scopes = statementScopes.get(this.node);
+    if (!scopes) {
+      scopes = new Scopes(this);
+      if (!this.node.hasError) statementScopes.set(this.node, scopes);
+    }
+    return scopes;
+  }
+
+  /** Its facts, from its own bindings. */
   computeFacts(): Facts {
-    const scopes = new Scopes(this);
+    const scopes = this.scopes();
     const free = new Set<string>();
     for (const id of this.of('identifier')) {
       // `x.view` and `f(dim=1)` name no variable: lookups are of names read as variables.

@@ -27,6 +27,38 @@ test('incremental edits give the same tree as a fresh parse, and reuse nodes', (
   doc.dispose();
 });
 
+test('an edit inside one statement keeps the PyNode of every other top-level statement, and of unchanged nodes inside it', () => {
+  const src = `${HEADER}\n` + [0, 1, 2, 3, 4, 5].map((i) => `class Net${i}(nn.Module):\n    def forward(self, x):\n        if x is not None:\n            return self.fc(x) + ${i}\n        return x\n\n`).join('');
+  const doc = new ParsedDocument(src);
+  let seed = 3;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  for (let i = 0; i < 40; i++) {
+    const before = [...doc.root.children];
+    const beforeNodes = new Set<PyNode>();
+    doc.root.walk((n) => void beforeNodes.add(n));
+    const classes = before.filter((c) => c.type === 'class_definition');
+    const target = classes[rnd(classes.length)]!;
+    const name = target.child('body')!.text.indexOf('fc');
+    const at = target.child('body')!.start + name + 1;
+    doc.applyEdit(at, at, 'x'); // self.fc -> self.fxc: a new name, same shape
+    const after = doc.root.children;
+    assert.equal(after.length, before.length);
+    for (let k = 0; k < after.length; k++) {
+      if (before[k] === target) assert.notEqual(after[k], target, 'the edited statement is new');
+      else assert.equal(after[k], before[k], `statement ${k} keeps its PyNode`);
+    }
+    // Inside the edited class, only the path down to the changed name is rebuilt.
+    const edited = after[before.indexOf(target)]!;
+    assert.equal(edited.child('name')!.text, target.child('name')!.text);
+    assert.ok(beforeNodes.has(edited.child('superclasses')!), 'the unchanged superclass list keeps its PyNode');
+    const fresh = new ParsedDocument(doc.source);
+    assert.equal(full(doc.root), full(fresh.root));
+    fresh.dispose();
+    doc.applyEdit(at, at + 1, '');
+  }
+  doc.dispose();
+});
+
 /** Whether every node's children point back to it (nodes reused or put back by an incremental parse included). */
 const linked = (n: PyNode): boolean => n.children.every((c) => c.parent === n && linked(c));
 

@@ -38,12 +38,14 @@ export class Analysis {
     /** Whether the file binds a name anywhere, when the caller knows it without the file's Scopes (statements.ts). */
     private readonly boundAnywhere?: (name: string) => boolean,
     sameResolutionAs?: number,
+    /** The bindings of each top-level statement, in order, when the caller keeps them (statements.ts). */
+    private readonly scopeParts?: () => Scopes[],
   ) {
     this.serial = sameResolutionAs ?? ++analyses;
   }
 
   get scopes(): Scopes {
-    this._scopes ??= new Scopes(this.index);
+    this._scopes ??= this.scopeParts ? Scopes.merge(this.scopeParts()) : new Scopes(this.index);
     return this._scopes;
   }
 

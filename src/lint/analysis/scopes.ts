@@ -4,8 +4,8 @@ import type { PyNode } from '../parser';
 import type { NodeIndex } from './index';
 
 interface Binding {
-  /** Where the name is bound (the assignment, parameter, loop). */
-  at: number;
+  /** Where the name is bound (the assignment, the function of a parameter, the loop): a node, so it moves with edits. */
+  at: PyNode;
   /** The assigned expression, or undefined when unknown (parameter, unpacking, loop target, with-as). */
   value: PyNode | undefined;
   /** `a, b = rhs`: the name is element `index` of `rhs` (a tuple literal, or a call returning one). */
@@ -25,32 +25,59 @@ export class Scopes {
   private readonly selfAttrs = new Map<PyNode, Map<string, PyNode[]>>();
   private readonly bound = new Set<string>();
 
-  constructor(index: NodeIndex) {
+  /** The bindings of the nodes of `index` (a file, or one top-level statement); none with no index (see `merge`). */
+  constructor(index?: NodeIndex) {
+    if (!index) return;
     for (const a of index.of('assignment')) this.addAssignment(a);
     for (const f of index.of('function_definition')) {
       const name = f.child('name')?.text;
-      if (name) this.bind(scopeOf(f), name, f.start, undefined);
+      if (name) this.bind(scopeOf(f), name, f, undefined);
       for (const p of f.child('parameters')?.namedChildren ?? []) {
         const id = p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier');
-        if (id) this.bind(f, id.text, f.start, undefined);
+        if (id) this.bind(f, id.text, f, undefined);
       }
     }
     for (const c of index.of('class_definition')) {
       const name = c.child('name')?.text;
-      if (name) this.bind(scopeOf(c), name, c.start, undefined);
+      if (name) this.bind(scopeOf(c), name, c, undefined);
     }
     for (const loop of index.of('for_statement')) {
       const left = loop.child('left');
-      if (left) left.walk((n) => void (n.type === 'identifier' && this.bind(scopeOf(loop), n.text, loop.start, undefined)));
+      if (left) left.walk((n) => void (n.type === 'identifier' && this.bind(scopeOf(loop), n.text, loop, undefined)));
     }
     for (const w of index.of('as_pattern')) {
       const alias = w.child('alias');
-      if (alias) alias.walk((n) => void (n.type === 'identifier' && this.bind(scopeOf(w), n.text, w.start, undefined)));
+      if (alias) alias.walk((n) => void (n.type === 'identifier' && this.bind(scopeOf(w), n.text, w, undefined)));
     }
-    for (const list of this.scopes.values()) for (const b of list.values()) b.sort((x, y) => x.at - y.at);
+    for (const list of this.scopes.values()) for (const b of list.values()) b.sort((x, y) => x.at.start - y.at.start);
   }
 
-  private bind(scope: PyNode | null, name: string, at: number, value: PyNode | undefined, element?: Element): void {
+  /**
+   * The file's scopes from those of its top-level statements, in document order (an editor keeps one per unchanged
+   * statement: a binding holds its node, not an offset, so it stays right when the statement moves).
+   */
+  static merge(parts: readonly Scopes[]): Scopes {
+    const out = new Scopes();
+    for (const part of parts) {
+      for (const [scope, map] of part.scopes) {
+        if (scope !== null) {
+          out.scopes.set(scope, map); // a function belongs to one statement
+          continue;
+        }
+        let module = out.scopes.get(null);
+        if (!module) out.scopes.set(null, (module = new Map()));
+        for (const [name, list] of map) {
+          const all = module.get(name);
+          module.set(name, all ? all.concat(list) : list);
+        }
+      }
+      for (const [cls, attrs] of part.selfAttrs) out.selfAttrs.set(cls, attrs);
+      for (const name of part.bound) out.bound.add(name);
+    }
+    return out;
+  }
+
+  private bind(scope: PyNode | null, name: string, at: PyNode, value: PyNode | undefined, element?: Element): void {
     let map = this.scopes.get(scope);
     if (!map) this.scopes.set(scope, (map = new Map()));
     const list = map.get(name) ?? [];
@@ -67,7 +94,7 @@ export class Scopes {
     if (!left) return;
     const scope = scopeOf(a);
     if (left.type === 'identifier') {
-      this.bind(scope, left.text, a.start, value);
+      this.bind(scope, left.text, a, value);
     } else if (left.type === 'attribute' && left.child('object')?.text === 'self') {
       const cls = a.ancestor('class_definition');
       const attr = left.child('attribute')?.text;
@@ -79,12 +106,12 @@ export class Scopes {
     } else if (value && flatTargets(left)) {
       // `recon, mu, logvar = model(x)`: each name is an element of the right-hand side; its value stays unknown
       // to valueAt (no type inference), elementAt tells which element.
-      flatTargets(left)!.forEach((id, index) => this.bind(scope, id.text, a.start, undefined, { source: value, index }));
+      flatTargets(left)!.forEach((id, index) => this.bind(scope, id.text, a, undefined, { source: value, index }));
     } else {
       // Nested or starred unpacking: every name gets an unknown value.
       left.walk((n) => {
         if (n.type === 'attribute' || n.type === 'subscript') return false;
-        if (n.type === 'identifier') this.bind(scope, n.text, a.start, undefined);
+        if (n.type === 'identifier') this.bind(scope, n.text, a, undefined);
       });
     }
   }
@@ -105,9 +132,9 @@ export class Scopes {
     const own = scopeOf(at);
     for (let scope = own; scope !== null; scope = scopeOf(scope)) {
       const list = this.scopes.get(scope)?.get(name);
-      if (list?.length && (scope !== own || list.some((b) => b.at < at.start))) return false;
+      if (list?.length && (scope !== own || list.some((b) => b.at.start < at.start))) return false;
     }
-    return !this.scopes.get(null)?.get(name)?.some((b) => b.at < at.start);
+    return !this.scopes.get(null)?.get(name)?.some((b) => b.at.start < at.start);
   }
 
   /** Every name bound anywhere (what isBoundAnywhere reads). */
@@ -138,7 +165,7 @@ export class Scopes {
       const list = this.scopes.get(scope)?.get(name);
       if (list?.length) {
         let chosen: Binding | undefined;
-        for (const b of list) if (b.at < at.start) chosen = b;
+        for (const b of list) if (b.at.start < at.start) chosen = b;
         // Inside a function the module-level binding holds whatever its position (the function runs later).
         chosen ??= scope === scopeOf(at) && scope !== null ? undefined : list[list.length - 1];
         if (chosen) return chosen;

@@ -173,10 +173,10 @@ test('HP003: num_training_steps counted in batches and stepped every batch stays
   assert.deepEqual(ids(hp003('total_steps', 'batch').replace('scheduler =', 'total_steps = 1000\nscheduler ='), 'HP003'), []);
 });
 
-test('HP003: a schedule counted in batches but stepped once per epoch', () => {
-  assert.deepEqual(ids(hp003('epochs * len(train_dataloader)', 'epoch'), 'HP003'), ['HP003']);
+test('HP006 (not HP003): a schedule counted in batches but stepped once per epoch', () => {
+  assert.deepEqual(ids(hp003('epochs * len(train_dataloader)', 'epoch'), 'HP00'), ['HP006']);
   const total = hp003('total_steps', 'epoch').replace('scheduler =', 'total_steps = len(train_dataloader) * epochs\nscheduler =');
-  assert.deepEqual(ids(total, 'HP003'), ['HP003']);
+  assert.deepEqual(ids(total, 'HP00'), ['HP006']);
   const onecycle = `${HF}scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, epochs=epochs, steps_per_epoch=len(train_dataloader))
 for epoch in range(epochs):
     for x, y in train_dataloader:
@@ -185,7 +185,7 @@ for epoch in range(epochs):
         optimizer.step()
     scheduler.step()
 `;
-  assert.deepEqual(ids(onecycle, 'HP003'), ['HP003']);
+  assert.deepEqual(ids(onecycle, 'HP00'), ['HP006']);
 });
 
 test('HP003: an epoch-sized schedule stepped once per epoch, or another loader, stays silent', () => {

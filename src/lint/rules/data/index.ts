@@ -14,5 +14,6 @@ import { DT011 } from './DT011-held-out-normalised-with-own-statistics';
 import { DT012 } from './DT012-distributed-sampler-without-set-epoch';
 import { DT013 } from './DT013-target-left-in-features';
 import { DT014 } from './DT014-prediction-loader-shuffled';
+import { DT015 } from './DT015-oversampled-before-split';
 
-export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008, DT009, DT010, DT011, DT012, DT013, DT014];
+export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008, DT009, DT010, DT011, DT012, DT013, DT014, DT015];

@@ -14,5 +14,6 @@ import { EV011 } from './EV011-argmax-over-batch-dim';
 import { EV012 } from './EV012-max-values-used-as-predictions';
 import { EV013 } from './EV013-sample-count-after-batch-loop';
 import { EV014 } from './EV014-metric-never-reset';
+import { EV015 } from './EV015-ranking-metric-on-hard-labels';
 
-export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010, EV011, EV012, EV013, EV014];
+export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010, EV011, EV012, EV013, EV014, EV015];

@@ -1,5 +1,5 @@
 import { configValue } from '../../analysis/config';
-import { bodyOf, callsWithin, calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { deleteStatementLines, hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
@@ -274,88 +274,13 @@ function reportHfEpochTotal(ctx: RuleContext, call: PyNode, loop: PyNode, builds
   return true;
 }
 
-/** A scheduler step without arguments that is a statement of a loop's own body (the candidate test, statement-local). */
-function perEpochStep(call: PyNode, a: Analysis): PyNode | undefined {
-  const stmt = call.parent;
-  if (stmt?.type !== 'expression_statement' || stmt.parent?.type !== 'block') return undefined;
-  const loop = stmt.parent.parent;
-  if (loop?.type !== 'for_statement' && loop?.type !== 'while_statement') return undefined;
-  return isSchedulerStep(call, a) || storedParameterStep(call, a) ? loop : undefined;
-}
-
-/** `len(train_loader)` for this loader's text. */
-function isLenOf(e: PyNode | undefined, loader: string): boolean {
-  const u = unparen(e);
-  return u?.type === 'call' && u.child('function')?.text === 'len' && positionalArgs(u).length === 1 && positionalArgs(u)[0]!.text === loader;
-}
-
-/** `epochs * len(train_loader)` / `len(train_loader) * num_epochs` (through one name: `total_steps = ...`). */
-function countsBatchesOf(a: Analysis, expr: PyNode | undefined, loader: string, hop = true): boolean {
-  const e = unparen(expr);
-  if (!e) return false;
-  if (e.type === 'identifier' && hop) {
-    const v = a.scopes.valueAt(e.text, e);
-    return !!v && countsBatchesOf(a, v, loader, false);
-  }
-  if (e.type !== 'binary_operator' || operatorOf(e) !== '*') return false;
-  const l = e.child('left');
-  const r = e.child('right');
-  const epochs = (n: PyNode | undefined) => {
-    const u = unparen(n);
-    return (u?.type === 'identifier' || u?.type === 'attribute') && EPOCH_COUNT.test(lastName(u));
-  };
-  return (isLenOf(l, loader) && epochs(r)) || (isLenOf(r, loader) && epochs(l));
-}
-
-/** The schedule text when the build counts batches of `loader`: HF num_training_steps, CosineAnnealingLR T_max, OneCycleLR. */
-function batchSchedule(a: Analysis, build: PyNode, loader: string): string | undefined {
-  const hf = hfTotalSteps(a, build);
-  if (hf) return countsBatchesOf(a, hf.arg, loader) ? `${hf.name}(num_training_steps=${hf.arg.text})` : undefined;
-  const q = a.callee(build);
-  if (q === 'torch.optim.lr_scheduler.CosineAnnealingLR') {
-    const t = keywordArg(build, 'T_max') ?? positionalArgs(build)[1];
-    return t && countsBatchesOf(a, t, loader) ? `CosineAnnealingLR(T_max=${t.text})` : undefined;
-  }
-  if (q === 'torch.optim.lr_scheduler.OneCycleLR') {
-    const spe = keywordArg(build, 'steps_per_epoch');
-    if (spe && isLenOf(spe, loader)) return `OneCycleLR(steps_per_epoch=${spe.text})`;
-    const total = keywordArg(build, 'total_steps');
-    return total && countsBatchesOf(a, total, loader) ? `OneCycleLR(total_steps=${total.text})` : undefined;
-  }
-  return undefined;
-}
-
-/**
- * The reverse of HP003: a schedule counted in batches (`num_training_steps=epochs * len(train_loader)`) stepped once per
- * epoch, next to the batch loop over that same loader: warm-up never ends and the decay never comes.
- */
-function reportBatchScheduleStepPerEpoch(ctx: RuleContext, call: PyNode, loop: PyNode): void {
-  const a = ctx.analysis;
-  const recv = receiver(call)!;
-  const batchLoops = bodyOf(loop).filter((st) => st.type === 'for_statement' && BATCH_ITERABLE.test(st.child('right')?.text ?? ''));
-  if (batchLoops.length !== 1) return;
-  const inner = batchLoops[0]!;
-  const loader = loaderOf(inner);
-  if (!loader) return;
-  // Stepped in the batch loop as well: not a per-epoch schedule.
-  if (callsWithin(inner).some((c) => calleeName(c) === 'step' && receiver(c)?.text === recv.text)) return;
-  const builds = schedulerBuilds(a, recv);
-  if (!builds?.length) return;
-  const schedules = builds.map((b) => (b.type === 'call' ? batchSchedule(a, b, loader.text) : undefined));
-  if (schedules.some((x) => !x)) return;
-  ctx.report({
-    node: call,
-    message: `${call.text} runs once per epoch, but ${schedules[0]} counts batches of ${loader.text}: the schedule advances one step per epoch, so warm-up never finishes and the learning rate never decays as planned. Step it after optimizer.step(), inside the batch loop.`,
-  });
-}
-
 export const HP003: Rule = {
   meta: {
     id: 'HP003',
     name: 'epoch-scheduler-stepped-per-batch',
     group: 'hyperparameters',
     defaultSeverity: 'warning',
-    summary: 'A learning-rate schedule set in epochs (StepLR, MultiStepLR, CosineAnnealingLR, ExponentialLR, a Hugging Face schedule with num_training_steps=epochs) is stepped once per batch, or one set in batches once per epoch.',
+    summary: 'A learning-rate schedule set in epochs (StepLR, MultiStepLR, CosineAnnealingLR, ExponentialLR, a Hugging Face schedule with num_training_steps=epochs) is stepped once per batch (the reverse is HP006).',
     why:
       'These schedulers count calls to `scheduler.step()`, not epochs. Built with a length in epochs (`StepLR(step_size=30)`, ' +
       '`CosineAnnealingLR(T_max=epochs)`, `MultiStepLR(milestones=[30, 60])`, `ExponentialLR(gamma=0.95)`) but stepped ' +
@@ -365,9 +290,8 @@ export const HP003: Rule = {
       '(`T_max=epochs * len(train_loader)`, `OneCycleLR`). The same goes for a Hugging Face warm-up schedule ' +
       '(`get_linear_schedule_with_warmup`, `get_cosine_schedule_with_warmup`, `get_scheduler`) given ' +
       '`num_training_steps=epochs`: stepped per batch, it is over after `epochs` batches and the learning rate stays at 0; ' +
-      'count it in batches (`epochs * len(train_dataloader)`). The reverse is also reported: a schedule counted in batches ' +
-      '(`num_training_steps=epochs * len(train_dataloader)`, `OneCycleLR(steps_per_epoch=len(train_loader))`) stepped once ' +
-      'per epoch never gets past its warm-up.',
+      'count it in batches (`epochs * len(train_dataloader)`). The reverse, a schedule counted in batches stepped once per ' +
+      'epoch, is HP006.',
     wrong: 'scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)\nfor epoch in range(90):\n    for x, y in train_loader:\n        ...\n        optimizer.step()\n        scheduler.step()',
     right: 'scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)\nfor epoch in range(90):\n    for x, y in train_loader:\n        ...\n        optimizer.step()\n    scheduler.step()',
     concept: 'Optimisation: learning-rate schedules and what one scheduler step means',
@@ -377,16 +301,12 @@ export const HP003: Rule = {
   // Not statement-local: a scheduler passed as a parameter is resolved at the function's call sites.
   candidate: {
     reads: ['imports', 'scopes'],
-    test: (call, ctx) => perBatchStep(call, ctx.analysis) !== undefined || perEpochStep(call, ctx.analysis) !== undefined,
+    test: (call, ctx) => perBatchStep(call, ctx.analysis) !== undefined,
   },
   visit(call, ctx) {
     const a = ctx.analysis;
     const loop = perBatchStep(call, a);
-    if (!loop) {
-      const epochLoop = perEpochStep(call, a);
-      if (epochLoop) reportBatchScheduleStepPerEpoch(ctx, call, epochLoop);
-      return;
-    }
+    if (!loop) return;
     const builds = schedulerBuilds(a, receiver(call)!);
     if (builds && reportHfEpochTotal(ctx, call, loop, builds)) return;
     const schedule = builds ? epochScheduleOfAll(a, builds) : undefined;

@@ -15,5 +15,7 @@ import { DT012 } from './DT012-distributed-sampler-without-set-epoch';
 import { DT013 } from './DT013-target-left-in-features';
 import { DT014 } from './DT014-prediction-loader-shuffled';
 import { DT015 } from './DT015-oversampled-before-split';
+import { DT016 } from './DT016-overlapping-windows-split-randomly';
+import { DT017 } from './DT017-images-scaled-twice';
 
-export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008, DT009, DT010, DT011, DT012, DT013, DT014, DT015];
+export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008, DT009, DT010, DT011, DT012, DT013, DT014, DT015, DT016, DT017];

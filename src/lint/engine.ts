@@ -116,7 +116,7 @@ function lintWith(
   let analysis: Analysis | undefined;
   const getAnalysis = () => {
     if (!analysis) {
-      analysis = new Analysis(root, index, statements?.isBoundAnywhere, resolution?.analysis, statements && (() => statements.list.map((s) => s.scopes())));
+      analysis = new Analysis(root, index, statements?.isBoundAnywhere, resolution?.analysis, statements && (() => statements.list.map((s) => s.scopes())), statements?.factsOf);
       if (resolution) resolution.analysis = analysis.serial;
     }
     return analysis;

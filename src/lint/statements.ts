@@ -2,7 +2,7 @@
 // nodes on every edit (only their insides are reused), so what is kept between lints is keyed by a statement's text:
 // two top-level statements with the same text and no syntax error parse to the same subtree. Kept per statement: the
 // names it binds, a hash of its module-level bindings, and the findings of statement-local rules (engine.ts).
-import type { NodeIndex } from './analysis';
+import type { NodeIndex, StatementFacts } from './analysis';
 import { CONVENTIONAL_NAMES, Imports } from './analysis/imports';
 import { Scopes } from './analysis/scopes';
 import type { PyNode } from './parser';
@@ -226,6 +226,22 @@ export class Statements {
       this.list.push(s);
     }
   }
+
+  private positions?: Map<PyNode, number>;
+
+  /** The facts of the top-level statement holding `node`, for `Analysis.perStatement` (undefined: syntax error). */
+  readonly factsOf = (node: PyNode): StatementFacts | undefined => {
+    let top = node;
+    while (top.parent && top.parent !== this.root) top = top.parent;
+    if (!top.parent) return undefined;
+    if (!this.positions) {
+      this.positions = new Map();
+      this.list.forEach((s, i) => this.positions!.set(s.node, i));
+    }
+    const i = this.positions.get(top);
+    const kept = i === undefined ? undefined : this.list[i]!.kept;
+    return kept ? { top, kept, key: this.key(['imports', 'scopes'], i!) } : undefined;
+  };
 
   /** Whether any statement binds the name (what `Scopes.isBoundAnywhere` answers, without the file's Scopes). */
   readonly isBoundAnywhere = (name: string): boolean => this.list.some((s) => s.facts.bound.has(name));

@@ -90,3 +90,34 @@ test('a suppression comment added elsewhere in the file drops findings of unchan
     ['  # descent: ignore-file[HP001]', ''],
   ]);
 });
+
+test('layers kept per class between lints follow an edit of the module-level binding they read', () => {
+  // The class and its Sequential keep their nodes; what `self.act` and the Sequential's element are comes from
+  // another statement, so their kept layer steps must be recomputed when that binding changes.
+  const text = `import torch\nimport torch.nn as nn\n\nACT = nn.Sigmoid()\n\n\nclass Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 1)
+        self.act = ACT
+        self.head = nn.Sequential(nn.Linear(10, 10), ACT, nn.Linear(10, 10), nn.BatchNorm1d(10))
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+
+
+def train(loader):
+    model = Net()
+    criterion = nn.BCEWithLogitsLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+`;
+  steps(text, [
+    ['ACT = nn.Sigmoid()', 'ACT = nn.Identity()'],
+    ['ACT = nn.Identity()', 'ACT = nn.Sigmoid()'],
+    ['ACT = nn.Sigmoid()', 'ACT = nn.Sigmoid()\nACT = nn.Tanh()'],
+  ]);
+});

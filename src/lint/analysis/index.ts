@@ -12,6 +12,30 @@ export interface NodeIndex {
   of(type: string): readonly PyNode[];
 }
 
+/**
+ * What an editor's re-lint knows about the top-level statement holding a node (statements.ts): `kept` is the same
+ * object on each lint while the statement's text is the same, `key` stands for what code inside it may read of other
+ * statements (imports and module-level bindings). Undefined for a statement with a syntax error.
+ */
+export interface StatementFacts {
+  top: PyNode;
+  kept: object;
+  key: string;
+}
+
+interface MemoEntry {
+  key: string;
+  value: unknown;
+  /** The bindings the computation looked up (Scopes.recorder): each must still be in the tree. */
+  bindings: PyNode[];
+}
+
+/**
+ * Per statement text (its `kept` object): the statement node the results were computed on, and per node inside it,
+ * per kind of result, what was computed. A statement rebuilt with the same text (new nodes) starts afresh.
+ */
+const statementMemos = new WeakMap<object, { top: PyNode; byNode: Map<PyNode, Map<string, MemoEntry>> }>();
+
 let analyses = 0;
 
 function newMemo(): NodeMemo {
@@ -40,8 +64,49 @@ export class Analysis {
     sameResolutionAs?: number,
     /** The bindings of each top-level statement, in order, when the caller keeps them (statements.ts). */
     private readonly scopeParts?: () => Scopes[],
+    /** An editor's re-lint: the facts of the statement holding a node, for `perStatement`. */
+    private readonly statementFacts?: (node: PyNode) => StatementFacts | undefined,
   ) {
     this.serial = sameResolutionAs ?? ++analyses;
+  }
+
+  /**
+   * A result about `node` that depends only on the subtree of its top-level statement, the imports and the
+   * module-level bindings its lookups find (valueAt): computed once and, in an editor's document, kept between lints
+   * while the statement keeps its text and PyNode, its facts key holds, and every binding looked up is still in the
+   * tree. Results must not hold offsets (nodes move), and must not depend on call sites or other statements' code.
+   */
+  perStatement<T>(node: PyNode, kind: string, compute: () => T): T {
+    const facts = this.statementFacts?.(node);
+    if (!facts) return compute();
+    let memo = statementMemos.get(facts.kept);
+    if (memo?.top !== facts.top) statementMemos.set(facts.kept, (memo = { top: facts.top, byNode: new Map() }));
+    const entry = memo.byNode.get(node)?.get(kind);
+    if (entry && entry.key === facts.key && entry.bindings.every((b) => this.inTree(b))) {
+      this.scopes.recorder?.push(...entry.bindings);
+      return entry.value as T;
+    }
+    const scopes = this.scopes;
+    const outer = scopes.recorder;
+    const bindings: PyNode[] = [];
+    scopes.recorder = bindings;
+    let value: T;
+    try {
+      value = compute();
+    } finally {
+      scopes.recorder = outer;
+      outer?.push(...bindings);
+    }
+    let byKind = memo.byNode.get(node);
+    if (!byKind) memo.byNode.set(node, (byKind = new Map()));
+    byKind.set(kind, { key: facts.key, value, bindings });
+    return value;
+  }
+
+  private inTree(n: PyNode): boolean {
+    let p = n;
+    while (p.parent) p = p.parent;
+    return p === this.root;
   }
 
   get scopes(): Scopes {

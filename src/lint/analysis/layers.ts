@@ -105,16 +105,31 @@ export class TorchLayers {
   get sequentials(): SequentialLayers[] {
     if (!this._sequentials) {
       this._sequentials = [];
+      // Per top-level statement, kept between lints like `forward` (a nested Sequential is in its parent's statement).
+      const byStatement = new Map<PyNode, PyNode[]>();
       for (const call of this.a.index.of('call')) {
         if (this.a.callee(call) !== 'torch.nn.Sequential') continue;
-        const parentCall = call.parent?.type === 'argument_list' ? call.parent.parent : undefined;
-        if (parentCall && this.a.callee(parentCall) === 'torch.nn.Sequential' && call.field !== 'function') continue;
-        const steps: LayerStep[] = [];
-        this.expand(call, steps, undefined, 0);
-        this._sequentials.push({ call, steps });
+        let top = call;
+        while (top.parent && top.parent.parent) top = top.parent;
+        const list = byStatement.get(top);
+        if (list) list.push(call);
+        else byStatement.set(top, [call]);
       }
+      for (const [top, calls] of byStatement) this._sequentials.push(...this.a.perStatement(top, 'sequentials', () => this.sequentialsIn(calls)));
     }
     return this._sequentials;
+  }
+
+  private sequentialsIn(calls: readonly PyNode[]): SequentialLayers[] {
+    const out: SequentialLayers[] = [];
+    for (const call of calls) {
+      const parentCall = call.parent?.type === 'argument_list' ? call.parent.parent : undefined;
+      if (parentCall && this.a.callee(parentCall) === 'torch.nn.Sequential' && call.field !== 'function') continue;
+      const steps: LayerStep[] = [];
+      this.expand(call, steps, undefined, 0);
+      out.push({ call, steps });
+    }
+    return out;
   }
 
   /** Appends the elements of a Sequential call to `steps`, chained after `prev`; returns the last step. */
@@ -139,7 +154,11 @@ export class TorchLayers {
   /** The chains of forward, for one module class. */
   forward(cls: ModuleClass): ForwardLayers {
     let f = this.forwards.get(cls);
-    if (!f) this.forwards.set(cls, (f = this.readForward(cls)));
+    if (!f) {
+      // Kept between lints per class node: it reads the class, the imports and the bindings it looks up.
+      const { steps, outputs } = this.a.perStatement(cls.node, 'forwardLayers', () => this.readForward(cls));
+      this.forwards.set(cls, (f = { cls, steps, outputs }));
+    }
     return f;
   }
 

@@ -24,6 +24,8 @@ export class Scopes {
   /** class node -> attribute -> values assigned to `self.<attribute>` in its methods */
   private readonly selfAttrs = new Map<PyNode, Map<string, PyNode[]>>();
   private readonly bound = new Set<string>();
+  /** While set, each binding a lookup finds is pushed here (`Analysis.perStatement` checks they are still in the tree). */
+  recorder: PyNode[] | undefined;
 
   /** The bindings of the nodes of `index` (a file, or one top-level statement); none with no index (see `merge`). */
   constructor(index?: NodeIndex) {
@@ -168,7 +170,10 @@ export class Scopes {
         for (const b of list) if (b.at.start < at.start) chosen = b;
         // Inside a function the module-level binding holds whatever its position (the function runs later).
         chosen ??= scope === scopeOf(at) && scope !== null ? undefined : list[list.length - 1];
-        if (chosen) return chosen;
+        if (chosen) {
+          this.recorder?.push(chosen.at);
+          return chosen;
+        }
       }
       if (scope === null) return undefined;
     }

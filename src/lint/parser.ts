@@ -287,14 +287,22 @@ function materialize(
   const delta = edit ? edit.newEnd - edit.oldEnd : 0;
 
   /** The old child of `counterpart` that a new node of `type` starting at `start` stands for, if any. */
+  // Where the next search of `pair` starts in the counterpart's children: siblings are paired in order, so the next
+  // one is usually right after the last match.
+  let hint = 0;
   const pair = (counterpart: PyNode | undefined, type: string, start: number): PyNode | undefined => {
     if (!counterpart || !edit) return undefined;
     const old = start < edit.start ? start : start >= edit.newEnd ? start - delta : -1;
     if (old < 0) return undefined;
     const ch = counterpart.children;
-    for (let i = 0; i < ch.length; i++) {
+    const n = ch.length;
+    for (let k = 0; k < n; k++) {
+      const i = (hint + k) % n;
       const x = ch[i]!;
-      if (x.start === old && x.type === type && !reused!.has(x)) return x;
+      if (x.start === old && x.type === type && !reused!.has(x)) {
+        hint = i + 1;
+        return x;
+      }
     }
     return undefined;
   };
@@ -333,8 +341,12 @@ function materialize(
       parent.children.push(node);
       ids?.set(id, node);
       const was = type !== 'ERROR' ? pair(counterpart, type, c.start()) : undefined;
+      const siblingHint = hint;
+      hint = 0;
       // Strings are read as text; their inner tokens are not needed and are many.
-      if (tid !== stringId && visit(node, was)) {
+      const inner = tid !== stringId && visit(node, was);
+      hint = siblingHint;
+      if (inner) {
         if (was && adopt(was, node, previous!.text, ids!, reused!)) {
           if (was.hasError) parent.hasError = true;
           continue;

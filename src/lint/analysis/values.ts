@@ -13,7 +13,8 @@ export function elementBefore(a: Analysis, id: PyNode): Element | undefined {
   return a.scopes.elementAt(id.text, anchorOf(id));
 }
 
-function anchorOf(id: PyNode): PyNode {
+/** Where a read's binding is looked up: before the assignment whose right-hand side holds it. */
+export function anchorOf(id: PyNode): PyNode {
   for (let p = id.parent; p; p = p.parent) {
     if (p.type === 'assignment' || p.type === 'augmented_assignment') {
       const right = p.child('right');

@@ -247,22 +247,26 @@ function propagateTaint(fit: PyNode, base: string[], ctx: RuleContext): Map<stri
   return taint;
 }
 
-/** An expression whose value holds a tainted name's data (not just its length, shape or an index into it). */
-function carriesTaint(e: PyNode, taint: Map<string, number>): boolean {
+/**
+ * An expression whose value holds a tainted name's rows (not just its length, shape, columns or a number computed
+ * from it). Shared with DT015.
+ */
+export function carriesTaint(e: PyNode, taint: Map<string, number>): boolean {
   switch (e.type) {
     case 'identifier':
       return (taint.get(e.text) ?? Infinity) < e.start;
     case 'attribute':
-      return !/^(shape|ndim|dtype|size|columns|index|device)$/.test(e.child('attribute')?.text ?? '') && carriesTaint(e.child('object')!, taint);
+      return !/^(shape|ndim|dtype|dtypes|size|columns|index|device)$/.test(e.child('attribute')?.text ?? '') && carriesTaint(e.child('object')!, taint);
     case 'subscript':
       return carriesTaint(e.child('value')!, taint);
     case 'call': {
       const f = e.child('function');
-      if (f?.type === 'identifier' && /^(len|range|enumerate|int|float|str|print|type|isinstance)$/.test(f.text)) return false;
+      if (f?.type === 'identifier' && /^(len|range|enumerate|int|float|str|print|type|isinstance|sum|max|min)$/.test(f.text)) return false;
       return (f !== undefined && f.type !== 'identifier' && carriesTaint(f, taint)) || positionalArgs(e).some((a) => carriesTaint(a, taint));
     }
     case 'lambda':
     case 'keyword_argument':
+    case 'comparison_operator':
       return false;
     default:
       return e.namedChildren.some((c) => carriesTaint(c, taint));

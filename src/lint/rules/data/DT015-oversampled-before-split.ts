@@ -2,7 +2,7 @@ import { calleeName, keywordArg, positionalArgs, receiver } from '../../analysis
 import { sameScope } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
-import { rootName } from './DT003-scaler-fit-before-split';
+import { carriesTaint, rootName } from './DT003-scaler-fit-before-split';
 
 /**
  * imblearn samplers that add rows (over-samplers, and the combined ones that over-sample first). Under-samplers are
@@ -188,27 +188,4 @@ function propagateTaint(call: PyNode, ctx: RuleContext): Map<string, number> {
     });
   }
   return taint;
-}
-
-/** An expression whose value holds a tainted name's rows (not just its length, shape or columns). */
-function carriesTaint(e: PyNode, taint: Map<string, number>): boolean {
-  switch (e.type) {
-    case 'identifier':
-      return (taint.get(e.text) ?? Infinity) < e.start;
-    case 'attribute':
-      return !/^(shape|ndim|dtype|dtypes|size|columns|index|device)$/.test(e.child('attribute')?.text ?? '') && carriesTaint(e.child('object')!, taint);
-    case 'subscript':
-      return carriesTaint(e.child('value')!, taint);
-    case 'call': {
-      const f = e.child('function');
-      if (f?.type === 'identifier' && /^(len|range|enumerate|int|float|str|print|type|isinstance|sum|max|min)$/.test(f.text)) return false;
-      return (f !== undefined && f.type !== 'identifier' && carriesTaint(f, taint)) || positionalArgs(e).some((a) => carriesTaint(a, taint));
-    }
-    case 'lambda':
-    case 'keyword_argument':
-    case 'comparison_operator':
-      return false;
-    default:
-      return e.namedChildren.some((c) => carriesTaint(c, taint));
-  }
 }

@@ -1,5 +1,5 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { elementBefore, valueBefore } from '../../analysis/values';
+import { anchorOf, elementBefore, valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -205,18 +205,6 @@ function emptyListAt(a: Analysis, name: string, at: PyNode): PyNode | undefined 
     if (src?.type === 'expression_list' || src?.type === 'tuple') v = unparen(src.namedChildren.filter((c) => c.type !== 'comment')[el!.index]);
   }
   return v?.type === 'list' && v.namedChildren.length === 0 ? v : undefined;
-}
-
-/** Where a read's binding is looked up: before the assignment whose right-hand side holds it (see values.ts). */
-function anchorOf(id: PyNode): PyNode {
-  for (let p = id.parent; p; p = p.parent) {
-    if (p.type === 'assignment' || p.type === 'augmented_assignment') {
-      const right = p.child('right');
-      return right && right.start <= id.start && id.end <= right.end ? p : id;
-    }
-    if (p.type === 'expression_statement' || p.type === 'block' || p.type === 'function_definition') break;
-  }
-  return id;
 }
 
 /** `preds = []` filled by `preds.append(...)` / `preds.extend(...)` / `preds += ...`: hard labels when every one adds them. */

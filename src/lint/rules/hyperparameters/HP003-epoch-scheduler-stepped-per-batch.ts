@@ -136,7 +136,7 @@ function batchLoopOf(stmt: PyNode): PyNode | undefined {
 }
 
 /** `self.scheduler.step()` where `__init__` stored a parameter (`self.scheduler = scheduler`): isSchedulerStep cannot see it. */
-function storedParameterStep(call: PyNode, a: Analysis): boolean {
+export function storedParameterStep(call: PyNode, a: Analysis): boolean {
   if (calleeName(call) !== 'step' || call.child('arguments')?.namedChildren.length) return false;
   const recv = receiver(call);
   const v = recv?.type === 'attribute' ? receiverValue(a, recv) : undefined;
@@ -183,9 +183,10 @@ function onlySchedulerBuild(a: Analysis): PyNode | undefined {
 
 /**
  * What the stepped scheduler was built by: its value in the file, through `self.x = x` and a parameter's arguments at
- * the call sites, else (a parameter whose callers we cannot see) the file's only scheduler build.
+ * the call sites, else (a parameter whose callers we cannot see) the file's only scheduler build when `onlyBuild`.
+ * Shared with HP006 (which does not guess).
  */
-function schedulerBuilds(a: Analysis, recv: PyNode): PyNode[] | undefined {
+export function schedulerBuilds(a: Analysis, recv: PyNode, onlyBuild = true): PyNode[] | undefined {
   let id: PyNode | undefined = recv.type === 'identifier' ? recv : undefined;
   let v = receiverValue(a, recv);
   if (v?.type === 'identifier') {
@@ -196,6 +197,7 @@ function schedulerBuilds(a: Analysis, recv: PyNode): PyNode[] | undefined {
   if (!id || !hasParameter(scopeOf(id), id.text)) return undefined;
   const args = parameterArguments(a, id)?.map((arg) => builtValue(a, arg));
   if (args?.length && args.every((x) => x !== undefined)) return args as PyNode[];
+  if (!onlyBuild) return undefined;
   const only = onlySchedulerBuild(a);
   return only ? [only] : undefined;
 }

@@ -1,12 +1,11 @@
 import { configValue } from '../../analysis/config';
-import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { methodsOf, returnValues } from '../../analysis/modules';
-import { hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, reachableCalls, receiverValue } from '../../analysis/order';
-import { parameterArguments } from '../../analysis/parameters';
-import { scopeOf } from '../../analysis/scopes';
+import { hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, reachableCalls } from '../../analysis/order';
 import { BATCH_ITERABLE, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
+import { schedulerBuilds, storedParameterStep } from './HP003-epoch-scheduler-stepped-per-batch';
 
 // The mirror of HP003: a schedule whose length is counted in optimizer steps (batches) but stepped once per epoch,
 // in a plain loop after the batch loop or by Lightning's default `interval: "epoch"`. The schedule advances
@@ -114,35 +113,6 @@ function batchSchedule(a: Analysis, build: PyNode): BatchSchedule | undefined {
   }
 }
 
-/** `self.scheduler.step()` where `__init__` stored a parameter (`self.scheduler = scheduler`): isSchedulerStep cannot see it. */
-function storedParameterStep(call: PyNode, a: Analysis): boolean {
-  const recv = receiver(call);
-  const v = recv?.type === 'attribute' ? receiverValue(a, recv) : undefined;
-  return v?.type === 'identifier' && a.scopes.valueAt(v.text, v) === null && /sched/i.test(lastName(recv)) && !/plateau/i.test(lastName(recv));
-}
-
-/** The call an argument holds: `OneCycleLR(...)` itself, or the value of the name passed. */
-function builtValue(a: Analysis, arg: PyNode): PyNode | undefined {
-  const e = unparen(arg);
-  if (e?.type === 'call') return e;
-  const v = e?.type === 'identifier' ? a.scopes.valueAt(e.text, e) : undefined;
-  return v?.type === 'call' ? v : undefined;
-}
-
-/** What the stepped scheduler was built by: its value in the file, through `self.x = x` and a parameter's call sites. */
-function schedulerBuilds(a: Analysis, recv: PyNode): PyNode[] | undefined {
-  let id: PyNode | undefined = recv.type === 'identifier' ? recv : undefined;
-  let v = receiverValue(a, recv);
-  if (v?.type === 'identifier') {
-    id = v;
-    v = a.scopes.valueAt(v.text, v) ?? undefined;
-  }
-  if (v) return [v];
-  if (!id || !hasParameter(scopeOf(id), id.text)) return undefined;
-  const args = parameterArguments(a, id)?.map((arg) => builtValue(a, arg));
-  return args?.length && args.every((x) => x !== undefined) ? (args as PyNode[]) : undefined;
-}
-
 /** `if scheduler:` / `if self.scheduler is not None:`: a guard that holds on every epoch. */
 function schedulerGuard(cond: PyNode | undefined, recv: PyNode): boolean {
   const c = unparen(cond);
@@ -208,7 +178,7 @@ function checkLoopStep(ctx: RuleContext, call: PyNode): void {
     if (c.child('arguments')?.namedChildren.some((x) => unparen(x)?.text === recv.text || unparen(x.child('value') ?? undefined)?.text === recv.text)) return;
   }
   if (!batchUpdate) return;
-  const builds = schedulerBuilds(a, recv);
+  const builds = schedulerBuilds(a, recv, false);
   if (!builds?.length) return;
   const schedules = builds.map((b) => batchSchedule(a, b));
   const first = schedules[0];

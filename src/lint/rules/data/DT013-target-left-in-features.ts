@@ -31,8 +31,8 @@ function columnDrop(call: PyNode): Drop | undefined {
   return names.every((n) => n !== undefined) ? { call, cols: c, names: names as string[] } : undefined;
 }
 
-/** `D['T']`, `D['T'].values`, `np.log1p(D['T'])`, `D[['T']]`: the target column T of frame D. */
-function targetColumn(a: Analysis, e: PyNode | undefined): { frame: PyNode; column: string } | undefined {
+/** What a target expression reads, past conversions: `np.log1p(D['T'])`, `D['T'].values`, `.to_numpy()` -> `D['T']`. Shared with DT018. */
+export function unwrapTarget(a: Analysis, e: PyNode | undefined): PyNode | undefined {
   let x = unparen(e);
   for (let i = 0; i < 4 && x; i++) {
     if (x.type === 'call' && /^numpy\.(log1p|log|sqrt|array|asarray)$/.test(a.callee(x) ?? '')) x = unparen(positionalArgs(x)[0]);
@@ -40,6 +40,12 @@ function targetColumn(a: Analysis, e: PyNode | undefined): { frame: PyNode; colu
     else if (x.type === 'attribute' && /^(values|array)$/.test(x.child('attribute')?.text ?? '')) x = unparen(x.child('object'));
     else break;
   }
+  return x;
+}
+
+/** `D['T']`, `D['T'].values`, `np.log1p(D['T'])`, `D[['T']]`: the target column T of frame D. */
+function targetColumn(a: Analysis, e: PyNode | undefined): { frame: PyNode; column: string } | undefined {
+  const x = unwrapTarget(a, e);
   if (x?.type !== 'subscript') return undefined;
   const frame = x.child('value');
   let key = x.child('subscript');

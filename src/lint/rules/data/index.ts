@@ -17,5 +17,6 @@ import { DT014 } from './DT014-prediction-loader-shuffled';
 import { DT015 } from './DT015-oversampled-before-split';
 import { DT016 } from './DT016-overlapping-windows-split-randomly';
 import { DT017 } from './DT017-images-scaled-twice';
+import { DT018 } from './DT018-target-encoded-before-split';
 
-export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008, DT009, DT010, DT011, DT012, DT013, DT014, DT015, DT016, DT017];
+export const dataRules: readonly Rule[] = [DT001, DT002, DT003, DT004, DT005, DT006, DT007, DT008, DT009, DT010, DT011, DT012, DT013, DT014, DT015, DT016, DT017, DT018];

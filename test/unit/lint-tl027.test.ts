@@ -17,7 +17,7 @@ test('TL027: plain loop with backward(retain_graph=True): warning, fix removes t
   assert.deepEqual(f.map((x) => [x.rule, x.severity]), [['TL027', 'warning']]);
   assert.equal(
     f[0]!.message,
-    'backward(retain_graph=True) runs every iteration but nothing backpropagates through this graph again: each step keeps all earlier graphs alive, so memory and step time grow. Drop retain_graph=True; if a hidden state is carried across batches, detach it (hidden = hidden.detach()) before the next step.',
+    'backward(retain_graph=True) runs every iteration but nothing backpropagates through this graph again: it only keeps the graph\'s buffers alive, and if any tensor is carried to the next batch, every step keeps all earlier graphs and memory and step time grow. Drop retain_graph=True; if a hidden state is carried across batches, detach it (hidden = hidden.detach()) before the next step.',
   );
   assert.equal(f[0]!.range.start.line, code.split('\n').findIndex((l) => l.includes('retain_graph')));
   const fixed = fix(code, 'TL027');

@@ -173,7 +173,7 @@ function report(ctx: RuleContext, call: PyNode, body: PyNode): void {
   }
   const message = carried
     ? `backward(retain_graph=True) runs every iteration but nothing backpropagates through this graph again: ${carried} is carried from batch to batch without .detach(), so each step keeps all earlier graphs alive and memory and step time grow. Detach it before the next step (${carried} = ${carried}.detach(); for an LSTM's (h, c) tuple, each tensor) and drop retain_graph=True.`
-    : 'backward(retain_graph=True) runs every iteration but nothing backpropagates through this graph again: each step keeps all earlier graphs alive, so memory and step time grow. Drop retain_graph=True; if a hidden state is carried across batches, detach it (hidden = hidden.detach()) before the next step.';
+    : 'backward(retain_graph=True) runs every iteration but nothing backpropagates through this graph again: it only keeps the graph\'s buffers alive, and if any tensor is carried to the next batch, every step keeps all earlier graphs and memory and step time grow. Drop retain_graph=True; if a hidden state is carried across batches, detach it (hidden = hidden.detach()) before the next step.';
   ctx.report({ node: call, message, fixes });
 }
 

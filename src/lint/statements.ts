@@ -1,8 +1,8 @@
-// The file seen as its top-level statements, for the editor's re-lint. tree-sitter rebuilds most top-level statement
-// nodes on every edit (only their insides are reused), so what is kept between lints is keyed by a statement's text:
-// two top-level statements with the same text and no syntax error parse to the same subtree. Kept per statement: the
+// The file seen as its top-level statements, for the editor's re-lint. What is kept between lints is keyed by a
+// statement's text: two top-level statements with the same text and no syntax error parse to the same subtree (a
+// statement that keeps its PyNode across an edit may still differ in whitespace inside, and findings keep offsets). Kept per statement: the
 // names it binds, a hash of its module-level bindings, and the findings of statement-local rules (engine.ts).
-import type { NodeIndex, StatementFacts } from './analysis';
+import { topStatementOf, type NodeIndex, type StatementFacts } from './analysis';
 import { CONVENTIONAL_NAMES, Imports } from './analysis/imports';
 import { Scopes } from './analysis/scopes';
 import type { PyNode } from './parser';
@@ -231,9 +231,7 @@ export class Statements {
 
   /** The facts of the top-level statement holding `node`, for `Analysis.perStatement` (undefined: syntax error). */
   readonly factsOf = (node: PyNode): StatementFacts | undefined => {
-    let top = node;
-    while (top.parent && top.parent !== this.root) top = top.parent;
-    if (!top.parent) return undefined;
+    const top = topStatementOf(node);
     if (!this.positions) {
       this.positions = new Map();
       this.list.forEach((s, i) => this.positions!.set(s.node, i));

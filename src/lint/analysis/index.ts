@@ -217,6 +217,13 @@ export class Analysis {
   }
 }
 
+/** The top-level statement holding a node (the child of the module root on its path; the root itself for the root). */
+export function topStatementOf(node: PyNode): PyNode {
+  let top = node;
+  while (top.parent?.parent) top = top.parent;
+  return top;
+}
+
 /** Unwraps parentheses. */
 export function unparen(n: PyNode | undefined): PyNode | undefined {
   while (n && n.type === 'parenthesized_expression') n = n.namedChildren.find((c) => c.type !== 'comment');

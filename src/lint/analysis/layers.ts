@@ -4,7 +4,7 @@
 // can ask "what came right before this BatchNorm?". Only straight-line code of `forward` is followed: a name
 // assigned inside `if`/`for`/`with` has an unknown history, and anything not recognised ends the chain.
 import type { PyNode } from '../parser';
-import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { keywordArg, positionalArgs, receiver, topStatementOf, unparen, type Analysis } from './index';
 import type { ModuleClass } from './modules';
 import { valueBefore } from './values';
 
@@ -109,8 +109,7 @@ export class TorchLayers {
       const byStatement = new Map<PyNode, PyNode[]>();
       for (const call of this.a.index.of('call')) {
         if (this.a.callee(call) !== 'torch.nn.Sequential') continue;
-        let top = call;
-        while (top.parent && top.parent.parent) top = top.parent;
+        const top = topStatementOf(call);
         const list = byStatement.get(top);
         if (list) list.push(call);
         else byStatement.set(top, [call]);

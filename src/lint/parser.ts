@@ -286,10 +286,10 @@ function materialize(
   const edit = previous?.edit;
   const delta = edit ? edit.newEnd - edit.oldEnd : 0;
 
-  /** The old child of `counterpart` that a new node of `type` starting at `start` stands for, if any. */
   // Where the next search of `pair` starts in the counterpart's children: siblings are paired in order, so the next
   // one is usually right after the last match.
   let hint = 0;
+  /** The old child of `counterpart` that a new node of `type` starting at `start` stands for, if any. */
   const pair = (counterpart: PyNode | undefined, type: string, start: number): PyNode | undefined => {
     if (!counterpart || !edit) return undefined;
     const old = start < edit.start ? start : start >= edit.newEnd ? start - delta : -1;

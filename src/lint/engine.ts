@@ -38,23 +38,31 @@ class Index implements NodeIndex {
   readonly errorNodes: PyNode[] = [];
   private readonly parts: Map<string, PyNode[]>[] = [];
 
-  constructor(root: PyNode, keepPerStatement = false) {
-    if (!keepPerStatement) {
-      indexInto(root, this.byType, this.errorNodes);
-      return;
-    }
-    this.parts.push(new Map([[root.type, [root]]]));
+  private constructor() {}
+
+  /** One walk of the whole tree. */
+  static whole(root: PyNode): Index {
+    const index = new Index();
+    indexInto(root, index.byType, index.errorNodes);
+    return index;
+  }
+
+  /** An editor's document: each unchanged top-level statement's kept index, the others walked again. */
+  static fromStatements(root: PyNode): Index {
+    const index = new Index();
+    index.parts.push(new Map([[root.type, [root]]]));
     for (const s of root.children) {
       if (!s.named && !s.hasError) continue;
       let part = s.hasError ? undefined : statementIndexes.get(s);
       if (!part) {
         part = new Map();
-        indexInto(s, part, this.errorNodes);
+        indexInto(s, part, index.errorNodes);
         // A statement with an error holds tokens error recovery made up; they are rebuilt on each parse.
         if (!s.hasError) statementIndexes.set(s, part);
       }
-      this.parts.push(part);
+      index.parts.push(part);
     }
+    return index;
   }
 
   of(type: string): readonly PyNode[] {
@@ -80,7 +88,7 @@ const kept = new WeakMap<ParsedDocument, { statements: KeptStatements; imports: 
  */
 export function lintDocument(doc: ParsedDocument, run: LintRun = {}): Finding[] {
   if (!doc.incremental || doc.root.type !== 'module') return lintTree(doc.root, doc.source, doc.lines, run);
-  const index = new Index(doc.root, true);
+  const index = Index.fromStatements(doc.root);
   const before = kept.get(doc);
   const statements = new Statements(doc.root, index, before?.statements);
   const imports = statements.imports();
@@ -91,7 +99,7 @@ export function lintDocument(doc: ParsedDocument, run: LintRun = {}): Finding[] 
 }
 
 export function lintTree(root: PyNode, source: string, lines: LineIndex, run: LintRun = {}): Finding[] {
-  return lintWith(new Index(root), root, source, lines, run);
+  return lintWith(Index.whole(root), root, source, lines, run);
 }
 
 function lintWith(
@@ -116,7 +124,16 @@ function lintWith(
   let analysis: Analysis | undefined;
   const getAnalysis = () => {
     if (!analysis) {
-      analysis = new Analysis(root, index, statements?.isBoundAnywhere, resolution?.analysis, statements && (() => statements.list.map((s) => s.scopes())), statements?.factsOf);
+      analysis = new Analysis(
+        root,
+        index,
+        statements && {
+          boundAnywhere: statements.isBoundAnywhere,
+          sameResolutionAs: resolution?.analysis,
+          scopeParts: () => statements.list.map((s) => s.scopes()),
+          statementFacts: statements.factsOf,
+        },
+      );
       if (resolution) resolution.analysis = analysis.serial;
     }
     return analysis;

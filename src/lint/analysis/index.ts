@@ -23,6 +23,18 @@ export interface StatementFacts {
   key: string;
 }
 
+/** What an editor's re-lint already knows about the file (statements.ts); a one-off lint passes none of it. */
+export interface EditorFacts {
+  /** Whether the file binds a name anywhere, known without the file's Scopes. */
+  boundAnywhere?: (name: string) => boolean;
+  /** The serial of the previous analysis when the imports are the same: qualified names memoised on kept nodes hold. */
+  sameResolutionAs?: number;
+  /** The bindings of each top-level statement, in order: the file's Scopes is their merge. */
+  scopeParts?: () => Scopes[];
+  /** The facts of the statement holding a node, for `perStatement`. */
+  statementFacts?: (node: PyNode) => StatementFacts | undefined;
+}
+
 interface MemoEntry {
   key: string;
   value: unknown;
@@ -56,18 +68,19 @@ export class Analysis {
   private _classNames?: Set<string>;
   private _callsByName?: Map<string, PyNode[]>;
 
+  private readonly boundAnywhere?: (name: string) => boolean;
+  private readonly scopeParts?: () => Scopes[];
+  private readonly statementFacts?: (node: PyNode) => StatementFacts | undefined;
+
   constructor(
     readonly root: PyNode,
     readonly index: NodeIndex,
-    /** Whether the file binds a name anywhere, when the caller knows it without the file's Scopes (statements.ts). */
-    private readonly boundAnywhere?: (name: string) => boolean,
-    sameResolutionAs?: number,
-    /** The bindings of each top-level statement, in order, when the caller keeps them (statements.ts). */
-    private readonly scopeParts?: () => Scopes[],
-    /** An editor's re-lint: the facts of the statement holding a node, for `perStatement`. */
-    private readonly statementFacts?: (node: PyNode) => StatementFacts | undefined,
+    editor: EditorFacts = {},
   ) {
-    this.serial = sameResolutionAs ?? ++analyses;
+    this.serial = editor.sameResolutionAs ?? ++analyses;
+    this.boundAnywhere = editor.boundAnywhere;
+    this.scopeParts = editor.scopeParts;
+    this.statementFacts = editor.statementFacts;
   }
 
   /**

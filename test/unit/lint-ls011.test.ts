@@ -54,3 +54,14 @@ test('LS011 look-alikes: ignore_index matching the padding, labels padded with -
   const cls = ner('', 'nn.CrossEntropyLoss()').replace('tags = pad_sequence([b[1] for b in batch], batch_first=True)', 'tags = torch.tensor([b[1] for b in batch])');
   assert.deepEqual(ids(cls, 'LS011'), []);
 });
+
+test('LS011: a loss passed to a train function; call sites that configure it differently are left alone', () => {
+  const body = ner('', 'None').replace(/criterion = None\nfor tokens, tags in loader:\n((?:    .*\n)+)/, (_m, loop: string) => `def train(model, criterion):\n    for tokens, tags in loader:\n${loop.replace(/^/gm, '    ').replace(/^    $/gm, '')}`);
+  const one = `${body}\ntrain(model, nn.CrossEntropyLoss())\n`;
+  assert.deepEqual(ids(one, 'LS011'), ['LS011']);
+  const fixed = fix(one, 'LS011');
+  assert.match(fixed, /train\(model, nn\.CrossEntropyLoss\(ignore_index=0\)\)/);
+  assert.deepEqual(ids(fixed, 'LS011'), []);
+  // One call site ignores the padding: which configuration applies depends on the call.
+  assert.deepEqual(ids(`${one}train(model, nn.CrossEntropyLoss(ignore_index=0))\n`, 'LS011'), []);
+});

@@ -26,13 +26,24 @@ export interface LossCall {
   kind: LossKind;
   /** The prediction argument (first positional or `input=`). */
   input: PyNode;
+  /**
+   * The call that sets the loss's options (`ignore_index=`, `reduction=`...): the loss module's constructor behind a
+   * name or `self.attr`, or a functional loss call itself. Undefined where call sites pass different ones.
+   */
+  config: PyNode | undefined;
+}
+
+/** A loss and the call that configures it. */
+interface Resolved {
+  kind: LossKind;
+  config: PyNode | undefined;
 }
 
 export class Losses {
   readonly flow: OutputFlow;
   private cached?: LossCall[];
   private readonly resolving = new Set<readonly PyNode[]>();
-  private readonly byArguments = new Map<readonly PyNode[], LossKind | undefined>();
+  private readonly byArguments = new Map<readonly PyNode[], Resolved | undefined>();
 
   constructor(private readonly a: Analysis) {
     this.flow = new OutputFlow(a);
@@ -42,54 +53,64 @@ export class Losses {
     if (!this.cached) {
       this.cached = [];
       for (const call of this.a.index.of('call')) {
-        const kind = this.kindOf(call.child('function'), 0);
-        if (!kind) continue; // most calls are not losses: skip reading their arguments
+        const loss = this.resolve(call.child('function'), 0);
+        if (!loss) continue; // most calls are not losses: skip reading their arguments
         const input = positionalArgs(call)[0] ?? keywordArg(call, 'input');
-        if (input) this.cached.push({ call, kind, input });
+        if (input) this.cached.push({ call, kind: loss.kind, input, config: loss.config === FUNCTIONAL ? call : loss.config });
       }
     }
     return this.cached;
   }
 
   /** The loss a callee stands for: a loss function, a loss module instance, or a name bound to either. */
-  private kindOf(callee: PyNode | undefined, depth: number): LossKind | undefined {
+  private resolve(callee: PyNode | undefined, depth: number): Resolved | undefined {
     const c = unparen(callee);
     if (!c || depth > 8) return undefined;
     const q = this.a.qname(c);
-    if (q && LOSS_FUNCTIONS[q]) return LOSS_FUNCTIONS[q];
+    // A loss function bound to a name (`loss_fn = F.nll_loss`) is configured where it is called.
+    if (q && LOSS_FUNCTIONS[q]) return { kind: LOSS_FUNCTIONS[q], config: FUNCTIONAL };
     if (c.type === 'call') {
       const cq = this.a.callee(c);
-      return cq ? LOSS_CLASSES[cq] : undefined;
+      const kind = cq ? LOSS_CLASSES[cq] : undefined;
+      return kind && { kind, config: c };
     }
     if (c.type === 'identifier') {
       const v = this.a.scopes.valueAt(c.text, c);
       // null: a parameter, or a name bound by `def` / `class` (which are not worth the call-site lookup).
-      if (v === null) return this.a.functions.has(c.text) ? undefined : this.parameterKind(c, depth);
-      return v ? this.kindOf(v, depth + 1) : undefined;
+      if (v === null) return this.a.functions.has(c.text) ? undefined : this.parameterLoss(c, depth);
+      return v ? this.resolve(v, depth + 1) : undefined;
     }
     if (c.type === 'attribute' && c.child('object')?.text === 'self') {
       const cls = c.ancestor('class_definition');
       const attr = c.child('attribute')?.text;
       if (!cls || !attr) return undefined;
-      const kinds = this.a.scopes.selfAttr(cls, attr).map((v) => this.kindOf(v, depth + 1));
-      return kinds.length && kinds.every((k) => k === kinds[0]) ? kinds[0] : undefined;
+      return agree(this.a.scopes.selfAttr(cls, attr).map((v) => this.resolve(v, depth + 1)));
     }
     return undefined;
   }
 
   /** `def train(model, loader, criterion)`: the loss every call site passes for the parameter. */
-  private parameterKind(id: PyNode, depth: number): LossKind | undefined {
+  private parameterLoss(id: PyNode, depth: number): Resolved | undefined {
     const args = parameterArguments(this.a, id);
     if (!args || this.resolving.has(args)) return undefined;
     // The same parameter is often called many times (`model(x)` in a train function): resolve it once.
     if (this.byArguments.has(args)) return this.byArguments.get(args);
     this.resolving.add(args); // a recursive function passes its own parameter on
-    const kinds = args.map((arg) => this.kindOf(arg, depth + 1));
+    const loss = agree(args.map((arg) => this.resolve(arg, depth + 1)));
     this.resolving.delete(args);
-    const kind = kinds.every((k) => k === kinds[0]) ? kinds[0] : undefined;
-    this.byArguments.set(args, kind);
-    return kind;
+    this.byArguments.set(args, loss);
+    return loss;
   }
+}
+
+/** Stands for "the loss call itself" while resolving a callee (a functional loss takes its options at the call). */
+const FUNCTIONAL = {} as PyNode;
+
+/** One loss for several values: their common kind, and their config when it is the same call (else undefined). */
+function agree(losses: readonly (Resolved | undefined)[]): Resolved | undefined {
+  const first = losses[0];
+  if (!first || losses.some((l) => l?.kind !== first.kind)) return undefined;
+  return { kind: first.kind, config: losses.every((l) => l!.config === first.config) ? first.config : undefined };
 }
 
 const cache = new WeakMap<Analysis, Losses>();

@@ -8,26 +8,8 @@ import type { RawFix, Rule } from '../../types';
 // Token-level targets padded with pad_sequence (padding_value P, 0 by default) scored by a CrossEntropyLoss / NLLLoss
 // whose ignore_index is not P (-100 by default): every padding position is trained as class P.
 
-const CLASS_LOSSES = new Set(['torch.nn.CrossEntropyLoss', 'torch.nn.NLLLoss']);
-const FUNCTION_LOSSES = new Set(['torch.nn.functional.cross_entropy', 'torch.nn.functional.nll_loss']);
 /** Methods that keep a tensor's values: shape, dtype and device changes. */
 const KEEPS = /^(view|reshape|flatten|contiguous|to|long|cuda|cpu|transpose|permute)$/;
-
-/** The call that configures a loss: `nn.CrossEntropyLoss(...)` behind a name or `self.attr`, or `F.cross_entropy(...)` itself. */
-function lossConfig(a: Analysis, call: PyNode): PyNode | undefined {
-  if (FUNCTION_LOSSES.has(a.callee(call) ?? '')) return call;
-  let c = unparen(call.child('function'));
-  for (let depth = 0; c && depth < 4; depth++) {
-    if (c.type === 'call') return CLASS_LOSSES.has(a.callee(c) ?? '') ? c : undefined;
-    if (c.type === 'identifier') c = unparen(a.scopes.valueAt(c.text, c) ?? undefined);
-    else if (c.type === 'attribute' && c.child('object')?.text === 'self') {
-      const cls = c.ancestor('class_definition');
-      const values = cls ? a.scopes.selfAttr(cls, c.child('attribute')?.text ?? '') : [];
-      c = values.length === 1 ? unparen(values[0]) : undefined;
-    } else return undefined;
-  }
-  return undefined;
-}
 
 /** An integer literal (`0`, `-100`), undefined otherwise. */
 function intLiteral(n: PyNode | undefined): number | undefined {
@@ -157,10 +139,8 @@ export const LS011: Rule = {
     const a = ctx.analysis;
     if (!a.callsNamed('pad_sequence').length) return;
     const padded = new PaddedTargets(a);
-    for (const { call, kind } of losses(a).calls) {
-      if (kind !== 'cross_entropy' && kind !== 'nll') continue;
-      const config = lossConfig(a, call);
-      if (!config) continue;
+    for (const { call, kind, config } of losses(a).calls) {
+      if ((kind !== 'cross_entropy' && kind !== 'nll') || !config) continue;
       // A per-token loss masked by hand, or class weights that may zero the padding class: not this rule's business.
       if (keywordArg(config, 'reduction')?.text.includes('none') || keywordArg(config, 'weight')) continue;
       const ignoreArg = keywordArg(config, 'ignore_index');

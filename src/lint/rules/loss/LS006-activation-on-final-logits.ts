@@ -250,10 +250,15 @@ export const LS006: Rule = {
     const calls = losses(a).calls;
     // The criterion is built here but the model reaches it elsewhere (a helper, a Trainer): when CrossEntropyLoss is the
     // file's only loss, the top-level model classes of the file are what it trains.
-    if (onlyCrossEntropy(a)) {
+    // Classes whose forward ends in a ReLU are rare: find them before the file-wide scans.
+    const endInRelu = a.modules.filter((cls) => {
+      const rets = cls.forward ? returnValues(cls.forward) : [];
+      return rets.length === 1 && finder.ofExpr(rets[0], 0, cls);
+    });
+    if (endInRelu.length && onlyCrossEntropy(a)) {
       for (const cls of topLevelModels(a)) {
-        const rets = cls.forward ? returnValues(cls.forward) : [];
-        const r = rets.length === 1 ? finder.ofExpr(rets[0], 0, cls) : undefined;
+        if (!endInRelu.includes(cls)) continue;
+        const r = finder.ofExpr(returnValues(cls.forward!)[0], 0, cls);
         if (!r || seen.has(r.site)) continue;
         seen.add(r.site);
         ctx.report({

@@ -53,7 +53,7 @@ export class Losses {
     if (!this.cached) {
       this.cached = [];
       for (const call of this.a.index.of('call')) {
-        const loss = this.resolve(call.child('function'), 0);
+        const loss = this.resolve(calledObject(call.child('function')), 0);
         if (!loss) continue; // most calls are not losses: skip reading their arguments
         const input = positionalArgs(call)[0] ?? keywordArg(call, 'input');
         if (input) this.cached.push({ call, kind: loss.kind, input, config: loss.config === FUNCTIONAL ? call : loss.config });
@@ -101,6 +101,12 @@ export class Losses {
     this.byArguments.set(args, loss);
     return loss;
   }
+}
+
+/** `criterion.forward(out, y)` and `criterion.__call__(out, y)` call the loss as `criterion(out, y)` does. */
+function calledObject(fn: PyNode | undefined): PyNode | undefined {
+  const method = fn?.type === 'attribute' ? fn.child('attribute')?.text : undefined;
+  return method === 'forward' || method === '__call__' ? fn!.child('object') : fn;
 }
 
 /** Stands for "the loss call itself" while resolving a callee (a functional loss takes its options at the call). */

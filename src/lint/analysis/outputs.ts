@@ -9,6 +9,9 @@ import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
 import { elementBefore, valueBefore } from './values';
 
+/** `m.forward(x)` and `m.__call__(x)` run the module as `m(x)` does. */
+const CALL_METHODS = new Set(['forward', '__call__']);
+
 export type OutputKind = 'softmax' | 'log_softmax' | 'sigmoid' | 'logits' | 'unknown';
 
 export interface Output {
@@ -112,7 +115,7 @@ export class OutputFlow {
         const inner = this.of(obj, depth + 1);
         return { kind: inner.kind, site: inner.site };
       }
-      if (method === 'forward' && obj) return this.moduleCall(obj, e, args, depth);
+      if (CALL_METHODS.has(method) && obj) return this.moduleCall(obj, e, args, depth);
     }
     return this.moduleCall(fn, e, args, depth);
   }
@@ -135,7 +138,7 @@ export class OutputFlow {
     const q = this.a.qname(fn);
     if (q && (q.startsWith('torch.') || q.startsWith('keras.') || q.startsWith('tensorflow.'))) return UNKNOWN;
     const obj = fn.type === 'attribute' ? fn.child('object') : undefined;
-    const callee = obj && fn.child('attribute')?.text === 'forward' ? obj : fn;
+    const callee = obj && CALL_METHODS.has(fn.child('attribute')?.text ?? '') ? obj : fn;
     if (callee === fn && fn.type === 'attribute' && fn.child('object')?.text !== 'self') return UNKNOWN;
     const out = this.moduleCall(callee, s, positionalArgs(s), depth, index);
     return { kind: out.kind, site: out.site };

@@ -52,3 +52,24 @@ class Tagger(nn.Module):
   assert.deepEqual(ids(code('self.forward(feats)', 'nn.Softmax(dim=-1)'), 'LS003'), ['LS003']);
   assert.deepEqual(ids(code('self.__call__(feats)', 'nn.LogSoftmax(dim=-1)'), 'LS003'), []);
 });
+
+test('LS010: a categorical KL term (Gumbel-softmax VAE) subtracted from the loss; the right sign is quiet', () => {
+  const vae = (kl: string, total = 'recon + kl') => `${HEADER}
+def vae_loss(x_hat, x, q, n_cat=10):
+    recon = F.binary_cross_entropy(x_hat, x, reduction="sum")
+    log_q = torch.log(q + 1e-20)
+    log_prior = torch.log(torch.tensor(1.0 / n_cat))
+    kl = ${kl}
+    return ${total}
+`;
+  assert.deepEqual(ids(vae('-torch.sum(q * (log_q - log_prior))'), 'LS010'), ['LS010']);
+  assert.deepEqual(ids(vae('torch.sum(q * (log_q - log_prior))', 'recon - kl'), 'LS010'), ['LS010']);
+  assert.deepEqual(ids(vae('(q * torch.log(q / prior_probs)).sum()', 'recon - kl'), 'LS010'), ['LS010']);
+  assert.deepEqual(ids(vae('torch.sum(q * (log_prior - torch.log(q + 1e-20)))'), 'LS010'), ['LS010']);
+  // Right signs.
+  assert.deepEqual(ids(vae('torch.sum(q * (log_q - log_prior))'), 'LS010'), []);
+  assert.deepEqual(ids(vae('-torch.sum(q * (log_prior - log_q))'), 'LS010'), []);
+  // Look-alikes: an entropy bonus and a cross-entropy are not KL terms.
+  assert.deepEqual(ids(vae('-torch.sum(q * log_q)', 'recon - 0.01 * kl'), 'LS010'), []);
+  assert.deepEqual(ids(vae('-torch.sum(x * torch.log(x_hat + 1e-8))'), 'LS010'), []);
+});

@@ -64,6 +64,51 @@ export function klPolarity(e: PyNode | undefined): Sign | undefined {
   return square[1] === -p && exp[1] === -p && rest[0]![1] === p ? p : undefined;
 }
 
+/** The argument of a log: `torch.log(q + 1e-20)`, `q.log()`, `np.log(q)`, `log_q` bound to one of those. */
+function logArgument(e: PyNode | undefined, a: Analysis, depth = 0): PyNode | undefined {
+  let x = unparen(e);
+  if (x?.type === 'identifier' && depth < 2) return logArgument(a.scopes.valueAt(x.text, x) ?? undefined, a, depth + 1);
+  if (x?.type !== 'call' || calleeName(x) !== 'log') return undefined;
+  const q = a.callee(x);
+  if (q === 'torch.log' || q === 'numpy.log' || q === 'math.log') x = positionalArgs(x)[0];
+  else if (!q && x.child('function')?.type === 'attribute') x = receiver(x);
+  else return undefined;
+  return unparen(x);
+}
+
+/** `q`, or `q + eps` / `q + 1e-20`: the probabilities inside a guarded log. */
+function sameProbabilities(logArg: PyNode | undefined, q: PyNode): boolean {
+  let x = unparen(logArg);
+  if (x?.type === 'binary_operator' && x.children.some((c) => c.type === '+') && /^(eps|epsilon|\d|1e-)/i.test(x.child('right')?.text ?? '')) x = unparen(x.child('left'));
+  return !!x && x.text === unparen(q)?.text;
+}
+
+/**
+ * The categorical KL integrand: -1 when `e` is `q * (log q - log p)` or `q * log(q / p)` (the KL itself), +1 for
+ * `q * (log p - log q)` (minus the KL); the same convention as `klPolarity`. Undefined for anything else.
+ */
+export function categoricalPolarity(e: PyNode | undefined, a: Analysis): Sign | undefined {
+  const x = unparen(e);
+  if (x?.type !== 'binary_operator' || !x.children.some((c) => c.type === '*')) return undefined;
+  const sides = [x.child('left'), x.child('right')];
+  for (const [q, d] of [sides, [sides[1], sides[0]]]) {
+    const diff = unparen(d);
+    if (!q || !diff) continue;
+    if (diff.type === 'binary_operator' && diff.children.some((c) => c.type === '-')) {
+      if (sameProbabilities(logArgument(diff.child('left'), a), q)) return -1;
+      if (sameProbabilities(logArgument(diff.child('right'), a), q)) return 1;
+      continue;
+    }
+    const ratio = unparen(logArgument(diff, a));
+    if (ratio?.type === 'binary_operator' && ratio.children.some((c) => c.type === '/') && sameProbabilities(ratio.child('left'), q)) return -1;
+  }
+  return undefined;
+}
+
+function polarity(e: PyNode, a: Analysis): Sign | undefined {
+  return klPolarity(e) ?? categoricalPolarity(e, a);
+}
+
 /** The summed expression of `torch.sum(E)`, `E.sum()`, `torch.mean(E)`, `E.mean(dim=1)`. */
 function summed(call: PyNode, a: Analysis): PyNode | undefined {
   const name = calleeName(call);
@@ -203,7 +248,8 @@ export const LS010: Rule = {
       'The KL divergence of a VAE with a standard normal prior is `-0.5 * sum(1 + logvar - mu^2 - exp(logvar))`, which is never ' +
       'negative. Without the leading minus (or subtracted from the reconstruction loss) the term is *minus* the KL, so the ' +
       'optimizer maximises the divergence: `mu` and `logvar` grow without bound, the loss goes to minus infinity or NaN, and ' +
-      'samples from the prior decode to noise. Write `kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())` and add it.',
+      'samples from the prior decode to noise. Write `kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())` and add it. ' +
+      'The same holds for the KL of a categorical latent (Gumbel-softmax VAE), `sum(q * (log q - log p))`: it is added as it is.',
     wrong:
       'import torch\nimport torch.nn.functional as F\n\ndef vae_loss(recon, x, mu, logvar):\n    bce = F.binary_cross_entropy(recon, x, reduction="sum")\n    kld = 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())\n    return bce + kld',
     right:
@@ -213,28 +259,30 @@ export const LS010: Rule = {
   },
   nodeTypes: ['call'],
   candidate: {
-    reads: ['imports'],
+    reads: ['imports', 'scopes'],
     test: (call, ctx) => {
       const e = summed(call, ctx.analysis);
-      return !!e && klPolarity(e) !== undefined;
+      return !!e && polarity(e, ctx.analysis) !== undefined;
     },
   },
   visit(call, ctx) {
     const e = summed(call, ctx.analysis);
-    const p = e ? klPolarity(e) : undefined;
+    const gaussian = e ? klPolarity(e) : undefined;
+    const p = e ? (gaussian ?? categoricalPolarity(e, ctx.analysis)) : undefined;
     if (!p) return;
     const sinks = new SignWalk(ctx.analysis).sinks(call, p);
     // Every place the term reaches a loss must carry it with the wrong sign (+1: minus the KL).
     if (!sinks.length || sinks.some((s) => s.sign !== 1)) return;
     // The common slip: a positive literal factor where -0.5 belongs, in the term's own statement.
     const factor = call.parent?.type === 'binary_operator' && call.parent.child('right') === call ? call.parent.child('left') : undefined;
-    const fixes = factor && (factor.type === 'float' || factor.type === 'integer') && p === 1
+    const fixes = gaussian && factor && (factor.type === 'float' || factor.type === 'integer') && p === 1
       ? [{ title: `Use -${factor.text}`, edits: [{ start: factor.start, end: factor.start, newText: '-' }] }]
       : undefined;
     ctx.report({
       node: call,
-      message:
-        'This KL term enters the loss with the wrong sign: it is minus the KL divergence, so training maximises the divergence and the latent codes blow up. Use -0.5 * sum(1 + logvar - mu^2 - exp(logvar)) and add it to the reconstruction loss.',
+      message: gaussian
+        ? 'This KL term enters the loss with the wrong sign: it is minus the KL divergence, so training maximises the divergence and the latent codes blow up. Use -0.5 * sum(1 + logvar - mu^2 - exp(logvar)) and add it to the reconstruction loss.'
+        : 'This KL term enters the loss with the wrong sign: it is minus the KL divergence, so training maximises the divergence from the prior. Add sum(q * (log q - log p)) to the reconstruction loss, without a minus.',
       fixes,
     });
   },

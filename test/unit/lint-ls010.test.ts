@@ -46,6 +46,9 @@ test('LS010 look-alikes: correct signs, ELBO maximised by its negation, unknown 
   assert.deepEqual(ids(lossFn('0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())', 'bce - kld'), 'LS010'), []);
   // A function named elbo returns a quantity to maximise: not followed.
   assert.deepEqual(ids(lossFn('0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())', '-bce + kld', 'elbo'), 'LS010'), []);
+  // ... but a negative ELBO named as a loss is minimised.
+  assert.deepEqual(ids(lossFn('0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())', 'bce + kld', 'elbo_loss'), 'LS010'), ['LS010']);
+  assert.deepEqual(ids(lossFn('0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())', 'bce + kld', 'neg_elbo'), 'LS010'), ['LS010']);
   const elbo = `${HEADER}
 for x in loader:
     recon, mu, logvar = model(x)

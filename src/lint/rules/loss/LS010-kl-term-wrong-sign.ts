@@ -205,8 +205,9 @@ export class SignWalk {
 /** A function whose return value is minimised: `loss_function`, `vae_loss`, a Loss module's forward, `training_step`. */
 function returnsLoss(fn: PyNode | undefined): boolean {
   const name = fn?.child('name')?.text ?? '';
-  if (/elbo|likelihood/i.test(name)) return false;
-  if (/loss|criterion|objective|^(training_step|train_step)$/i.test(name)) return true;
+  // `elbo` is maximised; `elbo_loss`, `neg_elbo` and `nll` are minimised.
+  if (/elbo|likelihood/i.test(name) && !/loss|neg|nll/i.test(name)) return false;
+  if (/loss|criterion|objective|neg_?elbo|nelbo|^(training_step|train_step)$/i.test(name)) return true;
   return name === 'forward' && /loss/i.test(fn?.ancestor('class_definition')?.child('name')?.text ?? '');
 }
 

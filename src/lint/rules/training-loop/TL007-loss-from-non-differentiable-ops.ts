@@ -1,5 +1,6 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { isBackpropagated } from '../../analysis/order';
+import { parameterArguments } from '../../analysis/parameters';
 import { isBackward } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -48,6 +49,71 @@ function isLossCallee(a: Analysis, callee: PyNode | undefined, depth = 0): boole
     return v ? isLossCallee(a, v, depth + 1) : false;
   }
   return false;
+}
+
+/** A loss callable this file does not show by its name: `loss_fn` / `criterion` passed in, imported or never bound. */
+const LOSS_NAME = /loss|criterion|^crit$/i;
+
+/**
+ * Statement-local part of `unresolvedLoss`: an identifier named like a loss with no value here (a parameter, an
+ * import, or unbound).
+ */
+function mayBeUnresolvedLoss(a: Analysis, callee: PyNode | undefined): boolean {
+  const c = unparen(callee);
+  return c?.type === 'identifier' && LOSS_NAME.test(c.text) && !a.scopes.valueAt(c.text, c);
+}
+
+/**
+ * `loss_fn(preds, y)` with `loss_fn` unresolved: not a function or class of this file, and when it is a parameter
+ * the file calls with arguments, each of them a torch loss.
+ */
+function unresolvedLoss(a: Analysis, callee: PyNode | undefined): boolean {
+  const c = unparen(callee);
+  if (!c || !mayBeUnresolvedLoss(a, c) || a.functions.has(c.text) || a.definesClass(c.text)) return false;
+  if (a.scopes.valueAt(c.text, c) === undefined) return true;
+  const args = parameterArguments(a, c);
+  return !args || args.every((x) => isLossCallee(a, x));
+}
+
+/** Element functions that keep the prediction computed: `softmax(logits)` before the argmax. */
+const ACTIVATIONS = /^torch\.(nn\.functional\.)?(softmax|log_softmax|sigmoid|tanh)$/;
+
+/**
+ * Whether the value a cut is applied to is computed by a model (`model(x).argmax(1)`, `torch.softmax(logits, 1).round()`
+ * with `logits = net(x)`), not read from the data (`y.round()` of a loop target): for a loss callable of unknown
+ * signature, the cut input must be a prediction.
+ */
+function fromModelCall(a: Analysis, e: PyNode | undefined, depth = 0): boolean {
+  const x = unparen(e);
+  if (!x || depth > 8) return false;
+  if (x.type === 'identifier') {
+    const v = a.scopes.valueAt(x.text, x);
+    return v ? fromModelCall(a, v, depth + 1) : false;
+  }
+  if (x.type === 'attribute' || x.type === 'subscript') return fromModelCall(a, x.child(x.type === 'attribute' ? 'object' : 'value'), depth + 1);
+  if (x.type !== 'call') return false;
+  const fn = x.child('function');
+  const q = a.callee(x);
+  if (q && ACTIVATIONS.test(q)) return fromModelCall(a, positionalArgs(x)[0], depth + 1);
+  if (q && CUT_FNS.has(q)) return fromModelCall(a, positionalArgs(x)[0], depth + 1);
+  if (fn?.type === 'attribute') {
+    const m = fn.child('attribute')?.text ?? '';
+    if (PASS_METHODS.has(m) || CUT_METHODS.has(m) || m === 'softmax' || m === 'sigmoid') return fromModelCall(a, fn.child('object'), depth + 1);
+    // `self.net(x)`: a layer or model of the class.
+    return fn.child('object')?.text === 'self' && !q;
+  }
+  // `model(x)`, `net(x)`: a call of a name that is no torch function.
+  return fn?.type === 'identifier' && !q?.startsWith('torch.') && !q?.startsWith('numpy.');
+}
+
+/** The expression a cut is applied to: the receiver of `.argmax()`, the argument of `torch.round(...)`, `x` of `x.data`. */
+function cutOperand(cut: PyNode): PyNode | undefined {
+  if (cut.type === 'attribute') return cut.child('object') ?? undefined;
+  if (cut.type === 'comparison_operator') return cut.namedChildren[0];
+  if (cut.type === 'subscript') return cut.child('value') ?? undefined;
+  if (cut.type !== 'call') return undefined;
+  const fn = cut.child('function');
+  return fn?.type === 'attribute' ? (fn.child('object') ?? undefined) : positionalArgs(cut)[0];
 }
 
 interface Cut {
@@ -147,7 +213,8 @@ export const TL007: Rule = {
       '`.numpy()` and re-wrapping with `torch.tensor(...)` cut the prediction out of the graph. A loss built from them either ' +
       'raises on `backward()` ("does not require grad") or back-propagates nothing into the model, so the weights never ' +
       'change. Compute the loss on the raw logits and keep argmax/round for metrics. Descent reports it only when that loss ' +
-      'is the one `backward()` is called on.',
+      'is the one `backward()` is called on, and for a loss it cannot see (a `loss_fn` / `criterion` passed in or imported) ' +
+      'only when the cut is applied to a model\'s output.',
     wrong: 'criterion = nn.MSELoss()\nout = model(x)\npred = out.argmax(dim=1)\nloss = criterion(pred.float(), y)\nloss.backward()',
     right: 'criterion = nn.CrossEntropyLoss()\nout = model(x)\nloss = criterion(out, y)\nloss.backward()\npred = out.argmax(dim=1)  # metrics only',
     concept: 'Autograd: only differentiable operations pass gradients back to the weights',
@@ -157,16 +224,20 @@ export const TL007: Rule = {
   // The loss calls and the forced assignments; whether their loss is back-propagated reads the whole scope.
   candidate: {
     reads: ['imports', 'scopes'],
-    test: (n, ctx) => (n.type === 'assignment' ? forcedName(n, ctx.analysis) !== undefined : isLossCallee(ctx.analysis, n.child('function'))),
+    test: (n, ctx) =>
+      n.type === 'assignment' ? forcedName(n, ctx.analysis) !== undefined : isLossCallee(ctx.analysis, n.child('function')) || mayBeUnresolvedLoss(ctx.analysis, n.child('function')),
   },
   visit(call, ctx) {
     const a = ctx.analysis;
     if (call.type === 'assignment') return forcedRequiresGrad(call, ctx);
-    if (!isLossCallee(a, call.child('function'))) return;
+    const known = isLossCallee(a, call.child('function'));
+    if (!known && !unresolvedLoss(a, call.child('function'))) return;
     const input = positionalArgs(call)[0] ?? keywordArg(call, 'input');
     if (!input) return;
     const cut = cutIn(a, input);
     if (!cut || !isBackpropagated(a, call)) return;
+    // A loss of unknown signature: `(prediction, target)` only, the cut applied to a prediction, not to data.
+    if (!known && (positionalArgs(call).length !== 2 || !fromModelCall(a, cutOperand(cut.node)))) return;
     ctx.report({
       node: input,
       message: `The loss input goes through ${cut.what}, which has no gradient: backward() raises or the model never learns. Pass the raw model output (logits) to the loss.`,

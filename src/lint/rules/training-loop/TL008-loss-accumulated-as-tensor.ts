@@ -1,5 +1,6 @@
 import { calleeName, callsWithin, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { operatorOf } from '../../analysis/order';
+import { returnValues } from '../../analysis/modules';
 import { innermostLoop, isBackward } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -67,10 +68,23 @@ function localAccumulation(a: Analysis, aug: PyNode): { loss: PyNode; root: PyNo
   const loss = addedName(right);
   const root = loss && lossRoot(loss);
   if (!loss || !root) return undefined;
-  const value = a.scopes.valueAt(root.text, aug);
+  const value = boundValue(a, root.text, aug);
   if (!value || DETACHED.test(value.text)) return undefined;
   if (!(loop.start <= value.start && value.end <= loop.end)) return undefined;
   return { loss, root, total, loop, value, meter };
+}
+
+/**
+ * What a name holds at `at`: its assigned value, or, for `loss, mse = my_loss(...)`, the expression it was unpacked
+ * from (the element itself when that is a tuple literal).
+ */
+function boundValue(a: Analysis, name: string, at: PyNode): PyNode | undefined {
+  const v = a.scopes.valueAt(name, at);
+  if (v !== null) return v;
+  const el = a.scopes.elementAt(name, at);
+  const src = unparen(el?.source);
+  if (!el || !src) return undefined;
+  return src.type === 'expression_list' || src.type === 'tuple' ? src.namedChildren.filter((c) => c.type !== 'comment')[el.index] : src;
 }
 
 /**
@@ -134,7 +148,61 @@ function runningSumClass(a: Analysis, meter: PyNode, at: PyNode): string | undef
   return sums && !rebound ? cls.text : undefined;
 }
 
-function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterClass?: string } | undefined {
+/** The names a loss expression adds up (`mse + 0.1 * ce`), through the function's own assignments (`total = mse + ce`). */
+function termsOf(a: Analysis, e: PyNode | undefined, out = new Set<string>(), depth = 0): Set<string> {
+  const x = unparen(e);
+  if (!x || depth > 4) return out;
+  if (x.type === 'identifier') {
+    out.add(x.text);
+    const v = a.scopes.valueAt(x.text, x);
+    if (v) termsOf(a, v, out, depth + 1);
+  } else if (x.type === 'binary_operator' && ['+', '-', '*', '/'].includes(operatorOf(x) ?? '')) {
+    termsOf(a, x.child('left'), out, depth + 1);
+    termsOf(a, x.child('right'), out, depth + 1);
+  }
+  return out;
+}
+
+/** Tensors built without the model's graph: a component bound to one of these carries no history. */
+const CONSTANT = /^(torch\.(tensor|zeros|ones|full|as_tensor|zeros_like|ones_like)|len|int|float|sum)$/;
+
+/**
+ * `loss, mse, ce = my_loss(...)` with `loss` back-propagated: when `mse` is a term of the back-propagated element in
+ * every return of `my_loss` (a function of this file), it is a tensor carrying the same graph. Returns the backward
+ * calls of that sibling element inside `loop`, else undefined.
+ */
+function backpropagatedSibling(a: Analysis, root: PyNode, at: PyNode, loop: PyNode, names: Map<string, PyNode[]>): PyNode[] | undefined {
+  const el = a.scopes.elementAt(root.text, at);
+  const call = unparen(el?.source);
+  const fnName = call?.type === 'call' && call.child('function')?.type === 'identifier' ? call.child('function')!.text : undefined;
+  const targets = call?.parent?.type === 'assignment' ? call.parent.child('left')?.namedChildren.filter((c) => c.type !== 'comment') : undefined;
+  const fns = fnName ? a.functions.get(fnName) : undefined;
+  if (!el || !targets || fns?.length !== 1 || fns[0]!.ancestor('class_definition')) return undefined;
+  const returns = returnValues(fns[0]!);
+  for (const [j, sibling] of targets.entries()) {
+    if (j === el.index) continue;
+    const bw = (names.get(sibling.text) ?? []).filter((c) => loop.start <= c.start && c.end <= loop.end && a.scopes.elementAt(sibling.text, c)?.source === el.source);
+    if (bw.length === 0) continue;
+    const ok = returns.length > 0 && returns.every((r) => isTermOfReturn(a, r, el.index, j, targets.length));
+    if (ok) return bw;
+  }
+  return undefined;
+}
+
+/** `return mse + ce, mse, ce`: element `i` is a name, bound to a computed (not detached) tensor, summed in element `j`. */
+function isTermOfReturn(a: Analysis, ret: PyNode, i: number, j: number, size: number): boolean {
+  const r = unparen(ret);
+  if (r?.type !== 'expression_list' && r?.type !== 'tuple') return false;
+  const items = r.namedChildren.filter((c) => c.type !== 'comment');
+  const term = items[i];
+  if (items.length !== size || term?.type !== 'identifier') return false;
+  const v = unparen(a.scopes.valueAt(term.text, term) ?? undefined);
+  if (!v || (v.type !== 'call' && v.type !== 'binary_operator') || DETACHED.test(v.text)) return false;
+  if (v.type === 'call' && CONSTANT.test(a.callee(v) ?? v.child('function')?.text ?? '')) return false;
+  return termsOf(a, items[j]).has(term.text);
+}
+
+function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterClass?: string; component?: boolean } | undefined {
   // The value reaching the sum must be the back-propagated tensor, not a detached copy (checked in localAccumulation).
   const local = localAccumulation(a, aug);
   if (!local) return undefined;
@@ -144,13 +212,18 @@ function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterCl
   const scope = aug.ancestor('function_definition') ?? aug.ancestor('module');
   if (!scope) return undefined;
   const names = backpropagatedNames(scope);
-  if (!names.has(loss.text)) return undefined;
   // Accumulating losses to back-propagate their sum once is fine.
   if (names.has(total.text) || callsWithin(scope).some((c) => isBackward(c) && (receiver(c)?.text ?? '').includes(total.text))) return undefined;
-  // And the backward on that same value happens in this loop.
-  const bw = names.get(loss.text)!.filter((c) => loop.start <= c.start && c.end <= loop.end && a.scopes.valueAt(root.text, c) === value);
-  if (bw.length === 0) return undefined;
-  return { loss, total, meterClass };
+  // The backward on that same value happens in this loop.
+  const bw = (names.get(loss.text) ?? []).filter((c) => loop.start <= c.start && c.end <= loop.end && boundValue(a, root.text, c) === value);
+  if (bw.length > 0) return { loss, total, meterClass };
+  // Or `loss, mse = my_loss(...)` with `loss` back-propagated and `mse` one of its terms.
+  if (loss !== root || !backpropagatedSibling(a, root, aug, loop, names)) return undefined;
+  return { loss, total, meterClass, component: true };
+}
+
+function what(hit: { component?: boolean }): string {
+  return hit.component ? 'a tensor term of the back-propagated loss' : 'the loss tensor';
 }
 
 export const TL008: Rule = {
@@ -164,7 +237,9 @@ export const TL008: Rule = {
       'The loss is a tensor attached to the autograd graph. `total_loss += loss` makes `total_loss` a tensor too, whose history ' +
       'links back to every batch of the epoch, so memory grows with each iteration (the PyTorch FAQ\'s first "my model uses ' +
       'too much memory" entry) and logging code ends up holding GPU tensors. For statistics take the Python number with ' +
-      '`loss.item()` (or `loss.detach()`). Summing losses on purpose to call `backward()` on the sum is not reported.',
+      '`loss.item()` (or `loss.detach()`). The same holds for a term of the loss returned with it (`loss, mse = my_loss(...)` ' +
+      'where `my_loss`, a function of this file, returns `mse + ce, mse`). Summing losses on purpose to call `backward()` ' +
+      'on the sum is not reported.',
     wrong: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss',
     right: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss.item()',
     concept: 'Autograd: tensors keep their computation history until it is released',
@@ -180,8 +255,8 @@ export const TL008: Rule = {
     ctx.report({
       node: aug,
       message: hit.meterClass
-        ? `${aug.text} passes the loss tensor into ${hit.meterClass}, whose running sum keeps its graph across iterations, so memory grows every iteration. Pass ${hit.loss.text}.item().`
-        : `${aug.text} keeps the loss tensor with its graph across iterations, so memory grows every iteration. Use ${hit.loss.text}.item().`,
+        ? `${aug.text} passes ${what(hit)} into ${hit.meterClass}, whose running sum keeps its graph across iterations, so memory grows every iteration. Pass ${hit.loss.text}.item().`
+        : `${aug.text} keeps ${what(hit)} with its graph across iterations, so memory grows every iteration. Use ${hit.loss.text}.item().`,
       fixes: [{ title: `Use ${hit.loss.text}.item()`, edits: [{ start: hit.loss.end, end: hit.loss.end, newText: '.item()' }] }],
     });
   },

@@ -268,8 +268,9 @@ export class Statements {
     if (this.importsKey === undefined) {
       const nodes = [...this.index.of('import_statement'), ...this.index.of('import_from_statement')];
       let text = nodes.map((n) => n.text).join('\n');
-      const names = new Set([...new Imports(nodes, () => false).aliases.keys(), ...CONVENTIONAL_NAMES]);
-      for (const n of names) if (this.isBoundAnywhere(n)) text += `\n${n}`;
+      const imports = new Imports(nodes, () => false);
+      const names = new Set([...imports.aliases.keys(), ...CONVENTIONAL_NAMES, ...imports.starNames()]);
+      for (const n of [...names].sort()) if (this.isBoundAnywhere(n)) text += `\n${n}`;
       this.importsKey = `i${hash(text).toString(36)}.${text.length};`;
     }
     return this.importsKey;

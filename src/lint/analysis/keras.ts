@@ -6,6 +6,7 @@
 import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
 import { methodsOf, returnValues } from './modules';
+import { parameterArguments } from './parameters';
 import { valueBefore } from './values';
 
 export type KLayerKind = 'dense' | 'conv2d' | 'conv1d' | 'pool2d' | 'pool1d' | 'flatten' | 'globalpool' | 'reshape' | 'dropout' | 'batchnorm' | 'activation' | 'input' | 'rnn' | 'other';
@@ -145,13 +146,15 @@ export class KerasModels {
     for (const [re, k] of KIND_BY_CLASS) if (re.test(cls)) kind = k;
     const layer: KLayer = { kind, cls, call: e, site, via };
     const pos = positionalArgs(e);
+    // Keras 0.x: Dense(input_dim, output_dim, init, activation). Two integers cannot be (units, activation).
+    const legacy = kind === 'dense' && intValue(pos[0]) !== undefined && intValue(pos[1]) !== undefined;
     if (kind === 'dense') {
-      const units = keywordArg(e, 'units') ?? keywordArg(e, 'output_dim') ?? pos[0];
+      const units = keywordArg(e, 'units') ?? keywordArg(e, 'output_dim') ?? pos[legacy ? 1 : 0];
       layer.units = intValue(units);
       layer.namedUnits = namedInt(this.a, units);
     }
     if (kind === 'dense' || kind === 'conv2d' || kind === 'conv1d') {
-      const act = keywordArg(e, 'activation') ?? (kind === 'dense' ? pos[1] : undefined);
+      const act = keywordArg(e, 'activation') ?? (kind === 'dense' ? pos[legacy ? 3 : 1] : undefined);
       layer.activationNode = act;
       layer.activation = act ? this.activationName(act) : null;
     } else if (cls === 'Activation') {
@@ -198,15 +201,19 @@ export class KerasModels {
     return undefined;
   }
 
-  /** The model a name stands for at a node (following `model = build_model()` into the builder's return). */
-  modelAt(expr: PyNode | undefined, depth = 0): KerasModel | undefined {
+  /**
+   * The model a name stands for at a node (following `model = build_model()` into the builder's return, and a
+   * parameter `def train(model, ...)` to what its call sites pass, one level up).
+   */
+  modelAt(expr: PyNode | undefined, depth = 0, viaParameter = false): KerasModel | undefined {
     const e = unparen(expr);
     if (!e || depth > 6) return undefined;
     const direct = this.byNode.get(e);
     if (direct) return direct;
     if (e.type === 'identifier') {
       const v = valueBefore(this.a, e);
-      return v ? this.modelAt(v, depth + 1) : undefined;
+      if (v) return this.modelAt(v, depth + 1, viaParameter);
+      return v === null && !viaParameter ? this.passedModel(e, depth) : undefined;
     }
     if (e.type === 'call' && e.child('function')?.type === 'identifier') {
       const sub = this.subclassed.get(e.child('function')!.text);
@@ -215,9 +222,21 @@ export class KerasModels {
       if (fns?.length !== 1) return undefined;
       const rets = returnValues(fns[0]!);
       if (rets.length !== 1) return undefined;
-      return this.modelAt(rets[0], depth + 1);
+      return this.modelAt(rets[0], depth + 1, viaParameter);
     }
     return undefined;
+  }
+
+  /** The model every call site passes for a parameter, when they all pass the same one. */
+  private passedModel(param: PyNode, depth: number): KerasModel | undefined {
+    const args = parameterArguments(this.a, param);
+    let found: KerasModel | undefined;
+    for (const arg of args ?? []) {
+      const m = this.modelAt(arg, depth + 1, true);
+      if (!m || (found && found !== m)) return undefined;
+      found = m;
+    }
+    return found;
   }
 
   private find(): KerasModel[] {

@@ -196,6 +196,64 @@ function heldOut(call: PyNode, tf: PyNode | undefined, train: string | undefined
   return { call, tf: tf ?? call, positional, name, flag };
 }
 
+/** Keras ImageDataGenerator keywords that augment at random, unless set to their no-op value. */
+const KERAS_AUGMENT = new Set(['rotation_range', 'width_shift_range', 'height_shift_range', 'brightness_range', 'shear_range', 'zoom_range', 'channel_shift_range', 'horizontal_flip', 'vertical_flip', 'augment']);
+const NO_OP = /^(0(\.0*)?|\.0+|None|False|[[(]\s*1(\.0*)?\s*,\s*1(\.0*)?\s*[\])])$/;
+const KERAS_GENERATORS = new Set(['ImageDataGenerator', 'ImageDataAugmentor']);
+const FLOW_METHODS = new Set(['flow', 'flow_from_directory', 'flow_from_dataframe']);
+
+interface HeldOutFlow {
+  call: PyNode;
+  generator: PyNode;
+  /** What the flow yields: its name, or the call as written with its subset. */
+  subject: string;
+  /** Where to report: the `subset=` argument, else the call. */
+  at: PyNode;
+}
+
+/**
+ * `gen.flow_from_directory(..., subset="validation")` (or `flow` / `flow_from_dataframe`), or one assigned to a held-out
+ * name or passed as `validation_data=`: read from the call alone.
+ */
+function heldOutFlow(call: PyNode): HeldOutFlow | undefined {
+  const method = calleeName(call);
+  const generator = call.child('function')?.child('object');
+  if (!method || !FLOW_METHODS.has(method) || !generator) return undefined;
+  const subsetArg = keywordArg(call, 'subset');
+  const subset = stringValue(unparen(subsetArg));
+  if (subset !== undefined && subset !== 'validation') return undefined;
+  const name = assignedName(call);
+  if (TTA.test(name ?? '')) return undefined;
+  const kw = call.parent?.type === 'keyword_argument' ? call.parent.child('name')?.text : undefined;
+  if (subset === undefined && !(name !== undefined && heldOutName(name)) && kw !== 'validation_data') return undefined;
+  const subject = name ?? (subsetArg ? `${generator.text}.${method}(${subsetArg.parent!.text})` : `validation_data=${generator.text}.${method}(...)`);
+  return { call, generator, subject, at: subsetArg?.parent ?? call };
+}
+
+/** The ImageDataGenerator a flow's generator is bound to, and its random augmentation keywords. */
+function kerasAugmentations(a: Analysis, flow: HeldOutFlow): { cls: string; random: string[] } | undefined {
+  const ctor = resolve(a, flow.generator, flow.call);
+  if (ctor?.type !== 'call') return undefined;
+  const cls = calleeName(ctor);
+  if (!cls || !KERAS_GENERATORS.has(cls)) return undefined;
+  const random: string[] = [];
+  for (const arg of ctor.child('arguments')?.namedChildren ?? []) {
+    const key = arg.type === 'keyword_argument' ? arg.child('name')?.text : undefined;
+    const value = arg.child('value')?.text ?? '';
+    if (key && KERAS_AUGMENT.has(key) && !NO_OP.test(value.replace(/\s+/g, ''))) random.push(key);
+  }
+  return { cls, random };
+}
+
+function reportKerasFlow(a: Analysis, flow: HeldOutFlow, report: (node: PyNode, message: string) => void): void {
+  const gen = kerasAugmentations(a, flow);
+  if (!gen?.random.length) return;
+  report(
+    flow.at,
+    `${flow.subject} comes from ${flow.generator.text}, an ${gen.cls} with random augmentation (${gen.random.slice(0, 3).join(', ')}): its scores change from run to run and understate the model. Use a second ${gen.cls} with only rescale for it (same validation_split and seed).`,
+  );
+}
+
 export const DT010: Rule = {
   meta: {
     id: 'DT010',
@@ -208,7 +266,9 @@ export const DT010: Rule = {
       'test dataset built with the same transform scores randomly altered images: its accuracy is lower than the ' +
       "model's real accuracy and changes from run to run, so model selection and the reported result are both off. " +
       'Build held-out datasets with a deterministic transform (Resize, CenterCrop, ToTensor, Normalize). Deliberate ' +
-      'test-time augmentation is recognised by a name containing `tta`.',
+      'test-time augmentation is recognised by a name containing `tta`. In Keras, one `ImageDataGenerator(rotation_range=..., ' +
+      'horizontal_flip=True, validation_split=0.2)` that also yields `subset="validation"` augments the validation ' +
+      'images: give validation its own generator with only `rescale`.',
     wrong:
       'from torchvision import datasets, transforms\ntrain_tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(), transforms.ToTensor()])\ntest_set = datasets.CIFAR10("data", train=False, transform=train_tf)',
     right:
@@ -222,10 +282,12 @@ export const DT010: Rule = {
   // pipeline it holds reads the bindings, branches and the class's __init__.
   candidate: {
     reads: ['imports', 'classes'],
-    test: (n, ctx) => (n.type === 'call' ? positionalTransform(n, ctx.analysis) : heldOutTransform(n)) !== undefined,
+    test: (n, ctx) => (n.type === 'call' ? (heldOutFlow(n) ?? positionalTransform(n, ctx.analysis)) : heldOutTransform(n)) !== undefined,
   },
   visit(n, ctx) {
     const a = ctx.analysis;
+    const flow = n.type === 'call' ? heldOutFlow(n) : undefined;
+    if (flow) return reportKerasFlow(a, flow, (node, message) => ctx.report({ node, message }));
     const h =
       n.type === 'call'
         ? positionalTransform(n, a, (name) => datasetClasses(a).find((d) => d.name === name)?.node)

@@ -61,6 +61,11 @@ export interface EvalLoop {
   /** Calls that run a model forward. */
   forwards: PyNode[];
   fn: PyNode | undefined;
+  /**
+   * For a forward found in a function of the file the loop calls per iteration (`self.validation_step(x, y)`), the
+   * calls that lead to it, the loop's first.
+   */
+  via?: Map<PyNode, PyNode[]>;
 }
 
 /** A model forward on a whole held-out tensor outside any loop that trains (`y_pred = model(X_test)`). */
@@ -77,6 +82,7 @@ export class Evaluation {
   private cached?: EvalLoop[];
   private cachedForwards?: EvalForward[];
   private torchFile?: boolean;
+  private snippet?: boolean;
   private readonly callersNoGrad = new Map<PyNode, boolean>();
   private readonly trainingCalls = new Map<PyNode, PyNode[]>();
   constructor(private readonly a: Analysis) {}
@@ -101,9 +107,50 @@ export class Evaluation {
       const calls = callsWithin(body);
       if (calls.some((c) => isBackward(c) || isOptimizerStep(c, this.a))) continue;
       const forwards = calls.filter((c) => this.isForward(c));
-      if (forwards.length) out.push({ loop, forwards, fn });
+      if (forwards.length) {
+        out.push({ loop, forwards, fn });
+        continue;
+      }
+      // No forward in the body: those of the methods / functions it calls per batch (`self.validation_step(x, y)`).
+      const via = this.helperForwards(calls, loop.ancestor('class_definition'), [], new Set());
+      if (via?.size) out.push({ loop, forwards: [...via.keys()], fn, via });
     }
     return out;
+  }
+
+  /**
+   * The forwards in the file's functions that `calls` reach, two levels deep: `self.<method>(...)` of the loop's class
+   * or a module-level function defined once. undefined when one of them trains (backward, optimizer step).
+   */
+  private helperForwards(calls: readonly PyNode[], cls: PyNode | undefined, path: PyNode[], seen: Set<PyNode>): Map<PyNode, PyNode[]> | undefined {
+    const out = new Map<PyNode, PyNode[]>();
+    for (const site of calls) {
+      const def = this.helperOf(site, cls);
+      if (!def || seen.has(def) || (def.start <= site.start && site.end <= def.end)) continue;
+      seen.add(def);
+      const chain = [...path, site];
+      const inner = callsWithin(def.child('body') ?? def);
+      if (inner.some((c) => isBackward(c) || isOptimizerStep(c, this.a))) return undefined;
+      for (const c of inner) if (this.isForward(c)) out.set(c, chain);
+      if (chain.length < 2) {
+        const deeper = this.helperForwards(inner, cls, chain, seen);
+        if (!deeper) return undefined;
+        for (const [c, p] of deeper) out.set(c, p);
+      }
+    }
+    return out;
+  }
+
+  /** The definition a call runs: `self.step(...)` -> the method of `cls`; `step(...)` -> a module-level function. */
+  private helperOf(site: PyNode, cls: PyNode | undefined): PyNode | undefined {
+    const f = site.child('function');
+    const self = f?.type === 'attribute' && f.child('object')?.text === 'self';
+    const name = f?.type === 'identifier' ? f.text : self ? f.child('attribute')?.text : undefined;
+    const defs = name ? this.a.functions.get(name) : undefined;
+    if (defs?.length !== 1) return undefined;
+    const owner = defs[0]!.ancestor('class_definition');
+    if (self ? !cls || owner !== cls : owner || enclosingFunction(defs[0]!)) return undefined;
+    return defs[0];
   }
 
   /**
@@ -287,16 +334,36 @@ export class Evaluation {
   }
 
   private importsTorch(): boolean {
-    return [...this.a.imports.aliases.values()].some((q) => /^torch(\.|$)/.test(q));
+    return [...this.a.imports.aliases.values()].some((q) => /^torch(\.|$)/.test(q)) || this.torchSnippet();
   }
 
   /** A torch file: it imports torch and no other framework whose models are called the same way (Keras, JAX). */
   private torchOnly(): boolean {
     if (this.torchFile === undefined) {
       const modules = [...this.a.imports.aliases.values()];
-      this.torchFile = modules.some((q) => /^torch(\.|$)/.test(q)) && !modules.some((q) => OTHER_FRAMEWORK.test(q));
+      this.torchFile = (modules.some((q) => /^torch(\.|$)/.test(q)) || this.torchSnippet()) && !modules.some((q) => OTHER_FRAMEWORK.test(q));
     }
     return this.torchFile;
+  }
+
+  /**
+   * A snippet that uses torch without importing it (a forum post): it imports no framework and calls torch through the
+   * conventional names (`nn.Linear(...)`, `torch.max(...)`, `optim.Adam(...)`) or `.backward()` / `.cuda()`, and calls
+   * no Keras / TensorFlow by convention (`keras.layers.Dense(...)`).
+   */
+  private torchSnippet(): boolean {
+    if (this.snippet === undefined) {
+      this.snippet = false;
+      if ([...this.a.imports.aliases.values()].some((q) => OTHER_FRAMEWORK.test(q) || /^torch(\.|$)/.test(q))) return false;
+      let torch = false;
+      for (const c of this.a.index.of('call')) {
+        const q = this.a.callee(c) ?? '';
+        if (/^(keras|tensorflow)(\.|$)/.test(q)) return false;
+        if (/^torch\./.test(q) || (/^(backward|cuda)$/.test(calleeName(c) ?? '') && receiver(c))) torch = true;
+      }
+      this.snippet = torch;
+    }
+    return this.snippet;
   }
 
   /** `model(x)`, `self.model(x)`, `net.forward(x)`, `self(x)` with a module-like callee. */

@@ -385,7 +385,9 @@ export const EV001: Rule = {
       'the model drifts. `model.eval()` switches both to inference behaviour; `model.train()` switches back. When the model ' +
       'cannot be resolved in this file Descent still warns: most real models (and all torchvision backbones) hold such layers. ' +
       'Also reported: a `for phase in ["train", "val"]:` loop that calls `model.train()` in every phase, and ' +
-      '`with torch.no_grad(): model(X_test)` on a whole held-out tensor without `model.eval()` first.',
+      '`with torch.no_grad(): model(X_test)` on a whole held-out tensor without `model.eval()` first, and a held-out loop ' +
+      'whose per-batch helper (`self.validation_step(x, y)`, a function of the file) runs the model. Snippets that use ' +
+      'torch through its conventional names (`nn.`, `torch.`, `optim.`) without importing it are checked too.',
     wrong: 'def evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     right: 'def evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     concept: 'Regularisation: Dropout and BatchNorm behave differently in training and inference',
@@ -396,6 +398,9 @@ export const EV001: Rule = {
     const ev = evaluation(a);
     for (const e of ev.loops) {
       if (hasEvalMode(a, e.fn, e.loop)) continue;
+      // Forwards in per-batch helpers: an eval() before the forward in the helper, or before a call leading to it.
+      const via = e.via;
+      if (via && e.forwards.every((f) => [...via.get(f)!, f].some((at) => evalCallBefore(a, enclosingFunction(at), at)))) continue;
       if (!e.forwards.some((f) => modeMatters(a, f))) continue;
       ctx.report({
         ...loopHeader(e.loop),

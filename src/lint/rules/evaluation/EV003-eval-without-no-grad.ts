@@ -45,7 +45,8 @@ export const EV003: Rule = {
       'Outside `torch.no_grad()` every forward pass records the autograd graph and keeps activations alive for a backward pass ' +
       'that never comes. Validation then uses several times the memory and time it needs and can run out of GPU memory with ' +
       'batch sizes that train fine. The numbers are unchanged; the cost is not. Also reported: `preds = model(X_test)` on a ' +
-      'whole held-out tensor after the training loop, outside no_grad.',
+      'whole held-out tensor after the training loop, outside no_grad, and a held-out loop whose per-batch helper ' +
+      '(`self.validation_step(x, y)`, a function of the file) runs the model.',
     wrong: 'model.eval()\nfor x, y in val_loader:\n    out = model(x)',
     right: 'model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        out = model(x)',
     concept: 'Autograd: the computation graph is recorded only when gradients are needed',
@@ -53,8 +54,10 @@ export const EV003: Rule = {
   },
   check(ctx) {
     const ev = evaluation(ctx.analysis);
-    for (const { loop, forwards, fn } of ev.loops) {
-      if (forwards.every((f) => ev.isNoGrad(f)) || ev.allCallersNoGrad(fn)) continue;
+    for (const { loop, forwards, fn, via } of ev.loops) {
+      // A forward in a per-batch helper is under no_grad there or where the loop calls the helper.
+      const noGrad = (f: PyNode) => ev.isNoGrad(f) || (via?.get(f) ?? []).some((site) => ev.isNoGrad(site));
+      if (forwards.every(noGrad) || ev.allCallersNoGrad(fn)) continue;
       const fix = ev.isNoGrad(loop) ? undefined : wrapInNoGrad(loop, ctx);
       ctx.report({
         ...loopHeader(loop),

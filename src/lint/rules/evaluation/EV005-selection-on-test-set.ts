@@ -62,13 +62,39 @@ function computedOnTest(e: PyNode | undefined): boolean {
   });
 }
 
+/** `evaluate(model, test_loader)` handed no validation or training data: each element it returns is a test metric. */
+function computedOnTestOnly(e: PyNode | undefined): boolean {
+  if (!computedOnTest(e)) return false;
+  return !(e!.child('arguments')?.namedChildren ?? []).some((x) => {
+    const v = unparen(x.type === 'keyword_argument' ? x.child('value') : x);
+    const name = v && (v.type === 'identifier' || v.type === 'attribute') ? lastName(v) : '';
+    return HELD_OUT_VAL.test(name) || /train/i.test(name);
+  });
+}
+
+/** `float(loss)`, `loss.item()`, `acc.cpu().numpy()` -> the metric itself. */
+function peelCasts(n: PyNode | undefined): PyNode | undefined {
+  let e = unparen(n);
+  while (e?.type === 'call') {
+    const f = e.child('function');
+    const args = e.child('arguments')?.namedChildren ?? [];
+    if (f?.type === 'identifier' && /^(float|int|round)$/.test(f.text) && args.length >= 1 && args[0]!.type !== 'keyword_argument') e = unparen(args[0]);
+    else if (f?.type === 'attribute' && /^(item|float|double|cpu|numpy|detach|tolist)$/.test(calleeName(e) ?? '') && args.length === 0 && receiver(e)) e = unparen(receiver(e));
+    else break;
+  }
+  return e;
+}
+
 function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): boolean {
-  const e = unparen(n);
+  const e = peelCasts(n);
   if (!e) return false;
   const name = e.type === 'identifier' || e.type === 'attribute' ? lastName(e) : '';
   if (TEST_METRIC.test(name) || computedOnTest(e)) return true;
   const value = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : undefined;
   if (computedOnTest(value)) return true;
+  // `eval_loss, eval_acc = evaluate(model, test_loader)`: an element of what a call on test data returns.
+  const element = e.type === 'identifier' && !value ? a.scopes.elementAt(e.text, e) : undefined;
+  if (element && computedOnTestOnly(unparen(element.source))) return true;
   if (e.type !== 'identifier' || !/^(acc|accuracy|loss|score|f1|auc|top1|correct)$/i.test(e.text)) return false;
   return inTestFn || mentionsTestData(value);
 }

@@ -5,6 +5,7 @@ import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
 import { argmaxOverBatchDim } from './EV011-argmax-over-batch-dim';
+import { emptyListAt } from './EV015-ranking-metric-on-hard-labels';
 
 const PASS = new Set(['squeeze', 'view', 'reshape', 'flatten', 'float', 'cpu', 'detach', 'contiguous', 'clone', 'cuda', 'to']);
 
@@ -105,9 +106,37 @@ function looksLikeLogits(a: Analysis, expr: PyNode | undefined): boolean {
   return m !== undefined && MODEL_NAME.test(m);
 }
 
+const CONCAT = new Set(['torch.cat', 'torch.concat', 'torch.stack', 'torch.vstack', 'torch.hstack', 'numpy.concatenate', 'numpy.vstack', 'numpy.hstack', 'numpy.stack']);
+
+/**
+ * `torch.cat(outs)` of a list that starts empty (`outs = []`) and grows only by `outs.append(x)`: the appended
+ * items (undefined when the list is filled any other way).
+ */
+function concatenatedItems(a: Analysis, expr: PyNode | undefined): PyNode[] | undefined {
+  const b = base(expr);
+  if (b?.type !== 'call' || !CONCAT.has(a.callee(b) ?? '')) return undefined;
+  const list = unparen(positionalArgs(b)[0]);
+  const empty = list?.type === 'identifier' ? emptyListAt(a, list.text, list) : undefined;
+  if (!empty) return undefined;
+  const fills = (r: PyNode | undefined) => r?.type === 'identifier' && r.text === list!.text && emptyListAt(a, r.text, r) === empty;
+  if (a.callsNamed('extend').some((c) => fills(receiver(c))) || a.callsNamed('insert').some((c) => fills(receiver(c)))) return undefined;
+  if (a.index.of('augmented_assignment').some((s) => fills(s.child('left')))) return undefined;
+  const items: PyNode[] = [];
+  for (const c of a.callsNamed('append')) {
+    if (!fills(receiver(c))) continue;
+    const args = positionalArgs(c);
+    if (args.length !== 1) return undefined;
+    items.push(args[0]!);
+  }
+  return items.length ? items : undefined;
+}
+
 /** `binaryLogits`: the BCE check, which may also use the file-level evidence of `looksLikeLogits`. */
 function matches(a: Analysis, expr: PyNode | undefined, sources: Source[], binaryLogits = false, depth = 0): boolean {
   if (matchesSource(a, expr, sources) || (binaryLogits && looksLikeLogits(a, expr))) return true;
+  // `torch.cat(outputs)` of the batches' outputs: logits when every appended one is.
+  const items = depth < 3 ? concatenatedItems(a, expr) : undefined;
+  if (items) return items.every((item) => matches(a, item, sources, binaryLogits, depth + 1));
   // `def binary_acc(y_pred, y): (y_pred > 0.5)`: the scores every call site passes.
   const args = depth < 3 ? parameterOf(a, expr) : undefined;
   return !!args?.length && args.every((arg) => matches(a, arg, sources, binaryLogits, depth + 1));

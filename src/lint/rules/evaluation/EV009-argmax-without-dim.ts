@@ -1,7 +1,7 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
-import { inBatchLoop, modelOutputCall, onSingleSample, onWholeSplit } from './batchOutputs';
+import { inBatchLoop, inLightningStep, modelOutputCall, onSingleSample, onWholeSplit } from './batchOutputs';
 
 export const EV009: Rule = {
   meta: {
@@ -14,7 +14,8 @@ export const EV009: Rule = {
       'Without `dim`, `argmax` flattens the tensor: on a (batch, classes) output it returns a single number, the ' +
       'position of the largest score anywhere in the batch. Compared with the labels, that one number is broadcast ' +
       'against every sample, so the accuracy is meaningless, and nothing fails. Take the argmax over the class ' +
-      'dimension, `outputs.argmax(dim=1)`.',
+      'dimension, `outputs.argmax(dim=1)`. Also reported in a LightningModule\'s `*_step(self, batch, ...)` hook (one ' +
+      'batch per call), for a model output or for scores named `*logits` whose argmax is compared with `==`.',
     wrong: 'for x, y in val_loader:\n    outputs = model(x)\n    correct += (outputs.argmax() == y).sum().item()',
     right: 'for x, y in val_loader:\n    outputs = model(x)\n    correct += (outputs.argmax(dim=1) == y).sum().item()',
     concept: 'Tensor reductions: the dim argument',
@@ -35,7 +36,9 @@ export const EV009: Rule = {
     if (isFunction ? pos.length !== 1 : pos.length !== 0) return;
     const model = modelOutputCall(ctx.analysis, tensor);
     // A batch: in a loop over batches, unless the input is one sample made a batch of one; or a whole split at once.
-    if (!model || !((inBatchLoop(call) && !onSingleSample(model)) || onWholeSplit(model))) return;
+    // In a Lightning `*_step(self, batch, ...)`: a model output, or scores named logits compared with the labels.
+    const perBatch = model ? (inBatchLoop(call) || inLightningStep(call)) && !onSingleSample(model) : inLightningStep(call) && logitsComparedWithLabels(ctx.analysis, call, tensor);
+    if (!perBatch && !(model && onWholeSplit(model))) return;
     // NumPy (np.argmax, or a `.numpy()` array's method) names the dimension `axis`.
     const numpy = q === `numpy.${method}` || (!isFunction && isNumpyArray(ctx.analysis, tensor));
     const dim = numpy ? 'axis=1' : 'dim=1';
@@ -48,6 +51,16 @@ export const EV009: Rule = {
     });
   },
 };
+
+/** `(torch.argmax(logits) == labels)`: scores named logits (a name bound to a computation), the result compared with `==`. */
+function logitsComparedWithLabels(a: Analysis, call: PyNode, tensor: PyNode | undefined): boolean {
+  const t = unparen(tensor);
+  if (t?.type !== 'identifier' || !/logits$/i.test(t.text) || !a.scopes.valueAt(t.text, t)) return false;
+  let up = call.parent;
+  while (up?.type === 'parenthesized_expression') up = up.parent;
+  if (up?.type !== 'comparison_operator' || !up.children.some((c) => c.type === '==')) return false;
+  return up.namedChildren.every((side) => side.type !== 'integer' && side.type !== 'float' && side.type !== 'string');
+}
 
 /** `outputs.numpy()`, `outputs.detach().cpu().numpy()`, or a name bound to one: a NumPy array. */
 function isNumpyArray(a: Analysis, e: PyNode | undefined): boolean {

@@ -7,10 +7,26 @@ import type { Rule } from '../../types';
 // Counters of correct samples (not of batches, not losses): `correct`, `n_correct`, `num_right`, `hits`.
 const SAMPLE_COUNT = /^(n_|num_|total_)?(correct|right|hits|matches|correct_preds?|correct_predictions)$/i;
 
-/** The identifier at the left end of a product or a sum: `100.0 * correct` -> correct. */
+// Conversions that keep a number: `float(correct)`, `correct.double()`, `correct.item()`.
+const CAST_FUNCTIONS = /^(float|int)$/;
+const CAST_METHODS = /^(float|double|item|long|int|cpu|numpy)$/;
+
+/** `float(x)`, `x.double()`, `x.cpu().item()` -> x (a conversion does not change what is counted). */
+function peelCasts(n: PyNode | undefined): PyNode | undefined {
+  let e = unparen(n);
+  while (e?.type === 'call') {
+    const f = e.child('function');
+    const args = e.child('arguments')?.namedChildren ?? [];
+    if (f?.type === 'identifier' && CAST_FUNCTIONS.test(f.text) && args.length === 1 && args[0]!.type !== 'keyword_argument') e = unparen(args[0]);
+    else if (f?.type === 'attribute' && CAST_METHODS.test(calleeName(e) ?? '') && args.length === 0 && receiver(e)) e = unparen(receiver(e));
+    else break;
+  }
+  return e;
+}
+
+/** The identifier at the left end of a product or a sum, through casts: `100.0 * float(correct)` -> correct. */
 function counted(n: PyNode | undefined): PyNode | undefined {
-  let e = n;
-  while (e?.type === 'parenthesized_expression') e = e.namedChildren[0];
+  const e = peelCasts(n);
   if (e?.type === 'identifier' || e?.type === 'attribute') return e;
   if (e?.type === 'binary_operator') return counted(e.child('right')) ?? counted(e.child('left'));
   return undefined;
@@ -33,7 +49,7 @@ function batchesOfOne(a: Analysis, loader: PyNode): boolean {
  */
 function countOverBatches(op: PyNode): { count: PyNode; loader: PyNode } | undefined {
   if (!op.children.some((c) => c.type === (op.type === 'augmented_assignment' ? '/=' : '/'))) return undefined;
-  const denominator = unparen(op.child('right'));
+  const denominator = peelCasts(op.child('right'));
   if (denominator?.type !== 'call' || denominator.child('function')?.text !== 'len') return undefined;
   const loader = positionalArgs(denominator)[0];
   if (!loader || (loader.type !== 'identifier' && loader.type !== 'attribute') || !BATCH_ITERABLE.test(loader.text)) return undefined;

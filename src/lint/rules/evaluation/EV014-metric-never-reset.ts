@@ -1,4 +1,4 @@
-import { calleeName, receiver, unparen } from '../../analysis';
+import { calleeName, enclosingFunction, receiver, unparen, type Analysis } from '../../analysis';
 import { indentOf, innermostLoop, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -21,6 +21,64 @@ function innerLoops(l: PyNode): PyNode[] {
   return out;
 }
 
+/** torchmetrics, and the same classes under PyTorch Lightning's old `pl.metrics` namespace (PL <= 1.4). */
+function isMetricClass(q: string | undefined): boolean {
+  return !!q && (q.startsWith('torchmetrics.') || q.startsWith('pytorch_lightning.metrics.'));
+}
+
+/** The metric class a value builds: `torchmetrics.AUROC(task="binary").to(device)`. */
+function buildsMetric(a: Analysis, value: PyNode | undefined): boolean {
+  let built = unparen(value);
+  while (built?.type === 'call' && /^(to|cuda|cpu)$/.test(calleeName(built) ?? '') && built.child('function')?.type === 'attribute') built = unparen(receiver(built));
+  return built?.type === 'call' && isMetricClass(a.callee(built));
+}
+
+/** `self.log("acc", self.acc)`, `self.log_dict({"acc": self.acc})`: the metric object itself, not its compute(). */
+function passesObject(log: PyNode, metric: string): boolean {
+  let found = false;
+  log.child('arguments')?.walk((x) => {
+    if (found) return false;
+    const p = x.parent;
+    if (x.text === metric && p?.type !== 'attribute' && !(p?.type === 'call' && p.child('function') === x)) found = true;
+  });
+  return found;
+}
+
+// Lightning's epoch boundary: the hooks it calls once per epoch.
+const EPOCH_END_HOOK = /^(on_)?(train|training|validation|val|test)_epoch_end$/;
+
+/**
+ * `self.log("val_acc", self.val_acc.compute())` in `validation_epoch_end` of a class whose steps feed `self.val_acc`,
+ * never reset: the compute() calls on `self.<metric>` in Lightning epoch-end hooks, one per metric.
+ */
+function hookComputes(a: Analysis): { compute: PyNode; metric: string }[] {
+  const out: { compute: PyNode; metric: string }[] = [];
+  const resets = new Set(a.callsNamed('reset').map((c) => receiver(c)?.text));
+  const seen = new Set<string>();
+  for (const compute of a.callsNamed('compute')) {
+    const m = receiver(compute);
+    if (m?.type !== 'attribute' || m.child('object')?.text !== 'self' || resets.has(m.text) || seen.has(m.text)) continue;
+    const hook = enclosingFunction(compute);
+    const cls = hook?.ancestor('class_definition');
+    if (!hook || !cls || !EPOCH_END_HOOK.test(hook.child('name')?.text ?? '')) continue;
+    const values = a.scopes.selfAttr(cls, m.child('attribute')?.text ?? '');
+    if (!values.length || !values.every((v) => buildsMetric(a, v))) continue;
+    // Fed in the class (`self.val_acc(preds, y)`, `.update(...)`), and never logged as the object (Lightning resets those).
+    let fed = false;
+    let logged = false;
+    cls.walk((c) => {
+      if (c.type !== 'call') return;
+      const fn = c.child('function');
+      if (fn?.text === m.text || (calleeName(c) === 'update' && receiver(c)?.text === m.text)) fed = true;
+      if (/^log(_dict)?$/.test(calleeName(c) ?? '') && receiver(c)?.text === 'self' && passesObject(c, m.text)) logged = true;
+    });
+    if (!fed || logged) continue;
+    seen.add(m.text);
+    out.push({ compute, metric: m.text });
+  }
+  return out;
+}
+
 export const EV014: Rule = {
   meta: {
     id: 'EV014',
@@ -32,7 +90,9 @@ export const EV014: Rule = {
       'A torchmetrics object accumulates state with every `update()` (or call) until `reset()`. Computed at the end of ' +
       'each epoch without a reset, epoch 10\'s accuracy (or AUROC, F1...) mixes the predictions of epochs 1 to 10: ' +
       'the curve is smoothed, lags behind the model, and early stopping or checkpoint selection on it picks the wrong ' +
-      'epoch. Call `metric.reset()` after `compute()` (Lightning does it for you only for metrics logged as objects).',
+      'epoch. Call `metric.reset()` after `compute()` (Lightning does it for you only for metrics logged as objects). ' +
+      'Also reported: `self.metric.compute()` in a LightningModule\'s `*_epoch_end` hook, and the same metric classes ' +
+      'under the old `pl.metrics` namespace.',
     wrong:
       'import torchmetrics\nacc = torchmetrics.Accuracy(task="multiclass", num_classes=10)\nfor epoch in range(epochs):\n    for x, y in val_loader:\n        acc.update(model(x), y)\n    print(epoch, acc.compute())',
     right:
@@ -44,6 +104,12 @@ export const EV014: Rule = {
     const a = ctx.analysis;
     const computes = a.callsNamed('compute');
     if (!computes.length) return;
+    for (const { compute, metric } of hookComputes(a)) {
+      ctx.report({
+        node: compute,
+        message: `${metric} is computed at each epoch end but never reset: each value covers all the epochs so far. Call ${metric}.reset() after compute() (or log the metric object).`,
+      });
+    }
     const resets = new Set(a.callsNamed('reset').map((c) => receiver(c)?.text));
     const seen = new Set<string>();
     for (const compute of computes) {
@@ -53,7 +119,7 @@ export const EV014: Rule = {
       // `torchmetrics.AUROC(task="binary").to(device)`
       let built = value;
       while (built?.type === 'call' && /^(to|cuda|cpu)$/.test(calleeName(built) ?? '') && built.child('function')?.type === 'attribute') built = unparen(receiver(built));
-      if (value?.type !== 'call' || built?.type !== 'call' || !(a.callee(built) ?? '').startsWith('torchmetrics.')) continue;
+      if (value?.type !== 'call' || built?.type !== 'call' || !isMetricClass(a.callee(built))) continue;
       const feeds = (n: PyNode) => {
         let hit = false;
         n.walk((c) => {

@@ -197,7 +197,7 @@ function hardLabels(a: Analysis, e: PyNode | undefined, depth = 0): Hard | undef
 }
 
 /** The empty list a name holds at `at` (`preds = []`, or `preds, labels = [], []`), else undefined. */
-function emptyListAt(a: Analysis, name: string, at: PyNode): PyNode | undefined {
+export function emptyListAt(a: Analysis, name: string, at: PyNode): PyNode | undefined {
   let v = unparen(a.scopes.valueAt(name, anchorOf(at)) ?? undefined);
   if (!v) {
     const el = a.scopes.elementAt(name, anchorOf(at));

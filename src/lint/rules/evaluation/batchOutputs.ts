@@ -1,5 +1,5 @@
 // What EV009 and EV011 share: a model's output (a (batch, classes) tensor) reduced inside a loop over batches.
-import { unparen, type Analysis } from '../../analysis';
+import { enclosingFunction, unparen, type Analysis } from '../../analysis';
 import { MODEL_NAME } from '../../analysis/outputs';
 import { BATCH_ITERABLE, innermostLoop } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -67,6 +67,17 @@ export function inBatchLoop(node: PyNode): boolean {
   const loop = innermostLoop(node);
   const over = loop?.type === 'for_statement' ? loop.child('right')?.text : undefined;
   return !!over && BATCHES.test(over) && !iteratesSamples(loop!);
+}
+
+/**
+ * Whether a node sits in a LightningModule's per-batch hook (`def validation_step(self, batch, batch_idx):`): the
+ * body runs once per batch, like a batch loop's.
+ */
+export function inLightningStep(node: PyNode): boolean {
+  const fn = enclosingFunction(node);
+  if (!fn || !/^(training|validation|test|predict)_step$/.test(fn.child('name')?.text ?? '') || !fn.ancestor('class_definition')) return false;
+  const params = fn.child('parameters')?.namedChildren ?? [];
+  return params.length >= 2 && params[0]!.text === 'self' && /^(batch|train_batch|val_batch|test_batch)$/.test(params[1]!.text);
 }
 
 /** Value-keeping calls on a model input: `x.to(device)`, `x.float()`. */

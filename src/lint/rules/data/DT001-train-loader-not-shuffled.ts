@@ -8,6 +8,35 @@ interface Unshuffled {
   ds: PyNode | undefined;
   /** Named or built as a training loader (`train_loader = ...`, `DataLoader(train_ds)`, `{"train": DataLoader(...)}`). */
   named: boolean;
+  /** The sampler shuffles on one branch of a condition and is None on the other. */
+  maybeNone?: MaybeNoSampler;
+}
+
+interface MaybeNoSampler {
+  /** The `sampler=` value (a name or the conditional itself). */
+  sampler: PyNode;
+  condition: PyNode;
+  /** Whether the sampler is None when the condition is false (`X if cond else None`). */
+  noneWhenFalse: boolean;
+}
+
+/** Samplers that shuffle by default. */
+const SHUFFLING_SAMPLER = /^(\w*DistributedSampler|RandomSampler|SubsetRandomSampler|WeightedRandomSampler)$/;
+
+/**
+ * `sampler=s` where `s = DistributedSampler(ds) if distributed else None` (or that expression inline): when the
+ * condition picks None, the loader falls back to its own `shuffle`.
+ */
+function samplerMaybeNone(value: PyNode, a: Analysis): MaybeNoSampler | undefined {
+  const v = unparen(value);
+  const cond = unparen(v?.type === 'identifier' ? (a.scopes.valueAt(v.text, v) ?? undefined) : v);
+  if (cond?.type !== 'conditional_expression') return undefined;
+  const [then, condition, other] = cond.namedChildren.map((c) => unparen(c));
+  if (!then || !condition || !other) return undefined;
+  const shuffles = (n: PyNode) => n.type === 'call' && SHUFFLING_SAMPLER.test(calleeName(n) ?? '') && keywordArg(n, 'shuffle')?.text !== 'False';
+  if (other.type === 'none' && shuffles(then)) return { sampler: value, condition, noneWhenFalse: true };
+  if (then.type === 'none' && shuffles(other)) return { sampler: value, condition, noneWhenFalse: false };
+  return undefined;
 }
 
 const HELD_OUT_NAME = /val|valid|test|eval|pred|infer|calib/i;
@@ -20,7 +49,12 @@ function unshuffledLoader(call: PyNode, a: Analysis): Unshuffled | false {
   const q = a.callee(call);
   const sampling = q !== undefined && SAMPLING_LOADERS.has(q);
   if (!sampling && !isDataLoaderQname(q)) return false;
-  if (keywordArg(call, 'shuffle') || keywordArg(call, 'sampler') || keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return false;
+  const shuffle = keywordArg(call, 'shuffle');
+  const sampler = keywordArg(call, 'sampler');
+  if (keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return false;
+  // An explicit shuffle=False is a choice, unless it counts on a sampler that is sometimes None.
+  const maybeNone = sampler && (!shuffle || shuffle.text === 'False') ? samplerMaybeNone(sampler, a) : undefined;
+  if ((shuffle || sampler) && !maybeNone) return false;
   const args = positionalArgs(call);
   if (!sampling && args.length > 2) return false; // shuffle or sampler passed positionally
   const ds = args[0] ?? keywordArg(call, 'dataset') ?? keywordArg(call, 'data');
@@ -29,7 +63,7 @@ function unshuffledLoader(call: PyNode, a: Analysis): Unshuffled | false {
   if (name !== undefined && HELD_OUT_NAME.test(name)) return false;
   const seeds = sampling ? keywordArg(call, 'input_nodes') ?? keywordArg(call, 'edge_label_index') : undefined;
   const trainSeeds = seeds !== undefined && TRAIN.test(seeds.text) && !HELD_OUT_NAME.test(seeds.text);
-  return { ds, named: (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds) || trainSeeds };
+  return { ds, named: (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds) || trainSeeds, maybeNone };
 }
 
 /** `{"train": DataLoader(...), ...}` / `dict(train=DataLoader(...))`: the key. */
@@ -110,6 +144,18 @@ function fullBatch(call: PyNode): boolean {
   return bs !== undefined && /\blen\(|\.shape\[0\]|\.size\(0\)|\.num_nodes\b/.test(bs.text);
 }
 
+/** The finding for a loader whose sampler may be None; the fix shuffles exactly when there is no sampler. */
+function samplerFinding(call: PyNode, m: MaybeNoSampler) {
+  const name = m.sampler.type === 'identifier' ? m.sampler.text : 'the sampler';
+  const when = `\`${m.condition.text}\` is ${m.noneWhenFalse ? 'false' : 'true'}`;
+  const message = `When ${when}, ${name} is None and this training DataLoader does not shuffle. Pass shuffle=(${name} is None).`;
+  if (m.sampler.type !== 'identifier') return { node: call, message };
+  const newText = `(${m.sampler.text} is None)`;
+  const shuffle = keywordArg(call, 'shuffle');
+  const edit = shuffle ? { start: shuffle.start, end: shuffle.end, newText } : { start: m.sampler.end, end: m.sampler.end, newText: `, shuffle=${newText}` };
+  return { node: call, message, fixes: [{ title: `Shuffle when ${m.sampler.text} is None`, edits: [edit] }] };
+}
+
 export const DT001: Rule = {
   meta: {
     id: 'DT001',
@@ -121,7 +167,9 @@ export const DT001: Rule = {
       '`DataLoader` defaults to `shuffle=False`: every epoch sees the samples in the same order, often sorted by class or by ' +
       'source. Batches are then correlated, gradients are biased toward whatever came last, and the model converges slower ' +
       'or to a worse solution. Training data should be reshuffled every epoch. (An explicit `shuffle=False` is taken as a ' +
-      'deliberate choice, e.g. for time series, and is not reported.) A loader counts as a training loader when its name or ' +
+      'deliberate choice, e.g. for time series, and is not reported, unless its `sampler=` is a shuffling sampler on one ' +
+      'branch of a condition and None on the other: `DistributedSampler(ds) if distributed else None` leaves the ' +
+      'single-process run unshuffled.) A loader counts as a training loader when its name or ' +
       'dataset says so, or when a loop that steps an optimizer iterates it; PyTorch Geometric loaders are included (PyG ' +
       'datasets such as TUDataset are stored sorted by class). A loop that carries a hidden state from one batch to the ' +
       'next (stateful sequence training) is left alone.',
@@ -148,6 +196,10 @@ export const DT001: Rule = {
       if (!trained || fullBatch(call) || carriesState(trained.loop, a) || orderedData(call, u.ds, a)) return;
       const line = ctx.lines.position(trained.loop.start).line + 1;
       message = `This DataLoader feeds the training loop (line ${line}) without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).`;
+    }
+    if (u.maybeNone) {
+      ctx.report(samplerFinding(call, u.maybeNone));
+      return;
     }
     const last = call.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment').pop();
     const fixes = last ? [{ title: 'Add shuffle=True', edits: [{ start: last.end, end: last.end, newText: ', shuffle=True' }] }] : undefined;

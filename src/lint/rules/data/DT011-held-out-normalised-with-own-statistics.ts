@@ -242,6 +242,79 @@ function kindsText(stats: { stat: Stat }[]): string {
   return kinds.length === 1 ? kinds[0]! : `${kinds.slice(0, -1).join(', ')} and ${kinds[kinds.length - 1]}`;
 }
 
+/** Parameters that bring statistics in from outside: the class can be given the training ones. */
+const STATS_PARAM = /mean|std|stat|norm|scal|mu|sigma/i;
+
+/** The parameter names of a function after `self`, in order (plain, typed and defaulted ones). */
+function paramNames(fn: PyNode): string[] {
+  const names = (fn.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : p.child('name')?.text ?? p.namedChildren[0]?.text ?? ''));
+  return names.slice(1);
+}
+
+/**
+ * `class S: def __init__(self, images): self.mean = images.mean(0); self.images = images - self.mean`: the position of
+ * the `__init__` parameter the class centres with its own, unconditional mean (directly or through a `self.` attribute).
+ * Undefined when `__init__` can also take statistics from outside (a `mean=` / `stats=` parameter).
+ */
+function selfCentredParam(cls: PyNode, ctx: RuleContext): number | undefined {
+  const init = cls.child('body')?.namedChildren.find((n) => n.type === 'function_definition' && n.child('name')?.text === '__init__');
+  const body = init?.child('body');
+  if (!init || !body) return undefined;
+  const params = paramNames(init);
+  if (params.some((p) => STATS_PARAM.test(p))) return undefined;
+  const unconditionalMean = (n: PyNode | undefined, param: string) => {
+    const st = n && statOf(unparen(n)!, ctx.analysis);
+    if (!st || !CENTRE.includes(st.kind) || st.subject.text !== param) return false;
+    for (let p = n!.parent; p && p !== body; p = p.parent) if (p.type === 'if_statement' || p.type === 'conditional_expression') return false;
+    return true;
+  };
+  const selfStats = new Map<string, PyNode>();
+  body.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda') return false;
+    if (n.type === 'assignment' && /^self\.\w+$/.test(n.child('left')?.text ?? '')) selfStats.set(n.child('left')!.text, n.child('right')!);
+    return undefined;
+  });
+  let found: number | undefined;
+  body.walk((n) => {
+    if (found !== undefined || n.type === 'function_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'binary_operator' || operatorOf(n) !== '-') return undefined;
+    const left = unparen(n.child('left'));
+    const right = unparen(n.child('right'));
+    const at = left?.type === 'identifier' ? params.indexOf(left.text) : -1;
+    if (at < 0 || !right) return undefined;
+    const stat = right.type === 'attribute' ? selfStats.get(right.text) : right;
+    if (unconditionalMean(stat, left!.text)) found = at;
+    return undefined;
+  });
+  return found;
+}
+
+/** `Cls(x_test, ...)` of a class of this file: the call's data argument when its name says held out. */
+function heldOutInstance(call: PyNode, ctx: RuleContext): PyNode | undefined {
+  const f = call.child('function');
+  if (f?.type !== 'identifier' || !ctx.analysis.definesClass(f.text)) return undefined;
+  return (call.child('arguments')?.namedChildren ?? []).find((x) => x.type !== 'keyword_argument' && heldOut(dataName(x)));
+}
+
+/**
+ * A held-out split given to a class that centres its input with the input's own mean, which the file also builds on
+ * training data: `train = ImageSet(x_train)`, `test = ImageSet(x_test)`.
+ */
+function classOwnStatistics(call: PyNode, ctx: RuleContext): void {
+  const arg = heldOutInstance(call, ctx);
+  if (!arg) return;
+  const name = call.child('function')!.text;
+  const cls = ctx.nodesOfType('class_definition').find((c) => c.child('name')?.text === name);
+  const at = cls && selfCentredParam(cls, ctx);
+  if (at === undefined || positionalArgs(call)[at] !== arg || call.child('arguments')!.namedChildren.some((x) => x.type === 'keyword_argument' && STATS_PARAM.test(x.child('name')?.text ?? ''))) return;
+  const trained = ctx.analysis.callsNamed(name).some((c) => c !== call && /train/i.test(dataName(positionalArgs(c)[at] ?? c) ?? ''));
+  if (!trained) return;
+  ctx.report({
+    node: call,
+    message: `${name} centres its input with that input's own mean, so ${arg.text} is normalised with its own statistics: compute them on the training data and pass them in.`,
+  });
+}
+
 export const DT011: Rule = {
   meta: {
     id: 'DT011',
@@ -256,7 +329,8 @@ export const DT011: Rule = {
       'value means different things in training and in evaluation. With a small test set, or one batch at a time, the ' +
       'statistics move a lot and scores become unreliable; in production there is no "test mean" at all. Compute the ' +
       'statistics once on the training data and reuse them (or fit a StandardScaler on the training data and only ' +
-      '`transform` the rest).',
+      '`transform` the rest). Also reported: a class of the file that centres the data it is built on with that ' +
+      'data\'s own mean, built once on training and once on held-out data.',
     wrong:
       'import numpy as np\nX_train = (X_train - X_train.mean(axis=0)) / X_train.std(axis=0)\n' +
       'X_test = (X_test - X_test.mean(axis=0)) / X_test.std(axis=0)',
@@ -266,10 +340,15 @@ export const DT011: Rule = {
     concept: 'Preprocessing: every split is scaled with the training statistics',
     fixable: true,
   },
-  nodeTypes: ['assignment', 'augmented_assignment'],
-  // Held-out data on the left of `-` or `/`; whether the other side is its own statistic reads the bindings.
-  candidate: { reads: [], test: (stmt) => mayNormaliseHeldOut(stmt) },
+  nodeTypes: ['assignment', 'augmented_assignment', 'call'],
+  // Held-out data on the left of `-` or `/`; whether the other side is its own statistic reads the bindings. A call:
+  // held-out data given to a class of the file, whose body and other instances are read in the visit.
+  candidate: { reads: ['classes'], test: (n, ctx) => (n.type === 'call' ? heldOutInstance(n, ctx) !== undefined : mayNormaliseHeldOut(n)) },
   visit(stmt, ctx) {
+    if (stmt.type === 'call') {
+      classOwnStatistics(stmt, ctx);
+      return;
+    }
     if (!mayNormaliseHeldOut(stmt)) return;
     // One sample in a Dataset: per-sample normalisation, the same for every split.
     if (enclosingFunction(stmt)?.child('name')?.text === '__getitem__') return;

@@ -1,6 +1,7 @@
 import { callsWithin, calleeName, enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { evaluation } from '../../analysis/evaluation';
 import { reachableCalls } from '../../analysis/order';
+import { sameScope } from '../../analysis/runtime';
 import { isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFinding, Rule, RuleContext } from '../../types';
@@ -51,7 +52,8 @@ export const EV004: Rule = {
       'generalises: validation loss keeps falling while the model overfits, so early stopping, checkpoint selection and the ' +
       'reported score are all meaningless. Use a held-out split. A validation loader built from the training dataset with ' +
       'its own sampler (an index split) is not reported. Also reported (as a warning): an evaluation loop (under no_grad, or ' +
-      'in an evaluation function) that iterates the training loader while the held-out loader is never iterated.',
+      'in an evaluation function) that iterates the training loader while the held-out loader is never iterated; and a ' +
+      'validation dataset built with `train=True` / `split="train"` that is loaded whole (no Subset, sampler or split).',
     wrong: 'model.fit(X_train, y_train, epochs=10, validation_data=(X_train, y_train))',
     right: 'model.fit(X_train, y_train, epochs=10, validation_data=(X_val, y_val))',
     concept: 'Generalisation: validation data must be held out from training',
@@ -59,11 +61,23 @@ export const EV004: Rule = {
   },
   nodeTypes: ['call', 'assignment', 'for_statement'],
   // The loop case reads the file (other loops, the held-out loader's uses); the other cases read their statement.
-  candidate: { reads: ['imports'], test: (n, ctx) => (n.type === 'for_statement' ? trainLoaderIterated(n) !== undefined : localFinding(n, ctx) !== undefined) },
+  candidate: {
+    reads: ['imports'],
+    test: (n, ctx) => {
+      if (n.type === 'for_statement') return trainLoaderIterated(n) !== undefined;
+      return localFinding(n, ctx) !== undefined || trainFlag(n) !== undefined;
+    },
+  },
   visit(n, ctx) {
     if (n.type === 'for_statement') {
       const f = evaluatesOnTrainLoader(n, ctx.analysis);
       if (f) ctx.report(f);
+      return;
+    }
+    const flag = trainFlag(n);
+    if (flag && onlyLoaded(n, ctx)) {
+      const left = n.child('left')!;
+      ctx.report({ node: n, message: `${left.text} is built with ${flag}: it is the training split, so validation would measure memorisation. Build it from the held-out split (train=False), or split the training set by indices.` });
       return;
     }
     const f = localFinding(n, ctx);
@@ -72,6 +86,42 @@ export const EV004: Rule = {
     if (f) ctx.report(f);
   },
 };
+
+/**
+ * `val_set = CIFAR10(root, train=True, ...)` / `self.val_dataset = constructor(split="train")`: a held-out name bound
+ * to a dataset call whose split flag says train. Returns the flag's text.
+ */
+function trainFlag(n: PyNode): string | undefined {
+  if (n.type !== 'assignment') return undefined;
+  const left = n.child('left');
+  const right = unparen(n.child('right'));
+  if ((left?.type !== 'identifier' && left?.type !== 'attribute') || right?.type !== 'call' || !VAL_TARGET.test(nameOf(left) ?? '')) return undefined;
+  if (keywordArg(right, 'train')?.text === 'True') return 'train=True';
+  const split = keywordArg(right, 'split');
+  return split && /^['"]train['"]$/.test(split.text) ? `split=${split.text}` : undefined;
+}
+
+/**
+ * Every other use of the dataset bound by `assignment` is a DataLoader over all of it (without a sampler) or `len()`:
+ * nothing takes a held-out part of it later (`Subset`, `random_split`, a `SubsetRandomSampler` over validation indices).
+ */
+function onlyLoaded(assignment: PyNode, ctx: RuleContext): boolean {
+  const left = assignment.child('left')!;
+  const uses = ctx.nodesOfType(left.type).filter((u) => u !== left && u.text === left.text && (left.type === 'attribute' || sameScope(u, left)));
+  let loaded = false;
+  for (const u of uses) {
+    if (u.parent?.type === 'attribute' && u.parent.child('object') === u) return false; // val_set.data = ..., .targets
+    const arg = u.parent?.type === 'keyword_argument' ? u.parent : u;
+    const call = arg.parent?.type === 'argument_list' ? arg.parent.parent : undefined;
+    if (call?.type !== 'call') return false;
+    const callee = calleeName(call);
+    if (callee === 'len') continue;
+    const isDataset = arg === u ? positionalArgs(call)[0] === u : u.parent?.child('name')?.text === 'dataset';
+    if (callee !== 'DataLoader' || !isDataset || keywordArg(call, 'sampler') || keywordArg(call, 'batch_sampler')) return false;
+    loaded = true;
+  }
+  return loaded;
+}
 
 /** `self.fit(...)` where the file defines a function named fit. */
 function userFit(call: PyNode, a: Analysis): boolean {

@@ -97,6 +97,11 @@ export function isLrSchedulerBuild(a: Analysis, call: PyNode): boolean {
   return hfSchedulerBuild(a, call) !== undefined;
 }
 
+// LR schedulers from outside torch.optim whose step() follows the optimizer's as torch's do (subclasses of LambdaLR or
+// _LRScheduler): pytorch_transformers' Warmup*Schedule, and a copy of a Hugging Face schedule factory in another module.
+// A scheduler class of the project's own is not assumed to be one (some are meant to be stepped first).
+const OTHER_SCHEDULERS = /^(pytorch_transformers|transformers)(\.optimization)?\.(Warmup\w*Schedule|ConstantLRSchedule|AdafactorSchedule)$|\.get_\w+_schedule_with_warmup$/;
+
 /** The value a receiver (`scheduler`, `self.scheduler`) was built from, when the file shows one. */
 export function receiverValue(a: Analysis, recv: PyNode): PyNode | undefined {
   if (recv.type === 'identifier') return a.scopes.valueAt(recv.text, recv) ?? undefined;
@@ -116,8 +121,10 @@ export function isSchedulerStep(call: PyNode, a: Analysis): boolean {
   if (!recv) return false;
   const value = receiverValue(a, recv);
   const q = value?.type === 'call' ? a.callee(value) : undefined;
-  if (q) return isLrSchedulerBuild(a, value!);
-  if (value) return false; // built by something we do not know (a factory): stay silent
+  if (q) return isLrSchedulerBuild(a, value!) || OTHER_SCHEDULERS.test(q);
+  // Built by something we do not know (a factory): stay silent. `scheduler = None` is the other branch of an optional
+  // scheduler (a step on None would fail): the name tells.
+  if (value && value.type !== 'none') return false;
   return SCHEDULER_NAME.test(lastName(recv)) && !/plateau/i.test(lastName(recv));
 }
 

@@ -25,8 +25,43 @@ export function isOptimizerStep(call: PyNode, a: Analysis): boolean {
   if (args.length > 0) return false;
   const value = recv.type === 'identifier' ? a.scopes.valueAt(recv.text, recv) : undefined;
   const q = value ? a.callee(value) : undefined;
-  if (q) return isOptimizerModule(q);
+  if (q) return isOptimizerModule(q) || isOtherOptimizerBuild(q);
   return OPTIMIZER_NAME.test(recvName) && !SCHEDULER_NAME.test(recvName);
+}
+
+// Optimizers from outside torch.optim, by module: Hugging Face's AdamW / Adafactor (the default of 2019-2022 fine-tuning
+// scripts), apex and DeepSpeed fused optimizers, bitsandbytes 8-bit ones, timm's and torch_optimizer's classes and
+// factories, and a few single-optimizer packages.
+const OTHER_OPTIMIZERS: RegExp[] = [
+  /^(transformers|pytorch_transformers|pytorch_pretrained_bert)(\.optimization)?\.(AdamW|Adafactor|BertAdam|OpenAIAdam)$/,
+  /^apex\.optimizers\.Fused\w+$/,
+  /^apex\.fp16_utils\.FP16_Optimizer$/,
+  /^deepspeed\.ops\.(adam|lamb|adagrad|lion)\.[A-Z]\w*$/,
+  /^bitsandbytes\.optim\.(\w+\.)?[A-Z]\w*(?<!Manager)$/,
+  /^timm\.optim\.((\w+\.)?[A-Z]\w*|(optim_factory\.)?create_optimizer(_v2)?)$/,
+  /^torch_optimizer\.[A-Z]\w*$/,
+  /^torch\.distributed\.optim\.ZeroRedundancyOptimizer$/,
+  /^torchcontrib\.optim\.SWA$/,
+  /^(lion_pytorch|adabelief_pytorch|ranger|ranger21|madgrad|dadaptation|prodigyopt|schedulefree)\.[A-Z]\w*$/,
+];
+
+// A class or factory of another package (or of the project's own modules) named as an optimizer: `AdamW`, `FusedLAMB`,
+// `RAdam`, `DistributedOptimizer`, `create_optimizer`. Anything else it builds (a simulator, an environment) is unknown.
+const OPTIMIZER_CLASS = /Adam|SGD|LAMB|Lamb|Lion|Adafactor|Adagrad|RMSprop|NovoGrad|Ranger|Optimizer/;
+const OPTIMIZER_FACTORY = /^(create|build|get|make|init|setup)_optim(izer)?(_v\d)?$/;
+
+/** An optimizer class of a known package outside torch.optim (`transformers.AdamW`, `apex.optimizers.FusedAdam`). */
+export function isOtherOptimizerClass(q: string): boolean {
+  return /\.[A-Z]\w*$/.test(q) && OTHER_OPTIMIZERS.some((r) => r.test(q));
+}
+
+/** An optimizer built by a callee outside torch.optim: the table of known packages, else the callee's name. */
+export function isOtherOptimizerBuild(q: string): boolean {
+  if (q.startsWith('torch.optim.')) return false;
+  if (OTHER_OPTIMIZERS.some((r) => r.test(q))) return true;
+  const name = q.slice(q.lastIndexOf('.') + 1);
+  if (/sched|LR$/i.test(name)) return false;
+  return (/^[A-Z]/.test(name) && OPTIMIZER_CLASS.test(name)) || OPTIMIZER_FACTORY.test(name);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { bodyOf, callsWithin } from '../../analysis';
+import { bodyOf, callsWithin, receiver, unparen, type Analysis } from '../../analysis';
 import { deleteStatementLines, isSchedulerStep, reachableCalls } from '../../analysis/order';
-import { indentOf, isOptimizerStep } from '../../analysis/training';
+import { indentOf, innermostLoop, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
 
@@ -17,7 +17,8 @@ export const TL005: Rule = {
       'of the schedule, so every epoch runs with the learning rate meant for the next one: warm-up is cut short and step ' +
       'decays arrive one epoch early. PyTorch only prints a warning. Descent reports a `scheduler.step()` that comes before ' +
       'the optimizer step of the same loop body (directly, in a nested batch loop, or in a training function of this file ' +
-      'called after it). `ReduceLROnPlateau.step(metric)` after validation and a per-epoch step after the batch loop are fine.',
+      'called after it), also at the top of a per-epoch function the loop calls and under `if scheduler is not None:`. ' +
+      '`ReduceLROnPlateau.step(metric)` after validation and a per-epoch step after the batch loop are fine.',
     wrong: 'for epoch in range(10):\n    scheduler.step()\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()',
     right: 'for epoch in range(10):\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n    scheduler.step()',
     concept: 'Optimisation: learning-rate schedules advance after each optimizer update',
@@ -26,8 +27,35 @@ export const TL005: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     for (const loop of a.loops) scan(ctx, loop, bodyOf(loop), false);
+    for (const fn of epochFunctions(a)) scan(ctx, fn, bodyOf(fn), false);
   },
 };
+
+/**
+ * Functions that step a scheduler in their own body (outside their loops) and that the file calls only from inside
+ * loops (`for epoch in ...: train(loader, optimizer, scheduler)`): each call is one iteration of the caller's loop, so
+ * the body is scanned like a loop body.
+ */
+function epochFunctions(a: Analysis): PyNode[] {
+  const out = new Set<PyNode>();
+  for (const call of a.callsNamed('step')) {
+    const fn = call.ancestor('function_definition');
+    if (!fn || out.has(fn) || innermostLoop(call) || !isSchedulerStep(call, a)) continue;
+    const name = fn.child('name')?.text;
+    if (!name || a.functions.get(name)?.length !== 1) continue;
+    const sites = callSites(a, name);
+    if (sites.length > 0 && sites.every((site) => innermostLoop(site) && !(fn.start <= site.start && site.end <= fn.end))) out.add(fn);
+  }
+  return [...out];
+}
+
+/** Calls of a function of the file by its name: `train(...)`, `self.train(...)`. */
+function callSites(a: Analysis, name: string): PyNode[] {
+  return a.callsNamed(name).filter((c) => {
+    const f = c.child('function');
+    return (f?.type === 'identifier' && f.text === name) || (f?.type === 'attribute' && f.child('object')?.text === 'self' && f.child('attribute')?.text === name);
+  });
+}
 
 /** Blocks of an `if` (its branches) or a `with` whose statements run in order within one iteration. */
 function innerBlocks(s: PyNode): PyNode[][] {
@@ -70,18 +98,31 @@ function scan(ctx: RuleContext, loop: PyNode, stmts: PyNode[], nested: boolean):
       }
       return;
     }
-    // Guards such as `if epoch > 0:` make a top-of-loop step act as the previous epoch's end: only `phase == "train"` counts.
+    // Guards such as `if epoch > 0:` make a top-of-loop step act as the previous epoch's end: only `phase == "train"`
+    // and a check that the scheduler exists (`if scheduler is not None:`) count.
     const phaseIf = s.type === 'if_statement' && /==\s*['"]|['"]\s*==/.test(s.child('condition')?.text ?? '');
-    if (!sched && (s.type === 'expression_statement' || phaseIf)) {
-      const call = callsWithin(s).find((c) => isSchedulerStep(c, a) && innermostLoopIs(c, loop));
+    if (!sched && (s.type === 'expression_statement' || phaseIf || s.type === 'if_statement')) {
+      const call = callsWithin(s).find((c) => isSchedulerStep(c, a) && innermostLoopIs(c, loop) && (s.type !== 'if_statement' || phaseIf || presenceGuard(s, c)));
       if (call) sched = { stmt: s, call };
     }
   }
 }
 
+/**
+ * `if scheduler is not None:` (also `if scheduler:`, `!= None`) with no other branch, around a step of that scheduler:
+ * the optional-scheduler idiom, which runs the step whenever there is one.
+ */
+function presenceGuard(s: PyNode, call: PyNode): boolean {
+  if (s.children.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) return false;
+  const recv = receiver(call)?.text;
+  const cond = unparen(s.child('condition'))?.text.replace(/\s+/g, ' ');
+  return !!recv && (cond === recv || cond === `${recv} is not None` || cond === `${recv} != None`);
+}
+
+/** Whether `loop` (a loop, or a function scanned as one) is the innermost loop or function around `n`. */
 function innermostLoopIs(n: PyNode, loop: PyNode): boolean {
   for (let p = n.parent; p; p = p.parent) {
-    if (p.type === 'for_statement' || p.type === 'while_statement') return p === loop;
+    if (p.type === 'for_statement' || p.type === 'while_statement' || p.type === 'function_definition') return p === loop;
   }
   return false;
 }

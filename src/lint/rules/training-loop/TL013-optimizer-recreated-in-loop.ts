@@ -2,7 +2,7 @@ import { callsWithin, calleeName, hasParameter, keywordArg, loopTargetBinds, pos
 import { evaluation } from '../../analysis/evaluation';
 import { parameterArguments } from '../../analysis/parameters';
 import { hfSchedulerBuild, reachableCalls } from '../../analysis/order';
-import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, optimizedModel } from '../../analysis/training';
+import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerClass, optimizedModel } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -35,7 +35,7 @@ function trainsDirectly(loop: PyNode, a: Analysis): boolean {
 
 /** An optimizer or LR scheduler class built by this call (a Hugging Face schedule factory included). */
 function buildsOptimizer(q: string | undefined, call: PyNode, a: Analysis): q is string {
-  return !!q && (isOptimizerClass(q) || (q.startsWith(SCHEDULERS) && /\.[A-Z]\w*$/.test(q)) || hfSchedulerBuild(a, call) !== undefined);
+  return !!q && (isStatefulOptimizerClass(q) || (q.startsWith(SCHEDULERS) && /\.[A-Z]\w*$/.test(q)) || hfSchedulerBuild(a, call) !== undefined);
 }
 
 /** Whether `name` (a variable or `self.x`) is given a new value inside the loop: assigned, a loop target, re-initialised. */
@@ -51,9 +51,17 @@ function renewedIn(loop: PyNode, name: string): boolean {
   return callsWithin(loop).some((c) => REINIT.has(calleeName(c) ?? '') && receiver(c)?.text === name);
 }
 
+/** An optimizer class of torch.optim or of a known package (Hugging Face, apex, bitsandbytes, timm, ...). */
+function isStatefulOptimizerClass(q: string): boolean {
+  return isOptimizerClass(q) || isOtherOptimizerClass(q);
+}
+
+/** `Adam` for `torch.optim.Adam`, `FusedAdam` for `apex.optimizers.FusedAdam`. */
+const className = (q: string) => q.slice(q.lastIndexOf('.') + 1);
+
 /** Optimizers that keep state between steps; plain SGD without momentum keeps none, so re-creating it is harmless. */
 function keepsState(q: string, call: PyNode): boolean {
-  if (q !== 'torch.optim.SGD') return true;
+  if (q !== 'torch.optim.SGD' && q !== 'apex.optimizers.FusedSGD') return true;
   const m = keywordArg(call, 'momentum') ?? positionalArgs(call)[2];
   return m !== undefined && !/^0*\.?0*$/.test(m.text);
 }
@@ -113,7 +121,7 @@ export const TL013: Rule = {
     // A loop that trains through an inner loop (or a function) is a restart only if it is an epoch loop: an outer
     // loop over devices, learning rates or seeds (`for device in ['cpu', 'cuda']:`) gives each run its own optimizer.
     if (!trainsDirectly(loop, a) && !isEpochLoop(loop)) return;
-    ctx.report({ node: call, message: `${q.slice('torch.optim.'.length)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
+    ctx.report({ node: call, message: `${className(q)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
   },
 };
 
@@ -132,14 +140,46 @@ function isEpochLoop(loop: PyNode): boolean {
   return right?.type === 'call' && calleeName(right) === 'range' && /epoch/i.test(right.child('arguments')?.text ?? '');
 }
 
-/** The function whose body builds `call` in one of its own top-level statements (`optimizer = AdamW(...)`). */
+/**
+ * The function whose body builds `call` in one of its own top-level statements (`optimizer = AdamW(...)`), also inside
+ * a `with` or an `if`/`else` of that body whose every branch assigns the same name (so every call builds it; a lone
+ * `if epoch == 0:` builds it once).
+ */
 function builtAtTopOf(call: PyNode): PyNode | undefined {
-  let stmt: PyNode | null | undefined = call.parent;
-  if (stmt?.type === 'assignment') stmt = stmt.parent;
+  const assignment = call.parent?.type === 'assignment' && call.parent.child('right') === call ? call.parent : undefined;
+  const stmt = assignment ? assignment.parent : call.parent;
   if (stmt?.type !== 'expression_statement') return undefined;
-  const block = stmt.parent;
-  const fn = block?.parent;
-  return block?.type === 'block' && fn?.type === 'function_definition' ? fn : undefined;
+  const target = assignment?.child('left')?.text;
+  for (let block = stmt.parent; block?.type === 'block'; ) {
+    const owner = block.parent;
+    if (owner?.type === 'function_definition') return owner;
+    if (owner?.type === 'with_statement') block = owner.parent;
+    else {
+      const ifStmt = owner?.type === 'if_statement' ? owner : owner?.type === 'else_clause' || owner?.type === 'elif_clause' ? owner.parent : undefined;
+      if (!target || ifStmt?.type !== 'if_statement' || !everyBranchAssigns(ifStmt, target)) return undefined;
+      block = ifStmt.parent;
+    }
+  }
+  return undefined;
+}
+
+/** An `if` with an `else` whose every branch assigns `name` a call in one of its own statements. */
+function everyBranchAssigns(s: PyNode, name: string): boolean {
+  const branches = [s.child('consequence')];
+  let hasElse = false;
+  for (const alt of s.children) {
+    if (alt.type === 'elif_clause') branches.push(alt.child('consequence'));
+    else if (alt.type === 'else_clause') {
+      hasElse = true;
+      branches.push(alt.child('body'));
+    }
+  }
+  const assigns = (block: PyNode | undefined) =>
+    block?.namedChildren.some((st) => {
+      const as = st.type === 'expression_statement' ? st.namedChildren[0] : undefined;
+      return as?.type === 'assignment' && as.child('left')?.text === name && as.child('right')?.type === 'call';
+    }) ?? false;
+  return hasElse && branches.every(assigns);
 }
 
 /**
@@ -170,7 +210,9 @@ function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
   if (q.startsWith(SCHEDULERS) || hf) kept = schedulerOptimizer(call, hf);
   else {
     if (!keepsState(q, call)) return;
-    kept = optimizedModelNode(call);
+    // `model.backbone.parameters()` (a param group) lives as long as `model`.
+    const model = optimizedModelNode(call);
+    kept = model && ownerOf(model);
   }
   if (!kept || (kept.type !== 'identifier' && kept.type !== 'attribute')) return;
   if (assignedIn(body, kept.text, call)) return;
@@ -181,9 +223,20 @@ function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
     outside = args.map((x) => x.text);
   } else if (kept.type === 'attribute' && kept.child('object')?.text !== 'self') return;
   if (loops.some((l) => outside.some((n) => renewedIn(l, n)))) return;
-  const what = hf ?? (q.startsWith(SCHEDULERS) ? q.slice(SCHEDULERS.length) : q.slice('torch.optim.'.length));
+  const what = hf ?? (q.startsWith(SCHEDULERS) ? q.slice(SCHEDULERS.length) : className(q));
   const restarts = q.startsWith(SCHEDULERS) || hf ? 'its schedule restarts every epoch' : 'its state (momentum, running averages) starts from zero every epoch';
   ctx.report({ node: call, message: `${what} is created in ${name}(), which runs every epoch: ${restarts}. Create it once, before the epoch loop, and pass it in.` });
+}
+
+/** What holds a sub-module: `model` for `model.encoder.layer`, `self.model` for `self.model.head`. */
+function ownerOf(n: PyNode): PyNode {
+  while (n.type === 'attribute') {
+    const obj = n.child('object');
+    if (!obj || obj.text === 'self') return n;
+    if (obj.type !== 'identifier' && obj.type !== 'attribute') return n;
+    n = obj;
+  }
+  return n;
 }
 
 /** The node of the model in `torch.optim.Adam(model.parameters(), ...)`. */
@@ -236,7 +289,7 @@ function factoryBuilds(a: Analysis, def: PyNode): PyNode[] | undefined {
       value = bound && def.start <= bound.start && bound.end <= def.end ? bound : undefined;
     }
     const q = value?.type === 'call' ? a.callee(value) : undefined;
-    if (value && q && isOptimizerClass(q)) builds.push(value);
+    if (value && q && isStatefulOptimizerClass(q)) builds.push(value);
     else other = true;
     return false;
   });
@@ -278,7 +331,7 @@ function factoryInLoop(call: PyNode, ctx: RuleContext): void {
     if (model?.type === 'identifier' && hasParameter(def, model.text)) model = argumentFor(def, call, model.text);
     if (!model || (model.type !== 'identifier' && model.type !== 'attribute') || renewedIn(loop, model.text)) return;
   }
-  const classes = [...new Set(builds.map((b) => a.callee(b)!.slice('torch.optim.'.length)))].join(' / ');
+  const classes = [...new Set(builds.map((b) => className(a.callee(b)!)))].join(' / ');
   ctx.report({
     node: call,
     message: `${name}() builds a new ${classes} inside the training loop: its state (momentum, running averages) starts from zero every iteration. Call it once, before the loop.`,

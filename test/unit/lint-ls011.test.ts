@@ -56,7 +56,7 @@ test('LS011 look-alikes: ignore_index matching the padding, labels padded with -
 });
 
 test('LS011: a loss passed to a train function; call sites that configure it differently are left alone', () => {
-  const body = ner('', 'None').replace(/criterion = None\nfor tokens, tags in loader:\n((?:    .*\n)+)/, (_m, loop: string) => `def train(model, criterion):\n    for tokens, tags in loader:\n${loop.replace(/^/gm, '    ').replace(/^    $/gm, '')}`);
+  const body = ner('', 'None').replace(/criterion = None\nfor tokens, tags in loader:\n((?: {4}.*\n)+)/, (_m, loop: string) => `def train(model, criterion):\n    for tokens, tags in loader:\n${loop.replace(/^/gm, '    ').replace(/^ {4}$/gm, '')}`);
   const one = `${body}\ntrain(model, nn.CrossEntropyLoss())\n`;
   assert.deepEqual(ids(one, 'LS011'), ['LS011']);
   const fixed = fix(one, 'LS011');

@@ -2,10 +2,8 @@
 // (`F = ...`), a model class whose forward another function's loss reads, a suppression comment. Findings of scopes
 // that were not edited depend on these facts, so a cache that keeps them per scope must notice; each step is
 // compared with a lint from scratch and must really change the findings (otherwise the case proves nothing).
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lintDocument, lintSource, ParsedDocument, type Finding } from '../../src/lint';
-import { useParser } from './lint/helpers';
+import { editSteps, useParser } from './lint/helpers';
 
 useParser();
 
@@ -35,30 +33,9 @@ const TRAIN = `def train(loader):
 
 const FILE = `import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n${MODEL}\n\n${TRAIN}`;
 
-const rules = (fs: Finding[]) => fs.map((f) => `${f.rule}@${f.range.start.line}`).join(' ');
-
-/** Applies each [find, replace] to the document (first occurrence after the previous edits), checking every step. */
-function steps(text: string, edits: [string, string][]): void {
-  const doc = new ParsedDocument(text);
-  try {
-    let before = rules(lintDocument(doc));
-    for (const [from, to] of edits) {
-      const at = doc.source.indexOf(from);
-      assert.ok(at >= 0, `"${from}" is in the document`);
-      doc.applyEdit(at, at + from.length, to);
-      const got = lintDocument(doc);
-      assert.deepEqual(got, lintSource(doc.source), `after "${from}" -> "${to}"`);
-      const now = rules(got);
-      assert.notEqual(now, before, `editing "${from}" -> "${to}" changes the findings`);
-      before = now;
-    }
-  } finally {
-    doc.dispose();
-  }
-}
 
 test('editing an import alias re-resolves the names of unchanged functions', () => {
-  steps(FILE, [
+  editSteps(FILE, [
     ['import torch.nn as nn', 'import numpy as nn'],
     ['import numpy as nn', 'import torch.nn as nn'],
     ['import torch\n', 'import numpy as torch\n'],
@@ -69,14 +46,14 @@ test('editing an import alias re-resolves the names of unchanged functions', () 
 test('binding a conventional name elsewhere changes how unchanged functions resolve it', () => {
   // Without an import, `F` resolves to torch.nn.functional by convention only while the file binds it nowhere.
   const text = FILE.replace('import torch.nn.functional as F\n', '');
-  steps(text, [
+  editSteps(text, [
     ['    return p\n', '    return p\n\n\nF = 1\n'],
     ['F = 1\n', 'G = 1\n'],
   ]);
 });
 
 test('editing a model class changes findings in the function that uses its output', () => {
-  steps(FILE, [
+  editSteps(FILE, [
     ['return self.fc(x)', 'return torch.softmax(self.fc(x), dim=1)'],
     ['class Net(', 'class Other('],
     ['class Other(', 'class Net('],
@@ -85,7 +62,7 @@ test('editing a model class changes findings in the function that uses its outpu
 });
 
 test('a suppression comment added elsewhere in the file drops findings of unchanged functions', () => {
-  steps(FILE, [
+  editSteps(FILE, [
     ['import torch\n', 'import torch  # descent: ignore-file[HP001]\n'],
     ['  # descent: ignore-file[HP001]', ''],
   ]);
@@ -115,7 +92,7 @@ def train(loader):
         loss.backward()
         optimizer.step()
 `;
-  steps(text, [
+  editSteps(text, [
     ['ACT = nn.Sigmoid()', 'ACT = nn.Identity()'],
     ['ACT = nn.Identity()', 'ACT = nn.Sigmoid()'],
     ['ACT = nn.Sigmoid()', 'ACT = nn.Sigmoid()\nACT = nn.Tanh()'],

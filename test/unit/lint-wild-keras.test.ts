@@ -2,10 +2,10 @@
 // passed to a custom training function, an augmenting ImageDataGenerator that also yields the validation subset.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lintDocument, lintSource, ParsedDocument, type Finding, type Rule } from '../../src/lint';
+import { lintDocument, lintSource, ParsedDocument } from '../../src/lint';
 import { Imports } from '../../src/lint/analysis/imports';
 import { parseSource } from '../../src/lint/parser';
-import { dedent, ids, useParser } from './lint/helpers';
+import { dedent, editSteps, ids, useParser } from './lint/helpers';
 
 useParser();
 
@@ -68,27 +68,6 @@ test('torch rules see classes behind `from torch.nn import *`', () => {
 
 // --- Incremental re-lint: whether a star import resolves a name depends on the names the file binds elsewhere.
 
-const rules = (fs: Finding[]) => fs.map((f) => `${f.rule}@${f.range.start.line}:${f.message}`).join(' ');
-
-function steps(text: string, edits: [string, string][], rulesToRun?: Rule[]): void {
-  const doc = new ParsedDocument(text);
-  const opts = rulesToRun ? { rules: rulesToRun } : {};
-  try {
-    let before = rules(lintDocument(doc, opts));
-    for (const [from, to] of edits) {
-      const at = doc.source.indexOf(from);
-      assert.ok(at >= 0, `"${from}" is in the document`);
-      doc.applyEdit(at, at + from.length, to);
-      const got = lintDocument(doc, opts);
-      assert.deepEqual(got, lintSource(doc.source, opts), `after "${from}" -> "${to}"`);
-      const now = rules(got);
-      assert.notEqual(now, before, `editing "${from}" -> "${to}" changes the findings`);
-      before = now;
-    }
-  } finally {
-    doc.dispose();
-  }
-}
 
 test('incremental: binding or unbinding a name a known star import resolves re-resolves unchanged functions', () => {
   const text = dedent(`
@@ -104,7 +83,7 @@ test('incremental: binding or unbinding a name a known star import resolves re-r
 
     LIMIT = 3
   `);
-  steps(text, [
+  editSteps(text, [
     ['LIMIT = 3', 'CrossEntropyLoss = LIMIT'],
     ['CrossEntropyLoss = LIMIT', 'LIMIT = 3'],
     ['LIMIT = 3', 'def CrossEntropyLoss(size_average=True):\n    pass'],

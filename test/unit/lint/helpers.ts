@@ -1,6 +1,7 @@
 // Shared by the lint-*.test.ts files: lint a snippet, list rule ids, apply a finding's first fix.
+import assert from 'node:assert/strict';
 import { before } from 'node:test';
-import { applyEdits, initParser, lintSource, type Finding, type LintOptions } from '../../../src/lint';
+import { applyEdits, initParser, lintDocument, lintSource, ParsedDocument, type Finding, type LintOptions } from '../../../src/lint';
 
 export function useParser(): void {
   before(async () => {
@@ -39,3 +40,27 @@ export function dedent(code: string): string {
 }
 
 export const HEADER = 'import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nfrom torch.utils.data import DataLoader\n';
+
+/**
+ * Applies each [find, replace] to an editor's document (first occurrence after the previous edits): after each, the
+ * incremental lint must equal a fresh lint of the text, and the findings must change (the edit matters).
+ */
+export function editSteps(text: string, edits: [string, string][]): void {
+  const summary = (fs: Finding[]) => fs.map((f) => `${f.rule}@${f.range.start.line}:${f.message}`).join(' ');
+  const doc = new ParsedDocument(text);
+  try {
+    let previous = summary(lintDocument(doc));
+    for (const [from, to] of edits) {
+      const at = doc.source.indexOf(from);
+      assert.ok(at >= 0, `"${from}" is in the document`);
+      doc.applyEdit(at, at + from.length, to);
+      const got = lintDocument(doc);
+      assert.deepEqual(got, lintSource(doc.source), `after "${from}" -> "${to}"`);
+      const now = summary(got);
+      assert.notEqual(now, previous, `editing "${from}" -> "${to}" changes the findings`);
+      previous = now;
+    }
+  } finally {
+    doc.dispose();
+  }
+}

@@ -73,3 +73,41 @@ def vae_loss(x_hat, x, q, n_cat=10):
   assert.deepEqual(ids(vae('-torch.sum(q * log_q)', 'recon - 0.01 * kl'), 'LS010'), []);
   assert.deepEqual(ids(vae('-torch.sum(x * torch.log(x_hat + 1e-8))'), 'LS010'), []);
 });
+
+test('LS006: a final ReLU before log_softmax and NLLLoss (in forward, in a Sequential, in the loop)', () => {
+  const net = (ret: string) => `${HEADER}
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        return ${ret}
+
+model = Net()
+for x, y in loader:
+    optimizer.zero_grad()
+    loss = F.nll_loss(model(x), y)
+    loss.backward()
+    optimizer.step()
+`;
+  assert.deepEqual(ids(net('F.log_softmax(F.relu(self.fc2(x)), dim=1)'), 'LS006'), ['LS006']);
+  assert.deepEqual(ids(net('F.log_softmax(self.fc2(x), dim=1)'), 'LS006'), []);
+  // Without the log_softmax NLLLoss gets raw scores: LS003's business, not a ReLU-on-logits finding.
+  assert.deepEqual(ids(net('F.relu(self.fc2(x))'), 'LS006'), []);
+  const seq = (tail: string) => `${HEADER}
+model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 3)${tail})
+criterion = nn.NLLLoss()
+for x, y in loader:
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+`;
+  assert.deepEqual(ids(seq(', nn.ReLU(), nn.LogSoftmax(dim=1)'), 'LS006'), ['LS006']);
+  assert.deepEqual(ids(seq(', nn.LogSoftmax(dim=1)'), 'LS006'), []);
+  const inLoop = seq('').replace('criterion(model(x), y)', 'criterion(torch.log_softmax(torch.relu(model(x)), dim=1), y)');
+  assert.deepEqual(ids(inLoop, 'LS006'), []);
+});

@@ -150,3 +150,32 @@ test('TL007: unresolved loss look-alikes stay silent', () => {
   ];
   for (const code of silent) assert.deepEqual(ids(code, 'TL007'), [], code);
 });
+
+test('TL008/TL007: a loss back-propagated by accelerator.backward(loss) or self.manual_backward(loss)', () => {
+  const accelerate = (add: string) => `${HEADER}
+from accelerate import Accelerator
+accelerator = Accelerator()
+model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
+loss_sum = torch.tensor(0.0)
+for x, y in loader:
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    accelerator.backward(loss)
+    optimizer.step()
+    ${add}
+`;
+  assert.deepEqual(ids(accelerate('loss_sum += loss'), 'TL008'), ['TL008']);
+  assert.deepEqual(ids(accelerate('loss_sum += loss.item()'), 'TL008'), []);
+  const lightning = `${HEADER}
+import lightning as L
+class Net(L.LightningModule):
+    def training_step(self, batch, idx):
+        x, y = batch
+        opt = self.optimizers()
+        opt.zero_grad()
+        loss = F.mse_loss(self(x).argmax(dim=1).float(), y)
+        self.manual_backward(loss)
+        opt.step()
+`;
+  assert.deepEqual(ids(lightning, 'TL007'), ['TL007']);
+});

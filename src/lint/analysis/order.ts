@@ -3,8 +3,8 @@
 // through the file's functions, back-propagated loss calls, data-split names and line-level edits.
 import type { PyNode } from '../parser';
 import type { RawEdit } from '../types';
-import { callsWithin, calleeName, decoratorsOf, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
-import { isBackward } from './training';
+import { callsWithin, calleeName, decoratorsOf, keywordArg, positionalArgs, receiver, type Analysis } from './index';
+import { backwardTensor, isBackward } from './training';
 
 /** Names of held-out data: validation or test loaders / sets. */
 export const HELD_OUT_DATA = /^(val|valid|validation|test|testing|dev|holdout)_?(loader|dataloader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator)?$/i;
@@ -176,8 +176,7 @@ export function isBackpropagated(a: Analysis, call: PyNode): boolean {
   if (!scope) return false;
   return callsWithin(scope).some((c) => {
     if (!isBackward(c) || c.start < call.end) return false;
-    let r = unparen(receiver(c));
-    if (r?.type === 'call' && /\.scale$/.test(r.child('function')?.text ?? '')) r = unparen(positionalArgs(r)[0]);
+    const r = backwardTensor(c);
     if (r?.type !== 'identifier' || r.text !== name.text || a.scopes.valueAt(r.text, c) !== call) return false;
     // `loss /= n` between the two rescales it: not the raw result any more.
     return !rescaledBetween(scope, name.text, call.end, c.start);

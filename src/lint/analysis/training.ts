@@ -14,6 +14,24 @@ export function isBackward(call: PyNode): boolean {
   return name === 'backward' || name === 'manual_backward';
 }
 
+/** Objects whose `.backward(loss)` back-propagates its argument: Accelerate, Lightning Fabric, DeepSpeed engines. */
+const BACKWARD_RUNNER = /accelerator|fabric|engine|trainer$/i;
+
+/**
+ * The tensor a backward call back-propagates: `loss` in `loss.backward()`, `scaler.scale(loss).backward()`,
+ * `accelerator.backward(loss)`, `self.manual_backward(loss)`, `model_engine.backward(loss)`.
+ */
+export function backwardTensor(call: PyNode): PyNode | undefined {
+  const first = positionalArgs(call)[0];
+  if (calleeName(call) === 'manual_backward') return unparen(first);
+  const recv = unparen(receiver(call));
+  if (!recv) return undefined;
+  const name = recv.type === 'attribute' ? recv.child('attribute')?.text : recv.type === 'identifier' ? recv.text : undefined;
+  if (first && name && BACKWARD_RUNNER.test(name)) return unparen(first);
+  if (recv.type === 'call' && /\.scale$/.test(recv.child('function')?.text ?? '')) return unparen(positionalArgs(recv)[0]);
+  return recv;
+}
+
 /** `optimizer.step()` (not a scheduler, not `env.step(action)`, not LBFGS's `step(closure)`); `scaler.step(opt)`. */
 export function isOptimizerStep(call: PyNode, a: Analysis): boolean {
   if (calleeName(call) !== 'step') return false;

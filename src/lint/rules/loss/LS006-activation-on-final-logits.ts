@@ -17,8 +17,17 @@ interface Relu {
   fix?: RawFix;
 }
 
+const LOG_SOFTMAX_FNS = new Set(['torch.nn.functional.log_softmax', 'torch.log_softmax']);
+
 class Finder {
-  constructor(private readonly a: Analysis) {}
+  /** Set when a search went through a log_softmax (`throughLogSoftmax`). */
+  passedLogSoftmax = false;
+
+  /** `throughLogSoftmax`: for NLLLoss, a log_softmax applied last is the loss's own half of cross-entropy. */
+  constructor(
+    private readonly a: Analysis,
+    private readonly throughLogSoftmax = false,
+  ) {}
 
   /** A ReLU applied last to a linear layer's output, reaching `expr`. */
   ofExpr(expr: PyNode | undefined, depth: number, cls?: ModuleClass): Relu | undefined {
@@ -38,11 +47,13 @@ class Finder {
       const inner = positionalArgs(e)[0];
       return inner && this.isLinearOut(inner, cls, depth) ? { site: e, fix: replace(e, inner) } : undefined;
     }
+    if (q && LOG_SOFTMAX_FNS.has(q) && this.throughLogSoftmax) return this.afterLogSoftmax(positionalArgs(e)[0], depth, cls);
     if (q) return undefined;
     if (fn?.type === 'attribute') {
       const m = fn.child('attribute')?.text ?? '';
       const obj = fn.child('object');
       if (m === 'relu' && obj && obj.text !== 'self' && this.isLinearOut(obj, cls, depth)) return { site: e, fix: replace(e, obj) };
+      if (m === 'log_softmax' && this.throughLogSoftmax && obj?.text !== 'self') return this.afterLogSoftmax(obj, depth, cls);
       if (SHAPE.has(m)) {
         const r = this.ofExpr(obj, depth + 1, cls);
         return r ? { site: r.site } : undefined;
@@ -57,6 +68,7 @@ class Finder {
           const inner = positionalArgs(e)[0];
           return inner && this.isLinearOut(inner, cls, depth) ? { site: e, fix: replace(e, inner) } : undefined;
         }
+        if (lq === 'torch.nn.LogSoftmax' && this.throughLogSoftmax) return this.afterLogSoftmax(positionalArgs(e)[0], depth, cls);
         return this.module(layer, depth + 1);
       }
     }
@@ -67,6 +79,11 @@ class Finder {
       return v ? this.module(v, depth + 1) : undefined;
     }
     return undefined;
+  }
+
+  private afterLogSoftmax(inner: PyNode | undefined, depth: number, cls?: ModuleClass): Relu | undefined {
+    this.passedLogSoftmax = true;
+    return this.ofExpr(inner, depth + 1, cls);
   }
 
   private selfAttrModule(call: PyNode, attr: string, depth: number): Relu | undefined {
@@ -95,6 +112,10 @@ class Finder {
     if (q === 'torch.nn.Sequential') {
       const args = positionalArgs(v);
       if (v.child('arguments')?.children.some((c) => c.type === 'list_splat')) return undefined;
+      if (this.throughLogSoftmax && args.length > 2 && this.a.callee(args[args.length - 1]!) === 'torch.nn.LogSoftmax') {
+        args.pop();
+        this.passedLogSoftmax = true;
+      }
       const last = args[args.length - 1];
       const prev = args[args.length - 2];
       if (!last || !prev) return undefined;
@@ -231,13 +252,14 @@ export const LS006: Rule = {
     name: 'activation-on-final-logits',
     group: 'loss',
     defaultSeverity: 'warning',
-    summary: 'A ReLU is applied to the final layer\'s output that goes to CrossEntropyLoss.',
+    summary: 'A ReLU is applied to the final layer\'s output that goes to CrossEntropyLoss (or log_softmax and NLLLoss).',
     why:
       'Cross-entropy needs logits that can be any real number: a class is made unlikely by giving it a **negative** score. ' +
       'A ReLU after the last Linear layer clips every negative logit to 0, so the model can only raise scores, units that ' +
       'go negative stop receiving gradient, and training plateaus (often at a loss near log(num_classes)). The last layer of ' +
       'a classifier should be a plain Linear (or Conv) layer. Descent follows the model\'s `forward`, `nn.Sequential` and ' +
-      '`self.<layer>` to the criterion and reports only a ReLU applied directly to a Linear/Conv output.',
+      '`self.<layer>` to the criterion and reports only a ReLU applied directly to a Linear/Conv output; for NLLLoss, ' +
+      'through the `log_softmax` that makes it a cross-entropy.',
     wrong: 'model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.ReLU())\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(x), y)',
     right: 'model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(x), y)',
     concept: 'Output layers: logits are unbounded; the loss applies the normalisation',
@@ -268,14 +290,19 @@ export const LS006: Rule = {
         });
       }
     }
+    const nllFinder = new Finder(a, true);
     for (const c of calls) {
-      if (c.kind !== 'cross_entropy') continue;
-      const r = finder.ofExpr(c.input, 0);
+      if (c.kind !== 'cross_entropy' && c.kind !== 'nll') continue;
+      nllFinder.passedLogSoftmax = false;
+      let r = (c.kind === 'nll' ? nllFinder : finder).ofExpr(c.input, 0);
+      // NLLLoss on a ReLU output without log_softmax is LS003's finding (no log-probabilities at all).
+      if (c.kind === 'nll' && !nllFinder.passedLogSoftmax) r = undefined;
       if (!r || seen.has(r.site)) continue;
       seen.add(r.site);
+      const loss = c.kind === 'nll' ? 'log_softmax and NLLLoss' : 'CrossEntropyLoss';
       ctx.report({
         node: c.input,
-        message: `The logits reaching CrossEntropyLoss go through a final ReLU (${r.site.text}), which clips negative scores to 0. Remove the activation after the last layer.`,
+        message: `The logits reaching ${loss} go through a final ReLU (${r.site.text}), which clips negative scores to 0. Remove the activation after the last layer.`,
         fixes: r.fix ? [r.fix] : undefined,
       });
     }

@@ -1,7 +1,7 @@
-import { calleeName, callsWithin, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, callsWithin, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { operatorOf } from '../../analysis/order';
 import { returnValues } from '../../analysis/modules';
-import { innermostLoop, isBackward } from '../../analysis/training';
+import { backwardTensor, innermostLoop, isBackward } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -15,8 +15,7 @@ function backpropagatedNames(scope: PyNode): Map<string, PyNode[]> {
   namesCache.set(scope, out);
   for (const c of callsWithin(scope)) {
     if (!isBackward(c)) continue;
-    let r = unparen(receiver(c));
-    if (r?.type === 'call' && /\.scale$/.test(r.child('function')?.text ?? '')) r = unparen(positionalArgs(r)[0]);
+    const r = backwardTensor(c);
     if (r && lossRoot(r)) out.set(r.text, [...(out.get(r.text) ?? []), c]);
   }
   return out;
@@ -213,7 +212,7 @@ function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterCl
   if (!scope) return undefined;
   const names = backpropagatedNames(scope);
   // Accumulating losses to back-propagate their sum once is fine.
-  if (names.has(total.text) || callsWithin(scope).some((c) => isBackward(c) && (receiver(c)?.text ?? '').includes(total.text))) return undefined;
+  if (names.has(total.text) || callsWithin(scope).some((c) => isBackward(c) && (backwardTensor(c)?.text ?? '').includes(total.text))) return undefined;
   // The backward on that same value happens in this loop.
   const bw = (names.get(loss.text) ?? []).filter((c) => loop.start <= c.start && c.end <= loop.end && boundValue(a, root.text, c) === value);
   if (bw.length > 0) return { loss, total, meterClass };

@@ -174,3 +174,26 @@ test('DT011: look-alikes of the self-centring class stay quiet', () => {
   ];
   for (const code of quiet) assert.deepEqual(ids(code, 'DT011'), [], code);
 });
+
+test('DT010: MONAI Rand* and albumentations flips count as augmentation, also through an alias of the training pipeline', () => {
+  const monai = (valTf: string) => `import torch
+from monai.data import CacheDataset, DataLoader
+from monai.transforms import Compose, LoadImaged, RandFlipd, RandRotate90d, ScaleIntensityd, ToTensord
+
+train_transforms = Compose([LoadImaged(keys=["img", "seg"]), ScaleIntensityd(keys="img"), RandFlipd(keys=["img", "seg"], prob=0.5), RandRotate90d(keys=["img", "seg"]), ToTensord(keys=["img", "seg"])])
+val_transforms = ${valTf}
+train_ds = CacheDataset(data=train_files, transform=train_transforms)
+val_ds = CacheDataset(data=val_files, transform=val_transforms)
+val_loader = DataLoader(val_ds, batch_size=1)
+`;
+  assert.deepEqual(ids(monai('train_transforms'), 'DT010'), ['DT010']);
+  assert.deepEqual(ids(monai('Compose([LoadImaged(keys=["img", "seg"]), ScaleIntensityd(keys="img"), ToTensord(keys=["img", "seg"])])'), 'DT010'), []);
+  const album = (valTf: string) => `import albumentations as A
+from torch.utils.data import DataLoader
+train_aug = A.Compose([A.Resize(256, 256), A.HorizontalFlip(), A.ShiftScaleRotate(), A.Normalize()])
+valid_dataset = LeafDataset(valid_df, transform=${valTf})
+valid_loader = DataLoader(valid_dataset, batch_size=32)
+`;
+  assert.deepEqual(ids(album('train_aug'), 'DT010'), ['DT010']);
+  assert.deepEqual(ids(album('A.Compose([A.Resize(256, 256), A.Normalize()])'), 'DT010'), []);
+});

@@ -2,13 +2,20 @@
 import { calleeName, unparen, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 
-// torchvision (v1 and v2) transforms that change an image at random: training-time augmentation.
-export const AUGMENT = /^(Random\w+|ColorJitter|AutoAugment|RandAugment|TrivialAugmentWide|AugMix|ElasticTransform|GaussianBlur|MixUp|CutMix)$/;
+// Transforms that change an image at random, training-time augmentation: torchvision (v1 and v2), MONAI's `Rand*`
+// (RandFlipd, RandRotate90d, RandAffined...) and albumentations' flips and distortions (random with their default p).
+export const AUGMENT =
+  /^(Random\w+|Rand[A-Z]\w*|ColorJitter|AutoAugment|TrivialAugmentWide|AugMix|ElasticTransform|GaussianBlur|MixUp|CutMix|HorizontalFlip|VerticalFlip|ShiftScaleRotate|HueSaturationValue|CoarseDropout|GridDistortion|OpticalDistortion|RGBShift|ChannelShuffle)$/;
 
-/** An expression, or the value of the name it is, one step back. */
+/** An expression, or the value of the name it is (through aliases: `val_tf = train_tf`, a few steps back). */
 export function valueOf(a: Analysis, n: PyNode | undefined): PyNode | undefined {
-  const e = unparen(n);
-  return e?.type === 'identifier' ? (unparen(a.scopes.valueAt(e.text, e) ?? undefined) ?? e) : e;
+  let e = unparen(n);
+  for (let hops = 0; e?.type === 'identifier' && hops < 4; hops++) {
+    const v = unparen(a.scopes.valueAt(e.text, e) ?? undefined);
+    if (!v) break;
+    e = v;
+  }
+  return e;
 }
 
 /** The random augmentations inside a transform pipeline (`Compose([...])`, or one transform). */

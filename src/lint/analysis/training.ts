@@ -9,6 +9,23 @@ const OPTIMIZER_NAME = /opt/i;
 export const BATCH_ITERABLE = /loader|batch|\bdl\b|_dl\b/i;
 const SCHEDULER_NAME = /sched|lr_/i;
 
+/**
+ * Whether a `for` iterates mini-batches: its iterable names a loader or batches (`BATCH_ITERABLE`), directly or, with
+ * the analysis, through the name it is bound to (`pbar = tqdm(enumerate(train_loader))`; `for i, b in pbar:`).
+ */
+export function iteratesBatches(loop: PyNode, a?: Analysis): boolean {
+  const right = loop.child('right');
+  if (BATCH_ITERABLE.test(right?.text ?? '')) return true;
+  let e = unparen(right);
+  while (e?.type === 'call' && /^(enumerate|tqdm|trange|iter|track)$/.test(calleeName(e) ?? '')) e = unparen(positionalArgs(e)[0]);
+  if (!a || e?.type !== 'identifier') return false;
+  const v = a.scopes.valueAt(e.text, e);
+  // Names only: `desc="batch"` in a progress bar over epochs says nothing.
+  let hit = false;
+  v?.walk((n) => void (n.type === 'identifier' && BATCH_ITERABLE.test(n.text) && (hit = true)));
+  return hit;
+}
+
 export function isBackward(call: PyNode): boolean {
   const name = calleeName(call);
   return name === 'backward' || name === 'manual_backward';

@@ -3,7 +3,7 @@ import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen
 import { deleteStatementLines, hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
-import { BATCH_ITERABLE, indentOf } from '../../analysis/training';
+import { indentOf, iteratesBatches } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawEdit, RawFix, Rule, RuleContext } from '../../types';
 
@@ -110,7 +110,7 @@ function holdsEveryBatch(cond: PyNode | undefined): boolean {
  * The batch loop whose every iteration runs `stmt`: up through `with` blocks and `if`s on the training phase
  * (`with torch.set_grad_enabled(...)`, `if phase == "train":`) to the nearest `for` over batches.
  */
-function batchLoopOf(stmt: PyNode): PyNode | undefined {
+function batchLoopOf(stmt: PyNode, a: Analysis): PyNode | undefined {
   for (let p = stmt.parent; p; p = p.parent) {
     switch (p.type) {
       case 'block':
@@ -127,7 +127,7 @@ function batchLoopOf(stmt: PyNode): PyNode | undefined {
         p = p.parent;
         continue;
       case 'for_statement':
-        return BATCH_ITERABLE.test(p.child('right')?.text ?? '') ? p : undefined;
+        return iteratesBatches(p, a) ? p : undefined;
       default:
         return undefined;
     }
@@ -148,7 +148,7 @@ function perBatchStep(call: PyNode, a: Analysis): PyNode | undefined {
   const stmt = call.parent;
   if (stmt?.type !== 'expression_statement') return undefined;
   if (!isSchedulerStep(call, a) && !storedParameterStep(call, a)) return undefined;
-  return batchLoopOf(stmt);
+  return batchLoopOf(stmt, a);
 }
 
 /** The call an argument holds: `StepLR(...)` itself, or the value of the name passed. */

@@ -2,7 +2,7 @@ import { configValue } from '../../analysis/config';
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { methodsOf, returnValues } from '../../analysis/modules';
 import { hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, reachableCalls } from '../../analysis/order';
-import { BATCH_ITERABLE, isOptimizerStep } from '../../analysis/training';
+import { BATCH_ITERABLE, isOptimizerStep, iteratesBatches } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 import { schedulerBuilds, storedParameterStep } from './HP003-epoch-scheduler-stepped-per-batch';
@@ -160,7 +160,7 @@ function checkLoopStep(ctx: RuleContext, call: PyNode): void {
   if (!recv || (!isSchedulerStep(call, a) && !storedParameterStep(call, a))) return;
   const loop = enclosingLoop(stmt, recv);
   if (!loop) return;
-  if (loop.type === 'for_statement' && BATCH_ITERABLE.test(loop.child('right')?.text ?? '')) return;
+  if (loop.type === 'for_statement' && iteratesBatches(loop, a)) return;
   if (inBatchLoop(loop, loop.ancestor('module') ?? loop)) return;
   const body = loop.child('body');
   if (!body) return;

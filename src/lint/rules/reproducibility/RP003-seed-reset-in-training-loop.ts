@@ -1,7 +1,7 @@
 import { callsWithin, calleeName, keywordArg, positionalArgs, receiver } from '../../analysis';
 import { deleteStatementLines } from '../../analysis/order';
 import { isOptimizerConstructor } from '../../analysis/runtime';
-import { BATCH_ITERABLE, indentOf, isBackward, isOptimizerStep, lineStartIfAlone } from '../../analysis/training';
+import { indentOf, isBackward, isOptimizerStep, iteratesBatches, lineStartIfAlone } from '../../analysis/training';
 import type { Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -171,7 +171,7 @@ function unitOf(loop: PyNode, a: Analysis): string {
     ? callsWithin(body).some((c) => (isBackward(c) || isOptimizerStep(c, a)) && c.ancestor('for_statement', 'while_statement') !== loop)
     : false;
   if (nestedTrains || /epoch/i.test(loop.child('left')?.text ?? '')) return 'epoch';
-  if (BATCH_ITERABLE.test(loop.child('right')?.text ?? '') || /batch/i.test(loop.child('left')?.text ?? '')) return 'batch';
+  if (iteratesBatches(loop, a) || /batch/i.test(loop.child('left')?.text ?? '')) return 'batch';
   return 'iteration';
 }
 

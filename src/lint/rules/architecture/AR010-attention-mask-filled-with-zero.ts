@@ -34,12 +34,27 @@ function operatorOf(n: PyNode): string | undefined {
   return n.children.find((c) => !c.named)?.text;
 }
 
-/** `0`, `0.0`, `0.`, `-0.0`: a zero number literal. */
-function isZero(n: PyNode | undefined): boolean {
+/**
+ * A fill value of zero or next to it: `0`, `0.0`, `-0.0`, `1e-9`, `-1e-12` (exp of any of them is 1), also through a
+ * parameter's default (`def attend(q, k, v, mask, eps=1e-12): ... masked_fill(m, -eps)`). Other names are not
+ * followed: a configured fill value may be set elsewhere.
+ */
+function isZero(a: Analysis, n: PyNode | undefined, depth = 0): boolean {
   const v = unparen(n);
-  if (!v) return false;
-  if (v.type === 'unary_operator') return isZero(v.namedChildren.find((c) => c.type !== 'comment'));
-  return (v.type === 'integer' || v.type === 'float') && /^[0._]+(e[+-]?\d+)?$/i.test(v.text) && Number(v.text.replace(/_/g, '')) === 0;
+  if (!v || depth > 3) return false;
+  if (v.type === 'unary_operator') return isZero(a, v.namedChildren.find((c) => c.type !== 'comment'), depth);
+  if (v.type === 'identifier') return a.scopes.valueAt(v.text, v) === null && isZero(a, parameterDefault(v), depth + 1);
+  if (v.type !== 'integer' && v.type !== 'float') return false;
+  const x = Math.abs(Number(v.text.replace(/_/g, '')));
+  return Number.isFinite(x) && x < 1e-3;
+}
+
+/** The default value of the parameter a name refers to in its function, if it has one. */
+function parameterDefault(id: PyNode): PyNode | undefined {
+  const fn = id.ancestor('function_definition', 'lambda');
+  const params = fn?.child('parameters')?.namedChildren ?? [];
+  const p = params.find((c) => (c.type === 'default_parameter' || c.type === 'typed_default_parameter') && c.child('name')?.text === id.text);
+  return p?.child('value');
 }
 
 /** The parts of a masked_fill call: the tensor, the mask and the value (method `x.masked_fill(m, v)` or `torch.masked_fill(x, m, v)`). */
@@ -61,7 +76,7 @@ function maskedFillParts(a: Analysis, call: PyNode): { target: PyNode | undefine
 /** A zero-filling masked_fill whose mask is a mask, not a NaN/inf clean-up (`x.masked_fill(torch.isnan(x), 0)`). */
 function zeroFill(a: Analysis, call: PyNode): Masking | undefined {
   const parts = maskedFillParts(a, call);
-  if (!parts?.mask || !parts.value || !isZero(parts.value)) return undefined;
+  if (!parts?.mask || !parts.value || !isZero(a, parts.value)) return undefined;
   if (/nan|inf|finite/i.test(parts.mask.text)) return undefined;
   return { kind: 'fill', call, value: parts.value, target: parts.target };
 }
@@ -337,8 +352,8 @@ export const AR010: Rule = {
       'padding or the future is gone. Fill with a very negative value so that exp() makes the weight 0: the fix uses ' +
       '`torch.finfo(scores.dtype).min` (the most negative number of the dtype, so half precision does not overflow and a ' +
       'fully masked row gives uniform weights instead of the NaN that `float(\'-inf\')` gives; `-1e9` overflows in fp16) ' +
-      "and `float('-inf')` when the scores are not a plain name. Zeroing the weights after the softmax is a different " +
-      'thing and is fine.',
+      "and `float('-inf')` when the scores are not a plain name. A fill next to zero (`-1e-12`, often meant as `-1e12`) is " +
+      'as good as 0 and is reported too. Zeroing the weights after the softmax is a different thing and is fine.',
     wrong: EXAMPLE.replace('FILL', '0'),
     right: EXAMPLE.replace('FILL', 'torch.finfo(scores.dtype).min'),
     concept: 'Attention masks: -inf before the softmax, not 0',

@@ -2,7 +2,7 @@
 // that run the model forward and never update it. Used by EV001 (eval mode) and EV003 (no_grad). Also, for EV001
 // only, the loop-free tabular idiom: `with torch.no_grad(): y_pred = model(X_test)` outside any training loop.
 import type { PyNode } from '../parser';
-import { calleeName, callsWithin, decoratorsOf, enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { calleeName, callsWithin, decoratorsOf, enclosingFunction, fileCallName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
 import { reachableCalls } from './order';
 import { innermostLoop, isBackward, isOptimizerStep } from './training';
 
@@ -143,9 +143,8 @@ export class Evaluation {
 
   /** The definition a call runs: `self.step(...)` -> the method of `cls`; `step(...)` -> a module-level function. */
   private helperOf(site: PyNode, cls: PyNode | undefined): PyNode | undefined {
-    const f = site.child('function');
-    const self = f?.type === 'attribute' && f.child('object')?.text === 'self';
-    const name = f?.type === 'identifier' ? f.text : self ? f.child('attribute')?.text : undefined;
+    const name = fileCallName(site);
+    const self = site.child('function')?.type === 'attribute';
     const defs = name ? this.a.functions.get(name) : undefined;
     if (defs?.length !== 1) return undefined;
     const owner = defs[0]!.ancestor('class_definition');
@@ -420,10 +419,7 @@ export class Evaluation {
   }
 
   callSites(name: string): PyNode[] {
-    return this.a.callsNamed(name).filter((c) => {
-      const f = c.child('function');
-      return (f?.type === 'identifier' && f.text === name) || (f?.type === 'attribute' && f.child('object')?.text === 'self' && f.child('attribute')?.text === name);
-    });
+    return this.a.callsNamed(name).filter((c) => fileCallName(c) === name);
   }
 
   private withDisablesGrad(w: PyNode): boolean {
@@ -449,10 +445,6 @@ export class Evaluation {
 }
 
 /** The parameter names of a function, in order (`self` included). */
-function parameterNames(fn: PyNode): string[] {
-  return (fn.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? p.namedChildren[0]?.text ?? '')));
-}
-
 /** `model(X_test).shape`, `model(X_test).size(1)`: only the output's shape is read (a check, not an evaluation). */
 function shapeOnly(call: PyNode): boolean {
   const p = call.parent;

@@ -266,6 +266,36 @@ export function hasKeywordSplat(call: PyNode): boolean {
   return call.child('arguments')?.children.some((c) => c.type === 'dictionary_splat' || c.type === 'list_splat') ?? false;
 }
 
+/** The name under which a call runs a function of the file: `train` for `train(...)` and for `self.train(...)`. */
+export function fileCallName(call: PyNode): string | undefined {
+  const f = call.child('function');
+  if (f?.type === 'identifier') return f.text;
+  return f?.type === 'attribute' && f.child('object')?.text === 'self' ? f.child('attribute')?.text : undefined;
+}
+
+/** The parameter names of a function, in order (plain, typed, defaulted and splat ones). */
+export function parameterNames(fn: PyNode): string[] {
+  return (fn.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? p.namedChildren[0]?.text ?? '')));
+}
+
+/**
+ * An expression without the conversions around it that keep its value: calls of `functions` on it (`float(x)`) and
+ * calls of `methods` without arguments (`x.item()`, `x.cpu().numpy()`). With `oneArgument`, a function call counts
+ * only when the expression is its only argument (`round(x, 2)` is then kept).
+ */
+export function peelConversions(n: PyNode | undefined, functions: RegExp, methods: RegExp, oneArgument = false): PyNode | undefined {
+  let e = unparen(n);
+  while (e?.type === 'call') {
+    const f = e.child('function');
+    const args = e.child('arguments')?.namedChildren ?? [];
+    const asArgument = args.length >= 1 && (!oneArgument || args.length === 1) && args[0]!.type !== 'keyword_argument';
+    if (f?.type === 'identifier' && functions.test(f.text) && asArgument) e = unparen(args[0]);
+    else if (f?.type === 'attribute' && methods.test(calleeName(e) ?? '') && args.length === 0 && receiver(e)) e = unparen(receiver(e));
+    else break;
+  }
+  return e;
+}
+
 /** `a.b.c(...)` -> 'c' ; `f(...)` -> 'f'. */
 export function calleeName(call: PyNode): string | undefined {
   const m = (call.memo ??= newMemo());

@@ -3,7 +3,7 @@
 // through the file's functions, back-propagated loss calls, data-split names and line-level edits.
 import type { PyNode } from '../parser';
 import type { RawEdit } from '../types';
-import { callsWithin, calleeName, decoratorsOf, keywordArg, positionalArgs, receiver, type Analysis } from './index';
+import { callsWithin, calleeName, decoratorsOf, fileCallName, keywordArg, positionalArgs, receiver, type Analysis } from './index';
 import { backwardTensor, isBackward } from './training';
 
 /** Names of held-out data: validation or test loaders / sets. */
@@ -134,10 +134,7 @@ export function reachableCalls(a: Analysis, node: PyNode, depth = 2, seen = new 
   if (depth <= 0) return out;
   const more: PyNode[] = [];
   for (const c of out) {
-    const fn = c.child('function');
-    let name: string | undefined;
-    if (fn?.type === 'identifier') name = fn.text;
-    else if (fn?.type === 'attribute' && fn.child('object')?.text === 'self') name = fn.child('attribute')?.text;
+    const name = fileCallName(c);
     const defs = name ? a.functions.get(name) : undefined;
     if (!defs || defs.length !== 1) continue;
     const def = defs[0]!;

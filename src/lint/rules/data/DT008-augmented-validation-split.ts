@@ -9,7 +9,7 @@ import { augmentations, valueOf } from './augmentation';
 const HELD_OUT_WORD = /(?:^|_)(val|valid|validation|test|testing|holdout|dev)(?:_|$|\d)/i;
 const SUBSET_SAMPLERS = new Set(['SubsetRandomSampler', 'SubsetSequentialSampler']);
 
-/** The transform's augmentations of the dataset an expression names (through one binding). */
+/** The transform's augmentations of the dataset an expression names (through its bindings, `valueOf`). */
 function datasetAugmentations(a: Analysis, ds: PyNode | undefined): string[] {
   const built = valueOf(a, ds);
   return built?.type === 'call' ? augmentations(valueOf(a, keywordArg(built, 'transform'))) : [];
@@ -63,10 +63,7 @@ function sharedWithTraining(call: PyNode, dataset: PyNode, ctx: RuleContext): bo
  * bound to, one step each); empty when there are none or the call is another.
  */
 function splitAugmentations(call: PyNode, a: Analysis): string[] {
-  if (calleeName(call) !== 'random_split') return [];
-  const dataset = valueOf(a, positionalArgs(call)[0] ?? keywordArg(call, 'dataset'));
-  if (dataset?.type !== 'call') return [];
-  return augmentations(valueOf(a, keywordArg(dataset, 'transform')));
+  return calleeName(call) === 'random_split' ? datasetAugmentations(a, positionalArgs(call)[0] ?? keywordArg(call, 'dataset')) : [];
 }
 
 export const DT008: Rule = {

@@ -1,4 +1,4 @@
-import { enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { enclosingFunction, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { lastName, operatorOf } from '../../analysis/order';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
@@ -245,12 +245,6 @@ function kindsText(stats: { stat: Stat }[]): string {
 /** Parameters that bring statistics in from outside: the class can be given the training ones. */
 const STATS_PARAM = /mean|std|stat|norm|scal|mu|sigma/i;
 
-/** The parameter names of a function after `self`, in order (plain, typed and defaulted ones). */
-function paramNames(fn: PyNode): string[] {
-  const names = (fn.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : p.child('name')?.text ?? p.namedChildren[0]?.text ?? ''));
-  return names.slice(1);
-}
-
 /**
  * `class S: def __init__(self, images): self.mean = images.mean(0); self.images = images - self.mean`: the position of
  * the `__init__` parameter the class centres with its own, unconditional mean (directly or through a `self.` attribute).
@@ -260,7 +254,7 @@ function selfCentredParam(cls: PyNode, ctx: RuleContext): number | undefined {
   const init = cls.child('body')?.namedChildren.find((n) => n.type === 'function_definition' && n.child('name')?.text === '__init__');
   const body = init?.child('body');
   if (!init || !body) return undefined;
-  const params = paramNames(init);
+  const params = parameterNames(init).slice(1); // after self
   if (params.some((p) => STATS_PARAM.test(p))) return undefined;
   const unconditionalMean = (n: PyNode | undefined, param: string) => {
     const st = n && statOf(unparen(n)!, ctx.analysis);

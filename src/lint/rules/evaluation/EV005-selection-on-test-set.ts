@@ -1,4 +1,4 @@
-import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, keywordArg, peelConversions, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { TEST_DATA, TEST_METRIC, lastName, operatorOf, receiverValue } from '../../analysis/order';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -73,17 +73,7 @@ function computedOnTestOnly(e: PyNode | undefined): boolean {
 }
 
 /** `float(loss)`, `loss.item()`, `acc.cpu().numpy()` -> the metric itself. */
-function peelCasts(n: PyNode | undefined): PyNode | undefined {
-  let e = unparen(n);
-  while (e?.type === 'call') {
-    const f = e.child('function');
-    const args = e.child('arguments')?.namedChildren ?? [];
-    if (f?.type === 'identifier' && /^(float|int|round)$/.test(f.text) && args.length >= 1 && args[0]!.type !== 'keyword_argument') e = unparen(args[0]);
-    else if (f?.type === 'attribute' && /^(item|float|double|cpu|numpy|detach|tolist)$/.test(calleeName(e) ?? '') && args.length === 0 && receiver(e)) e = unparen(receiver(e));
-    else break;
-  }
-  return e;
-}
+const peelCasts = (n: PyNode | undefined) => peelConversions(n, /^(float|int|round)$/, /^(item|float|double|cpu|numpy|detach|tolist)$/);
 
 function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): boolean {
   const e = peelCasts(n);

@@ -1,4 +1,4 @@
-import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, keywordArg, peelConversions, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { scopeOf } from '../../analysis/scopes';
 import { BATCH_ITERABLE } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -12,17 +12,7 @@ const CAST_FUNCTIONS = /^(float|int)$/;
 const CAST_METHODS = /^(float|double|item|long|int|cpu|numpy)$/;
 
 /** `float(x)`, `x.double()`, `x.cpu().item()` -> x (a conversion does not change what is counted). */
-function peelCasts(n: PyNode | undefined): PyNode | undefined {
-  let e = unparen(n);
-  while (e?.type === 'call') {
-    const f = e.child('function');
-    const args = e.child('arguments')?.namedChildren ?? [];
-    if (f?.type === 'identifier' && CAST_FUNCTIONS.test(f.text) && args.length === 1 && args[0]!.type !== 'keyword_argument') e = unparen(args[0]);
-    else if (f?.type === 'attribute' && CAST_METHODS.test(calleeName(e) ?? '') && args.length === 0 && receiver(e)) e = unparen(receiver(e));
-    else break;
-  }
-  return e;
-}
+const peelCasts = (n: PyNode | undefined) => peelConversions(n, CAST_FUNCTIONS, CAST_METHODS, true);
 
 /** The identifier at the left end of a product or a sum, through casts: `100.0 * float(correct)` -> correct. */
 function counted(n: PyNode | undefined): PyNode | undefined {

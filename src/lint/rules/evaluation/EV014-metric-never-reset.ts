@@ -33,6 +33,17 @@ function buildsMetric(a: Analysis, value: PyNode | undefined): boolean {
   return built?.type === 'call' && isMetricClass(a.callee(built));
 }
 
+/** Whether code in `n` feeds the metric: `metric.update(...)` or a call of the metric itself (`self.acc(preds, y)`). */
+function feeds(n: PyNode, metric: string): boolean {
+  let hit = false;
+  n.walk((c) => {
+    if (hit) return false;
+    if (c.type !== 'call') return;
+    if ((calleeName(c) === 'update' && receiver(c)?.text === metric) || c.child('function')?.text === metric) hit = true;
+  });
+  return hit;
+}
+
 /** `self.log("acc", self.acc)`, `self.log_dict({"acc": self.acc})`: the metric object itself, not its compute(). */
 function passesObject(log: PyNode, metric: string): boolean {
   let found = false;
@@ -64,15 +75,9 @@ function hookComputes(a: Analysis): { compute: PyNode; metric: string }[] {
     const values = a.scopes.selfAttr(cls, m.child('attribute')?.text ?? '');
     if (!values.length || !values.every((v) => buildsMetric(a, v))) continue;
     // Fed in the class (`self.val_acc(preds, y)`, `.update(...)`), and never logged as the object (Lightning resets those).
-    let fed = false;
     let logged = false;
-    cls.walk((c) => {
-      if (c.type !== 'call') return;
-      const fn = c.child('function');
-      if (fn?.text === m.text || (calleeName(c) === 'update' && receiver(c)?.text === m.text)) fed = true;
-      if (/^log(_dict)?$/.test(calleeName(c) ?? '') && receiver(c)?.text === 'self' && passesObject(c, m.text)) logged = true;
-    });
-    if (!fed || logged) continue;
+    cls.walk((c) => void (c.type === 'call' && /^log(_dict)?$/.test(calleeName(c) ?? '') && receiver(c)?.text === 'self' && passesObject(c, m.text) && (logged = true)));
+    if (!feeds(cls, m.text) || logged) continue;
     seen.add(m.text);
     out.push({ compute, metric: m.text });
   }
@@ -116,20 +121,7 @@ export const EV014: Rule = {
       const m = receiver(compute);
       if (m?.type !== 'identifier' || seen.has(m.text) || resets.has(m.text)) continue;
       const value = unparen(a.scopes.valueAt(m.text, m) ?? undefined);
-      // `torchmetrics.AUROC(task="binary").to(device)`
-      let built = value;
-      while (built?.type === 'call' && /^(to|cuda|cpu)$/.test(calleeName(built) ?? '') && built.child('function')?.type === 'attribute') built = unparen(receiver(built));
-      if (value?.type !== 'call' || built?.type !== 'call' || !isMetricClass(a.callee(built))) continue;
-      const feeds = (n: PyNode) => {
-        let hit = false;
-        n.walk((c) => {
-          if (hit) return false;
-          if (c.type !== 'call') return;
-          const fn = c.child('function');
-          if ((calleeName(c) === 'update' && receiver(c)?.text === m.text) || (fn?.type === 'identifier' && fn.text === m.text)) hit = true;
-        });
-        return hit;
-      };
+      if (value?.type !== 'call' || !buildsMetric(a, value)) continue;
       // The compute runs in an epoch loop the metric was built outside of, and that loop feeds it.
       // (an epoch loop by name, or a loop whose inner batch loop does the updating while it computes once per pass).
       let loop: PyNode | undefined;
@@ -138,9 +130,9 @@ export const EV014: Rule = {
         if (isEpochLoop(l)) loop = l;
         nested ??= l;
       }
-      if (!loop && nested && innerLoops(nested).some((inner) => feeds(inner))) loop = nested;
+      if (!loop && nested && innerLoops(nested).some((inner) => feeds(inner, m.text))) loop = nested;
       if (!loop) continue;
-      if (!feeds(loop.child('body') ?? loop)) continue;
+      if (!feeds(loop.child('body') ?? loop, m.text)) continue;
       seen.add(m.text);
       // The fix resets right after the statement holding compute(), when that statement is directly in the loop body.
       let stmt: PyNode | undefined = compute;

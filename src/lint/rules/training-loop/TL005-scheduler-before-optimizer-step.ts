@@ -1,4 +1,5 @@
 import { bodyOf, callsWithin, receiver, unparen, type Analysis } from '../../analysis';
+import { evaluation } from '../../analysis/evaluation';
 import { deleteStatementLines, isSchedulerStep, reachableCalls } from '../../analysis/order';
 import { indentOf, innermostLoop, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -43,18 +44,10 @@ function epochFunctions(a: Analysis): PyNode[] {
     if (!fn || out.has(fn) || innermostLoop(call) || !isSchedulerStep(call, a)) continue;
     const name = fn.child('name')?.text;
     if (!name || a.functions.get(name)?.length !== 1) continue;
-    const sites = callSites(a, name);
+    const sites = evaluation(a).callSites(name);
     if (sites.length > 0 && sites.every((site) => innermostLoop(site) && !(fn.start <= site.start && site.end <= fn.end))) out.add(fn);
   }
   return [...out];
-}
-
-/** Calls of a function of the file by its name: `train(...)`, `self.train(...)`. */
-function callSites(a: Analysis, name: string): PyNode[] {
-  return a.callsNamed(name).filter((c) => {
-    const f = c.child('function');
-    return (f?.type === 'identifier' && f.text === name) || (f?.type === 'attribute' && f.child('object')?.text === 'self' && f.child('attribute')?.text === name);
-  });
 }
 
 /** Blocks of an `if` (its branches) or a `with` whose statements run in order within one iteration. */

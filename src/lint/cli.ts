@@ -7,6 +7,7 @@ import { loadPyprojectOptions, mergeOptions, type LintOptions } from './config';
 import { lintSource } from './engine';
 import { lintNotebookCells, readIpynb } from './notebook';
 import { initParser } from './parser';
+import { lintProjectFile } from './project/withContext';
 import { allRules } from './rules';
 import type { Finding, Severity } from './types';
 
@@ -20,6 +21,8 @@ Options:
   --select IDS               only these rules (comma-separated ids or prefixes, e.g. TL,LS001)
   --ignore IDS               skip these rules
   --no-config                do not read [tool.descent.lint] from pyproject.toml
+  --no-project               lint each file alone, without the classes and functions it imports from
+                             its project (from model import Net)
   -j, --jobs N               lint on N threads (default: one per core, fewer for few files)
   --list-rules               print the rules and exit
   -h, --help                 this help
@@ -33,6 +36,7 @@ interface Args {
   select?: string[];
   ignore?: string[];
   config: boolean;
+  project: boolean;
   jobs?: number;
   listRules: boolean;
   help: boolean;
@@ -41,7 +45,7 @@ interface Args {
 class UsageError extends Error {}
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { paths: [], format: 'text', config: true, listRules: false, help: false };
+  const args: Args = { paths: [], format: 'text', config: true, project: true, listRules: false, help: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -76,6 +80,9 @@ export function parseArgs(argv: string[]): Args {
       }
       case '--no-config':
         args.config = false;
+        break;
+      case '--no-project':
+        args.project = false;
         break;
       case '--list-rules':
         args.listRules = true;
@@ -128,14 +135,24 @@ export interface FileFinding extends Finding {
   cell?: number;
 }
 
-function lintFile(path: string, options: LintOptions): FileFinding[] {
+/** A project file's text, or undefined when it is missing or not a readable file. */
+function readProjectFile(path: string): string | undefined {
+  try {
+    return statSync(path).isFile() ? readFileSync(path, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lintFile(path: string, options: LintOptions, project: boolean): FileFinding[] {
   const text = readFileSync(path, 'utf8');
   const run = { options };
   if (path.endsWith('.ipynb')) {
     const nb = readIpynb(text);
     return lintNotebookCells(nb.sources, run).map((f) => ({ ...f, file: path, cell: (nb.cellIndex[f.cell] ?? f.cell) + 1 }));
   }
-  return lintSource(text, run).map((f) => ({ ...f, file: path }));
+  const findings = project ? lintProjectFile(resolve(path), text, readProjectFile, run) : lintSource(text, run);
+  return findings.map((f) => ({ ...f, file: path }));
 }
 
 /** Path relative to the working folder when inside it, else absolute; always with forward slashes. */
@@ -235,7 +252,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     const dir = dirname(resolve(path));
     let fileOptions = configs.get(dir);
     if (!fileOptions) configs.set(dir, (fileOptions = args.config ? loadPyprojectOptions(dir) : {}));
-    return { path, options: mergeOptions(fileOptions, cli) };
+    return { path, options: mergeOptions(fileOptions, cli), project: args.project };
   });
   const findings: FileFinding[] = [];
   for (const [i, r] of (await lintAll(jobs, args.jobs, err)).entries()) {
@@ -273,7 +290,7 @@ function version(): string {
   return '0.0.0';
 }
 
-const lintJob = (job: FileJob) => lintFile(job.path, job.options);
+const lintJob = (job: FileJob) => lintFile(job.path, job.options, job.project);
 
 if (isPoolWorker()) {
   void servePool(() => initParser(), lintJob);

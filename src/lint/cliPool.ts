@@ -9,6 +9,8 @@ import type { Finding } from './types';
 export interface FileJob {
   path: string;
   options: LintOptions;
+  /** Lint with the definitions the file imports from its project (project/context.ts). */
+  project: boolean;
 }
 
 /** One file's result: its findings, or why it could not be linted. */

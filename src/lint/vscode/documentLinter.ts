@@ -13,6 +13,8 @@ const DEBOUNCE_MS = 150;
 interface OpenFile {
   doc: vscode.TextDocument;
   timer?: NodeJS.Timeout;
+  /** Project files its last lint read definitions from: an edit to one of them re-lints this file. */
+  contextFiles?: string[];
 }
 
 function isPythonText(doc: vscode.TextDocument): boolean {
@@ -110,15 +112,31 @@ export class DocumentLinter implements vscode.Disposable {
     );
     clearTimeout(file.timer);
     file.timer = setTimeout(() => this.lintNow(file), DEBOUNCE_MS);
+    if (doc.uri.scheme === 'file') this.scheduleDependents(doc.uri.fsPath);
+  }
+
+  /** Files that import definitions from `path` (model.py edited: train.py's findings may change). */
+  private scheduleDependents(path: string): void {
+    for (const other of this.files.values()) {
+      if (!other.contextFiles?.includes(path)) continue;
+      clearTimeout(other.timer);
+      other.timer = setTimeout(() => this.lintNow(other), DEBOUNCE_MS * 2);
+    }
+  }
+
+  private get projectContext(): boolean {
+    return vscode.workspace.getConfiguration('descent.lint').get<boolean>('projectContext', true);
   }
 
   private lintNow(file: OpenFile): void {
     const { doc } = file;
     const key = doc.uri.toString();
-    this.client.lint(key, this.options.forUri(doc.uri)).then(
+    const path = doc.uri.scheme === 'file' && this.projectContext ? doc.uri.fsPath : undefined;
+    this.client.lint(key, this.options.forUri(doc.uri), path).then(
       (result) => {
         // Drop replies for a closed (or re-opened) document, a newer text, or linting switched off meanwhile.
         if (!result || this.files.get(key) !== file || doc.isClosed || result.version < doc.version || !this.enabled) return;
+        file.contextFiles = result.contextFiles;
         this.diagnostics.set(doc.uri, result.findings.map((f) => new LintDiagnostic(f)));
       },
       (e: unknown) => log().error(`lint failed: ${(e as Error)?.stack ?? e}`),

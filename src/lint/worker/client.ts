@@ -32,6 +32,8 @@ export interface DocumentLintResult {
   findings: Finding[];
   /** Time the lint took in the worker (or in-process), ms. */
   ms: number;
+  /** Project files the document imports definitions from (a change to one calls for a re-lint). */
+  contextFiles: string[];
 }
 
 export interface NotebookLintResult {
@@ -103,10 +105,10 @@ export class LintClient {
    * Lints the document as the worker has it. Undefined when it was closed, the lint failed (logged), or the reply is
    * stale: computed for an older version than the latest edit forwarded since (that edit's own lint will answer).
    */
-  lint(key: string, options: LintOptions): Promise<DocumentLintResult | undefined> {
+  lint(key: string, options: LintOptions, path?: string): Promise<DocumentLintResult | undefined> {
     if (!this.openKeys.has(key)) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const message: ToWorker = { type: 'lint', id: this.nextId++, key, options };
+      const message: ToWorker = { type: 'lint', id: this.nextId++, key, options, ...(path ? { path } : {}) };
       this.pending.set(message.id, { message, resolve, resyncs: 0 });
       this.send(message);
     });
@@ -235,7 +237,7 @@ export class LintClient {
     } else if (m.type === 'findings' && p.message.type === 'lint') {
       const latest = this.openKeys.get(m.key);
       if (latest === undefined || m.version < latest) return p.resolve(undefined); // closed, or stale
-      (p.resolve as (r: DocumentLintResult) => void)({ version: m.version, findings: m.findings, ms: m.ms });
+      (p.resolve as (r: DocumentLintResult) => void)({ version: m.version, findings: m.findings, ms: m.ms, contextFiles: m.contextFiles });
     } else if (m.type === 'notebookFindings' && p.message.type === 'lintNotebook') {
       (p.resolve as (r: NotebookLintResult) => void)({ findings: m.findings, ms: m.ms });
     } else p.resolve(undefined);

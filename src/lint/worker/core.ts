@@ -1,12 +1,33 @@
 // The lint worker's state and message handling, independent of the transport: the worker entry (main.ts) feeds it
 // messages from the host, and the host's in-process fallback (client.ts) uses it directly. It owns one
 // ParsedDocument (incremental parse state) per open document. The parser must be initialised.
+import { readFileSync, statSync } from 'node:fs';
 import { ParsedDocument, lintDocument, lintNotebookCells } from '..';
+import { projectContext } from '../project/context';
+import { joinContext, mapContextFindings } from '../project/withContext';
+import type { LintOptions } from '../config';
+import type { Finding } from '../types';
 import type { FromWorker, ToWorker } from './protocol';
 
 interface Doc {
   parsed?: ParsedDocument; // undefined: out of step, waiting for the host to re-open it
   version: number;
+  /** Length of the editor's text in `parsed`: what follows it is the project context (project/context.ts). */
+  length: number;
+  /** The file on disk, as the last lint request named it. */
+  path?: string;
+}
+
+/** Text of a project file for the context: an open document's current text (unsaved edits too), else the disk's. */
+function readFrom(docs: Iterable<Doc>) {
+  return (path: string): string | undefined => {
+    for (const d of docs) if (d.path === path && d.parsed) return d.parsed.source.slice(0, d.length);
+    try {
+      return statSync(path).isFile() ? readFileSync(path, 'utf8') : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 export class LintCore {
@@ -21,19 +42,25 @@ export class LintCore {
     switch (m.type) {
       case 'open': {
         this.docs.get(m.key)?.parsed?.dispose();
-        this.docs.set(m.key, { parsed: new ParsedDocument(m.text), version: m.version });
+        this.docs.set(m.key, { parsed: new ParsedDocument(m.text), version: m.version, length: m.text.length });
         return;
       }
       case 'edit': {
         const doc = this.docs.get(m.key);
         if (!doc?.parsed) return; // out of step already: the next lint asks for the text
         let inStep = true;
+        const context = doc.parsed.source.length - doc.length;
         try {
-          for (const c of m.changes) doc.parsed.applyEdit(c.offset, c.offset + c.length, c.text);
+          // Offsets are the editor's: they stay inside its text, before the appended context.
+          for (const c of m.changes) {
+            if (c.offset + c.length > doc.length) throw new RangeError('edit past the text');
+            doc.parsed.applyEdit(c.offset, c.offset + c.length, c.text);
+            doc.length += c.text.length - c.length;
+          }
         } catch {
           inStep = false;
         }
-        if (!inStep || doc.parsed.source.length !== m.length) {
+        if (!inStep || doc.length !== m.length || doc.parsed.source.length !== m.length + context) {
           doc.parsed.dispose();
           doc.parsed = undefined;
         }
@@ -50,8 +77,9 @@ export class LintCore {
         if (!doc?.parsed) return this.reply({ type: 'outOfStep', id: m.id, key: m.key });
         try {
           const t0 = performance.now();
-          const findings = lintDocument(doc.parsed, { options: m.options, onRuleError: this.onRuleError });
-          this.reply({ type: 'findings', id: m.id, key: m.key, version: doc.version, findings, ms: performance.now() - t0 });
+          doc.path = m.path;
+          const { findings, contextFiles } = this.lintWithContext(doc, doc.parsed, m.options);
+          this.reply({ type: 'findings', id: m.id, key: m.key, version: doc.version, findings, ms: performance.now() - t0, contextFiles });
         } catch (e) {
           this.reply({ type: 'failed', id: m.id, message: (e as Error)?.stack ?? String(e) });
         }
@@ -68,6 +96,20 @@ export class LintCore {
         return;
       }
     }
+  }
+
+  /**
+   * Lints a document with the definitions it imports from its project appended after its text (replacing the ones
+   * appended last time when they changed: one edit at the end, so the rest of the tree is reused).
+   */
+  private lintWithContext(doc: Doc, parsed: ParsedDocument, options: LintOptions): { findings: Finding[]; contextFiles: string[] } {
+    const text = parsed.source.slice(0, doc.length);
+    const context = doc.path ? projectContext(doc.path, text, readFrom(this.docs.values())) : undefined;
+    const joined = context ? joinContext(text, context) : { source: text, contextLine: Infinity };
+    if (parsed.source !== joined.source) parsed.applyEdit(doc.length, parsed.source.length, joined.source.slice(doc.length));
+    const findings = lintDocument(parsed, { options, onRuleError: this.onRuleError });
+    if (!context) return { findings, contextFiles: [] };
+    return { findings: mapContextFindings(findings, joined, doc.path!, context), contextFiles: context.files };
   }
 
   dispose(): void {

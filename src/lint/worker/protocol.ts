@@ -15,13 +15,24 @@ export type ToWorker =
   | { type: 'open'; key: string; version: number; text: string }
   | { type: 'edit'; key: string; version: number; changes: TextChange[]; /** The document's length after the edit. */ length: number }
   | { type: 'close'; key: string }
-  | { type: 'lint'; id: number; key: string; options: LintOptions }
+  /** `path`: the file on disk, when there is one: the definitions it imports from its project are linted with it. */
+  | { type: 'lint'; id: number; key: string; options: LintOptions; path?: string }
   | { type: 'lintNotebook'; id: number; cells: string[]; options: LintOptions };
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'initFailed'; message: string }
-  | { type: 'findings'; id: number; key: string; version: number; findings: Finding[]; /** Worker-side lint time. */ ms: number }
+  | {
+      type: 'findings';
+      id: number;
+      key: string;
+      version: number;
+      findings: Finding[];
+      /** Worker-side lint time. */
+      ms: number;
+      /** Project files whose definitions were linted with the document (a change to one calls for a re-lint). */
+      contextFiles: string[];
+    }
   | { type: 'notebookFindings'; id: number; findings: CellFinding[]; ms: number }
   /** The worker's copy of the document is out of step (or unknown): the host re-opens it and asks again. */
   | { type: 'outOfStep'; id: number; key: string }

@@ -48,6 +48,22 @@ suite('Lint', function () {
     assert.equal((ls001.code as { target: vscode.Uri }).target.toString(), 'descent-rule:/LS001.descent-rule');
   });
 
+  test('a model imported from another file of the project is followed, and editing that file re-lints the importer', async () => {
+    const doc = await vscode.workspace.openTextDocument(workspaceFile('lint', 'project', 'train_net.py'));
+    await vscode.window.showTextDocument(doc);
+    const ls = await until('LS001 through net.py', () => vscode.languages.getDiagnostics(doc.uri).find((d) => typeof d.code === 'object' && d.code.value === 'LS001'));
+    assert.match(ls.message, /\(line 13 of net\.py\)/);
+    // Remove the softmax in net.py, unsaved, in an editor of its own: train_net.py's finding goes.
+    const net = await vscode.workspace.openTextDocument(workspaceFile('lint', 'project', 'net.py'));
+    await vscode.window.showTextDocument(net, vscode.ViewColumn.Beside);
+    const line = net.lineAt(12);
+    assert.match(line.text, /F\.softmax/);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(net.uri, line.range, '        return self.out(F.relu(self.hidden(x)))');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    await until('LS001 gone after editing net.py', () => (descentCodes(doc.uri).includes('LS001') ? undefined : true));
+  });
+
   test('quick fixes remove the finding; ignore-on-this-line works', async () => {
     const doc = await vscode.workspace.openTextDocument(workspaceFile('lint', 'buggy_train.py'));
     const editor = await vscode.window.showTextDocument(doc);

@@ -4,6 +4,7 @@ import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, unparen, type Analysis } from './index';
 import { OutputFlow } from './outputs';
 import { parameterArguments } from './parameters';
+import { valueBefore } from './values';
 
 export type LossKind = 'cross_entropy' | 'nll' | 'bce_with_logits' | 'bce';
 
@@ -70,12 +71,16 @@ export class Losses {
     // A loss function bound to a name (`loss_fn = F.nll_loss`) is configured where it is called.
     if (q && LOSS_FUNCTIONS[q]) return { kind: LOSS_FUNCTIONS[q], config: FUNCTIONAL };
     if (c.type === 'call') {
+      // `nn.NLLLoss().cuda()`, `criterion = criterion.to(device)`: the same loss module.
+      const chained = moduleChainObject(c);
+      if (chained) return this.resolve(chained, depth + 1);
       const cq = this.a.callee(c);
       const kind = cq ? LOSS_CLASSES[cq] : undefined;
       return kind && { kind, config: c };
     }
     if (c.type === 'identifier') {
-      const v = this.a.scopes.valueAt(c.text, c);
+      // valueBefore: `criterion = criterion.cuda()` reads the binding before its own statement.
+      const v = valueBefore(this.a, c);
       // null: a parameter, or a name bound by `def` / `class` (which are not worth the call-site lookup).
       if (v === null) return this.a.functions.has(c.text) ? undefined : this.parameterLoss(c, depth);
       return v ? this.resolve(v, depth + 1) : undefined;
@@ -107,6 +112,15 @@ export class Losses {
 function calledObject(fn: PyNode | undefined): PyNode | undefined {
   const method = fn?.type === 'attribute' ? fn.child('attribute')?.text : undefined;
   return method === 'forward' || method === '__call__' ? fn!.child('object') : fn;
+}
+
+/** Module methods that return the module itself. */
+const MODULE_CHAIN = new Set(['to', 'cuda', 'cpu', 'train', 'eval', 'float', 'double', 'half', 'requires_grad_', 'type']);
+
+/** The module `m` of `m.to(device)` / `m.cuda()`. */
+function moduleChainObject(call: PyNode): PyNode | undefined {
+  const fn = call.child('function');
+  return fn?.type === 'attribute' && MODULE_CHAIN.has(fn.child('attribute')?.text ?? '') ? fn.child('object') : undefined;
 }
 
 /** Stands for "the loss call itself" while resolving a callee (a functional loss takes its options at the call). */

@@ -1,9 +1,12 @@
 // What kind of values an expression holds at a loss call: probabilities (softmax / sigmoid), log-probabilities
 // or raw logits. Follows simple assignments, the model's `forward` (through `self.layer`, nn.Sequential and
-// sub-modules), functions of the same file, and `model = Net().to(device)`. Anything else is 'unknown'.
+// sub-modules), functions of the same file, `model = Net().to(device)`, parameters through every call site, tuple
+// elements and dict entries by literal key (`output['exist']` of a forward that returns a dict), and picks of the
+// values (`probs.gather(...)`, `probs[:, 1]`). Anything else is 'unknown'.
 import type { PyNode } from '../parser';
 import type { RawFix } from '../types';
 import { callsWithin, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { builtDict, dictEntries, stringKey, type Element } from './loss-dicts';
 import { methodsOf, returnValues, type ModuleClass } from './modules';
 import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
@@ -60,6 +63,9 @@ const PYG_WRAPPING = /^torch_geometric\.nn\.(?:conv\.(?:\w+\.)?)?GINE?Conv$/;
 /** Tensor methods that keep what the values mean (shape or dtype changes only). */
 const SHAPE_METHODS = new Set(['view', 'reshape', 'squeeze', 'unsqueeze', 'flatten', 'float', 'double', 'to', 'contiguous', 'clone', 'cpu', 'cuda']);
 
+/** Tensor methods that pick some of the values (`probs.gather(1, actions)`): they keep what the values mean. */
+const SELECT_METHODS = new Set(['gather', 'index_select', 'masked_select', 'take_along_dim']);
+
 /** Module methods that return the module itself. */
 const MODULE_CHAIN = new Set(['to', 'cuda', 'cpu', 'train', 'eval', 'float', 'double', 'half', 'requires_grad_', 'type']);
 
@@ -71,8 +77,8 @@ export const MODEL_NAME = /model|net|clf|classifier/i;
 
 export class OutputFlow {
   private readonly classKinds = new Map<ModuleClass, Output>();
-  /** class -> tuple element index -> what that element of forward's return holds */
-  private readonly classElements = new Map<ModuleClass, Map<number, Output>>();
+  /** class -> tuple element index or dict key -> what that element of forward's return holds */
+  private readonly classElements = new Map<ModuleClass, Map<Element, Output>>();
   /** Parameters being resolved (their argument lists): recursion guard. */
   private readonly resolving = new Set<readonly PyNode[]>();
 
@@ -111,7 +117,7 @@ export class OutputFlow {
       const method = fn.child('attribute')?.text ?? '';
       const obj = fn.child('object');
       if (method === 'softmax' || method === 'log_softmax' || method === 'sigmoid') return this.activation(method, e, obj);
-      if (SHAPE_METHODS.has(method)) {
+      if (SHAPE_METHODS.has(method) || SELECT_METHODS.has(method)) {
         const inner = this.of(obj, depth + 1);
         return { kind: inner.kind, site: inner.site };
       }
@@ -122,12 +128,18 @@ export class OutputFlow {
 
   /**
    * Element `index` of what `source` holds: `recon, mu, logvar = model(x)` reads element 0 of forward's
-   * `return self.decode(z), mu, logvar`. Never a fix: the activation sits in a tuple other code may read.
+   * `return self.decode(z), mu, logvar`; `output['exist']` reads the key of a returned dict. Never a fix: the
+   * activation sits in a tuple or dict other code may read.
    */
-  private elementOf(source: PyNode, index: number, depth: number): Output {
+  private elementOf(source: PyNode, index: Element, depth: number): Output {
     const s = unparen(source);
     if (!s || depth > MAX_DEPTH) return UNKNOWN;
-    if (s.type === 'tuple' || s.type === 'expression_list') {
+    if (s.type === 'identifier') return this.elementOfName(s, index, depth);
+    if (typeof index === 'string') {
+      const entries = dictEntries(this.a, s);
+      if (entries) return this.entryOutput(entries.get(index), depth);
+    }
+    if ((s.type === 'tuple' || s.type === 'expression_list') && typeof index === 'number') {
       const items = s.namedChildren.filter((c) => c.type !== 'comment');
       const out = this.of(items[index], depth + 1);
       return { kind: out.kind, site: out.site };
@@ -144,20 +156,54 @@ export class OutputFlow {
     return { kind: out.kind, site: out.site };
   }
 
-  /** `outputs[0]` where `outputs = model(x)` (or a tuple): element 0 of it. */
+  /** `outputs[0]` where `outputs = model(x)` (or a tuple): element 0 of it; `outputs['probs']`: that dict key. */
   private subscriptOf(e: PyNode, depth: number): Output {
     const idx = e.child('subscript');
     const obj = unparen(e.child('value'));
-    if (idx?.type !== 'integer' || !obj || !/^\d+$/.test(idx.text)) return UNKNOWN;
-    const source = obj.type === 'identifier' ? valueBefore(this.a, obj) : obj;
-    return source ? this.elementOf(source, Number(idx.text), depth + 1) : UNKNOWN;
+    if (!idx || !obj) return UNKNOWN;
+    // `probs[:, 1]`, `probs[range(n), actions]`: a tensor's own values (tuples and dicts take one plain index).
+    if (e.childrenOf('subscript').length > 1 || idx.type === 'slice' || idx.type === 'ellipsis') {
+      const inner = this.of(obj, depth + 1);
+      return { kind: inner.kind, site: inner.site };
+    }
+    const key = idx.type === 'integer' && /^\d+$/.test(idx.text) ? Number(idx.text) : stringKey(idx);
+    return key === undefined ? UNKNOWN : this.elementOf(obj, key, depth + 1);
+  }
+
+  /**
+   * Element `index` of what a name holds: a tuple or call it was bound to, a dict built in its scope
+   * (`out = {}; out['exist'] = torch.sigmoid(h)`), or the same element of every call site's argument for a parameter.
+   */
+  private elementOfName(id: PyNode, index: Element, depth: number): Output {
+    const v = valueBefore(this.a, id);
+    if (v === undefined) return UNKNOWN;
+    if (v === null) {
+      if (elementBefore(this.a, id)) return UNKNOWN;
+      const args = parameterArguments(this.a, id);
+      if (!args || this.resolving.has(args)) return UNKNOWN;
+      this.resolving.add(args);
+      const out = combine(args.map((arg) => this.elementOf(arg, index, depth + 1)));
+      this.resolving.delete(args);
+      return out;
+    }
+    if (typeof index === 'string') {
+      const dict = builtDict(this.a, id, unparen(v) ?? v, index);
+      if (dict === null) return UNKNOWN; // written in ways this does not follow (`out.update(...)`, `out[k] = ...`)
+      if (dict) return combine(dict.map((value) => this.entryOutput(value, depth)));
+    }
+    return this.elementOf(v, index, depth + 1);
+  }
+
+  private entryOutput(value: PyNode | undefined, depth: number): Output {
+    const out = this.of(value, depth + 1);
+    return { kind: out.kind, site: out.site };
   }
 
   /**
    * `m(x)` where m is a module (layer, Sequential, model) or a function of this file. With `element`, what element
    * `element` of the tuple it returns holds.
    */
-  private moduleCall(callee: PyNode, call: PyNode, args: PyNode[], depth: number, element?: number): Output {
+  private moduleCall(callee: PyNode, call: PyNode, args: PyNode[], depth: number, element?: Element): Output {
     if (callee.type === 'attribute' && callee.child('object')?.text === 'self') {
       const cls = this.enclosingModule(call);
       const attr = callee.child('attribute')?.text;
@@ -188,12 +234,12 @@ export class OutputFlow {
   }
 
   /** What a function returns (or element `element` of the tuples it returns); all returns must agree. */
-  private returned(fn: PyNode, depth: number, element?: number): Output {
+  private returned(fn: PyNode, depth: number, element?: Element): Output {
     return combine(returnValues(fn).map((r) => (element === undefined ? this.of(r, depth + 1) : this.elementOf(r, element, depth + 1))));
   }
 
   /** `self.decode(z)` in forward: what the module's method returns. */
-  private methodOutput(cls: ModuleClass, name: string, depth: number, element?: number): Output {
+  private methodOutput(cls: ModuleClass, name: string, depth: number, element?: Element): Output {
     const method = methodsOf(cls.node).find((m) => m.child('name')?.text === name);
     if (!method || method === cls.forward) return UNKNOWN;
     const out = this.returned(method, depth, element);
@@ -201,7 +247,7 @@ export class OutputFlow {
   }
 
   /** `self.model(x)` in a class that is not a module (a Trainer): what `self.model` was assigned. */
-  private selfAttrModule(call: PyNode, attr: string, depth: number, element?: number): Output {
+  private selfAttrModule(call: PyNode, attr: string, depth: number, element?: Element): Output {
     const cls = call.ancestor('class_definition');
     const values = cls ? this.a.scopes.selfAttr(cls, attr) : [];
     const outs = values.map((v) => this.moduleOrName(v, depth + 1, element));
@@ -215,7 +261,7 @@ export class OutputFlow {
    * head, or the call sites of the function it is a parameter of. Undefined when it is a parameter (or loop target)
    * whose value this file does not show.
    */
-  private nameModule(id: PyNode, depth: number, element?: number): Output | undefined {
+  private nameModule(id: PyNode, depth: number, element?: Element): Output | undefined {
     if (depth > MAX_DEPTH) return UNKNOWN;
     const v = valueBefore(this.a, id);
     if (v === undefined) return undefined;
@@ -238,7 +284,7 @@ export class OutputFlow {
    * A module bound by unpacking: `enc, dec = nn.Linear(4, 2), Decoder()`, or `model, opt = build(cfg)` with
    * `build` a function of this file returning `model, optimizer`.
    */
-  private unpackedModule(source: PyNode, index: number, depth: number, element?: number): Output | undefined {
+  private unpackedModule(source: PyNode, index: number, depth: number, element?: Element): Output | undefined {
     const s = unparen(source);
     if (!s || depth > MAX_DEPTH) return UNKNOWN;
     if (s.type === 'tuple' || s.type === 'expression_list') {
@@ -256,7 +302,7 @@ export class OutputFlow {
     return combine(outs);
   }
 
-  private moduleOrName(value: PyNode, depth: number, element?: number): Output | undefined {
+  private moduleOrName(value: PyNode, depth: number, element?: Element): Output | undefined {
     const v = unparen(value);
     return v?.type === 'identifier' ? this.nameModule(v, depth, element) : this.moduleValue(value, depth, element);
   }
@@ -273,7 +319,7 @@ export class OutputFlow {
   }
 
   /** Output kind of a module given the expression that built it (`Net()`, `nn.Sequential(...)`, `nn.Softmax(1)`). */
-  private moduleValue(value: PyNode, depth: number, element?: number): Output {
+  private moduleValue(value: PyNode, depth: number, element?: Element): Output {
     const v = unparen(value);
     if (!v || depth > MAX_DEPTH) return UNKNOWN;
     if (v.type === 'identifier') return this.nameModule(v, depth + 1, element) ?? UNKNOWN;
@@ -358,7 +404,7 @@ export class OutputFlow {
    * What a module class's forward returns; all returns must agree. Computed from a fresh depth, whatever the caller's:
    * the result is cached, so it must not depend on how deep the first caller was (the guard below stops cycles).
    */
-  classOutput(cls: ModuleClass, element?: number): Output {
+  classOutput(cls: ModuleClass, element?: Element): Output {
     if (element !== undefined) return this.classElement(cls, element);
     const cached = this.classKinds.get(cls);
     if (cached) return cached;
@@ -370,7 +416,7 @@ export class OutputFlow {
   }
 
   /** Element `index` of the tuples forward returns (`return self.decode(z), mu, logvar`), cached like classOutput. */
-  private classElement(cls: ModuleClass, index: number): Output {
+  private classElement(cls: ModuleClass, index: Element): Output {
     let m = this.classElements.get(cls);
     if (!m) this.classElements.set(cls, (m = new Map()));
     const cached = m.get(index);
@@ -383,13 +429,13 @@ export class OutputFlow {
 
   /** A model passed in as a parameter: the models this file builds, if they all agree. */
   private fileModelsCache?: Output;
-  private fileModels(element?: number): Output {
+  private fileModels(element?: Element): Output {
     if (element !== undefined) return this.computeFileModels(element);
     this.fileModelsCache ??= this.computeFileModels();
     return this.fileModelsCache;
   }
 
-  private computeFileModels(element?: number): Output {
+  private computeFileModels(element?: Element): Output {
     const built = new Set<ModuleClass>();
     for (const call of this.a.index.of('call')) {
       const fn = call.child('function');

@@ -35,6 +35,8 @@ class Finder {
     if (!e || depth > 8) return undefined;
     if (e.type === 'identifier') {
       const v = this.a.scopes.valueAt(e.text, e);
+      // `def step(out, y): crit(out, y)`: the output every call site passes (the ReLU is in the caller: no fix here).
+      if (v === null && !cls) return this.parameterOutput(e, depth);
       if (!v) return undefined;
       const r = this.ofExpr(v, depth + 1, cls);
       // Fixing through a name is only local inside forward.
@@ -91,6 +93,13 @@ class Finder {
     return cls ? agree(this.a.scopes.selfAttr(cls, attr).map((v) => this.module(v, depth + 1))) : undefined;
   }
 
+  /** Data passed as a parameter: the ReLU every call site's argument comes from. */
+  private parameterOutput(id: PyNode, depth: number): Relu | undefined {
+    const args = depth < 8 ? parameterArguments(this.a, id) : undefined;
+    const r = args ? agree(args.map((arg) => this.ofExpr(arg, depth + 1))) : undefined;
+    return r && { site: r.site };
+  }
+
   /** A model passed as a parameter: what every call site passes. */
   private parameterModule(id: PyNode, depth: number): Relu | undefined {
     const args = depth < 8 ? parameterArguments(this.a, id) : undefined;
@@ -105,6 +114,12 @@ class Finder {
       const next = valueBefore(this.a, v);
       if (next === null) return this.parameterModule(v, depth);
       return next ? this.module(next, depth + 1) : undefined;
+    }
+    // `self._step(self.model, ...)` in a Trainer: what `self.model` was assigned.
+    if (v.type === 'attribute' && v.child('object')?.text === 'self') {
+      const owner = v.ancestor('class_definition');
+      const attr = v.child('attribute')?.text;
+      return owner && attr ? agree(this.a.scopes.selfAttr(owner, attr).map((x) => this.module(x, depth + 1))) : undefined;
     }
     if (v.type !== 'call') return undefined;
     const fn = v.child('function');
@@ -258,7 +273,8 @@ export const LS006: Rule = {
       'A ReLU after the last Linear layer clips every negative logit to 0, so the model can only raise scores, units that ' +
       'go negative stop receiving gradient, and training plateaus (often at a loss near log(num_classes)). The last layer of ' +
       'a classifier should be a plain Linear (or Conv) layer. Descent follows the model\'s `forward`, `nn.Sequential` and ' +
-      '`self.<layer>` to the criterion and reports only a ReLU applied directly to a Linear/Conv output; for NLLLoss, ' +
+      '`self.<layer>` to the criterion (also through a helper\'s parameters when every call site agrees) and reports only ' +
+      'a ReLU applied directly to a Linear/Conv output; for NLLLoss, ' +
       'through the `log_softmax` that makes it a cross-entropy.',
     wrong: 'model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10), nn.ReLU())\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(x), y)',
     right: 'model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(x), y)',

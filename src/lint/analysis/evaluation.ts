@@ -13,6 +13,8 @@ function switchesToEval(c: PyNode): boolean {
 }
 
 const EVAL_DATA = /^(val|valid|validation|test|testing|eval|evaluation|dev|holdout)(_?(loader|dataloader|data_loader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator|loaders|pairs|examples|samples|sentences|sents|texts|features|records|corpus|encodings))?$/i;
+/** The same names, container first: `dataset_valid`, `loader_test`, `data_val` (skorch, many research codes). */
+const EVAL_DATA_REVERSED = /^(loader|dataloader|data_loader|dl|data|dataset|ds|set|iter|iterator|batches)_(val|valid|validation|test|testing|eval|dev|holdout)$/i;
 /** Retrieval / metric-learning evaluation data: `query_loader`, `gallery_loader` (a suffix is required). */
 const RETRIEVAL_DATA = /^(query|gallery)_?(loader|dataloader|data_loader|dl|iter|set|dataset|ds|data)$/i;
 /** A whole held-out split as a tensor or array (`X_test`, `x_val`, `X_va`, `X_te`): `zip(X_test, y_test)`, `model(X_test)`. */
@@ -106,7 +108,7 @@ export class Evaluation {
       if (!body) continue;
       const calls = callsWithin(body);
       if (calls.some((c) => isBackward(c) || isOptimizerStep(c, this.a))) continue;
-      const forwards = calls.filter((c) => this.isForward(c));
+      const forwards = calls.filter((c) => this.isForward(c) || this.isGenerate(c));
       if (forwards.length) {
         out.push({ loop, forwards, fn });
         continue;
@@ -131,7 +133,7 @@ export class Evaluation {
       const chain = [...path, site];
       const inner = callsWithin(def.child('body') ?? def);
       if (inner.some((c) => isBackward(c) || isOptimizerStep(c, this.a))) return undefined;
-      for (const c of inner) if (this.isForward(c)) out.set(c, chain);
+      for (const c of inner) if (this.isForward(c) || this.isGenerate(c)) out.set(c, chain);
       if (chain.length < 2) {
         const deeper = this.helperForwards(inner, cls, chain, seen);
         if (!deeper) return undefined;
@@ -235,8 +237,8 @@ export class Evaluation {
     return sites.every((site) => {
       const method = params[0] === 'self' && site.child('function')?.type === 'attribute';
       const given = unparen(positionalArgs(site)[i - (method ? 1 : 0)] ?? keywordArg(site, it.text));
-      const last = given?.type === 'identifier' ? given.text : given?.type === 'attribute' ? given.child('attribute')?.text : undefined;
-      return !!last && (EVAL_DATA.test(last) || RETRIEVAL_DATA.test(last));
+      const last = dataName(given);
+      return !!last && (EVAL_DATA.test(last) || EVAL_DATA_REVERSED.test(last) || RETRIEVAL_DATA.test(last));
     });
   }
 
@@ -380,7 +382,20 @@ export class Evaluation {
       if (v && this.modelClassOf(v)) return true;
       if (this.a.functions.has(name) || this.a.moduleClass(name, call)) return false;
     }
-    return MODEL_NAME.test(name);
+    // `self.module_(x)` (skorch), `self.module(x)` (a wrapper's inner model).
+    return MODEL_NAME.test(name) || /^module_?$/.test(name);
+  }
+
+  /**
+   * Hugging Face `model.generate(x)` / `self.model.generate(x)`: runs the model in whatever mode it is in (it does not
+   * call eval()), under a no_grad of its own. A forward for EV001, not for EV003.
+   */
+  isGenerate(call: PyNode): boolean {
+    const f = call.child('function');
+    if (f?.type !== 'attribute' || f.child('attribute')?.text !== 'generate') return false;
+    const obj = f.child('object');
+    const name = obj?.type === 'identifier' ? obj.text : obj?.type === 'attribute' && obj.child('object')?.text === 'self' ? (obj.child('attribute')?.text ?? '') : '';
+    return !!name && MODEL_NAME.test(name) && !this.a.qname(obj) && !this.a.functions.has(name);
   }
 
   /** The module class a value builds (`Net()`, `Net().to(dev)`), if it is one of this file's. */
@@ -452,6 +467,14 @@ function shapeOnly(call: PyNode): boolean {
   return /^(shape|size|dim|ndim|dtype|device)$/.test(p.child('attribute')?.text ?? '');
 }
 
+/** The name an argument gives its data: `val_loader`, `ctx.val_loader`, `loaders["val"]`, `state["val_batches"]`. */
+function dataName(e: PyNode | undefined): string | undefined {
+  if (e?.type === 'identifier') return e.text;
+  if (e?.type === 'attribute') return e.child('attribute')?.text;
+  const key = e?.type === 'subscript' ? e.child('subscript') : undefined;
+  return key?.type === 'string' ? key.text.replace(/^[rbuf]*['"]+|['"]+$/gi, '') : undefined;
+}
+
 /** `for x in X_test:`, `for x, y in zip(X_test, y_test):` (also through enumerate / tqdm): samples of a held-out split. */
 function iteratesHeldOutTensors(right: PyNode | undefined): boolean {
   let it = unparen(right);
@@ -469,7 +492,7 @@ function iteratesEvalData(loop: PyNode, torchOnly: boolean): boolean {
   let hit = false;
   right?.walk((n) => {
     if (hit) return false;
-    if (n.type === 'identifier' && (EVAL_DATA.test(n.text) || RETRIEVAL_DATA.test(n.text))) hit = true;
+    if (n.type === 'identifier' && (EVAL_DATA.test(n.text) || EVAL_DATA_REVERSED.test(n.text) || RETRIEVAL_DATA.test(n.text))) hit = true;
     if (n.type === 'string' && EVAL_DATA.test(n.text.replace(/^[rbuf]*['"]+|['"]+$/gi, ''))) hit = true;
     if (n.type === 'keyword_argument') return false; // desc="val" in tqdm
   });

@@ -1,5 +1,5 @@
 import { callsWithin, calleeName, enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
-import { evaluation } from '../../analysis/evaluation';
+import { evaluation, type EvalLoop } from '../../analysis/evaluation';
 import { methodsOf } from '../../analysis/modules';
 import { reachableCalls } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
@@ -227,10 +227,15 @@ function relativelyImported(a: Analysis, name: string): boolean {
   );
 }
 
+/** The model a forward runs: `model` of `model(x)`, `model.forward(x)` and `model.generate(x)`. */
+function forwardModel(forward: PyNode): PyNode | undefined {
+  const f = forward.child('function');
+  return f?.type === 'attribute' && /^(forward|generate)$/.test(f.child('attribute')?.text ?? '') ? f.child('object') : f;
+}
+
 /** What the model a forward calls holds, following a parameter to the arguments of the function's call sites. */
 function modelHas(a: Analysis, forward: PyNode): Has | 'imported' {
-  let f = forward.child('function');
-  if (f?.type === 'attribute' && f.child('attribute')?.text === 'forward') f = f.child('object');
+  const f = forwardModel(forward);
   return f?.type === 'identifier' ? nameHas(a, f, 0) : 'unknown';
 }
 
@@ -279,10 +284,75 @@ function argumentsOf(a: Analysis, id: PyNode): readonly PyNode[] | undefined {
   return out;
 }
 
-/** Whether a forward's model may switch behaviour with eval(): not when known free of Dropout/BN, or imported. */
+/**
+ * Whether a forward's model may switch behaviour with eval(): not when known free of Dropout/BN, or imported. A
+ * Hugging Face model starts in eval mode (`from_pretrained` calls eval()), and `generate` is theirs: for those the mode
+ * matters only once the file puts something in training mode.
+ */
 function modeMatters(a: Analysis, forward: PyNode): boolean {
   const h = modelHas(a, forward);
-  return h === 'yes' || h === 'unknown';
+  if (h !== 'yes' && h !== 'unknown') return false;
+  return !((evaluation(a).isGenerate(forward) || loadedPretrained(a, forward)) && !a.callsNamed('train').some(switchesToTrain));
+}
+
+/** `model = AutoModel.from_pretrained(...)` (also `.to(device)` after it): the model the forward runs. */
+function loadedPretrained(a: Analysis, forward: PyNode): boolean {
+  const f = forwardModel(forward);
+  let v = f?.type === 'identifier' ? unparen(a.scopes.valueAt(f.text, f) ?? undefined) : undefined;
+  while (v?.type === 'call') {
+    const fn = v.child('function');
+    const name = fn?.type === 'attribute' ? fn.child('attribute')?.text : undefined;
+    if (name === 'from_pretrained') return true;
+    if (!name || !MOVES.has(name)) return false;
+    v = unparen(fn!.child('object'));
+  }
+  return false;
+}
+
+/** `x.train()`, `x.train(True)`, `x.train(mode=True)`: a switch to training mode. */
+function switchesToTrain(c: PyNode): boolean {
+  if (calleeName(c) !== 'train' || !receiver(c)) return false;
+  const args = c.child('arguments')?.namedChildren ?? [];
+  return !args.length || (args.length === 1 && /^(True|mode\s*=\s*True)$/.test(args[0]!.text));
+}
+
+/**
+ * Functions that run training mode on held-out data on purpose: Monte Carlo dropout (`def mc_predict`,
+ * `enable_dropout`), BatchNorm statistics re-estimated on new data (`update_bn`, `recalibrate`, test-time adaptation).
+ */
+const TRAIN_MODE_ON_PURPOSE = /(^|_)mc(_|$)|monte|carlo|mc_?dropout|enable_dropout|uncertaint|bayes|(^|_)bn(_|$)|recalib|adapt/i;
+
+/**
+ * The `model.train()` that decides the mode at a forward of an evaluation loop: the last mode switch of the forward's
+ * model on the way to it (in the loop's body, then in each per-batch helper down to the forward) is a train() that runs
+ * on every path there (its statement sits in a block around the forward, not under an `if` of its own).
+ */
+function trainBeforeForward(e: EvalLoop, forward: PyNode): PyNode | undefined {
+  const model = forwardModel(forward)?.text;
+  const body = e.loop.child('body');
+  if (!model || !body) return undefined;
+  const points = [...(e.via?.get(forward) ?? []), forward];
+  if (points.some((p) => TRAIN_MODE_ON_PURPOSE.test(enclosingFunction(p)?.child('name')?.text ?? ''))) return undefined;
+  for (let i = points.length - 1; i >= 0; i--) {
+    const at = points[i]!;
+    const scope = i === 0 ? body : enclosingFunction(at)?.child('body');
+    if (!scope) return undefined;
+    let last: PyNode | undefined;
+    for (const c of callsWithin(scope)) {
+      if (c.start >= at.start || !/^(eval|train)$/.test(calleeName(c) ?? '') || receiver(c)?.text !== model) continue;
+      if (!last || c.start > last.start) last = c;
+    }
+    if (last) return switchesToTrain(last) && runsBefore(last, at) ? last : undefined;
+  }
+  return undefined;
+}
+
+/** The call's statement is in a block that holds `at` (after it): it runs on every path to `at`. */
+function runsBefore(call: PyNode, at: PyNode): boolean {
+  const stmt = call.parent;
+  const block = stmt?.parent;
+  if (stmt?.type !== 'expression_statement' || stmt.namedChildren[0] !== call) return false;
+  return !!block && (block.type === 'block' || block.type === 'module') && block.start <= at.start && at.end <= block.end;
 }
 
 /** `x.eval()` / `x.train(False)` calls of the file, found once per lint. */
@@ -383,8 +453,12 @@ export const EV001: Rule = {
       'In training mode, Dropout randomly zeroes activations and BatchNorm normalises with the statistics of the current batch ' +
       '(and keeps updating its running averages with validation data). Validation numbers become noisy and pessimistic, and ' +
       'the model drifts. `model.eval()` switches both to inference behaviour; `model.train()` switches back. When the model ' +
-      'cannot be resolved in this file Descent still warns: most real models (and all torchvision backbones) hold such layers. ' +
-      'Also reported: a `for phase in ["train", "val"]:` loop that calls `model.train()` in every phase, and ' +
+      'cannot be resolved in this file Descent still warns: most real models (and all torchvision backbones) hold such layers; ' +
+      'a Hugging Face model loaded with `from_pretrained` starts in eval mode, so it is warned about only once the file puts ' +
+      'something in training mode (`model.generate(...)` counts as a forward: it does not switch modes itself). ' +
+      'Also reported: a `model.train()` inside the evaluation loop (or its per-batch helper) before the forward, which undoes ' +
+      'the `model.eval()` before the loop. ' +
+      'And: a `for phase in ["train", "val"]:` loop that calls `model.train()` in every phase, and ' +
       '`with torch.no_grad(): model(X_test)` on a whole held-out tensor without `model.eval()` first, and a held-out loop ' +
       'whose per-batch helper (`self.validation_step(x, y)`, a function of the file) runs the model. Snippets that use ' +
       'torch through its conventional names (`nn.`, `torch.`, `optim.`) without importing it are checked too.',
@@ -397,6 +471,16 @@ export const EV001: Rule = {
     const a = ctx.analysis;
     const ev = evaluation(a);
     for (const e of ev.loops) {
+      // `model.eval()` before the loop, `model.train()` in it before the forward: the forward runs in training mode.
+      const late = e.forwards.map((f) => [trainBeforeForward(e, f), f] as const).find(([t, f]) => t && modeMatters(a, f));
+      if (late) {
+        const [train, f] = late;
+        ctx.report({
+          node: train!,
+          message: `${train!.text} runs before the forward in this evaluation loop, so ${forwardModel(f)!.text} evaluates in training mode (Dropout on, BatchNorm statistics updated): remove it, or call it after the evaluation.`,
+        });
+        continue;
+      }
       if (hasEvalMode(a, e.fn, e.loop)) continue;
       // Forwards in per-batch helpers: an eval() before the forward in the helper, or before a call leading to it.
       const via = e.via;

@@ -55,8 +55,9 @@ export const EV003: Rule = {
   check(ctx) {
     const ev = evaluation(ctx.analysis);
     for (const { loop, forwards, fn, via } of ev.loops) {
-      // A forward in a per-batch helper is under no_grad there or where the loop calls the helper.
-      const noGrad = (f: PyNode) => ev.isNoGrad(f) || (via?.get(f) ?? []).some((site) => ev.isNoGrad(site));
+      // A forward in a per-batch helper is under no_grad there or where the loop calls the helper; `model.generate`
+      // runs under a no_grad of its own.
+      const noGrad = (f: PyNode) => ev.isGenerate(f) || ev.isNoGrad(f) || (via?.get(f) ?? []).some((site) => ev.isNoGrad(site));
       if (forwards.every(noGrad) || ev.allCallersNoGrad(fn)) continue;
       const fix = ev.isNoGrad(loop) ? undefined : wrapInNoGrad(loop, ctx);
       ctx.report({

@@ -1,5 +1,7 @@
-import { calleeName, keywordArg, positionalArgs, receiver } from '../../analysis';
+import { calleeName, hasParameter, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { argumentAt, callSitesOf, methodClass } from '../../analysis/loophp-callers';
 import { assignedTarget, lastArgument, optimizedModel, sameScope } from '../../analysis/runtime';
+import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
 
@@ -9,12 +11,19 @@ const ADAM = /^torch\.optim\.(Adam|AdamW|Adamax|NAdam|RAdam)$/;
 const FP16_MIN = 5.96e-8;
 const HALF = /^(torch\.)?(float16|half)$/;
 
-/** `x.half()`, `x.to(torch.float16)`, `x.to(dtype=torch.half)`, `x.to(device, torch.float16)`: the converted expression(s). */
+// A project's own conversion method on the model (`model.convert_to_fp16()`, `net.to_half()`), not one that undoes it.
+const HALF_METHOD = /(^|_)(half|fp16)(_|$)/i;
+const NOT_TO_HALF = /fp32|float32|disable|undo|revert|restore|from_(half|fp16)|is_|enabled|supported|available/i;
+
+/**
+ * `x.half()`, `x.to(torch.float16)`, `x.to(dtype=torch.half)`, `x.to(device, torch.float16)`, `x.convert_to_fp16()`:
+ * the converted expression(s).
+ */
 function halfTargets(call: PyNode, ctx: RuleContext): PyNode[] {
   const name = calleeName(call);
   const recv = receiver(call);
   if (!recv) return [];
-  let isHalf = name === 'half' && positionalArgs(call).length === 0;
+  let isHalf = (name === 'half' && positionalArgs(call).length === 0) || (!!name && name !== 'half' && HALF_METHOD.test(name) && !NOT_TO_HALF.test(name));
   if (name === 'to') {
     const dtypes = [keywordArg(call, 'dtype'), ...positionalArgs(call)];
     isHalf = dtypes.some((d) => d !== undefined && (HALF.test(d.text) || ctx.analysis.qname(d) === 'torch.float16' || ctx.analysis.qname(d) === 'torch.half'));
@@ -39,7 +48,8 @@ export const HP002: Rule = {
     summary: 'Adam runs on float16 parameters with its default eps=1e-8, which is zero in float16.',
     why:
       'Adam divides each step by `sqrt(v) + eps`. Its default `eps=1e-8` is below the smallest positive float16 (about 6e-8), ' +
-      'so on parameters converted with `model.half()` (or under `torch.set_default_dtype(torch.float16)`) eps rounds to ' +
+      'so on parameters converted with `model.half()` (also by a function of the file that returns or receives the model, or by ' +
+      'a project method such as `model.convert_to_fp16()`, or under `torch.set_default_dtype(torch.float16)`) eps rounds to ' +
       'zero: wherever the second moment is tiny or underflows the update divides by zero and the weights become inf/NaN, ' +
       'often after a few hundred steps. Either keep float32 master weights with automatic mixed precision ' +
       '(`torch.autocast` + `GradScaler`, the usual way to train in half precision) or raise eps to a value float16 can hold, ' +
@@ -53,10 +63,11 @@ export const HP002: Rule = {
     const a = ctx.analysis;
     const calls = ctx.nodesOfType('call');
     const globalHalf = calls.some((c) => a.callee(c) === 'torch.set_default_dtype' && HALF.test(positionalArgs(c)[0]?.text ?? ''));
-    // Only `.half()` / `.to(...)` method calls convert (looked up by name, not by reading every call).
-    const conversions = [...a.callsNamed('half'), ...a.callsNamed('to')].flatMap((c) => halfTargets(c, ctx).map((t) => ({ call: c, target: t.text })));
+    // `.half()` / `.to(...)` are looked up by name; a project's conversion method by the memoised callee name.
+    const named = [...a.callsNamed('half'), ...a.callsNamed('to'), ...calls.filter((c) => HALF_METHOD.test(calleeName(c) ?? '') && calleeName(c) !== 'half')];
+    const conversions = named.flatMap((c) => halfTargets(c, ctx).map((t) => ({ call: c, target: t.text })));
     if (!globalHalf && conversions.length === 0) return;
-    const loops = [...ctx.nodesOfType('for_statement'), ...ctx.nodesOfType('while_statement')];
+    const flow = new HalfFlow(a, conversions, [...ctx.nodesOfType('for_statement'), ...ctx.nodesOfType('while_statement')]);
     for (const opt of calls) {
       const q = a.callee(opt);
       if (!q || !ADAM.test(q)) continue;
@@ -71,18 +82,9 @@ export const HP002: Rule = {
         if (!last) continue;
         fixes = [{ title: 'Add eps=1e-4', edits: [{ start: last.end, end: last.end, newText: ', eps=1e-4' }] }];
       }
-      const model = optimizedModel(opt);
-      const converted =
-        globalHalf ||
-        (model !== undefined &&
-          conversions.some(
-            (c) =>
-              c.target === model.text &&
-              sameScope(c.call, opt) &&
-              // a conversion after training (for export) does not count
-              !loops.some((l) => sameScope(l, opt) && l.start > Math.min(opt.end, c.call.end) && l.start < Math.max(opt.start, c.call.start)),
-          ));
-      if (!converted) continue;
+      if (wrappedForMasterWeights(opt)) continue;
+      const model = adamModel(opt);
+      if (!globalHalf && !(model && flow.converted(model, opt, 1))) continue;
       const name = q.split('.').pop()!;
       ctx.report({
         node: opt,
@@ -92,3 +94,139 @@ export const HP002: Rule = {
     }
   },
 };
+
+/** The model whose parameters the optimizer takes, also through `[p for p in model.parameters() if p.requires_grad]`. */
+function adamModel(opt: PyNode): PyNode | undefined {
+  const params = unparen(positionalArgs(opt)[0] ?? keywordArg(opt, 'params'));
+  if (params?.type === 'list_comprehension' || params?.type === 'generator_expression') {
+    const source = unparen(params.namedChildren.find((c) => c.type === 'for_in_clause')?.child('right') ?? undefined);
+    const m = source?.type === 'call' && calleeName(source) === 'parameters' && positionalArgs(source).length === 0 ? receiver(source) : undefined;
+    return m && (m.type === 'identifier' || m.type === 'attribute') ? m : undefined;
+  }
+  return optimizedModel(opt);
+}
+
+/** `FP16_Optimizer(Adam(...))`, `MixedPrecisionOptimizer(...)`: a wrapper that keeps float32 master weights for Adam. */
+function wrappedForMasterWeights(opt: PyNode): boolean {
+  const outer = opt.parent?.type === 'argument_list' ? opt.parent.parent : opt.parent?.type === 'keyword_argument' ? opt.parent.parent?.parent : undefined;
+  return outer?.type === 'call' && /fp16|master|mixed|^amp/i.test(calleeName(outer) ?? '');
+}
+
+interface Conversion {
+  call: PyNode;
+  target: string;
+}
+
+/**
+ * Whether the model an optimizer takes was converted to float16: in the same function (not after a training loop, the
+ * export case), in `__init__` for a `self.x`, by a function of the file that returns it converted
+ * (`model, diffusion = load_model(use_fp16=True)`) or converts its parameter (`to_fp16(model)` before the optimizer),
+ * or, for a parameter of the optimizer's function, at every call site.
+ */
+class HalfFlow {
+  constructor(
+    private readonly a: Analysis,
+    private readonly conversions: Conversion[],
+    private readonly loops: PyNode[],
+  ) {}
+
+  converted(model: PyNode, at: PyNode, depth: number): boolean {
+    return this.inScope(model.text, at) || this.inInit(model, at) || this.returnedConverted(model, at) || this.convertedByCall(model, at) || this.atCallSites(model, at, depth);
+  }
+
+  private inScope(target: string, at: PyNode): boolean {
+    return this.conversions.some(
+      (c) =>
+        c.target === target &&
+        sameScope(c.call, at) &&
+        // a conversion after training (for export) does not count
+        !this.loops.some((l) => sameScope(l, at) && l.start > Math.min(at.end, c.call.end) && l.start < Math.max(at.start, c.call.start)),
+    );
+  }
+
+  /**
+   * Converted in a function before `before`: `model.half()`, also `if use_fp16: model.convert_to_fp16()` unless the
+   * call `site` turns that flag off (`use_fp16=False`, or leaves its default False).
+   */
+  private convertsIn(fn: PyNode, target: string, before?: PyNode, site?: PyNode): boolean {
+    return this.conversions.some((c) => c.target === target && scopeOf(c.call) === fn && (!before || c.call.start < before.start) && !(site && flagOff(fn, c.call, site)));
+  }
+
+  /** `self.model.half()` in the `__init__` of the class whose method builds the optimizer on `self.model`. */
+  private inInit(model: PyNode, at: PyNode): boolean {
+    if (model.type !== 'attribute' || model.child('object')?.text !== 'self') return false;
+    const fn = scopeOf(at);
+    const cls = fn && methodClass(fn);
+    const init = cls?.child('body')?.namedChildren.find((m) => m.type === 'function_definition' && m.child('name')?.text === '__init__');
+    return !!init && init !== fn && this.convertsIn(init, model.text);
+  }
+
+  /** `net = build(fp16)` / `net, opts = load_model(use_fp16=...)` where the file's function returns it converted. */
+  private returnedConverted(model: PyNode, at: PyNode): boolean {
+    if (model.type !== 'identifier') return false;
+    const element = this.a.scopes.elementAt(model.text, at);
+    const value = unparen(element?.source ?? this.a.scopes.valueAt(model.text, at) ?? undefined);
+    const fn = value?.type === 'call' ? this.plainFunction(value) : undefined;
+    if (!fn) return false;
+    return returnsOf(fn).some((r) => {
+      let e = unparen(r.namedChildren[0]);
+      if (element) e = e?.type === 'expression_list' || e?.type === 'tuple' ? unparen(e.namedChildren.filter((c) => c.type !== 'comment')[element.index]) : undefined;
+      if (e?.type === 'call') return this.conversions.some((c) => c.call === e);
+      return e?.type === 'identifier' && this.convertsIn(fn, e.text, r, value);
+    });
+  }
+
+  /** `to_fp16(model)` in the same function before the optimizer, where the file's `to_fp16` converts that parameter. */
+  private convertedByCall(model: PyNode, at: PyNode): boolean {
+    const fns = new Set(this.conversions.map((c) => scopeOf(c.call)).filter((f): f is PyNode => !!f && !methodClass(f)));
+    for (const fn of fns) {
+      for (const site of callSitesOf(this.a, fn)?.known ?? []) {
+        if (!sameScope(site, at) || site.start > at.start) continue;
+        if (parameterNames(fn).some((p) => unparen(argumentAt(fn, site, p))?.text === model.text && this.convertsIn(fn, p, undefined, site))) return true;
+      }
+    }
+    return false;
+  }
+
+  /** `def train(model): opt = Adam(model.parameters())` whose every call passes a converted model. */
+  private atCallSites(model: PyNode, at: PyNode, depth: number): boolean {
+    const fn = scopeOf(at);
+    if (depth <= 0 || model.type !== 'identifier' || !fn || !hasParameter(fn, model.text)) return false;
+    const sites = callSitesOf(this.a, fn);
+    if (!sites?.known.length || sites.unknown.length) return false;
+    return sites.known.every((site) => {
+      const arg = unparen(argumentAt(fn, site, model.text));
+      return (arg?.type === 'identifier' || arg?.type === 'attribute') && this.converted(arg, site, depth - 1);
+    });
+  }
+
+  /** The one plain function of the file a call runs (`load_model(...)`), not a method. */
+  private plainFunction(call: PyNode): PyNode | undefined {
+    const f = call.child('function');
+    if (f?.type !== 'identifier') return undefined;
+    const defs = (this.a.functions.get(f.text) ?? []).filter((d) => !methodClass(d));
+    return defs.length === 1 && this.a.scopes.valueAt(f.text, f) === null ? defs[0] : undefined;
+  }
+}
+
+/** `if use_fp16: m.half()` in `fn` where the call `site` passes (or defaults) that parameter to False / None / 0. */
+function flagOff(fn: PyNode, conversion: PyNode, site: PyNode): boolean {
+  for (let n = conversion.parent; n && n !== fn; n = n.parent) {
+    if (n.type !== 'block' || n.parent?.type !== 'if_statement' || n.parent.child('consequence') !== n) continue;
+    const cond = unparen(n.parent.child('condition') ?? undefined);
+    const flag = cond?.type === 'identifier' && hasParameter(fn, cond.text) ? argumentAt(fn, site, cond.text) : undefined;
+    if (flag && /^(False|None|0)$/.test(flag.text)) return true;
+  }
+  return false;
+}
+
+/** The return statements of a function, not those of functions nested in it. */
+function returnsOf(fn: PyNode): PyNode[] {
+  const out: PyNode[] = [];
+  fn.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement') out.push(n);
+    return undefined;
+  });
+  return out;
+}

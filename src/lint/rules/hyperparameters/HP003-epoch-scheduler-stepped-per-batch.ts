@@ -1,6 +1,7 @@
 import { configValue } from '../../analysis/config';
 import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { deleteStatementLines, hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
+import { attributeValue } from '../../analysis/loophp-callers';
 import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
 import { indentOf, iteratesBatches } from '../../analysis/training';
@@ -151,12 +152,17 @@ function perBatchStep(call: PyNode, a: Analysis): PyNode | undefined {
   return batchLoopOf(stmt, a);
 }
 
-/** The call an argument holds: `StepLR(...)` itself, or the value of the name passed. */
+/**
+ * The call an argument holds: `StepLR(...)` itself, or the value of the name or attribute passed (`self.scheduler`
+ * through the class that assigns it, `trainer.scheduler` with `trainer = Trainer(...)`), a few links deep.
+ */
 function builtValue(a: Analysis, arg: PyNode): PyNode | undefined {
-  const e = unparen(arg);
-  if (e?.type === 'call') return e;
-  const v = e?.type === 'identifier' ? a.scopes.valueAt(e.text, e) : undefined;
-  return v?.type === 'call' ? v : undefined;
+  let e = unparen(arg);
+  for (let i = 0; i < 3 && e && e.type !== 'call'; i++) {
+    if (e.type === 'identifier') e = unparen(a.scopes.valueAt(e.text, e) ?? undefined);
+    else e = e.type === 'attribute' ? unparen(attributeValue(a, e)) : undefined;
+  }
+  return e?.type === 'call' ? e : undefined;
 }
 
 const onlyBuild = new WeakMap<Analysis, PyNode | null>();

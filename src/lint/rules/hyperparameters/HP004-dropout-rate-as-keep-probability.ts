@@ -11,13 +11,39 @@ const TORCH_FUNCTION = /^torch\.(nn\.functional\.)?(dropout|dropout1d|dropout2d|
 /** Keras layers whose `rate` is the fraction to drop (any `keras.…layers…` path). */
 const KERAS_LAYER = /^keras\.(?:\w+\.)*layers\.(?:\w+\.)*(Dropout|SpatialDropout1D|SpatialDropout2D|SpatialDropout3D|AlphaDropout|GaussianDropout)$/;
 
+/** TensorFlow 1's layers: `tf.layers.dropout(inputs, rate=0.5)` and `tf.layers.Dropout(rate=0.5)` take the fraction to drop. */
+const TF_LAYERS_FUNCTION = /^tensorflow\.(compat\.v1\.)?layers\.dropout$/;
+const TF_LAYERS_CLASS = /^tensorflow\.(compat\.v1\.)?layers\.Dropout$/;
+/** `tf.nn.dropout`: its second positional argument is keep_prob in TF 1 and rate in TF 2, so only `rate=` tells. */
+const TF_NN = /^tensorflow\.(compat\.v[12]\.)?nn\.dropout$/;
+
 /** The drop probability argument of a dropout call and its keyword name, when the call is one. */
 function dropArg(q: string | undefined, call: PyNode): { arg: PyNode | undefined; keyword: string; layer: boolean } | undefined {
   if (!q) return undefined;
   if (TORCH_LAYER.test(q)) return { arg: keywordArg(call, 'p') ?? positionalArgs(call)[0], keyword: 'p', layer: true };
   if (TORCH_FUNCTION.test(q)) return { arg: keywordArg(call, 'p') ?? positionalArgs(call)[1], keyword: 'p', layer: false };
-  if (KERAS_LAYER.test(kerasName(q) ?? '')) return { arg: keywordArg(call, 'rate') ?? positionalArgs(call)[0], keyword: 'rate', layer: true };
+  if (KERAS_LAYER.test(kerasName(q) ?? '') || TF_LAYERS_CLASS.test(q)) return { arg: keywordArg(call, 'rate') ?? positionalArgs(call)[0], keyword: 'rate', layer: true };
+  if (TF_LAYERS_FUNCTION.test(q)) return { arg: keywordArg(call, 'rate') ?? positionalArgs(call)[1], keyword: 'rate', layer: false };
+  if (TF_NN.test(q)) return { arg: keywordArg(call, 'rate'), keyword: 'rate', layer: false };
   return undefined;
+}
+
+// A keep probability by name: `keep_prob`, `self.keep_prob`, `FLAGS.dropout_keep_prob`, `keepProb`, `keep_probability`.
+const KEEP_NAME = /keep_?prob/i;
+
+/** The last name of `x`, `self.x`, `FLAGS.x`. */
+function lastName(n: PyNode): string {
+  return n.type === 'attribute' ? (n.child('attribute')?.text ?? '') : n.text;
+}
+
+/**
+ * A keep probability passed as the drop probability: `rate=keep_prob`, `nn.Dropout(p=self.keep_prob)`. A name
+ * bound in the file to a small literal (`keep_prob = 0.2`) is a misnamed drop rate: not reported.
+ */
+function keepProbabilityName(arg: PyNode, a: Analysis): boolean {
+  if ((arg.type !== 'identifier' && arg.type !== 'attribute') || !KEEP_NAME.test(lastName(arg))) return false;
+  const v = arg.type === 'identifier' ? a.scopes.valueAt(arg.text, arg) : undefined;
+  return !(v && (v.type === 'float' || v.type === 'integer') && Number(v.text) <= 0.5);
 }
 
 /** Whether the file imports PyTorch Geometric (`import torch_geometric...`, `from torch_geometric... import ...`). */
@@ -41,7 +67,8 @@ export const HP004: Rule = {
       '`F.dropout(x, p)`, and Keras\' `Dropout(rate)`, take the opposite: the probability of zeroing each unit. Ported as ' +
       'is, `nn.Dropout(0.8)` throws away four units out of five on every training step and scales the survivors by 5: ' +
       'the network underfits badly, the training loss stays high, and nothing raises an error. Typical values are 0.1 to ' +
-      '0.5; use `1 - keep_prob`. Functional dropout in a PyTorch Geometric file is not reported: graph models drop most of ' +
+      '0.5; use `1 - keep_prob`. TensorFlow\'s own `tf.layers.dropout(rate=)` and `tf.nn.dropout(rate=)` take the drop rate ' +
+      'too. Also reported: a value named as a keep probability passed as the rate (`rate=keep_prob`). Functional dropout in a PyTorch Geometric file is not reported: graph models drop most of ' +
       'their sparse input features on purpose (Graph U-Nets uses p=0.92).',
     wrong: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.8), nn.Linear(256, 10))',
     right: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))',
@@ -49,23 +76,29 @@ export const HP004: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
-  local: ['imports'],
+  local: ['imports', 'scopes'],
   visit(call, ctx) {
     const found = dropArg(ctx.analysis.callee(call), call);
     const arg = found?.arg;
     // Graph models drop most of the sparse input features on purpose (Graph U-Nets: p=0.92 on Cora's bag of words;
     // MixHop: 0.9): functional dropout in a PyTorch Geometric file is not reported.
     if (found && !found.layer && importsPyG(ctx.analysis)) return;
-    if (!arg || (arg.type !== 'float' && arg.type !== 'integer')) return;
-    const p = Number(arg.text.replace(/_/g, ''));
-    // p > 1 raises in PyTorch and Keras: not this rule's business.
-    if (!Number.isFinite(p) || p < THRESHOLD || p > 1) return;
+    if (!arg) return;
     const fn = call.child('function')?.text ?? 'Dropout';
     const given = arg.parent?.type === 'keyword_argument' ? arg.parent.text : arg.text;
     const shown = found.layer ? `${fn}(${given})` : `${fn}(..., ${given})`;
     const what = found.keyword === 'p' ? 'p is the probability to drop, not to keep' : 'rate is the fraction to drop, not to keep';
+    const node = arg.parent?.type === 'keyword_argument' ? arg.parent : arg;
+    if (keepProbabilityName(arg, ctx.analysis)) {
+      ctx.report({ node, message: `${shown} passes a keep probability where ${what}: use 1 - ${arg.text}.` });
+      return;
+    }
+    if (arg.type !== 'float' && arg.type !== 'integer') return;
+    const p = Number(arg.text.replace(/_/g, ''));
+    // p > 1 raises in PyTorch and Keras: not this rule's business.
+    if (!Number.isFinite(p) || p < THRESHOLD || p > 1) return;
     ctx.report({
-      node: arg.parent?.type === 'keyword_argument' ? arg.parent : arg,
+      node,
       message:
         p === 1
           ? `${shown} drops every unit (${what}): did you mean ${found.keyword}=0 (no dropout)?`

@@ -1,6 +1,5 @@
-import { callsWithin, calleeName, hasParameter, keywordArg, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { evaluation } from '../../analysis/evaluation';
-import { parameterArguments } from '../../analysis/parameters';
+import { callsWithin, calleeName, enclosingFunction, hasParameter, keywordArg, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { argumentAt, callSitesOf } from '../../analysis/loophp-callers';
 import { hfSchedulerBuild, reachableCalls } from '../../analysis/order';
 import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerClass, optimizedModel } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -78,7 +77,9 @@ export const TL013: Rule = {
       'and its square for Adam, RMSprop and AdaGrad. Created inside the loop, it starts from zero on every iteration: ' +
       "momentum never builds up, and Adam's first step after a reset is a full-size step in every weight, so training is " +
       'noisy or stalls. An LR scheduler created inside the loop restarts its schedule each time, so the learning rate ' +
-      'never decays. Nothing fails; the model just trains badly. Create both once, before the loop.',
+      'never decays. The same holds when the optimizer is built in a function or method the epoch loop calls every epoch ' +
+      '(`trainer.train_epoch(model)`, directly or one call deeper). Nothing fails; the model just trains badly. Create both ' +
+      'once, before the loop.',
     wrong: 'model = Net()\nfor epoch in range(10):\n    optimizer = optim.Adam(model.parameters(), lr=1e-3)\n    for x, y in loader:\n        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()',
     right: 'model = Net()\noptimizer = optim.Adam(model.parameters(), lr=1e-3)\nfor epoch in range(10):\n    for x, y in loader:\n        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()',
     concept: 'Optimizer state: momentum and adaptive learning rates',
@@ -184,7 +185,8 @@ function everyBranchAssigns(s: PyNode, name: string): boolean {
 
 /**
  * `def train_epoch(epoch): optimizer = AdamW(...)` whose every call in the file is inside an epoch loop
- * (`for epoch in range(4): train_epoch(epoch)`), and which trains (steps and back-propagates): the optimizer (or a
+ * (`for epoch in range(4): train_epoch(epoch)`, `trainer.epoch(model, epoch)`), or at the top of a function whose
+ * every call is (`def run_epoch(): train(model)`), and which trains (steps and back-propagates): the optimizer (or a
  * schedule) is rebuilt every epoch just as if it were created in the loop.
  */
 function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
@@ -192,17 +194,7 @@ function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
   const fn = builtAtTopOf(call);
   const name = fn?.child('name')?.text;
   if (!fn || !name || name === '__init__') return;
-  const sites = evaluation(a).callSites(name);
-  if (!sites.length) return;
-  const loops: PyNode[] = [];
-  for (const site of sites) {
-    const loop = innermostLoop(site);
-    if (!loop || !isEpochLoop(loop) || (fn.start <= site.start && site.end <= fn.end)) return;
-    loops.push(loop);
-  }
   const body = fn.child('body');
-  const reach = body ? reachableCalls(a, body) : [];
-  if (!reach.some((c) => isOptimizerStep(c, a)) || !reach.some((c) => isBackward(c))) return;
   const hf = hfSchedulerBuild(a, call);
   // What must live on across the epochs: the scheduler's optimizer, the optimizer's model. A parameter is followed to
   // the arguments of the call sites; one rebuilt in the epoch loop (or anything we cannot follow) stays silent.
@@ -215,17 +207,46 @@ function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
     kept = model && ownerOf(model);
   }
   if (!kept || (kept.type !== 'identifier' && kept.type !== 'attribute')) return;
+  if (kept.type === 'attribute' && kept.child('object')?.text !== 'self') return;
   if (assignedIn(body, kept.text, call)) return;
-  let outside = [kept.text];
-  if (kept.type === 'identifier' && hasParameter(fn, kept.text)) {
-    const args = parameterArguments(a, kept);
-    if (!args?.length || args.some((x) => x.type !== 'identifier' && x.type !== 'attribute')) return;
-    outside = args.map((x) => x.text);
-  } else if (kept.type === 'attribute' && kept.child('object')?.text !== 'self') return;
-  if (loops.some((l) => outside.some((n) => renewedIn(l, n)))) return;
+  if (!runsEveryEpoch(a, fn, kept, 1)) return;
+  const reach = body ? reachableCalls(a, body) : [];
+  if (!reach.some((c) => isOptimizerStep(c, a)) || !reach.some((c) => isBackward(c))) return;
   const what = hf ?? (q.startsWith(SCHEDULERS) ? q.slice(SCHEDULERS.length) : className(q));
   const restarts = q.startsWith(SCHEDULERS) || hf ? 'its schedule restarts every epoch' : 'its state (momentum, running averages) starts from zero every epoch';
   ctx.report({ node: call, message: `${what} is created in ${name}(), which runs every epoch: ${restarts}. Create it once, before the epoch loop, and pass it in.` });
+}
+
+/**
+ * Whether every call of `fn` in the file runs on each iteration of an epoch loop, directly or (up to `depth` levels)
+ * from the top of a function that does, and `kept` (what `fn` calls the model or optimizer that must live on) is
+ * the same object on every iteration: not rebuilt in the loop, nor by the calling function. A call on an object we
+ * cannot tell (`x.epoch()`) counts as a call; at least one call must be known to run `fn`.
+ */
+function runsEveryEpoch(a: Analysis, fn: PyNode, kept: PyNode, depth: number): boolean {
+  const sites = callSitesOf(a, fn);
+  if (!sites?.known.length) return false;
+  for (const site of [...sites.known, ...sites.unknown]) {
+    if (fn.start <= site.start && site.end <= fn.end) {
+      if (sites.known.includes(site)) return false; // recursion
+      continue;
+    }
+    // What the caller calls that object: the argument it passes for a parameter.
+    let outside: PyNode | undefined = kept;
+    if (kept.type === 'identifier' && hasParameter(fn, kept.text)) outside = unparen(argumentAt(fn, site, kept.text));
+    if (!outside || (outside.type !== 'identifier' && outside.type !== 'attribute')) return false;
+    const loop = innermostLoop(site);
+    if (loop) {
+      if (!isEpochLoop(loop) || renewedIn(loop, outside.text)) return false;
+      continue;
+    }
+    // One call level up: `def run_epoch(self): self.train(self.model)` called from the epoch loop.
+    const caller = enclosingFunction(site);
+    if (depth <= 0 || !caller || caller.child('name')?.text === '__init__') return false;
+    if (assignedIn(caller.child('body') ?? undefined, outside.text, site)) return false; // the caller builds a new one
+    if (!runsEveryEpoch(a, caller, outside, depth - 1)) return false;
+  }
+  return true;
 }
 
 /** What holds a sub-module: `model` for `model.encoder.layer`, `self.model` for `self.model.head`. */

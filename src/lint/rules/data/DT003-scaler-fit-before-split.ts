@@ -1,5 +1,7 @@
-import { calleeName, keywordArg, positionalArgs, receiver } from '../../analysis';
+import { calleeName, callsWithin, keywordArg, parameterNames, positionalArgs, receiver } from '../../analysis';
+import { argumentFor, fileFunctionOf } from '../../analysis/data-callees';
 import { assignedTarget, sameScope } from '../../analysis/runtime';
+import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -68,8 +70,9 @@ export const DT003: Rule = {
       '`SelectKBest` pick columns by how well they predict the labels, test labels included. Fitting them before `train_test_split` lets the test rows shape the preprocessing the ' +
       'model trains with: information from the held-out set leaks into training and the test score is optimistic. Split ' +
       'first, `fit` (or `fit_transform`) on the training part only, then `transform` validation and test data - or put the ' +
-      'scaler in a `Pipeline`. The same holds for normalising by hand with the mean/std of the full array. Splits of names ' +
-      'that already denote training data (a second split for validation) are not reported.',
+      'scaler in a `Pipeline`. The same holds for normalising by hand with the mean/std of the full array, and for a helper ' +
+      'function of the file that fits on its argument and returns the scaled data (`X = prep(X)`), or one that splits the ' +
+      'data it is given. Splits of names that already denote training data (a second split for validation) are not reported.',
     wrong:
       'from sklearn.preprocessing import StandardScaler\nfrom sklearn.model_selection import train_test_split\n' +
       'scaler = StandardScaler()\nX = scaler.fit_transform(X)\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)',
@@ -81,7 +84,6 @@ export const DT003: Rule = {
     fixable: false,
   },
   check(ctx) {
-    const a = ctx.analysis;
     const calls = ctx.nodesOfType('call');
     const splits = splitSites(ctx);
     if (splits.length === 0) return;
@@ -91,37 +93,27 @@ export const DT003: Rule = {
     const lineOf = (n: PyNode) => ctx.source.slice(0, n.start).split('\n').length;
 
     for (const call of calls) {
-      const name = calleeName(call);
-      let scaler: string | undefined;
-      let dataArg: PyNode | undefined;
-      const q = a.callee(call);
-      if (name === 'fit' || name === 'fit_transform') {
-        scaler = scalerOf(receiver(call), ctx);
-        dataArg = positionalArgs(call)[0] ?? keywordArg(call, 'X');
-      } else if (q && SCALE_FUNCTIONS.test(q)) {
-        scaler = `${q.split('.').pop()}()`;
-        dataArg = positionalArgs(call)[0] ?? keywordArg(call, 'X');
-      }
-      const data = rootName(dataArg);
-      if (!scaler || !data || /train/i.test(data) || fittedOnRowSlice(dataArg!, ctx)) continue;
-      const base = [data];
-      const target = assignedTarget(call);
-      if (target?.type === 'identifier') base.push(target.text);
-      // later `Z = scaler.transform(...)`
-      const recv = receiver(call);
-      if (recv && name !== undefined && /fit/.test(name)) {
-        for (const t of calls) {
-          if (t.start > call.end && calleeName(t) === 'transform' && receiver(t)?.text === recv.text) {
-            const tt = assignedTarget(t);
-            if (tt?.type === 'identifier') base.push(tt.text);
-          }
-        }
-      }
+      const fit = directFit(call, ctx);
+      if (!fit || /train/i.test(fit.data) || fittedOnRowSlice(fit.dataArg, ctx)) continue;
+      const base = [fit.data, ...transformedNames(call, ctx)];
       const split = splitAfter(call, propagateTaint(call, base, ctx));
       if (!split) continue;
       ctx.report({
         node: call,
-        message: `${scaler} is fitted on all of \`${data}\` before the train/test split (line ${lineOf(split.node)}): test data leaks into training. Split first, fit on the training part only.`,
+        message: `${fit.scaler} is fitted on all of \`${fit.data}\` before the train/test split (line ${lineOf(split.node)}): test data leaks into training. Split first, fit on the training part only.`,
+      });
+    }
+    // `X = preprocess(X)` where preprocess fits a scaler on its parameter and returns the scaled data
+    for (const call of calls) {
+      const via = fittingCall(call, ctx, new Set());
+      if (!via || /train/i.test(via.data) || fittedOnRowSlice(via.dataArg, ctx)) continue;
+      const base = taintedTargets(call, via.returned);
+      if (base.length === 0) continue;
+      const split = splitAfter(call, propagateTaint(call, base, ctx));
+      if (!split) continue;
+      ctx.report({
+        node: call,
+        message: `${via.fn}() fits ${via.scaler} on all of \`${via.data}\` before the train/test split (line ${lineOf(split.node)}): test data leaks into training. Split first, fit on the training part only.`,
       });
     }
     for (const asg of ctx.nodesOfType('assignment')) {
@@ -136,6 +128,153 @@ export const DT003: Rule = {
     }
   },
 };
+
+interface Fit {
+  scaler: string;
+  dataArg: PyNode;
+  /** The variable the data comes from. */
+  data: string;
+}
+
+/** `scaler.fit(X)` / `scaler.fit_transform(X)` of a learning transformer, or `scale(X)`. */
+function directFit(call: PyNode, ctx: RuleContext): Fit | undefined {
+  const name = calleeName(call);
+  let scaler: string | undefined;
+  let dataArg: PyNode | undefined;
+  const q = ctx.analysis.callee(call);
+  if (name === 'fit' || name === 'fit_transform') {
+    scaler = scalerOf(receiver(call), ctx);
+    dataArg = positionalArgs(call)[0] ?? keywordArg(call, 'X');
+  } else if (q && SCALE_FUNCTIONS.test(q)) {
+    scaler = `${q.split('.').pop()}()`;
+    dataArg = positionalArgs(call)[0] ?? keywordArg(call, 'X');
+  }
+  const data = rootName(dataArg);
+  return scaler && dataArg && data ? { scaler, dataArg, data } : undefined;
+}
+
+/** Later `Z = scaler.transform(...)` of a fitted scaler (and the `fit_transform` result itself): names of scaled data. */
+function transformedNames(fit: PyNode, ctx: RuleContext): string[] {
+  const out: string[] = [];
+  const target = assignedTarget(fit);
+  if (target?.type === 'identifier' && calleeName(fit) !== 'fit') out.push(target.text);
+  const recv = receiver(fit);
+  if (!recv || !/fit/.test(calleeName(fit) ?? '')) return out;
+  for (const t of ctx.analysis.callsNamed('transform')) {
+    if (t.start > fit.end && receiver(t)?.text === recv.text) {
+      const tt = assignedTarget(t);
+      if (tt?.type === 'identifier') out.push(tt.text);
+    }
+  }
+  return out;
+}
+
+interface FittingFunction {
+  /** The parameter the scaler is fitted on. */
+  param: string;
+  scaler: string;
+  /** Which part of the return value holds the scaled data: all of it, or these elements of a returned tuple. */
+  returned: 'all' | Set<number>;
+}
+
+interface FittingCall extends Fit {
+  fn: string;
+  returned: 'all' | Set<number>;
+}
+
+const fittingCache = new WeakMap<RuleContext['analysis'], Map<PyNode, FittingFunction | undefined>>();
+
+/** A call of a file function that fits a scaler on the argument it passes (and returns the scaled data). */
+function fittingCall(call: PyNode, ctx: RuleContext, visiting: Set<PyNode>): FittingCall | undefined {
+  const fn = fileFunctionOf(call, ctx.analysis);
+  const info = fn && fittingFunction(fn, ctx, visiting);
+  const dataArg = info && argumentFor(call, fn!, info.param);
+  const data = rootName(dataArg);
+  if (!info || !dataArg || !data) return undefined;
+  return { scaler: info.scaler, dataArg, data, fn: fn!.child('name')?.text ?? '', returned: info.returned };
+}
+
+/**
+ * A function that fits a scaler (directly, or through another such function) on one of its parameters, unsliced, and
+ * returns data the fitted scaler produced (or data derived from it).
+ */
+function fittingFunction(fn: PyNode, ctx: RuleContext, visiting: Set<PyNode>): FittingFunction | undefined {
+  let cache = fittingCache.get(ctx.analysis);
+  if (!cache) fittingCache.set(ctx.analysis, (cache = new Map()));
+  if (cache.has(fn)) return cache.get(fn);
+  if (visiting.has(fn)) return undefined;
+  visiting.add(fn);
+  let out: FittingFunction | undefined;
+  const params = parameterNames(fn);
+  const returns = returnStatements(fn);
+  for (const call of returns.length ? callsWithin(fn.child('body') ?? fn) : []) {
+    if (scopeOf(call) !== fn) continue;
+    let fit: Fit | undefined = directFit(call, ctx);
+    let base: string[];
+    if (fit) base = transformedNames(call, ctx).filter((n) => n !== fit!.data);
+    else {
+      const via = fittingCall(call, ctx, visiting);
+      fit = via;
+      base = via ? taintedTargets(call, via.returned) : [];
+    }
+    if (!fit || !params.includes(fit.data) || fittedOnRowSlice(fit.dataArg, ctx)) continue;
+    // the parameter itself, not a re-bound name
+    if (ctx.analysis.scopes.valueAt(fit.data, call) !== null || ctx.analysis.scopes.elementAt(fit.data, call)) continue;
+    const taint = propagateTaint(call, base, ctx);
+    const produced = scaledBy(call, fit.data, ctx);
+    const returned = returnedElements(returns, (e) => carriesTaint(e, taint) || produced.some((p) => p.start >= e.start && p.end <= e.end));
+    if (returned) {
+      out = { param: fit.data, scaler: fit.scaler, returned };
+      break;
+    }
+  }
+  visiting.delete(fn);
+  cache.set(fn, out);
+  return out;
+}
+
+/** The fit call itself (when it returns data) and the fitted scaler's `transform` calls on the same data after it. */
+function scaledBy(fit: PyNode, data: string, ctx: RuleContext): PyNode[] {
+  const out = calleeName(fit) === 'fit' ? [] : [fit];
+  const recv = receiver(fit);
+  if (!recv || calleeName(fit) !== 'fit') return out;
+  for (const t of ctx.analysis.callsNamed('transform')) {
+    if (t.start > fit.end && sameScope(t, fit) && receiver(t)?.text === recv.text && rootName(positionalArgs(t)[0]) === data) out.push(t);
+  }
+  return out;
+}
+
+/** `return` statements of a function itself (not of nested functions). */
+function returnStatements(fn: PyNode): PyNode[] {
+  const out: PyNode[] = [];
+  fn.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement') out.push(n);
+  });
+  return out;
+}
+
+/** Which parts of the returned values pass `scaled`: 'all', the tuple elements, or undefined when none does. */
+function returnedElements(returns: PyNode[], scaled: (e: PyNode) => boolean): 'all' | Set<number> | undefined {
+  const parts = new Set<number>();
+  for (const r of returns) {
+    const v = r.namedChildren.find((c) => c.type !== 'comment');
+    if (!v) continue;
+    if (v.type === 'expression_list' || v.type === 'tuple') v.namedChildren.forEach((e, i) => scaled(e) && parts.add(i));
+    else if (scaled(v)) return 'all';
+  }
+  return parts.size ? parts : undefined;
+}
+
+/** The names a call's result is assigned to that receive the scaled parts (`X_s = f(X)`, `X_s, sc = f(X)`). */
+function taintedTargets(call: PyNode, returned: 'all' | Set<number>): string[] {
+  const asg = call.parent;
+  if (asg?.type !== 'assignment' || asg.child('right') !== call) return [];
+  const left = asg.child('left');
+  if (left?.type === 'identifier') return [left.text];
+  if (left?.type !== 'pattern_list' && left?.type !== 'tuple_pattern') return [];
+  return left.namedChildren.filter((t, i) => t.type === 'identifier' && (returned === 'all' || returned.has(i))).map((t) => t.text);
+}
 
 /** Names an expression reads (attribute fields excluded), following a name to its assigned value once. */
 function namesIn(e: PyNode, ctx: RuleContext, follow = true): string[] {
@@ -181,7 +320,34 @@ function splitSites(ctx: RuleContext): SplitSite[] {
       .filter((n): n is string => n !== undefined);
     if (names.length > 0) out.push({ node: asg, names });
   }
+  out.push(...splittingCalls(out, ctx));
   return out.sort((x, y) => x.node.start - y.node.start);
+}
+
+/**
+ * Calls of file functions that split what they receive: `train_model(X, y)` where `train_model` passes its parameter
+ * `X` to a split. The call splits the names its argument for that parameter reads (one level of calls).
+ */
+function splittingCalls(splits: SplitSite[], ctx: RuleContext): SplitSite[] {
+  const out: SplitSite[] = [];
+  const seen = new Set<PyNode>();
+  for (const sp of splits) {
+    const fn = scopeOf(sp.node);
+    const name = fn?.child('name')?.text;
+    if (!fn || !name || seen.has(fn)) continue;
+    const params = parameterNames(fn).filter((p) => sp.names.includes(p) && ctx.analysis.scopes.valueAt(p, sp.node) === null);
+    if (params.length === 0) continue;
+    seen.add(fn);
+    for (const call of ctx.analysis.callsNamed(name)) {
+      if (fileFunctionOf(call, ctx.analysis) !== fn) continue;
+      const names = params.flatMap((p) => {
+        const arg = argumentFor(call, fn, p);
+        return arg ? namesIn(arg, ctx) : [];
+      });
+      if (names.length > 0) out.push({ node: call, names });
+    }
+  }
+  return out;
 }
 
 /** Calls that hand back their first argument's data in another container: `torch.tensor(X[:n])`, `np.array(...)`. */

@@ -1,11 +1,13 @@
 import { calleeName, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { datasetClasses } from '../../analysis/datasets';
 import { HELD_OUT_DATA } from '../../analysis/order';
+import { parameterArguments } from '../../analysis/parameters';
+import { fileFunctionOf } from '../../analysis/data-callees';
 import { assignedName, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
-import type { RawFix, Rule } from '../../types';
-import { augmentations } from './augmentation';
+import type { RawFix, Rule, RuleContext } from '../../types';
+import { augmentations, builderAugmentations, saysTraining } from './augmentation';
 
 /** Dataset names that say validation / test / evaluation: DT009's, `eval_set`, and `<prefix>_test` (`cifar_test`, `ds_val`). */
 function heldOutName(full: string): boolean {
@@ -51,6 +53,7 @@ function resolve(a: Analysis, expr: PyNode | undefined, at: PyNode, depth = 0): 
   if (!e || depth > 4) return undefined;
   if (e.type === 'identifier') {
     const v = a.scopes.valueAt(e.text, e);
+    if (v === null) return resolveParameter(a, e, depth);
     if (!v) return undefined;
     const as = v.ancestor('assignment');
     if (as && conditional(as, at)) return undefined;
@@ -65,6 +68,29 @@ function resolve(a: Analysis, expr: PyNode | undefined, at: PyNode, depth = 0): 
   }
   if (e.type === 'conditional_expression' || e.type === 'boolean_operator') return undefined;
   return e;
+}
+
+/**
+ * The random augmentations of the pipeline an argument resolves to; for an instance of a transform class or the
+ * result of a builder function of the file, those its code sets up, when it is the training variant (`saysTraining`).
+ */
+function transformAugmentations(a: Analysis, passed: PyNode, pipeline: PyNode | undefined): string[] {
+  const found = augmentations(pipeline);
+  if (found.length > 0 || pipeline?.type !== 'call' || (a.callee(pipeline) ?? '').startsWith('torchvision.')) return found;
+  return saysTraining(passed, pipeline) ? builderAugmentations(a, pipeline) : [];
+}
+
+/**
+ * A parameter of a function of the file (a loader factory: `def loaders(train_tf, val_tf)`): what every call site
+ * passes for it, resolved where it stands, when all of them resolve and agree on having random augmentations or not.
+ */
+function resolveParameter(a: Analysis, id: PyNode, depth: number): PyNode | undefined {
+  const args = parameterArguments(a, id);
+  if (!args?.length) return undefined;
+  const values = args.map((arg) => resolve(a, arg, arg, depth + 1));
+  if (values.some((v) => v === undefined)) return undefined;
+  const augmented = values.map((v, i) => transformAugmentations(a, args[i]!, v).length > 0);
+  return augmented.every((x) => x === augmented[0]) ? values[0] : undefined;
 }
 
 /** A transform pipeline: `Compose([...])` (any library), or a torchvision transform. */
@@ -254,6 +280,59 @@ function reportKerasFlow(a: Analysis, flow: HeldOutFlow, report: (node: PyNode, 
   );
 }
 
+/** `val_transform = train_transform`: an evaluation-named transform bound to another name (read from the assignment). */
+function evaluationAlias(asg: PyNode): { alias: PyNode; source: PyNode } | undefined {
+  const left = asg.child('left');
+  const right = unparen(asg.child('right'));
+  if (left?.type !== 'identifier' || right?.type !== 'identifier' || !EVAL_NAME.test(left.text) || TTA.test(left.text)) return undefined;
+  return /transform|tfm|tf$|aug/i.test(left.text) ? { alias: left, source: right } : undefined;
+}
+
+/**
+ * Where an alias is handed, holding this binding, to a call DT010's other checks do not follow: an imported loader
+ * factory (`load_loaders(..., train_tf, val_tf)`), not a `transform=` keyword, a torchvision dataset or a function or
+ * class of the file (those are followed to the dataset they build).
+ */
+function aliasHandedOn(asg: PyNode, name: string, ctx: RuleContext): PyNode | undefined {
+  const a = ctx.analysis;
+  const value = asg.child('right');
+  for (const call of ctx.nodesOfType('call')) {
+    if (call.start < asg.end || scopeOf(call) !== scopeOf(asg)) continue;
+    const arg = call.child('arguments')?.namedChildren.find((x) => (x.type === 'keyword_argument' ? unparen(x.child('value')) : x)?.text === name);
+    if (!arg || (arg.type === 'keyword_argument' && arg.child('name')?.text === 'transform')) continue;
+    const fn = call.child('function');
+    if ((fn?.type === 'identifier' && a.definesClass(fn.text)) || fileFunctionOf(call, a) || (a.callee(call) ?? '').startsWith('torchvision.')) continue;
+    if (a.scopes.valueAt(name, call) !== value) continue;
+    return call;
+  }
+  return undefined;
+}
+
+/** How a message names the transform: its text, and for a parameter, what the call site passes (`val_tf, given aug at line 12`). */
+function describeTransform(tf: PyNode, ctx: RuleContext): string {
+  const args = tf.type === 'identifier' && ctx.analysis.scopes.valueAt(tf.text, tf) === null ? parameterArguments(ctx.analysis, tf) : undefined;
+  const first = args?.[0];
+  if (!first || first.text === tf.text) return tf.text;
+  return `${tf.text} (given ${first.text} at line ${ctx.source.slice(0, first.start).split('\n').length})`;
+}
+
+function reportEvaluationAlias(asg: PyNode, ctx: RuleContext): void {
+  const alias = evaluationAlias(asg);
+  if (!alias) return;
+  const a = ctx.analysis;
+  const pipeline = resolve(a, alias.source, asg);
+  const random = transformAugmentations(a, alias.source, pipeline);
+  if (random.length === 0) return;
+  const call = aliasHandedOn(asg, alias.alias.text, ctx);
+  // `if args.same_aug: val_tf = train_tf`: an option, not a mistake
+  if (!call || conditional(asg, call)) return;
+  const line = ctx.source.slice(0, call.start).split('\n').length;
+  ctx.report({
+    node: asg,
+    message: `${alias.alias.text} is ${alias.source.text}, which holds random augmentations (${random.slice(0, 3).join(', ')}), and goes to ${calleeName(call) ?? 'a call'}() (line ${line}) for held-out data: its scores change from run to run. Build an evaluation transform without them.`,
+  });
+}
+
 export const DT010: Rule = {
   meta: {
     id: 'DT010',
@@ -265,7 +344,9 @@ export const DT010: Rule = {
       'Random augmentations (random crops, flips, rotations, colour jitter...) belong to training. A validation or ' +
       'test dataset built with the same transform scores randomly altered images: its accuracy is lower than the ' +
       "model's real accuracy and changes from run to run, so model selection and the reported result are both off. " +
-      'Build held-out datasets with a deterministic transform (Resize, CenterCrop, ToTensor, Normalize). Deliberate ' +
+      'Build held-out datasets with a deterministic transform (Resize, CenterCrop, ToTensor, Normalize). The transform is ' +
+      'followed through names, the parameters of a loader factory of the file, transform classes and builder functions of ' +
+      'the file (their training variant: `train_tf`, `train=True`), and `val_tf = train_tf` handed to an imported factory. Deliberate ' +
       'test-time augmentation is recognised by a name containing `tta`. In Keras, one `ImageDataGenerator(rotation_range=..., ' +
       'horizontal_flip=True, validation_split=0.2)` that also yields `subset="validation"` augments the validation ' +
       'images: give validation its own generator with only `rescale`.',
@@ -277,15 +358,19 @@ export const DT010: Rule = {
     fixable: true,
   },
   // Visited from the `transform=` keyword, then the call that holds it; and from calls that pass it positionally.
-  nodeTypes: ['keyword_argument', 'call'],
+  nodeTypes: ['keyword_argument', 'call', 'assignment'],
   // The transform of held-out data, from the call alone (a file class's own call is a candidate by its name); what
   // pipeline it holds reads the bindings, branches and the class's __init__.
   candidate: {
     reads: ['imports', 'classes'],
-    test: (n, ctx) => (n.type === 'call' ? (heldOutFlow(n) ?? positionalTransform(n, ctx.analysis)) : heldOutTransform(n)) !== undefined,
+    test: (n, ctx) =>
+      n.type === 'assignment'
+        ? evaluationAlias(n) !== undefined
+        : (n.type === 'call' ? (heldOutFlow(n) ?? positionalTransform(n, ctx.analysis)) : heldOutTransform(n)) !== undefined,
   },
   visit(n, ctx) {
     const a = ctx.analysis;
+    if (n.type === 'assignment') return reportEvaluationAlias(n, ctx);
     const flow = n.type === 'call' ? heldOutFlow(n) : undefined;
     if (flow) return reportKerasFlow(a, flow, (node, message) => ctx.report({ node, message }));
     const h =
@@ -295,11 +380,13 @@ export const DT010: Rule = {
     if (!h) return;
     const { call, tf, name, flag } = h;
     const pipeline = resolve(a, tf, call);
-    const random = augmentations(pipeline);
+    const random = transformAugmentations(a, tf, pipeline);
     if (random.length === 0) return;
     const subject = name ?? `${calleeName(call) ?? 'the dataset'}(${flag})`;
-    const built = pipeline === unparen(tf) ? 'a transform' : unparen(tf)!.text;
-    const use = evaluationTransform(a, ctx.nodesOfType('assignment'), call, unparen(tf)!.text);
+    const built = pipeline === unparen(tf) ? 'a transform' : describeTransform(unparen(tf)!, ctx);
+    // a factory's parameter: the fix belongs at its call sites, not here
+    const viaParameter = unparen(tf)?.type === 'identifier' && a.scopes.valueAt(unparen(tf)!.text, tf) === null;
+    const use = viaParameter ? undefined : evaluationTransform(a, ctx.nodesOfType('assignment'), call, unparen(tf)!.text);
     const fixes: RawFix[] | undefined = use ? [{ title: `Use ${use}`, edits: [{ start: tf.start, end: tf.end, newText: use }] }] : undefined;
     ctx.report({
       node: h.positional ? tf : (tf.parent ?? tf),

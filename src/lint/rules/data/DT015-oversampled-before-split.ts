@@ -8,7 +8,8 @@ import { carriesTaint, rootName } from './DT003-scaler-fit-before-split';
  * imblearn samplers that add rows (over-samplers, and the combined ones that over-sample first). Under-samplers are
  * left out: they drop rows, so no row is shared between the later train and test parts.
  */
-const OVER_SAMPLER = /^imblearn\.(over_sampling|combine)\.(SMOTE|ADASYN|RandomOverSampler|BorderlineSMOTE|SVMSMOTE|KMeansSMOTE|SMOTENC|SMOTEN|SMOTEENN|SMOTETomek)$/;
+const SAMPLER_NAME = /^(SMOTE|ADASYN|RandomOverSampler|BorderlineSMOTE|SVMSMOTE|KMeansSMOTE|SMOTENC|SMOTEN|SMOTEENN|SMOTETomek)$/;
+const OVER_SAMPLER = new RegExp(`^imblearn\\.(over_sampling|combine)\\.${SAMPLER_NAME.source.slice(1)}`);
 const SPLIT = 'sklearn.model_selection.train_test_split';
 /** Cross-validation helpers taking `(estimator, X, y, ...)`. */
 const CV_FUNCTION = /^sklearn\.model_selection\.(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve|permutation_test_score)$/;
@@ -63,6 +64,16 @@ function rowsOfFold(n: PyNode): boolean {
   return (index.type === 'identifier' || index.type === 'attribute') && /(idx|index|indices|train|fold|^tr$)/i.test(index.text);
 }
 
+/** `df.fit_sample(df.imbalance.over_sampling.SMOTE())` (pandas_ml's ModelFrame, the sampler as argument): its class name. */
+function accessorSampler(call: PyNode, ctx: RuleContext): string | undefined {
+  let arg: PyNode | null | undefined = positionalArgs(call)[0];
+  if (arg?.type === 'identifier') arg = ctx.analysis.scopes.valueAt(arg.text, arg);
+  if (arg?.type !== 'call') return undefined;
+  const f = arg.child('function');
+  const name = calleeName(arg) ?? '';
+  return f?.type === 'attribute' && /\.(imbalance\.)?(over_sampling|combine)$/.test(f.child('object')?.text ?? '') && SAMPLER_NAME.test(name) ? name : undefined;
+}
+
 function resamplings(ctx: RuleContext): Resampling[] {
   const a = ctx.analysis;
   const out: Resampling[] = [];
@@ -73,6 +84,13 @@ function resamplings(ctx: RuleContext): Resampling[] {
       label = 'resample(..., replace=True)';
     } else {
       const q = classOf(receiver(call), ctx);
+      const inverted = q && OVER_SAMPLER.test(q) ? undefined : accessorSampler(call, ctx);
+      if (inverted) {
+        // pandas_ml: the data frame resamples itself with the sampler it is given
+        const data = rootName(receiver(call));
+        if (data) out.push({ call, label: inverted, data, trainPart: isTrainPart(receiver(call)!, data, ctx), duplicates: !/SMOTE|ADASYN/.test(inverted) });
+        continue;
+      }
       if (!q || !OVER_SAMPLER.test(q)) continue;
       label = q.split('.').pop()!;
     }

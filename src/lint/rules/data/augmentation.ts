@@ -1,5 +1,7 @@
 // Random (training-time) augmentations in torchvision transform pipelines: shared by DT008 and DT010.
 import { calleeName, unparen, type Analysis } from '../../analysis';
+import { fileFunctionOf } from '../../analysis/data-callees';
+import { methodsOf } from '../../analysis/modules';
 import type { PyNode } from '../../parser';
 
 // Transforms that change an image at random, training-time augmentation: torchvision (v1 and v2), MONAI's `Rand*`
@@ -28,4 +30,42 @@ export function augmentations(pipeline: PyNode | undefined): string[] {
     }
   });
   return found;
+}
+
+/** Keywords that select the training variant of a transform builder: `train=True`, `is_train=True`, `mode="train"`. */
+const TRAIN_FLAG = /^(is_)?train(ing)?$/;
+const TRAIN_MODE = /^(mode|split|stage|phase)$/;
+
+/**
+ * Whether a transform built by a class or function of the file is its training variant: the name it is passed under
+ * or the builder's name says train (`train_transform`, `TrainAugment(...)`), or the call selects it (`train=True`,
+ * `mode="train"`).
+ */
+export function saysTraining(passed: PyNode | undefined, ctor: PyNode): boolean {
+  const p = unparen(passed);
+  if (p?.type === 'identifier' && /train/i.test(p.text)) return true;
+  if (/train/i.test(calleeName(ctor) ?? '')) return true;
+  for (const arg of ctor.child('arguments')?.namedChildren ?? []) {
+    if (arg.type !== 'keyword_argument') continue;
+    const key = arg.child('name')?.text ?? '';
+    const value = arg.child('value')?.text ?? '';
+    if ((TRAIN_FLAG.test(key) && value === 'True') || (TRAIN_MODE.test(key) && /^['"]train(ing)?['"]$/.test(value))) return true;
+  }
+  return false;
+}
+
+/**
+ * The random augmentations a transform class or builder function of the file sets up: `MyAugment(...)` whose
+ * `__init__` / `__call__` builds `RandomResizedCrop`..., or `get_transform(train=True)` whose body does.
+ */
+export function builderAugmentations(a: Analysis, call: PyNode): string[] {
+  const f = call.child('function');
+  if (f?.type === 'identifier' && a.definesClass(f.text)) {
+    const classes = a.index.of('class_definition').filter((c) => c.child('name')?.text === f.text);
+    if (classes.length !== 1) return [];
+    const methods = methodsOf(classes[0]!).filter((m) => /^(__init__|__call__|forward)$/.test(m.child('name')?.text ?? ''));
+    return [...new Set(methods.flatMap((m) => augmentations(m.child('body'))))];
+  }
+  const fn = fileFunctionOf(call, a);
+  return fn ? augmentations(fn.child('body')) : [];
 }

@@ -5,7 +5,7 @@ import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
 const MOVES = new Set(['to', 'cuda', 'cpu']);
-const FACTORIES = /^torch\.(tensor|as_tensor|from_numpy|zeros|ones|randn|rand|randint|empty|full|arange|linspace|stack|cat|Tensor|FloatTensor|LongTensor|DoubleTensor|IntTensor|BoolTensor|ByteTensor|HalfTensor)$/;
+const FACTORIES = /^torch\.(tensor|as_tensor|from_numpy|zeros|ones|randn|rand|randint|randperm|empty|full|arange|linspace|eye|(zeros|ones|full|empty|rand|randn)_like|stack|cat|concat|Tensor|FloatTensor|LongTensor|DoubleTensor|IntTensor|BoolTensor|ByteTensor|HalfTensor)$/;
 /** Methods that return a tensor again (peeled off a factory: `torch.tensor(x).float()`); moves excluded. */
 const TENSOR_METHODS = /^(float|long|double|int|half|bool|view|reshape|unsqueeze|squeeze|permute|contiguous|clone|detach|requires_grad_|type)$/;
 
@@ -79,14 +79,29 @@ function graphBatchLoop(a: Analysis, loop: PyNode, name: string): boolean {
   return right?.type === 'call' && calleeName(right) === 'enumerate' && items.length === 2 && items[1]?.type === 'identifier' && items[1].text === name;
 }
 
-/** Whether a name holds a tensor: a target of a loop over batches, unpacked from one, or bound to a torch tensor factory. */
+/** Split helpers that hand back pieces of the arrays they get: `train_test_split`, `stratified_train_test_split`. */
+const SPLIT_HELPER = /(^|_)train_test_split$/;
+
+/**
+ * A name unpacked from a split helper's result (`x_tr, x_te, y_tr, y_te = train_test_split(X, Y)`: arrays; with a
+ * `.to()` called on them, tensors, never modules) or from a tuple of tensor factories (`x, y = torch.tensor(a), ...`).
+ */
+function unpackedTensor(a: Analysis, id: PyNode): boolean {
+  const el = a.scopes.elementAt(id.text, id);
+  const source = unparen(el?.source);
+  if (source?.type === 'call') return SPLIT_HELPER.test(calleeName(source) ?? '');
+  if (source?.type === 'tuple' || source?.type === 'expression_list') return isFactoryCall(a, unparen(source.namedChildren[el!.index]));
+  return false;
+}
+
+/** Whether a name holds a tensor: a target of a loop over batches, unpacked from one or from a split helper, or bound to a torch tensor factory. */
 function isTensorName(a: Analysis, id: PyNode): boolean {
   for (let p = id.parent; p; p = p.parent) {
     if (p.type === 'function_definition' || p.type === 'class_definition') break;
     if (p.type === 'for_statement' && loopTargetBinds(p, id.text)) return BATCH_ITERABLE.test(p.child('right')?.text ?? '') && !graphBatchLoop(a, p, id.text);
   }
   const v = a.scopes.valueAt(id.text, id);
-  if (v === null) return unpackedFromBatch(id);
+  if (v === null) return unpackedFromBatch(id) || unpackedTensor(a, id);
   const e = unparen(v);
   // inputs = data[0]: a piece of a batch
   if (e?.type === 'subscript' && e.child('value')?.type === 'identifier') return batchLoopBinding(id, e.child('value')!.text);

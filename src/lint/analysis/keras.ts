@@ -4,10 +4,10 @@
 // resolve to `keras.X` (imports.ts). Anything not understood makes the model `complete: false` (layers known only
 // from the first unknown one on) or leaves the loss undefined: rules stay silent then.
 import type { PyNode } from '../parser';
-import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
 import { methodsOf, returnValues } from './modules';
 import { parameterArguments } from './parameters';
-import { valueBefore } from './values';
+import { elementBefore, valueBefore } from './values';
 
 export type KLayerKind = 'dense' | 'conv2d' | 'conv1d' | 'pool2d' | 'pool1d' | 'flatten' | 'globalpool' | 'reshape' | 'dropout' | 'batchnorm' | 'activation' | 'input' | 'rnn' | 'other';
 
@@ -227,9 +227,14 @@ export class KerasModels {
     return undefined;
   }
 
-  /** The model every call site passes for a parameter, when they all pass the same one. */
+  /**
+   * The model every call site passes for a parameter, when they all pass the same one. A parameter named like a model
+   * (`def train(model, ...)`) with no call site in the file stands for the one model the file builds, if it builds
+   * exactly one (a training helper next to its model builder).
+   */
   private passedModel(param: PyNode, depth: number): KerasModel | undefined {
     const args = parameterArguments(this.a, param);
+    if (!args) return this.onlyModel(param);
     let found: KerasModel | undefined;
     for (const arg of args ?? []) {
       const m = this.modelAt(arg, depth + 1, true);
@@ -237,6 +242,16 @@ export class KerasModels {
       found = m;
     }
     return found;
+  }
+
+  private onlyModel(param: PyNode): KerasModel | undefined {
+    const fn = param.ancestor('function_definition');
+    if (!/model|net|clf|classifier/i.test(param.text) || !hasParameter(fn, param.text) || elementBefore(this.a, param)) return undefined;
+    // Called from somewhere in the file (with *args, say): the arguments are not readable, so no guess.
+    const name = fn?.child('name')?.text;
+    if (!name || this.a.callsNamed(name).length) return undefined;
+    const models = this._models ?? [];
+    return models.length === 1 ? models[0] : undefined;
   }
 
   private find(): KerasModel[] {

@@ -1,4 +1,5 @@
 import { calleeName, enclosingFunction, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { returnValues } from '../../analysis/modules';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -118,9 +119,10 @@ function emptyKind(v: PyNode): 'list' | 'dict' | undefined {
  * How an empty list/dict held by `target` (`self.layers` or a local name) is filled within `scope`: whether it gets
  * module constructions, and whether every dict key is a valid ModuleDict name.
  */
-function fills(a: Analysis, scope: PyNode, target: string, kind: 'list' | 'dict'): { modules: boolean; keysOk: boolean; nodes: PyNode[] } {
+function fills(a: Analysis, scope: PyNode, target: string, kind: 'list' | 'dict'): { modules: boolean; keysOk: boolean; nodes: PyNode[]; likely: boolean } {
   let modules = false;
   let keysOk = true;
+  let likely = false;
   const nodes: PyNode[] = [];
   const isTarget = (n: PyNode | undefined) => unparen(n)?.text === target;
   scope.walk((n) => {
@@ -131,7 +133,9 @@ function fills(a: Analysis, scope: PyNode, target: string, kind: 'list' | 'dict'
       const args = positionalArgs(n);
       if (kind === 'list' && (name === 'append' || name === 'insert')) {
         nodes.push(n);
-        if (isModuleCall(a, args[name === 'insert' ? 1 : 0])) modules = true;
+        const item = args[name === 'insert' ? 1 : 0];
+        if (isModuleCall(a, item)) modules = true;
+        else if (likelyModule(a, item, n)) likely = true;
       } else if (kind === 'list' && name === 'extend') {
         nodes.push(n);
         const l = unparen(args[0]);
@@ -158,7 +162,74 @@ function fills(a: Analysis, scope: PyNode, target: string, kind: 'list' | 'dict'
       }
     }
   });
-  return { modules, keysOk, nodes };
+  return { modules, keysOk, nodes, likely };
+}
+
+/** Names of values and factories that hold layers (`layer`, `get_layer(...)`, `make_block(...)`). */
+const LAYERISH = /layer|block|module|encoder|decoder|head|conv|mlp|cell/i;
+
+/**
+ * An appended value that is not a module construction but is one by another sign: checked by
+ * `isinstance(v, nn.Module)` around the append, named like a layer, or made by a layer factory (`get_layer(...)`,
+ * a function of the file that returns a module construction). Functions (`F.relu`) and attributes are not.
+ */
+function likelyModule(a: Analysis, item: PyNode | undefined, at: PyNode): boolean {
+  const v = unparen(item);
+  if (v?.type === 'identifier') {
+    // Also kept as `self.fc = layer`, or read from a registered attribute (`layer = self.fc`): registered already.
+    const bound = unparen(a.scopes.valueAt(v.text, v) ?? undefined);
+    if (assignedToSelf(v) || (bound?.type === 'attribute' && bound.child('object')?.text === 'self')) return false;
+    if (guardedAsModule(v.text, at)) return true;
+    // A local value is judged by what it holds (`layer = getattr(self, name)` is not a new layer); a parameter or
+    // loop target by its name.
+    if (bound) return bound.type === 'call' && likelyModule(a, bound, at);
+    return LAYERISH.test(v.text);
+  }
+  if (v?.type !== 'call') return false;
+  const fn = v.child('function');
+  const q = a.callee(v);
+  if (q && /^(torch|builtins|copy|functools)\./.test(q)) return false;
+  if (fn?.type === 'identifier') {
+    const defs = a.functions.get(fn.text);
+    if (defs?.length === 1) return returnValues(defs[0]!).some((r) => isModuleCall(a, r));
+  }
+  return LAYERISH.test(calleeName(v) ?? '');
+}
+
+/** The append sits in the body of `if isinstance(name, nn.Module):`. */
+function guardedAsModule(name: string, at: PyNode): boolean {
+  const guard = new RegExp(`isinstance\\(\\s*${name}\\s*,\\s*[\\w.]*Module\\s*\\)`);
+  for (let n: PyNode | null = at; n && n.type !== 'function_definition'; n = n.parent) {
+    const p: PyNode | null = n.parent;
+    if ((p?.type === 'if_statement' || p?.type === 'elif_clause') && p.child('consequence') === n && guard.test(p.child('condition')?.text ?? '')) return true;
+  }
+  return false;
+}
+
+/**
+ * A method calls the items of `target` like modules: `for layer in self.layers: x = layer(x)` (also through
+ * `enumerate` / `zip` / `reversed`), or `self.layers[i](x)`.
+ */
+function itemsCalled(cls: PyNode, target: string): boolean {
+  let found = false;
+  cls.walk((n) => {
+    if (found) return false;
+    if (n.type === 'call') {
+      const fn = n.child('function');
+      if (fn?.type === 'subscript' && fn.child('value')?.text === target) found = true;
+    } else if (n.type === 'for_statement') {
+      const right = unparen(n.child('right'));
+      const iterated = right?.text === target || (right?.type === 'call' && /^(enumerate|zip|reversed)$/.test(right.child('function')?.text ?? '') && positionalArgs(right).some((x) => x.text === target));
+      if (!iterated) return undefined;
+      const names = new Set<string>();
+      n.child('left')?.walk((t) => void (t.type === 'identifier' && names.add(t.text)));
+      n.child('body')?.walk((c) => {
+        if (c.type === 'call' && c.child('function')?.type === 'identifier' && names.has(c.child('function')!.text)) found = true;
+      });
+    }
+    return undefined;
+  });
+  return found;
 }
 
 /**
@@ -287,9 +358,10 @@ function checkClass(a: Analysis, m: ModuleClass, byAttr: Map<string, PyNode[]>, 
         const empty = emptyKind(v);
         if (empty) {
           const f = fills(a, m.node, target, empty);
-          if (!f.modules) continue;
+          if (!f.modules && !(f.likely && itemsCalled(m.node, target))) continue;
           fillers = [s, ...f.nodes];
-          found = { kind: empty, fix: empty === 'dict' && !f.keysOk ? undefined : (nn) => [{ start: v.start, end: v.end, newText: `${nn}.${empty === 'dict' ? 'ModuleDict' : 'ModuleList'}()` }] };
+          // Items only likely modules: no fix (ModuleList.append raises on anything else).
+          found = { kind: empty, fix: !f.modules || (empty === 'dict' && !f.keysOk) ? undefined : (nn) => [{ start: v.start, end: v.end, newText: `${nn}.${empty === 'dict' ? 'ModuleDict' : 'ModuleList'}()` }] };
         } else if (v.type === 'identifier') {
           const local = localCollection(a, v);
           if (!local) continue;

@@ -227,7 +227,8 @@ function maskingOf(a: Analysis, expr: PyNode | undefined, depth = 0): Masking | 
       const inner = maskingOf(a, left, depth + 1) ?? maskingOf(a, right, depth + 1);
       if (inner) return inner;
       // `scores * mask`: the other factor is the scores (not a number: `mask * -1e9` is an additive mask).
-      if ((maskLike(right) && !maskLike(left) && !isNumber(left)) || (maskLike(left) && !maskLike(right) && !isNumber(right))) return { kind: 'mul', node: e };
+      const masks = (x: PyNode | undefined) => maskLike(x) || isComparison(x);
+      if ((masks(right) && !masks(left) && !isNumber(left)) || (masks(left) && !masks(right) && !isNumber(right))) return { kind: 'mul', node: e };
       return undefined;
     }
   }
@@ -255,13 +256,17 @@ function softmaxInput(a: Analysis, call: PyNode): PyNode | undefined {
 }
 
 /**
- * Whether the attention weights (a softmax's output) weight something by a matrix product (`attn @ v`,
- * `torch.matmul(attn, v)`, `torch.einsum(..., attn, v)`) and are never multiplied, divided or masked (a masked
- * softmax that zeroes and renormalises the weights afterwards is correct). Other uses (returned, logged) do not count.
+ * How the attention weights (a softmax's output) are used: whether they weight something by a matrix product
+ * (`attn @ v`, `torch.matmul(attn, v)`, `torch.einsum(..., attn, v)`), whether they are multiplied, divided or masked
+ * afterwards (`renorm`), and whether that is a masking or renormalisation (`maskRenorm`: `attn * mask`, a division,
+ * `masked_fill`, an in-place change; `attn.unsqueeze(-1) * values`, attention pooling, is not: that is `weighting`).
+ * Other uses (returned, logged, a loss target) do not count.
  */
-function weightsReachValues(a: Analysis, softmax: PyNode): boolean {
+function weightUses(a: Analysis, softmax: PyNode): { matmul: boolean; renorm: boolean; maskRenorm: boolean; weighting: boolean } {
   let matmul = false;
+  let weighting = false;
   let renorm = false;
+  let maskRenorm = false;
   const seen = new Set<PyNode>();
   const follow = (start: PyNode, depth: number): void => {
     if (depth > 6 || seen.has(start)) return;
@@ -274,14 +279,19 @@ function weightsReachValues(a: Analysis, softmax: PyNode): boolean {
       if (p.type === 'binary_operator') {
         const op = operatorOf(p);
         if (op === '@') matmul = true;
-        else if (op === '*' || op === '/') renorm = true;
+        else if (op === '*' || op === '/') {
+          renorm = true;
+          const other = (p.child('left') === n ? p.child('right') : p.child('left')) ?? undefined;
+          if (op === '/' || maskLike(other) || isComparison(other)) maskRenorm = true;
+          else if (!isNumber(other)) weighting = true;
+        }
         return;
       }
       if (p.type === 'argument_list' && p.parent?.type === 'call') {
         const c = p.parent;
         const name = calleeName(c) ?? '';
         if (MATMUL_FUNCTIONS.has(a.callee(c) ?? '')) matmul = true;
-        else if (RENORM.has(name) || name.endsWith('_')) renorm = true;
+        else if (RENORM.has(name) || name.endsWith('_')) renorm = maskRenorm = true;
         else if (/drop/i.test(name) && positionalArgs(c)[0] === n) {
           // Dropout on the weights: F.dropout(attn, ...), self.dropout(attn), self.attn_drop(attn).
           n = c;
@@ -294,7 +304,7 @@ function weightsReachValues(a: Analysis, softmax: PyNode): boolean {
         if (call?.type !== 'call' || call.child('function') !== p) return;
         const m = p.child('attribute')?.text ?? '';
         if (MATMUL_METHODS.has(m)) matmul = true;
-        else if (RENORM.has(m) || m.endsWith('_')) renorm = true;
+        else if (RENORM.has(m) || m.endsWith('_')) renorm = maskRenorm = true;
         else if (WEIGHTS_PASS.has(m)) {
           n = call;
           continue;
@@ -302,7 +312,7 @@ function weightsReachValues(a: Analysis, softmax: PyNode): boolean {
         return;
       }
       if (p.type === 'subscript' && p.child('value') === n) {
-        if (p.parent?.type === 'assignment' && p.parent.child('left') === p) renorm = true; // attn[mask] = 0
+        if (p.parent?.type === 'assignment' && p.parent.child('left') === p) renorm = maskRenorm = true; // attn[mask] = 0
         return;
       }
       if (p.type === 'assignment' && p.child('right') === n) {
@@ -311,7 +321,7 @@ function weightsReachValues(a: Analysis, softmax: PyNode): boolean {
         // Every later read of the name that holds this value; `attn *= mask` / `attn /= ...` renormalise.
         walkScope(scopeRoot(p), (id) => {
           if (id.start < p.end) return;
-          if (id.type === 'augmented_assignment' && unparen(id.child('left'))?.text === left.text) renorm = true;
+          if (id.type === 'augmented_assignment' && unparen(id.child('left'))?.text === left.text) renorm = maskRenorm = true;
           if (id.type === 'identifier' && id.text === left.text && id.parent?.type !== 'keyword_argument' && valueBefore(a, id) === n) follow(id, depth + 1);
         });
       }
@@ -319,7 +329,22 @@ function weightsReachValues(a: Analysis, softmax: PyNode): boolean {
     }
   };
   follow(softmax, 0);
-  return matmul && !renorm;
+  return { matmul, renorm, maskRenorm, weighting };
+}
+
+/** `tokens != pad_id`, `(lengths > 0).float()`: a 0/1 comparison. */
+function isComparison(n: PyNode | undefined): boolean {
+  const e = unparen(n);
+  if (e?.type === 'comparison_operator') return true;
+  const f = e?.type === 'call' ? e.child('function') : undefined;
+  return f?.type === 'attribute' && WEIGHTS_PASS.has(f.child('attribute')?.text ?? '') && isComparison(f.child('object'));
+}
+
+/** The softmax input is the product itself, or a name bound to it by the assignment right before the softmax's. */
+function productFeedsDirectly(a: Analysis, input: PyNode, product: PyNode): boolean {
+  const e = unparen(input);
+  if (e === product) return true;
+  return e?.type === 'identifier' && unparen(valueBefore(a, e) ?? undefined) === product;
 }
 
 function fixOf(a: Analysis, m: Extract<Masking, { kind: 'fill' }>): RawFix {
@@ -373,7 +398,13 @@ export const AR010: Rule = {
       const m = maskingOf(a, input);
       if (!m) continue;
       const node = m.kind === 'fill' ? m.call : m.node;
-      if (reported.has(node) || !weightsReachValues(a, call)) continue;
+      if (reported.has(node)) continue;
+      const uses = weightUses(a, call);
+      // Weights that reach the values by a product and are not rescaled; a product with a mask feeding the softmax
+      // right away is wrong however the weights are used next (attention pooling: `(h * attn.unsqueeze(-1)).sum(1)`),
+      // unless they are masked and renormalised afterwards. Not for log_softmax (often a masked loss, not attention).
+      const direct = m.kind === 'mul' && !/log_softmax/.test(a.callee(call) ?? calleeName(call) ?? '') && productFeedsDirectly(a, input, m.node) && (uses.matmul || uses.weighting) && !uses.maskRenorm;
+      if (!(uses.matmul && !uses.renorm) && !direct) continue;
       reported.add(node);
       const text = node.text.replace(/\s+/g, ' ');
       if (m.kind === 'fill') {

@@ -1,5 +1,6 @@
 import { keywordArg } from '../../analysis';
 import { kerasModels, outputLayer } from '../../analysis/keras';
+import { tfActivations, tfLogitsArgument } from '../../analysis/kerasarch-tfactivations';
 import type { RawFix, Rule } from '../../types';
 import { CROSSENTROPY, LOSS_CLASS, lossesModule } from './shared';
 
@@ -15,13 +16,29 @@ export const KR003: Rule = {
       '`"sparse_categorical_crossentropy"`). When the last Dense layer has no activation its outputs are logits: treated as ' +
       'probabilities they are clipped into [1e-7, 1 - 1e-7], gradients vanish for most samples and training stalls at a poor ' +
       'accuracy. The reverse, softmax/sigmoid outputs with `from_logits=True`, applies the activation twice and also learns ' +
-      'badly. Either give the output layer its activation or tell the loss it receives logits.',
+      'badly. Either give the output layer its activation or tell the loss it receives logits. The same holds for ' +
+      'TensorFlow\'s `tf.nn.softmax_cross_entropy_with_logits(logits=...)` family (and `tf.losses.*_cross_entropy`): ' +
+      'their `logits` must be the values before the softmax/sigmoid, not a `tf.nn.softmax(...)` output or a Dense ' +
+      'layer built with `activation=tf.nn.softmax`.',
     wrong:
       'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])\nmodel.compile(optimizer="adam", loss="sparse_categorical_crossentropy")',
     right:
       'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])\nmodel.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))',
     concept: 'Logits vs probabilities: a loss must know which one it receives',
     fixable: true,
+  },
+  nodeTypes: ['call'],
+  candidate: { reads: ['imports'], test: (call, ctx) => tfLogitsArgument(ctx.analysis, call) !== undefined },
+  visit(call, ctx) {
+    const arg = tfLogitsArgument(ctx.analysis, call);
+    if (!arg) return;
+    const act = tfActivations(ctx.analysis).of(arg.logits);
+    if (!act) return;
+    const line = ctx.source.slice(0, act.site.start).split('\n').length;
+    ctx.report({
+      node: arg.logits,
+      message: `tf.${arg.loss} expects raw logits but receives the output of a ${act.kind} (line ${line}), so the ${act.kind} is applied twice. Pass the values before the ${act.kind}.`,
+    });
   },
   check(ctx) {
     const a = ctx.analysis;

@@ -1,5 +1,7 @@
-import { kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
-import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
+import { kerasModels, kerasName, type KerasModel, type KLayer } from '../../analysis/keras';
+import { featureMaps } from '../../analysis/kerasarch-featuremaps';
+import { reachingDefs } from '../../analysis/kerasarch-reaching';
+import { keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import { valueBefore } from '../../analysis/values';
 import type { RawFix, Rule } from '../../types';
@@ -52,6 +54,7 @@ export const KR004: Rule = {
   },
   check(ctx) {
     const a = ctx.analysis;
+    const reported = new Set<PyNode>();
     for (const m of kerasModels(a).models) {
       const L = m.layers;
       for (let i = 1; i < L.length; i++) {
@@ -75,11 +78,69 @@ export const KR004: Rule = {
             : `Dense after ${prev.cls} without Flatten: it is applied per ${prev.kind === 'conv1d' || prev.kind === 'pool1d' ? 'time step' : 'pixel'} and the model outputs a feature map. Insert Flatten() (or ${prev.kind === 'conv1d' || prev.kind === 'pool1d' ? 'GlobalMaxPooling1D()' : 'GlobalAveragePooling2D()'}) before it.`,
           fixes: fix && !sequence ? [fix] : undefined,
         });
+        if (L[i]!.call) reported.add(L[i]!.call!);
         break;
       }
     }
+    for (const { app, layer } of denseApplications(a)) {
+      if (!layer.call || reported.has(layer.call) || !isGraphOutput(a, app)) continue;
+      const map = featureMaps(a).shapes(positionalArgs(app)[0]).map;
+      if (!map) continue;
+      reported.add(layer.call);
+      ctx.report({
+        node: layer.call,
+        message: `This Dense can receive the 4-D output of ${map.cls} (line ${lineOf(ctx.source, map.site)}) with no Flatten or global pooling on that path, so it is applied per pixel and the model outputs a feature map. Flatten or pool on every path before it.`,
+      });
+    }
   },
 };
+
+function lineOf(source: string, node: PyNode): number {
+  return source.slice(0, node.start).split('\n').length;
+}
+
+/** Functional applications of a Keras Dense layer: `Dense(10)(x)`, or `head(x)` with `head = Dense(10)`. */
+function denseApplications(a: Analysis): { app: PyNode; layer: KLayer }[] {
+  const out: { app: PyNode; layer: KLayer }[] = [];
+  for (const call of a.index.of('call')) {
+    const fn = call.child('function');
+    const ctor = fn?.type === 'call' ? fn : fn?.type === 'identifier' ? unparen(valueBefore(a, fn) ?? undefined) : undefined;
+    if (ctor?.type !== 'call' || !/\.Dense$/.test(kerasName(a.callee(ctor)) ?? '')) continue;
+    const layer = kerasModels(a).layerOf(ctor, call, 'functional');
+    if (layer.kind === 'dense' && positionalArgs(call).length === 1) out.push({ app: call, layer });
+  }
+  return out;
+}
+
+/**
+ * The application is what the model outputs: returned by its function (`x = Dense(...)(x)` ... `return x`) or given
+ * as a Model's outputs. A per-pixel Dense in the middle of a network can be meant (a 1x1 projection).
+ */
+function isGraphOutput(a: Analysis, app: PyNode): boolean {
+  const parent = app.parent;
+  if (parent?.type === 'return_statement') return true;
+  if (parent?.type !== 'assignment' || parent.child('right') !== app || parent.child('left')?.type !== 'identifier') return false;
+  const name = parent.child('left')!.text;
+  const scope = app.ancestor('function_definition') ?? app.ancestor('module');
+  let found = false;
+  scope?.walk((n) => {
+    if (found || (n !== scope && (n.type === 'function_definition' || n.type === 'class_definition'))) return false;
+    if (n.type !== 'identifier' || n.text !== name || n.start < app.end) return undefined;
+    const use = n.parent;
+    const isOut =
+      use?.type === 'return_statement' ||
+      (use?.type === 'keyword_argument' && /^outputs?$/.test(use.child('name')?.text ?? '') && isModelCall(a, use.parent?.parent)) ||
+      (use?.type === 'argument_list' && positionalArgs(use.parent!)[1] === n && isModelCall(a, use.parent));
+    if (isOut && reachingDefs(n)?.some((d) => d.value === app)) found = true;
+    return undefined;
+  });
+  return found;
+}
+
+function isModelCall(a: Analysis, call: PyNode | null | undefined): boolean {
+  const q = call?.type === 'call' ? kerasName(a.callee(call)) : undefined;
+  return q === 'keras.Model' || q === 'keras.models.Model';
+}
 
 /** Losses of one value per sample, where a per-step output is the bug (a tagger would use a crossentropy over classes). */
 const SINGLE_VALUE_LOSSES = new Set(['binary_crossentropy', 'mean_squared_error', 'mean_absolute_error', 'huber_loss', 'huber']);

@@ -1,0 +1,165 @@
+// TensorFlow low-level code: which activation (softmax / sigmoid) a tensor expression has already been through, for
+// the `tf.nn.*_cross_entropy_with_logits(logits=...)` losses. Follows simple assignments, tuple unpacking of a file
+// function's return, parameters whose call sites all agree, `self.x` attributes with one value, functions of the file,
+// activation calls (`tf.nn.softmax(z)`), TF1 layers (`tf.layers.dense(h, 10, activation=tf.nn.softmax)`) and applied
+// Keras layers (`Dense(10, activation="softmax")(h)`). Anything else is undefined: the rule stays silent.
+import type { PyNode } from '../parser';
+import { keywordArg, positionalArgs, unparen, type Analysis } from './index';
+import { kerasModels, kerasName } from './keras';
+import { returnValues } from './modules';
+import { parameterArguments } from './parameters';
+import { elementBefore, valueBefore } from './values';
+
+export type TfActivation = 'softmax' | 'sigmoid';
+
+export interface TfActivated {
+  kind: TfActivation;
+  /** The call that applied the activation (for the message). */
+  site: PyNode;
+}
+
+const MAX_DEPTH = 12;
+
+/** `tensorflow.compat.v1.nn.softmax` -> `tensorflow.nn.softmax`. */
+export function tfName(q: string | undefined): string | undefined {
+  return q?.replace(/^tensorflow\.compat\.v[12]\./, 'tensorflow.');
+}
+
+const ACTIVATION_FNS: Record<string, TfActivation> = {
+  'tensorflow.nn.softmax': 'softmax',
+  'tensorflow.math.softmax': 'softmax',
+  'tensorflow.nn.sigmoid': 'sigmoid',
+  'tensorflow.math.sigmoid': 'sigmoid',
+  'tensorflow.sigmoid': 'sigmoid',
+  'keras.activations.softmax': 'softmax',
+  'keras.activations.sigmoid': 'sigmoid',
+};
+
+/** TF1 layer functions taking the activation as `activation=` (third positional: inputs, units, activation). */
+const TF1_DENSE = new Set(['tensorflow.layers.dense', 'tensorflow.contrib.layers.fully_connected']);
+
+/** Functions that keep what the values mean (shape or dtype changes only). */
+const SHAPE_FNS = new Set(['tensorflow.reshape', 'tensorflow.squeeze', 'tensorflow.identity', 'tensorflow.cast']);
+
+function activationQname(a: Analysis, n: PyNode): TfActivation | undefined {
+  const q = tfName(kerasName(a.qname(n)));
+  if (q && ACTIVATION_FNS[q]) return ACTIVATION_FNS[q];
+  const s = /^['"](softmax|sigmoid)['"]$/.exec(n.text);
+  return s ? (s[1] as TfActivation) : undefined;
+}
+
+export class TfActivations {
+  constructor(private readonly a: Analysis) {}
+
+  of(expr: PyNode | undefined, depth = 0): TfActivated | undefined {
+    const e = unparen(expr);
+    if (!e || depth > MAX_DEPTH) return undefined;
+    if (e.type === 'identifier') return this.name(e, depth);
+    if (e.type === 'attribute' && e.child('object')?.text === 'self') return this.selfAttr(e, depth);
+    if (e.type !== 'call') return undefined;
+    const fn = e.child('function');
+    if (!fn) return undefined;
+    const q = tfName(kerasName(this.a.qname(fn)));
+    const args = positionalArgs(e);
+    if (q && ACTIVATION_FNS[q]) return { kind: ACTIVATION_FNS[q], site: e };
+    if (q && TF1_DENSE.has(q)) {
+      const act = keywordArg(e, q.endsWith('fully_connected') ? 'activation_fn' : 'activation') ?? (q.endsWith('dense') ? args[2] : undefined);
+      const kind = act ? activationQname(this.a, act) : undefined;
+      return kind ? { kind, site: e } : undefined;
+    }
+    if (q && SHAPE_FNS.has(q)) return this.of(args[0] ?? keywordArg(e, 'tensor') ?? keywordArg(e, 'x') ?? keywordArg(e, 'input'), depth + 1);
+    // An applied Keras layer: `Dense(10, activation="softmax")(h)`, or `out = Dense(...)` then `out(h)`.
+    const ctor = fn.type === 'call' ? fn : fn.type === 'identifier' ? unparen(valueBefore(this.a, fn) ?? undefined) : undefined;
+    if (ctor?.type === 'call') {
+      const layer = kerasModels(this.a).layerOf(ctor, e, 'functional');
+      if (layer.activation === 'softmax' || layer.activation === 'sigmoid') return { kind: layer.activation, site: e };
+      return undefined;
+    }
+    if (fn.type === 'identifier') {
+      const defs = this.a.functions.get(fn.text);
+      if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) return this.returned(defs[0]!, depth);
+    }
+    return undefined;
+  }
+
+  /** What a function returns, when every return agrees (element `index` of the returned tuples, when given). */
+  private returned(fn: PyNode, depth: number, index?: number): TfActivated | undefined {
+    const rets = returnValues(fn);
+    let found: TfActivated | undefined;
+    for (const r of rets) {
+      const item = index === undefined ? r : tupleItem(r, index);
+      const out = item ? this.of(item, depth + 1) : undefined;
+      if (!out || (found && found.kind !== out.kind)) return undefined;
+      found ??= out;
+    }
+    return found;
+  }
+
+  private name(id: PyNode, depth: number): TfActivated | undefined {
+    const v = valueBefore(this.a, id);
+    if (v) return this.of(v, depth + 1);
+    if (v === undefined) return undefined;
+    const el = elementBefore(this.a, id);
+    if (el) {
+      const s = unparen(el.source);
+      if (s?.type === 'tuple' || s?.type === 'expression_list') return this.of(tupleItem(s, el.index), depth + 1);
+      const fn = s?.type === 'call' ? s.child('function') : undefined;
+      const defs = fn?.type === 'identifier' ? this.a.functions.get(fn.text) : undefined;
+      return defs?.length === 1 && !defs[0]!.ancestor('class_definition') ? this.returned(defs[0]!, depth, el.index) : undefined;
+    }
+    return this.allAgree(parameterArguments(this.a, id), depth);
+  }
+
+  /** `self.probs` assigned once in the class (`self.probs = tf.nn.softmax(self.scores)`). */
+  private selfAttr(e: PyNode, depth: number): TfActivated | undefined {
+    const cls = e.ancestor('class_definition');
+    const attr = e.child('attribute')?.text;
+    if (!cls || !attr) return undefined;
+    return this.allAgree(this.a.scopes.selfAttr(cls, attr), depth);
+  }
+
+  private allAgree(values: readonly PyNode[] | undefined, depth: number): TfActivated | undefined {
+    if (!values?.length) return undefined;
+    let found: TfActivated | undefined;
+    for (const v of values) {
+      const out = this.of(v, depth + 1);
+      if (!out || (found && found.kind !== out.kind)) return undefined;
+      found ??= out;
+    }
+    return found;
+  }
+}
+
+function tupleItem(r: PyNode, index: number): PyNode | undefined {
+  const t = unparen(r);
+  if (t?.type !== 'tuple' && t?.type !== 'expression_list') return undefined;
+  return t.namedChildren.filter((c) => c.type !== 'comment')[index];
+}
+
+/** The TF loss functions that take raw logits, and where their `logits` argument sits when passed by position. */
+const LOGITS_LOSSES: Record<string, number> = {
+  'tensorflow.nn.softmax_cross_entropy_with_logits': 1,
+  'tensorflow.nn.softmax_cross_entropy_with_logits_v2': 1,
+  'tensorflow.nn.sparse_softmax_cross_entropy_with_logits': 1,
+  'tensorflow.nn.sigmoid_cross_entropy_with_logits': 1,
+  'tensorflow.nn.weighted_cross_entropy_with_logits': 1,
+  'tensorflow.losses.softmax_cross_entropy': 1,
+  'tensorflow.losses.sparse_softmax_cross_entropy': 1,
+  'tensorflow.losses.sigmoid_cross_entropy': 1,
+};
+
+/** `tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=z)`: the call's short name and its logits argument. */
+export function tfLogitsArgument(a: Analysis, call: PyNode): { loss: string; logits: PyNode } | undefined {
+  const q = tfName(a.callee(call));
+  const pos = q ? LOGITS_LOSSES[q] : undefined;
+  if (pos === undefined) return undefined;
+  const logits = keywordArg(call, 'logits') ?? positionalArgs(call)[pos];
+  return logits ? { loss: q!.slice('tensorflow.'.length), logits } : undefined;
+}
+
+const cache = new WeakMap<Analysis, TfActivations>();
+export function tfActivations(a: Analysis): TfActivations {
+  let t = cache.get(a);
+  if (!t) cache.set(a, (t = new TfActivations(a)));
+  return t;
+}

@@ -7,7 +7,7 @@ import { loadPyprojectOptions, mergeOptions, type LintOptions } from './config';
 import { lintSource } from './engine';
 import { lintNotebookCells, readIpynb } from './notebook';
 import { initParser } from './parser';
-import { lintProjectFile } from './project/withContext';
+import { lintProjectFile, lintProjectNotebook } from './project/withContext';
 import { allRules } from './rules';
 import type { Finding, Severity } from './types';
 
@@ -149,7 +149,8 @@ function lintFile(path: string, options: LintOptions, project: boolean): FileFin
   const run = { options };
   if (path.endsWith('.ipynb')) {
     const nb = readIpynb(text);
-    return lintNotebookCells(nb.sources, run).map((f) => ({ ...f, file: path, cell: (nb.cellIndex[f.cell] ?? f.cell) + 1 }));
+    const cells = project ? lintProjectNotebook(resolve(path), nb.sources, readProjectFile, run).findings : lintNotebookCells(nb.sources, run);
+    return cells.map((f) => ({ ...f, file: path, cell: (nb.cellIndex[f.cell] ?? f.cell) + 1 }));
   }
   const findings = project ? lintProjectFile(resolve(path), text, readProjectFile, run) : lintSource(text, run);
   return findings.map((f) => ({ ...f, file: path }));

@@ -144,6 +144,31 @@ class Net(nn.Module):  # descent: ignore-file
   });
 });
 
+describe('notebooks with project context', () => {
+  const notebook = (cells: string[]) =>
+    JSON.stringify({ metadata: { language_info: { name: 'python' } }, cells: [{ cell_type: 'markdown', source: '# Train' }, ...cells.map((c) => ({ cell_type: 'code', source: c }))] });
+  const CELLS = ['import torch\nimport torch.nn as nn\nfrom model import Net\n', 'model = Net()\ncriterion = nn.CrossEntropyLoss()\n', 'def step(x, y):\n    return criterion(model(x), y)\n'];
+
+  test('descent-lint: the finding lands in the cell that calls the loss and names model.py', async () => {
+    const dir = project('notebook', { 'model.py': SOFTMAX_NET, 'train.ipynb': notebook(CELLS) });
+    const findings = (await cli([join(dir, 'train.ipynb'), '--select', 'LS001'])) as { cell?: number; line: number; message: string }[];
+    assert.deepEqual(findings.map((f) => [f.cell, f.line]), [[4, 2]]);
+    assert.match(findings[0]!.message, /\(line 13 of model\.py\)/);
+    assert.deepEqual(await cli([join(dir, 'train.ipynb'), '--select', 'LS001', '--no-project']), []);
+  });
+
+  test('worker core: lintNotebook with the notebook path', () => {
+    const dir = project('notebook2', { 'model.py': SOFTMAX_NET });
+    const replies: FromWorker[] = [];
+    const c = new LintCore((m) => replies.push(m));
+    c.handle({ type: 'lintNotebook', id: 1, cells: CELLS, options: { select: ['LS001'] }, path: join(dir, 'train.ipynb') });
+    const r = replies.at(-1) as Extract<FromWorker, { type: 'notebookFindings' }>;
+    assert.deepEqual(r.findings.map((f) => [f.rule, f.cell, f.range.start.line]), [['LS001', 2, 1]]);
+    assert.deepEqual(r.contextFiles, [join(dir, 'model.py')]);
+    c.dispose();
+  });
+});
+
 describe('lint worker core with project context', () => {
   function core() {
     const replies: FromWorker[] = [];

@@ -1,7 +1,9 @@
 // Linting a file together with its project context (context.ts): the context is appended after the file's text,
 // so the file's offsets, lines and fixes are unchanged; findings past the file's end are dropped and "(line N)"
 // references into the context are rewritten to the module and line they came from.
-import { lintSource, type LintRun } from '../engine';
+import { lintDocument, lintSource, type LintRun } from '../engine';
+import { joinCells, lintNotebookCells, mapFindingsToCells, type CellFinding } from '../notebook';
+import { ParsedDocument } from '../parser';
 import type { Finding } from '../types';
 import { display, projectContext, type ProjectContext, type ReadFile } from './context';
 
@@ -51,4 +53,21 @@ export function lintProjectFile(file: string, source: string, read: ReadFile, ru
   if (!context) return lintSource(source, run);
   const joined = joinContext(source, context);
   return mapContextFindings(lintSource(joined.source, run), joined, file, context);
+}
+
+/**
+ * Lints notebook cells with the project context of the notebook's file: the context goes after the last cell, as a
+ * cell of its own whose findings are dropped.
+ */
+export function lintProjectNotebook(file: string, cells: readonly string[], read: ReadFile, run: LintRun = {}): { findings: CellFinding[]; contextFiles: string[] } {
+  const context = projectContext(file, joinCells(cells).source, read);
+  if (!context) return { findings: lintNotebookCells(cells, run), contextFiles: [] };
+  const joined = joinCells([...cells, context.text]);
+  const doc = new ParsedDocument(joined.source, false);
+  try {
+    const own = mapContextFindings(lintDocument(doc, run), { contextLine: joined.cellLines[cells.length]! }, file, context);
+    return { findings: mapFindingsToCells(joined, own), contextFiles: context.files };
+  } finally {
+    doc.dispose();
+  }
 }

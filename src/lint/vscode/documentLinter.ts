@@ -37,6 +37,8 @@ export class DocumentLinter implements vscode.Disposable {
   private readonly notebookTimers = new Map<string, NodeJS.Timeout>();
   /** The latest lint request per notebook: replies to older ones are dropped. */
   private readonly notebookRequests = new Map<string, number>();
+  /** Per notebook: the project files its last lint read definitions from. */
+  private readonly notebookContext = new Map<string, string[]>();
   private notebookSeq = 0;
   private readonly subscriptions: vscode.Disposable[] = [];
 
@@ -122,6 +124,10 @@ export class DocumentLinter implements vscode.Disposable {
       clearTimeout(other.timer);
       other.timer = setTimeout(() => this.lintNow(other), DEBOUNCE_MS * 2);
     }
+    for (const [key, files] of this.notebookContext) {
+      const nb = files.includes(path) ? vscode.workspace.notebookDocuments.find((n) => n.uri.toString() === key) : undefined;
+      if (nb) this.scheduleNotebook(nb, DEBOUNCE_MS * 2);
+    }
   }
 
   private get projectContext(): boolean {
@@ -169,10 +175,12 @@ export class DocumentLinter implements vscode.Disposable {
       for (const c of nb.getCells()) this.diagnostics.delete(c.document.uri);
       return;
     }
-    this.client.lintNotebook(cells.map((c) => c.document.getText()), this.options.forUri(nb.uri)).then(
+    const path = nb.uri.scheme === 'file' && this.projectContext ? nb.uri.fsPath : undefined;
+    this.client.lintNotebook(cells.map((c) => c.document.getText()), this.options.forUri(nb.uri), path).then(
       (result) => {
         if (!result || this.notebookRequests.get(key) !== request || nb.isClosed || !this.enabled) return;
         this.notebookRequests.delete(key);
+        this.notebookContext.set(key, result.contextFiles);
         for (const c of nb.getCells()) this.diagnostics.delete(c.document.uri);
         const byCell = new Map<number, LintDiagnostic[]>();
         for (const f of result.findings) {
@@ -190,6 +198,7 @@ export class DocumentLinter implements vscode.Disposable {
     const key = nb.uri.toString();
     clearTimeout(this.notebookTimers.get(key));
     this.notebookRequests.delete(key);
+    this.notebookContext.delete(key);
     for (const c of nb.getCells()) this.diagnostics.delete(c.document.uri);
   }
 

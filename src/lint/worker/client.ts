@@ -39,6 +39,8 @@ export interface DocumentLintResult {
 export interface NotebookLintResult {
   findings: CellFinding[];
   ms: number;
+  /** Project files the notebook imports definitions from. */
+  contextFiles: string[];
 }
 
 type Pending =
@@ -114,9 +116,9 @@ export class LintClient {
     });
   }
 
-  lintNotebook(cells: string[], options: LintOptions): Promise<NotebookLintResult | undefined> {
+  lintNotebook(cells: string[], options: LintOptions, path?: string): Promise<NotebookLintResult | undefined> {
     return new Promise((resolve) => {
-      const message: ToWorker = { type: 'lintNotebook', id: this.nextId++, cells, options };
+      const message: ToWorker = { type: 'lintNotebook', id: this.nextId++, cells, options, ...(path ? { path } : {}) };
       this.pending.set(message.id, { message, resolve, resyncs: 0 });
       this.send(message);
     });
@@ -239,7 +241,7 @@ export class LintClient {
       if (latest === undefined || m.version < latest) return p.resolve(undefined); // closed, or stale
       (p.resolve as (r: DocumentLintResult) => void)({ version: m.version, findings: m.findings, ms: m.ms, contextFiles: m.contextFiles });
     } else if (m.type === 'notebookFindings' && p.message.type === 'lintNotebook') {
-      (p.resolve as (r: NotebookLintResult) => void)({ findings: m.findings, ms: m.ms });
+      (p.resolve as (r: NotebookLintResult) => void)({ findings: m.findings, ms: m.ms, contextFiles: m.contextFiles });
     } else p.resolve(undefined);
   }
 }

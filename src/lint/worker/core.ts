@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ParsedDocument, lintDocument, lintNotebookCells } from '..';
 import { projectContext } from '../project/context';
-import { joinContext, mapContextFindings } from '../project/withContext';
+import { joinContext, lintProjectNotebook, mapContextFindings } from '../project/withContext';
 import type { LintOptions } from '../config';
 import type { Finding } from '../types';
 import type { FromWorker, ToWorker } from './protocol';
@@ -88,8 +88,9 @@ export class LintCore {
       case 'lintNotebook': {
         try {
           const t0 = performance.now();
-          const findings = lintNotebookCells(m.cells, { options: m.options, onRuleError: this.onRuleError });
-          this.reply({ type: 'notebookFindings', id: m.id, findings, ms: performance.now() - t0 });
+          const run = { options: m.options, onRuleError: this.onRuleError };
+          const { findings, contextFiles } = m.path ? lintProjectNotebook(m.path, m.cells, readFrom(this.docs.values()), run) : { findings: lintNotebookCells(m.cells, run), contextFiles: [] };
+          this.reply({ type: 'notebookFindings', id: m.id, findings, ms: performance.now() - t0, contextFiles });
         } catch (e) {
           this.reply({ type: 'failed', id: m.id, message: (e as Error)?.stack ?? String(e) });
         }

@@ -17,7 +17,7 @@ export type ToWorker =
   | { type: 'close'; key: string }
   /** `path`: the file on disk, when there is one: the definitions it imports from its project are linted with it. */
   | { type: 'lint'; id: number; key: string; options: LintOptions; path?: string }
-  | { type: 'lintNotebook'; id: number; cells: string[]; options: LintOptions };
+  | { type: 'lintNotebook'; id: number; cells: string[]; options: LintOptions; path?: string };
 
 export type FromWorker =
   | { type: 'ready' }
@@ -33,7 +33,7 @@ export type FromWorker =
       /** Project files whose definitions were linted with the document (a change to one calls for a re-lint). */
       contextFiles: string[];
     }
-  | { type: 'notebookFindings'; id: number; findings: CellFinding[]; ms: number }
+  | { type: 'notebookFindings'; id: number; findings: CellFinding[]; ms: number; contextFiles: string[] }
   /** The worker's copy of the document is out of step (or unknown): the host re-opens it and asks again. */
   | { type: 'outOfStep'; id: number; key: string }
   | { type: 'failed'; id: number; message: string }

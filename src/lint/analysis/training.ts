@@ -618,13 +618,58 @@ export function moduloOperand(cond: PyNode | undefined): string | undefined {
   return operand;
 }
 
-/** The blocks that hold a backward() expression statement: where the order of zero_grad(), step() and backward() matters. */
+/**
+ * The backward call a statement runs on every path through it: an expression statement that calls backward(), a
+ * `with` block holding one, or an `if` with an `else` whose every branch holds one (the optional-AMP shape
+ * `if scaler: scaler.scale(loss).backward()` / `else: loss.backward()`). Undefined when some path skips it.
+ */
+export function alwaysBackward(s: PyNode): PyNode | undefined {
+  if (s.type === 'expression_statement') return callsWithin(s).find(isBackward);
+  if (s.type === 'with_statement') return firstAlwaysBackward(s.child('body'));
+  if (s.type !== 'if_statement') return undefined;
+  const branches: (PyNode | undefined)[] = [s.child('consequence')];
+  let hasElse = false;
+  for (const alt of s.childrenOf('alternative')) {
+    hasElse ||= alt.type === 'else_clause';
+    branches.push(alt.type === 'else_clause' ? alt.child('body') : alt.child('consequence'));
+  }
+  if (!hasElse) return undefined;
+  const found = branches.map(firstAlwaysBackward);
+  return found.every((b) => b !== undefined) ? found[0] : undefined;
+}
+
+/** The first backward a block's own statements run on every path (see `alwaysBackward`). */
+function firstAlwaysBackward(block: PyNode | undefined): PyNode | undefined {
+  for (const st of block?.namedChildren ?? []) {
+    const b = alwaysBackward(st);
+    if (b) return b;
+  }
+  return undefined;
+}
+
+/** The `if` / `with` statement a block belongs to (an `elif` / `else` block: its `if`), else undefined. */
+function compoundOf(block: PyNode): PyNode | undefined {
+  const p = block.parent;
+  if (p?.type === 'if_statement' || p?.type === 'with_statement') return p;
+  if ((p?.type === 'else_clause' || p?.type === 'elif_clause') && p.parent?.type === 'if_statement') return p.parent;
+  return undefined;
+}
+
+/**
+ * The blocks that hold a backward() statement: where the order of zero_grad(), step() and backward() matters. Also
+ * the block around an `if`/`else` (or `with`) that back-propagates on every path: there it counts as one backward.
+ */
 export function backwardBlocks(calls: readonly PyNode[]): Set<PyNode> {
   const blocks = new Set<PyNode>();
   for (const c of calls) {
     if (!isBackward(c)) continue;
-    const stmt = c.ancestor('expression_statement');
-    if (stmt?.parent) blocks.add(stmt.parent);
+    let stmt = c.ancestor('expression_statement');
+    while (stmt?.parent) {
+      blocks.add(stmt.parent);
+      const outer = compoundOf(stmt.parent);
+      if (!outer || !alwaysBackward(outer)) break;
+      stmt = outer;
+    }
   }
   return blocks;
 }

@@ -1,5 +1,6 @@
 import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
 import { kerasName } from '../../analysis/keras';
+import { numberValue, type NumberValue } from '../../analysis/loophp2-literals';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -38,10 +39,12 @@ function lastName(n: PyNode): string {
 
 /**
  * A keep probability passed as the drop probability: `rate=keep_prob`, `nn.Dropout(p=self.keep_prob)`. A name
- * bound in the file to a small literal (`keep_prob = 0.2`) is a misnamed drop rate: not reported.
+ * bound in the file to a small literal (`keep_prob = 0.2`, a parameter defaulting to 0.2) is a misnamed drop rate:
+ * not reported.
  */
-function keepProbabilityName(arg: PyNode, a: Analysis): boolean {
+function keepProbabilityName(arg: PyNode, a: Analysis, known: NumberValue | undefined): boolean {
   if ((arg.type !== 'identifier' && arg.type !== 'attribute') || !KEEP_NAME.test(lastName(arg))) return false;
+  if (known && known.value <= 0.5) return false;
   const v = arg.type === 'identifier' ? a.scopes.valueAt(arg.text, arg) : undefined;
   return !(v && (v.type === 'float' || v.type === 'integer') && Number(v.text) <= 0.5);
 }
@@ -68,7 +71,9 @@ export const HP004: Rule = {
       'is, `nn.Dropout(0.8)` throws away four units out of five on every training step and scales the survivors by 5: ' +
       'the network underfits badly, the training loss stays high, and nothing raises an error. Typical values are 0.1 to ' +
       '0.5; use `1 - keep_prob`. TensorFlow\'s own `tf.layers.dropout(rate=)` and `tf.nn.dropout(rate=)` take the drop rate ' +
-      'too. Also reported: a value named as a keep probability passed as the rate (`rate=keep_prob`). Functional dropout in a PyTorch Geometric file is not reported: graph models drop most of ' +
+      'too. A name is followed to the number it holds: a parameter\'s default (`def __init__(self, drop=0.9)`) when no ' +
+      'call in the file overrides it, the value every call passes, `self.p = p`. Also reported: a value named as a keep ' +
+      'probability passed as the rate (`rate=keep_prob`). Functional dropout in a PyTorch Geometric file is not reported: graph models drop most of ' +
       'their sparse input features on purpose (Graph U-Nets uses p=0.92).',
     wrong: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.8), nn.Linear(256, 10))',
     right: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))',
@@ -76,7 +81,8 @@ export const HP004: Rule = {
     fixable: false,
   },
   nodeTypes: ['call'],
-  local: ['imports', 'scopes'],
+  // Not statement-local: a name is followed to the literal it holds (call sites, defaults, `self.p = p`).
+  candidate: { reads: ['imports'], test: (call, ctx) => dropArg(ctx.analysis.callee(call), call)?.arg !== undefined },
   visit(call, ctx) {
     const found = dropArg(ctx.analysis.callee(call), call);
     const arg = found?.arg;
@@ -89,20 +95,23 @@ export const HP004: Rule = {
     const shown = found.layer ? `${fn}(${given})` : `${fn}(..., ${given})`;
     const what = found.keyword === 'p' ? 'p is the probability to drop, not to keep' : 'rate is the fraction to drop, not to keep';
     const node = arg.parent?.type === 'keyword_argument' ? arg.parent : arg;
-    if (keepProbabilityName(arg, ctx.analysis)) {
+    // The literal the argument holds: written in place, or followed to a default, the call sites, `self.p = p`.
+    const known = numberValue(ctx.analysis, arg);
+    const p = known?.value;
+    // p > 1 raises in PyTorch and Keras: not this rule's business.
+    const tooHigh = p !== undefined && p >= THRESHOLD && p <= 1;
+    if (!tooHigh && keepProbabilityName(arg, ctx.analysis, known)) {
       ctx.report({ node, message: `${shown} passes a keep probability where ${what}: use 1 - ${arg.text}.` });
       return;
     }
-    if (arg.type !== 'float' && arg.type !== 'integer') return;
-    const p = Number(arg.text.replace(/_/g, ''));
-    // p > 1 raises in PyTorch and Keras: not this rule's business.
-    if (!Number.isFinite(p) || p < THRESHOLD || p > 1) return;
+    if (!tooHigh) return;
+    const why = known!.origin ? `${known!.origin}; ${what}` : what;
     ctx.report({
       node,
       message:
         p === 1
-          ? `${shown} drops every unit (${what}): did you mean ${found.keyword}=0 (no dropout)?`
-          : `${shown} drops ${Number((p * 100).toFixed(6))} % of the units (${what}): did you mean ${complement(p)}?`,
+          ? `${shown} drops every unit (${why}): did you mean ${found.keyword}=0 (no dropout)?`
+          : `${shown} drops ${Number((p * 100).toFixed(6))} % of the units (${why}): did you mean ${complement(p)}?`,
     });
   },
 };

@@ -1,5 +1,5 @@
 import { callsWithin } from '../../analysis';
-import { backwardBlocks, gradZeroTarget, indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone, manualGradTarget } from '../../analysis/training';
+import { alwaysBackward, backwardBlocks, gradZeroTarget, indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone, manualGradTarget } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -102,6 +102,11 @@ function moveAfterFix(reset: PyNode, update: PyNode, src: string) {
   };
 }
 
+/** An if/else or `with` that back-propagates on every path and neither resets nor steps. */
+function backsUpOnly(s: PyNode, a: RuleContext['analysis']): boolean {
+  return alwaysBackward(s) !== undefined && !callsWithin(s).some((c) => isZeroGrad(c) || isOptimizerStep(c, a));
+}
+
 function checkBlock(block: PyNode, ctx: RuleContext): void {
   {
     const a = ctx.analysis;
@@ -109,7 +114,14 @@ function checkBlock(block: PyNode, ctx: RuleContext): void {
     let backward: PyNode | undefined;
     let zero: { stmt: PyNode; call: PyNode } | undefined;
     for (const s of stmts) {
-      if (s.type !== 'expression_statement') continue;
+      if (s.type !== 'expression_statement') {
+        // `if scaler: scaler.scale(loss).backward()` / `else: loss.backward()`: a backward on every path
+        if (backsUpOnly(s, a)) {
+          backward = s;
+          zero = undefined;
+        }
+        continue;
+      }
       const calls = callsWithin(s);
       if (calls.some(isBackward)) {
         backward = s;

@@ -1,6 +1,6 @@
 import { callsWithin, calleeName, enclosingFunction, hasParameter, keywordArg, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { argumentAt, callSitesOf } from '../../analysis/loophp-callers';
-import { hfSchedulerBuild, reachableCalls } from '../../analysis/order';
+import { hfSchedulerBuild, operatorOf, reachableCalls } from '../../analysis/order';
 import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerClass, optimizedModel } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -78,8 +78,10 @@ export const TL013: Rule = {
       "momentum never builds up, and Adam's first step after a reset is a full-size step in every weight, so training is " +
       'noisy or stalls. An LR scheduler created inside the loop restarts its schedule each time, so the learning rate ' +
       'never decays. The same holds when the optimizer is built in a function or method the epoch loop calls every epoch ' +
-      '(`trainer.train_epoch(model)`, directly or one call deeper). Nothing fails; the model just trains badly. Create both ' +
-      'once, before the loop.',
+      '(`trainer.train_epoch(model)`, directly or one call deeper), also under a default-argument guard ' +
+      '(`def train_epoch(model, opt=None): if opt is None: opt = Adam(...)`) when no call passes `opt`. Nothing fails; the ' +
+      'model just trains badly. Create both once, before the loop. Not reported: a LambdaLR / MultiplicativeLR whose ' +
+      'function ignores its step argument and reads a counter of its own (rebuilding it sets the intended rate).',
     wrong: 'model = Net()\nfor epoch in range(10):\n    optimizer = optim.Adam(model.parameters(), lr=1e-3)\n    for x, y in loader:\n        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()',
     right: 'model = Net()\noptimizer = optim.Adam(model.parameters(), lr=1e-3)\nfor epoch in range(10):\n    for x, y in loader:\n        optimizer.zero_grad()\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()',
     concept: 'Optimizer state: momentum and adaptive learning rates',
@@ -105,13 +107,13 @@ export const TL013: Rule = {
       return;
     }
     const loop = loopsAround(call).find((l) => trains(l, a));
-    if (!loop) return;
+    if (!loop || builtOnceIn(call, loop)) return;
     const hf = hfSchedulerBuild(a, call);
     if (q.startsWith(SCHEDULERS) || hf) {
       // The schedule restarts only if the optimizer it drives lives on across iterations. A Hugging Face schedule is
       // sized for one run (num_training_steps): rebuilt only in an epoch loop is it surely a restart.
       const optimizer = schedulerOptimizer(call, hf);
-      if (!optimizer || renewedIn(loop, optimizer.text)) return;
+      if (!optimizer || renewedIn(loop, optimizer.text) || ignoresItsStep(a, q, call)) return;
       if (hf && !isEpochLoop(loop)) return;
       ctx.report({ node: call, message: `${hf ?? q.slice(SCHEDULERS.length)} is created inside the training loop: its schedule restarts every iteration, so the learning rate never follows it. Create it once, before the loop.` });
       return;
@@ -125,6 +127,57 @@ export const TL013: Rule = {
     ctx.report({ node: call, message: `${className(q)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
   },
 };
+
+/** `if opt is None: opt = Adam(...)` inside the loop: built on the first iteration only, then reused. */
+function builtOnceIn(call: PyNode, loop: PyNode): boolean {
+  const assignment = call.parent?.type === 'assignment' && call.parent.child('right') === call ? call.parent : undefined;
+  const target = assignment?.child('left')?.text;
+  if (!target) return false;
+  for (let n = call.parent; n && n !== loop; n = n.parent) {
+    if (n.type === 'block' && n.field === 'consequence' && n.parent?.type === 'if_statement' && testsNone(n.parent.child('condition'), target)) return true;
+  }
+  return false;
+}
+
+/**
+ * A LambdaLR / MultiplicativeLR whose every function ignores the step count it is given and reads its own counter
+ * (`lambda _: (1 - it / max_it) ** 0.9` with `it` a global): rebuilt every iteration, it sets the intended rate.
+ */
+function ignoresItsStep(a: Analysis, q: string, call: PyNode): boolean {
+  if (q !== `${SCHEDULERS}LambdaLR` && q !== `${SCHEDULERS}MultiplicativeLR`) return false;
+  const fns = unparen(keywordArg(call, 'lr_lambda') ?? positionalArgs(call)[1]);
+  if (!fns) return false;
+  const list = fns.type === 'list' || fns.type === 'tuple' ? fns.namedChildren.filter((c) => c.type !== 'comment') : [fns];
+  return list.length > 0 && list.every((f) => {
+    const fn = lambdaOrDef(a, f);
+    return fn !== undefined && !usesFirstParameter(fn);
+  });
+}
+
+/** The lambda or plain function of the file an expression names (`lambda e: ...`, `f` with `f = lambda ...` or `def f`). */
+function lambdaOrDef(a: Analysis, e: PyNode): PyNode | undefined {
+  const x = unparen(e);
+  if (x?.type === 'lambda') return x;
+  if (x?.type !== 'identifier') return undefined;
+  const bound = a.scopes.valueAt(x.text, x);
+  if (bound) return unparen(bound)?.type === 'lambda' ? unparen(bound) : undefined;
+  const defs = a.functions.get(x.text) ?? [];
+  return defs.length === 1 && !defs[0]!.ancestor('class_definition') ? defs[0] : undefined;
+}
+
+/** Whether a lambda or def reads its first parameter (true when that cannot be told: `*args`, none, a default). */
+function usesFirstParameter(fn: PyNode): boolean {
+  const first = fn.child('parameters')?.namedChildren.find((c) => c.type !== 'comment');
+  if (first?.type !== 'identifier') return true;
+  const body = fn.child('body');
+  let used = false;
+  body?.walk((n) => {
+    if (used) return false;
+    if (n.type === 'identifier' && n.text === first.text) used = true;
+    return undefined;
+  });
+  return used || !body;
+}
 
 /** The optimizer a scheduler build drives: its first argument, `get_scheduler(name, optimizer, ...)`'s second. */
 function schedulerOptimizer(call: PyNode, hf: string | undefined): PyNode | undefined {
@@ -144,28 +197,65 @@ function isEpochLoop(loop: PyNode): boolean {
 /**
  * The function whose body builds `call` in one of its own top-level statements (`optimizer = AdamW(...)`), also inside
  * a `with` or an `if`/`else` of that body whose every branch assigns the same name (so every call builds it; a lone
- * `if epoch == 0:` builds it once).
+ * `if epoch == 0:` builds it once; a branch that raises builds nothing and goes nowhere). A default-argument guard,
+ * `def f(..., opt=None): if opt is None: opt = Adam(...)`, builds it on every call that leaves `opt` out: with
+ * `sites`, every call of the function must (without it, the syntactic test of the candidate, the guard is accepted).
  */
-function builtAtTopOf(call: PyNode): PyNode | undefined {
+function builtAtTopOf(call: PyNode, sites?: (fn: PyNode, name: string) => boolean): PyNode | undefined {
   const assignment = call.parent?.type === 'assignment' && call.parent.child('right') === call ? call.parent : undefined;
   const stmt = assignment ? assignment.parent : call.parent;
   if (stmt?.type !== 'expression_statement') return undefined;
   const target = assignment?.child('left')?.text;
+  let guarded = false;
   for (let block = stmt.parent; block?.type === 'block'; ) {
     const owner = block.parent;
-    if (owner?.type === 'function_definition') return owner;
+    if (owner?.type === 'function_definition') {
+      if (!guarded) return owner;
+      return defaultsToNone(owner, target!) && (!sites || sites(owner, target!)) ? owner : undefined;
+    }
     if (owner?.type === 'with_statement') block = owner.parent;
-    else {
+    else if (target && owner?.type === 'if_statement' && isNoneGuard(owner, target)) {
+      guarded = true;
+      block = owner.parent;
+    } else {
       const ifStmt = owner?.type === 'if_statement' ? owner : owner?.type === 'else_clause' || owner?.type === 'elif_clause' ? owner.parent : undefined;
-      if (!target || ifStmt?.type !== 'if_statement' || !everyBranchAssigns(ifStmt, target)) return undefined;
+      if (!target || ifStmt?.type !== 'if_statement') return undefined;
+      const branches = everyBranchAssigns(ifStmt, target);
+      if (!branches) return undefined;
+      guarded ||= branches === 'guarded';
       block = ifStmt.parent;
     }
   }
   return undefined;
 }
 
-/** An `if` with an `else` whose every branch assigns `name` a call in one of its own statements. */
-function everyBranchAssigns(s: PyNode, name: string): boolean {
+/** `if opt is None:` / `if not opt:` with no other branch: builds `name` only when it was not given. */
+function isNoneGuard(s: PyNode, name: string): boolean {
+  return s.childrenOf('alternative').length === 0 && testsNone(s.child('condition'), name);
+}
+
+/** `name is None` / `not name`. */
+function testsNone(condition: PyNode | undefined, name: string): boolean {
+  const cond = unparen(condition);
+  if (cond?.type === 'comparison_operator') {
+    const [left, right] = cond.namedChildren;
+    return cond.namedChildren.length === 2 && left?.text === name && right?.type === 'none' && operatorOf(cond) === 'is';
+  }
+  return cond?.type === 'not_operator' && unparen(cond.child('argument'))?.text === name;
+}
+
+/** A parameter of `fn` whose default is None: `opt=None`, `opt: Optimizer = None`. */
+function defaultsToNone(fn: PyNode, name: string): boolean {
+  return (fn.child('parameters')?.namedChildren ?? []).some(
+    (p) => (p.type === 'default_parameter' || p.type === 'typed_default_parameter') && p.child('name')?.text === name && unparen(p.child('value'))?.type === 'none',
+  );
+}
+
+/**
+ * Whether an `if` with an `else` assigns `name` on every branch that goes on: each branch assigns it a call in one of
+ * its own statements (`'guarded'` when one does so under a default-argument guard, `if name is None:`) or raises.
+ */
+function everyBranchAssigns(s: PyNode, name: string): 'plain' | 'guarded' | undefined {
   const branches = [s.child('consequence')];
   let hasElse = false;
   for (const alt of s.children) {
@@ -175,12 +265,28 @@ function everyBranchAssigns(s: PyNode, name: string): boolean {
       branches.push(alt.child('body'));
     }
   }
-  const assigns = (block: PyNode | undefined) =>
-    block?.namedChildren.some((st) => {
-      const as = st.type === 'expression_statement' ? st.namedChildren[0] : undefined;
-      return as?.type === 'assignment' && as.child('left')?.text === name && as.child('right')?.type === 'call';
-    }) ?? false;
-  return hasElse && branches.every(assigns);
+  const assigns = (st: PyNode): boolean => {
+    const as = st.type === 'expression_statement' ? st.namedChildren[0] : undefined;
+    return as?.type === 'assignment' && as.child('left')?.text === name && as.child('right')?.type === 'call';
+  };
+  let guarded = false;
+  let assigned = 0;
+  for (const block of branches) {
+    const stmts = block?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+    if (stmts.some(assigns)) assigned++;
+    else if (stmts.some((st) => st.type === 'if_statement' && isNoneGuard(st, name) && (st.child('consequence')?.namedChildren.some(assigns) ?? false))) {
+      assigned++;
+      guarded = true;
+    } else if (stmts.at(-1)?.type !== 'raise_statement') return undefined;
+  }
+  return hasElse && assigned > 0 ? (guarded ? 'guarded' : 'plain') : undefined;
+}
+
+/** Every call of `fn` in the file leaves parameter `name` at its None default (or passes None): it builds its own. */
+function leftOutEverywhere(a: Analysis, fn: PyNode, name: string): boolean {
+  const sites = callSitesOf(a, fn);
+  if (!sites?.known.length) return false;
+  return [...sites.known, ...sites.unknown].every((site) => unparen(argumentAt(fn, site, name))?.type === 'none');
 }
 
 /**
@@ -191,7 +297,7 @@ function everyBranchAssigns(s: PyNode, name: string): boolean {
  */
 function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
   const a = ctx.analysis;
-  const fn = builtAtTopOf(call);
+  const fn = builtAtTopOf(call, (f, name) => leftOutEverywhere(a, f, name));
   const name = fn?.child('name')?.text;
   if (!fn || !name || name === '__init__') return;
   const body = fn.child('body');
@@ -199,8 +305,10 @@ function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
   // What must live on across the epochs: the scheduler's optimizer, the optimizer's model. A parameter is followed to
   // the arguments of the call sites; one rebuilt in the epoch loop (or anything we cannot follow) stays silent.
   let kept: PyNode | undefined;
-  if (q.startsWith(SCHEDULERS) || hf) kept = schedulerOptimizer(call, hf);
-  else {
+  if (q.startsWith(SCHEDULERS) || hf) {
+    if (ignoresItsStep(a, q, call)) return;
+    kept = schedulerOptimizer(call, hf);
+  } else {
     if (!keepsState(q, call)) return;
     // `model.backbone.parameters()` (a param group) lives as long as `model`.
     const model = optimizedModelNode(call);
@@ -210,11 +318,25 @@ function epochFunction(call: PyNode, q: string, ctx: RuleContext): void {
   if (kept.type === 'attribute' && kept.child('object')?.text !== 'self') return;
   if (assignedIn(body, kept.text, call)) return;
   if (!runsEveryEpoch(a, fn, kept, 1)) return;
-  const reach = body ? reachableCalls(a, body) : [];
+  const reach = body ? [...reachableCalls(a, body), ...nestedDefCalls(body)] : [];
   if (!reach.some((c) => isOptimizerStep(c, a)) || !reach.some((c) => isBackward(c))) return;
   const what = hf ?? (q.startsWith(SCHEDULERS) ? q.slice(SCHEDULERS.length) : className(q));
   const restarts = q.startsWith(SCHEDULERS) || hf ? 'its schedule restarts every epoch' : 'its state (momentum, running averages) starts from zero every epoch';
   ctx.report({ node: call, message: `${what} is created in ${name}(), which runs every epoch: ${restarts}. Create it once, before the epoch loop, and pass it in.` });
+}
+
+/** Calls inside the functions a body defines (`def train_step(batch): ...` local to the epoch function). */
+function nestedDefCalls(body: PyNode): PyNode[] {
+  const out: PyNode[] = [];
+  body.walk((n) => {
+    if (n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'function_definition') {
+      const inner = n.child('body');
+      if (inner) out.push(...callsWithin(inner));
+    }
+    return undefined;
+  });
+  return out;
 }
 
 /**

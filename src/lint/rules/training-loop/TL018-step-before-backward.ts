@@ -1,5 +1,5 @@
 import { callsWithin } from '../../analysis';
-import { backwardBlocks, indentOf, isBackward, isOptimizerStep, lineStartIfAlone } from '../../analysis/training';
+import { alwaysBackward, backwardBlocks, indentOf, isBackward, isOptimizerStep, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -39,7 +39,16 @@ function checkBlock(block: PyNode, ctx: RuleContext): void {
   let step: { stmt: PyNode; call: PyNode } | undefined;
   let backward: { stmt: PyNode; call: PyNode } | undefined;
   for (const s of block.namedChildren) {
-    if (s.type !== 'expression_statement') continue;
+    if (s.type !== 'expression_statement') {
+      // `if scaler: scaler.scale(loss).backward()` / `else: loss.backward()`: a backward on every path (a `with`
+      // block is left out, as before: its tests keep a step before `with autocast(): ... backward()` quiet)
+      const b = s.type === 'if_statement' ? alwaysBackward(s) : undefined;
+      if (b && !callsWithin(s).some((c) => isOptimizerStep(c, a))) {
+        backward = { stmt: s, call: b };
+        break;
+      }
+      continue;
+    }
     const calls = callsWithin(s);
     const b = calls.find(isBackward);
     if (b) {

@@ -1,6 +1,6 @@
 import { callsWithin, loneExpression, receiver, type Analysis } from '../../analysis';
 import { deleteStatementLines } from '../../analysis/order';
-import { indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf } from '../../analysis/training';
+import { alwaysBackward, indentOf, isOptimizerStep, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawEdit, RawFix, Rule, RuleContext } from '../../types';
 
@@ -47,16 +47,6 @@ function statementCall(s: PyNode): PyNode | undefined {
   return e?.type === 'call' ? e : undefined;
 }
 
-/** Statements run on every iteration: the body's own statements and those of `with` blocks directly in it. */
-function unconditionalStatements(stmts: readonly PyNode[]): PyNode[] {
-  const out: PyNode[] = [];
-  for (const s of stmts) {
-    if (s.type === 'with_statement') out.push(...unconditionalStatements(s.child('body')?.namedChildren ?? []));
-    else out.push(s);
-  }
-  return out;
-}
-
 
 /** Whether a zero_grad() receiver resets the gradients an optimizer steps: same optimizer, or a model (any optimizer). */
 function resetsFor(zeroRecv: string, optimizer: string, a: Analysis, recvNode: PyNode): boolean {
@@ -71,9 +61,8 @@ function resetsFor(zeroRecv: string, optimizer: string, a: Analysis, recvNode: P
 function checkBody(body: PyNode, ctx: RuleContext): void {
   const a = ctx.analysis;
   const stmts = body.namedChildren;
-  const always = unconditionalStatements(stmts);
-  // a backward pass on every iteration
-  if (!always.some((s) => s.type === 'expression_statement' && callsWithin(s).some(isBackward))) return;
+  // a backward pass on every iteration (also through `with` blocks and an if/else whose every branch back-propagates)
+  if (!stmts.some((s) => alwaysBackward(s) !== undefined)) return;
   // the zero_grad() statements run on every iteration (direct statements of the body)
   const zeros = stmts.map((s) => ({ stmt: s, call: statementCall(s) })).filter((z): z is { stmt: PyNode; call: PyNode } => !!z.call && isZeroGrad(z.call));
   if (zeros.length === 0) return;

@@ -1,0 +1,137 @@
+// The number an expression stands for, followed through the file to a literal: a parameter to the arguments of every
+// call site (all must agree) or, for a function nothing in the file calls or names, to its default; `self.x` to the
+// one value the class assigns it; a configuration read (`args.p`, `cfg['p']`) to its default; a local name to the
+// one top-level assignment that reaches it. Precision first: anything we cannot follow gives undefined.
+import type { PyNode } from '../parser';
+import { unparen, type Analysis } from './index';
+import { configValue } from './config';
+import { parameterArguments } from './parameters';
+import { scopeOf } from './scopes';
+
+export interface NumberValue {
+  /** The numeric literal (integer or float). */
+  node: PyNode;
+  value: number;
+  /** Where it comes from, for messages (`dropout defaults to 0.9`); undefined for a literal written in place. */
+  origin: string | undefined;
+}
+
+const MAX_DEPTH = 4;
+
+/** The number `expr` holds when the file shows it as a literal (see the file comment), else undefined. */
+export function numberValue(a: Analysis, expr: PyNode | undefined, depth = 0): NumberValue | undefined {
+  const e = unparen(expr);
+  if (!e || depth > MAX_DEPTH) return undefined;
+  if (e.type === 'float' || e.type === 'integer') {
+    const value = Number(e.text.replace(/_/g, ''));
+    return Number.isFinite(value) ? { node: e, value, origin: undefined } : undefined;
+  }
+  if (e.type === 'identifier') return nameValue(a, e, depth);
+  if (e.type === 'attribute' && e.child('object')?.text === 'self') return selfValue(a, e, depth);
+  if (e.type === 'attribute' || e.type === 'subscript') {
+    const c = configValue(a, e);
+    const n = c ? numberValue(a, c.node, depth + 1) : undefined;
+    return n && { ...n, origin: c!.origin };
+  }
+  return undefined;
+}
+
+function nameValue(a: Analysis, id: PyNode, depth: number): NumberValue | undefined {
+  const bound = a.scopes.valueAt(id.text, id);
+  if (bound) {
+    // `p = 0.9` as a statement of the function (or module) body itself: not one branch of an if, not a loop's.
+    const asg = bound.parent;
+    const stmt = asg?.type === 'assignment' && asg.child('left')?.type === 'identifier' ? asg.parent : undefined;
+    const block = stmt?.type === 'expression_statement' ? stmt.parent : undefined;
+    if (!block || (block.type !== 'module' && block.parent?.type !== 'function_definition')) return undefined;
+    const n = numberValue(a, bound, depth + 1);
+    return n && { ...n, origin: n.origin ?? `${id.text} = ${n.node.text}` };
+  }
+  if (bound !== null) return undefined;
+  const owner = parameterOwner(id);
+  if (!owner) return undefined;
+  const args = parameterArguments(a, id);
+  if (args) {
+    const values = args.map((x) => numberValue(a, x, depth + 1));
+    const first = values[0];
+    if (!first || !values.every((v) => v?.value === first.value)) return undefined;
+    const byDefault = args.every((x) => x.parent?.type === 'default_parameter' || x.parent?.type === 'typed_default_parameter');
+    return { ...first, origin: byDefault ? `${id.text} defaults to ${first.node.text}` : `${id.text} is ${first.node.text} at every call` };
+  }
+  // Nothing in the file calls the function (a library's model class): its default is what a caller gets.
+  const def = defaultOf(owner, id.text);
+  if (!def || !unnamedElsewhere(a, owner) || rebinds(owner, id.text)) return undefined;
+  const n = numberValue(a, def, depth + 1);
+  return n && { ...n, origin: `${id.text} defaults to ${n.node.text}` };
+}
+
+/** The function whose parameter `id` reads (the nearest enclosing one that declares it). */
+function parameterOwner(id: PyNode): PyNode | undefined {
+  for (let fn = scopeOf(id); fn; fn = scopeOf(fn)) {
+    if (fn.type !== 'function_definition') return undefined;
+    if (paramNode(fn, id.text)) return fn;
+  }
+  return undefined;
+}
+
+function paramNode(fn: PyNode, name: string): PyNode | undefined {
+  return fn.child('parameters')?.namedChildren.find((p) => {
+    const n = p.type === 'identifier' ? p : (p.child('name') ?? p.namedChildren.find((c) => c.type === 'identifier'));
+    return n?.text === name;
+  });
+}
+
+function defaultOf(fn: PyNode, name: string): PyNode | undefined {
+  const p = paramNode(fn, name);
+  return p?.type === 'default_parameter' || p?.type === 'typed_default_parameter' ? (p.child('value') ?? undefined) : undefined;
+}
+
+/**
+ * The function's name (its class's for `__init__`) appears nowhere in the file but its definition (and the class's
+ * own `super(Net, self)`): no call, no reference handed elsewhere (`partial(Net, ...)`, a registry), no subclass.
+ */
+function unnamedElsewhere(a: Analysis, fn: PyNode): boolean {
+  let name = fn.child('name')?.text;
+  if (name === '__init__') name = fn.ancestor('class_definition')?.child('name')?.text;
+  if (!name || name.startsWith('__')) return false;
+  const text = a.root.text;
+  // `super(Net, self).__init__()` inside the class names it too.
+  const uses = (text.match(new RegExp(`\\b${name}\\b`, 'g')) ?? []).length;
+  const supers = (text.match(new RegExp(`\\bsuper\\(\\s*${name}\\s*,`, 'g')) ?? []).length;
+  return uses - supers === 1;
+}
+
+/** Whether the function assigns the name anywhere (`p = 1 - p`, `p *= 0.5`, a loop target). */
+function rebinds(fn: PyNode, name: string): boolean {
+  let hit = false;
+  fn.child('body')?.walk((n) => {
+    if (hit || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    const left = n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' ? n.child('left') : undefined;
+    left?.walk((c) => {
+      if (c.type === 'attribute' || c.type === 'subscript') return false; // `self.p = p` keeps p
+      if (c.type === 'identifier' && c.text === name) hit = true;
+      return undefined;
+    });
+    if (n.type === 'named_expression' && n.child('name')?.text === name) hit = true;
+    return undefined;
+  });
+  return hit;
+}
+
+/** `self.keep_prob` with one `self.keep_prob = ...` in the class, written nowhere else (no `self.keep_prob *= ...`). */
+function selfValue(a: Analysis, attr: PyNode, depth: number): NumberValue | undefined {
+  const cls = attr.ancestor('class_definition');
+  const name = attr.child('attribute')?.text;
+  if (!cls || !name) return undefined;
+  const values = a.scopes.selfAttr(cls, name);
+  if (values.length !== 1) return undefined;
+  let augmented = false;
+  cls.walk((n) => {
+    if (augmented) return false;
+    if (n.type === 'augmented_assignment' && n.child('left')?.text === `self.${name}`) augmented = true;
+    return undefined;
+  });
+  if (augmented) return undefined;
+  const n = numberValue(a, values[0], depth + 1);
+  return n && { ...n, origin: n.origin ?? `self.${name} = ${n.node.text}` };
+}

@@ -1,7 +1,7 @@
 // Map-style Dataset classes of the file (subclasses of torch.utils.data.Dataset) and what their __getitem__ does,
 // and which Dataset a DataLoader call loads.
 import type { PyNode } from '../parser';
-import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, type Analysis } from './index';
+import { callsWithin, calleeName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from './index';
 import { loaderDataset } from './runtime';
 
 export interface DatasetClass {
@@ -117,4 +117,64 @@ export function isIterableDataset(expr: PyNode | undefined, a: Analysis): boolea
     n = receiver(n);
   }
   return false;
+}
+
+/** Calls that draw a random index or element. */
+const RANDOM_DRAW = /^(random\.(randint|randrange|choice|choices|sample)|numpy\.random\.(randint|choice|permutation)|torch\.(randint|randperm|multinomial))$/;
+/** Methods of a random generator object (`self.rng.integers(n)`) that draw an index. */
+const GENERATOR_DRAW = /^(randint|randrange|integers|choice)$/;
+
+function isRandomDraw(call: PyNode, a: Analysis): boolean {
+  if (RANDOM_DRAW.test(a.callee(call) ?? '')) return true;
+  const recv = receiver(call);
+  return GENERATOR_DRAW.test(calleeName(call) ?? '') && recv !== undefined && /rng|random|generator/i.test(recv.text);
+}
+
+/** Whether a name is read in a function's body (a target of assignment alone is not a read). */
+function reads(fn: PyNode, name: string): boolean {
+  let found = false;
+  fn.child('body')?.walk((n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'identifier' || n.text !== name) return undefined;
+    const p = n.parent;
+    const target = p?.type === 'assignment' && p.child('left') === n;
+    const attr = p?.type === 'attribute' && p.child('attribute') === n;
+    const keyword = p?.type === 'keyword_argument' && p.child('name') === n;
+    if (!target && !attr && !keyword) found = true;
+    return undefined;
+  });
+  return found;
+}
+
+/** `p = random.randint(...)` for a parameter `p` of the function, outside a retry (`except:`, `while`). */
+function redrawsParameter(fn: PyNode, a: Analysis): boolean {
+  const params = new Set(parameterNames(fn).slice(1));
+  let found = false;
+  fn.child('body')?.walk((n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'except_clause' || n.type === 'while_statement') return false;
+    if (n.type !== 'assignment') return undefined;
+    const left = n.child('left');
+    let right = unparen(n.child('right') ?? undefined);
+    if (right?.type === 'call' && calleeName(right) === 'int' && right.child('function')?.type === 'identifier') right = unparen(positionalArgs(right)[0]);
+    if (left?.type === 'identifier' && params.has(left.text) && right?.type === 'call' && isRandomDraw(right, a)) found = true;
+    return undefined;
+  });
+  return found;
+}
+
+/**
+ * Whether the Dataset picks each sample itself whatever index the loader asks for, so the loader's order does not
+ * matter: `__getitem__` never reads its index, or it (or a `self.helper(...)` it calls) re-draws a parameter at random
+ * (`if idx is None: idx = random.randint(0, n - 1)`).
+ */
+export function drawsOwnSamples(ds: DatasetClass, a: Analysis): boolean {
+  const index = parameterNames(ds.getitem)[1];
+  if (index && !reads(ds.getitem, index)) return true;
+  const ms = methods(ds.node);
+  const helpers = callsWithin(ds.getitem.child('body') ?? ds.getitem)
+    .filter((c) => receiver(c)?.text === 'self')
+    .map((c) => ms.get(calleeName(c) ?? ''))
+    .filter((f): f is PyNode => f !== undefined && f !== ds.getitem);
+  return [ds.getitem, ...helpers].some((f) => redrawsParameter(f, a));
 }

@@ -1,6 +1,7 @@
 import { callsWithin, calleeName, hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
-import { isIterableDataset, loadedDatasetClass } from '../../analysis/datasets';
-import { SAMPLING_LOADERS, TRAIN, assignedName, isDataLoaderQname, isTrainDataset, stringValue, trainedLoaders } from '../../analysis/runtime';
+import { drawsOwnSamples, isIterableDataset, loadedDatasetClass } from '../../analysis/datasets';
+import { dictKeyOf, trainedLoadersWithEntries } from '../../analysis/data2-loaders';
+import { SAMPLING_LOADERS, TRAIN, assignedName, isDataLoaderQname, isTrainDataset } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -59,21 +60,11 @@ function unshuffledLoader(call: PyNode, a: Analysis): Unshuffled | false {
   if (!sampling && args.length > 2) return false; // shuffle or sampler passed positionally
   const ds = args[0] ?? keywordArg(call, 'dataset') ?? keywordArg(call, 'data');
   if (/iter|stream/i.test(ds?.text ?? '')) return false;
-  const name = assignedName(call) ?? dictKey(call);
+  const name = assignedName(call) ?? dictKeyOf(call);
   if (name !== undefined && HELD_OUT_NAME.test(name)) return false;
   const seeds = sampling ? keywordArg(call, 'input_nodes') ?? keywordArg(call, 'edge_label_index') : undefined;
   const trainSeeds = seeds !== undefined && TRAIN.test(seeds.text) && !HELD_OUT_NAME.test(seeds.text);
   return { ds, named: (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds) || trainSeeds, maybeNone };
-}
-
-/** `{"train": DataLoader(...), ...}` / `dict(train=DataLoader(...))`: the key. */
-function dictKey(call: PyNode): string | undefined {
-  const p = call.parent;
-  if (p?.type === 'pair' && p.child('value') === call) return stringValue(p.child('key'));
-  if (p?.type === 'keyword_argument' && p.child('value') === call && p.parent?.parent?.type === 'call' && calleeName(p.parent.parent) === 'dict') {
-    return p.child('name')?.text;
-  }
-  return undefined;
 }
 
 /** Names of recurrent state carried from one batch to the next. */
@@ -172,7 +163,8 @@ export const DT001: Rule = {
       'single-process run unshuffled.) A loader counts as a training loader when its name or ' +
       'dataset says so, or when a loop that steps an optimizer iterates it; PyTorch Geometric loaders are included (PyG ' +
       'datasets such as TUDataset are stored sorted by class). A loop that carries a hidden state from one batch to the ' +
-      'next (stateful sequence training) is left alone.',
+      'next (stateful sequence training) is left alone, and so is a Dataset of the file whose `__getitem__` picks its own ' +
+      'sample (it ignores the index, or re-draws it at random): the loader\'s order changes nothing there.',
     wrong: 'train_loader = DataLoader(train_ds, batch_size=64)',
     right: 'train_loader = DataLoader(train_ds, batch_size=64, shuffle=True)',
     concept: 'Stochastic gradient descent: mini-batches should be random samples',
@@ -186,8 +178,11 @@ export const DT001: Rule = {
     const a = ctx.analysis;
     const u = unshuffledLoader(call, a);
     if (u === false || isIterableDataset(u.ds, a)) return;
+    // a Dataset that picks its own sample whatever index it is asked for: the loader's order does not matter
+    const dsClass = loadedDatasetClass(call, a);
+    if (dsClass && drawsOwnSamples(dsClass, a)) return;
     let message = 'Training DataLoader without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).';
-    const loaders = trainedLoaders(a);
+    const loaders = trainedLoadersWithEntries(a);
     // Named for training, but the training loops this file shows iterate other loaders (`train_loader` only feeds an
     // evaluation of the training split, next to a `loader` that trains).
     if (u.named && loaders.size > 0 && !loaders.has(call)) return;

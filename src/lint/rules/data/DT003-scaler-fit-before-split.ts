@@ -1,4 +1,5 @@
 import { calleeName, callsWithin, keywordArg, parameterNames, positionalArgs, receiver } from '../../analysis';
+import { dataCallee } from '../../analysis/data2-sklearn';
 import { argumentFor, fileFunctionOf } from '../../analysis/data-callees';
 import { assignedTarget, sameScope } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
@@ -30,7 +31,9 @@ export function scalerOf(recv: PyNode | undefined, ctx: RuleContext): string | u
   let v: PyNode | null | undefined = recv;
   if (recv.type === 'identifier') v = ctx.analysis.scopes.valueAt(recv.text, recv);
   if (v?.type !== 'call') return undefined;
-  const q = ctx.analysis.callee(v);
+  const q = dataCallee(ctx.analysis, v);
+  // the old Imputer(axis=1) filled each row from its own values: nothing learned across samples
+  if (q === 'sklearn.impute.SimpleImputer' && keywordArg(v, 'axis')?.text === '1') return undefined;
   return q && FITTED.test(q) ? q.split('.').pop() : undefined;
 }
 
@@ -72,7 +75,8 @@ export const DT003: Rule = {
       'first, `fit` (or `fit_transform`) on the training part only, then `transform` validation and test data - or put the ' +
       'scaler in a `Pipeline`. The same holds for normalising by hand with the mean/std of the full array, and for a helper ' +
       'function of the file that fits on its argument and returns the scaled data (`X = prep(X)`), or one that splits the ' +
-      'data it is given. Splits of names that already denote training data (a second split for validation) are not reported.',
+      'data it is given. Splits of names that already denote training data (a second split for validation) are not reported. ' +
+      'Old scikit-learn spellings count too (`sklearn.cross_validation.train_test_split`, `preprocessing.Imputer`).',
     wrong:
       'from sklearn.preprocessing import StandardScaler\nfrom sklearn.model_selection import train_test_split\n' +
       'scaler = StandardScaler()\nX = scaler.fit_transform(X)\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)',
@@ -141,7 +145,7 @@ function directFit(call: PyNode, ctx: RuleContext): Fit | undefined {
   const name = calleeName(call);
   let scaler: string | undefined;
   let dataArg: PyNode | undefined;
-  const q = ctx.analysis.callee(call);
+  const q = dataCallee(ctx.analysis, call);
   if (name === 'fit' || name === 'fit_transform') {
     scaler = scalerOf(receiver(call), ctx);
     dataArg = positionalArgs(call)[0] ?? keywordArg(call, 'X');
@@ -305,7 +309,7 @@ interface SplitSite {
 function splitSites(ctx: RuleContext): SplitSite[] {
   const out: SplitSite[] = [];
   for (const c of ctx.nodesOfType('call')) {
-    const q = ctx.analysis.callee(c);
+    const q = dataCallee(ctx.analysis, c);
     if (q === SPLIT || q === 'torch.utils.data.random_split') out.push({ node: c, names: positionalArgs(c).flatMap((arg) => namesIn(arg, ctx)) });
   }
   for (const asg of ctx.nodesOfType('assignment')) {
@@ -359,7 +363,7 @@ const KEEPS = /^(float|double|long|astype|to|copy|contiguous|values|to_numpy)$/;
 function unwrapValue(n: PyNode, ctx: RuleContext): PyNode {
   for (let i = 0; i < 8; i++) {
     if (n.type === 'call') {
-      const q = ctx.analysis.callee(n);
+      const q = dataCallee(ctx.analysis, n);
       const inner = q && WRAPPERS.test(q) ? positionalArgs(n)[0] : KEEPS.test(calleeName(n) ?? '') ? receiver(n) : undefined;
       if (!inner) return n;
       n = inner;

@@ -1,4 +1,6 @@
 import { bodyOf, calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { fileFunctionOf } from '../../analysis/data-callees';
+import { dictKeyOf, heldValue } from '../../analysis/data2-loaders';
 import { assignedTarget, isDataLoaderQname } from '../../analysis/runtime';
 import { indentOf, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -24,23 +26,14 @@ function callsTo(a: Analysis, plain: string, test: (q: string | undefined) => bo
   return out;
 }
 
-/** What a name or `self.x` holds at `at` (one step), or undefined when unknown. */
-function valueOf(a: Analysis, e: PyNode): PyNode | undefined {
-  if (e.type === 'identifier') return unparen(a.scopes.valueAt(e.text, e) ?? undefined);
-  if (e.type === 'attribute' && e.child('object')?.text === 'self') {
-    const cls = e.ancestor('class_definition');
-    const attr = e.child('attribute')?.text;
-    const values = cls && attr ? a.scopes.selfAttr(cls, attr) : [];
-    return values.length === 1 ? unparen(values[0]) : undefined;
-  }
-  return undefined;
-}
-
-/** Follows names (a few steps) to the expression they hold: the call node, a conditional expression... */
+/**
+ * Follows names, parameters, `self.x` and literal-key dict entries (a few steps) to the expression they hold: the call
+ * node, a conditional expression... Undefined when a name's value is unknown.
+ */
 function resolve(a: Analysis, expr: PyNode | undefined): PyNode | undefined {
   let e = unparen(expr);
-  for (let i = 0; e && i < 4 && (e.type === 'identifier' || e.type === 'attribute'); i++) {
-    const v = valueOf(a, e);
+  for (let i = 0; e && i < 6 && (e.type === 'identifier' || e.type === 'attribute' || e.type === 'subscript'); i++) {
+    const v = heldValue(a, e);
     if (!v) return e.type === 'attribute' && e.child('object')?.text !== 'self' ? e : undefined;
     e = v;
   }
@@ -161,7 +154,7 @@ function epochLoopIterating(a: Analysis, ctx: RuleContext, loader: PyNode, sampl
   for (const loop of ctx.nodesOfType('for_statement')) {
     for (const e of iterated(loop)) {
       if (holds(a, e, loader)) {
-        const epoch = epochLoopOf(loop, sampler);
+        const epoch = epochLoopOf(loop, sampler) ?? epochLoopOfCallers(a, loop, sampler, 2);
         if (epoch) return epoch;
         continue;
       }
@@ -181,6 +174,22 @@ function epochLoopIterating(a: Analysis, ctx: RuleContext, loader: PyNode, sampl
         if (epoch) return epoch;
       }
     }
+  }
+  return undefined;
+}
+
+/**
+ * The epoch loop around a call of the function that runs `node` (`while True: self._train_epoch()` for the loop in
+ * `_train_epoch`), through `depth` levels of calls of the file's functions.
+ */
+function epochLoopOfCallers(a: Analysis, node: PyNode, sampler: PyNode, depth: number): PyNode | undefined {
+  const fn = node.ancestor('function_definition');
+  const name = fn?.child('name')?.text;
+  if (!fn || !name || depth <= 0) return undefined;
+  for (const call of a.callsNamed(name)) {
+    if (fileFunctionOf(call, a) !== fn || contains(fn, call)) continue;
+    const epoch = epochLoopOf(call, sampler) ?? epochLoopOfCallers(a, call, sampler, depth - 1);
+    if (epoch) return epoch;
   }
   return undefined;
 }
@@ -242,6 +251,7 @@ export const DT012: Rule = {
         if (!use) continue;
         const loaderTarget = assignedTarget(loader);
         if (loaderTarget && HELD_OUT.test(loaderTarget.text)) continue;
+        if (HELD_OUT.test(dictKeyOf(loader) ?? '')) continue;
         if (setEpochCalled(a, ctx, s, loader, loaderTarget)) continue;
         const epoch = epochLoopIterating(a, ctx, loader, call);
         if (!epoch) continue;

@@ -1,4 +1,5 @@
 import { keywordArg, positionalArgs } from '../../analysis';
+import { drawsOwnSamples, loadedDatasetClass } from '../../analysis/datasets';
 import { isDataLoaderQname, loaderNamed } from '../../analysis/runtime';
 import type { Rule } from '../../types';
 
@@ -39,6 +40,9 @@ export const DT014: Rule = {
     if (shuffle?.text !== 'True') return;
     const name = loaderNamed(call, PREDICTION_DATA);
     if (!name) return;
+    // a Dataset that picks its own sample whatever index it is asked for has no order to keep
+    const dsClass = loadedDatasetClass(call, ctx.analysis);
+    if (dsClass && drawsOwnSamples(dsClass, ctx.analysis)) return;
     // A submission or prediction file (`submission.to_csv(...)`, `df.to_csv("preds.csv")`), not a table of metrics.
     const writes = ctx.analysis.callsNamed('to_csv').find((c) => c.start > call.end && /sub|pred/i.test(`${c.child('function')?.text} ${positionalArgs(c)[0]?.text ?? ''}`));
     if (!writes) return;

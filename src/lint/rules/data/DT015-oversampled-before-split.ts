@@ -1,4 +1,5 @@
 import { calleeName, keywordArg, positionalArgs, receiver } from '../../analysis';
+import { dataCallee } from '../../analysis/data2-sklearn';
 import { sameScope } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -39,7 +40,7 @@ interface Sink {
 function classOf(recv: PyNode | undefined, ctx: RuleContext): string | undefined {
   let v: PyNode | null | undefined = recv;
   if (recv?.type === 'identifier') v = ctx.analysis.scopes.valueAt(recv.text, recv);
-  return v?.type === 'call' ? ctx.analysis.callee(v) : undefined;
+  return v?.type === 'call' ? dataCallee(ctx.analysis, v) : undefined;
 }
 
 /** `X_train`, a name unpacked from `train_test_split(...)` / `random_split(...)`, or `X[train_idx]` / `df.iloc[idx]`. */
@@ -48,7 +49,7 @@ function isTrainPart(arg: PyNode, name: string, ctx: RuleContext): boolean {
   if (rowsOfFold(arg)) return true;
   const el = ctx.analysis.scopes.elementAt(name, arg);
   if (el?.source.type === 'call') {
-    const q = ctx.analysis.callee(el.source);
+    const q = dataCallee(ctx.analysis, el.source);
     if (q === SPLIT || q === 'torch.utils.data.random_split' || calleeName(el.source) === 'split') return true;
   }
   const v = ctx.analysis.scopes.valueAt(name, arg);
@@ -80,7 +81,7 @@ function resamplings(ctx: RuleContext): Resampling[] {
   for (const call of [...a.callsNamed('fit_resample'), ...a.callsNamed('fit_sample'), ...a.callsNamed('resample')]) {
     let label: string | undefined;
     if (calleeName(call) === 'resample') {
-      if (a.callee(call) !== 'sklearn.utils.resample' || keywordArg(call, 'replace')?.text !== 'True') continue;
+      if (dataCallee(a, call) !== 'sklearn.utils.resample' || keywordArg(call, 'replace')?.text !== 'True') continue;
       label = 'resample(..., replace=True)';
     } else {
       const q = classOf(receiver(call), ctx);
@@ -107,13 +108,13 @@ function sinks(ctx: RuleContext): Sink[] {
   const out: Sink[] = [];
   // every array argument, `*arrays` included
   const arrays = (c: PyNode) => (c.child('arguments')?.namedChildren ?? []).filter((n) => n.type !== 'keyword_argument' && n.type !== 'comment' && n.type !== 'dictionary_splat');
-  for (const c of a.callsNamed('train_test_split')) if (a.callee(c) === SPLIT) out.push({ node: c, data: arrays(c), label: 'train_test_split', cv: false });
+  for (const c of a.callsNamed('train_test_split')) if (dataCallee(a, c) === SPLIT) out.push({ node: c, data: arrays(c), label: 'train_test_split', cv: false });
   const x = (c: PyNode, i: number) => {
     const arg = positionalArgs(c)[i] ?? keywordArg(c, 'X');
     return arg ? [arg] : [];
   };
   for (const name of ['cross_val_score', 'cross_validate', 'cross_val_predict', 'learning_curve', 'validation_curve', 'permutation_test_score']) {
-    for (const c of a.callsNamed(name)) if (CV_FUNCTION.test(a.callee(c) ?? '')) out.push({ node: c, data: x(c, 1), label: `cross-validation (${name})`, cv: true });
+    for (const c of a.callsNamed(name)) if (CV_FUNCTION.test(dataCallee(a, c) ?? '')) out.push({ node: c, data: x(c, 1), label: `cross-validation (${name})`, cv: true });
   }
   for (const c of a.callsNamed('fit')) {
     const q = classOf(receiver(c), ctx);

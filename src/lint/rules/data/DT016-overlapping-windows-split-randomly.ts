@@ -1,4 +1,5 @@
 import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { dataCallee } from '../../analysis/data2-sklearn';
 import { returnValues } from '../../analysis/modules';
 import { intValue, sameScope, statementOf } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
@@ -28,7 +29,7 @@ function unwrap(a: Analysis, n: PyNode | undefined): PyNode | undefined {
   for (let i = 0; i < 10 && n; i++) {
     n = unparen(n);
     if (n?.type === 'call') {
-      const q = a.callee(n);
+      const q = dataCallee(a, n);
       const inner = q && WRAPPERS.test(q) ? positionalArgs(n)[0] : !q && KEEPS.test(calleeName(n) ?? '') ? receiver(n) : undefined;
       if (!inner) return n;
       n = inner;
@@ -156,7 +157,7 @@ function windowList(a: Analysis, name: string, binding: PyNode, at: PyNode): str
 /** The helper function a call calls: one plain (non-method) definition of that name in this file. */
 function helperOf(a: Analysis, call: PyNode): PyNode | undefined {
   const f = call.child('function');
-  if (f?.type !== 'identifier' || a.callee(call)) return undefined;
+  if (f?.type !== 'identifier' || dataCallee(a, call)) return undefined;
   const defs = a.functions.get(f.text);
   return defs?.length === 1 && !defs[0]!.ancestor('class_definition') && !hasKeywordSplat(call) ? defs[0] : undefined;
 }
@@ -201,7 +202,7 @@ function windowsOf(a: Analysis, e: PyNode | undefined, depth = 0, element?: numb
     return windowsOf(a, v, depth + 1);
   }
   if (n.type !== 'call') return undefined;
-  const q = a.callee(n);
+  const q = dataCallee(a, n);
   if (q && SLIDING.test(q)) {
     if (keywordArg(n, 'axis') || hasKeywordSplat(n)) return undefined;
     const w = knownInt(a, positionalArgs(n)[1] ?? keywordArg(n, 'window_shape'));
@@ -232,7 +233,7 @@ function shufflingSplitter(a: Analysis, recv: PyNode | undefined): string | unde
   let v: PyNode | null | undefined = unparen(recv);
   if (v?.type === 'identifier') v = a.scopes.valueAt(v.text, v);
   if (v?.type !== 'call') return undefined;
-  const q = a.callee(v);
+  const q = dataCallee(a, v);
   if (!q || !SHUFFLING_CV.test(q)) return undefined;
   const cls = q.split('.').pop()!;
   if (/ShuffleSplit$/.test(cls)) return cls;
@@ -243,7 +244,7 @@ function shufflingSplitter(a: Analysis, recv: PyNode | undefined): string | unde
 function tensorDatasetData(a: Analysis, ds: PyNode | undefined): PyNode | undefined {
   let v: PyNode | null | undefined = unparen(ds);
   if (v?.type === 'identifier') v = a.scopes.valueAt(v.text, v);
-  if (v?.type !== 'call' || a.callee(v) !== TENSOR_DATASET) return undefined;
+  if (v?.type !== 'call' || dataCallee(a, v) !== TENSOR_DATASET) return undefined;
   return positionalArgs(v)[0];
 }
 
@@ -301,14 +302,14 @@ export const DT016: Rule = {
       });
     };
     for (const call of tts) {
-      if (a.callee(call) !== SPLIT || hasKeywordSplat(call)) continue;
+      if (dataCallee(a, call) !== SPLIT || hasKeywordSplat(call)) continue;
       const shuffle = keywordArg(call, 'shuffle');
       if (shuffle && shuffle.text !== 'True') continue;
       const data = positionalArgs(call)[0];
       if (data) report(call, data, 'train_test_split shuffles them', shuffleFalseFix(call));
     }
     for (const call of rs) {
-      if (a.callee(call) !== RANDOM_SPLIT) continue;
+      if (dataCallee(a, call) !== RANDOM_SPLIT) continue;
       const data = tensorDatasetData(a, positionalArgs(call)[0] ?? keywordArg(call, 'dataset'));
       if (data) report(call, data, 'random_split shuffles them');
     }

@@ -1,4 +1,5 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { dataCallee } from '../../analysis/data2-sklearn';
 import { sameScope, stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -43,13 +44,13 @@ function stringOf(a: Analysis, n: PyNode | undefined): string | undefined {
 function splitSites(a: Analysis): Split[] {
   const out: Split[] = [];
   for (const name of ['train_test_split', 'cross_val_score', 'cross_validate', 'cross_val_predict']) {
-    for (const c of a.callsNamed(name)) if (SPLIT_FUNCTIONS.test(a.callee(c) ?? '')) out.push({ call: c, label: name });
+    for (const c of a.callsNamed(name)) if (SPLIT_FUNCTIONS.test(dataCallee(a, c) ?? '')) out.push({ call: c, label: name });
   }
   for (const c of a.callsNamed('split')) {
     let r = unparen(receiver(c));
     const label = r?.type === 'identifier' ? `${r.text}.split` : 'the cross-validation split';
     if (r?.type === 'identifier') r = a.scopes.valueAt(r.text, r) ?? undefined;
-    if (r?.type === 'call' && SPLITTERS.test(a.callee(r) ?? '')) out.push({ call: c, label });
+    if (r?.type === 'call' && SPLITTERS.test(dataCallee(a, r) ?? '')) out.push({ call: c, label });
   }
   return out.sort((x, y) => x.call.start - y.call.start);
 }
@@ -303,7 +304,7 @@ export const DT018: Rule = {
     for (const call of [...a.callsNamed('fit_transform'), ...a.callsNamed('fit')]) {
       let enc = unparen(receiver(call));
       if (enc?.type === 'identifier') enc = a.scopes.valueAt(enc.text, enc) ?? undefined;
-      const q = enc?.type === 'call' ? a.callee(enc) : undefined;
+      const q = enc?.type === 'call' ? dataCallee(a, enc) : undefined;
       const cls = q ? ENCODERS.exec(q)?.[1] : undefined;
       if (!cls) continue;
       const data = positionalArgs(call)[0] ?? keywordArg(call, 'X');

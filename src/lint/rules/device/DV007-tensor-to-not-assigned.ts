@@ -1,4 +1,5 @@
-import { calleeName, loneExpression, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, hasParameter, loneExpression, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { scopeOf } from '../../analysis/scopes';
 import { isGraphLoaderQname } from '../../analysis/runtime';
 import { BATCH_ITERABLE } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -108,6 +109,127 @@ function isTensorName(a: Analysis, id: PyNode): boolean {
   return isFactoryCall(a, e);
 }
 
+/** Names that say a module (whose `.to()` works in place) or an object holding one. */
+const MODULE_NAME = /model|net|module|layer|encoder|decoder|criterion|loss|head|backbone|classifier|generator|discriminator|critic|actor|policy|agent|embed|block|rnn|lstm|gru|conv|linear|fc|mlp|attn|attention|transformer|bert|vae|unet|teacher|student|ema|optim|sched/i;
+/** One-letter module names: `G`, `D`, `m`. */
+const MODULE_LETTER = /^([A-Z]|m)$/;
+/** Methods only modules have: the name is (or may be) an `nn.Module`. */
+const MODULE_METHODS = /^(parameters|named_parameters|buffers|modules|named_modules|children|eval|train|state_dict|load_state_dict|apply|forward|zero_grad|register_\w+|add_module)$/;
+/** Methods and attributes only tensors (or arrays, whose `.to()` would fail anyway) have. */
+const TENSOR_MEMBERS = /^(shape|ndim|ndimension|dim|numel|item|numpy|tolist|view|reshape|unsqueeze|squeeze|permute|transpose|expand|repeat|sum|mean|argmax|argmin|masked_fill|index_select|gather|long|bool|t|T|norm)$/;
+/** torch functions of tensors: `torch.cat`, `F.normalize`, `torch.linalg.norm` (not those that take modules or paths). */
+const TORCH_FUNCTION = /^torch\.(nn\.functional\.|linalg\.|fft\.|special\.)?[a-z_0-9]+$/;
+const NOT_TENSOR_FUNCTION = /^torch\.(save|load|compile|is_tensor|is_storage|typename|device|vmap|manual_seed|set_\w+|get_\w+|use_deterministic_algorithms|autocast|no_grad|enable_grad|inference_mode)$/;
+const ARITHMETIC = new Set(['+', '-', '*', '/', '//', '%', '@', '**']);
+/**
+ * Parameter names of data tensors. Not `inputs`/`batch` (tokenizer outputs and batch objects move in place), nor `x`
+ * (generic helpers such as `def to_device(x, device)` get modules too).
+ */
+const DATA_PARAMETER = /^(images?|imgs?|labels?|targets?|tensors?|features|feats|points|vertices|coords|direction|masks?)$/;
+/** Libraries whose batch objects (`Data`, `DGLGraph`, `BatchEncoding`) move in place with `.to()`. */
+const IN_PLACE_BATCHES = /^(torch_geometric|dgl|transformers)(\.|$)/;
+
+/** The reads of `name` in a function body (not in nested functions, classes or lambdas). */
+function readsOf(fn: PyNode, name: string): PyNode[] {
+  const out: PyNode[] = [];
+  fn.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'identifier' || n.text !== name) return undefined;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.child('attribute') === n) return undefined;
+    if (p?.type === 'keyword_argument' && p.child('name') === n) return undefined;
+    out.push(n);
+    return undefined;
+  });
+  return out;
+}
+
+/** The values a function body assigns to `name` (unknown pieces of unpackings and loop targets included as undefined). */
+function bindingsOf(fn: PyNode, name: string): (PyNode | undefined)[] {
+  const out: (PyNode | undefined)[] = [];
+  fn.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    const left = n.type === 'assignment' || n.type === 'for_statement' ? n.child('left') : n.type === 'as_pattern' ? n.child('alias') : undefined;
+    if (!left) return undefined;
+    if (left.type === 'identifier' && left.text === name) out.push(n.type === 'assignment' ? unparen(n.child('right') ?? undefined) : undefined);
+    else if (left.type !== 'identifier') left.walk((t) => void (t.type === 'identifier' && t.text === name && out.push(undefined)));
+    return undefined;
+  });
+  return out;
+}
+
+/** Whether a value may be a module: a class of the file, anything from `torch.nn` (not functional), a loaded object. */
+function mayBeModuleValue(a: Analysis, v: PyNode | undefined): boolean {
+  let e = v;
+  while (e?.type === 'call' && MOVES.has(calleeName(e) ?? '')) e = unparen(receiver(e));
+  if (e?.type !== 'call') return false;
+  const f = e.child('function');
+  if (f?.type === 'identifier' && a.definesClass(f.text)) return true;
+  const q = a.callee(e) ?? '';
+  if (/^torch\.nn\./.test(q) && !q.startsWith('torch.nn.functional.')) return true;
+  return /^(torch\.(load|jit\.|hub\.)|torchvision\.models\.|timm\.|transformers\.|copy\.deepcopy)/.test(q) || /^(from_pretrained|create_model|build_model|get_model|load)$/.test(calleeName(e) ?? '');
+}
+
+/** How a read shows a tensor: an operand of arithmetic, a multi-axis index, an argument of a torch function, a tensor-only member. */
+function readAsTensor(a: Analysis, id: PyNode): boolean {
+  let n = id;
+  while (n.parent?.type === 'parenthesized_expression') n = n.parent;
+  const p = n.parent;
+  if (!p) return false;
+  if (p.type === 'binary_operator') {
+    const op = p.children.find((c) => ARITHMETIC.has(c.type))?.type;
+    // "%s" % x formats a string
+    return op !== undefined && !(op === '%' && p.child('left')?.type === 'string');
+  }
+  if (p.type === 'unary_operator') return p.text.startsWith('-');
+  if (p.type === 'subscript' && p.child('value') === n) return p.childrenOf('subscript').length > 1;
+  if (p.type === 'attribute' && p.child('object') === n) return TENSOR_MEMBERS.test(p.child('attribute')?.text ?? '');
+  if (p.type === 'argument_list' && p.parent?.type === 'call') {
+    const q = a.callee(p.parent) ?? '';
+    return TORCH_FUNCTION.test(q) && !NOT_TENSOR_FUNCTION.test(q);
+  }
+  return false;
+}
+
+/** `if torch.is_tensor(x):` / `elif isinstance(x, torch.Tensor):` around the statement. */
+function guardedAsTensor(a: Analysis, statement: PyNode, name: string): boolean {
+  for (let p = statement.parent; p && p.type !== 'function_definition'; p = p.parent) {
+    if (p.type !== 'if_statement' && p.type !== 'elif_clause') continue;
+    const cond = unparen(p.child('condition') ?? undefined);
+    const tests = cond?.type === 'boolean_operator' && cond.text.includes(' and ') ? cond.namedChildren : [cond];
+    for (const t of tests.map((x) => unparen(x ?? undefined))) {
+      if (t?.type !== 'call' || positionalArgs(t)[0]?.text !== name) continue;
+      if (a.callee(t) === 'torch.is_tensor') return true;
+      if (calleeName(t) === 'isinstance' && /\btorch\.(\w+\.)?Tensor\b|\bTensor\b/.test(positionalArgs(t)[1]?.text ?? '')) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * A name of a function that is surely a tensor, not a module (whose `.to()` works in place): no module name, value,
+ * call or module-only method anywhere in the function, and a tensor signal: an `is_tensor` guard, a read as a tensor
+ * (arithmetic, `x[:, 0]`, `torch.cat(x)`, `x.shape`) or a data parameter's name (`x`, `images`, `targets`).
+ */
+function tensorInFunction(a: Analysis, id: PyNode, statement: PyNode): boolean {
+  const fn = scopeOf(id);
+  const name = id.text;
+  if (!fn || MODULE_NAME.test(name) || MODULE_LETTER.test(name)) return false;
+  const imports = [...a.imports.aliases.values()];
+  if (imports.some((q) => /^(torch_geometric|dgl)(\.|$)/.test(q))) return false;
+  const values = bindingsOf(fn, name);
+  if (values.some((v) => mayBeModuleValue(a, v))) return false;
+  const reads = readsOf(fn, name);
+  for (const r of reads) {
+    const p = r.parent;
+    if (p?.type === 'call' && p.child('function') === r) return false;
+    if (p?.type === 'attribute' && p.child('object') === r && MODULE_METHODS.test(p.child('attribute')?.text ?? '')) return false;
+  }
+  if (guardedAsTensor(a, statement, name) || reads.some((r) => readAsTensor(a, r))) return true;
+  const parameter = values.length === 0 && hasParameter(fn, name);
+  return parameter && DATA_PARAMETER.test(name) && !imports.some((q) => IN_PLACE_BATCHES.test(q));
+}
+
 export const DV007: Rule = {
   meta: {
     id: 'DV007',
@@ -120,19 +242,21 @@ export const DV007: Rule = {
       'not: it returns a new tensor on the device and leaves the original alone. Written without assignment, the batch ' +
       'stays on the CPU; with the model on the GPU the forward pass fails with "Expected all tensors to be on the same ' +
       'device", and code that only runs on a CPU hides the mistake until it meets a GPU. Assign the result: ' +
-      '`images = images.to(device)`.',
+      '`images = images.to(device)`. Reported only for names that are surely tensors: batches from a loader, tensor ' +
+      'factory results, and function arguments the function treats as tensors (an `is_tensor` guard, arithmetic, ' +
+      '`x[:, 0]`, `torch.*` calls, a data name such as `images`), never for a name that may hold a module.',
     wrong: 'for images, labels in train_loader:\n    images.to(device)\n    labels.to(device)\n    outputs = model(images)',
     right: 'for images, labels in train_loader:\n    images = images.to(device)\n    labels = labels.to(device)\n    outputs = model(images)',
     concept: 'Devices: tensors are moved by copy, modules in place',
     fixable: true,
   },
   nodeTypes: ['expression_statement'],
-  local: ['imports', 'scopes'],
+  local: ['imports', 'scopes', 'classes'],
   visit(statement, ctx) {
     const call = loneExpression(statement);
     if (call?.type !== 'call' || !MOVES.has(calleeName(call) ?? '')) return;
     const target = receiver(call);
-    if (target?.type !== 'identifier' || !isTensorName(ctx.analysis, target)) return;
+    if (target?.type !== 'identifier' || !(isTensorName(ctx.analysis, target) || tensorInFunction(ctx.analysis, target, statement))) return;
     ctx.report({
       node: call,
       message: `${call.text} returns a moved copy and ${target.text} stays where it was: write ${target.text} = ${call.text}.`,

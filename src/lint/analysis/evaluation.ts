@@ -3,7 +3,9 @@
 // only, the loop-free tabular idiom: `with torch.no_grad(): y_pred = model(X_test)` outside any training loop.
 import type { PyNode } from '../parser';
 import { calleeName, callsWithin, decoratorsOf, enclosingFunction, fileCallName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { methodsOf } from './modules';
 import { reachableCalls } from './order';
+import { parameterArguments } from './parameters';
 import { innermostLoop, isBackward, isOptimizerStep } from './training';
 
 /** `model.eval()`, `model.train(False)`, `model.train(phase == "train")`: a switch that can leave training mode. */
@@ -248,7 +250,7 @@ export class Evaluation {
     let outer: PyNode | undefined;
     for (let l = innermostLoop(call); l; l = innermostLoop(l)) outer = l;
     const body = outer?.child('body');
-    return !!body && !reachableCalls(this.a, body).some(switchesToEval);
+    return !!body && !reachableCalls(this.a, body).some((c) => switchesToEval(c) || mayHelperSwitch(this.a, c, 'eval'));
   }
 
   /**
@@ -497,6 +499,218 @@ function iteratesEvalData(loop: PyNode, torchOnly: boolean): boolean {
     if (n.type === 'keyword_argument') return false; // desc="val" in tqdm
   });
   return hit;
+}
+
+// ---- Mode switches, direct or through the file's own functions (shared by EV001 / EV002) ----
+
+export type Mode = 'eval' | 'train';
+
+/** `x.eval()`, `x.train(False)` -> eval; `x.train()`, `x.train(True)` -> train; `x.train(flag)` -> undefined. */
+export function directMode(c: PyNode): Mode | undefined {
+  const name = calleeName(c);
+  if ((name !== 'eval' && name !== 'train') || !receiver(c)) return undefined;
+  const args = c.child('arguments')?.namedChildren ?? [];
+  if (name === 'eval') return args.length === 0 ? 'eval' : undefined;
+  if (!args.length || (args.length === 1 && /^(True|mode\s*=\s*True)$/.test(args[0]!.text))) return 'train';
+  return args.length === 1 && /^(False|mode\s*=\s*False)$/.test(args[0]!.text) ? 'eval' : undefined;
+}
+
+/** A mode switch made by calling a function or method of the file (`model.val_start()`, `set_eval(model)`). */
+export interface HelperSwitch {
+  mode: Mode;
+  def: PyNode;
+  /** The switched models in the caller's terms: the arguments given for parameters, the object of `obj.method()`. */
+  targets: string[];
+  /** `obj.method()` switching `self.<sub-module>`s: the class of `obj`, whose own train() may not exist. */
+  wrapperClass?: PyNode;
+}
+
+/** Statement of the body, or of a for / with block in it: not under an `if`, `try` or `while`. */
+function unconditionalIn(c: PyNode, body: PyNode): boolean {
+  const stmt = c.parent;
+  if (stmt?.type !== 'expression_statement' || stmt.namedChildren[0] !== c) return false;
+  for (let p = stmt.parent; p; p = p.parent) {
+    if (p === body) return true;
+    if (p.type !== 'block' && p.type !== 'for_statement' && p.type !== 'with_statement') return false;
+  }
+  return false;
+}
+
+const bodyModes = new WeakMap<PyNode, { mode: Mode; switches: PyNode[] } | null>();
+/**
+ * The mode a function sets on every path through it: all its direct switches go one way and one of them runs
+ * unconditionally (`def val_start(self): self.img_enc.eval(); self.txt_enc.eval()`). One level: switches made by the
+ * functions it calls do not count.
+ */
+export function functionMode(def: PyNode): { mode: Mode; switches: PyNode[] } | undefined {
+  let r = bodyModes.get(def);
+  if (r === undefined) {
+    r = null;
+    const body = def.child('body');
+    const switches = body ? callsWithin(body).filter((c) => /^(eval|train)$/.test(calleeName(c) ?? '') && receiver(c)) : [];
+    const modes = new Set(switches.map(directMode));
+    const mode = modes.size === 1 ? [...modes][0] : undefined;
+    if (mode && switches.some((c) => unconditionalIn(c, body!))) r = { mode, switches };
+    bodyModes.set(def, r);
+  }
+  return r ?? undefined;
+}
+
+const MOVES_MODEL = /^(to|cuda|cpu|float|double|half)$/;
+const classCaches = new WeakMap<Analysis, Map<string, PyNode | undefined>>();
+
+/** The file's class of that name, when it defines exactly one. */
+function classNamed(a: Analysis, name: string): PyNode | undefined {
+  let m = classCaches.get(a);
+  if (!m) classCaches.set(a, (m = new Map()));
+  if (!m.has(name)) {
+    const defs = a.index.of('class_definition').filter((c) => c.child('name')?.text === name);
+    m.set(name, defs.length === 1 ? defs[0] : undefined);
+  }
+  return m.get(name);
+}
+
+/**
+ * The file class an expression is an instance of: `VSE(opt)`, a name bound to one, `self.x` set once to one, or a
+ * parameter every call site of whose function fills with one (followed up to `depth` functions up).
+ */
+export function instanceClass(a: Analysis, expr: PyNode | undefined, depth = 4): PyNode | undefined {
+  const e = unparen(expr);
+  if (!e) return undefined;
+  if (e.type === 'call') {
+    const f = e.child('function');
+    if (f?.type === 'identifier') return classNamed(a, f.text);
+    return f?.type === 'attribute' && MOVES_MODEL.test(f.child('attribute')?.text ?? '') ? instanceClass(a, f.child('object'), depth) : undefined;
+  }
+  if (e.type === 'attribute' && e.child('object')?.text === 'self') {
+    const cls = e.ancestor('class_definition');
+    const values = cls ? a.scopes.selfAttr(cls, e.child('attribute')?.text ?? '') : [];
+    return values.length === 1 ? instanceClass(a, values[0], depth) : undefined;
+  }
+  if (e.type !== 'identifier') return undefined;
+  const v = a.scopes.valueAt(e.text, e);
+  if (v) return instanceClass(a, v, depth);
+  const args = v === null && depth > 0 ? parameterArguments(a, e) : undefined;
+  if (!args?.length) return undefined;
+  const classes = new Set(args.map((x) => instanceClass(a, x, depth - 1)));
+  return classes.size === 1 ? [...classes][0] : undefined;
+}
+
+/** A function defined in a class body (also decorated). */
+function isMethod(def: PyNode): boolean {
+  const block = def.parent?.type === 'decorated_definition' ? def.parent.parent : def.parent;
+  return block?.parent?.type === 'class_definition';
+}
+
+/**
+ * The definition a call runs, when the file holds it: `f(...)` a module-level function defined once, `self.m(...)` a
+ * method of the caller's class, `obj.m(...)` a method of the file class `obj` is an instance of.
+ */
+export function calledDefinition(a: Analysis, call: PyNode): PyNode | undefined {
+  const f = call.child('function');
+  const name = f?.type === 'identifier' ? f.text : f?.type === 'attribute' ? f.child('attribute')?.text : undefined;
+  const defs = name ? a.functions.get(name) : undefined;
+  if (!defs?.length) return undefined;
+  let def: PyNode | undefined;
+  if (f!.type === 'identifier') def = defs.length === 1 && !isMethod(defs[0]!) ? defs[0] : undefined;
+  else if (f!.child('object')?.text === 'self') {
+    const cls = call.ancestor('class_definition');
+    def = defs.length === 1 && cls && isMethod(defs[0]!) && defs[0]!.ancestor('class_definition') === cls ? defs[0] : undefined;
+  } else {
+    // Cheap test first: a method of that name in some class of the file.
+    if (!defs.some(isMethod)) return undefined;
+    const cls = instanceClass(a, f!.child('object'));
+    def = cls ? methodsOf(cls).find((m) => m.child('name')?.text === name) : undefined;
+  }
+  return def && !(def.start <= call.start && call.end <= def.end) ? def : undefined;
+}
+
+/**
+ * A model name of the called function, in the caller's terms: a parameter -> the argument given for it, `self`/`self.x`
+ * of `obj.m()` -> `obj`, anything else (a global, `self.x` of `self.m()`) unchanged. undefined when not given.
+ */
+export function modelAtCaller(model: string, def: PyNode, site: PyNode): string | undefined {
+  const params = parameterNames(def);
+  const f = site.child('function');
+  const i = params.indexOf(model);
+  if (i >= 0) {
+    const offset = params[0] === 'self' && f?.type === 'attribute' ? 1 : 0;
+    return (keywordArg(site, model) ?? positionalArgs(site)[i - offset])?.text;
+  }
+  const obj = f?.type === 'attribute' ? f.child('object') : undefined;
+  if (obj && obj.text !== 'self' && /^self(\.|$)/.test(model)) return obj.text;
+  return model;
+}
+
+/** The mode a call of one of the file's functions sets on every path (`model.val_start()`), one level deep. */
+export function helperSwitch(a: Analysis, call: PyNode): HelperSwitch | undefined {
+  const def = calledDefinition(a, call);
+  const fm = def && functionMode(def);
+  if (!fm) return undefined;
+  const targets = [...new Set(fm.switches.map((s) => modelAtCaller(receiver(s)!.text, def!, call)).filter((t): t is string => !!t))];
+  if (!targets.length) return undefined;
+  const f = call.child('function');
+  const wrapper = f?.type === 'attribute' && f.child('object')?.text !== 'self' && fm.switches.some((s) => /^self\./.test(receiver(s)!.text));
+  return { mode: fm.mode, def: def!, targets, wrapperClass: wrapper ? (def!.ancestor('class_definition') ?? undefined) : undefined };
+}
+
+const modeNames = new WeakMap<Analysis, Map<string, Mode>>();
+/** Names of the file's functions that set one mode on every path, with that mode (a name defined twice: neither). */
+function modeFunctionNames(a: Analysis): Map<string, Mode> {
+  let m = modeNames.get(a);
+  if (!m) {
+    m = new Map();
+    for (const [name, defs] of a.functions) {
+      const modes = new Set(defs.map((d) => functionMode(d)?.mode));
+      const mode = modes.size === 1 ? [...modes][0] : undefined;
+      if (mode) m.set(name, mode);
+    }
+    modeNames.set(a, m);
+  }
+  return m;
+}
+
+/** The calls of the file's mode-setting functions that set `mode` (resolved: `helperSwitch`). */
+export function helperSwitchCalls(a: Analysis, mode: Mode): { call: PyNode; sw: HelperSwitch }[] {
+  const out: { call: PyNode; sw: HelperSwitch }[] = [];
+  for (const [name, m] of modeFunctionNames(a)) {
+    if (m !== mode) continue;
+    for (const call of a.callsNamed(name)) {
+      const sw = helperSwitch(a, call);
+      if (sw?.mode === mode) out.push({ call, sw });
+    }
+  }
+  return out.sort((x, y) => x.call.start - y.call.start);
+}
+
+/**
+ * May set `mode` through a function of the file, without resolving the receiver: `x.set_eval()` when every function
+ * named `set_eval` sets eval mode on every path. For the silencing side of a rule (an eval() that may have run).
+ */
+export function mayHelperSwitch(a: Analysis, call: PyNode, mode: Mode): boolean {
+  const f = call.child('function');
+  const name = f?.type === 'identifier' ? f.text : f?.type === 'attribute' ? f.child('attribute')?.text : undefined;
+  return !!name && modeFunctionNames(a).get(name) === mode;
+}
+
+/**
+ * The calls reachable from a node: its own, and those of the file's functions it calls, `depth` levels down, methods
+ * of the file's classes called on their instances (`model.train_emb(x)`) included.
+ */
+export function reachWithMethods(a: Analysis, node: PyNode, depth = 2, seen = new Set<PyNode>()): PyNode[] {
+  const out = callsWithin(node);
+  if (depth <= 0) return out;
+  const more: PyNode[] = [];
+  for (const c of out) {
+    const name = fileCallName(c);
+    const defs = name ? a.functions.get(name) : undefined;
+    const def = defs ? (defs.length === 1 ? defs[0] : undefined) : calledDefinition(a, c);
+    if (!def || seen.has(def) || (def.start <= c.start && c.end <= def.end)) continue;
+    seen.add(def);
+    const body = def.child('body');
+    if (body) more.push(...reachWithMethods(a, body, depth - 1, seen));
+  }
+  return [...out, ...more];
 }
 
 const cache = new WeakMap<Analysis, Evaluation>();

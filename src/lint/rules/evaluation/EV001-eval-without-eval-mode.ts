@@ -1,5 +1,5 @@
 import { callsWithin, calleeName, enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
-import { evaluation, type EvalLoop } from '../../analysis/evaluation';
+import { evaluation, mayHelperSwitch, type EvalLoop } from '../../analysis/evaluation';
 import { methodsOf } from '../../analysis/modules';
 import { reachableCalls } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
@@ -355,12 +355,15 @@ function runsBefore(call: PyNode, at: PyNode): boolean {
   return !!block && (block.type === 'block' || block.type === 'module') && block.start <= at.start && at.end <= block.end;
 }
 
-/** `x.eval()` / `x.train(False)` calls of the file, found once per lint. */
+/**
+ * `x.eval()` / `x.train(False)` calls of the file, and calls of its functions that switch to eval mode on every path
+ * (`model.val_start()`, `set_eval(model)`), found once per lint.
+ */
 const modeCalls = new WeakMap<Analysis, PyNode[]>();
 function evalCalls(a: Analysis): PyNode[] {
   let list = modeCalls.get(a);
   if (!list) {
-    list = a.index.of('call').filter((c) => calleeName(c) === 'eval' || (calleeName(c) === 'train' && /\(\s*(False|mode\s*=\s*False)\s*\)/.test(c.child('arguments')?.text ?? '')));
+    list = a.index.of('call').filter((c) => calleeName(c) === 'eval' || (calleeName(c) === 'train' && /\(\s*(False|mode\s*=\s*False)\s*\)/.test(c.child('arguments')?.text ?? '')) || mayHelperSwitch(a, c, 'eval'));
     modeCalls.set(a, list);
   }
   return list;
@@ -461,7 +464,9 @@ export const EV001: Rule = {
       'And: a `for phase in ["train", "val"]:` loop that calls `model.train()` in every phase, and ' +
       '`with torch.no_grad(): model(X_test)` on a whole held-out tensor without `model.eval()` first, and a held-out loop ' +
       'whose per-batch helper (`self.validation_step(x, y)`, a function of the file) runs the model. Snippets that use ' +
-      'torch through its conventional names (`nn.`, `torch.`, `optim.`) without importing it are checked too.',
+      'torch through its conventional names (`nn.`, `torch.`, `optim.`) without importing it are checked too. A call of a ' +
+      'function or wrapper method of the file that switches to eval mode on every path (`set_eval(model)`, ' +
+      '`model.val_start()`) counts as `model.eval()`.',
     wrong: 'def evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     right: 'def evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     concept: 'Regularisation: Dropout and BatchNorm behave differently in training and inference',

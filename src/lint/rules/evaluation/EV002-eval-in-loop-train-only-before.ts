@@ -1,6 +1,7 @@
-import { bodyOf, callsWithin, calleeName, positionalArgs, receiver, type Analysis } from '../../analysis';
+import { bodyOf, callsWithin, calleeName, fileCallName, parameterNames, receiver, type Analysis } from '../../analysis';
+import { calledDefinition, functionMode, helperSwitch, helperSwitchCalls, mayHelperSwitch, modelAtCaller, reachWithMethods } from '../../analysis/evaluation';
+import { methodsOf } from '../../analysis/modules';
 import { isBackward, isOptimizerStep, indentOf, lineStartIfAlone } from '../../analysis/training';
-import { reachableCalls } from '../../analysis/order';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 import { hasStatefulLayers } from './EV001-eval-without-eval-mode';
@@ -21,38 +22,47 @@ interface EvalSite {
   at: PyNode;
   /** The model, as written in the loop (`model`, `self.model`). */
   model: string;
+  /** Switched through `obj.method()` of a plain wrapper class: the class (its own train() may not exist). */
+  wrapperClass?: PyNode;
 }
 
-/** Eval-mode calls made in a loop body, directly or by a function of this file called there (arguments mapped). */
+/**
+ * Eval-mode switches among `calls`, in their scope's terms: direct (`model.eval()`), through a function of the file
+ * that switches on every path (`model.val_start()`), or made inside a function of the file called there (two levels
+ * down, arguments mapped to the caller's names).
+ */
+function evalSwitches(a: Analysis, calls: readonly PyNode[], depth: number, seen: Set<PyNode>): Omit<EvalSite, 'at'>[] {
+  const out: Omit<EvalSite, 'at'>[] = [];
+  for (const c of calls) {
+    if (isEvalMode(c)) {
+      out.push({ model: receiver(c)!.text });
+      continue;
+    }
+    const sw = helperSwitch(a, c);
+    if (sw?.mode === 'eval') {
+      for (const model of sw.targets) out.push({ model, wrapperClass: sw.wrapperClass });
+      continue;
+    }
+    // `obj.method()` of a class of the file counts only through helperSwitch (a switch on every path).
+    const def = depth > 0 && fileCallName(c) ? calledDefinition(a, c) : undefined;
+    if (!def || seen.has(def)) continue;
+    seen.add(def);
+    for (const inner of evalSwitches(a, callsWithin(def.child('body') ?? def), depth - 1, seen)) {
+      const model = modelAtCaller(inner.model, def, c);
+      if (!model) continue;
+      // `trainer.validate()` switching `self.model`: the switch reaches the caller as one of `trainer` as a whole.
+      const wrapped = /^self(\.|$)/.test(inner.model) && !/^self(\.|$)/.test(model);
+      out.push({ model, wrapperClass: wrapped ? (def.ancestor('class_definition') ?? undefined) : inner.wrapperClass });
+    }
+  }
+  return out;
+}
+
+/** Eval-mode switches made in a loop body, each reported at the body's call that leads to it. */
 function evalSites(a: Analysis, body: PyNode): EvalSite[] {
   const out: EvalSite[] = [];
   for (const c of callsWithin(body)) {
-    if (isEvalMode(c)) {
-      out.push({ at: c, model: receiver(c)!.text });
-      continue;
-    }
-    const fn = c.child('function');
-    let name: string | undefined;
-    if (fn?.type === 'identifier') name = fn.text;
-    else if (fn?.type === 'attribute' && fn.child('object')?.text === 'self') name = fn.child('attribute')?.text;
-    const defs = name ? a.functions.get(name) : undefined;
-    if (!defs || defs.length !== 1) continue;
-    const def = defs[0]!;
-    const params = (def.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? '')));
-    const offset = params[0] === 'self' && fn?.type === 'attribute' ? 1 : 0;
-    for (const e of callsWithin(def.child('body') ?? def)) {
-      if (!isEvalMode(e)) continue;
-      let model = receiver(e)!.text;
-      const i = params.indexOf(model);
-      if (i >= 0) {
-        const arg = positionalArgs(c)[i - offset];
-        const kw = c.child('arguments')?.children.find((k) => k.type === 'keyword_argument' && k.child('name')?.text === model)?.child('value');
-        const given = kw ?? arg;
-        if (!given) continue;
-        model = given.text;
-      }
-      out.push({ at: c, model });
-    }
+    for (const s of evalSwitches(a, [c], 2, new Set())) out.push({ at: c, ...s });
   }
   return out;
 }
@@ -71,6 +81,8 @@ function trainedModels(a: Analysis): Set<string> {
       });
     }
   }
+  // `model.train_start()` of a wrapper whose method puts its sub-modules in training mode.
+  for (const { sw } of helperSwitchCalls(a, 'train')) for (const t of sw.targets) out.add(norm(t));
   return out;
 }
 
@@ -93,7 +105,9 @@ export const EV002: Rule = {
       'comes back. From the second epoch on the model trains with Dropout disabled and BatchNorm using (and no longer ' +
       'updating) its running statistics: regularisation silently disappears and results differ from what the code suggests. ' +
       'Call `model.train()` at the start of every epoch (or at the start of the training function). Descent follows the ' +
-      'functions of the file called in the loop, and stays silent for models it can prove have no Dropout/BatchNorm.',
+      'functions of the file called in the loop (two levels down), counts a call of a function or wrapper method of the ' +
+      'file that switches modes on every path (`model.val_start()` whose body calls `.eval()` on the sub-modules) as ' +
+      'that switch, and stays silent for models it can prove have no Dropout/BatchNorm.',
     wrong: 'model.train()\nfor epoch in range(10):\n    for x, y in train_loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n    model.eval()\n    with torch.no_grad():\n        val_out = model(x_val)',
     right: 'for epoch in range(10):\n    model.train()\n    for x, y in train_loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n    model.eval()\n    with torch.no_grad():\n        val_out = model(x_val)',
     concept: 'Regularisation: Dropout and BatchNorm behave differently in training and inference',
@@ -110,17 +124,18 @@ export const EV002: Rule = {
       if (!body) continue;
       const sites = evalSites(a, body).filter((s) => !reported.has(s.at));
       if (sites.length === 0) continue;
-      const reach = reachableCalls(a, body);
+      const reach = reachWithMethods(a, body);
       if (!reach.some((c) => isOptimizerStep(c, a)) || !reach.some(isBackward)) continue;
-      if (reach.some(isTrainMode)) continue;
+      if (reach.some((c) => isTrainMode(c) || mayHelperSwitch(a, c, 'train'))) continue;
       trained ??= trainedModels(a);
       for (const s of sites) {
         if (!trained.has(norm(s.model)) || modeFree(a, s.model, loop) || onlyOnLastIteration(s.at, loop)) continue;
         reported.add(s.at);
+        const back = trainCall(a, s);
         ctx.report({
           node: s.at,
-          message: `${s.model} is switched to eval mode inside this loop and never back: later iterations train with Dropout/BatchNorm in eval mode. Call ${s.model}.train() at the start of each epoch.`,
-          fixes: trainFix(loop, s.model),
+          message: `${s.model} is switched to eval mode inside this loop and never back: later iterations train with Dropout/BatchNorm in eval mode. ${back ? `Call ${back} at the start of each epoch.` : `Switch it back to training mode at the start of each epoch.`}`,
+          fixes: back ? trainFix(loop, back) : undefined,
         });
         break;
       }
@@ -136,10 +151,20 @@ function onlyOnLastIteration(n: PyNode, loop: PyNode): boolean {
   return false;
 }
 
-function trainFix(loop: PyNode, model: string): RawFix[] | undefined {
+/**
+ * The call that puts the model back in training mode: `model.train()`, or for a plain wrapper class the method of it
+ * that does (`model.train_start()`); undefined when the wrapper has none.
+ */
+function trainCall(a: Analysis, s: EvalSite): string | undefined {
+  if (!s.wrapperClass) return `${s.model}.train()`;
+  const back = methodsOf(s.wrapperClass).find((m) => functionMode(m)?.mode === 'train' && parameterNames(m).length === 1);
+  return back ? `${s.model}.${back.child('name')!.text}()` : undefined;
+}
+
+function trainFix(loop: PyNode, call: string): RawFix[] | undefined {
   const first = bodyOf(loop)[0];
   if (!first) return undefined;
   const at = lineStartIfAlone(first);
   if (at === undefined) return undefined;
-  return [{ title: `Call ${model}.train() at the start of each iteration`, edits: [{ start: at, end: at, newText: `${indentOf(first)}${model}.train()\n` }] }];
+  return [{ title: `Call ${call} at the start of each iteration`, edits: [{ start: at, end: at, newText: `${indentOf(first)}${call}\n` }] }];
 }

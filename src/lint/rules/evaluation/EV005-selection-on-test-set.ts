@@ -1,7 +1,10 @@
 import { calleeName, keywordArg, peelConversions, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { TEST_DATA, TEST_METRIC, lastName, operatorOf, receiverValue } from '../../analysis/order';
+import { reachWithMethods } from '../../analysis/evaluation';
+import { isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
+import { readAfter } from './EV016-metric-from-last-batch';
 
 const BEST = /best|lowest|highest|^min_|^max_|_min$|_max$/i;
 const SELECTS = /^(save|save_checkpoint|save_model|save_pretrained|save_weights|save_state|deepcopy|state_dict|copy_state)$/;
@@ -52,19 +55,27 @@ function mentionsTestData(value: PyNode | undefined): boolean {
   return test && !val;
 }
 
+/**
+ * Test data: `test_loader`, `testloader`, `X_test`, or a test-named holder built from test data (`self.test_d` set to
+ * `test_data.loader(...)`, one level).
+ */
+function isTestData(a: Analysis, v: PyNode | undefined): boolean {
+  const name = v && (v.type === 'identifier' || v.type === 'attribute') ? lastName(v) : '';
+  if (TEST_DATA.test(name) || /^test(ing)?loader$/i.test(name)) return true;
+  if (!/^test/i.test(name) || TEST_METRIC.test(name)) return false;
+  const value = receiverValue(a, v!);
+  return !!value && mentionsTestData(value);
+}
+
 /** `evaluate(model, test_loader)`: a call that is handed the test data. */
-function computedOnTest(e: PyNode | undefined): boolean {
+function computedOnTest(a: Analysis, e: PyNode | undefined): boolean {
   if (e?.type !== 'call') return false;
-  return (e.child('arguments')?.namedChildren ?? []).some((x) => {
-    const v = unparen(x.type === 'keyword_argument' ? x.child('value') : x);
-    const name = v && (v.type === 'identifier' || v.type === 'attribute') ? lastName(v) : '';
-    return TEST_DATA.test(name) || /^test(ing)?loader$/i.test(name);
-  });
+  return (e.child('arguments')?.namedChildren ?? []).some((x) => isTestData(a, unparen(x.type === 'keyword_argument' ? x.child('value') : x)));
 }
 
 /** `evaluate(model, test_loader)` handed no validation or training data: each element it returns is a test metric. */
-function computedOnTestOnly(e: PyNode | undefined): boolean {
-  if (!computedOnTest(e)) return false;
+function computedOnTestOnly(a: Analysis, e: PyNode | undefined): boolean {
+  if (!computedOnTest(a, e)) return false;
   return !(e!.child('arguments')?.namedChildren ?? []).some((x) => {
     const v = unparen(x.type === 'keyword_argument' ? x.child('value') : x);
     const name = v && (v.type === 'identifier' || v.type === 'attribute') ? lastName(v) : '';
@@ -79,12 +90,12 @@ function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): bo
   const e = peelCasts(n);
   if (!e) return false;
   const name = e.type === 'identifier' || e.type === 'attribute' ? lastName(e) : '';
-  if (TEST_METRIC.test(name) || computedOnTest(e)) return true;
+  if (TEST_METRIC.test(name) || computedOnTest(a, e)) return true;
   const value = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : undefined;
-  if (computedOnTest(value)) return true;
+  if (computedOnTest(a, value)) return true;
   // `eval_loss, eval_acc = evaluate(model, test_loader)`: an element of what a call on test data returns.
   const element = e.type === 'identifier' && !value ? a.scopes.elementAt(e.text, e) : undefined;
-  if (element && computedOnTestOnly(unparen(element.source))) return true;
+  if (element && computedOnTestOnly(a, unparen(element.source))) return true;
   if (e.type !== 'identifier' || !/^(acc|accuracy|loss|score|f1|auc|top1|correct)$/i.test(e.text)) return false;
   return inTestFn || mentionsTestData(value);
 }
@@ -110,11 +121,80 @@ function checkIf(s: PyNode, ctx: RuleContext): void {
   const metric = isTestMetric(ctx.analysis, l, testFn) && BEST.test(lastName(unparen(r))) ? l : isTestMetric(ctx.analysis, r, testFn) && BEST.test(lastName(unparen(l))) ? r : undefined;
   if (!metric) return;
   const alt = s.childrenOf('alternative').find((c) => c.type === 'else_clause');
-  if (!selects(s.child('consequence')) && !selects(alt)) return;
-  ctx.report({
-    node: cond,
-    message: `Model selection / early stopping on a test-set metric (${metric.text}): the test score becomes optimistic. Select on a validation split and touch the test set once at the end.`,
+  if (selects(s.child('consequence')) || selects(alt)) {
+    ctx.report({
+      node: cond,
+      message: `Model selection / early stopping on a test-set metric (${metric.text}): the test score becomes optimistic. Select on a validation split and touch the test set once at the end.`,
+    });
+    return;
+  }
+  // `if acc > best: best = acc`, with `best` reported after the epoch loop.
+  const best = metric === l ? unparen(r) : unparen(l);
+  const keeps = s.child('consequence')?.namedChildren.some((x) => {
+    const asg = x.type === 'expression_statement' ? x.namedChildren[0] : undefined;
+    return asg?.type === 'assignment' && asg.child('left')?.text === best?.text && peelCasts(asg.child('right'))?.text === peelCasts(metric)?.text;
   });
+  if (best?.type === 'identifier' && keeps) reportBestOfEpochs(ctx, s, cond, best.text, metric);
+}
+
+/** `best = max(best, acc)` / `best = min(loss, best)`: the running best and the value it takes in. */
+function runningBest(asg: PyNode): { best: string; value: PyNode } | undefined {
+  const left = asg.child('left');
+  const right = unparen(asg.child('right'));
+  if (left?.type !== 'identifier' || right?.type !== 'call') return undefined;
+  const f = right.child('function');
+  if (f?.type !== 'identifier' || !/^(max|min)$/.test(f.text)) return undefined;
+  const args = right.child('arguments')?.namedChildren ?? [];
+  if (args.length !== 2 || args.some((x) => x.type === 'keyword_argument' || x.type === 'list_splat')) return undefined;
+  const i = args.findIndex((x) => x.text === left.text);
+  return i < 0 ? undefined : { best: left.text, value: args[1 - i]! };
+}
+
+/**
+ * The running best of a test metric, kept over a loop that trains (the epoch loop) and read after it (written, returned,
+ * printed): the result reported is the best test score over the epochs, an epoch picked on the test set.
+ */
+function reportBestOfEpochs(ctx: RuleContext, stmt: PyNode, node: PyNode, best: string, metric: PyNode): void {
+  const a = ctx.analysis;
+  for (let loop = enclosingLoop(stmt); loop; loop = enclosingLoop(loop)) {
+    const body = loop.child('body');
+    const reach = body ? reachWithMethods(a, body) : [];
+    if (!reach.some((c) => isBackward(c) || isOptimizerStep(c, a))) continue;
+    const read = readAfter(loop, best);
+    if (!read) return;
+    const line = ctx.lines.position(read.start).line + 1;
+    ctx.report({
+      node,
+      message: `${best} keeps the best test-set score (${metric.text}) over the training epochs and is reported after the loop (line ${line}): picking the epoch on the test set makes it optimistic. Pick the epoch on a validation split and report its test score.`,
+    });
+    return;
+  }
+}
+
+/** The for / while loop around a node, up to its function. */
+function enclosingLoop(n: PyNode): PyNode | undefined {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'function_definition' || p.type === 'class_definition' || p.type === 'lambda') return undefined;
+    if (p.type === 'for_statement' || p.type === 'while_statement') return p;
+  }
+  return undefined;
+}
+
+function checkRunningMax(asg: PyNode, ctx: RuleContext): void {
+  const rb = runningBest(asg);
+  if (!rb || !isTestMetric(ctx.analysis, rb.value, inTestFunction(asg))) return;
+  reportBestOfEpochs(ctx, asg, asg, rb.best, rb.value);
+}
+
+/** Statement-local first test: the node has the shape of something visit may report. */
+function mayReport(n: PyNode): boolean {
+  if (n.type === 'assignment') return runningBest(n) !== undefined;
+  if (n.type === 'if_statement') {
+    const cond = unparen(n.child('condition'));
+    return cond?.type === 'comparison_operator' && cond.namedChildren.some((x) => BEST.test(lastName(unparen(x))));
+  }
+  const name = calleeName(n) ?? '';
+  return name === 'step' || name === 'fit' || /early_?stop/i.test(name);
 }
 
 function isPlateau(a: Analysis, call: PyNode): boolean {
@@ -139,16 +219,20 @@ export const EV005: Rule = {
       'no longer an unbiased estimate: it is the best of many looks and overstates how the model does on new data. Make ' +
       'these decisions on a validation split and evaluate on the test set once. Descent recognises test metrics by their ' +
       'names (`test_loss`, `test_acc`, an accuracy computed in a function that loops over `test_loader`) and Keras ' +
-      '`validation_data=(x_test, y_test)` with EarlyStopping / ModelCheckpoint / ReduceLROnPlateau callbacks.',
+      '`validation_data=(x_test, y_test)` with EarlyStopping / ModelCheckpoint / ReduceLROnPlateau callbacks. Also ' +
+      'reported: the best test score over the training epochs (`best = max(best, test_acc)`, or `if test_acc > best: ' +
+      'best = test_acc`) read after the epoch loop as the result, which picks the epoch on the test set.',
     wrong: 'for epoch in range(100):\n    train_one_epoch(model, train_loader)\n    test_loss = evaluate(model, test_loader)\n    if test_loss < best_loss:\n        best_loss = test_loss\n        torch.save(model.state_dict(), "best.pt")',
     right: 'for epoch in range(100):\n    train_one_epoch(model, train_loader)\n    val_loss = evaluate(model, val_loader)\n    if val_loss < best_loss:\n        best_loss = val_loss\n        torch.save(model.state_dict(), "best.pt")\ntest_loss = evaluate(model, test_loader)',
     concept: 'Generalisation: the test set is used once, after all choices are made',
     fixable: false,
   },
-  nodeTypes: ['if_statement', 'call'],
-  local: ['imports', 'scopes'],
+  nodeTypes: ['if_statement', 'call', 'assignment'],
+  // The running best is followed to the epoch loop and its read after it: beyond the statement.
+  candidate: { reads: [], test: (n) => mayReport(n) },
   visit(n, ctx) {
     if (n.type === 'if_statement') return checkIf(n, ctx);
+    if (n.type === 'assignment') return checkRunningMax(n, ctx);
     const a = ctx.analysis;
     const name = calleeName(n) ?? '';
     const args = positionalArgs(n);

@@ -12,12 +12,20 @@ const METRIC = /^(?:\w+_)?(?:acc|accuracy|correct|f1|f1_score|auc|auroc|precisio
 /** Calls that only show a value: reading the metric in them inside the loop does not accumulate it. */
 const SHOW = /^(print|log|info|debug|write|set_postfix|set_description|add_scalar|log_metric|log_metrics)$/;
 
-/** `acc = <expr>` statements directly in the loop body or nested blocks (not in nested functions or lambdas). */
-function overwrites(loop: PyNode): PyNode[] {
-  const out: PyNode[] = [];
+/**
+ * `acc = <expr>` statements directly in the loop body or nested blocks (not in nested functions or lambdas), and the
+ * metrics among the names a tuple is unpacked into (`loss, acc = evaluate_batch(model, x, y)`).
+ */
+function overwrites(loop: PyNode): { asg: PyNode; name: string }[] {
+  const out: { asg: PyNode; name: string }[] = [];
   loop.child('body')?.walk((n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    if (n.type === 'assignment' && n.child('left')?.type === 'identifier' && METRIC.test(n.child('left')!.text)) out.push(n);
+    if (n.type !== 'assignment') return;
+    const left = n.child('left');
+    if (left?.type === 'identifier' && METRIC.test(left.text)) out.push({ asg: n, name: left.text });
+    if (left?.type === 'pattern_list' || left?.type === 'tuple_pattern') {
+      for (const t of left.namedChildren) if (t.type === 'identifier' && METRIC.test(t.text)) out.push({ asg: n, name: t.text });
+    }
   });
   return out;
 }
@@ -40,8 +48,11 @@ function interpolates(fstring: string, name: string): boolean {
 }
 
 function isAssignedName(id: PyNode): boolean {
-  const p = id.parent;
-  return (p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.child('left') === id;
+  let target: PyNode = id;
+  // `loss, acc = ...`: a name of the unpacked tuple.
+  if (id.parent?.type === 'pattern_list' || id.parent?.type === 'tuple_pattern') target = id.parent;
+  const p = target.parent;
+  return (p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.child('left') === target;
 }
 
 /** Whether the loop uses the metric for anything but showing it: `accs.append(acc)`, `total += acc`, `best = acc`. */
@@ -58,7 +69,7 @@ function accumulatedInLoop(loop: PyNode, name: string, own: PyNode): boolean {
  * The first read of `name` after `loop` in the statements that follow it, in its block and the enclosing blocks up to
  * the function (or module): undefined if the name is assigned again (or the function ends) first.
  */
-function readAfter(loop: PyNode, name: string): PyNode | undefined {
+export function readAfter(loop: PyNode, name: string): PyNode | undefined {
   for (let stmt: PyNode = loop; stmt.parent; stmt = stmt.parent) {
     const block = stmt.parent;
     if (block.type === 'function_definition' || block.type === 'class_definition') return undefined;
@@ -81,7 +92,9 @@ function assigns(s: PyNode, name: string): boolean {
   let hit = false;
   s.walk((n) => {
     if (hit || n.type === 'function_definition' || n.type === 'class_definition') return false;
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.child('left')?.text === name) hit = true;
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+    const left = n.child('left');
+    if (left?.text === name || ((left?.type === 'pattern_list' || left?.type === 'tuple_pattern') && left.namedChildren.some((t) => t.text === name))) hit = true;
   });
   return hit;
 }
@@ -110,7 +123,8 @@ export const EV016: Rule = {
     defaultSeverity: 'warning',
     summary: 'An evaluation loop overwrites the metric on every batch and reads it after the loop: only the last batch counts.',
     why:
-      'In an evaluation loop, `acc = (pred == y).float().mean()` replaces the value of the previous batch each time. ' +
+      'In an evaluation loop, `acc = (pred == y).float().mean()` (or `loss, acc = evaluate_batch(model, x, y)`) replaces ' +
+      'the value of the previous batch each time. ' +
       'Whatever reads `acc` after the loop (a `return`, a print, a logged value, early stopping) sees the accuracy of ' +
       'the last batch alone, which is often a partial batch of a few samples: the reported figure jumps between runs ' +
       'and says little about the model. Accumulate over the batches instead: add up the correct predictions and the ' +
@@ -130,8 +144,7 @@ export const EV016: Rule = {
       const candidates = overwrites(loop);
       if (!candidates.length || singleBatch(a, loop)) continue;
       const reported = new Set<string>();
-      for (const asg of candidates) {
-        const name = asg.child('left')!.text;
+      for (const { asg, name } of candidates) {
         if (reported.has(name)) continue;
         // The value must come from this iteration's predictions: the right side reads something the loop computes.
         const right = asg.child('right');

@@ -3,6 +3,7 @@
 // only, the loop-free tabular idiom: `with torch.no_grad(): y_pred = model(X_test)` outside any training loop.
 import type { PyNode } from '../parser';
 import { calleeName, callsWithin, decoratorsOf, enclosingFunction, fileCallName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { callEnv, fileEnv, gradOffUnder, ruledOut, type Env } from './eval3-gates';
 import { methodsOf } from './modules';
 import { reachableCalls } from './order';
 import { parameterArguments } from './parameters';
@@ -112,14 +113,52 @@ export class Evaluation {
       if (calls.some((c) => isBackward(c) || isOptimizerStep(c, this.a))) continue;
       const forwards = calls.filter((c) => this.isForward(c) || this.isGenerate(c));
       if (forwards.length) {
-        out.push({ loop, forwards, fn });
+        const entry = { loop, forwards, fn };
+        entry.forwards = forwards.filter((f) => !this.neverRuns(entry, f));
+        if (entry.forwards.length) out.push(entry);
         continue;
       }
       // No forward in the body: those of the methods / functions it calls per batch (`self.validation_step(x, y)`).
       const via = this.helperForwards(calls, loop.ancestor('class_definition'), [], new Set());
-      if (via?.size) out.push({ loop, forwards: [...via.keys()], fn, via });
+      if (!via?.size) continue;
+      // `step(model, x, mode='test')` selects a branch of the helper: the forwards of the others do not run here.
+      const entry: EvalLoop = { loop, forwards: [...via.keys()], fn, via };
+      entry.forwards = entry.forwards.filter((f) => !this.neverRuns(entry, f));
+      if (entry.forwards.length) out.push(entry);
     }
     return out;
+  }
+
+  /**
+   * Each step from the loop to a forward: the node (a per-batch call, then the forward), the function it stands in and
+   * the bindings there (the loop's function: `fileEnv`; a helper: what its call passes).
+   */
+  private stepsTo(entry: EvalLoop, f: PyNode): { node: PyNode; scope: PyNode | undefined; env: Env }[] {
+    const nodes = [...(entry.via?.get(f) ?? []), f];
+    const steps = [{ node: nodes[0]!, scope: entry.fn, env: fileEnv(this.a) }];
+    const cls = entry.loop.ancestor('class_definition');
+    for (let k = 1; k < nodes.length; k++) {
+      const site = nodes[k - 1]!;
+      const def = this.helperOf(site, cls);
+      if (!def) break;
+      steps.push({ node: nodes[k]!, scope: def, env: callEnv(this.a, def, site, steps[k - 1]!.env) });
+    }
+    return steps;
+  }
+
+  /** For this loop the forward stands in a branch its bindings rule out (`if mode == 'train':` with mode='test'). */
+  private neverRuns(entry: EvalLoop, f: PyNode): boolean {
+    return this.stepsTo(entry, f).some((s) => ruledOut(s.node, s.scope, s.env));
+  }
+
+  /**
+   * For this loop the forward runs with autograd off: under no_grad where it stands or where the loop calls its helper,
+   * or under `torch.set_grad_enabled(flag)` whose flag the calls make false (`set_grad_enabled(mode == 'train')`).
+   * `model.generate` runs under a no_grad of its own.
+   */
+  gradOffFor(entry: EvalLoop, f: PyNode): boolean {
+    if (this.isGenerate(f) || this.isNoGrad(f) || (entry.via?.get(f) ?? []).some((site) => this.isNoGrad(site))) return true;
+    return this.stepsTo(entry, f).some((s) => gradOffUnder(this.a, s.node, s.scope, s.env, (e) => this.disablesGrad(e)));
   }
 
   /**

@@ -46,7 +46,9 @@ export const EV003: Rule = {
       'that never comes. Validation then uses several times the memory and time it needs and can run out of GPU memory with ' +
       'batch sizes that train fine. The numbers are unchanged; the cost is not. Also reported: `preds = model(X_test)` on a ' +
       'whole held-out tensor after the training loop, outside no_grad, and a held-out loop whose per-batch helper ' +
-      '(`self.validation_step(x, y)`, a function of the file) runs the model.',
+      '(`self.validation_step(x, y)`, a function of the file) runs the model. A helper that turns autograd off on one branch ' +
+      "(`if mode == 'test': with torch.no_grad(): ...`, `torch.set_grad_enabled(is_train)`) is quiet when the loop's call " +
+      'passes the value (or leaves the default) that selects it.',
     wrong: 'model.eval()\nfor x, y in val_loader:\n    out = model(x)',
     right: 'model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        out = model(x)',
     concept: 'Autograd: the computation graph is recorded only when gradients are needed',
@@ -54,11 +56,11 @@ export const EV003: Rule = {
   },
   check(ctx) {
     const ev = evaluation(ctx.analysis);
-    for (const { loop, forwards, fn, via } of ev.loops) {
-      // A forward in a per-batch helper is under no_grad there or where the loop calls the helper; `model.generate`
-      // runs under a no_grad of its own.
-      const noGrad = (f: PyNode) => ev.isGenerate(f) || ev.isNoGrad(f) || (via?.get(f) ?? []).some((site) => ev.isNoGrad(site));
-      if (forwards.every(noGrad) || ev.allCallersNoGrad(fn)) continue;
+    for (const entry of ev.loops) {
+      const { loop, forwards, fn } = entry;
+      // A forward in a per-batch helper is under no_grad there, where the loop calls the helper, or in the branch the
+      // call selects (`step(model, x, mode='test')`).
+      if (forwards.every((f) => ev.gradOffFor(entry, f)) || ev.allCallersNoGrad(fn)) continue;
       const fix = ev.isNoGrad(loop) ? undefined : wrapInNoGrad(loop, ctx);
       ctx.report({
         ...loopHeader(loop),

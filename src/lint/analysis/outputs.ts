@@ -116,7 +116,10 @@ export class OutputFlow {
     if (fn.type === 'attribute') {
       const method = fn.child('attribute')?.text ?? '';
       const obj = fn.child('object');
-      if (method === 'softmax' || method === 'log_softmax' || method === 'sigmoid') return this.activation(method, e, obj);
+      // `x.softmax(1)` is the tensor method; `self.softmax(x)` calls the layer stored under that name (which may be
+      // an nn.LogSoftmax), so it goes to the module's layers below.
+      const tensorMethod = (method === 'softmax' || method === 'log_softmax' || method === 'sigmoid') && obj?.text !== 'self';
+      if (tensorMethod) return this.activation(method, e, obj);
       if (SHAPE_METHODS.has(method) || SELECT_METHODS.has(method)) {
         const inner = this.of(obj, depth + 1);
         return { kind: inner.kind, site: inner.site };

@@ -5,6 +5,8 @@ import type { RawFix, Rule } from '../../types';
 /** `F.softmax(...)` -> `F.log_softmax(...)`, `x.softmax(1)` -> `x.log_softmax(1)`, `nn.Softmax(1)` -> `nn.LogSoftmax(1)`. */
 function toLogSoftmax(site: PyNode | undefined): RawFix | undefined {
   const fn = site?.type === 'call' ? site.child('function') : undefined;
+  // `self.softmax(x)` calls a layer stored under that name: the module has no `log_softmax` attribute to call.
+  if (fn?.type === 'attribute' && fn.child('object')?.text === 'self') return undefined;
   const name = fn?.type === 'attribute' ? fn.child('attribute') : fn;
   if (!name || name.type !== 'identifier') return undefined;
   if (name.text === 'softmax') return { title: 'Use log_softmax', edits: [{ start: name.start, end: name.end, newText: 'log_softmax' }] };

@@ -130,7 +130,8 @@ function overClasses(a: Analysis, flow: OutputFlow, site: PyNode | undefined, de
 function toLogSoftmax(input: PyNode, site: PyNode | undefined): RawFix | undefined {
   if (!site || site !== unparen(input) || site.type !== 'call') return undefined;
   const fn = site.child('function');
-  // A bare `softmax(...)` (from-imported) would need log_softmax imported too.
+  // A bare `softmax(...)` (from-imported) would need log_softmax imported too; `self.softmax(x)` calls a layer.
+  if (fn?.type === 'attribute' && fn.child('object')?.text === 'self') return undefined;
   const name = fn?.type === 'attribute' ? fn.child('attribute') : undefined;
   if (name?.text !== 'softmax') return undefined;
   return { title: 'Use log_softmax', edits: [{ start: name.start, end: name.end, newText: 'log_softmax' }] };

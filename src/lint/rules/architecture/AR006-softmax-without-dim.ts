@@ -1,38 +1,113 @@
-import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
+import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { batchedTensor, type Batched } from '../../analysis/arch2-batched';
+import { valueBefore } from '../../analysis/values';
 import { torchLayers } from '../../analysis/layers';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { sourceOf } from './shared';
 
 const FUNCTIONS = new Set(['torch.nn.functional.softmax', 'torch.nn.functional.log_softmax', 'torch.nn.functional.softmin']);
+/** `torch.softmax(x, dim)` needs its dim (no implicit axis): only an explicit batch axis is reported. */
+const TORCH_FUNCTIONS = new Set(['torch.softmax', 'torch.log_softmax']);
 const LAYERS = new Set(['torch.nn.Softmax', 'torch.nn.LogSoftmax', 'torch.nn.Softmin']);
+const METHODS = new Set(['softmax', 'log_softmax']);
 
 const NO_DIM = 'Softmax without `dim` picks the axis implicitly (dim 0, the batch, for 1-D and 3-D inputs) and is deprecated. Pass the class dimension, e.g. dim=-1.';
 const BATCH_DIM = 'Softmax over dim=0 normalises across the samples of the batch, not across classes. Use the class dimension (dim=1 or dim=-1).';
+const explicitBatch = (dim: string, why: string) =>
+  `Softmax over dim=${dim} of ${why}: that axis is the batch, so each sample's probabilities depend on the other samples. Normalise over the class axis (dim=-1).`;
 
 interface SoftmaxCall {
-  /** `F.softmax(x, ...)` (true) or the layer `nn.Softmax(...)` (false). */
-  fn: boolean;
+  /** `F.softmax(x, ...)`, `torch.softmax(x, ...)`, `x.softmax(...)`, or the layer `nn.Softmax(...)`. */
+  kind: 'fn' | 'torch' | 'method' | 'layer';
   args: PyNode;
   pos: PyNode[];
+  /** The tensor normalised (not for the layer). */
+  input: PyNode | undefined;
   dim: PyNode | undefined;
 }
 
 /**
- * A softmax function or layer call, read from the call alone, whose dim may be reported: missing, None or 0 (the
- * function with its input given), without `*args` / `**kwargs`.
+ * A softmax function, method or layer call, read from the call alone, whose dim may be reported: missing or None
+ * (functions with their input given, layers), 0 or -2, without `*args` / `**kwargs`.
  */
 function softmaxCall(call: PyNode, a: Analysis): SoftmaxCall | undefined {
   const q = a.callee(call) ?? '';
-  const fn = FUNCTIONS.has(q);
-  if (!fn && !LAYERS.has(q)) return undefined;
+  const kind = FUNCTIONS.has(q) ? 'fn' : TORCH_FUNCTIONS.has(q) ? 'torch' : LAYERS.has(q) ? 'layer' : methodForm(call, q);
+  if (!kind) return undefined;
   const args = call.child('arguments');
   if (!args || args.children.some((c) => c.type === 'list_splat' || c.type === 'dictionary_splat')) return undefined;
   const pos = positionalArgs(call);
-  if (fn && !pos[0]) return undefined;
-  const dim = keywordArg(call, 'dim') ?? (fn ? pos[1] : pos[0]);
-  if (dim && dim.text !== 'None' && dim.text !== '0') return undefined;
-  return { fn, args, pos, dim };
+  const input = kind === 'method' ? receiver(call) : kind === 'layer' ? undefined : pos[0];
+  if (kind !== 'layer' && !input) return undefined;
+  const dim = keywordArg(call, 'dim') ?? (kind === 'fn' || kind === 'torch' ? pos[1] : pos[0]);
+  const text = dim?.text.replace(/\s+/g, '');
+  const implicit = !dim || text === 'None';
+  if (implicit ? kind === 'torch' || kind === 'method' : text !== '0' && text !== '-2') return undefined;
+  return { kind, args, pos, input, dim };
+}
+
+/** `x.softmax(0)`: a method of a tensor (the callee resolves to no import). */
+function methodForm(call: PyNode, q: string): 'method' | undefined {
+  const fn = call.child('function');
+  return !q && fn?.type === 'attribute' && METHODS.has(fn.child('attribute')?.text ?? '') ? 'method' : undefined;
+}
+
+/** Replaces the dim by -1 (the class axis of a batch-first tensor). */
+function lastAxisFix(dim: PyNode) {
+  return [{ title: 'Use dim=-1', edits: [{ start: dim.start, end: dim.end, newText: '-1' }] }];
+}
+
+/** What an explicit dim (0 or -2) of this tensor would normalise over, when it is the batch. */
+function batchAxisOf(a: Analysis, dim: string, input: PyNode | undefined): Batched | undefined {
+  const b = batchedTensor(a, input);
+  if (!b) return undefined;
+  return (dim === '0' ? b.min >= 2 : b.rank === 2) ? b : undefined;
+}
+
+/**
+ * Where a softmax layer is applied: `nn.Softmax(dim=0)(x)`, `sm(x)` / `self.sm(x)` with `sm = nn.Softmax(dim=0)`,
+ * and, at the end of a Sequential with a Linear or convolution, the calls of that Sequential (input: the model's).
+ */
+function layerInputs(a: Analysis, ctor: PyNode): { input: PyNode; model: boolean }[] {
+  const out: { input: PyNode; model: boolean }[] = [];
+  for (const call of applications(a, ctor)) {
+    const x = positionalArgs(call)[0];
+    if (x) out.push({ input: x, model: false });
+  }
+  const seq = torchLayers(a).sequentials.find((s) => s.steps[s.steps.length - 1]?.site === ctor);
+  if (seq && seq.steps.some((st) => st.kind === 'linear' || st.kind === 'conv')) {
+    for (const call of applications(a, seq.call)) {
+      const x = positionalArgs(call)[0];
+      if (x) out.push({ input: x, model: true });
+    }
+  }
+  return out;
+}
+
+/** Calls of a module built by `ctor`: itself called, or the name / `self.attr` it is assigned to. */
+function applications(a: Analysis, ctor: PyNode): PyNode[] {
+  let node = ctor;
+  while (node.parent?.type === 'parenthesized_expression') node = node.parent;
+  const parent = node.parent;
+  if (parent?.type === 'call' && node.field === 'function') return [parent];
+  if (parent?.type !== 'assignment' || node.field !== 'right') return [];
+  const left = parent.child('left');
+  if (left?.type === 'identifier') {
+    return a.callsNamed(left.text).filter((c) => {
+      const fn = c.child('function');
+      return fn?.type === 'identifier' && unparen(valueBefore(a, fn) ?? undefined) === ctor;
+    });
+  }
+  const cls = parent.ancestor('class_definition');
+  const attr = left?.type === 'attribute' && left.child('object')?.text === 'self' ? left.child('attribute')?.text : undefined;
+  if (!cls || !attr) return [];
+  const values = a.scopes.selfAttr(cls, attr);
+  if (unparen(values[values.length - 1]) !== ctor) return [];
+  return a.callsNamed(attr).filter((c) => {
+    const fn = c.child('function');
+    return fn?.type === 'attribute' && fn.child('object')?.text === 'self' && c.ancestor('class_definition') === cls;
+  });
 }
 
 export const AR006: Rule = {
@@ -46,7 +121,11 @@ export const AR006: Rule = {
       'Without `dim`, `F.softmax` and `nn.Softmax()` guess the axis from the number of dimensions: dim 1 for 2-D and 4-D ' +
       'inputs but dim 0 for 1-D and 3-D ones, so a sequence model (batch, time, classes) normalises over the batch. ' +
       'PyTorch only warns once. With `dim=0` on a (batch, classes) output, each class column sums to 1 across samples: the ' +
-      'probabilities of a sample depend on the rest of the batch and the loss optimises the wrong thing.',
+      'probabilities of a sample depend on the rest of the batch and the loss optimises the wrong thing. An explicit `dim=0` ' +
+      '(or `dim=-2` on a 2-D tensor) is reported only where the tensor is known to be batch-first: a model or layer output ' +
+      'on a loader batch, a matmul / bmm / einsum of batched tensors, a `.view(batch_size * n, m)`, or the last ' +
+      '`nn.Softmax(dim=0)` of a model called on a batch. A 1-D vector, a (time, batch) tensor of seq-first RNN code and ' +
+      'tensors of unknown rank are left alone.',
     wrong: 'probs = F.softmax(logits)',
     right: 'probs = F.softmax(logits, dim=-1)',
     concept: 'Softmax: normalise over the class dimension',
@@ -59,29 +138,44 @@ export const AR006: Rule = {
     const a = ctx.analysis;
     const s = softmaxCall(call, a);
     if (!s) return; // most calls: nothing else to read
-    const { args, pos, dim } = s;
-    if (s.fn) {
-      if (!dim || dim.text === 'None') {
+    const { args, pos, dim, input } = s;
+    const d = dim?.text.replace(/\s+/g, '');
+    if (s.kind !== 'layer') {
+      if (!dim || d === 'None') {
         const fix = !dim
           ? { title: 'Pass dim=-1', edits: [{ start: pos[0]!.end, end: pos[0]!.end, newText: ', dim=-1' }] }
           : { title: 'Pass dim=-1', edits: [{ start: dim.start, end: dim.end, newText: '-1' }] };
         ctx.report({ node: call, message: NO_DIM, fixes: [fix] });
-      } else if (dim.text === '0' && sourceOf(a, pos[0])) {
+      } else if (d === '0' && sourceOf(a, input)) {
         ctx.report({ node: dim, message: BATCH_DIM, fixes: [{ title: 'Use dim=1', edits: [{ start: dim.start, end: dim.end, newText: '1' }] }] });
+      } else {
+        const b = batchAxisOf(a, d!, input);
+        if (b) ctx.report({ node: dim, message: explicitBatch(d!, b.why), fixes: lastAxisFix(dim) });
       }
       return;
     }
-    if (!dim || dim.text === 'None') {
+    if (!dim || d === 'None') {
       const fix = !dim
         ? { title: 'Pass dim=-1', edits: [{ start: args.end - 1, end: args.end - 1, newText: 'dim=-1' }] }
         : { title: 'Pass dim=-1', edits: [{ start: dim.start, end: dim.end, newText: '-1' }] };
       ctx.report({ node: call, message: NO_DIM, fixes: args.namedChildren.length === 0 || dim ? [fix] : undefined });
-    } else if (dim.text === '0') {
-      // Evident only at the end of a Sequential with a 2-D/3-D convolution: its input is (batch, channels, ...).
+      return;
+    }
+    if (d === '0') {
+      // Evident at the end of a Sequential with a 2-D/3-D convolution: its input is (batch, channels, ...).
       const seq = torchLayers(a).sequentials.find((s) => s.steps.some((st) => st.site === call));
       if (seq && seq.steps[seq.steps.length - 1]?.site === call && seq.steps.some((st) => /Conv[23]d$/.test(st.q ?? ''))) {
         ctx.report({ node: dim, message: BATCH_DIM, fixes: [{ title: 'Use dim=1', edits: [{ start: dim.start, end: dim.end, newText: '1' }] }] });
+        return;
       }
+    }
+    // Applied to a batched tensor, or the last layer of a model called on a batch.
+    for (const { input: x, model } of layerInputs(a, call)) {
+      const b = model ? batchedTensor(a, x) : batchAxisOf(a, d!, x);
+      if (!b || (model && d !== '0')) continue;
+      const why = model ? `a model output on ${b.why}` : b.why;
+      ctx.report({ node: dim, message: explicitBatch(d!, why), fixes: lastAxisFix(dim) });
+      return;
     }
   },
 };

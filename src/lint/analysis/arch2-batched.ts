@@ -1,0 +1,410 @@
+// Tensors whose dim 0 is known to be the batch, with at least two dimensions: what AR006 needs to call an explicit
+// `softmax(dim=0)` wrong. Seeds: a loader loop's tensors, a name that says it holds a batch, a `.view(B * L, ...)`
+// whose first size is the batch size, a `bmm` (its dim 0 is the batch by definition). Followed through layers,
+// models, matmul / einsum on the batched operand, elementwise arithmetic and shape-keeping methods, and into a
+// function or `forward` from the file's call sites. Unknown (undefined) whenever a step can move or drop dim 0
+// (transpose, squeeze(), stack, an RNN that may be seq-first): precision first.
+import type { PyNode } from '../parser';
+import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { MODEL_NAME } from './outputs';
+import { parameterArguments } from './parameters';
+import { scopeOf } from './scopes';
+import { elementBefore, valueBefore } from './values';
+
+export interface Batched {
+  /** Number of dimensions, when known exactly. */
+  rank?: number;
+  /** At least this many dimensions. */
+  min: number;
+  /** What the tensor is, for a message ("a bmm of batched tensors"). */
+  why: string;
+}
+
+const MAX_DEPTH = 14;
+
+/** A loop over a loader (not over a batch: `for x in batch` yields samples). */
+const LOADER = /loader|\bdl\b|_dl\b/i;
+/** A name that says it holds a batch of samples (`state_batch`, `x_batch`, `batch`), not a size or an index. */
+const BATCH_NAME = /(^|_)batch(es)?($|_)/i;
+const NOT_BATCH = /size|sz|idx|index|num|count|first|len|step|^n_?batch|^nb_|_i$|_id$|_no$|norm|fn$|sampler|iter/i;
+/** A batch size: `batch_size`, `bs`, `B` (in a view's first size). */
+const BATCH_SIZE = /^(b|bs|bsz|batch|batch_?size|batch_?sz|n_?batch|num_?batch)$/i;
+
+/** Methods that keep every dimension. */
+const SAME_SHAPE = new Set(['float', 'double', 'half', 'contiguous', 'to', 'cuda', 'cpu', 'detach', 'clone', 'exp', 'log', 'abs', 'sigmoid', 'tanh', 'relu', 'masked_fill', 'masked_fill_', 'type', 'requires_grad_', 'div', 'mul', 'add', 'sub']);
+/** torch / functional calls whose output has the shape of their first argument. */
+const ELEMENTWISE = /^torch\.(nn\.functional\.)?(relu6?|leaky_relu|gelu|elu|selu|silu|mish|tanh|sigmoid|exp|log|abs|dropout|normalize|layer_norm|hardtanh|softplus)$/;
+/** Layers that keep dim 0 where it is (RNNs and attention can be seq-first: not here). */
+const KEEPS_BATCH = /^torch\.nn\.(Linear|LazyLinear|Bilinear|(Lazy)?Conv(Transpose)?[123]d|Embedding|Dropout[123]?d?|BatchNorm[123]d|LayerNorm|GroupNorm|ReLU6?|LeakyReLU|GELU|ELU|SELU|SiLU|Tanh|Sigmoid|Identity|(Max|Avg|AdaptiveAvg|AdaptiveMax)Pool[123]d)$/;
+/** Layers whose inputs may be (time, batch, ...): a file using them without batch_first may be seq-first. */
+const SEQ_LAYER = /^torch\.nn\.(RNN|LSTM|GRU|MultiheadAttention|Transformer(Encoder|Decoder)?(Layer)?)$/;
+
+/** Whether `expr` is a tensor with the batch at dim 0 and at least two dimensions (or one, `min`). */
+export function batchedTensor(a: Analysis, expr: PyNode | undefined): Batched | undefined {
+  return new Reader(a).read(expr, 0);
+}
+
+class Reader {
+  constructor(private readonly a: Analysis) {}
+
+  read(expr: PyNode | undefined, depth: number): Batched | undefined {
+    const e = unparen(expr);
+    if (!e || depth > MAX_DEPTH) return undefined;
+    switch (e.type) {
+      case 'identifier':
+        return this.name(e, depth);
+      case 'binary_operator':
+        return this.binary(e, depth);
+      case 'call':
+        return this.call(e, depth);
+      default:
+        return undefined;
+    }
+  }
+
+  private name(id: PyNode, depth: number): Batched | undefined {
+    const v = valueBefore(this.a, id);
+    if (v) {
+      const got = this.read(v, depth + 1);
+      if (got) return got;
+    } else if (v === null) {
+      const got = this.unknownBinding(id, depth);
+      if (got) return got;
+    }
+    return this.namedBatch(id);
+  }
+
+  /** `state_batch`, `x_batch`: one batch of samples (its rank is not known). */
+  private namedBatch(id: PyNode): Batched | undefined {
+    return BATCH_NAME.test(id.text) && !NOT_BATCH.test(id.text) && !seqFirstFile(this.a) ? { min: 1, why: `the batch \`${id.text}\`` } : undefined;
+  }
+
+  /** A name bound to no readable value: an unpacked element, a loop target, a parameter. */
+  private unknownBinding(id: PyNode, depth: number): Batched | undefined {
+    const el = elementBefore(this.a, id);
+    if (el) {
+      // `x, y = batch`: each field of a batch has the batch at dim 0.
+      const src = unparen(el.source);
+      if (src?.type === 'identifier' || (src?.type === 'call' && isTupleOfGenerator(src))) {
+        const got = this.read(src, depth + 1);
+        return got ? { min: 1, why: got.why } : undefined;
+      }
+      return undefined;
+    }
+    if (seqFirstFile(this.a)) return undefined;
+    const loop = loaderLoopBinding(this.a, id);
+    if (loop) return { min: 1, why: 'a batch from the loader loop' };
+    return this.parameter(id, depth);
+  }
+
+  /** A parameter: every call site of its function passes a batched tensor (forward: any caller of the module). */
+  private parameter(id: PyNode, depth: number): Batched | undefined {
+    const fn = scopeOf(id);
+    if (!fn || fn.type !== 'function_definition') return undefined;
+    if (fn.child('name')?.text === 'forward') return this.forwardParameter(fn, id, depth);
+    const args = parameterArguments(this.a, id);
+    if (!args?.length) return undefined;
+    let min = Infinity;
+    let why = '';
+    for (const arg of args) {
+      const got = this.read(arg, depth + 1);
+      if (!got) return undefined;
+      if (got.min < min) [min, why] = [got.min, got.why];
+    }
+    return { min, why };
+  }
+
+  private forwardParameter(fwd: PyNode, id: PyNode, depth: number): Batched | undefined {
+    const cls = this.a.modules.find((m) => m.forward === fwd);
+    const params = (fwd.child('parameters')?.namedChildren ?? []).filter((p) => p.type !== 'comment');
+    const index = params.findIndex((p) => p.type === 'identifier' && p.text === id.text) - 1;
+    if (!cls || index < 0 || rebinds(fwd, id.text)) return undefined;
+    for (const site of moduleCalls(this.a, cls)) {
+      const got = this.read(positionalArgs(site)[index], depth + 1);
+      if (got) return { min: got.min, why: got.why };
+    }
+    return undefined;
+  }
+
+  private binary(e: PyNode, depth: number): Batched | undefined {
+    const op = operatorOf(e);
+    const left = e.child('left');
+    const right = e.child('right');
+    if (op === '@') return this.matmul(left, right, depth);
+    if (!['+', '-', '*', '/', '//', '**'].includes(op)) return undefined;
+    return this.read(left, depth + 1) ?? this.read(right, depth + 1);
+  }
+
+  /**
+   * `a @ b`, `torch.matmul(a, b)`: batched when `a` is batched with 2+ dimensions (its rows stay the rows) and `b` is
+   * a matrix (a vector would drop the last axis and leave a 1-D batch of scores).
+   */
+  private matmul(first: PyNode | undefined, second: PyNode | undefined, depth: number): Batched | undefined {
+    const got = this.read(first, depth + 1);
+    if (!got || got.min < 2 || !this.isMatrix(second, depth + 1)) return undefined;
+    return { rank: got.rank, min: 2, why: 'a matmul of a batched tensor' };
+  }
+
+  /** Evidently 2-D or more: transposed (`.T`, `.t()`, `.transpose(...)`), a layer's weight, a batched tensor. */
+  private isMatrix(expr: PyNode | undefined, depth: number): boolean {
+    let e = unparen(expr);
+    for (let i = 0; i < 6 && e?.type === 'call' && /^(float|double|half|cuda|cpu|to|detach|contiguous|clone)$/.test(calleeName(e) ?? '') && e.child('function')?.type === 'attribute'; i++) e = unparen(receiver(e));
+    if (!e || depth > MAX_DEPTH) return false;
+    if (e.type === 'attribute' && /^(T|mT|weight)$/.test(e.child('attribute')?.text ?? '')) return true;
+    if (e.type === 'call' && e.child('function')?.type === 'attribute' && /^(t|transpose|permute)$/.test(calleeName(e) ?? '')) return true;
+    if (e.type === 'identifier') {
+      const v = valueBefore(this.a, e);
+      if (v && this.isMatrix(v, depth + 1)) return true;
+    }
+    return (this.read(e, depth + 1)?.min ?? 0) >= 2;
+  }
+
+  private call(e: PyNode, depth: number): Batched | undefined {
+    const q = this.a.callee(e) ?? '';
+    const pos = positionalArgs(e);
+    if (q === 'torch.matmul' || q === 'torch.mm') return this.matmul(pos[0], pos[1], depth);
+    if (q === 'torch.bmm' || q === 'torch.baddbmm') return { rank: 3, min: 3, why: 'a bmm (its dim 0 is the batch of matrices)' };
+    if (q === 'torch.einsum') return this.einsum(pos, depth);
+    if (ELEMENTWISE.test(q)) return this.read(pos[0], depth + 1);
+    if (isTupleOfGenerator(e)) return this.read(generatorSource(e), depth + 1);
+    const fn = e.child('function');
+    if (fn?.type === 'attribute') {
+      const method = fn.child('attribute')?.text ?? '';
+      const obj = fn.child('object');
+      if (method === 'view' || method === 'reshape') return this.view(e, depth);
+      if (method === 'squeeze' || method === 'unsqueeze') return this.squeeze(e, method, depth);
+      if (method === 'matmul' || method === 'mm') return this.matmul(receiver(e), pos[0], depth);
+      if (method === 'bmm') return { rank: 3, min: 3, why: 'a bmm (its dim 0 is the batch of matrices)' };
+      if (SAME_SHAPE.has(method) && obj?.text !== 'self') return this.read(receiver(e), depth + 1);
+      if (method === 'forward') return this.moduleCall(obj, pos, depth);
+    }
+    return this.moduleCall(fn, pos, depth);
+  }
+
+  /** `.view(batch_size * len, n)`, `.reshape(B, -1)`: the first size is (a multiple of) the batch size. */
+  private view(e: PyNode, depth: number): Batched | undefined {
+    let sizes = positionalArgs(e);
+    if (sizes.length === 1 && (unparen(sizes[0])?.type === 'tuple' || unparen(sizes[0])?.type === 'list')) sizes = unparen(sizes[0])!.namedChildren;
+    if (sizes.length < 2 || sizes.some((s) => s.type === 'list_splat')) return undefined;
+    return this.isBatchSize(sizes[0]!, depth) ? { rank: sizes.length, min: sizes.length, why: 'a tensor reshaped with the batch size first' } : undefined;
+  }
+
+  private isBatchSize(size: PyNode, depth: number): boolean {
+    const s = unparen(size);
+    if (!s || depth > MAX_DEPTH) return false;
+    if (s.type === 'binary_operator' && operatorOf(s) === '*') {
+      return this.isBatchSize(s.child('left')!, depth + 1) || this.isBatchSize(s.child('right')!, depth + 1);
+    }
+    if (s.type === 'identifier') {
+      if (BATCH_SIZE.test(s.text) && s.text !== 'b') return true;
+      const v = valueBefore(this.a, s);
+      return v ? this.isBatchSize(v, depth + 1) : false;
+    }
+    // `x.size(0)`, `x.shape[0]` of a batched tensor.
+    const zeroOf = sizeZeroOf(s);
+    return zeroOf ? this.read(zeroOf, depth + 1) !== undefined : false;
+  }
+
+  /** `.squeeze(d)` / `.unsqueeze(d)` away from dim 0, on a tensor whose rank is known. */
+  private squeeze(e: PyNode, method: string, depth: number): Batched | undefined {
+    const d = Number(unparen(positionalArgs(e)[0] ?? keywordArg(e, 'dim'))?.text);
+    if (!Number.isInteger(d)) return undefined;
+    const got = this.read(receiver(e), depth + 1);
+    const grow = method === 'unsqueeze' ? 1 : -1;
+    if (!got) return undefined;
+    // Rank unknown: a positive axis within the dimensions known to be there.
+    if (!got.rank) return d >= 1 && d < got.min && got.min + grow >= 2 ? { min: got.min + grow, why: got.why } : undefined;
+    const last = grow > 0 ? got.rank : got.rank - 1;
+    const axis = d < 0 ? d + last + 1 : d;
+    if (axis <= 0 || axis > last) return undefined;
+    const rank = got.rank + grow;
+    return { rank, min: rank, why: got.why };
+  }
+
+  /** `einsum('bd,cd->bc', x, protos)`: the output's first index is the first index of a batched operand. */
+  private einsum(pos: PyNode[], depth: number): Batched | undefined {
+    const spec = unparen(pos[0]);
+    if (spec?.type !== 'string') return undefined;
+    const m = /^\s*([a-zA-Z ,]+)->\s*([a-zA-Z]+)\s*$/.exec(spec.text.replace(/^[rbuRBU]*['"]+|['"]+$/g, ''));
+    if (!m) return undefined;
+    const inputs = m[1]!.split(',').map((s) => s.trim());
+    const out = m[2]!;
+    for (let i = 0; i < inputs.length; i++) {
+      if (inputs[i]![0] !== out[0] || inputs[i]!.length < 1) continue;
+      const got = this.read(pos[i + 1], depth + 1);
+      if (got && (got.min >= 2 || inputs[i]!.length >= 2) && out.length >= 2) return { rank: out.length, min: out.length, why: 'an einsum over a batched tensor' };
+    }
+    return undefined;
+  }
+
+  /** A layer, a model of the file or a model-named object applied to a batched tensor. */
+  private moduleCall(fn: PyNode | undefined | null, pos: PyNode[], depth: number): Batched | undefined {
+    if (!fn || !pos[0] || !this.isModule(fn)) return undefined;
+    const got = this.read(pos[0], depth + 1);
+    return got ? { rank: this.keepsRank(fn) ? got.rank : undefined, min: Math.max(2, got.min), why: 'a model output on a batch' } : undefined;
+  }
+
+  private isModule(fn: PyNode): boolean {
+    const value = this.moduleValue(fn);
+    if (value) {
+      const v = unparen(value);
+      if (v?.type !== 'call') return false;
+      const q = this.a.callee(v) ?? '';
+      if (KEEPS_BATCH.test(q) || q === 'torch.nn.Sequential') return true;
+      const f = v.child('function');
+      if (f?.type === 'identifier' && this.a.moduleClass(f.text)) return true;
+      return modelName(lastName(fn)) && !SEQ_LAYER.test(q);
+    }
+    // Bound to something unknown (a parameter, a model loaded elsewhere): by its name, unless it is a function.
+    return modelName(lastName(fn)) && !(fn.type === 'identifier' && this.a.functions.has(fn.text));
+  }
+
+  /** Only layers that keep every dimension also keep a known rank. */
+  private keepsRank(fn: PyNode): boolean {
+    const v = unparen(this.moduleValue(fn));
+    return v?.type === 'call' && /^torch\.nn\.(Linear|LazyLinear|Dropout|LayerNorm|ReLU|GELU|Tanh|Sigmoid|Identity)$/.test(this.a.callee(v) ?? '');
+  }
+
+  /** What `name` / `self.attr` is bound to (its last assignment in the class). */
+  private moduleValue(fn: PyNode): PyNode | undefined {
+    if (fn.type === 'identifier') {
+      let v = valueBefore(this.a, fn);
+      for (let i = 0; i < 4 && v?.type === 'call' && isModuleChain(v); i++) v = unparen(receiver(v));
+      for (let i = 0; i < 4 && v?.type === 'identifier'; i++) v = valueBefore(this.a, v);
+      return v ?? undefined;
+    }
+    if (fn.type === 'attribute' && fn.child('object')?.text === 'self') {
+      const cls = fn.ancestor('class_definition');
+      const values = cls ? this.a.scopes.selfAttr(cls, fn.child('attribute')?.text ?? '') : [];
+      return values[values.length - 1];
+    }
+    return undefined;
+  }
+}
+
+/** The operator token of a binary expression (`*`, `@`). */
+function operatorOf(e: PyNode): string {
+  const left = e.child('left');
+  const right = e.child('right');
+  return e.children.find((c) => c !== left && c !== right && c.type !== 'comment')?.type ?? '';
+}
+
+/** `model`, `self.net`, `policy_net`; not a helper named after one (`build_model`, `get_net`). */
+function modelName(name: string): boolean {
+  return (MODEL_NAME.test(name) || /encoder|backbone|policy/i.test(name)) && !/^(get|build|load|make|create|train|eval|test|run|save|init|evaluate)_?/i.test(name);
+}
+
+function lastName(fn: PyNode): string {
+  return fn.type === 'attribute' ? (fn.child('attribute')?.text ?? '') : fn.text;
+}
+
+function isModuleChain(call: PyNode): boolean {
+  return /^(to|cuda|cpu|train|eval|float|double|half)$/.test(calleeName(call) ?? '') && call.child('function')?.type === 'attribute';
+}
+
+/** `tuple(t.to(device) for t in batch)`, `[t.cuda() for t in batch]` read as `batch`. */
+function isTupleOfGenerator(call: PyNode): boolean {
+  const fn = call.child('function');
+  return fn?.type === 'identifier' && (fn.text === 'tuple' || fn.text === 'list') && generatorSource(call) !== undefined;
+}
+
+function generatorSource(call: PyNode): PyNode | undefined {
+  const gen = call.child('arguments');
+  const g = gen?.type === 'generator_expression' ? gen : positionalArgs(call)[0];
+  if (g?.type !== 'generator_expression') return undefined;
+  const clause = g.namedChildren.find((c) => c.type === 'for_in_clause');
+  return clause?.child('right') ?? undefined;
+}
+
+/** `x.size(0)`, `x.shape[0]`, `len(x)`: the object whose dim 0 this is. */
+function sizeZeroOf(s: PyNode): PyNode | undefined {
+  if (s.type === 'call' && calleeName(s) === 'size' && positionalArgs(s)[0]?.text === '0') return receiver(s);
+  if (s.type === 'subscript' && s.child('subscript')?.text === '0') {
+    const v = s.child('value');
+    if (v?.type === 'attribute' && v.child('attribute')?.text === 'shape') return v.child('object') ?? undefined;
+  }
+  return undefined;
+}
+
+/** The `for` over a loader that binds `id` as a tensor of the batch (not the index of `enumerate`). */
+function loaderLoopBinding(a: Analysis, id: PyNode): PyNode | undefined {
+  const scope = scopeOf(id);
+  for (let p = id.parent; p && p !== scope; p = p.parent) {
+    if (p.type !== 'for_statement' || !p.child('body') || !(p.child('body')!.start <= id.start && id.end <= p.child('body')!.end)) continue;
+    let right = unparen(p.child('right'));
+    let left = unparen(p.child('left'));
+    let skipFirst = false;
+    while (right?.type === 'call' && /^(enumerate|tqdm|trange|iter|track)$/.test(calleeName(right) ?? '')) {
+      if (calleeName(right) === 'enumerate') skipFirst = true;
+      right = unparen(positionalArgs(right)[0]);
+    }
+    if (!right || !isLoader(a, right)) continue;
+    if (skipFirst) {
+      const items = left?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+      if (items.length !== 2) continue;
+      left = unparen(items[1]);
+    }
+    let binds = false;
+    left?.walk((n) => void (n.type === 'identifier' && n.text === id.text && (binds = true)));
+    if (binds) return p;
+  }
+  return undefined;
+}
+
+function isLoader(a: Analysis, e: PyNode): boolean {
+  if (LOADER.test(e.text) && (e.type === 'identifier' || e.type === 'attribute')) return true;
+  const v = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : e;
+  return v?.type === 'call' && a.callee(v) === 'torch.utils.data.DataLoader';
+}
+
+function rebinds(fn: PyNode, name: string): boolean {
+  let found = false;
+  fn.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda') return false;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.child('left')?.type === 'identifier' && n.child('left')?.text === name) found = true;
+  });
+  return found;
+}
+
+const seqFirstCache = new WeakMap<Analysis, boolean>();
+/**
+ * A file that builds RNN / attention layers without `batch_first=True` (or pads sequences time-first) may hold
+ * (time, batch, ...) tensors, where a softmax over dim 0 is over time steps: its batches are not trusted there.
+ */
+export function seqFirstFile(a: Analysis): boolean {
+  let v = seqFirstCache.get(a);
+  if (v === undefined) {
+    v = false;
+    for (const call of a.index.of('call')) {
+      const q = a.callee(call) ?? '';
+      if (!SEQ_LAYER.test(q) && q !== 'torch.nn.utils.rnn.pad_sequence') continue;
+      if (keywordArg(call, 'batch_first')?.text !== 'True') v = true;
+    }
+    seqFirstCache.set(a, v);
+  }
+  return v;
+}
+
+/** Calls of a module class's instances: `model(x)` / `model.forward(x)` with `model = Cls(...)`, `self.m(x)`. */
+export function moduleCalls(a: Analysis, cls: ModuleClass): PyNode[] {
+  const out: PyNode[] = [];
+  for (const call of a.index.of('call')) {
+    let fn = call.child('function');
+    if (fn?.type === 'attribute' && fn.child('attribute')?.text === 'forward') fn = fn.child('object');
+    if (fn && instanceOf(a, fn) === cls) out.push(call);
+  }
+  return out;
+}
+
+function instanceOf(a: Analysis, fn: PyNode): ModuleClass | undefined {
+  let v: PyNode | null | undefined;
+  if (fn.type === 'identifier') v = valueBefore(a, fn);
+  else if (fn.type === 'attribute' && fn.child('object')?.text === 'self') {
+    const cls = fn.ancestor('class_definition');
+    const values = cls ? a.scopes.selfAttr(cls, fn.child('attribute')?.text ?? '') : [];
+    v = values[values.length - 1];
+  }
+  for (let i = 0; i < 4 && v?.type === 'call' && isModuleChain(v); i++) v = unparen(receiver(v));
+  const f = v?.type === 'call' ? v.child('function') : undefined;
+  return f?.type === 'identifier' ? a.moduleClass(f.text) : undefined;
+}

@@ -4,6 +4,8 @@
 import type { PyNode } from '../parser';
 import { calleeName, callsWithin, decoratorsOf, enclosingFunction, fileCallName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
 import { callEnv, fileEnv, gradOffUnder, ruledOut, type Env } from './eval3-gates';
+import { isModelMethod, isSelfForward } from './evalfp-methods';
+import { isSmokeForward } from './evalfp-smoke';
 import { methodsOf } from './modules';
 import { reachableCalls } from './order';
 import { parameterArguments } from './parameters';
@@ -111,7 +113,8 @@ export class Evaluation {
       if (!body) continue;
       const calls = callsWithin(body);
       if (calls.some((c) => isBackward(c) || isOptimizerStep(c, this.a))) continue;
-      const forwards = calls.filter((c) => this.isForward(c) || this.isGenerate(c));
+      // A shape check on made-up tensors (`print(net(torch.randn(1, 3, 32, 32)).shape)`) evaluates nothing.
+      const forwards = calls.filter((c) => (this.isForward(c) || this.isGenerate(c)) && !isSmokeForward(this.a, c));
       if (forwards.length) {
         const entry = { loop, forwards, fn };
         entry.forwards = forwards.filter((f) => !this.neverRuns(entry, f));
@@ -127,6 +130,16 @@ export class Evaluation {
       if (entry.forwards.length) out.push(entry);
     }
     return out;
+  }
+
+  /**
+   * A loop of the model's own method that goes over no held-out data, running only the model itself or its parts:
+   * `def predict_step(self, batch, num_steps): for _ in range(num_steps): y, state = self.decoder(y, state)`. The mode
+   * it runs in is its caller's choice.
+   */
+  modelsOwnLoop(entry: EvalLoop): boolean {
+    if (!entry.forwards.every(isSelfForward) || !isModelMethod(this.a, entry.fn)) return false;
+    return !iteratesEvalData(entry.loop, this.torchOnly()) && !this.iteratesEvalParameter(entry.loop, entry.fn);
   }
 
   /**
@@ -174,7 +187,7 @@ export class Evaluation {
       const chain = [...path, site];
       const inner = callsWithin(def.child('body') ?? def);
       if (inner.some((c) => isBackward(c) || isOptimizerStep(c, this.a))) return undefined;
-      for (const c of inner) if (this.isForward(c) || this.isGenerate(c)) out.set(c, chain);
+      for (const c of inner) if ((this.isForward(c) || this.isGenerate(c)) && !isSmokeForward(this.a, c)) out.set(c, chain);
       if (chain.length < 2) {
         const deeper = this.helperForwards(inner, cls, chain, seen);
         if (!deeper) return undefined;
@@ -211,7 +224,7 @@ export class Evaluation {
     // Only the calls of no_grad blocks and evaluation functions: proportional to those, not to the file.
     for (const region of this.evalRegions()) {
       for (const call of callsWithin(region)) {
-        if (seen.has(call) || !this.heldOutInput(call) || !this.isForward(call)) continue;
+        if (seen.has(call) || !this.heldOutInput(call) || !this.isForward(call) || isSmokeForward(this.a, call)) continue;
         seen.add(call);
         if (this.loops.some((e) => e.loop.start <= call.start && call.end <= e.loop.end)) continue;
         // `if epoch % 10 == 0: with torch.no_grad(): val_out = model(X_val)` in a loop that never switches to eval.
@@ -253,7 +266,8 @@ export class Evaluation {
           const f = call.child('function');
           // `model(data.x)` on a model variable: not `create_model(...)`, an imported factory.
           if (innermostLoop(call) || shapeOnly(call) || f?.type !== 'identifier' || this.a.qname(f) || this.a.scopes.valueAt(f.text, f) === undefined) continue;
-          if (!this.isForward(call)) continue;
+          // `def test(): y = net(torch.randn(1, 3, 32, 32)); print(y.size())`: a smoke test of the model's shapes.
+          if (!this.isForward(call) || isSmokeForward(this.a, call)) continue;
           out.push({ call, fn });
         }
       }
@@ -313,7 +327,7 @@ export class Evaluation {
       for (const stmt of block.namedChildren) {
         if (stmt.start < loop.end) continue;
         for (const call of callsWithin(stmt)) {
-          if (innermostLoop(call) || this.isNoGrad(call) || shapeOnly(call) || !this.heldOutInput(call) || !this.isForward(call)) continue;
+          if (innermostLoop(call) || this.isNoGrad(call) || shapeOnly(call) || !this.heldOutInput(call) || !this.isForward(call) || isSmokeForward(this.a, call)) continue;
           // An attack or a second training phase differentiates through the held-out forward.
           if (backwards.some((b) => b.start > call.start)) continue;
           out.push(call);

@@ -466,7 +466,9 @@ export const EV001: Rule = {
       'whose per-batch helper (`self.validation_step(x, y)`, a function of the file) runs the model. Snippets that use ' +
       'torch through its conventional names (`nn.`, `torch.`, `optim.`) without importing it are checked too. A call of a ' +
       'function or wrapper method of the file that switches to eval mode on every path (`set_eval(model)`, ' +
-      '`model.val_start()`) counts as `model.eval()`.',
+      '`model.val_start()`) counts as `model.eval()`. A loop of the model\'s own method over no held-out data (a decoding ' +
+      'loop calling `self.decoder(...)` in `predict_step(self, ...)`) is left to its caller, and a shape check on made-up ' +
+      'tensors (`print(net(torch.randn(1, 3, 32, 32)).size())`) is no evaluation.',
     wrong: 'def evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     right: 'def evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     concept: 'Regularisation: Dropout and BatchNorm behave differently in training and inference',
@@ -486,7 +488,8 @@ export const EV001: Rule = {
         });
         continue;
       }
-      if (hasEvalMode(a, e.fn, e.loop)) continue;
+      // A decoding loop of the model's own method (`self.decoder(y, state)` in `predict_step`): its caller sets the mode.
+      if (hasEvalMode(a, e.fn, e.loop) || ev.modelsOwnLoop(e)) continue;
       // Forwards in per-batch helpers: an eval() before the forward in the helper, or before a call leading to it.
       const via = e.via;
       if (via && e.forwards.every((f) => [...via.get(f)!, f].some((at) => evalCallBefore(a, enclosingFunction(at), at)))) continue;

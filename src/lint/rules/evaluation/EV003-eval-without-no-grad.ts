@@ -48,7 +48,8 @@ export const EV003: Rule = {
       'whole held-out tensor after the training loop, outside no_grad, and a held-out loop whose per-batch helper ' +
       '(`self.validation_step(x, y)`, a function of the file) runs the model. A helper that turns autograd off on one branch ' +
       "(`if mode == 'test': with torch.no_grad(): ...`, `torch.set_grad_enabled(is_train)`) is quiet when the loop's call " +
-      'passes the value (or leaves the default) that selects it.',
+      'passes the value (or leaves the default) that selects it. A shape check on made-up tensors (`y = ' +
+      'net(torch.randn(1, 3, 32, 32)); print(y.size())`) evaluates nothing and is not reported.',
     wrong: 'model.eval()\nfor x, y in val_loader:\n    out = model(x)',
     right: 'model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        out = model(x)',
     concept: 'Autograd: the computation graph is recorded only when gradients are needed',

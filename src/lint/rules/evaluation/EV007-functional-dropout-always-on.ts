@@ -1,8 +1,41 @@
-import { enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs } from '../../analysis';
+import { enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, unparen } from '../../analysis';
+import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
 // torch.nn.functional's dropouts default to training=True (unlike nn.Dropout, which follows model.train()/eval()).
 const DROPOUTS = new Set(['dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout'].map((n) => `torch.nn.functional.${n}`));
+
+/** `self.training`, `self.training and p > 0`, `(self.training)`: true only in training mode. */
+function impliesTraining(cond: PyNode | undefined): boolean {
+  const e = unparen(cond);
+  if (e?.type === 'attribute') return e.text.replace(/\s/g, '') === 'self.training';
+  if (e?.type !== 'boolean_operator' || !e.children.some((c) => c.type === 'and')) return false;
+  return e.namedChildren.some(impliesTraining);
+}
+
+/** `not self.training`: true only in eval mode. */
+function impliesEval(cond: PyNode | undefined): boolean {
+  const e = unparen(cond);
+  return e?.type === 'not_operator' && impliesTraining(e.child('argument') ?? e.namedChildren[0]);
+}
+
+/**
+ * The call runs only in training mode, by a branch on `self.training` between it and its method:
+ * `if self.training and p > 0: x = F.dropout(x, p)`, `F.dropout(x, p) if self.training else x`, the else of
+ * `if not self.training:`.
+ */
+function trainingOnly(call: PyNode, fn: PyNode): boolean {
+  for (let p: PyNode = call; p.parent && p !== fn; p = p.parent) {
+    const parent = p.parent;
+    if ((parent.type === 'if_statement' || parent.type === 'elif_clause') && p === parent.child('consequence') && impliesTraining(parent.child('condition'))) return true;
+    if (parent.type === 'if_statement' && p.type === 'else_clause' && parent.children.every((c) => c.type !== 'elif_clause') && impliesEval(parent.child('condition'))) return true;
+    if (parent.type === 'conditional_expression') {
+      const [then, cond, otherwise] = parent.namedChildren;
+      if ((p === then && impliesTraining(cond)) || (p === otherwise && impliesEval(cond))) return true;
+    }
+  }
+  return false;
+}
 
 export const EV007: Rule = {
   meta: {
@@ -15,7 +48,8 @@ export const EV007: Rule = {
       '`nn.Dropout` follows `model.train()` and `model.eval()`, but the function `F.dropout(x, p)` does not: its `training` ' +
       'argument defaults to True. Called in `forward` without it, dropout stays on when the model is evaluated, so ' +
       'validation accuracy is lower and noisier than the model really is, and predictions change from one call to the ' +
-      'next. Pass `training=self.training`, or use an `nn.Dropout` layer.',
+      'next. Pass `training=self.training`, or use an `nn.Dropout` layer. A call that runs only under a branch on ' +
+      '`self.training` (`if self.training: x = F.dropout(x, p)`) is correct as it is.',
     wrong: 'class Net(nn.Module):\n    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.dropout(x, p=0.5)\n        return self.fc2(x)',
     right: 'class Net(nn.Module):\n    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.dropout(x, p=0.5, training=self.training)\n        return self.fc2(x)',
     concept: 'Dropout: on in training, off in evaluation',
@@ -34,6 +68,7 @@ export const EV007: Rule = {
     const holder = fn?.parent?.type === 'decorated_definition' ? fn.parent.parent : fn?.parent;
     if (!fn || holder?.type !== 'block' || holder.parent?.type !== 'class_definition') return;
     if (fn.child('parameters')?.namedChildren[0]?.text !== 'self') return;
+    if (trainingOnly(call, fn)) return;
     const args = call.child('arguments')!;
     const close = args.end - 1;
     const last = args.namedChildren[args.namedChildren.length - 1];

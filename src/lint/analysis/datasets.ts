@@ -178,3 +178,51 @@ export function drawsOwnSamples(ds: DatasetClass, a: Analysis): boolean {
     .filter((f): f is PyNode => f !== undefined && f !== ds.getitem);
   return [ds.getitem, ...helpers].some((f) => redrawsParameter(f, a));
 }
+
+/** Calls that draw a whole array at random (`torch.randn(n, d)`, `np.random.rand(n, d)`, `torch.randint(0, 2, (n,))`). */
+const RANDOM_ARRAY = /^(torch\.(rand|randn|randint|rand_like|randn_like|randint_like|normal|bernoulli|poisson|randperm)|numpy\.random\.\w+)$/;
+/** Methods of a random generator object (`rng.normal(size=(n, d))`) that draw an array. */
+const GENERATOR_ARRAY = /^(normal|standard_normal|uniform|random|rand|randn|integers|randint|binomial)$/;
+
+/** A value drawn at random: a draw, a method chain on one (`.float()`, `.to(device)`), or one scaled by plain operands. */
+function isRandomArray(n: PyNode | undefined, a: Analysis): boolean {
+  const e = unparen(n);
+  if (e?.type === 'binary_operator') {
+    const sides = [e.child('left'), e.child('right')].map((x) => unparen(x ?? undefined));
+    const plain = (x: PyNode | undefined) => x?.type === 'integer' || x?.type === 'float' || x?.type === 'identifier';
+    return sides.some((x) => isRandomArray(x, a)) && sides.every((x) => plain(x) || isRandomArray(x, a));
+  }
+  if (e?.type !== 'call') return false;
+  if (RANDOM_ARRAY.test(a.callee(e) ?? '')) return true;
+  const recv = receiver(e);
+  if (recv && GENERATOR_ARRAY.test(calleeName(e) ?? '') && /rng|random|generator/i.test(recv.text)) return true;
+  return recv !== undefined && isRandomArray(recv, a);
+}
+
+/** The `self.<attr>` a `self.attr[index]` read selects from, else undefined. */
+function indexedSelfAttr(n: PyNode | undefined, index: string): string | undefined {
+  const e = unparen(n);
+  const obj = e?.type === 'subscript' ? e.child('value') : undefined;
+  const key = e?.type === 'subscript' ? unparen(e.child('subscript') ?? undefined) : undefined;
+  if (obj?.type !== 'attribute' || obj.child('object')?.text !== 'self' || key?.type !== 'identifier' || key.text !== index) return undefined;
+  return obj.child('attribute')?.text;
+}
+
+/**
+ * Whether every row the Dataset serves is a random draw: `__getitem__` is one `return self.data[index]` (or a tuple
+ * of such reads) and every attribute it reads is only ever assigned a random array (`self.data = torch.randn(n, d)`).
+ * Random rows have no order for a loader to shuffle.
+ */
+export function servesRandomRows(ds: DatasetClass, a: Analysis): boolean {
+  const index = parameterNames(ds.getitem)[1];
+  const stmts = (ds.getitem.child('body')?.namedChildren ?? []).filter((s) => s.type !== 'comment' && !(s.type === 'expression_statement' && s.namedChildren[0]?.type === 'string'));
+  if (!index || stmts.length !== 1 || stmts[0]!.type !== 'return_statement') return false;
+  const value = unparen(stmts[0]!.namedChildren[0]);
+  const parts = value?.type === 'tuple' || value?.type === 'list' || value?.type === 'expression_list' ? value.namedChildren.filter((c) => c.type !== 'comment') : [value];
+  const attrs = parts.map((p) => indexedSelfAttr(p, index));
+  if (attrs.length === 0 || attrs.some((x) => x === undefined)) return false;
+  return attrs.every((attr) => {
+    const values = a.scopes.selfAttr(ds.node, attr!);
+    return values.length > 0 && values.every((v) => isRandomArray(v, a));
+  });
+}

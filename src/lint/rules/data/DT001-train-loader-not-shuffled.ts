@@ -1,5 +1,5 @@
 import { callsWithin, calleeName, hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
-import { drawsOwnSamples, isIterableDataset, loadedDatasetClass } from '../../analysis/datasets';
+import { drawsOwnSamples, isIterableDataset, loadedDatasetClass, servesRandomRows } from '../../analysis/datasets';
 import { dictKeyOf, trainedLoadersWithEntries } from '../../analysis/data2-loaders';
 import { SAMPLING_LOADERS, TRAIN, assignedName, isDataLoaderQname, isTrainDataset } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
@@ -164,7 +164,8 @@ export const DT001: Rule = {
       'dataset says so, or when a loop that steps an optimizer iterates it; PyTorch Geometric loaders are included (PyG ' +
       'datasets such as TUDataset are stored sorted by class). A loop that carries a hidden state from one batch to the ' +
       'next (stateful sequence training) is left alone, and so is a Dataset of the file whose `__getitem__` picks its own ' +
-      'sample (it ignores the index, or re-draws it at random): the loader\'s order changes nothing there.',
+      'sample (it ignores the index, or re-draws it at random) or whose rows are all random draws made in `__init__` ' +
+      '(`self.data = torch.randn(n, d)`, read as `self.data[index]`): the loader\'s order changes nothing there.',
     wrong: 'train_loader = DataLoader(train_ds, batch_size=64)',
     right: 'train_loader = DataLoader(train_ds, batch_size=64, shuffle=True)',
     concept: 'Stochastic gradient descent: mini-batches should be random samples',
@@ -178,9 +179,10 @@ export const DT001: Rule = {
     const a = ctx.analysis;
     const u = unshuffledLoader(call, a);
     if (u === false || isIterableDataset(u.ds, a)) return;
-    // a Dataset that picks its own sample whatever index it is asked for: the loader's order does not matter
+    // a Dataset that picks its own sample whatever index it is asked for, or whose rows are all random draws: the
+    // loader's order does not matter
     const dsClass = loadedDatasetClass(call, a);
-    if (dsClass && drawsOwnSamples(dsClass, a)) return;
+    if (dsClass && (drawsOwnSamples(dsClass, a) || servesRandomRows(dsClass, a))) return;
     let message = 'Training DataLoader without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).';
     const loaders = trainedLoadersWithEntries(a);
     // Named for training, but the training loops this file shows iterate other loaders (`train_loader` only feeds an

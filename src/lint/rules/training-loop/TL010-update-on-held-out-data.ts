@@ -1,4 +1,5 @@
 import { callsWithin } from '../../analysis';
+import { skippedForElement } from '../../analysis/loopfp-phases';
 import { HELD_OUT_DATA } from '../../analysis/order';
 import { isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -40,7 +41,9 @@ export const TL010: Rule = {
       'A loop over `val_loader` or `test_loader` that calls `loss.backward()` and `optimizer.step()` trains the model on the ' +
       'held-out data (usually a training loop copied into the evaluation function). The validation or test score then ' +
       'measures data the model has fitted, looks better than it is, and model selection based on it is meaningless. ' +
-      'Evaluation should only run the model forward, under `torch.no_grad()` and `model.eval()`.',
+      'Evaluation should only run the model forward, under `torch.no_grad()` and `model.eval()`. A loop over a literal ' +
+      "list of phases (`for phase, loader in [('train', train_loader), ('val', val_loader)]`) is judged by what runs for " +
+      "the held-out element: an update under `if phase == 'train':` is fine.",
     wrong: 'for x, y in val_loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',
     right: 'model.eval()\nwith torch.no_grad():\n    for x, y in val_loader:\n        loss = criterion(model(x), y)',
     concept: 'Generalisation: held-out data must never update the weights',
@@ -52,7 +55,9 @@ export const TL010: Rule = {
     const data = heldOutIterable(loop);
     const body = loop.child('body');
     if (!data || !body) return;
-    const calls = callsWithin(body);
+    // `for phase, loader in [('train', train_loader), ('val', val_loader)]`: only what runs for the held-out element
+    const skipped = skippedForElement(ctx.analysis, loop, data);
+    const calls = callsWithin(body).filter((c) => !skipped?.(c));
     const step = calls.find((c) => isOptimizerStep(c, ctx.analysis));
     if (!step || !calls.some(isBackward)) return;
     ctx.report({

@@ -1,6 +1,6 @@
 import { callsWithin, loneExpression, receiver, type Analysis } from '../../analysis';
 import { deleteStatementLines } from '../../analysis/order';
-import { alwaysBackward, indentOf, isOptimizerStep, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf } from '../../analysis/training';
+import { alwaysBackward, indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawEdit, RawFix, Rule, RuleContext } from '../../types';
 
@@ -58,6 +58,19 @@ function resetsFor(zeroRecv: string, optimizer: string, a: Analysis, recvNode: P
   return !q?.startsWith('torch.optim.');
 }
 
+/**
+ * Whether the gradients a guarded step applies all come from backward() calls inside its `if`, before it: the
+ * GAN `if i % n_critic == 0: g_loss.backward(); optimizer_G.step()` shape. The backward passes that can reach the
+ * step are those run after the reset, on the way (round the loop if the reset comes later in the body) to the `if`.
+ */
+function ownBackwardOnly(stmts: readonly PyNode[], zeroStmt: PyNode, ifStmt: PyNode, cons: PyNode, step: PyNode): boolean {
+  if (!callsWithin(cons).some((c) => isBackward(c) && c.end <= step.start)) return false;
+  const zi = stmts.indexOf(zeroStmt);
+  const fi = stmts.indexOf(ifStmt);
+  const between = zi < fi ? stmts.slice(zi + 1, fi) : [...stmts.slice(zi + 1), ...stmts.slice(0, fi)];
+  return !between.some((s) => callsWithin(s).some(isBackward));
+}
+
 function checkBody(body: PyNode, ctx: RuleContext): void {
   const a = ctx.analysis;
   const stmts = body.namedChildren;
@@ -85,6 +98,11 @@ function checkBody(body: PyNode, ctx: RuleContext): void {
       }
       // zero_grad() before the step inside the if: that step does not accumulate across iterations
       if (callsWithin(cons).some((c) => isZeroGrad(c) && c.end <= st.start)) {
+        ok = false;
+        break;
+      }
+      // the step's own backward() in the same if, and none between the reset and the if: nothing is accumulated
+      if (ownBackwardOnly(stmts, zero.stmt, ifStmt, cons, st)) {
         ok = false;
         break;
       }

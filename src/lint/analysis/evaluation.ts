@@ -3,9 +3,9 @@
 // only, the loop-free tabular idiom: `with torch.no_grad(): y_pred = model(X_test)` outside any training loop.
 import type { PyNode } from '../parser';
 import { calleeName, callsWithin, decoratorsOf, enclosingFunction, fileCallName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
-import { callEnv, fileEnv, gradOffUnder, ruledOut, type Env } from './eval3-gates';
-import { isModelMethod, isSelfForward } from './evalfp-methods';
-import { isSmokeForward } from './evalfp-smoke';
+import { callEnv, fileEnv, gradOffUnder, ruledOut, type Env } from './gates';
+import { isModelMethod, isSelfForward } from './modelMethods';
+import { isSmokeForward } from './smokeTests';
 import { methodsOf } from './modules';
 import { reachableCalls } from './order';
 import { parameterArguments } from './parameters';

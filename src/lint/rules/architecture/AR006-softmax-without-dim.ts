@@ -1,5 +1,5 @@
 import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { batchedTensor, type Batched } from '../../analysis/arch2-batched';
+import { batchedTensor, type Batched } from '../../analysis/batched';
 import { valueBefore } from '../../analysis/values';
 import { torchLayers } from '../../analysis/layers';
 import type { PyNode } from '../../parser';

@@ -1,6 +1,6 @@
 import { callsWithin, calleeName, hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { drawsOwnSamples, isIterableDataset, loadedDatasetClass, servesRandomRows } from '../../analysis/datasets';
-import { dictKeyOf, trainedLoadersWithEntries } from '../../analysis/data2-loaders';
+import { dictKeyOf, trainedLoadersWithEntries } from '../../analysis/loaderValues';
 import { SAMPLING_LOADERS, TRAIN, assignedName, isDataLoaderQname, isTrainDataset } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';

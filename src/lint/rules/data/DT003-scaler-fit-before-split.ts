@@ -1,6 +1,6 @@
 import { calleeName, callsWithin, keywordArg, parameterNames, positionalArgs, receiver } from '../../analysis';
-import { dataCallee } from '../../analysis/data2-sklearn';
-import { argumentFor, fileFunctionOf } from '../../analysis/data-callees';
+import { dataCallee } from '../../analysis/sklearnNames';
+import { argumentFor, fileFunctionOf } from '../../analysis/calls';
 import { assignedTarget, sameScope } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';

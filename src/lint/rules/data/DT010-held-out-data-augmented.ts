@@ -2,7 +2,7 @@ import { calleeName, keywordArg, positionalArgs, unparen, type Analysis } from '
 import { datasetClasses } from '../../analysis/datasets';
 import { HELD_OUT_DATA } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
-import { fileFunctionOf } from '../../analysis/data-callees';
+import { fileFunctionOf } from '../../analysis/calls';
 import { assignedName, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';

@@ -1,6 +1,6 @@
 import { bodyOf, calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { fileFunctionOf } from '../../analysis/data-callees';
-import { dictKeyOf, heldValue } from '../../analysis/data2-loaders';
+import { fileFunctionOf } from '../../analysis/calls';
+import { dictKeyOf, heldValue } from '../../analysis/loaderValues';
 import { assignedTarget, isDataLoaderQname } from '../../analysis/runtime';
 import { indentOf, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';

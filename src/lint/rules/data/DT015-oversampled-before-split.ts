@@ -1,5 +1,5 @@
 import { calleeName, keywordArg, positionalArgs, receiver } from '../../analysis';
-import { dataCallee } from '../../analysis/data2-sklearn';
+import { dataCallee } from '../../analysis/sklearnNames';
 import { sameScope } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';

@@ -1,5 +1,5 @@
 import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { dataCallee } from '../../analysis/data2-sklearn';
+import { dataCallee } from '../../analysis/sklearnNames';
 import { returnValues } from '../../analysis/modules';
 import { intValue, sameScope, statementOf } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';

@@ -1,6 +1,6 @@
 // Random (training-time) augmentations in torchvision transform pipelines: shared by DT008 and DT010.
 import { calleeName, unparen, type Analysis } from '../../analysis';
-import { fileFunctionOf } from '../../analysis/data-callees';
+import { fileFunctionOf } from '../../analysis/calls';
 import { methodsOf } from '../../analysis/modules';
 import type { PyNode } from '../../parser';
 

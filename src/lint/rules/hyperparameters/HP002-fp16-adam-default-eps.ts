@@ -1,5 +1,5 @@
 import { calleeName, hasParameter, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { argumentAt, callSitesOf, methodClass } from '../../analysis/loophp-callers';
+import { argumentOrDefault, callSitesOf, methodClass } from '../../analysis/calls';
 import { assignedTarget, lastArgument, optimizedModel, sameScope } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
@@ -182,7 +182,7 @@ class HalfFlow {
     for (const fn of fns) {
       for (const site of callSitesOf(this.a, fn)?.known ?? []) {
         if (!sameScope(site, at) || site.start > at.start) continue;
-        if (parameterNames(fn).some((p) => unparen(argumentAt(fn, site, p))?.text === model.text && this.convertsIn(fn, p, undefined, site))) return true;
+        if (parameterNames(fn).some((p) => unparen(argumentOrDefault(fn, site, p))?.text === model.text && this.convertsIn(fn, p, undefined, site))) return true;
       }
     }
     return false;
@@ -195,7 +195,7 @@ class HalfFlow {
     const sites = callSitesOf(this.a, fn);
     if (!sites?.known.length || sites.unknown.length) return false;
     return sites.known.every((site) => {
-      const arg = unparen(argumentAt(fn, site, model.text));
+      const arg = unparen(argumentOrDefault(fn, site, model.text));
       return (arg?.type === 'identifier' || arg?.type === 'attribute') && this.converted(arg, site, depth - 1);
     });
   }
@@ -214,7 +214,7 @@ function flagOff(fn: PyNode, conversion: PyNode, site: PyNode): boolean {
   for (let n = conversion.parent; n && n !== fn; n = n.parent) {
     if (n.type !== 'block' || n.parent?.type !== 'if_statement' || n.parent.child('consequence') !== n) continue;
     const cond = unparen(n.parent.child('condition') ?? undefined);
-    const flag = cond?.type === 'identifier' && hasParameter(fn, cond.text) ? argumentAt(fn, site, cond.text) : undefined;
+    const flag = cond?.type === 'identifier' && hasParameter(fn, cond.text) ? argumentOrDefault(fn, site, cond.text) : undefined;
     if (flag && /^(False|None|0)$/.test(flag.text)) return true;
   }
   return false;

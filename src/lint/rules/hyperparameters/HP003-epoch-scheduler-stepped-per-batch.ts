@@ -1,7 +1,7 @@
 import { configValue } from '../../analysis/config';
 import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { deleteStatementLines, hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
-import { attributeValue } from '../../analysis/loophp-callers';
+import { attributeValue } from '../../analysis/calls';
 import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
 import { indentOf, iteratesBatches } from '../../analysis/training';

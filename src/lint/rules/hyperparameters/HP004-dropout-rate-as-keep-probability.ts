@@ -1,6 +1,6 @@
 import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
 import { kerasName } from '../../analysis/keras';
-import { numberValue, type NumberValue } from '../../analysis/loophp2-literals';
+import { numberValue, type NumberValue } from '../../analysis/numbers';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 

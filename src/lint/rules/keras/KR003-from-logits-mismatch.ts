@@ -1,6 +1,6 @@
 import { keywordArg } from '../../analysis';
 import { kerasModels, outputLayer } from '../../analysis/keras';
-import { tfActivations, tfLogitsArgument } from '../../analysis/kerasarch-tfactivations';
+import { tfActivations, tfLogitsArgument } from '../../analysis/tfActivations';
 import type { RawFix, Rule } from '../../types';
 import { CROSSENTROPY, LOSS_CLASS, lossesModule } from './shared';
 

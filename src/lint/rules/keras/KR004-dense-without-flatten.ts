@@ -1,6 +1,6 @@
 import { kerasModels, kerasName, type KerasModel, type KLayer } from '../../analysis/keras';
-import { featureMaps } from '../../analysis/kerasarch-featuremaps';
-import { reachingDefs } from '../../analysis/kerasarch-reaching';
+import { featureMaps } from '../../analysis/featureMaps';
+import { reachingDefs } from '../../analysis/reaching';
 import { keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import { valueBefore } from '../../analysis/values';

@@ -1,5 +1,5 @@
 import { callsWithin } from '../../analysis';
-import { skippedForElement } from '../../analysis/loopfp-phases';
+import { skippedForElement } from '../../analysis/phases';
 import { HELD_OUT_DATA } from '../../analysis/order';
 import { isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';

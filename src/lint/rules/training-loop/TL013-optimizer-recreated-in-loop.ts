@@ -1,5 +1,5 @@
 import { callsWithin, calleeName, enclosingFunction, hasParameter, keywordArg, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { argumentAt, callSitesOf } from '../../analysis/loophp-callers';
+import { argumentOrDefault, callSitesOf } from '../../analysis/calls';
 import { hfSchedulerBuild, operatorOf, reachableCalls } from '../../analysis/order';
 import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerClass, optimizedModel } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -286,7 +286,7 @@ function everyBranchAssigns(s: PyNode, name: string): 'plain' | 'guarded' | unde
 function leftOutEverywhere(a: Analysis, fn: PyNode, name: string): boolean {
   const sites = callSitesOf(a, fn);
   if (!sites?.known.length) return false;
-  return [...sites.known, ...sites.unknown].every((site) => unparen(argumentAt(fn, site, name))?.type === 'none');
+  return [...sites.known, ...sites.unknown].every((site) => unparen(argumentOrDefault(fn, site, name))?.type === 'none');
 }
 
 /**
@@ -355,7 +355,7 @@ function runsEveryEpoch(a: Analysis, fn: PyNode, kept: PyNode, depth: number): b
     }
     // What the caller calls that object: the argument it passes for a parameter.
     let outside: PyNode | undefined = kept;
-    if (kept.type === 'identifier' && hasParameter(fn, kept.text)) outside = unparen(argumentAt(fn, site, kept.text));
+    if (kept.type === 'identifier' && hasParameter(fn, kept.text)) outside = unparen(argumentOrDefault(fn, site, kept.text));
     if (!outside || (outside.type !== 'identifier' && outside.type !== 'attribute')) return false;
     const loop = innermostLoop(site);
     if (loop) {

@@ -1,8 +1,9 @@
-// Who calls a function of the file, and what a call passes for one of its parameters: plain functions through
-// `f(...)`, methods through `self.m(...)`, `obj.m(...)` with `obj = Cls(...)` (also `self.obj = Cls(...)`) and
-// `Cls(...).m(...)`. Used to follow an optimizer or scheduler built in one function to the loop that calls it.
+// Calls between the file's own functions, both ways: who calls a function (`callSitesOf`: plain functions through
+// `f(...)`, methods through `self.m(...)`, `obj.m(...)` with `obj = Cls(...)` and `Cls(...).m(...)`), which function a
+// call runs (`fileFunctionOf`), and what a call passes for one parameter (`argumentFor`, `argumentOrDefault`).
+// parameters.ts reads a parameter's arguments from every call site on top of the same ideas.
 import type { PyNode } from '../parser';
-import { hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis } from './index';
+import { hasKeywordSplat, keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from './index';
 import { methodsOf } from './modules';
 
 export interface CallSites {
@@ -85,9 +86,9 @@ function subclassed(a: Analysis, clsName: string): boolean {
 
 /**
  * The argument `call` passes for parameter `name` of `fn` (by position, `self` skipped for a method called on an
- * object, by keyword, else the default). Undefined when not known (`*args` in the signature or the call).
+ * object, by keyword), else the parameter's default (argumentFor below gives no default). Undefined when not known (`*args` in the signature or the call).
  */
-export function argumentAt(fn: PyNode, call: PyNode, name: string): PyNode | undefined {
+export function argumentOrDefault(fn: PyNode, call: PyNode, name: string): PyNode | undefined {
   if (hasKeywordSplat(call)) return undefined;
   const params = fn.child('parameters')?.namedChildren.filter((p) => p.type !== 'comment') ?? [];
   const skip = methodClass(fn) && call.child('function')?.type === 'attribute' && !isStatic(fn) ? 1 : 0;
@@ -148,4 +149,67 @@ export function attributeValue(a: Analysis, attr: PyNode): PyNode | undefined {
     values = bases.flatMap((b) => (b ? a.scopes.selfAttr(b, name) : []));
   }
   return values.length === 1 ? values[0] : undefined;
+}
+
+
+function fileClass(name: string, a: Analysis): PyNode | undefined {
+  const all = a.index.of('class_definition').filter((c) => c.child('name')?.text === name);
+  return all.length === 1 ? all[0] : undefined;
+}
+
+function methodNamed(cls: PyNode, name: string): PyNode | undefined {
+  const all = methodsOf(cls).filter((m) => m.child('name')?.text === name);
+  return all.length === 1 ? all[0] : undefined;
+}
+
+/** Whether a method is subclassed in the file with an override of the same name (the call may run either). */
+function overridden(cls: PyNode, name: string, a: Analysis): boolean {
+  const clsName = cls.child('name')?.text;
+  return a.index
+    .of('class_definition')
+    .some((c) => (c.child('superclasses')?.namedChildren ?? []).some((b) => b.text === clsName) && methodNamed(c, name) !== undefined);
+}
+
+/**
+ * The function definition of this file a call runs, when that is certain: `f(...)` for the one module-level `def f`
+ * (not re-bound), `self.m(...)` inside a class, `obj.m(...)` with `obj = Cls(...)` and `Cls.m(...)` for a class of the
+ * file that defines `m` once (and no subclass of the file overrides it).
+ */
+export function fileFunctionOf(call: PyNode, a: Analysis): PyNode | undefined {
+  const f = call.child('function');
+  if (f?.type === 'identifier') {
+    const defs = (a.functions.get(f.text) ?? []).filter((d) => !methodClass(d));
+    return defs.length === 1 && a.scopes.valueAt(f.text, call) === null ? defs[0] : undefined;
+  }
+  if (f?.type !== 'attribute') return undefined;
+  const name = f.child('attribute')?.text ?? '';
+  let obj = unparen(f.child('object'));
+  let cls: PyNode | undefined;
+  if (obj?.type === 'identifier' && obj.text === 'self') cls = call.ancestor('class_definition');
+  else {
+    if (obj?.type === 'identifier' && !a.definesClass(obj.text)) obj = unparen(a.scopes.valueAt(obj.text, obj) ?? undefined);
+    const ctor = obj?.type === 'call' ? obj.child('function') : obj;
+    if (ctor?.type === 'identifier' && a.definesClass(ctor.text)) cls = fileClass(ctor.text, a);
+  }
+  if (!cls || overridden(cls, name, a)) return undefined;
+  return methodNamed(cls, name);
+}
+
+/** Whether calls of a function pass its first parameter implicitly (`self` / `cls` of a method). */
+function skipsFirst(fn: PyNode): boolean {
+  return methodClass(fn) !== undefined && !isStatic(fn);
+}
+
+/** The argument a call passes for one parameter of the function it runs (by position or keyword; undefined if none). */
+export function argumentFor(call: PyNode, fn: PyNode, param: string): PyNode | undefined {
+  const names = parameterNames(fn);
+  let index = names.indexOf(param);
+  if (index < 0) return undefined;
+  if (skipsFirst(fn)) index--;
+  const kw = keywordArg(call, param);
+  if (kw) return kw;
+  // a splat before the position makes the position unknown
+  const args = call.child('arguments')?.namedChildren ?? [];
+  if (args.some((x) => x.type === 'list_splat')) return undefined;
+  return index >= 0 ? positionalArgs(call)[index] : undefined;
 }

@@ -6,7 +6,7 @@
 import type { PyNode } from '../parser';
 import { positionalArgs, unparen, type Analysis } from './index';
 import { kerasModels, kerasName, type KLayer } from './keras';
-import { reachingDefs } from './kerasarch-reaching';
+import { reachingDefs } from './reaching';
 import { returnValues } from './modules';
 import { valueBefore } from './values';
 

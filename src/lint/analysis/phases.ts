@@ -4,7 +4,7 @@
 // after `if phase != 'train': continue`) does not run for it. Unknown conditions never rule anything out.
 import type { PyNode } from '../parser';
 import { calleeName, positionalArgs, receiver, unparen, type Analysis } from './index';
-import { evaluate, ruledOut, type Env } from './eval3-gates';
+import { evaluate, ruledOut, type Env } from './gates';
 
 const MAX_DEPTH = 3;
 

@@ -6,7 +6,7 @@
 import type { PyNode } from '../parser';
 import type { RawFix } from '../types';
 import { callsWithin, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
-import { builtDict, dictEntries, stringKey, type Element } from './loss-dicts';
+import { builtDict, dictEntries, stringKey, type Element } from './dictKeys';
 import { methodsOf, returnValues, type ModuleClass } from './modules';
 import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';

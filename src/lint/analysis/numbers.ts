@@ -50,6 +50,18 @@ function nameValue(a: Analysis, id: PyNode, depth: number): NumberValue | undefi
   if (bound !== null) return undefined;
   const owner = parameterOwner(id);
   if (!owner) return undefined;
+  // Every read of one parameter gets the same answer: computed once per lint (dropout layers share `p`).
+  let perOwner = parameterValues.get(a);
+  if (!perOwner) parameterValues.set(a, (perOwner = new WeakMap()));
+  let byName = perOwner.get(owner);
+  if (!byName) perOwner.set(owner, (byName = new Map()));
+  if (!byName.has(id.text)) byName.set(id.text, parameterValue(a, owner, id, depth));
+  return byName.get(id.text);
+}
+
+const parameterValues = new WeakMap<Analysis, WeakMap<PyNode, Map<string, NumberValue | undefined>>>();
+
+function parameterValue(a: Analysis, owner: PyNode, id: PyNode, depth: number): NumberValue | undefined {
   const args = parameterArguments(a, id);
   if (args) {
     const values = args.map((x) => numberValue(a, x, depth + 1));
@@ -60,7 +72,7 @@ function nameValue(a: Analysis, id: PyNode, depth: number): NumberValue | undefi
   }
   // Nothing in the file calls the function (a library's model class): its default is what a caller gets.
   const def = defaultOf(owner, id.text);
-  if (!def || !unnamedElsewhere(a, owner) || rebinds(owner, id.text)) return undefined;
+  if (!def || rebinds(owner, id.text) || !unnamedElsewhere(a, owner)) return undefined;
   const n = numberValue(a, def, depth + 1);
   return n && { ...n, origin: `${id.text} defaults to ${n.node.text}` };
 }
@@ -94,15 +106,46 @@ function unnamedElsewhere(a: Analysis, fn: PyNode): boolean {
   let name = fn.child('name')?.text;
   if (name === '__init__') name = fn.ancestor('class_definition')?.child('name')?.text;
   if (!name || name.startsWith('__')) return false;
-  const text = a.root.text;
-  // `super(Net, self).__init__()` inside the class names it too.
-  const uses = (text.match(new RegExp(`\\b${name}\\b`, 'g')) ?? []).length;
-  const supers = (text.match(new RegExp(`\\bsuper\\(\\s*${name}\\s*,`, 'g')) ?? []).length;
-  return uses - supers === 1;
+  // Called somewhere (the usual case): settled without reading the whole text.
+  if (a.callsNamed(name).length) return false;
+  let known = unnamed.get(a);
+  if (!known) unnamed.set(a, (known = new Map()));
+  let answer = known.get(name);
+  if (answer === undefined) {
+    const text = a.root.text;
+    // `super(Net, self).__init__()` inside the class names it too.
+    answer = wordCount(text, name) - (text.match(new RegExp(`\\bsuper\\(\\s*${name}\\s*,`, 'g')) ?? []).length === 1;
+    known.set(name, answer);
+  }
+  return answer;
 }
+
+/** Per lint: the answers of unnamedElsewhere by name (each reads the whole text). */
+const unnamed = new WeakMap<Analysis, Map<string, boolean>>();
+
+/** Occurrences of `word` as a whole word (indexOf: far cheaper than a regex over the file). */
+function wordCount(text: string, word: string): number {
+  const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  let n = 0;
+  for (let i = text.indexOf(word); i !== -1; i = text.indexOf(word, i + word.length)) {
+    if (!isWord(text.charCodeAt(i - 1)) && !isWord(text.charCodeAt(i + word.length))) n++;
+  }
+  return n;
+}
+
+/** Per function node (kept across edits while its subtree is unchanged): names its body assigns. */
+const rebound = new WeakMap<PyNode, Map<string, boolean>>();
 
 /** Whether the function assigns the name anywhere (`p = 1 - p`, `p *= 0.5`, a loop target). */
 function rebinds(fn: PyNode, name: string): boolean {
+  let memo = rebound.get(fn);
+  if (!memo) rebound.set(fn, (memo = new Map()));
+  let hit = memo.get(name);
+  if (hit === undefined) memo.set(name, (hit = scanRebinds(fn, name)));
+  return hit;
+}
+
+function scanRebinds(fn: PyNode, name: string): boolean {
   let hit = false;
   fn.child('body')?.walk((n) => {
     if (hit || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;

@@ -123,6 +123,7 @@ export class KerasModels {
   private readonly subclassed = new Map<string, KerasModel>();
   /** `NAME.add(...)` calls by receiver name, in document order (collected once). */
   private addCalls?: Map<string, PyNode[]>;
+  private _classes?: Map<string, PyNode>;
   constructor(private readonly a: Analysis) {}
 
   get models(): KerasModel[] {
@@ -228,6 +229,43 @@ export class KerasModels {
   }
 
   /**
+   * The `class X(keras.Model)` a name stands for (`net = Net()`), whatever its `call` returns: for rules about how a
+   * model is called (its `call` signature, its layers), which need no output layer.
+   */
+  modelClassAt(expr: PyNode | undefined): PyNode | undefined {
+    const m = this.modelAt(expr);
+    if (m) return m.node.type === 'class_definition' ? m.node : undefined;
+    let e = unparen(expr);
+    for (let i = 0; i < 4 && e?.type === 'identifier'; i++) e = unparen(valueBefore(this.a, e) ?? undefined);
+    const fn = e?.type === 'call' ? e.child('function') : undefined;
+    return fn?.type === 'identifier' ? this.modelClasses().get(fn.text) : undefined;
+  }
+
+  /** Whether the file builds a model or defines a `keras.Model` subclass. */
+  hasModels(): boolean {
+    return this.models.length > 0 || this.modelClasses().size > 0;
+  }
+
+  /** `keras.Model` subclasses by name (a name defined twice is left out: which one is meant is unknown). */
+  private modelClasses(): Map<string, PyNode> {
+    if (this._classes) return this._classes;
+    const out = new Map<string, PyNode>();
+    const seen = new Set<string>();
+    for (const c of this.a.index.of('class_definition')) {
+      const name = c.child('name')?.text;
+      if (!name) continue;
+      if (seen.has(name)) out.delete(name);
+      else if (this.isModelClass(c)) out.set(name, c);
+      seen.add(name);
+    }
+    return (this._classes = out);
+  }
+
+  private isModelClass(c: PyNode): boolean {
+    return (c.child('superclasses')?.namedChildren ?? []).some((b) => FUNCTIONAL.has(kerasName(this.a.qname(b)) ?? ''));
+  }
+
+  /**
    * The model every call site passes for a parameter, when they all pass the same one. A parameter named like a model
    * (`def train(model, ...)`) with no call site in the file stands for the one model the file builds, if it builds
    * exactly one (a training helper next to its model builder).
@@ -325,8 +363,7 @@ export class KerasModels {
 
   /** `class MyModel(keras.Model)` whose `call` returns one layer's output (`return self.out(x)`). */
   private subclass(c: PyNode): KerasModel | undefined {
-    const bases = c.child('superclasses')?.namedChildren ?? [];
-    if (!bases.some((b) => FUNCTIONAL.has(kerasName(this.a.qname(b)) ?? ''))) return undefined;
+    if (!this.isModelClass(c)) return undefined;
     const name = c.child('name')?.text;
     const call = methodsOf(c).find((m) => m.child('name')?.text === 'call');
     if (!name || !call) return undefined;

@@ -1,5 +1,6 @@
 import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { batchedTensor, type Batched } from '../../analysis/batched';
+import { knownRank } from '../../analysis/ranks';
 import { valueBefore } from '../../analysis/values';
 import { torchLayers } from '../../analysis/layers';
 import type { PyNode } from '../../parser';
@@ -12,7 +13,15 @@ const TORCH_FUNCTIONS = new Set(['torch.softmax', 'torch.log_softmax']);
 const LAYERS = new Set(['torch.nn.Softmax', 'torch.nn.LogSoftmax', 'torch.nn.Softmin']);
 const METHODS = new Set(['softmax', 'log_softmax']);
 
-const NO_DIM = 'Softmax without `dim` picks the axis implicitly (dim 0, the batch, for 1-D and 3-D inputs) and is deprecated. Pass the class dimension, e.g. dim=-1.';
+const NO_DIM = 'Softmax without `dim` picks the axis from the input\'s rank (dim 0 for 1-D and 3-D inputs: the batch of a (batch, seq, classes) tensor) and is deprecated. Pass the class dimension, e.g. dim=-1.';
+const FIRST_AXIS_3D =
+  'Softmax without `dim` on this 3-D input normalises over dim 0, the first axis (the batch, or the time steps of a seq-first tensor), and is deprecated. Pass the class dimension, e.g. dim=-1.';
+/** PyTorch's implicit softmax axis for a rank (`_get_softmax_dim`). */
+const implicitDim = (rank: number) => (rank === 0 || rank === 1 || rank === 3 ? 0 : 1);
+/** A known rank whose implicit axis is the class one: the vector itself, (batch, classes), (batch, channels, h, w). */
+const RIGHT_IMPLICIT = new Set([1, 2, 4]);
+const deprecatedOnly = (rank: number, dim: string) =>
+  `Softmax without \`dim\` is deprecated. On this ${rank}-D input the implicit axis is dim ${implicitDim(rank)}, ${rank === 4 ? 'the channels' : 'the last one'}: pass dim=${dim} to say what you mean.`;
 const BATCH_DIM = 'Softmax over dim=0 normalises across the samples of the batch, not across classes. Use the class dimension (dim=1 or dim=-1).';
 const explicitBatch = (dim: string, why: string) =>
   `Softmax over dim=${dim} of ${why}: that axis is the batch, so each sample's probabilities depend on the other samples. Normalise over the class axis (dim=-1).`;
@@ -51,6 +60,11 @@ function softmaxCall(call: PyNode, a: Analysis): SoftmaxCall | undefined {
 function methodForm(call: PyNode, q: string): 'method' | undefined {
   const fn = call.child('function');
   return !q && fn?.type === 'attribute' && METHODS.has(fn.child('attribute')?.text ?? '') ? 'method' : undefined;
+}
+
+/** The input's rank: from how it was made, or a batch-first tensor of known rank (undefined when unknown). */
+function implicitRank(a: Analysis, input: PyNode | undefined): number | undefined {
+  return knownRank(a, input) ?? batchedTensor(a, input)?.rank;
 }
 
 /** Replaces the dim by -1 (the class axis of a batch-first tensor). */
@@ -125,7 +139,8 @@ export const AR006: Rule = {
       '(or `dim=-2` on a 2-D tensor) is reported only where the tensor is known to be batch-first: a model or layer output ' +
       'on a loader batch, a matmul / bmm / einsum of batched tensors, a `.view(batch_size * n, m)`, or the last ' +
       '`nn.Softmax(dim=0)` of a model called on a batch. A 1-D vector, a (time, batch) tensor of seq-first RNN code and ' +
-      'tensors of unknown rank are left alone.',
+      'tensors of unknown rank are left alone. A missing dim on a tensor whose rank is evident (`torch.zeros(n)`, ' +
+      '`x.view(-1, k)`) and whose implicit axis is the class one (1-D, 2-D, 4-D) is only the deprecation: reported as info.',
     wrong: 'probs = F.softmax(logits)',
     right: 'probs = F.softmax(logits, dim=-1)',
     concept: 'Softmax: normalise over the class dimension',
@@ -142,10 +157,15 @@ export const AR006: Rule = {
     const d = dim?.text.replace(/\s+/g, '');
     if (s.kind !== 'layer') {
       if (!dim || d === 'None') {
+        // A rank known from how the tensor was made, whose implicit axis is right: only the deprecation applies.
+        const rank = implicitRank(a, input);
+        const soft = rank !== undefined && RIGHT_IMPLICIT.has(rank);
+        const want = soft && rank === 4 ? '1' : '-1';
         const fix = !dim
-          ? { title: 'Pass dim=-1', edits: [{ start: pos[0]!.end, end: pos[0]!.end, newText: ', dim=-1' }] }
-          : { title: 'Pass dim=-1', edits: [{ start: dim.start, end: dim.end, newText: '-1' }] };
-        ctx.report({ node: call, message: NO_DIM, fixes: [fix] });
+          ? { title: `Pass dim=${want}`, edits: [{ start: pos[0]!.end, end: pos[0]!.end, newText: `, dim=${want}` }] }
+          : { title: `Pass dim=${want}`, edits: [{ start: dim.start, end: dim.end, newText: want }] };
+        if (soft) ctx.report({ node: call, message: deprecatedOnly(rank, want), severity: 'info', fixes: [fix] });
+        else ctx.report({ node: call, message: rank === 3 ? FIRST_AXIS_3D : NO_DIM, fixes: [fix] });
       } else if (d === '0' && sourceOf(a, input)) {
         ctx.report({ node: dim, message: BATCH_DIM, fixes: [{ title: 'Use dim=1', edits: [{ start: dim.start, end: dim.end, newText: '1' }] }] });
       } else {

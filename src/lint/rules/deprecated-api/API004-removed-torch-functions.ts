@@ -64,6 +64,41 @@ function renamedAttr(call: PyNode, attr: string): string | undefined {
 /** torchvision builders whose legacy `pretrained=True` weights are exactly `IMAGENET1K_V1`. */
 const IMAGENET_V1 = /^(resnet(18|34|50|101|152)|resnext50_32x4d|wide_resnet(50|101)_2|vgg(11|13|16|19)(_bn)?|alexnet|densenet(121|161|169|201)|mobilenet_v2|mobilenet_v3_(large|small)|efficientnet_b[0-7]|squeezenet1_[01]|googlenet|inception_v3|shufflenet_v2_x(0_5|1_0))$/;
 
+/** A condition about the library's version: `_TORCHVISION_LESS_THAN_0_13`, `version.parse(torch.__version__) < ...`. */
+const VERSION_TEST = /version|less_than|greater_than|_(lt|le|gt|ge)_|_older|_newer/i;
+/** A condition about whether the new API exists: `hasattr(torch, "amp")`. */
+const FEATURE_TEST = /\b(hasattr|getattr)\s*\(/;
+/** Handlers that catch an API missing from the installed version. */
+const MISSING_API = /\b(AttributeError|ImportError|ModuleNotFoundError|TypeError)\b/;
+
+/**
+ * The call sits in code written for older versions: a branch of an `if` / conditional expression that tests the
+ * version (either branch), the fallback branch of a feature test (`else` of `if hasattr(torch, "amp"):`), or an
+ * `except AttributeError/ImportError/TypeError` handler whose `try` calls the replacement (`uses`).
+ */
+function versionGuarded(call: PyNode, uses: (n: PyNode) => boolean): boolean {
+  for (let p: PyNode = call; p.parent; p = p.parent) {
+    const parent = p.parent;
+    if (parent.type === 'if_statement' || parent.type === 'elif_clause' || parent.type === 'conditional_expression') {
+      const cond = parent.type === 'conditional_expression' ? parent.namedChildren[1] : parent.child('condition');
+      if (!cond || cond === p) continue;
+      if (VERSION_TEST.test(cond.text)) return true;
+      const inTrueBranch = parent.type === 'conditional_expression' ? parent.namedChildren[0] === p : parent.child('consequence') === p;
+      const negated = /^not\b/.test(cond.text.trim());
+      if (FEATURE_TEST.test(cond.text) && inTrueBranch === negated) return true;
+    }
+    if (parent.type === 'except_clause' && MISSING_API.test(parent.namedChildren[0]?.text ?? '') && p !== parent.namedChildren[0]) {
+      const body = parent.parent?.type === 'try_statement' ? parent.parent.child('body') : undefined;
+      if (body && someNode(body, uses)) return true;
+    }
+  }
+  return false;
+}
+
+function someNode(n: PyNode, test: (n: PyNode) => boolean): boolean {
+  return test(n) || n.namedChildren.some((c) => someNode(c, test));
+}
+
 function torchName(a: Analysis, fn: PyNode): string | undefined {
   let n: PyNode | undefined = fn;
   while (n?.type === 'attribute') n = n.child('object');
@@ -85,7 +120,9 @@ export const API004: Rule = {
       '`F.sigmoid`/`F.tanh`, `F.upsample`, `clip_grad_norm` without the underscore, `nn.init.xavier_uniform` and the other ' +
       'non-underscore initialisers, ' +
       'torchvision\'s `pretrained=`). Their replacements sometimes differ in argument order or end point, so each ' +
-      'message says what changes; fixes are offered only where the rewrite is exact.',
+      'message says what changes; fixes are offered only where the rewrite is exact. Code written for older versions is ' +
+      'not reported: a branch that tests the version (`if _TORCHVISION_LESS_THAN_0_13:`), the fallback of ' +
+      '`if hasattr(torch, ...)`, or an `except AttributeError`/`ImportError`/`TypeError` whose `try` uses the replacement.',
     wrong: 'scaler = torch.cuda.amp.GradScaler()',
     right: 'scaler = torch.amp.GradScaler("cuda")',
     concept: 'Library versions: keeping training code runnable on current PyTorch',
@@ -100,6 +137,8 @@ export const API004: Rule = {
     if (!fn || !q) return;
     const r = REMOVED[q];
     if (r) {
+      const replacement = r.use.replace(/\(.*$/, '');
+      if (versionGuarded(call, (n) => n.type === 'call' && a.callee(n) === replacement)) return;
       const torch = torchName(a, fn);
       const text = torch && r.fix ? r.fix(call, torch) : undefined;
       const fix: RawFix | undefined = text ? { title: `Use ${r.use.replace(/\(.*$/, '')}`, edits: [{ start: call.start, end: call.end, newText: text }] } : undefined;
@@ -109,6 +148,7 @@ export const API004: Rule = {
     if (!q.startsWith('torchvision.models.')) return;
     const pre = keywordArg(call, 'pretrained');
     if (!pre || keywordArg(call, 'weights')) return;
+    if (versionGuarded(call, (n) => n.type === 'keyword_argument' && n.child('name')?.text === 'weights')) return;
     const kw = pre.parent!;
     const builder = q.slice('torchvision.models.'.length);
     let newText: string | undefined;

@@ -1,5 +1,5 @@
 import { hasKeywordSplat, keywordArg, positionalArgs, type Analysis } from '../../analysis';
-import { lastArgument, runtimeFacts } from '../../analysis/runtime';
+import { lastArgument, runtimeFacts, stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -23,7 +23,30 @@ function inMemoryRoundTrip(call: PyNode, ctx: RuleContext): boolean {
   let v: PyNode | null | undefined = src;
   if (src.type === 'identifier') v = ctx.analysis.scopes.valueAt(src.text, src) ?? src;
   if (v.type === 'call' && /^io\.BytesIO$/.test(ctx.analysis.callee(v) ?? '')) return true;
-  return ctx.nodesOfType('call').some((c) => ctx.analysis.callee(c) === 'torch.save' && positionalArgs(c)[1]?.text === src.text && c.start < call.start && sameFunction(c, call));
+  return ctx.nodesOfType('call').some((c) => {
+    if (ctx.analysis.callee(c) !== 'torch.save') return false;
+    const dest = positionalArgs(c)[1] ?? keywordArg(c, 'f');
+    if (!dest) return false;
+    // One fixed file written and read by this code (an LR finder's `init_params.pt`, saved in `__init__` and loaded in
+    // another method): the checkpoint comes from this run, on this machine, wherever the two calls are.
+    if (samePath(dest, src, ctx)) return true;
+    return dest.text === src.text && c.start < call.start && sameFunction(c, call);
+  });
+}
+
+/** Two path expressions naming one fixed file: equal string literals (no f-string), or one module-level constant holding one. */
+function samePath(x: PyNode, y: PyNode, ctx: RuleContext): boolean {
+  const fixed = (n: PyNode): string | undefined => {
+    if (n.type === 'identifier') {
+      const v = ctx.analysis.scopes.valueAt(n.text, n);
+      // Only a name the module binds once: its value is the same wherever it is read.
+      if (!v || ctx.analysis.scopes.valueAt(n.text, ctx.root) !== v) return undefined;
+      n = v;
+    }
+    return stringValue(n);
+  };
+  const a = fixed(x);
+  return a !== undefined && a === fixed(y);
 }
 
 function sameFunction(x: PyNode, y: PyNode): boolean {
@@ -52,7 +75,8 @@ export const DV002: Rule = {
       'machine without CUDA raises "Attempting to deserialize object on a CUDA device" - exactly the machine that a CPU ' +
       'fallback (`"cuda" if torch.cuda.is_available() else "cpu"`) was written for. `map_location=device` (or `"cpu"`) loads ' +
       'the tensors where the code will use them. Reported only in files that select the device with such a fallback, since ' +
-      'elsewhere the device the checkpoint comes from is unknown; calls under `if torch.cuda.is_available():` are not reported.',
+      'elsewhere the device the checkpoint comes from is unknown; calls under `if torch.cuda.is_available():` are not reported, nor a load of a fixed path the file itself saves ' +
+      'to (`torch.save(..., "init.pt")` and `torch.load("init.pt")`: a round trip within one run).',
     wrong: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nstate = torch.load("ckpt.pt", weights_only=True)',
     right: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nstate = torch.load("ckpt.pt", map_location=device, weights_only=True)',
     concept: 'Devices: tensors live on a device, checkpoints remember it',

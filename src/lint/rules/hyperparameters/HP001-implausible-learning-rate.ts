@@ -1,5 +1,6 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { configValue, type ConfigValue } from '../../analysis/config';
+import { optimizesInputTensors } from '../../analysis/optimizedTensors';
 import { kerasName } from '../../analysis/keras';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -62,7 +63,8 @@ export const HP001: Rule = {
       'so LSTM language models use lr=20). Adam or RMSprop on a single `nn.Linear` is not reported either (that model is ' +
       'convex), nor up to 0.3 on a module whose only weighted layer is one linear layer or a Keras `Sequential([Dense(1)])` ' +
       '(SGC uses Adam at 0.2). Below 1e-7 ' +
-      'nothing moves. Adadelta (lr=1.0 by design) and LBFGS are not checked. A learning rate read from the script\'s own ' +
+      'nothing moves. Adadelta (lr=1.0 by design) and LBFGS are not checked, nor an optimizer over a list of input tensors ' +
+      '(`SGD([image], lr=12)`: feature visualisation, deep dream and inversion step pixels, not weights). A learning rate read from the script\'s own ' +
       'configuration is checked when the file shows its literal value and nothing changes it: `args.lr` with ' +
       "`parser.add_argument('--lr', default=0.1)`, `cfg.lr` of a `@dataclass` field default, `config['lr']` of a dict literal.",
     wrong: 'optimizer = torch.optim.Adam(model.parameters(), lr=0.1)',
@@ -143,6 +145,8 @@ function implausible(call: PyNode, ctx: RuleContext, local: boolean): Hit | unde
       if (keras ? moderate && kerasLinearModel(call, a) : linearModel(positionalArgs(call)[0] ?? keywordArg(call, 'params') ?? undefined, a, !moderate)) return undefined;
     }
   }
+  // Gradient ascent on an input image (`SGD([image], lr=12)`: deep dream, inversion): the ranges are for weights.
+  if (!local && !keras && optimizesInputTensors(call, a)) return undefined;
   // `learning_rate = ` left blank in an exercise template: tree-sitter chains it to the next line's assignment.
   if (!local && constant && brokenBinding(constant)) return undefined;
   return { name, bounds, lrNode, lr, constant, config };

@@ -1,26 +1,103 @@
-import { keywordArg, unparen, type Analysis } from '../../analysis';
-import { kerasModels, type KerasModel } from '../../analysis/keras';
+import { enclosingFunction, hasKeywordSplat, hasParameter, keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
+import { methodsOf } from '../../analysis/modules';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
 // In a custom training loop, `model(x)` inside `tf.GradientTape()` without `training=True` runs Dropout and
 // BatchNormalization in inference mode: the model trains without its regularisation and BN never learns statistics.
 
-/** Whether the model holds a layer that behaves differently in training: Dropout, BatchNormalization, noise. */
-function hasTrainingLayers(a: Analysis, m: KerasModel): boolean | undefined {
-  const k = kerasModels(a);
-  if (m.node.type === 'class_definition') {
-    // A subclassed model: the layers stored on self anywhere in the class.
-    for (const attr of a.scopes.selfAttrNames(m.node)) {
-      for (const v of a.scopes.selfAttr(m.node, attr)) {
-        const l = k.layerOf(v, v, 'functional');
-        if (l.kind === 'dropout' || l.kind === 'batchnorm') return true;
-      }
-    }
-    return undefined;
-  }
-  if (m.layers.some((l) => l.kind === 'dropout' || l.kind === 'batchnorm')) return true;
+/** Dropout, noise and BatchNormalization behave differently in training (LayerNormalization does not). */
+const trainingLayer = (l: KLayer) => l.kind === 'dropout' || (l.kind === 'batchnorm' && l.cls !== 'LayerNormalization');
+
+/** Whether a Sequential or functional model holds such a layer (undefined when its layers are not all known). */
+function hasTrainingLayers(m: KerasModel): boolean | undefined {
+  if (m.layers.some(trainingLayer)) return true;
   return m.complete ? false : undefined;
+}
+
+/**
+ * How a subclassed model's Dropout/BatchNormalization layer gets its mode, at one application in the class:
+ * `inherit` (no `training=`, or `training=training`: Keras's flag), `param` (`training=is_training`: a parameter of
+ * `call` of the model's own), `other` (a literal, an attribute, an expression: not read).
+ */
+type LayerMode = { kind: 'inherit' } | { kind: 'param'; name: string } | { kind: 'other' };
+
+/** The self attributes holding a training-dependent layer. */
+function trainingAttrs(a: Analysis, cls: PyNode): Set<string> {
+  const k = kerasModels(a);
+  const out = new Set<string>();
+  for (const attr of a.scopes.selfAttrNames(cls)) {
+    if (a.scopes.selfAttr(cls, attr).some((v) => trainingLayer(k.layerOf(v, v, 'functional')))) out.add(attr);
+  }
+  return out;
+}
+
+function layerMode(application: PyNode): LayerMode {
+  if (hasKeywordSplat(application)) return { kind: 'other' };
+  const t = unparen(keywordArg(application, 'training'));
+  if (!t) return { kind: 'inherit' };
+  const method = enclosingFunction(application);
+  if (t.type !== 'identifier' || !hasParameter(method, t.text)) return { kind: 'other' };
+  if (t.text === 'training') return { kind: 'inherit' };
+  return method?.child('name')?.text === 'call' ? { kind: 'param', name: t.text } : { kind: 'other' };
+}
+
+/** The modes of the class's training-dependent layers: one per application (`inherit` for a layer applied unseen). */
+function layerModes(a: Analysis, cls: PyNode): LayerMode[] {
+  const attrs = trainingAttrs(a, cls);
+  const modes: LayerMode[] = [];
+  const applied = new Set<string>();
+  cls.walk((n) => {
+    if (n.type !== 'call') return;
+    const fn = n.child('function');
+    const attr = fn?.type === 'attribute' && fn.child('object')?.text === 'self' ? fn.child('attribute')?.text : undefined;
+    if (!attr || !attrs.has(attr)) return;
+    applied.add(attr);
+    modes.push(layerMode(n));
+  });
+  for (const attr of attrs) if (!applied.has(attr)) modes.push({ kind: 'inherit' });
+  return modes;
+}
+
+/** The default value of a parameter of `fn`, as text ('' when it has none). */
+function defaultOf(fn: PyNode | undefined, name: string): string {
+  const p = fn?.child('parameters')?.namedChildren.find((c) => c.child('name')?.text === name);
+  return p?.child('value')?.text ?? '';
+}
+
+/** The `call` parameters a call site gives a value (keywords, and positional arguments by position). */
+function passedParameters(site: PyNode, call: PyNode | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const c of site.child('arguments')?.namedChildren ?? []) if (c.type === 'keyword_argument') out.add(c.child('name')?.text ?? '');
+  const params = call ? parameterNames(call).slice(1) : [];
+  const plain = call?.child('parameters')?.namedChildren.slice(1) ?? [];
+  positionalArgs(site).forEach((_, i) => {
+    const p = plain[i];
+    if (p && (p.type === 'identifier' || p.type === 'default_parameter' || p.type === 'typed_parameter' || p.type === 'typed_default_parameter')) out.add(params[i]!);
+  });
+  return out;
+}
+
+/**
+ * What a call of a subclassed model inside the tape leaves in inference mode: `training` (Keras's flag: pass
+ * training=True), a parameter of its own (`is_training`, False by default: pass it True), or undefined when the call
+ * trains, says what it means (passes the switch, any argument named like a training flag), or is not read.
+ */
+function missingSwitch(a: Analysis, cls: PyNode, site: PyNode): string | undefined {
+  const call = methodsOf(cls).find((m) => m.child('name')?.text === 'call');
+  const passed = passedParameters(site, call);
+  if ([...passed].some((p) => /train/i.test(p))) return undefined;
+  const modes = layerModes(a, cls);
+  if (!modes.length || modes.some((m) => m.kind === 'other')) return undefined;
+  const switches = new Set(modes.map((m) => (m.kind === 'param' ? m.name : 'training')));
+  if (switches.size !== 1) return undefined;
+  const name = [...switches][0]!;
+  if (passed.has(name)) return undefined;
+  // Keras uses `call`'s own default for `training` when the caller gives none; `is_training` is plain Python.
+  const d = defaultOf(call, name);
+  const off = d === 'False' || d === 'None' || (d === '' && name === 'training');
+  return off ? name : undefined;
 }
 
 function isTape(a: Analysis, w: PyNode): boolean {
@@ -47,7 +124,9 @@ export const KR007: Rule = {
       'Keras layers get `training=None`, which means inference: Dropout drops nothing and BatchNormalization normalises with ' +
       'its moving statistics and never updates them. The model trains without its regularisation and evaluates with ' +
       'statistics it never learned, so it overfits or behaves differently at test time. Pass `training=True` in the ' +
-      'training step (and `training=False` when evaluating).',
+      'training step (and `training=False` when evaluating). A subclassed model whose `call` forwards a switch of its own ' +
+      '(`call(self, x, is_training=False)` ... `training=is_training`) is in training mode when the call passes that switch; ' +
+      'omitted with a False default, it is reported with the switch to pass. `training=` literals in `call` are not second-guessed.',
     wrong:
       'import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dropout(0.5), tf.keras.layers.Dense(10)])\nwith tf.GradientTape() as tape:\n    loss = loss_fn(y, model(x))',
     right:
@@ -58,22 +137,29 @@ export const KR007: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     const k = kerasModels(a);
-    if (!k.models.length) return;
+    if (!k.hasModels()) return;
     for (const w of a.index.of('with_statement')) {
       if (!isTape(a, w)) continue;
       w.child('body')?.walk((n) => {
         if (n.type === 'function_definition' || n.type === 'lambda') return false;
-        if (n.type !== 'call' || keywordArg(n, 'training')) return;
+        if (n.type !== 'call' || keywordArg(n, 'training') || hasKeywordSplat(n)) return;
         const fn = unparen(n.child('function'));
         if (fn?.type !== 'identifier') return;
-        const m = k.modelAt(fn);
-        if (!m || hasTrainingLayers(a, m) !== true) return;
+        const cls = k.modelClassAt(fn);
+        const m = cls ? undefined : k.modelAt(fn);
+        // `model(x, True)`: the second positional argument of a Keras model's call is `training`.
+        const flag = cls ? missingSwitch(a, cls, n) : m && hasTrainingLayers(m) === true && positionalArgs(n).length < 2 ? 'training' : undefined;
+        if (!flag) return;
         const args = n.child('arguments');
         const last = args?.namedChildren.filter((c) => c.type !== 'comment').pop();
+        const message =
+          flag === 'training'
+            ? `${fn.text}(...) has Dropout/BatchNormalization but is called without training=True inside the GradientTape: it trains in inference mode. Pass training=True.`
+            : `${fn.text}(...) passes \`${flag}\` to its Dropout/BatchNormalization as training=, but is called without it inside the GradientTape: it trains in inference mode. Pass ${flag}=True.`;
         ctx.report({
           node: n,
-          message: `${fn.text}(...) has Dropout/BatchNormalization but is called without training=True inside the GradientTape: it trains in inference mode. Pass training=True.`,
-          fixes: last ? [{ title: 'Pass training=True', edits: [{ start: last.end, end: last.end, newText: ', training=True' }] }] : undefined,
+          message,
+          fixes: last ? [{ title: `Pass ${flag}=True`, edits: [{ start: last.end, end: last.end, newText: `, ${flag}=True` }] }] : undefined,
         });
       });
     }

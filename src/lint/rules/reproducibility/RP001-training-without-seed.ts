@@ -2,6 +2,7 @@ import { trainingLoops } from '../../analysis/training';
 import { calleeName, positionalArgs } from '../../analysis';
 import { isDataLoaderCall, isOptimizerConstructor, runtimeFacts } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
+import { optimizesInputTensors } from '../../analysis/optimizedTensors';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
 
@@ -57,7 +58,8 @@ export const RP001: Rule = {
       '`random.seed` / `np.random.seed` when those are used, or `lightning.seed_everything` / `transformers.set_seed`) makes ' +
       'runs repeatable on the same machine. Reported once per file, at the first training loop, and only for scripts (a ' +
       'training loop at module level or an `if __name__ == "__main__":` entry point); a library module that only defines ' +
-      'a trainer leaves seeding to its caller. Any call whose name contains `seed` counts as seeding.',
+      'a trainer leaves seeding to its caller, and an optimizer over input tensors (`Adam([image])`, feature visualisation) ' +
+      'is not training. Any call whose name contains `seed` counts as seeding.',
     wrong: 'train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)\nmodel = nn.Linear(4, 1)\nopt = optim.SGD(model.parameters(), lr=0.1)\nfor x, y in train_loader:\n    opt.zero_grad()\n    F.mse_loss(model(x), y).backward()\n    opt.step()',
     right:
       'torch.manual_seed(0)\ntrain_loader = DataLoader(train_ds, batch_size=32, shuffle=True)\nmodel = nn.Linear(4, 1)\nopt = optim.SGD(model.parameters(), lr=0.1)\nfor x, y in train_loader:\n    opt.zero_grad()\n    F.mse_loss(model(x), y).backward()\n    opt.step()',
@@ -71,9 +73,10 @@ export const RP001: Rule = {
     if (loops.length === 0) return;
     const script = facts.mainGuard !== undefined || loops.some((l) => scopeOf(l) === null);
     if (!script) return;
-    // A complete script, not a fragment: it builds its optimizer and its data.
+    // A complete script, not a fragment: it builds its optimizer (over weights: one over an input image is a
+    // visualisation, not training) and its data.
     const a = ctx.analysis;
-    if (!ctx.nodesOfType('call').some((c) => isOptimizerConstructor(a.callee(c)))) return;
+    if (!ctx.nodesOfType('call').some((c) => isOptimizerConstructor(a.callee(c)) && !optimizesInputTensors(c, a))) return;
     const loop = loops[0]!;
     const hasLoader = ctx.nodesOfType('call').some((c) => isDataLoaderCall(c, a));
     if (!hasLoader && !dataDefined(loop, ctx)) return;

@@ -750,20 +750,8 @@ export function mayHelperSwitch(a: Analysis, call: PyNode, mode: Mode): boolean 
  * The calls reachable from a node: its own, and those of the file's functions it calls, `depth` levels down, methods
  * of the file's classes called on their instances (`model.train_emb(x)`) included.
  */
-export function reachWithMethods(a: Analysis, node: PyNode, depth = 2, seen = new Set<PyNode>()): PyNode[] {
-  const out = callsWithin(node);
-  if (depth <= 0) return out;
-  const more: PyNode[] = [];
-  for (const c of out) {
-    const name = fileCallName(c);
-    const defs = name ? a.functions.get(name) : undefined;
-    const def = defs ? (defs.length === 1 ? defs[0] : undefined) : calledDefinition(a, c);
-    if (!def || seen.has(def) || (def.start <= c.start && c.end <= def.end)) continue;
-    seen.add(def);
-    const body = def.child('body');
-    if (body) more.push(...reachWithMethods(a, body, depth - 1, seen));
-  }
-  return [...out, ...more];
+export function reachWithMethods(a: Analysis, node: PyNode, depth = 2): PyNode[] {
+  return reachableCalls(a, node, depth, new Set(), (c) => calledDefinition(a, c));
 }
 
 const cache = new WeakMap<Analysis, Evaluation>();

@@ -5,6 +5,7 @@
 // calls and, at the top, to every call site of the outer function (all must agree). Precision first: anything not
 // known is unknown, and an unknown condition never rules a branch out.
 import type { PyNode } from '../parser';
+import { plainBinding } from './numbers';
 import { keywordArg, positionalArgs, hasKeywordSplat, unparen, type Analysis } from './index';
 import { parameterArguments } from './parameters';
 
@@ -184,14 +185,8 @@ export function callEnv(a: Analysis, def: PyNode, site: PyNode, outer: Env): Env
 export function fileEnv(a: Analysis, depth = 0): Env {
   return (id) => {
     if (depth > MAX_DEPTH) return undefined;
-    const bound = a.scopes.valueAt(id.text, id);
-    if (bound) {
-      const asg = bound.parent;
-      const stmt = asg?.type === 'assignment' && asg.child('left')?.type === 'identifier' ? asg.parent : undefined;
-      const block = stmt?.type === 'expression_statement' ? stmt.parent : undefined;
-      if (!block || (block.type !== 'module' && block.parent?.type !== 'function_definition')) return undefined;
-      return evaluate(bound, fileEnv(a, depth + 1));
-    }
+    const bound = plainBinding(a, id);
+    if (bound) return evaluate(bound, fileEnv(a, depth + 1));
     if (bound !== null) return undefined;
     const args = parameterArguments(a, id);
     if (!args?.length) return uncalledDefault(a, id);

@@ -36,14 +36,22 @@ export function numberValue(a: Analysis, expr: PyNode | undefined, depth = 0): N
   return undefined;
 }
 
-function nameValue(a: Analysis, id: PyNode, depth: number): NumberValue | undefined {
+/**
+ * The value of a name assigned by a statement of its function (or module) body itself (`p = 0.9`; not one branch of an
+ * if, not a loop's); null for a parameter (or a def / class); undefined for anything else.
+ */
+export function plainBinding(a: Analysis, id: PyNode): PyNode | null | undefined {
   const bound = a.scopes.valueAt(id.text, id);
+  if (!bound) return bound;
+  const asg = bound.parent;
+  const stmt = asg?.type === 'assignment' && asg.child('left')?.type === 'identifier' ? asg.parent : undefined;
+  const block = stmt?.type === 'expression_statement' ? stmt.parent : undefined;
+  return block && (block.type === 'module' || block.parent?.type === 'function_definition') ? bound : undefined;
+}
+
+function nameValue(a: Analysis, id: PyNode, depth: number): NumberValue | undefined {
+  const bound = plainBinding(a, id);
   if (bound) {
-    // `p = 0.9` as a statement of the function (or module) body itself: not one branch of an if, not a loop's.
-    const asg = bound.parent;
-    const stmt = asg?.type === 'assignment' && asg.child('left')?.type === 'identifier' ? asg.parent : undefined;
-    const block = stmt?.type === 'expression_statement' ? stmt.parent : undefined;
-    if (!block || (block.type !== 'module' && block.parent?.type !== 'function_definition')) return undefined;
     const n = numberValue(a, bound, depth + 1);
     return n && { ...n, origin: n.origin ?? `${id.text} = ${n.node.text}` };
   }

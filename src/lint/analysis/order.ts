@@ -128,20 +128,23 @@ export function isSchedulerStep(call: PyNode, a: Analysis): boolean {
   return SCHEDULER_NAME.test(lastName(recv)) && !/plateau/i.test(lastName(recv));
 }
 
-/** Calls of functions of this file reached from `node` (identifier calls and `self.method` calls), to `depth`. */
-export function reachableCalls(a: Analysis, node: PyNode, depth = 2, seen = new Set<PyNode>()): PyNode[] {
+/**
+ * Calls of functions of this file reached from `node` (identifier calls and `self.method` calls), to `depth`. `resolve`
+ * gives the definition a call runs when the file defines its name other than once (evaluation.ts passes one that
+ * also knows methods called on instances: `model.train_emb(x)`).
+ */
+export function reachableCalls(a: Analysis, node: PyNode, depth = 2, seen = new Set<PyNode>(), resolve?: (call: PyNode) => PyNode | undefined): PyNode[] {
   const out = callsWithin(node);
   if (depth <= 0) return out;
   const more: PyNode[] = [];
   for (const c of out) {
     const name = fileCallName(c);
     const defs = name ? a.functions.get(name) : undefined;
-    if (!defs || defs.length !== 1) continue;
-    const def = defs[0]!;
-    if (seen.has(def) || def.start <= c.start && c.end <= def.end) continue;
+    const def = defs ? (defs.length === 1 ? defs[0] : undefined) : resolve?.(c);
+    if (!def || seen.has(def) || (def.start <= c.start && c.end <= def.end)) continue;
     seen.add(def);
     const body = def.child('body');
-    if (body) more.push(...reachableCalls(a, body, depth - 1, seen));
+    if (body) more.push(...reachableCalls(a, body, depth - 1, seen, resolve));
   }
   return [...out, ...more];
 }

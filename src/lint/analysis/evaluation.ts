@@ -723,6 +723,11 @@ function modeFunctionNames(a: Analysis): Map<string, Mode> {
   return m;
 }
 
+/** Names of the file's functions that set eval mode on every path. */
+export function evalFunctionNames(a: Analysis): string[] {
+  return [...modeFunctionNames(a)].filter(([, m]) => m === 'eval').map(([name]) => name);
+}
+
 /** The calls of the file's mode-setting functions that set `mode` (resolved: `helperSwitch`). */
 export function helperSwitchCalls(a: Analysis, mode: Mode): { call: PyNode; sw: HelperSwitch }[] {
   const out: { call: PyNode; sw: HelperSwitch }[] = [];

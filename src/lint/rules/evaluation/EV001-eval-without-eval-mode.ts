@@ -1,5 +1,5 @@
 import { callsWithin, calleeName, enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
-import { evaluation, mayHelperSwitch, type EvalLoop } from '../../analysis/evaluation';
+import { evaluation, evalFunctionNames, mayHelperSwitch, type EvalLoop } from '../../analysis/evaluation';
 import { methodsOf } from '../../analysis/modules';
 import { reachableCalls } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
@@ -363,7 +363,11 @@ const modeCalls = new WeakMap<Analysis, PyNode[]>();
 function evalCalls(a: Analysis): PyNode[] {
   let list = modeCalls.get(a);
   if (!list) {
-    list = a.index.of('call').filter((c) => calleeName(c) === 'eval' || (calleeName(c) === 'train' && /\(\s*(False|mode\s*=\s*False)\s*\)/.test(c.child('arguments')?.text ?? '')) || mayHelperSwitch(a, c, 'eval'));
+    // By name through the call index (not a pass over every call of the file): eval(), train(False), and the
+    // calls of the file's functions that set eval mode.
+    const found = new Set<PyNode>([...a.callsNamed('eval'), ...a.callsNamed('train').filter((c) => /\(\s*(False|mode\s*=\s*False)\s*\)/.test(c.child('arguments')?.text ?? ''))]);
+    for (const name of evalFunctionNames(a)) for (const c of a.callsNamed(name)) if (mayHelperSwitch(a, c, 'eval')) found.add(c);
+    list = [...found].sort((x, y) => x.start - y.start);
     modeCalls.set(a, list);
   }
   return list;

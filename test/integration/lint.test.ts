@@ -1,6 +1,7 @@
 // The linter in a real VS Code host: diagnostics while a file is open, quick fixes applied through the code
 // action API (as the light bulb does), the explanation page, and a notebook whose cells depend on each other.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DescentApi } from '../../src/extension';
@@ -62,6 +63,26 @@ suite('Lint', function () {
     edit.replace(net.uri, line.range, '        return self.out(F.relu(self.hidden(x)))');
     assert.ok(await vscode.workspace.applyEdit(edit));
     await until('LS001 gone after editing net.py', () => (descentCodes(doc.uri).includes('LS001') ? undefined : true));
+  });
+
+  test('a project file saved outside the editor re-lints its importers', async () => {
+    // Written at test time into a folder of its own, so the fixture files never change.
+    const dir = workspaceFile('lint', `project-disk-${process.pid}`).fsPath;
+    const net = fs.readFileSync(workspaceFile('lint', 'project', 'net.py').fsPath, 'utf8');
+    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.writeFileSync(path.join(dir, 'net.py'), net);
+      fs.copyFileSync(workspaceFile('lint', 'project', 'train_net.py').fsPath, path.join(dir, 'train_net.py'));
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(path.join(dir, 'train_net.py')));
+      await vscode.window.showTextDocument(doc);
+      await until('LS001 through net.py', () => (descentCodes(doc.uri).includes('LS001') ? true : undefined));
+      // net.py is not open in any editor: the change reaches the importer through the file watcher.
+      assert.match(net, /return F\.softmax\(self\.out\(F\.relu\(self\.hidden\(x\)\)\), dim=1\)/);
+      fs.writeFileSync(path.join(dir, 'net.py'), net.replace(/F\.softmax\((self\.out\(F\.relu\(self\.hidden\(x\)\)\)), dim=1\)/, '$1'));
+      await until('LS001 gone after net.py changed on disk', () => (descentCodes(doc.uri).includes('LS001') ? undefined : true));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('quick fixes remove the finding; ignore-on-this-line works', async () => {

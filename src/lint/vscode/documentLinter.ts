@@ -55,6 +55,7 @@ export class DocumentLinter implements vscode.Disposable {
       vscode.workspace.onDidChangeNotebookDocument((e) => this.scheduleNotebook(e.notebook, DEBOUNCE_MS)),
       vscode.workspace.onDidCloseNotebookDocument((nb) => this.closeNotebook(nb)),
       options.onDidChange(() => this.relintAll()),
+      this.watchProjectFiles(),
     );
     this.relintAll();
   }
@@ -128,6 +129,18 @@ export class DocumentLinter implements vscode.Disposable {
       const nb = files.includes(path) ? vscode.workspace.notebookDocuments.find((n) => n.uri.toString() === key) : undefined;
       if (nb) this.scheduleNotebook(nb, DEBOUNCE_MS * 2);
     }
+  }
+
+  /** A project file changed on disk without an editor (saved elsewhere, git checkout, deleted): its importers read it
+   *  from disk, so they are linted again. An open editor's own edits are handled by `change`. */
+  private watchProjectFiles(): vscode.Disposable {
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*.py');
+    const changed = (uri: vscode.Uri) => {
+      if (uri.scheme === 'file' && this.projectContext) this.scheduleDependents(uri.fsPath);
+    };
+    watcher.onDidChange(changed);
+    watcher.onDidDelete(changed);
+    return watcher;
   }
 
   private get projectContext(): boolean {

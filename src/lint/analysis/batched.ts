@@ -41,11 +41,47 @@ const SEQ_LAYER = /^torch\.nn\.(RNN|LSTM|GRU|MultiheadAttention|Transformer(Enco
 
 /** Whether `expr` is a tensor with the batch at dim 0 and at least two dimensions (or one, `min`). */
 export function batchedTensor(a: Analysis, expr: PyNode | undefined): Batched | undefined {
-  return new Reader(a).read(expr, 0);
+  return new Reader(a, false).read(expr, 0);
 }
 
+/**
+ * The same for the input of a sequence-first layer (AR008): there, a file with such layers is the point, so loader
+ * batches and batch-named tensors are trusted unless the file collates its own batches (`collate_fn=`, or
+ * `pad_sequence` without batch_first=True), which may put time first.
+ */
+export function batchFirstInput(a: Analysis, expr: PyNode | undefined): Batched | undefined {
+  return new Reader(a, !ownCollate(a)).read(expr, 0);
+}
+
+const collateCache = new WeakMap<Analysis, boolean>();
+function ownCollate(a: Analysis): boolean {
+  let v = collateCache.get(a);
+  if (v === undefined) {
+    v = false;
+    for (const call of a.index.of('call')) {
+      const q = a.callee(call) ?? '';
+      if (q === 'torch.nn.utils.rnn.pad_sequence' && keywordArg(call, 'batch_first')?.text !== 'True') v = true;
+      else if (keywordArg(call, 'collate_fn')) v = true;
+    }
+    collateCache.set(a, v);
+  }
+  return v;
+}
+
+/** torch factories whose sizes are the shape: `torch.zeros(batch_size, 1, hidden)`. */
+const FACTORY = /^torch\.(zeros|ones|empty|rand|randn)$/;
+
 class Reader {
-  constructor(private readonly a: Analysis) {}
+  constructor(
+    private readonly a: Analysis,
+    /** Loader batches and batch names count even in a file with sequence-first layers. */
+    private readonly trustSeqFirst: boolean,
+  ) {}
+
+  /** seqFirstFile, unless this reader trusts such files. */
+  private seqFirst(): boolean {
+    return !this.trustSeqFirst && seqFirstFile(this.a);
+  }
 
   read(expr: PyNode | undefined, depth: number): Batched | undefined {
     const e = unparen(expr);
@@ -76,7 +112,7 @@ class Reader {
 
   /** `state_batch`, `x_batch`: one batch of samples (its rank is not known). */
   private namedBatch(id: PyNode): Batched | undefined {
-    return BATCH_NAME.test(id.text) && !NOT_BATCH.test(id.text) && !seqFirstFile(this.a) ? { min: 1, why: `the batch \`${id.text}\`` } : undefined;
+    return BATCH_NAME.test(id.text) && !NOT_BATCH.test(id.text) && !this.seqFirst() ? { min: 1, why: `the batch \`${id.text}\`` } : undefined;
   }
 
   /** A name bound to no readable value: an unpacked element, a loop target, a parameter. */
@@ -91,7 +127,7 @@ class Reader {
       }
       return undefined;
     }
-    if (seqFirstFile(this.a)) return undefined;
+    if (this.seqFirst()) return undefined;
     const loop = loaderLoopBinding(this.a, id);
     if (loop) return { min: 1, why: 'a batch from the loader loop' };
     return this.parameter(id, depth);
@@ -166,6 +202,9 @@ class Reader {
     if (q === 'torch.bmm' || q === 'torch.baddbmm') return { rank: 3, min: 3, why: 'a bmm (its dim 0 is the batch of matrices)' };
     if (q === 'torch.einsum') return this.einsum(pos, depth);
     if (ELEMENTWISE.test(q)) return this.read(pos[0], depth + 1);
+    if (FACTORY.test(q)) return this.factory(pos);
+    if (q === 'torch.cat' || q === 'torch.concat' || q === 'torch.concatenate') return this.cat(e, depth);
+    if (q === 'einops.rearrange') return this.rearrange(pos);
     if (isTupleOfGenerator(e)) return this.read(generatorSource(e), depth + 1);
     const fn = e.child('function');
     if (fn?.type === 'attribute') {
@@ -173,12 +212,70 @@ class Reader {
       const obj = fn.child('object');
       if (method === 'view' || method === 'reshape') return this.view(e, depth);
       if (method === 'squeeze' || method === 'unsqueeze') return this.squeeze(e, method, depth);
+      if (method === 'transpose' || method === 'permute') return flattenedTokens(e);
       if (method === 'matmul' || method === 'mm') return this.matmul(receiver(e), pos[0], depth);
       if (method === 'bmm') return { rank: 3, min: 3, why: 'a bmm (its dim 0 is the batch of matrices)' };
       if (SAME_SHAPE.has(method) && obj?.text !== 'self') return this.read(receiver(e), depth + 1);
       if (method === 'forward') return this.moduleCall(obj, pos, depth);
     }
     return this.moduleCall(fn, pos, depth);
+  }
+
+  /** `torch.zeros(batch_size, 1, hidden)`, `torch.randn((bs, n))`: the first size is the batch size. */
+  private factory(pos: PyNode[]): Batched | undefined {
+    let sizes = pos;
+    if (sizes.length === 1 && (unparen(sizes[0])?.type === 'tuple' || unparen(sizes[0])?.type === 'list')) sizes = unparen(sizes[0])!.namedChildren.filter((c) => c.type !== 'comment');
+    if (sizes.length < 2 || sizes.some((s) => s.type === 'list_splat' || s.type === 'keyword_argument')) return undefined;
+    const first = unparen(sizes[0]);
+    // A batch-size name only (not through sizes of other tensors): a factory sized from a tensor copies that layout.
+    return first?.type === 'identifier' && BATCH_SIZE.test(first.text) && first.text !== 'b' ? { rank: sizes.length, min: sizes.length, why: `a tensor created with the batch size \`${first.text}\` first` } : undefined;
+  }
+
+  /** `torch.cat([a, b], dim=-1)`: joined along another axis than 0, it keeps the batch of its batched operand at dim 0. */
+  private cat(e: PyNode, depth: number): Batched | undefined {
+    const dim = unparen(keywordArg(e, 'dim') ?? keywordArg(e, 'axis') ?? positionalArgs(e)[1]);
+    const d = dim?.type === 'integer' ? Number(dim.text) : dim?.type === 'unary_operator' && /^-\s*\d+$/.test(dim.text) ? -Number(dim.text.replace(/\D/g, '')) : undefined;
+    const list = unparen(positionalArgs(e)[0] ?? keywordArg(e, 'tensors'));
+    if (d === undefined || d === 0 || (list?.type !== 'list' && list?.type !== 'tuple')) return undefined;
+    // An operand made a batch of one (`emb.view(1, 1, -1)`): the other's dim 0 is 1 too, whatever it is called.
+    if (list.namedChildren.some((item) => this.batchOfOne(item, 0))) return undefined;
+    for (const item of list.namedChildren) {
+      if (item.type === 'comment' || item.type === 'list_splat') continue;
+      const got = this.read(item, depth + 1);
+      // A negative axis is away from dim 0 only when the operand has at least that many dimensions besides it.
+      if (got && got.rank !== undefined && (d > 0 ? d < got.rank : -d < got.rank)) return { rank: got.rank, min: got.rank, why: got.why };
+    }
+    return undefined;
+  }
+
+  /** `x.view(1, ...)`, `x.reshape(1, ...)`, `x.unsqueeze(0)`, `x[None]`, or a name bound to one. */
+  private batchOfOne(expr: PyNode, depth: number): boolean {
+    const e = unparen(expr);
+    if (!e || depth > 4) return false;
+    if (e.type === 'identifier') {
+      const v = valueBefore(this.a, e);
+      return v ? this.batchOfOne(v, depth + 1) : false;
+    }
+    if (e.type === 'subscript') return e.childrenOf('subscript')[0]?.type === 'none';
+    if (e.type !== 'call' || e.child('function')?.type !== 'attribute') return false;
+    // self.dropout(x), F.relu(x): a layer or elementwise function keeps the batch of one.
+    const single = positionalArgs(e).length === 1 ? positionalArgs(e)[0] : undefined;
+    if (single && (e.child('function')?.child('object')?.text === 'self' || ELEMENTWISE.test(this.a.callee(e) ?? ''))) return this.batchOfOne(single, depth + 1);
+    const method = calleeName(e);
+    const first = unparen(positionalArgs(e)[0]);
+    if (method === 'view' || method === 'reshape') return first?.text === '1';
+    if (method === 'unsqueeze') return first?.text === '0';
+    return SAME_SHAPE.has(method ?? '') && this.batchOfOne(receiver(e)!, depth + 1);
+  }
+
+  /** `rearrange(x, 'b c h w -> b (h w) c')`: the batch axis named first on both sides. */
+  private rearrange(pos: PyNode[]): Batched | undefined {
+    const spec = unparen(pos[1]);
+    if (spec?.type !== 'string') return undefined;
+    const m = /^\s*(\w+)[^>]*->\s*(\w+)((?:\s+(?:\w+|\([\w\s]+\)))*)\s*$/.exec(spec.text.replace(/^[rbuRBU]*['"]+|['"]+$/g, ''));
+    if (!m || m[1] !== m[2] || !/^(b|bs|batch|batch_size|n)$/i.test(m[1]!)) return undefined;
+    const rank = 1 + (m[3]!.match(/\w+|\([^)]*\)/g)?.length ?? 0);
+    return rank >= 2 ? { rank, min: rank, why: `the rearrange '${spec.text.slice(1, -1)}'` } : undefined;
   }
 
   /** `.view(batch_size * len, n)`, `.reshape(B, -1)`: the first size is (a multiple of) the batch size. */
@@ -241,7 +338,15 @@ class Reader {
   private moduleCall(fn: PyNode | undefined | null, pos: PyNode[], depth: number): Batched | undefined {
     if (!fn || !pos[0] || !this.isModule(fn)) return undefined;
     const got = this.read(pos[0], depth + 1);
-    return got ? { rank: this.keepsRank(fn) ? got.rank : undefined, min: Math.max(2, got.min), why: 'a model output on a batch' } : undefined;
+    if (!got) return undefined;
+    // An embedding lookup adds the feature axis: (batch, seq) tokens give (batch, seq, dim).
+    if (this.isEmbedding(fn)) return { rank: got.rank && got.rank + 1, min: got.min + 1, why: got.why };
+    return { rank: this.keepsRank(fn) ? got.rank : undefined, min: Math.max(2, got.min), why: 'a model output on a batch' };
+  }
+
+  private isEmbedding(fn: PyNode): boolean {
+    const v = unparen(this.moduleValue(fn));
+    return v?.type === 'call' && this.a.callee(v) === 'torch.nn.Embedding';
   }
 
   private isModule(fn: PyNode): boolean {
@@ -280,6 +385,20 @@ class Reader {
     }
     return undefined;
   }
+}
+
+/**
+ * `x.flatten(2).transpose(1, 2)` / `.permute(0, 2, 1)`: a (batch, channels, h, w) map made into batch-first tokens
+ * (batch, h*w, channels), the usual input of a batch-first attention layer.
+ */
+function flattenedTokens(e: PyNode): Batched | undefined {
+  const inner = unparen(receiver(e));
+  if (inner?.type !== 'call' || calleeName(inner) !== 'flatten' || inner.child('function')?.type !== 'attribute') return undefined;
+  const start = unparen(positionalArgs(inner)[0] ?? keywordArg(inner, 'start_dim'));
+  if (start?.text !== '2' || positionalArgs(inner).length > 1) return undefined;
+  const order = positionalArgs(e).map((x) => unparen(x)?.text).join(',');
+  const ok = calleeName(e) === 'transpose' ? order === '1,2' || order === '2,1' || order === '-1,-2' || order === '-2,-1' : order === '0,2,1';
+  return ok ? { rank: 3, min: 3, why: `the feature map flattened into batch-first tokens (${e.text.slice(receiver(inner)!.text.length).replace(/\s+/g, '')})` } : undefined;
 }
 
 /** The operator token of a binary expression (`*`, `@`). */

@@ -5,7 +5,7 @@
 // conv_block(x)`, `x, n = dense_block(x, n)`). A parameter or anything not recognised is unknown.
 import type { PyNode } from '../parser';
 import { positionalArgs, unparen, type Analysis } from './index';
-import { kerasModels, kerasName, type KLayer } from './keras';
+import { kerasCallee, kerasModels, type KLayer } from './keras';
 import { reachingDefs } from './reaching';
 import { returnValues } from './modules';
 import { valueBefore } from './values';
@@ -81,7 +81,7 @@ export class FeatureMaps {
   private addCall(out: MapShapes, call: PyNode, depth: number): void {
     const fn = call.child('function');
     const input = positionalArgs(call)[0];
-    const q = kerasName(this.a.callee(call));
+    const q = kerasCallee(this.a, call);
     if (q?.startsWith('keras.') && MERGE.test(q.slice(q.lastIndexOf('.') + 1))) return this.addMerged(out, input, depth);
     const ctor = fn?.type === 'call' ? fn : fn?.type === 'identifier' ? unparen(valueBefore(this.a, fn) ?? undefined) : undefined;
     if (ctor?.type === 'call') {

@@ -72,8 +72,55 @@ const FUNCTIONAL = new Set(['keras.Model', 'keras.models.Model']);
 export function kerasName(q: string | undefined): string | undefined {
   if (!q) return undefined;
   if (q.startsWith('keras.')) return q;
+  if (/^(tensorflow|tf_keras)(\.python)?\.keras$/.test(q)) return 'keras';
   const i = q.indexOf('.keras.');
   return i >= 0 && /^(tensorflow|tf_keras)\b/.test(q) ? q.slice(i + 1) : q;
+}
+
+/** Keras modules a script may give a short name by assignment (`keras = tf.keras`, `layers = tf.keras.layers`). */
+const KERAS_MODULE = /^keras(\.(layers|losses|models|activations|optimizers|metrics|applications))?$/;
+
+const aliasCache = new WeakMap<Analysis, Map<string, string>>();
+/** Module-level names bound once to a Keras module by a plain assignment, with the module they stand for. */
+function kerasAliases(a: Analysis): Map<string, string> {
+  let out = aliasCache.get(a);
+  if (out) return out;
+  out = new Map();
+  const twice = new Set<string>();
+  for (const stmt of a.root.namedChildren) {
+    const asg = stmt.type === 'expression_statement' ? stmt.namedChildren[0] : undefined;
+    const left = asg?.type === 'assignment' ? asg.child('left') : undefined;
+    if (left?.type !== 'identifier') continue;
+    if (out.has(left.text)) twice.add(left.text);
+    const right = unparen(asg!.child('right'));
+    const q = right && (right.type === 'attribute' || right.type === 'identifier') ? kerasName(a.qname(right)) : undefined;
+    if (q && KERAS_MODULE.test(q)) out.set(left.text, q);
+  }
+  for (const name of twice) out.delete(name);
+  aliasCache.set(a, out);
+  return out;
+}
+
+/**
+ * The Keras-normalised qualified name of a dotted expression, also through a module-level alias of a Keras module
+ * (`keras = tf.keras` ... `keras.layers.Dense`), which imports.ts does not follow (it is an assignment, not an import).
+ */
+export function kerasQname(a: Analysis, node: PyNode | undefined | null): string | undefined {
+  if (!node) return undefined;
+  const q = kerasName(a.qname(node));
+  if (q) return q;
+  const aliases = kerasAliases(a);
+  if (!aliases.size) return undefined;
+  const parts: string[] = [];
+  let n: PyNode | undefined | null = node;
+  for (; n?.type === 'attribute'; n = n.child('object')) parts.unshift(n.child('attribute')?.text ?? '');
+  const base = n?.type === 'identifier' ? aliases.get(n.text) : undefined;
+  return base && [base, ...parts].join('.');
+}
+
+/** kerasQname of what a call calls. */
+export function kerasCallee(a: Analysis, call: PyNode | undefined): string | undefined {
+  return call?.type === 'call' ? kerasQname(a, call.child('function')) : undefined;
 }
 
 /** `keras.layers.Dense` -> `Dense` (any `keras.` path that goes through a `layers` module). */
@@ -139,7 +186,7 @@ export class KerasModels {
       if (v) return this.layerOf(v, site, via, depth + 1);
     }
     if (e?.type !== 'call') return { kind: 'other', site, via };
-    const q = kerasName(this.a.callee(e));
+    const q = kerasCallee(this.a, e);
     if (q === 'keras.Input') return { kind: 'input', cls: 'Input', call: e, site, via };
     const cls = layerClass(q);
     if (!cls) return { kind: 'other', site, via };
@@ -173,7 +220,7 @@ export class KerasModels {
     const s = stringValue(n);
     if (s !== undefined) return s === 'linear' || s === '' ? null : s.toLowerCase();
     if (n.text === 'None') return null;
-    const q = kerasName(this.a.qname(n));
+    const q = kerasQname(this.a, n);
     if (q && /^(keras\.activations|tensorflow\.nn|tensorflow\.math|tensorflow\.keras\.activations)\.\w+$/.test(q)) {
       const name = q.slice(q.lastIndexOf('.') + 1).toLowerCase();
       return name === 'linear' ? null : name;
@@ -191,13 +238,13 @@ export class KerasModels {
       if (v) return this.lossOf(v, depth + 1);
     }
     if (e.type === 'call') {
-      const q = kerasName(this.a.callee(e));
+      const q = kerasCallee(this.a, e);
       if (!q?.startsWith('keras.losses.')) return undefined;
       const fl = keywordArg(e, 'from_logits');
       const fromLogits = !fl ? false : fl.text === 'True' ? true : fl.text === 'False' ? false : undefined;
       return { name: normLoss(q.slice('keras.losses.'.length)), fromLogits, form: 'object', node: e };
     }
-    const q = kerasName(this.a.qname(e));
+    const q = kerasQname(this.a, e);
     if (q?.startsWith('keras.losses.') || q?.startsWith('keras.metrics.')) return { name: normLoss(q.slice(q.lastIndexOf('.') + 1)), fromLogits: false, form: 'function', node: e };
     return undefined;
   }
@@ -262,7 +309,7 @@ export class KerasModels {
   }
 
   private isModelClass(c: PyNode): boolean {
-    return (c.child('superclasses')?.namedChildren ?? []).some((b) => FUNCTIONAL.has(kerasName(this.a.qname(b)) ?? ''));
+    return (c.child('superclasses')?.namedChildren ?? []).some((b) => FUNCTIONAL.has(kerasQname(this.a, b) ?? ''));
   }
 
   /**
@@ -296,7 +343,7 @@ export class KerasModels {
     const out: KerasModel[] = [];
     const calls = this.a.index.of('call');
     for (const call of calls) {
-      const q = kerasName(this.a.callee(call));
+      const q = kerasCallee(this.a, call);
       if (q && MODEL_CLASSES.has(q)) out.push(this.sequential(call));
       else if (q && FUNCTIONAL.has(q)) {
         const m = this.functional(call);
@@ -456,14 +503,14 @@ export class KerasModels {
       }
       if (outputs.type !== 'call') break;
       const fn = unparen(outputs.child('function'));
-      const direct = layerClass(this.a.callee(outputs));
-      if (direct === 'Input' || direct === 'InputLayer' || kerasName(this.a.callee(outputs)) === 'keras.Input') {
+      const direct = layerClass(kerasCallee(this.a, outputs));
+      if (direct === 'Input' || direct === 'InputLayer' || kerasCallee(this.a, outputs) === 'keras.Input') {
         complete = true;
         break;
       }
       // Dense(10)(x) or dense(x) with dense = Dense(10)
       const ctor = fn?.type === 'call' ? fn : fn?.type === 'identifier' ? unparen(valueBefore(this.a, fn) ?? undefined) : undefined;
-      if (ctor?.type !== 'call' || !layerClass(this.a.callee(ctor))) break;
+      if (ctor?.type !== 'call' || !layerClass(kerasCallee(this.a, ctor))) break;
       const args = positionalArgs(outputs);
       layers.unshift(this.layerOf(ctor, outputs, 'functional'));
       if (args.length !== 1) break;

@@ -5,7 +5,7 @@
 // Keras layers (`Dense(10, activation="softmax")(h)`). Anything else is undefined: the rule stays silent.
 import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, unparen, type Analysis } from './index';
-import { kerasModels, kerasName } from './keras';
+import { kerasModels, kerasQname } from './keras';
 import { returnValues } from './modules';
 import { parameterArguments } from './parameters';
 import { elementBefore, valueBefore } from './values';
@@ -42,7 +42,7 @@ const TF1_DENSE = new Set(['tensorflow.layers.dense', 'tensorflow.contrib.layers
 const SHAPE_FNS = new Set(['tensorflow.reshape', 'tensorflow.squeeze', 'tensorflow.identity', 'tensorflow.cast']);
 
 function activationQname(a: Analysis, n: PyNode): TfActivation | undefined {
-  const q = tfName(kerasName(a.qname(n)));
+  const q = tfName(kerasQname(a, n));
   if (q && ACTIVATION_FNS[q]) return ACTIVATION_FNS[q];
   const s = /^['"](softmax|sigmoid)['"]$/.exec(n.text);
   return s ? (s[1] as TfActivation) : undefined;
@@ -59,7 +59,7 @@ export class TfActivations {
     if (e.type !== 'call') return undefined;
     const fn = e.child('function');
     if (!fn) return undefined;
-    const q = tfName(kerasName(this.a.qname(fn)));
+    const q = tfName(kerasQname(this.a, fn));
     const args = positionalArgs(e);
     if (q && ACTIVATION_FNS[q]) return { kind: ACTIVATION_FNS[q], site: e };
     if (q && TF1_DENSE.has(q)) {

@@ -1,8 +1,9 @@
 import { keywordArg } from '../../analysis';
 import { kerasModels } from '../../analysis/keras';
+import { loopBuiltSequentials, type Appended } from '../../analysis/layerLists';
 import { biasOff, previousExcept, type LayerStep } from '../../analysis/layers';
 import type { PyNode } from '../../parser';
-import type { Rule } from '../../types';
+import type { Rule, RuleContext } from '../../types';
 import { allSteps, nnName } from './shared';
 
 /** Low-rank factorisations (LoRA, bottleneck projections) stack linear maps on purpose: they drop the bias. */
@@ -65,6 +66,7 @@ export const AR004: Rule = {
         fixes: inSeq ? [{ title: `Insert ${nnName(a)}.ReLU() before this layer`, edits: [{ start: s.site.start, end: s.site.start, newText: `${nnName(a)}.ReLU(), ` }] }] : undefined,
       });
     }
+    reportLoopBuilt(ctx);
     // Keras: a Dense with no activation (linear) feeding another Dense, Dropout aside.
     for (const m of kerasModels(a).models) {
       const L = m.layers;
@@ -87,3 +89,24 @@ export const AR004: Rule = {
     }
   },
 };
+
+/**
+ * `for ...: layers.append(nn.Linear(...))` then `nn.Sequential(*layers)`: when every path through one iteration appends
+ * only Linear layers (or only Conv layers; Dropout aside), consecutive iterations stack them with nothing between. An
+ * activation appended under a condition that is false here (`if act is not None` with `act` None) does not count.
+ */
+function reportLoopBuilt(ctx: RuleContext): void {
+  for (const built of loopBuiltSequentials(ctx.analysis)) {
+    const layers = built.paths.map((p) => p.filter((x) => x.kind !== 'dropout'));
+    const first = layers.find((p) => p.length)?.[0];
+    if (!first || (first.kind !== 'linear' && first.kind !== 'conv')) continue;
+    const all = layers.flat();
+    if (!all.every((x: Appended) => x.kind === first.kind && x.layer && !biasOff(x.layer) && !keywordArg(x.layer, 'groups'))) continue;
+    const what = first.kind === 'linear' ? 'Linear' : 'Conv';
+    const none = built.pruned.length ? ` (${built.pruned.join(', ')} here)` : '';
+    ctx.report({
+      node: first.node,
+      message: `Each pass of this loop appends a ${what} layer and no activation${none}, so the nn.Sequential built from the list stacks ${what} layers into one linear map. Append a non-linearity such as ReLU after each hidden layer.`,
+    });
+  }
+}

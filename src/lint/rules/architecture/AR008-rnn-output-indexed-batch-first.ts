@@ -1,4 +1,5 @@
 import { hasKeywordSplat, hasParameter, keywordArg, positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { batchFirstInput, type Batched } from '../../analysis/batched';
 import { methodsOf } from '../../analysis/modules';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -219,7 +220,10 @@ function seqFirstStep(sub: PyNode): '-1' | '0' | undefined {
   return undefined;
 }
 
-type Evidence = { node: PyNode; step: '-1' | '0' } | { node: PyNode; pool: string };
+type Evidence = ({ node: PyNode; step: '-1' | '0' } | { node: PyNode; pool: string } | { node: PyNode; batchSize: string } | { node: PyNode; input: Batched }) & {
+  /** The helper function of the file the output was passed to (`node` is then the argument), and its reading. */
+  via?: { name: string; read: PyNode };
+};
 
 /**
  * A batch-first reading of the expression `x`: `x[:, -1]`, `x[:, 0]`, `x.mean(dim=1)`, `torch.mean(x, dim=1)` (mean/max/sum);
@@ -246,6 +250,113 @@ function evidenceOn(a: Analysis, x: PyNode, why: Why): Evidence | undefined {
     if (op && positionalArgs(call)[0] === n && reducesDim1(call, 1)) return { node: call, pool: op[1]! };
   }
   return undefined;
+}
+
+/** Names that say a value is the batch size (`batch_size = out.size(0)`, `b, t, c = out.shape`). */
+const BATCH_SIZE_NAME = /^(b|bs|bsz|batch|batch_?size|n_?batch|num_?batch)$/i;
+
+/**
+ * `batch_size = x.size(0)`, `bs = x.shape[0]`, `b, t, c = x.shape`: dim 0 of the output read as the batch size, which
+ * on a sequence-first output is the sequence length.
+ */
+function batchSizeRead(x: PyNode): Evidence | undefined {
+  let n = x;
+  while (n.parent?.type === 'parenthesized_expression') n = n.parent;
+  const p = n.parent;
+  let read: PyNode | undefined;
+  let whole = false;
+  if (p?.type === 'attribute' && p.child('object') === n) {
+    const attr = p.child('attribute')?.text;
+    const call = p.parent;
+    if (attr === 'size' && call?.type === 'call' && call.child('function') === p) {
+      const args = positionalArgs(call);
+      if (args.length === 1 && unparen(args[0])?.text === '0') read = call;
+      else if (!args.length && !keywordArg(call, 'dim')) [read, whole] = [call, true];
+    } else if (attr === 'shape') {
+      const sub = p.parent;
+      if (sub?.type === 'subscript' && sub.child('value') === p) read = sub.childrenOf('subscript').map((c) => c.text).join() === '0' ? sub : undefined;
+      else [read, whole] = [p, true];
+    }
+  }
+  let r = read;
+  while (r?.parent?.type === 'parenthesized_expression') r = r.parent;
+  const assign = r?.parent;
+  if (!read || assign?.type !== 'assignment' || assign.child('right') !== r) return undefined;
+  const left = assign.child('left');
+  const name = whole
+    ? left && ['pattern_list', 'tuple_pattern'].includes(left.type) && left.namedChildren.filter((c) => c.type !== 'comment').length >= 2
+      ? left.namedChildren[0]
+      : undefined
+    : left;
+  return name?.type === 'identifier' && BATCH_SIZE_NAME.test(name.text) ? { node: assign, batchSize: name.text } : undefined;
+}
+
+/** The query / input of a call of a sequence-first module, when it is known to hold the batch at dim 0. */
+function inputEvidence(a: Analysis, call: PyNode, layout: Layout): Evidence | undefined {
+  const x = positionalArgs(call)[0] ?? keywordArg(call, layout.family === 'rnn' ? 'input' : 'query') ?? keywordArg(call, 'src');
+  if (!x || batchOfOne(call)) return undefined;
+  const b = batchFirstInput(a, x);
+  return b && b.min >= 2 ? { node: x, input: b } : undefined;
+}
+
+/**
+ * The uses of `name`, bound by `assign` to a sequence-first output (or, `whole`, to the tuple holding it first), that
+ * read it batch-first: in this function, after `x = x[0]`-style unpacking, and inside a helper of the file it is passed
+ * to (`select_last(out, lengths)`).
+ */
+function followName(a: Analysis, fn: PyNode, assign: PyNode, name: string, why: Why, whole: boolean, depth: number, found: (ev: Evidence, value: string) => void): void {
+  const binds = bindings(fn, name);
+  walkBody(fn, (id) => {
+    if (id.type !== 'identifier' || id.text !== name || id.start < assign.end) return;
+    // The value the name has here must be this call's output (not a permuted / transposed copy).
+    let last: { node: PyNode; from: number } | undefined;
+    for (const b of binds) if (b.from <= id.start && (!last || b.from > last.from)) last = b;
+    if (last?.node !== assign) return;
+    if (whole) {
+      const sub = id.parent;
+      if (sub?.type !== 'subscript' || sub.child('value') !== id || sub.childrenOf('subscript').map((c) => c.text).join() !== '0') return;
+      const ev = evidenceOn(a, sub, why);
+      if (ev) return found(ev, sub.text);
+      const next = sub.parent;
+      if (depth < 2 && next?.type === 'assignment' && next.child('right') === sub && next.child('left')?.type === 'identifier') followName(a, fn, next, next.child('left')!.text, why, false, depth + 1, found);
+      return;
+    }
+    const ev = evidenceOn(a, id, why) ?? (why !== 'true' ? batchSizeRead(id) : undefined);
+    if (ev) return found(ev, name);
+    if (depth < 2 && why !== 'true') helperEvidence(a, id, why, found);
+  });
+}
+
+/** `select_last(out, lengths)` / `self.pool(out)`: the helper's parameter read batch-first in its body. */
+function helperEvidence(a: Analysis, id: PyNode, why: Why, found: (ev: Evidence, value: string) => void): void {
+  const args = id.parent;
+  const call = args?.type === 'argument_list' ? args.parent : undefined;
+  if (call?.type !== 'call') return;
+  const index = positionalArgs(call).indexOf(id);
+  const f = call.child('function');
+  let helper: PyNode | undefined;
+  let skip = 0;
+  if (f?.type === 'identifier') {
+    const defs = a.functions.get(f.text) ?? [];
+    helper = defs.length === 1 && !defs[0]!.ancestor('class_definition') ? defs[0] : undefined;
+  } else if (f?.type === 'attribute' && f.child('object')?.text === 'self') {
+    const cls = call.ancestor('class_definition');
+    const defs = cls ? methodsOf(cls).filter((m) => m.child('name')?.text === f.child('attribute')?.text) : [];
+    helper = defs.length === 1 ? defs[0] : undefined;
+    skip = 1;
+  }
+  if (!helper || index < 0 || helper.child('name')?.text === 'forward') return;
+  const params = (helper.child('parameters')?.namedChildren ?? []).filter((p) => p.type !== 'comment');
+  if (params.slice(0, index + skip + 1).some((p) => p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern' || p.type === 'keyword_separator')) return;
+  const p = params[index + skip];
+  const param = p?.type === 'identifier' ? p : p?.child('name');
+  if (param?.type !== 'identifier') return;
+  const binds = bindings(helper, param.text);
+  walkBody(helper, (use) => {
+    if (use.type !== 'identifier' || use.text !== param.text || binds.some((b) => b.from <= use.start)) return;
+    const ev = evidenceOn(a, use, why) ?? batchSizeRead(use);
+    if (ev) found({ ...ev, node: id, via: { name: helper.child('name')?.text ?? 'the helper', read: ev.node } }, param.text);
+  });
 }
 
 /** `self.lstm(x.unsqueeze(0))`, `x[None]`, `x.view(1, ...)`: a single sample made into a batch of one. */
@@ -286,12 +397,16 @@ function message(attr: string, layout: Layout, value: string, ev: Evidence): str
   const why = `${layout.viaLayer ? 'its layer has ' : ''}${layout.why === 'false' ? 'batch_first=False' : 'no batch_first=True'}`;
   const build = `Build ${layout.viaLayer ? 'the layer' : 'it'} with batch_first=True for (batch, seq, features) inputs`;
   const head = `self.${attr} is sequence-first (${why}): `;
-  if ('pool' in ev) return `${head}${ev.node.text.replace(/\s+/g, ' ')} ${POOLED[ev.pool]} the batch, not the sequence. ${build}, or pool over dim 0.`;
-  const idx = `[:, ${ev.step}${ev.node.childrenOf('subscript').length === 3 ? ', :' : ''}]`;
-  if (layout.family === 'attention') return `${head}${value}${idx} reads the batch dimension as the sequence. ${build}, or index the sequence on dim 0.`;
+  const where = ev.via ? ` in ${ev.via.name}()` : '';
+  const shown = (ev.via?.read ?? ev.node).text.replace(/\s+/g, ' ');
+  if ('input' in ev) return `${head}it receives ${value.length > 40 ? 'an input' : value}, which is batch-first (${ev.input.why}), so it ${layout.family === 'rnn' ? 'recurs over the samples of the batch as if they were time steps' : 'attends across the samples of the batch instead of the positions of each sequence'}. ${build}, or pass (seq, batch, features).`;
+  if ('batchSize' in ev) return `${head}${shown}${where} reads dim 0 of its output as the batch size, but dim 0 is the sequence. ${build}, or read the batch size from dim 1.`;
+  if ('pool' in ev) return `${head}${shown}${where} ${POOLED[ev.pool]} the batch, not the sequence. ${build}, or pool over dim 0.`;
+  const idx = `[:, ${ev.step}${(ev.via?.read ?? ev.node).childrenOf('subscript').length === 3 ? ', :' : ''}]`;
+  if (layout.family === 'attention') return `${head}${value}${idx}${where} reads the batch dimension as the sequence. ${build}, or index the sequence on dim 0.`;
   const which = ev.step === '-1' ? 'last' : 'first';
   return (
-    `${head}${value}${idx} is the ${which} sample of the batch at every time step, not each sample's ${which} time step. ` +
+    `${head}${value}${idx}${where} is the ${which} sample of the batch at every time step, not each sample's ${which} time step. ` +
     `${build}, or take ${value}[${ev.step}].`
   );
 }
@@ -315,7 +430,7 @@ export const AR008: Rule = {
     group: 'architecture',
     defaultSeverity: 'error',
     summary:
-      'The output of an LSTM/GRU/RNN, MultiheadAttention or transformer layer built without batch_first=True is read batch-first (out[:, -1], out[:, 0], out.mean(dim=1)): build the layer with batch_first=True or index/pool the sequence on dim 0.',
+      'An LSTM/GRU/RNN, MultiheadAttention or transformer layer built without batch_first=True is fed a batch-first input or its output is read batch-first (out[:, -1], out[:, 0], out.mean(dim=1), batch_size = out.size(0)): build the layer with batch_first=True or index/pool the sequence on dim 0.',
     why:
       '`nn.LSTM`, `nn.GRU` and `nn.RNN` default to `batch_first=False`: they read their input as (seq, batch, features) and ' +
       'return the output sequence in that layout. `out[:, -1]` is the batch-first way to take each sample\'s last time step; ' +
@@ -326,7 +441,9 @@ export const AR008: Rule = {
       'chance accuracy). `nn.MultiheadAttention`, `nn.TransformerEncoderLayer`/`DecoderLayer` and `nn.Transformer` are ' +
       'sequence-first by default too (a `TransformerEncoder`/`Decoder` has its layer\'s layout): fed (batch, seq, features), ' +
       'attention mixes the samples of the batch instead of the positions of each sequence, and the CLS token `out[:, 0]` or ' +
-      'the pooling `out.mean(dim=1)` read or average the batch, not the sequence. The mirror mistake is reported too: an ' +
+      'the pooling `out.mean(dim=1)` read or average the batch, not the sequence. The same holds when the input is known ' +
+      'to be batch-first: a step built as `torch.zeros(batch_size, 1, hidden)`, image features flattened with ' +
+      '`flatten(2).transpose(1, 2)`, embeddings of DataLoader batches. The mirror mistake is reported too: an ' +
       'LSTM/GRU/RNN built with `batch_first=True` returns (batch, seq, hidden), so `out[-1]` is the last sample of the batch, ' +
       'not the last time step (`h_n[-1]` is always layers-first and is fine).',
     wrong: EXAMPLE.replace('BATCH_FIRST', '').replace('OUT', '  # x: (batch, seq, features), but read as (seq, batch, features)'),
@@ -336,6 +453,7 @@ export const AR008: Rule = {
   },
   check(ctx) {
     const a = ctx.analysis;
+    const reported = new Set<PyNode>();
     for (const m of a.modules) {
       const layers = seqFirstLayers(a, m);
       if (!layers.size) continue;
@@ -343,7 +461,6 @@ export const AR008: Rule = {
       const onlyBatchFirst = [...layers.values()].every((l) => l.why === 'true');
       for (const fn of methodsOf(m.node)) {
         if (onlyBatchFirst && !SEQ_FIRST_INDEX.test(fn.text)) continue;
-        const reported = new Set<PyNode>();
         const report = (ev: Evidence, attr: string, value: string) => {
           if (reported.has(ev.node)) return;
           reported.add(ev.node);
@@ -362,29 +479,27 @@ export const AR008: Rule = {
             report(direct, attr, expr.text);
             return;
           }
+          // An input known to be batch-first: (batch, seq, ...) tokens, embeddings of loader batches, a step built
+          // with the batch size first.
+          if (layout.why !== 'true') {
+            const input = inputEvidence(a, call, layout);
+            if (input) report(input, attr, input.node.text);
+          }
           // out, _ = self.lstm(x) / out, (h, c) = self.lstm(x) / out = self.lstm(x)[0] / out = self.encoder(x)
           let s = expr;
           while (s.parent?.type === 'parenthesized_expression') s = s.parent;
           const assign = s.parent;
           if (assign?.type !== 'assignment' || assign.child('right') !== s) return;
           const left = assign.child('left');
-          const target = indexed
+          // out = self.attn(q, k, v) keeps the whole tuple: out[0] is read later.
+          const whole = !indexed && left?.type === 'identifier';
+          const target = indexed || whole
             ? left
             : left && ['pattern_list', 'tuple_pattern', 'list_pattern'].includes(left.type)
               ? left.namedChildren.find((c) => c.type !== 'comment')
               : undefined;
           if (target?.type !== 'identifier') return;
-          const name = target.text;
-          const binds = bindings(fn, name);
-          walkBody(fn, (id) => {
-            if (id.type !== 'identifier' || id.text !== name || id.start < assign.end) return;
-            const ev = evidenceOn(a, id, layout.why);
-            if (!ev) return;
-            // The value the name has here must be this call's output (not a permuted / transposed copy).
-            let last: { node: PyNode; from: number } | undefined;
-            for (const b of binds) if (b.from <= id.start && (!last || b.from > last.from)) last = b;
-            if (last?.node === assign) report(ev, attr, name);
-          });
+          followName(a, fn, assign, target.text, layout.why, whole, 0, (ev, value) => report(ev, attr, value));
         });
       }
     }

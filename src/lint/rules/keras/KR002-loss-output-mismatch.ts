@@ -10,7 +10,7 @@ export const KR002: Rule = {
     name: 'loss-output-mismatch',
     group: 'keras',
     defaultSeverity: 'error',
-    summary: 'The loss does not match the output layer (binary crossentropy on a multi-unit softmax, categorical crossentropy on one unit or sigmoid, a crossentropy on ReLU/tanh outputs).',
+    summary: 'The loss does not match the output layer (binary crossentropy on a multi-unit softmax, categorical crossentropy on one unit or sigmoid outputs, a crossentropy on ReLU/tanh outputs).',
     why:
       '`binary_crossentropy` treats every output unit as an independent yes/no probability; on a softmax over several ' +
       'classes it optimises the wrong objective and Keras then reports *binary* accuracy, which looks far better than the ' +
@@ -44,6 +44,10 @@ export const KR002: Rule = {
           if (act === 'sigmoid' && loss.form === 'string') fix = replaceString(loss.node, 'binary_crossentropy', 'Use binary_crossentropy');
         } else if (loss.name === 'categorical_crossentropy' && act === 'sigmoid') {
           message = 'categorical_crossentropy expects a softmax distribution but the output layer uses sigmoid. Use softmax for single-label classes, or binary_crossentropy for multi-label outputs.';
+        } else if (loss.name === 'sparse_categorical_crossentropy' && act === 'sigmoid') {
+          // Integer labels name one class per sample: single-label, so the outputs must be one softmax distribution.
+          message = 'sparse_categorical_crossentropy expects a softmax distribution over the classes but the output layer uses sigmoid (independent per-unit probabilities that do not sum to 1). Use a softmax output.';
+          if (out.actLayer === out.dense) fix = replaceString(out.actLayer?.activationNode, 'softmax', 'Use softmax');
         } else if (CROSSENTROPY.has(loss.name) && loss.fromLogits === false && act && !PROBABILITY.has(act)) {
           const want = loss.name === 'binary_crossentropy' ? 'sigmoid' : 'softmax';
           message = `${loss.name} expects probabilities but the output layer uses ${act}, whose outputs are not probabilities (zeros or negatives give NaN / infinite losses). Use a ${want} output.`;

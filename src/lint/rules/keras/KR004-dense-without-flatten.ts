@@ -1,4 +1,4 @@
-import { kerasModels, kerasName, type KerasModel, type KLayer } from '../../analysis/keras';
+import { kerasCallee, kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
 import { featureMaps } from '../../analysis/featureMaps';
 import { reachingDefs } from '../../analysis/reaching';
 import { keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
@@ -105,7 +105,7 @@ function denseApplications(a: Analysis): { app: PyNode; layer: KLayer }[] {
   for (const call of a.index.of('call')) {
     const fn = call.child('function');
     const ctor = fn?.type === 'call' ? fn : fn?.type === 'identifier' ? unparen(valueBefore(a, fn) ?? undefined) : undefined;
-    if (ctor?.type !== 'call' || !/\.Dense$/.test(kerasName(a.callee(ctor)) ?? '')) continue;
+    if (ctor?.type !== 'call' || !/\.Dense$/.test(kerasCallee(a, ctor) ?? '')) continue;
     const layer = kerasModels(a).layerOf(ctor, call, 'functional');
     if (layer.kind === 'dense' && positionalArgs(call).length === 1) out.push({ app: call, layer });
   }
@@ -138,7 +138,7 @@ function isGraphOutput(a: Analysis, app: PyNode): boolean {
 }
 
 function isModelCall(a: Analysis, call: PyNode | null | undefined): boolean {
-  const q = call?.type === 'call' ? kerasName(a.callee(call)) : undefined;
+  const q = call?.type === 'call' ? kerasCallee(a, call) : undefined;
   return q === 'keras.Model' || q === 'keras.models.Model';
 }
 

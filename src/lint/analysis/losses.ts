@@ -4,6 +4,7 @@ import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, unparen, type Analysis } from './index';
 import { OutputFlow } from './outputs';
 import { parameterArguments } from './parameters';
+import { reachingBefore, statementOf } from './reaching';
 import { valueBefore } from './values';
 
 export type LossKind = 'cross_entropy' | 'nll' | 'bce_with_logits' | 'bce';
@@ -83,7 +84,8 @@ export class Losses {
       const v = valueBefore(this.a, c);
       // null: a parameter, or a name bound by `def` / `class` (which are not worth the call-site lookup).
       if (v === null) return this.a.functions.has(c.text) ? undefined : this.parameterLoss(c, depth);
-      return v ? this.resolve(v, depth + 1) : undefined;
+      const loss = v ? this.resolve(v, depth + 1) : undefined;
+      return loss && this.everyBranch(c, v!, loss, depth);
     }
     if (c.type === 'attribute' && c.child('object')?.text === 'self') {
       const cls = c.ancestor('class_definition');
@@ -92,6 +94,17 @@ export class Losses {
       return agree(this.a.scopes.selfAttr(cls, attr).map((v) => this.resolve(v, depth + 1)));
     }
     return undefined;
+  }
+
+  /**
+   * A loss the nearest binding gives, checked against every binding that can reach the read: `if ctc: criterion =
+   * nn.CTCLoss() else: criterion = nn.CrossEntropyLoss()` is not known to be either.
+   */
+  private everyBranch(id: PyNode, nearest: PyNode, loss: Resolved, depth: number): Resolved | undefined {
+    const stmt = statementOf(id);
+    const defs = stmt && reachingBefore(id.text, stmt);
+    if (!defs || defs.length < 2 || defs.some((d) => !d.value || d.index !== undefined)) return loss;
+    return agree(defs.map((d) => (d.value === nearest ? loss : this.resolve(d.value, depth + 1))));
   }
 
   /** `def train(model, loader, criterion)`: the loss every call site passes for the parameter. */

@@ -1,13 +1,17 @@
 // What kind of values an expression holds at a loss call: probabilities (softmax / sigmoid), log-probabilities
 // or raw logits. Follows simple assignments, the model's `forward` (through `self.layer`, nn.Sequential and
 // sub-modules), functions of the same file, `model = Net().to(device)`, parameters through every call site, tuple
-// elements and dict entries by literal key (`output['exist']` of a forward that returns a dict), and picks of the
-// values (`probs.gather(...)`, `probs[:, 1]`). Anything else is 'unknown'.
+// elements and dict entries by literal key (`output['exist']` of a forward that returns a dict), picks and shape ops
+// of the values (`probs.gather(...)`, `probs[:, 1]`, `torch.squeeze(probs)`), a module's methods called from outside
+// (`model.predict(x)`), a module parameter nobody here passes named like one of the file's classes (`classifier` ->
+// `Classifier`), and `forward` parameters through the calls of the module's instances (a loss module's `inputs`).
+// Anything else is 'unknown'.
 import type { PyNode } from '../parser';
 import type { RawFix } from '../types';
 import { callsWithin, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
 import { builtDict, dictEntries, stringKey, type Element } from './dictKeys';
 import { methodsOf, returnValues, type ModuleClass } from './modules';
+import { forwardArguments } from './instanceCalls';
 import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
 import { elementBefore, valueBefore } from './values';
@@ -60,8 +64,23 @@ const PYG_LINEAR = /^torch_geometric\.nn\.(?:(?:conv\.(?:\w+\.)?)?(?:GCNConv|GAT
 /** PyG convolutions that apply the module they are given (`GINConv(nn.Sequential(...))`): their output is its output. */
 const PYG_WRAPPING = /^torch_geometric\.nn\.(?:conv\.(?:\w+\.)?)?GINE?Conv$/;
 
-/** Tensor methods that keep what the values mean (shape or dtype changes only). */
-const SHAPE_METHODS = new Set(['view', 'reshape', 'squeeze', 'unsqueeze', 'flatten', 'float', 'double', 'to', 'contiguous', 'clone', 'cpu', 'cuda']);
+/** Tensor methods that keep what the values mean (shape, layout or dtype changes only). */
+const SHAPE_METHODS = new Set([
+  'view', 'reshape', 'squeeze', 'unsqueeze', 'flatten', 'float', 'double', 'half', 'to', 'type', 'contiguous', 'clone', 'cpu', 'cuda',
+  'resize', 'view_as', 'reshape_as', 'permute', 'transpose', 't', 'squeeze_', 'unsqueeze_',
+]);
+
+/** torch functions that change only the shape or layout of their first argument (`torch.squeeze(probs)`). */
+const SHAPE_FNS = new Set(['torch.squeeze', 'torch.unsqueeze', 'torch.reshape', 'torch.flatten', 'torch.transpose', 'torch.permute', 'torch.t']);
+
+/**
+ * Batched products that, with one-hot labels on the other side, add up probabilities per class
+ * (`attention.bmm(support_y_onehot)` of matching networks): the result is still probabilities.
+ */
+const MIX_METHODS = new Set(['bmm', 'matmul', 'mm']);
+const MIX_FNS = new Set(['torch.bmm', 'torch.matmul', 'torch.mm']);
+/** What one-hot label tensors are called: `support_set_y`, `labels_onehot`, `y_one_hot`, `targets`. */
+const ONE_HOT_NAME = /one_?hot|label|target|(?:^|_)y(?:$|_)/i;
 
 /** Tensor methods that pick some of the values (`probs.gather(1, actions)`): they keep what the values mean. */
 const SELECT_METHODS = new Set(['gather', 'index_select', 'masked_select', 'take_along_dim']);
@@ -89,9 +108,10 @@ export class OutputFlow {
     const e = unparen(expr);
     if (!e || depth > MAX_DEPTH) return UNKNOWN;
     if (e.type === 'identifier') {
-      const v = this.a.scopes.valueAt(e.text, e);
+      // Before the statement: `pred = pred.view(-1)` reads the earlier `pred`.
+      const v = valueBefore(this.a, e);
       if (v === null) {
-        const el = this.a.scopes.elementAt(e.text, e);
+        const el = elementBefore(this.a, e);
         return el ? this.elementOf(el.source, el.index, depth + 1) : this.parameterOutput(e, depth);
       }
       if (!v) return UNKNOWN;
@@ -112,6 +132,8 @@ export class OutputFlow {
       const inner = this.of(args[0], depth + 1);
       return inner.kind === 'softmax' ? { kind: 'log_softmax', site: e } : UNKNOWN;
     }
+    if (q && SHAPE_FNS.has(q)) return this.kept(args[0], depth);
+    if (q && MIX_FNS.has(q)) return this.mixedWithLabels(args[0], args[1], depth);
     if (q && (q.startsWith('torch.') || q.startsWith('keras.') || q.startsWith('tensorflow.'))) return UNKNOWN;
     if (fn.type === 'attribute') {
       const method = fn.child('attribute')?.text ?? '';
@@ -120,13 +142,28 @@ export class OutputFlow {
       // an nn.LogSoftmax), so it goes to the module's layers below.
       const tensorMethod = (method === 'softmax' || method === 'log_softmax' || method === 'sigmoid') && obj?.text !== 'self';
       if (tensorMethod) return this.activation(method, e, obj);
-      if (SHAPE_METHODS.has(method) || SELECT_METHODS.has(method)) {
-        const inner = this.of(obj, depth + 1);
-        return { kind: inner.kind, site: inner.site };
-      }
+      if (SHAPE_METHODS.has(method) || SELECT_METHODS.has(method)) return this.kept(obj, depth);
+      if (MIX_METHODS.has(method)) return this.mixedWithLabels(obj, args[0], depth);
       if (CALL_METHODS.has(method) && obj) return this.moduleCall(obj, e, args, depth);
+      // `model.predict(x)`: a method of the file's module class the object is an instance of.
+      const cls = obj && obj.text !== 'self' ? this.instanceClass(obj, depth + 1) : undefined;
+      if (cls) return this.methodOutput(cls, method, depth);
     }
     return this.moduleCall(fn, e, args, depth);
+  }
+
+  /** What `inner` holds, through an op that keeps what its values mean (no fix: the op stays). */
+  private kept(inner: PyNode | undefined, depth: number): Output {
+    const out = this.of(inner, depth + 1);
+    return { kind: out.kind, site: out.site };
+  }
+
+  /** `probs.bmm(onehot)`: probabilities summed per class are probabilities; any other product is unknown. */
+  private mixedWithLabels(probs: PyNode | undefined, other: PyNode | undefined, depth: number): Output {
+    const o = unparen(other);
+    if (!o || (o.type !== 'identifier' && o.type !== 'attribute') || !ONE_HOT_NAME.test(o.text.slice(o.text.lastIndexOf('.') + 1))) return UNKNOWN;
+    const out = this.of(probs, depth + 1);
+    return out.kind === 'softmax' ? { kind: out.kind, site: out.site } : UNKNOWN;
   }
 
   /**
@@ -182,7 +219,7 @@ export class OutputFlow {
     if (v === undefined) return UNKNOWN;
     if (v === null) {
       if (elementBefore(this.a, id)) return UNKNOWN;
-      const args = parameterArguments(this.a, id);
+      const args = this.argumentsOf(id);
       if (!args || this.resolving.has(args)) return UNKNOWN;
       this.resolving.add(args);
       const out = combine(args.map((arg) => this.elementOf(arg, index, depth + 1)));
@@ -231,7 +268,7 @@ export class OutputFlow {
       if (fns?.length === 1 && !fns[0]!.ancestor('class_definition')) return this.returned(fns[0]!, depth, element);
       const out = this.nameModule(callee, depth + 1, element);
       if (out) return out;
-      return MODEL_NAME.test(callee.text) ? this.fileModels(element) : UNKNOWN;
+      return this.unseenModule(callee.text, element);
     }
     return UNKNOWN;
   }
@@ -255,7 +292,7 @@ export class OutputFlow {
     const values = cls ? this.a.scopes.selfAttr(cls, attr) : [];
     const outs = values.map((v) => this.moduleOrName(v, depth + 1, element));
     // Assigned from a parameter nobody in this file passes (or never assigned here): like a bare model name.
-    if (outs.every((o) => o === undefined)) return MODEL_NAME.test(attr) ? this.fileModels(element) : UNKNOWN;
+    if (outs.every((o) => o === undefined)) return this.unseenModule(attr, element);
     return combine(outs.map((o) => o ?? UNKNOWN));
   }
 
@@ -310,9 +347,39 @@ export class OutputFlow {
     return v?.type === 'identifier' ? this.nameModule(v, depth, element) : this.moduleValue(value, depth, element);
   }
 
+  /** The file's module class whose instance `value` holds (`model` with `model = Net().to(device)`), when known. */
+  private instanceClass(value: PyNode, depth: number): ModuleClass | undefined {
+    const v = unparen(value);
+    if (!v || depth > MAX_DEPTH) return undefined;
+    if (v.type === 'identifier') {
+      const bound = valueBefore(this.a, v);
+      if (bound) return this.instanceClass(bound, depth + 1);
+      if (bound === undefined || elementBefore(this.a, v)) return undefined;
+      const args = this.argumentsOf(v);
+      if (!args) return this.classNamedLike(v.text);
+      const classes = new Set(args.map((x) => this.instanceClass(x, depth + 1)));
+      return classes.size === 1 ? [...classes][0] : undefined;
+    }
+    if (v.type === 'attribute' && v.child('object')?.text === 'self') {
+      const owner = v.ancestor('class_definition');
+      const values = owner ? this.a.scopes.selfAttr(owner, v.child('attribute')!.text) : [];
+      const classes = new Set(values.map((x) => this.instanceClass(x, depth + 1)));
+      return classes.size === 1 ? [...classes][0] : undefined;
+    }
+    if (v.type !== 'call') return undefined;
+    const fn = v.child('function');
+    if (fn?.type === 'identifier') return this.a.moduleClass(fn.text, v);
+    if (WRAPPERS.has(this.a.qname(fn) ?? '')) {
+      const inner = positionalArgs(v)[0];
+      return inner ? this.instanceClass(inner, depth + 1) : undefined;
+    }
+    const obj = fn?.type === 'attribute' && MODULE_CHAIN.has(fn.child('attribute')?.text ?? '') ? fn.child('object') : undefined;
+    return obj ? this.instanceClass(obj, depth + 1) : undefined;
+  }
+
   /** A parameter holding data (`def step(out, y): loss = criterion(out, y)`): what every call site passes. */
   private parameterOutput(id: PyNode, depth: number): Output {
-    const args = parameterArguments(this.a, id);
+    const args = this.argumentsOf(id);
     if (!args || this.resolving.has(args)) return UNKNOWN;
     this.resolving.add(args);
     // The activation is in the caller: no local fix.
@@ -320,6 +387,20 @@ export class OutputFlow {
     this.resolving.delete(args);
     return { kind: out.kind, site: out.site };
   }
+
+  /**
+   * What a parameter receives at each call site: of a function or method through its calls, of a module's `forward`
+   * (a loss module's `inputs`) through the calls of its instances.
+   */
+  private argumentsOf(id: PyNode): readonly PyNode[] | undefined {
+    const m = this.forwardArgs;
+    const cached = m.get(id);
+    if (cached !== undefined) return cached ?? undefined;
+    const args = parameterArguments(this.a, id) ?? forwardArguments(this.a, id);
+    m.set(id, args ?? null);
+    return args;
+  }
+  private readonly forwardArgs = new Map<PyNode, readonly PyNode[] | null>();
 
   /** Output kind of a module given the expression that built it (`Net()`, `nn.Sequential(...)`, `nn.Softmax(1)`). */
   private moduleValue(value: PyNode, depth: number, element?: Element): Output {
@@ -428,6 +509,30 @@ export class OutputFlow {
     const out = combine(cls.returns.map((r) => this.elementOf(r, index, 1)));
     m.set(index, out);
     return out;
+  }
+
+  /**
+   * A module whose value this file does not show (a parameter nobody here passes, `self.x = x` from one): the file's
+   * class named like it (`classifier` -> `Classifier`, `d_net` -> `DNet`), else for a model-like name the models the
+   * file builds.
+   */
+  private unseenModule(name: string, element?: Element): Output {
+    const cls = this.classNamedLike(name);
+    if (cls) return this.classOutput(cls, element);
+    return MODEL_NAME.test(name) ? this.fileModels(element) : UNKNOWN;
+  }
+
+  /** module classes by lowercased name without underscores; null where two classes share one. */
+  private byLooseName?: Map<string, ModuleClass | null>;
+  private classNamedLike(name: string): ModuleClass | undefined {
+    if (!this.byLooseName) {
+      this.byLooseName = new Map();
+      for (const m of this.a.modules) {
+        const key = looseName(m.name);
+        this.byLooseName.set(key, this.byLooseName.has(key) ? null : m);
+      }
+    }
+    return this.byLooseName.get(looseName(name)) ?? undefined;
   }
 
   /** A model passed in as a parameter: the models this file builds, if they all agree. */
@@ -572,6 +677,10 @@ function replacedHead(a: Analysis, id: PyNode, value: PyNode): PyNode | undefine
     if (isHead(family, target)) head = asg.child('right');
   }
   return head;
+}
+
+function looseName(name: string): string {
+  return name.replace(/_/g, '').toLowerCase();
 }
 
 function replaceWith(call: PyNode, inner: PyNode, title: string): RawFix {

@@ -1,4 +1,5 @@
-import { calleeName, callsWithin, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { calleeName, callsWithin, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { fileFunctionOf, methodClass } from '../../analysis/calls';
 import { operatorOf } from '../../analysis/order';
 import { returnValues } from '../../analysis/modules';
 import { backwardTensor, innermostLoop, isBackward } from '../../analysis/training';
@@ -221,6 +222,95 @@ function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterCl
   return { loss, total, meterClass, component: true };
 }
 
+/** Methods and functions a call runs that cannot be the file's own (containers, loggers of other libraries). */
+const NOT_OWN = new Set(['append', 'extend', 'add', 'update', 'insert', 'put', 'print', 'write', 'log', 'info', 'debug']);
+
+/**
+ * The statement-local part of `passedToSum`: `tracker.add_losses(loss)` in a loop, the callee named like a function
+ * of the file, with an argument whose value is built in that loop and not detached.
+ */
+function localPassed(a: Analysis, call: PyNode): { root: PyNode; index: number; loop: PyNode; value: PyNode } | undefined {
+  if (call.type !== 'call' || call.parent?.type !== 'expression_statement') return undefined;
+  const name = calleeName(call);
+  if (!name || NOT_OWN.has(name) || !a.functions.has(name)) return undefined; // cheap test first
+  const loop = innermostLoop(call);
+  if (!loop) return undefined;
+  const args = positionalArgs(call);
+  for (const [index, arg] of args.entries()) {
+    const root = unparen(arg);
+    if (root?.type !== 'identifier') continue;
+    const value = boundValue(a, root.text, call);
+    if (value && !DETACHED.test(value.text) && loop.start <= value.start && value.end <= loop.end) return { root, index, loop, value };
+  }
+  return undefined;
+}
+
+/** The function of the file a call runs: as `fileFunctionOf` finds it, else the one method of that name in the file. */
+function calledDefinition(a: Analysis, call: PyNode): PyNode | undefined {
+  const known = fileFunctionOf(call, a);
+  if (known) return known;
+  const f = call.child('function');
+  if (f?.type !== 'attribute') return undefined;
+  const defs = a.functions.get(f.child('attribute')?.text ?? '') ?? [];
+  return defs.length === 1 && methodClass(defs[0]!) ? defs[0] : undefined;
+}
+
+/**
+ * Whether a method adds its parameter `param` into an attribute that outlives the call: `self.total += param`,
+ * `self.sums[k] += param[k]` (over the keys of a dict of losses), `self.total = self.total + param * n`.
+ */
+function sumsIntoAttribute(fn: PyNode, param: string): boolean {
+  if (!methodClass(fn)) return false;
+  let sums = false;
+  let rebound = false;
+  // `for key, value in param.items()`: `value` is an entry of the parameter.
+  const entries = new Set<string>();
+  fn.child('body')?.walk((x) => {
+    if (x.type === 'function_definition' || x.type === 'lambda' || x.type === 'class_definition') return false;
+    if (x.type === 'for_statement') {
+      const right = unparen(x.child('right'));
+      const left = x.child('left');
+      if (right?.text === `${param}.items()` && left?.namedChildren.length === 2 && left.namedChildren[1]!.type === 'identifier') entries.add(left.namedChildren[1]!.text);
+    }
+    if ((x.type === 'assignment' || x.type === 'augmented_assignment') && x.child('left')?.text === param) rebound = true;
+    const acc = x.type === 'augmented_assignment' || x.type === 'assignment' ? accumulation(x) : undefined;
+    if (!acc || !/^self\.\w+(\[[^\]]+\])?$/.test(acc.total.text)) return undefined;
+    const added = addedName(acc.right) ?? unparen(acc.right);
+    const root = added && (lossRoot(added) ?? (added.type === 'subscript' ? unparen(added.child('value')) : undefined));
+    if (root?.type === 'identifier' && (root.text === param || entries.has(root.text))) sums = true;
+    return undefined;
+  });
+  return sums && !rebound;
+}
+
+/**
+ * `tracker.add_losses(loss)` passes the back-propagated loss (or the dict holding it, `loss['total'].backward()`) to a
+ * method of the file that adds it into a running sum: the call, the method's class, and whether it is the loss itself
+ * (a `.item()` fix applies) or a container of it.
+ */
+function passedToSum(a: Analysis, call: PyNode): { loss: PyNode; owner: string; container: boolean } | undefined {
+  const local = localPassed(a, call);
+  if (!local) return undefined;
+  const { root, index, loop, value } = local;
+  const fn = calledDefinition(a, call);
+  const cls = fn && methodClass(fn);
+  const param = fn && parameterNames(fn)[index + (cls ? 1 : 0)];
+  if (!fn || !cls || !param || !sumsIntoAttribute(fn, param)) return undefined;
+  const scope = call.ancestor('function_definition') ?? call.ancestor('module');
+  if (!scope) return undefined;
+  // The same value is back-propagated in this loop: itself, or an entry of it (`loss['total'].backward()`).
+  let container: boolean | undefined;
+  for (const c of callsWithin(loop)) {
+    if (!isBackward(c)) continue;
+    const t = backwardTensor(c);
+    const r = t && lossRoot(t);
+    if (r?.text !== root.text || boundValue(a, root.text, c) !== value) continue;
+    container = t !== r;
+    if (!container) break;
+  }
+  return container === undefined ? undefined : { loss: root, owner: cls.child('name')?.text ?? 'a class', container };
+}
+
 function what(hit: { component?: boolean }): string {
   return hit.component ? 'a tensor term of the back-propagated loss' : 'the loss tensor';
 }
@@ -237,7 +327,8 @@ export const TL008: Rule = {
       'links back to every batch of the epoch, so memory grows with each iteration (the PyTorch FAQ\'s first "my model uses ' +
       'too much memory" entry) and logging code ends up holding GPU tensors. For statistics take the Python number with ' +
       '`loss.item()` (or `loss.detach()`). The same holds for a term of the loss returned with it (`loss, mse = my_loss(...)` ' +
-      'where `my_loss`, a function of this file, returns `mse + ce, mse`). Summing losses on purpose to call `backward()` ' +
+      'where `my_loss`, a function of this file, returns `mse + ce, mse`), and for the loss (or a dict of losses) handed to ' +
+      'a method of the file that adds it into an attribute (`tracker.accumulate(losses)` doing `self.sums[k] += losses[k]`). Summing losses on purpose to call `backward()` ' +
       'on the sum is not reported.',
     wrong: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss',
     right: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss.item()',
@@ -247,8 +338,20 @@ export const TL008: Rule = {
   nodeTypes: ['augmented_assignment', 'assignment', 'call'],
   // `total += x` / `total = total + x` / `totals.append(x)` in a loop, x built in that loop; whether x is the
   // back-propagated loss reads the whole scope.
-  candidate: { reads: ['scopes'], test: (n, ctx) => localAccumulation(ctx.analysis, n) !== undefined },
+  candidate: { reads: ['scopes'], test: (n, ctx) => localAccumulation(ctx.analysis, n) !== undefined || localPassed(ctx.analysis, n) !== undefined },
   visit(aug, ctx) {
+    const passed = aug.type === 'call' ? passedToSum(ctx.analysis, aug) : undefined;
+    if (passed) {
+      const { loss, owner, container } = passed;
+      ctx.report({
+        node: aug,
+        message: container
+          ? `${aug.text} passes the loss tensors of ${loss.text} into ${owner}, whose running sums keep their graphs across iterations, so memory grows every iteration. Sum .item() values instead.`
+          : `${aug.text} passes the loss tensor into ${owner}, whose running sum keeps its graph across iterations, so memory grows every iteration. Pass ${loss.text}.item().`,
+        fixes: container ? undefined : [{ title: `Use ${loss.text}.item()`, edits: [{ start: loss.end, end: loss.end, newText: '.item()' }] }],
+      });
+      return;
+    }
     const hit = check(ctx.analysis, aug);
     if (!hit) return;
     ctx.report({

@@ -15,6 +15,8 @@ import { forwardArguments } from './instanceCalls';
 import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
 import { elementBefore, valueBefore } from './values';
+import { evaluate, fileEnv, type Literal } from './gates';
+import { reachingDefs } from './reaching';
 
 /** `m.forward(x)` and `m.__call__(x)` run the module as `m(x)` does. */
 const CALL_METHODS = new Set(['forward', '__call__']);
@@ -115,6 +117,8 @@ export class OutputFlow {
         return el ? this.elementOf(el.source, el.index, depth + 1) : this.parameterOutput(e, depth);
       }
       if (!v) return UNKNOWN;
+      const optIn = this.optInBinding(v, e, depth);
+      if (optIn) return optIn;
       const out = this.of(v, depth + 1);
       // Fixes reach through a name only inside forward: elsewhere the name may feed metrics too.
       if (out.site !== unparen(v) || !out.removal) return out;
@@ -150,6 +154,34 @@ export class OutputFlow {
       if (cls) return this.methodOutput(cls, method, depth);
     }
     return this.moduleCall(fn, e, args, depth);
+  }
+
+  /**
+   * `if apply_softmax: y = F.softmax(y, dim=1)` in `forward(self, x, apply_softmax=False)`: a binding under an `if` on
+   * a parameter of the function, which the file's calls do not all set true, holds only for some calls (`if not
+   * self.training:` likewise). The read then holds what every binding that can reach it holds (the earlier logits
+   * too), and is unknown when they differ.
+   */
+  private optInBinding(binding: PyNode, read: PyNode, depth: number): Output | undefined {
+    const fn = read.ancestor('function_definition');
+    const gate = fn ? parameterGate(binding, fn) : undefined;
+    if (!gate) return undefined;
+    const holds = evaluate(gate.child('condition'), (id) => this.parameterLiteral(id));
+    if (holds !== undefined && holds !== null && holds !== false && holds !== 0 && holds !== '') return undefined;
+    const defs = reachingDefs(read);
+    if (!defs) return UNKNOWN;
+    const consequence = gate.child('consequence');
+    // A gate known to be false everywhere rules its own bindings out.
+    const live = holds === undefined ? defs : defs.filter((d) => !(d.value && consequence && d.value.start >= consequence.start && d.value.end <= consequence.end));
+    return combine(live.map((d) => (d.value && d.index === undefined ? this.of(d.value, depth + 1) : UNKNOWN)));
+  }
+
+  /** The literal a parameter holds in every call the file makes (instance calls for forward), when they agree. */
+  private parameterLiteral(id: PyNode): Literal | undefined {
+    const args = forwardArguments(this.a, id);
+    if (!args) return fileEnv(this.a)(id);
+    const values = args.map((x) => evaluate(x, fileEnv(this.a)));
+    return values.length && values.every((v) => v !== undefined && v === values[0]) ? values[0] : undefined;
   }
 
   /** What `inner` holds, through an op that keeps what its values mean (no fix: the op stays). */
@@ -685,6 +717,30 @@ function looseName(name: string): string {
 
 function replaceWith(call: PyNode, inner: PyNode, title: string): RawFix {
   return { title, edits: [{ start: call.start, end: call.end, newText: inner.text }] };
+}
+
+/** The innermost `if` (inside `fn`) whose body holds `node`, when its condition reads one of `fn`'s parameters or the module's training flag. */
+function parameterGate(node: PyNode, fn: PyNode): PyNode | undefined {
+  const params = new Set<string>();
+  for (const p of fn.child('parameters')?.namedChildren ?? []) {
+    const id = p.type === 'identifier' ? p : p.child('name');
+    if (id?.type === 'identifier' && id.text !== 'self') params.add(id.text);
+  }
+  for (let p: PyNode | null = node; p && p !== fn; p = p.parent) {
+    const parent: PyNode | null = p.parent;
+    if (parent?.type !== 'if_statement' || p !== parent.child('consequence')) continue;
+    const cond = parent.child('condition');
+    // `if not self.training:` too: the softmax is for inference, and the training forward leaves logits.
+    const reads = (n: PyNode): boolean => (n.type === 'identifier' && params.has(n.text) && isFlag(n)) || (n.type === 'attribute' && n.text === 'self.training') || n.namedChildren.some(reads);
+    return cond && reads(cond) ? parent : undefined;
+  }
+  return undefined;
+}
+
+const FLAG_CONTEXTS = new Set(['if_statement', 'not_operator', 'boolean_operator', 'comparison_operator', 'parenthesized_expression']);
+/** A name read as a switch (`if flag`, `not flag`, `mode == 'eval'`), not as data (`x.dim() == 2`, `len(x)`). */
+function isFlag(id: PyNode): boolean {
+  return id.parent !== null && FLAG_CONTEXTS.has(id.parent.type);
 }
 
 function combine(outs: Output[]): Output {

@@ -59,7 +59,8 @@ function inputName(a: Analysis, arg: PyNode | undefined): PyNode | undefined {
  */
 const LOOP_FREE_EVAL = /^(test|evaluate|evaluation|eval|validate|validation|valid|val|run_eval|run_test|run_validation)(_model)?$/;
 const TEST_FRAMEWORK = /^(pytest|unittest|hypothesis)(\.|$)/;
-const EVAL_FUNCTION = /^(evaluate|evaluation|eval|validate|validation|valid|val|test|predict|inference|infer)(_(one_)?(epoch|model|loop|net|network|step|batch|all|fn|on_\w+))?$|^(evaluate|validate|run_validation|run_eval|run_test)\w*$/i;
+/** Evaluation functions and methods, private ones too (`_validate`, `_valid_epoch`). */
+const EVAL_FUNCTION = /^_*(evaluate|evaluation|eval|validate|validation|valid|val|test|predict|inference|infer)(_(one_)?(epoch|model|loop|net|network|step|batch|all|fn|on_\w+))?$|^_*(evaluate|validate|run_validation|run_eval|run_test)\w*$/i;
 const MODEL_NAME = /model|net|encoder|decoder|classifier|clf|backbone/i;
 const NO_GRAD = new Set(['torch.no_grad', 'torch.inference_mode', 'torch.autograd.no_grad', 'torch.autograd.grad_mode.no_grad', 'torch.autograd.grad_mode.inference_mode']);
 
@@ -405,17 +406,27 @@ export class Evaluation {
   /**
    * A snippet that uses torch without importing it (a forum post): it imports no framework and calls torch through the
    * conventional names (`nn.Linear(...)`, `torch.max(...)`, `optim.Adam(...)`) or `.backward()` / `.cuda()`, and calls
-   * no Keras / TensorFlow by convention (`keras.layers.Dense(...)`).
+   * no Keras / TensorFlow by convention (`keras.layers.Dense(...)`). Also a library file of a torch project that imports
+   * only its own package (`import onmt.utils`) and calls `zero_grad()`, or both `x.eval()` and `x.train()` on one module.
    */
   private torchSnippet(): boolean {
     if (this.snippet === undefined) {
       this.snippet = false;
       if ([...this.a.imports.aliases.values()].some((q) => OTHER_FRAMEWORK.test(q) || /^torch(\.|$)/.test(q))) return false;
       let torch = false;
+      const switched = new Map<string, Set<string>>();
       for (const c of this.a.index.of('call')) {
         const q = this.a.callee(c) ?? '';
         if (/^(keras|tensorflow)(\.|$)/.test(q)) return false;
-        if (/^torch\./.test(q) || (/^(backward|cuda)$/.test(calleeName(c) ?? '') && receiver(c))) torch = true;
+        const name = calleeName(c) ?? '';
+        const recv = receiver(c);
+        if (/^torch\./.test(q) || (/^(backward|cuda|zero_grad)$/.test(name) && recv)) torch = true;
+        // A module's own switches, `self.model.eval()` ... `self.model.train()`: a library file of a torch project.
+        if (recv && (name === 'eval' || name === 'train') && !c.child('arguments')?.namedChildren.length) {
+          const seen = switched.get(recv.text) ?? new Set<string>();
+          switched.set(recv.text, seen.add(name));
+          if (seen.size === 2) torch = true;
+        }
       }
       this.snippet = torch;
     }

@@ -6,8 +6,14 @@ import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
-/** Transformers that learn from the data they are fitted on (scalers, imputers, PCA, feature selectors, TF-IDF; stateless ones such as Normalizer excluded). */
-const FITTED = /^sklearn\.(preprocessing\.(StandardScaler|MinMaxScaler|RobustScaler|MaxAbsScaler|QuantileTransformer|PowerTransformer)|impute\.(SimpleImputer|KNNImputer|IterativeImputer)|decomposition\.(PCA|TruncatedSVD)|feature_selection\.(SelectKBest|SelectPercentile|RFE|RFECV)|feature_extraction\.text\.TfidfVectorizer)$/;
+/**
+ * Transformers that learn from the data they are fitted on (scalers, imputers, binning, decompositions, feature
+ * selectors, TF-IDF; stateless ones such as Normalizer excluded). Encoders that only learn the set of categories
+ * (OneHotEncoder, LabelEncoder) are left out: knowing a category exists is not a statistic of the held-out rows.
+ */
+const FITTED = /^sklearn\.(preprocessing\.(StandardScaler|MinMaxScaler|RobustScaler|MaxAbsScaler|QuantileTransformer|PowerTransformer|KBinsDiscretizer|SplineTransformer)|impute\.(SimpleImputer|KNNImputer|IterativeImputer)|decomposition\.(PCA|TruncatedSVD|IncrementalPCA|KernelPCA|SparsePCA|FastICA|NMF|FactorAnalysis|LatentDirichletAllocation)|feature_selection\.(SelectKBest|SelectPercentile|SelectFpr|SelectFdr|SelectFwe|GenericUnivariateSelect|SelectFromModel|SequentialFeatureSelector|RFE|RFECV)|feature_extraction\.text\.TfidfVectorizer)$/;
+/** CountVectorizer learns which words to keep from document frequencies when told to drop rare / common ones. */
+const VOCABULARY_LIMITS = ['max_features', 'min_df', 'max_df'];
 const SPLIT = 'sklearn.model_selection.train_test_split';
 /** Function forms that standardise with statistics of the array they get. */
 const SCALE_FUNCTIONS = /^sklearn\.preprocessing\.(scale|minmax_scale|robust_scale|maxabs_scale)$/;
@@ -27,14 +33,30 @@ export function rootName(n: PyNode | undefined): string | undefined {
 
 /** The scaler class a receiver holds: `StandardScaler()` or a name bound to it. */
 export function scalerOf(recv: PyNode | undefined, ctx: RuleContext): string | undefined {
-  if (!recv) return undefined;
-  let v: PyNode | null | undefined = recv;
-  if (recv.type === 'identifier') v = ctx.analysis.scopes.valueAt(recv.text, recv);
+  const v = transformerValue(recv, ctx);
   if (v?.type !== 'call') return undefined;
   const q = dataCallee(ctx.analysis, v);
   // the old Imputer(axis=1) filled each row from its own values: nothing learned across samples
   if (q === 'sklearn.impute.SimpleImputer' && keywordArg(v, 'axis')?.text === '1') return undefined;
+  if (q === 'sklearn.feature_extraction.text.CountVectorizer' && VOCABULARY_LIMITS.some((k) => keywordArg(v, k))) return 'CountVectorizer';
   return q && FITTED.test(q) ? q.split('.').pop() : undefined;
+}
+
+/**
+ * The constructor call a receiver holds: `StandardScaler()`, a name bound to it, and through `fit`, which returns the
+ * transformer itself (`imputer = imputer.fit(X)`, `sc = StandardScaler().fit(X)`).
+ */
+function transformerValue(recv: PyNode | undefined, ctx: RuleContext): PyNode | undefined {
+  let v: PyNode | null | undefined = recv;
+  for (let i = 0; i < 4 && v; i++) {
+    if (v.type === 'identifier') {
+      // looked up before the statement: in `imputer = imputer.fit(X)` the name still holds the constructor
+      const stmt = v.ancestor('assignment') ?? v;
+      v = ctx.analysis.scopes.valueAt(v.text, stmt.child('left')?.text === v.text ? stmt : v);
+    } else if (v.type === 'call' && calleeName(v) === 'fit' && receiver(v)) v = receiver(v);
+    else return v;
+  }
+  return undefined;
 }
 
 /** `X = (X - X.mean(0)) / X.std(0)` (statistics over the samples axis): the normalised name and its source. */
@@ -305,7 +327,11 @@ interface SplitSite {
   names: string[];
 }
 
-/** `train_test_split(...)`, `random_split(...)`, and slicing into a training part (`X_train = X[:800]`). */
+/**
+ * `train_test_split(...)`, `random_split(...)`, and splits written by hand: slicing into a training part
+ * (`X_train = X[:800]`), rows picked by training indices (`X[perm[:n]]`, `X[train_idx]`), `df.sample(frac=0.8)`
+ * kept as the training part, `np.split(X, [n])` into training and test parts.
+ */
 function splitSites(ctx: RuleContext): SplitSite[] {
   const out: SplitSite[] = [];
   for (const c of ctx.nodesOfType('call')) {
@@ -315,12 +341,13 @@ function splitSites(ctx: RuleContext): SplitSite[] {
   for (const asg of ctx.nodesOfType('assignment')) {
     const left = asg.child('left');
     const right = asg.child('right');
-    if (!left || !right || !/train/i.test(left.text)) continue;
+    if (!left || !right) continue;
+    const train = /train/i.test(left.text);
+    if (!train && !/train/i.test(right.text)) continue;
     const parts = right.type === 'expression_list' || right.type === 'tuple' ? right.namedChildren : [right];
+    // cheap first: a target that is not a training name only splits by `X[train_idx]` as written
     const names = parts
-      .map((p) => unwrapValue(p, ctx))
-      .filter((p) => p.type === 'subscript' && p.namedChildren.some((c) => c.type === 'slice'))
-      .map((p) => rootName(p))
+      .map((p) => (train ? handSplitSource(unwrapValue(p, ctx), true, ctx) : p.type === 'subscript' ? handSplitSource(p, false, ctx) : undefined))
       .filter((n): n is string => n !== undefined);
     if (names.length > 0) out.push({ node: asg, names });
   }
@@ -352,6 +379,42 @@ function splittingCalls(splits: SplitSite[], ctx: RuleContext): SplitSite[] {
     }
   }
   return out;
+}
+
+/**
+ * The data a hand-written split takes its training (or, with `train`, any) part from: `X[:800]` and `df.sample(frac=0.8)`
+ * assigned to a training name, `X[perm[:n]]` / `X[idx]` with `idx = perm[:n]` likewise, `np.split(X, [n])` into a
+ * training name, and `X[train_idx]` whatever the target.
+ */
+function handSplitSource(p: PyNode, train: boolean, ctx: RuleContext): string | undefined {
+  if (p.type === 'call') {
+    if (!train) return undefined;
+    const name = calleeName(p);
+    if (/^(split|array_split)$/.test(name ?? '') && /^numpy\.(split|array_split)$/.test(ctx.analysis.callee(p) ?? '')) return rootName(positionalArgs(p)[0]);
+    const frac = name === 'sample' ? keywordArg(p, 'frac') : undefined;
+    return frac && frac.text !== '1' && frac.text !== '1.0' ? rootName(receiver(p)) : undefined;
+  }
+  if (p.type !== 'subscript') return undefined;
+  if (train && p.namedChildren.some((c) => c.type === 'slice')) return rootName(p);
+  const index = p.namedChildren.find((c) => c !== p.child('value') && c.type !== 'comment');
+  return index && trainingIndex(index, train, ctx) ? rootName(p) : undefined;
+}
+
+/** Row indices of a training part: `train_idx`, `idx_train`, or (for a training target) `perm[:n]` and a name bound to it. */
+function trainingIndex(index: PyNode, train: boolean, ctx: RuleContext): boolean {
+  if (index.type === 'identifier' && /train/i.test(index.text)) return true;
+  if (!train) return false;
+  const v = index.type === 'identifier' ? boundValue(index, ctx) : index;
+  return v?.type === 'subscript' && v.namedChildren.some((c) => c.type === 'slice' && c.text.replace(/\s/g, '') !== ':');
+}
+
+/** The value a name is bound to, also as one element of a tuple assignment (`tr, te = perm[:n], perm[n:]`). */
+function boundValue(id: PyNode, ctx: RuleContext): PyNode | undefined {
+  const v = ctx.analysis.scopes.valueAt(id.text, id);
+  if (v) return v;
+  const el = ctx.analysis.scopes.elementAt(id.text, id);
+  const src = el?.source;
+  return src && (src.type === 'expression_list' || src.type === 'tuple') ? src.namedChildren[el.index] : undefined;
 }
 
 /** Calls that hand back their first argument's data in another container: `torch.tensor(X[:n])`, `np.array(...)`. */

@@ -1,6 +1,6 @@
 import { calleeName, keywordArg, peelConversions, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { TEST_DATA, TEST_METRIC, lastName, operatorOf, receiverValue } from '../../analysis/order';
-import { reachWithMethods } from '../../analysis/evaluation';
+import { calledDefinition, reachWithMethods } from '../../analysis/evaluation';
 import { isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -16,15 +16,19 @@ const STOP_STATE = /^(best_?(model|state|weights|params|epoch|ckpt|checkpoint|st
  */
 function inTestFunction(n: PyNode): boolean {
   const scope = n.ancestor('function_definition') ?? outermostLoop(n);
-  if (!scope) return false;
+  return !!scope && loopsOverTestOnly(scope);
+}
+
+/** Some loop of the node goes over test data (`test_loader`, `cifar100_test_loader`) and none over validation data. */
+function loopsOverTestOnly(scope: PyNode): boolean {
   let test = false;
   let val = false;
   scope.walk((x) => {
     if (x.type === 'for_statement') {
       const it = x.child('right')?.text ?? '';
       for (const word of it.split(/[^\w]+/)) {
-        if (TEST_DATA.test(word) || /^test(ing)?loader$/i.test(word)) test = true;
-        if (HELD_OUT_VAL.test(word)) val = true;
+        if (TEST_DATA.test(word) || /^test(ing)?loader$/i.test(word) || PREFIXED_TEST.test(word)) test = true;
+        if (HELD_OUT_VAL.test(word) || PREFIXED_VAL.test(word)) val = true;
       }
     }
   });
@@ -32,6 +36,29 @@ function inTestFunction(n: PyNode): boolean {
 }
 
 const HELD_OUT_VAL = /^(val|valid|validation|dev)_?(loader|dataloader|dl|data|dataset|set|ds)?$/i;
+/** A held-out loader named after its dataset: `cifar100_test_loader`, `mnist_val_data` (the container suffix required). */
+const PREFIXED_TEST = /^\w+_test(ing)?_?(loader|dataloader|data_loader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator)$/i;
+const PREFIXED_VAL = /^\w+_(val|valid|validation|dev)_?(loader|dataloader|data_loader|dl|iter|iterator|data|dataset|set|batches|ds|gen|generator)$/i;
+
+const testOnlyCache = new WeakMap<Analysis, Map<PyNode, boolean>>();
+/**
+ * `acc = eval_training(epoch)`: a call of the file's function (or method) that loops over test data and no validation
+ * data and trains nothing, so what it returns is a test metric whatever its arguments.
+ */
+function evaluatesTestOnly(a: Analysis, call: PyNode | undefined): boolean {
+  if (call?.type !== 'call') return false;
+  const def = calledDefinition(a, call);
+  if (!def) return false;
+  let m = testOnlyCache.get(a);
+  if (!m) testOnlyCache.set(a, (m = new Map()));
+  let r = m.get(def);
+  if (r === undefined) {
+    const body = def.child('body');
+    r = !!body && loopsOverTestOnly(body) && !reachWithMethods(a, body, 1).some((c) => isBackward(c) || isOptimizerStep(c, a));
+    m.set(def, r);
+  }
+  return r;
+}
 
 /** The outermost for/while loop around a module-level node (undefined inside functions and classes). */
 function outermostLoop(n: PyNode): PyNode | undefined {
@@ -92,10 +119,10 @@ function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): bo
   const name = e.type === 'identifier' || e.type === 'attribute' ? lastName(e) : '';
   if (TEST_METRIC.test(name) || computedOnTest(a, e)) return true;
   const value = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : undefined;
-  if (computedOnTest(a, value)) return true;
+  if (computedOnTest(a, value) || evaluatesTestOnly(a, value)) return true;
   // `eval_loss, eval_acc = evaluate(model, test_loader)`: an element of what a call on test data returns.
   const element = e.type === 'identifier' && !value ? a.scopes.elementAt(e.text, e) : undefined;
-  if (element && computedOnTestOnly(a, unparen(element.source))) return true;
+  if (element && (computedOnTestOnly(a, unparen(element.source)) || evaluatesTestOnly(a, unparen(element.source)))) return true;
   if (e.type !== 'identifier' || !/^(acc|accuracy|loss|score|f1|auc|top1|correct)$/i.test(e.text)) return false;
   return inTestFn || mentionsTestData(value);
 }
@@ -112,21 +139,38 @@ function selects(block: PyNode | undefined): boolean {
   return hit;
 }
 
-function checkIf(s: PyNode, ctx: RuleContext): void {
-  const cond = unparen(s.child('condition'));
-  if (cond?.type !== 'comparison_operator' || !['<', '>', '<=', '>='].includes(operatorOf(cond) ?? '')) return;
+/** The comparisons a condition joins with and / or: `epoch > warm and best_acc < acc` -> both. */
+function comparisonsOf(cond: PyNode | undefined): PyNode[] {
+  const c = unparen(cond);
+  if (c?.type === 'comparison_operator') return [c];
+  if (c?.type !== 'boolean_operator') return [];
+  return [...comparisonsOf(c.child('left')), ...comparisonsOf(c.child('right'))];
+}
+
+/** An ordering comparison with a running best on one side: `acc > best_acc`. */
+function bestComparison(cond: PyNode): boolean {
+  if (!['<', '>', '<=', '>='].includes(operatorOf(cond) ?? '')) return false;
   const [l, r] = cond.namedChildren;
-  if (!BEST.test(lastName(unparen(l))) && !BEST.test(lastName(unparen(r)))) return;
+  return BEST.test(lastName(unparen(l))) || BEST.test(lastName(unparen(r)));
+}
+
+function checkIf(s: PyNode, ctx: RuleContext): void {
+  for (const cond of comparisonsOf(s.child('condition'))) if (bestComparison(cond) && checkComparison(s, cond, ctx)) return;
+}
+
+/** Reports the `if` when the comparison is of a test metric with its best and the branch selects; true when reported. */
+function checkComparison(s: PyNode, cond: PyNode, ctx: RuleContext): boolean {
+  const [l, r] = cond.namedChildren;
   const testFn = inTestFunction(s);
   const metric = isTestMetric(ctx.analysis, l, testFn) && BEST.test(lastName(unparen(r))) ? l : isTestMetric(ctx.analysis, r, testFn) && BEST.test(lastName(unparen(l))) ? r : undefined;
-  if (!metric) return;
+  if (!metric) return false;
   const alt = s.childrenOf('alternative').find((c) => c.type === 'else_clause');
   if (selects(s.child('consequence')) || selects(alt)) {
     ctx.report({
       node: cond,
       message: `Model selection / early stopping on a test-set metric (${metric.text}): the test score becomes optimistic. Select on a validation split and touch the test set once at the end.`,
     });
-    return;
+    return true;
   }
   // `if acc > best: best = acc`, with `best` reported after the epoch loop.
   const best = metric === l ? unparen(r) : unparen(l);
@@ -134,7 +178,7 @@ function checkIf(s: PyNode, ctx: RuleContext): void {
     const asg = x.type === 'expression_statement' ? x.namedChildren[0] : undefined;
     return asg?.type === 'assignment' && asg.child('left')?.text === best?.text && peelCasts(asg.child('right'))?.text === peelCasts(metric)?.text;
   });
-  if (best?.type === 'identifier' && keeps) reportBestOfEpochs(ctx, s, cond, best.text, metric);
+  return best?.type === 'identifier' && !!keeps && reportBestOfEpochs(ctx, s, cond, best.text, metric);
 }
 
 /** `best = max(best, acc)` / `best = min(loss, best)`: the running best and the value it takes in. */
@@ -154,21 +198,22 @@ function runningBest(asg: PyNode): { best: string; value: PyNode } | undefined {
  * The running best of a test metric, kept over a loop that trains (the epoch loop) and read after it (written, returned,
  * printed): the result reported is the best test score over the epochs, an epoch picked on the test set.
  */
-function reportBestOfEpochs(ctx: RuleContext, stmt: PyNode, node: PyNode, best: string, metric: PyNode): void {
+function reportBestOfEpochs(ctx: RuleContext, stmt: PyNode, node: PyNode, best: string, metric: PyNode): boolean {
   const a = ctx.analysis;
   for (let loop = enclosingLoop(stmt); loop; loop = enclosingLoop(loop)) {
     const body = loop.child('body');
     const reach = body ? reachWithMethods(a, body) : [];
     if (!reach.some((c) => isBackward(c) || isOptimizerStep(c, a))) continue;
     const read = readAfter(loop, best);
-    if (!read) return;
+    if (!read) return false;
     const line = ctx.lines.position(read.start).line + 1;
     ctx.report({
       node,
       message: `${best} keeps the best test-set score (${metric.text}) over the training epochs and is reported after the loop (line ${line}): picking the epoch on the test set makes it optimistic. Pick the epoch on a validation split and report its test score.`,
     });
-    return;
+    return true;
   }
+  return false;
 }
 
 /** The for / while loop around a node, up to its function. */
@@ -190,8 +235,7 @@ function checkRunningMax(asg: PyNode, ctx: RuleContext): void {
 function mayReport(n: PyNode): boolean {
   if (n.type === 'assignment') return runningBest(n) !== undefined;
   if (n.type === 'if_statement') {
-    const cond = unparen(n.child('condition'));
-    return cond?.type === 'comparison_operator' && cond.namedChildren.some((x) => BEST.test(lastName(unparen(x))));
+    return comparisonsOf(n.child('condition')).some((c) => c.namedChildren.some((x) => BEST.test(lastName(unparen(x)))));
   }
   const name = calleeName(n) ?? '';
   return name === 'step' || name === 'fit' || /early_?stop/i.test(name);

@@ -44,7 +44,7 @@ test('RP001: a module-level training script without a seed; one finding at the f
 });
 
 test('RP001: a __main__ script whose training loop lives in a function', () => {
-  const code = `${HEADER}\n${MAIN.replace('SEED\n', '')}`;
+  const code = `${HEADER}\n${MAIN.replace('    SEED\n', '')}`;
   assert.deepEqual(ids(code), ['RP001']);
   assert.deepEqual(ids(fix(code, 'RP001')), []);
   // full-batch training over range(...) counts as data built in the file
@@ -61,7 +61,7 @@ test('RP001: seeds anywhere count: in main() under the guard, numpy/random, Ligh
 
 test('RP001: negatives: libraries (no entry point), fragments that build no optimizer or data, no training loop', () => {
   // a trainer module: loops in functions, no __main__ guard
-  assert.deepEqual(ids(`${HEADER}\n${MAIN.replace('SEED\n', '').replace(/if __name__[\s\S]*$/, '')}`), []);
+  assert.deepEqual(ids(`${HEADER}\n${MAIN.replace('    SEED\n', '').replace(/if __name__[\s\S]*$/, '')}`), []);
   // fragment: optimizer and loader come from elsewhere
   assert.deepEqual(ids(`${HEADER}\nfor x, y in loader:\n    optimizer.zero_grad()\n    criterion(model(x), y).backward()\n    optimizer.step()\n`), []);
   // the iterated loader is never built in the file

@@ -62,6 +62,26 @@ const TEST_FRAMEWORK = /^(pytest|unittest|hypothesis)(\.|$)/;
 /** Evaluation functions and methods, private ones too (`_validate`, `_valid_epoch`). */
 const EVAL_FUNCTION = /^_*(evaluate|evaluation|eval|validate|validation|valid|val|test|predict|inference|infer)(_(one_)?(epoch|model|loop|net|network|step|batch|all|fn|on_\w+))?$|^_*(evaluate|validate|run_validation|run_eval|run_test)\w*$/i;
 const MODEL_NAME = /model|net|encoder|decoder|classifier|clf|backbone/i;
+const MODULE_MOVES = new Set(['to', 'cuda', 'cpu', 'float', 'double', 'half', 'eval', 'train']);
+const MODULE_USES = new Set(['load_state_dict', 'eval', 'train', 'parameters', 'state_dict', 'forward', 'named_parameters']);
+
+/**
+ * `model = Model(envs).to(device)` followed by `model.load_state_dict(...)` or `model(obs)`: the call builds the module
+ * (a class passed in as a parameter), it does not run one.
+ */
+function buildsModule(call: PyNode): boolean {
+  let top = call;
+  for (let p = call.parent; p?.type === 'attribute' && MODULE_MOVES.has(p.child('attribute')?.text ?? '') && p.parent?.type === 'call'; p = top.parent) top = p.parent;
+  const asg = top.parent;
+  const left = asg?.type === 'assignment' && asg.child('right') === top ? asg.child('left') : undefined;
+  if (left?.type !== 'identifier') return false;
+  const scope = enclosingFunction(call)?.child('body') ?? call.ancestor('module');
+  return callsWithin(scope ?? call).some((c) => {
+    if (c.start < asg!.end) return false;
+    const f = c.child('function');
+    return (f?.type === 'identifier' && f.text === left.text) || (f?.type === 'attribute' && f.child('object')?.text === left.text && MODULE_USES.has(f.child('attribute')?.text ?? ''));
+  });
+}
 const NO_GRAD = new Set(['torch.no_grad', 'torch.inference_mode', 'torch.autograd.no_grad', 'torch.autograd.grad_mode.no_grad', 'torch.autograd.grad_mode.inference_mode']);
 
 export interface EvalLoop {
@@ -449,7 +469,8 @@ export class Evaluation {
       if (this.a.functions.has(name) || this.a.moduleClass(name, call)) return false;
     }
     // `self.module_(x)` (skorch), `self.module(x)` (a wrapper's inner model).
-    return MODEL_NAME.test(name) || /^module_?$/.test(name);
+    if (!MODEL_NAME.test(name) && !/^module_?$/.test(name)) return false;
+    return f.type !== 'identifier' || !buildsModule(call);
   }
 
   /**

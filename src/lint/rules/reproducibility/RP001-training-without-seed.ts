@@ -1,9 +1,10 @@
 import { trainingLoops } from '../../analysis/training';
-import { calleeName, positionalArgs } from '../../analysis';
+import { calleeName, callsWithin, positionalArgs } from '../../analysis';
 import { isDataLoaderCall, isOptimizerConstructor, runtimeFacts } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import { optimizesInputTensors } from '../../analysis/optimizedTensors';
 import type { PyNode } from '../../parser';
+import type { Analysis } from '../../analysis';
 import type { RawFix, Rule, RuleContext } from '../../types';
 
 /**
@@ -44,6 +45,32 @@ function seedFix(ctx: RuleContext): RawFix[] | undefined {
   return [{ title: `Seed with ${torch}.manual_seed(0) after the imports`, edits: [{ start: lastImport.end, end: lastImport.end, newText: `\n\n${torch}.manual_seed(0)` }] }];
 }
 
+/**
+ * The entry point reaches the loop: a function (or method) holding it is named, transitively, from the `__main__`
+ * block (called, or passed on as in `fire.Fire(main)`). A library module whose `__main__` block only samples or tests
+ * something else leaves seeding to the script that trains.
+ */
+function runsFrom(entry: PyNode, loop: PyNode, a: Analysis): boolean {
+  // `fire.Fire()` with nothing to expose exposes every function of the module (`python main.py train`).
+  if (callsWithin(entry).some((c) => /(^|\.)Fire$/.test(a.callee(c) ?? '') && positionalArgs(c).length === 0)) return true;
+  const named = new Set<string>();
+  const todo: PyNode[] = [entry];
+  while (todo.length) {
+    const n = todo.pop()!;
+    if (n.type === 'identifier' && !named.has(n.text)) {
+      named.add(n.text);
+      for (const def of a.functions.get(n.text) ?? []) todo.push(def);
+      const cls = a.moduleClass(n.text) ?? (a.definesClass(n.text) ? a.index.of('class_definition').find((c) => c.child('name')?.text === n.text) : undefined);
+      if (cls) todo.push('node' in cls ? cls.node : cls);
+    }
+    for (const c of n.namedChildren) todo.push(c);
+  }
+  for (let fn = loop.ancestor('function_definition'); fn; fn = fn.ancestor('function_definition')) {
+    if (named.has(fn.child('name')?.text ?? '')) return true;
+  }
+  return false;
+}
+
 export const RP001: Rule = {
   meta: {
     id: 'RP001',
@@ -57,7 +84,7 @@ export const RP001: Rule = {
       'noise; a bug that shows up once may never come back. Seeding once at start-up (`torch.manual_seed(0)`, plus ' +
       '`random.seed` / `np.random.seed` when those are used, or `lightning.seed_everything` / `transformers.set_seed`) makes ' +
       'runs repeatable on the same machine. Reported once per file, at the first training loop, and only for scripts (a ' +
-      'training loop at module level or an `if __name__ == "__main__":` entry point); a library module that only defines ' +
+      'training loop at module level or an `if __name__ == "__main__":` entry point that reaches the loop); a library module that only defines ' +
       'a trainer leaves seeding to its caller, and an optimizer over input tensors (`Adam([image])`, feature visualisation) ' +
       'is not training. Any call whose name contains `seed` counts as seeding.',
     wrong: 'train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)\nmodel = nn.Linear(4, 1)\nopt = optim.SGD(model.parameters(), lr=0.1)\nfor x, y in train_loader:\n    opt.zero_grad()\n    F.mse_loss(model(x), y).backward()\n    opt.step()',
@@ -71,7 +98,7 @@ export const RP001: Rule = {
     if (facts.seeded) return;
     const loops = trainingLoops(ctx.analysis).updates.map((u) => u.loop);
     if (loops.length === 0) return;
-    const script = facts.mainGuard !== undefined || loops.some((l) => scopeOf(l) === null);
+    const script = loops.some((l) => scopeOf(l) === null) || (facts.mainGuard !== undefined && loops.some((l) => runsFrom(facts.mainGuard!, l, ctx.analysis)));
     if (!script) return;
     // A complete script, not a fragment: it builds its optimizer (over weights: one over an input image is a
     // visualisation, not training) and its data.

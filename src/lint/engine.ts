@@ -5,7 +5,18 @@ import { Analysis, type NodeIndex } from './analysis';
 import { isEnabled, isSuppressed, parseSuppression, type LintOptions, type Suppressions } from './config';
 import { LineIndex, ParsedDocument, type PyNode } from './parser';
 import { allRules } from './rules';
-import { Statement, Statements, indexInto, type KeptEntry, type KeptFinding, type KeptStatements } from './statements';
+import {
+  Statement,
+  Statements,
+  factsMask,
+  indexInto,
+  ruleSlot,
+  type KeptCandidates,
+  type KeptEntry,
+  type KeptFinding,
+  type KeptStatements,
+  type LastLint,
+} from './statements';
 import type { Finding, RawFinding, RawFix, Rule, RuleContext, TextEdit } from './types';
 
 export interface LintRun {
@@ -28,6 +39,8 @@ export interface LintRun {
  * the PyNode of a statement it did not change, and with it the same subtree (only offsets move).
  */
 const statementIndexes = new WeakMap<PyNode, Map<string, PyNode[]>>();
+
+const NO_NODES: PyNode[] = [];
 
 /**
  * The whole tree's node index; a statement's nodes are slices of it (`Statement.of`). One walk of the tree, or in an
@@ -68,19 +81,21 @@ class Index implements NodeIndex {
   of(type: string): readonly PyNode[] {
     let list = this.byType.get(type);
     if (!list) {
-      list = [];
+      const lists: PyNode[][] = [];
       for (const part of this.parts) {
         const nodes = part.get(type);
-        if (nodes) for (let i = 0; i < nodes.length; i++) list.push(nodes[i]!);
+        if (nodes) lists.push(nodes);
       }
+      // One native copy into an array of the final size (pushing one by one regrows it: garbage on every lint).
+      list = NO_NODES.concat(...lists);
       this.byType.set(type, list);
     }
     return list;
   }
 }
 
-/** Per document: what its statements keep, and the imports key and analysis number of its last lint. */
-const kept = new WeakMap<ParsedDocument, { statements: KeptStatements; imports: string; analysis: number | undefined }>();
+/** Per document: what its statements keep, and the imports key, analysis number and what rules left of its last lint. */
+const kept = new WeakMap<ParsedDocument, { statements: KeptStatements; imports: string; analysis: number | undefined; last: LastLint }>();
 
 /**
  * Lints a document. An editor's document (incremental) re-runs statement-local rules (`Rule.local`) only on the
@@ -90,10 +105,10 @@ export function lintDocument(doc: ParsedDocument, run: LintRun = {}): Finding[] 
   if (!doc.incremental || doc.root.type !== 'module') return lintTree(doc.root, doc.source, doc.lines, run);
   const index = Index.fromStatements(doc.root);
   const before = kept.get(doc);
-  const statements = new Statements(doc.root, index, before?.statements);
+  const statements = new Statements(doc.root, index, before?.statements, before?.last);
   const imports = statements.imports();
   // Same imports: the qualified names memoised on nodes kept from the last lint still hold (Analysis.serial).
-  const now = { statements: statements.after, imports, analysis: before?.imports === imports ? before.analysis : undefined };
+  const now = { statements: statements.after, imports, analysis: before?.imports === imports ? before.analysis : undefined, last: statements.next };
   kept.set(doc, now);
   return lintWith(index, doc.root, doc.source, doc.lines, run, statements, now);
 }
@@ -206,9 +221,10 @@ interface LocalRun {
  */
 function runLocal(rule: Rule, statements: Statements, r: LocalRun): void {
   const { id } = rule.meta;
-  const facts = rule.local!;
+  const slot = ruleSlot(id);
+  const mask = factsMask(rule.local!);
   // One context for every statement (closures per statement cost more than the visits they save).
-  let entry: KeptEntry = { key: '', findings: null };
+  let entry: KeptEntry = { key: 0, findings: null };
   let lo = 0;
   let hi = 0;
   const inside = (a: number) => a >= lo && a <= hi;
@@ -224,13 +240,17 @@ function runLocal(rule: Rule, statements: Statements, r: LocalRun): void {
       entry.findings.push({ start: start - lo, end: end - lo, message: f.message, severity: f.severity, fixes: f.fixes && shiftFixes(f.fixes, -lo) });
   });
   const list = statements.list;
-  for (let i = 0; i < list.length; i++) {
+  const visit = statements.toVisit(slot, mask);
+  const busy: number[] = [];
+  for (let v = 0, count = visit ? visit.length : list.length; v < count; v++) {
+    const i = visit ? visit[v]! : v;
     const s = list[i]!;
-    const key = statements.key(facts, i);
+    const key = statements.keyIdOf(mask, i);
     lo = s.node.start;
     hi = s.node.end;
-    const old = s.keptFindings(id, key);
+    const old = s.keptFindings(slot, key);
     if (old) {
+      if (old.length) busy.push(i);
       for (const f of old) r.emit(lo + f.start, lo + f.end, f.fixes ? { ...f, fixes: shiftFixes(f.fixes, lo) } : f);
       continue;
     }
@@ -241,8 +261,10 @@ function runLocal(rule: Rule, statements: Statements, r: LocalRun): void {
       entry.findings = null;
       r.onError?.(id, error);
     }
-    s.keep(id, entry);
+    s.keep(slot, entry);
+    if (!s.kept || entry.findings?.length !== 0) busy.push(i);
   }
+  statements.ranOver(slot, mask, busy);
 }
 
 /**
@@ -300,7 +322,9 @@ function verifyCandidates(rule: Rule, index: Index, ctx: RuleContext, r: LocalRu
  */
 function runCandidates(rule: Rule, statements: Statements, r: LocalRun, ctx: RuleContext): void {
   const { id } = rule.meta;
+  const slot = ruleSlot(id);
   const { reads, test } = rule.candidate!;
+  const mask = factsMask(reads);
   const types = rule.nodeTypes!;
   const found: PyNode[][] = types.map(() => []);
   let keepable = true;
@@ -308,13 +332,19 @@ function runCandidates(rule: Rule, statements: Statements, r: LocalRun, ctx: Rul
     throw new Error(`${id}'s candidate test reported a finding`);
   });
   const list = statements.list;
-  for (let i = 0; i < list.length; i++) {
+  const visit = statements.toVisit(slot, mask);
+  const busy: number[] = [];
+  for (let v = 0, count = visit ? visit.length : list.length; v < count; v++) {
+    const i = visit ? visit[v]! : v;
     const s = list[i]!;
-    const key = statements.key(reads, i);
-    const old = s.keptCandidates(id, key);
-    if (old && (old.length === 0 || addKept(s, old, types, found))) continue;
+    const key = statements.keyIdOf(mask, i);
+    const old = s.keptCandidates(slot, key);
+    if (old && old.paths!.length === 0) continue;
+    busy.push(i);
+    if (old && addKept(s, old, types, found)) continue;
     keepable = true;
     const paths: number[][] = [];
+    const nodes: PyNode[] = [];
     for (let t = 0; t < types.length; t++) {
       for (const n of s.of(types[t]!)) {
         let pass: boolean;
@@ -328,10 +358,13 @@ function runCandidates(rule: Rule, statements: Statements, r: LocalRun, ctx: Rul
         if (!pass) continue;
         found[t]!.push(n);
         paths.push([t, ...s.pathTo(n)]);
+        nodes.push(n);
       }
     }
-    s.keepCandidates(id, { key, paths: keepable ? paths : null });
+    s.keepCandidates(slot, keepable ? { key, paths, top: s.node, nodes } : { key, paths: null });
+    if (s.kept && keepable && paths.length === 0) busy.pop();
   }
+  statements.ranOver(slot, mask, busy);
   try {
     for (const nodes of found) for (const n of nodes) rule.visit!(n, ctx);
   } catch (error) {
@@ -339,14 +372,23 @@ function runCandidates(rule: Rule, statements: Statements, r: LocalRun, ctx: Rul
   }
 }
 
-/** Adds a statement's kept candidates to `found`; false (nothing added) if a path no longer leads to its type. */
-function addKept(s: Statement, paths: number[][], types: readonly string[], found: PyNode[][]): boolean {
-  const nodes: PyNode[] = [];
-  for (const p of paths) {
-    const n = s.nodeAt(p, 1);
-    if (!n || n.type !== types[p[0]!]) return false;
-    nodes.push(n);
+/**
+ * Adds a statement's kept candidates to `found`; false (nothing added) if a path no longer leads to its type. The
+ * nodes found last time are used as they are while the statement keeps its node; else they are found again by path.
+ */
+function addKept(s: Statement, kept: KeptCandidates, types: readonly string[], found: PyNode[][]): boolean {
+  const paths = kept.paths!;
+  if (kept.top !== s.node) {
+    const nodes: PyNode[] = [];
+    for (const p of paths) {
+      const n = s.nodeAt(p, 1);
+      if (!n || n.type !== types[p[0]!]) return false;
+      nodes.push(n);
+    }
+    kept.top = s.node;
+    kept.nodes = nodes;
   }
+  const nodes = kept.nodes!;
   for (let k = 0; k < nodes.length; k++) found[paths[k]![0]!]!.push(nodes[k]!);
   return true;
 }

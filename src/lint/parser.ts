@@ -245,13 +245,19 @@ function anonymousLeaves(): boolean[] {
 
 /** Moves a reused subtree to its new offsets (a tight loop: it runs over everything after an edit). */
 function shift(node: PyNode, delta: number): void {
+  node.start += delta;
+  node.end += delta;
+  // Only inner nodes go on the stack: about half the nodes are leaves, moved in place.
   const stack: PyNode[] = [node];
   let n: PyNode | undefined;
   while ((n = stack.pop())) {
-    n.start += delta;
-    n.end += delta;
     const ch = n.children;
-    for (let i = 0; i < ch.length; i++) stack.push(ch[i]!);
+    for (let i = 0; i < ch.length; i++) {
+      const c = ch[i]!;
+      c.start += delta;
+      c.end += delta;
+      if (c.children.length !== 0) stack.push(c);
+    }
   }
 }
 

@@ -40,17 +40,22 @@ export interface KeptFinding {
 }
 
 export interface KeptEntry {
-  /** The fact key the findings were computed under (`Statements.key`). */
-  key: string;
+  /** The fact key the findings were computed under, as its number (`Statements.keyIdOf`). */
+  key: number;
   /** null: the rule's findings here reached outside the statement (or it failed): re-run on every lint. */
   findings: KeptFinding[] | null;
 }
 
 /** The nodes of a statement that passed a rule's candidate test (`Rule.candidate`), as paths from the statement. */
 export interface KeptCandidates {
-  key: string;
+  /** As in `KeptEntry`. */
+  key: number;
   /** Per node: the index of its type in the rule's `nodeTypes`, then child indices from the statement down. */
   paths: number[][] | null;
+  /** The statement node `nodes` were found in: while the statement keeps it, they are the same nodes (same subtree). */
+  top?: PyNode;
+  /** The nodes of `paths` under `top`, in the same order. */
+  nodes?: PyNode[];
 }
 
 /**
@@ -69,14 +74,42 @@ interface Facts {
 
 /** What one statement text keeps between lints. */
 interface Kept extends Facts {
-  /** rule id -> findings */
-  rules: Map<string, KeptEntry>;
-  /** rule id -> candidate nodes */
-  candidates: Map<string, KeptCandidates>;
+  /** By rule slot (`ruleSlot`): findings. Arrays, not maps by id: read once per rule and statement on every lint. */
+  rules: (KeptEntry | undefined)[];
+  /** By rule slot: candidate nodes. */
+  candidates: (KeptCandidates | undefined)[];
+  /** By facts mask: the key of the last lint, in parts, and its number (see `Statements.keyIdOf`). */
+  keys: { imports: string; scopes: string; classes: string; id: number }[];
+}
+
+/** The last number given to a statement's fact key (`Statements.keyIdOf`). */
+let lastKeyId = 0;
+
+/** Rule id -> a small number, the index of what a statement keeps for the rule (same for every document). */
+const slots = new Map<string, number>();
+
+export function ruleSlot(id: string): number {
+  let slot = slots.get(id);
+  if (slot === undefined) slots.set(id, (slot = slots.size));
+  return slot;
 }
 
 /** Per document: statement text -> what it keeps. Rebuilt on each lint with the statements present. */
 export type KeptStatements = Map<string, Kept>;
+
+/**
+ * What a lint leaves for the document's next one, so that a rule skips the statements where it has nothing to do: the
+ * fact key number of each statement (`Statements.keyIdOf`), and per rule the statements it was busy with.
+ */
+export interface LastLint {
+  /** By facts mask: each statement's key number, in order. */
+  keyIds: number[][];
+  /**
+   * By rule slot: the positions of the statements where the rule kept no empty result (it found something, or could
+   * keep nothing); undefined when the rule did not run.
+   */
+  busy: (number[] | undefined)[];
+}
 
 /**
  * The bindings of a top-level statement, kept while it keeps its PyNode (an incremental parse keeps the PyNode of a
@@ -143,24 +176,24 @@ export class Statement implements NodeIndex {
     return lo === hi ? [] : all.slice(lo, hi);
   }
 
-  /** The findings a rule keeps for this statement under `key`, if any (null: nothing usable). */
-  keptFindings(rule: string, key: string): KeptFinding[] | null {
-    const e = this.kept?.rules.get(rule);
+  /** The findings the rule in `slot` (`ruleSlot`) keeps for this statement under `key`, if any (null: nothing usable). */
+  keptFindings(slot: number, key: number): KeptFinding[] | null {
+    const e = this.kept?.rules[slot];
     return e && e.key === key ? e.findings : null;
   }
 
-  keep(rule: string, entry: KeptEntry): void {
-    this.kept?.rules.set(rule, entry);
+  keep(slot: number, entry: KeptEntry): void {
+    if (this.kept) this.kept.rules[slot] = entry;
   }
 
-  /** The candidate paths a rule keeps for this statement under `key`, if any. */
-  keptCandidates(rule: string, key: string): number[][] | null {
-    const e = this.kept?.candidates.get(rule);
-    return e && e.key === key ? e.paths : null;
+  /** The candidates the rule in `slot` keeps for this statement under `key`, if any (with usable paths). */
+  keptCandidates(slot: number, key: number): KeptCandidates | null {
+    const e = this.kept?.candidates[slot];
+    return e && e.key === key && e.paths ? e : null;
   }
 
-  keepCandidates(rule: string, entry: KeptCandidates): void {
-    this.kept?.candidates.set(rule, entry);
+  keepCandidates(slot: number, entry: KeptCandidates): void {
+    if (this.kept) this.kept.candidates[slot] = entry;
   }
 
   /** Child indices from this statement down to `node` (inside it). */
@@ -201,15 +234,21 @@ export class Statements {
   private scopesKeys?: string[];
   private classesKey?: string;
   /** Keys per statement, per set of facts (a bit mask: imports 1, scopes 2, classes 4). */
-  private readonly keys: string[][] = [];
+  /** `keyIdOf` per statement, per set of facts. */
+  private readonly keyIds: number[][] = [];
 
   /** What this lint keeps: the statements present now. */
   readonly after: KeptStatements = new Map();
+  /** What this lint leaves for the next one (`toVisit`). */
+  readonly next: LastLint = { keyIds: [], busy: [] };
+  /** By facts mask: the positions of the statements whose key number changed since the last lint (`toVisit`). */
+  private readonly changed: (number[] | null)[] = [];
 
   constructor(
     readonly root: PyNode,
     readonly index: NodeIndex,
     before: KeptStatements | undefined,
+    private readonly last?: LastLint,
   ) {
     const source = root.src.text;
     for (const node of root.children) {
@@ -219,7 +258,7 @@ export class Statements {
         s.facts = s.computeFacts();
       } else {
         const text = source.slice(node.start, node.end);
-        s.kept = this.after.get(text) ?? before?.get(text) ?? { ...s.computeFacts(), rules: new Map(), candidates: new Map() };
+        s.kept = this.after.get(text) ?? before?.get(text) ?? { ...s.computeFacts(), rules: [], candidates: [], keys: [] };
         s.facts = s.kept;
         this.after.set(text, s.kept);
       }
@@ -238,20 +277,74 @@ export class Statements {
     }
     const i = this.positions.get(top);
     const kept = i === undefined ? undefined : this.list[i]!.kept;
-    return kept ? { top, kept, key: this.key(['imports', 'scopes'], i!) } : undefined;
+    return kept ? { top, kept, key: this.keyIdOf(factsMask(['imports', 'scopes']), i!) } : undefined;
   };
+
+  /**
+   * The positions of the statements a rule (its slot, its facts mask) must look at on this lint, in order; null for
+   * all of them. A statement with the same key number as at the same position on the last lint is the same text under
+   * the same facts: if the rule kept an empty result there then (it was not busy), that result still holds.
+   */
+  toVisit(slot: number, mask: number): number[] | null {
+    const busy = this.last?.busy[slot];
+    const changed = busy && this.changedSince(mask);
+    return busy && changed ? mergeSorted(busy, changed) : null;
+  }
+
+  /** Records the statements a rule was busy with on this lint (see `LastLint.busy`), once it ran over all it had to. */
+  ranOver(slot: number, mask: number, busy: number[]): void {
+    this.next.busy[slot] = busy;
+    this.next.keyIds[mask] = this.allKeyIds(mask);
+  }
+
+  /** The positions whose key number differs from the last lint's; null when the last lint's do not line up. */
+  private changedSince(mask: number): number[] | null {
+    let changed = this.changed[mask];
+    if (changed === undefined) {
+      const before = this.last?.keyIds[mask];
+      const ids = this.allKeyIds(mask);
+      changed = null;
+      if (before && before.length === ids.length) {
+        changed = [];
+        for (let i = 0; i < ids.length; i++) if (ids[i] !== before[i]) changed.push(i);
+      }
+      this.changed[mask] = changed;
+    }
+    return changed;
+  }
+
+  private allKeyIds(mask: number): number[] {
+    for (let i = 0; i < this.list.length; i++) this.keyIdOf(mask, i);
+    return this.keyIds[mask]!;
+  }
 
   /** Whether any statement binds the name (what `Scopes.isBoundAnywhere` answers, without the file's Scopes). */
   readonly isBoundAnywhere = (name: string): boolean => this.list.some((s) => s.facts.bound.has(name));
 
-  /** Key of the facts `facts` for the statement at position `i` (built once per statement and set of facts). */
-  key(facts: readonly LocalFact[], i: number): string {
-    if (facts.length === 0) return '';
-    const mask = (facts.includes('imports') ? 1 : 0) | (facts.includes('scopes') ? 2 : 0) | (facts.includes('classes') ? 4 : 0);
-    const keys = (this.keys[mask] ??= []);
-    let k = keys[i];
-    if (k === undefined) keys[i] = k = (mask & 1 ? this.imports() : '') + (mask & 2 ? this.scopesSeenFrom(i) : '') + (mask & 4 ? this.classes() : '');
-    return k;
+  /**
+   * The key of a set of facts (`factsMask`) for the statement at position `i`, as a number: its parts are the keys of
+   * the imports, the scopes seen from the statement and the classes, and the number stands for them so that the many
+   * rules that compare a statement's key on every lint compare numbers. The statement's text keeps the number while
+   * the parts stay the same from lint to lint; other parts get a new number (never one used before), so equal numbers
+   * mean equal keys.
+   */
+  keyIdOf(mask: number, i: number): number {
+    const ids = (this.keyIds[mask] ??= []);
+    let id = ids[i];
+    if (id === undefined) {
+      const imports = mask & 1 ? this.imports() : '';
+      const scopes = mask & 2 ? this.scopesSeenFrom(i) : '';
+      const classes = mask & 4 ? this.classes() : '';
+      const kept = this.list[i]!.kept;
+      const last = kept?.keys[mask];
+      if (last && last.imports === imports && last.scopes === scopes && last.classes === classes) id = last.id;
+      else {
+        id = ++lastKeyId;
+        if (kept) kept.keys[mask] = { imports, scopes, classes, id };
+      }
+      ids[i] = id;
+    }
+    return id;
   }
 
   /** The names of the file's classes (what `Analysis.definesClass` answers). */
@@ -330,6 +423,23 @@ export class Statements {
     }
     return this.definers;
   }
+}
+
+/** The union of two ascending lists of numbers, ascending, without repeats. */
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
+    if (out.length === 0 || out[out.length - 1] !== x) out.push(x);
+  }
+  return out;
+}
+
+/** A set of facts as a bit mask: imports 1, scopes 2, classes 4. */
+export function factsMask(facts: readonly LocalFact[]): number {
+  return (facts.includes('imports') ? 1 : 0) | (facts.includes('scopes') ? 2 : 0) | (facts.includes('classes') ? 4 : 0);
 }
 
 /** Folds a 32-bit value into a running FNV-1a hash, a byte at a time. */

@@ -19,6 +19,11 @@ const CONVENTIONAL: Record<string, string> = {
 /** The names a snippet may use unimported (a local rule's cached findings depend on whether the file rebinds them). */
 export const CONVENTIONAL_NAMES: readonly string[] = Object.keys(CONVENTIONAL);
 
+/** The module a conventional name stands for (`F` -> `torch.nn.functional`). */
+export function conventionalModule(name: string): string {
+  return CONVENTIONAL[name]!;
+}
+
 /** Spellings of the same module; resolution maps them to one name so rules list each API once. */
 const CANONICAL: [string, string][] = [
   ['tensorflow.keras.', 'keras.'],

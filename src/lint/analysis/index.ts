@@ -1,7 +1,7 @@
 // Per-file facts shared by all rules, computed once per lint from the engine's node index. Each part is lazy so a
 // rule set that does not need it does not pay for it.
 import type { NodeMemo, PyNode } from '../parser';
-import { Imports } from './imports';
+import { CONVENTIONAL_NAMES, Imports, canonical, conventionalModule } from './imports';
 import { ModuleClass, findModuleClasses } from './modules';
 import { Scopes } from './scopes';
 
@@ -20,7 +20,7 @@ export interface NodeIndex {
 export interface StatementFacts {
   top: PyNode;
   kept: object;
-  key: string;
+  key: number;
 }
 
 /** What an editor's re-lint already knows about the file (statements.ts); a one-off lint passes none of it. */
@@ -36,7 +36,7 @@ export interface EditorFacts {
 }
 
 interface MemoEntry {
-  key: string;
+  key: number;
   value: unknown;
   /** The bindings the computation looked up (Scopes.recorder): each must still be in the tree. */
   bindings: PyNode[];
@@ -64,6 +64,8 @@ export class Analysis {
   private _imports?: Imports;
   private _scopes?: Scopes;
   private _modules?: ModuleClass[];
+  private _modulesByName?: Map<string, ModuleClass[]>;
+  private _callsTo?: Map<string, PyNode[]>;
   private _functions?: Map<string, PyNode[]>;
   private _classNames?: Set<string>;
   private _callsByName?: Map<string, PyNode[]>;
@@ -169,9 +171,17 @@ export class Analysis {
    * last definition before `at` when given, else the file's last one: what Python holds by then.
    */
   moduleClass(name: string, at?: PyNode): ModuleClass | undefined {
+    if (!this._modulesByName) {
+      const byName = new Map<string, ModuleClass[]>();
+      for (const m of this.modules) {
+        const list = byName.get(m.name);
+        if (list) list.push(m);
+        else byName.set(m.name, [m]);
+      }
+      this._modulesByName = byName;
+    }
     let found: ModuleClass | undefined;
-    for (const m of this.modules) {
-      if (m.name !== name) continue;
+    for (const m of this._modulesByName.get(name) ?? []) {
       if (found && at && m.node.start > at.start) break;
       found = m;
     }
@@ -222,6 +232,27 @@ export class Analysis {
       this._callsByName = m;
     }
     return this._callsByName.get(name) ?? [];
+  }
+
+  /**
+   * The calls whose callee is `qname`, in document order: found among the calls named like its last part (`nn.Linear`,
+   * `torch.nn.Linear`) and those of the local names an import or convention binds to it (`from torch.nn import
+   * Linear as L`), instead of resolving every call of the file. (Resolution keeps the last part of a dotted name, and
+   * a name alone resolves to what its import or convention binds.)
+   */
+  callsTo(qname: string): readonly PyNode[] {
+    this._callsTo ??= new Map();
+    let calls = this._callsTo.get(qname);
+    if (!calls) {
+      const names = new Set([qname.slice(qname.lastIndexOf('.') + 1)]);
+      for (const [local, q] of this.imports.aliases) if (canonical(q) === qname) names.add(local);
+      for (const local of CONVENTIONAL_NAMES) if (canonical(conventionalModule(local)) === qname) names.add(local);
+      calls = [];
+      for (const name of names) for (const c of this.callsNamed(name)) if (this.callee(c) === qname) calls.push(c);
+      if (names.size > 1) calls.sort((x, y) => x.start - y.start);
+      this._callsTo.set(qname, calls);
+    }
+    return calls;
   }
 
   /** for/while loops in document order. */

@@ -35,16 +35,22 @@ export function findModuleClasses(a: Analysis): ModuleClass[] {
   for (const c of classes) {
     const name = c.child('name')?.text;
     if (!name || !names.has(name)) continue;
-    const layers = new Map<string, PyNode>();
-    for (const attr of a.scopes.selfAttrNames(c)) {
-      const values = a.scopes.selfAttr(c, attr);
-      const v = values[values.length - 1];
-      if (v) layers.set(attr, v);
-    }
-    const forward = methodsOf(c).find((m) => m.child('name')?.text === 'forward');
-    out.push({ name, node: c, layers, forward, returns: forward ? returnValues(forward) : [] });
+    // Read from the class's own statement only: kept between lints while that statement is unchanged.
+    out.push(a.perStatement(c, 'module-class', () => moduleClassOf(a, c, name)));
   }
   return out;
+}
+
+/** A class's layers, forward and forward's returns (all inside the class). */
+function moduleClassOf(a: Analysis, c: PyNode, name: string): ModuleClass {
+  const layers = new Map<string, PyNode>();
+  for (const attr of a.scopes.selfAttrNames(c)) {
+    const values = a.scopes.selfAttr(c, attr);
+    const v = values[values.length - 1];
+    if (v) layers.set(attr, v);
+  }
+  const forward = methodsOf(c).find((m) => m.child('name')?.text === 'forward');
+  return { name, node: c, layers, forward, returns: forward ? returnValues(forward) : [] };
 }
 
 /** Methods defined directly in a class body (decorated ones included). */

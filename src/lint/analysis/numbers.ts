@@ -122,7 +122,7 @@ function unnamedElsewhere(a: Analysis, fn: PyNode): boolean {
   if (answer === undefined) {
     const text = a.root.text;
     // `super(Net, self).__init__()` inside the class names it too.
-    answer = wordCount(text, name) - (text.match(new RegExp(`\\bsuper\\(\\s*${name}\\s*,`, 'g')) ?? []).length === 1;
+    answer = wordCount(text, name) - superCalls(a, text, name) === 1;
     known.set(name, answer);
   }
   return answer;
@@ -131,9 +131,37 @@ function unnamedElsewhere(a: Analysis, fn: PyNode): boolean {
 /** Per lint: the answers of unnamedElsewhere by name (each reads the whole text). */
 const unnamed = new WeakMap<Analysis, Map<string, boolean>>();
 
+/** Per lint: where `super(` follows a non-word character (one indexOf pass, shared by every name asked about). */
+const superStarts = new WeakMap<Analysis, number[]>();
+
+/**
+ * Matches of /\bsuper\(\s*Name\s*,/g in the text: the pattern tested only where `super(` starts (matches cannot
+ * overlap), instead of one regex pass over the whole text per name.
+ */
+function superCalls(a: Analysis, text: string, name: string): number {
+  let starts = superStarts.get(a);
+  if (!starts) {
+    starts = [];
+    for (let i = text.indexOf('super('); i !== -1; i = text.indexOf('super(', i + 6)) if (!isWord(text.charCodeAt(i - 1))) starts.push(i);
+    superStarts.set(a, starts);
+  }
+  if (starts.length === 0) return 0;
+  const re = new RegExp(`super\\(\\s*${name}\\s*,`, 'y');
+  let n = 0;
+  for (const i of starts) {
+    re.lastIndex = i;
+    if (re.test(text)) n++;
+  }
+  return n;
+}
+
+/** [0-9A-Za-z_]: what \w and \b of a regex count as a word character. */
+function isWord(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
 /** Occurrences of `word` as a whole word (indexOf: far cheaper than a regex over the file). */
 function wordCount(text: string, word: string): number {
-  const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
   let n = 0;
   for (let i = text.indexOf(word); i !== -1; i = text.indexOf(word, i + word.length)) {
     if (!isWord(text.charCodeAt(i - 1)) && !isWord(text.charCodeAt(i + word.length))) n++;

@@ -5,6 +5,7 @@ import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysi
 import { lastName } from './order';
 import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
+import { indexInto } from '../statements';
 import { trainingLoops } from './training';
 import { valueBefore } from './values';
 
@@ -27,21 +28,47 @@ export function runtimeFacts(a: Analysis): RuntimeFacts {
   let f = cache.get(a);
   if (f) return f;
   f = { seeded: false, cpuFallback: false, availabilityCheck: false, distributed: false, mainGuard: undefined };
-  for (const call of a.index.of('call')) {
-    const name = calleeName(call) ?? '';
-    if (/seed/i.test(name)) f.seeded = true;
-    if (name === 'is_available' || name === 'device_count') f.cpuFallback = f.availabilityCheck = true;
-    if (name === 'init_process_group' || name === 'set_device' || name === 'DistributedDataParallel' || name === 'DataParallel') f.distributed = true;
-  }
-  for (const s of a.index.of('string')) {
-    const v = stringValue(s);
-    if (v === 'cpu') f.cpuFallback = true;
-    if (v === 'LOCAL_RANK' || v === 'WORLD_SIZE') f.distributed = true;
+  // The statements the node index holds (an ERROR root holds none).
+  for (const top of a.root.type === 'module' ? a.root.children : []) {
+    if (!top.named && !top.hasError) continue;
+    const t = statementRuntime(top);
+    f.seeded ||= t.seeded;
+    f.cpuFallback ||= t.cpuFallback;
+    f.availabilityCheck ||= t.availabilityCheck;
+    f.distributed ||= t.distributed;
   }
   for (const i of a.index.of('if_statement')) {
     if (i.parent?.type === 'module' && /^__name__\s*==\s*['"]__main__['"]$/.test(i.child('condition')?.text ?? '')) f.mainGuard = i;
   }
   cache.set(a, f);
+  return f;
+}
+
+type StatementRuntime = Pick<RuntimeFacts, 'seeded' | 'cpuFallback' | 'availabilityCheck' | 'distributed'>;
+
+/** Per top-level statement node (kept while an incremental parse keeps it, with the same subtree): its calls' and strings' facts. */
+const statementRuntimes = new WeakMap<PyNode, StatementRuntime>();
+
+/** What the calls and strings of one top-level statement tell (the nodes the node index holds: `indexInto`). */
+function statementRuntime(top: PyNode): StatementRuntime {
+  let f = statementRuntimes.get(top);
+  if (f) return f;
+  f = { seeded: false, cpuFallback: false, availabilityCheck: false, distributed: false };
+  const nodes = new Map<string, PyNode[]>();
+  indexInto(top, nodes, []);
+  for (const call of nodes.get('call') ?? []) {
+    const name = calleeName(call) ?? '';
+    if (/seed/i.test(name)) f.seeded = true;
+    if (name === 'is_available' || name === 'device_count') f.cpuFallback = f.availabilityCheck = true;
+    if (name === 'init_process_group' || name === 'set_device' || name === 'DistributedDataParallel' || name === 'DataParallel') f.distributed = true;
+  }
+  for (const s of nodes.get('string') ?? []) {
+    const v = stringValue(s);
+    if (v === 'cpu') f.cpuFallback = true;
+    if (v === 'LOCAL_RANK' || v === 'WORLD_SIZE') f.distributed = true;
+  }
+  // A statement with an error holds tokens error recovery made up; they are rebuilt on each parse.
+  if (!top.hasError) statementRuntimes.set(top, f);
   return f;
 }
 

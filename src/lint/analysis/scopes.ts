@@ -60,21 +60,24 @@ export class Scopes {
    */
   static merge(parts: readonly Scopes[]): Scopes {
     const out = new Scopes();
+    const module = new Map<string, Binding[]>();
+    const addModule = (list: Binding[], name: string) => {
+      const all = module.get(name);
+      module.set(name, all ? all.concat(list) : list);
+    };
+    const addScope = (map: ScopeMap, scope: PyNode | null) => {
+      if (scope === null) {
+        if (!out.scopes.has(null)) out.scopes.set(null, module);
+        map.forEach(addModule);
+      } else out.scopes.set(scope, map); // a function belongs to one statement
+    };
+    const addAttrs = (attrs: Map<string, PyNode[]>, cls: PyNode) => out.selfAttrs.set(cls, attrs);
+    const addBound = (name: string) => out.bound.add(name);
+    // forEach, not for-of: no [key, value] array per entry (this runs over every statement's bindings on each lint).
     for (const part of parts) {
-      for (const [scope, map] of part.scopes) {
-        if (scope !== null) {
-          out.scopes.set(scope, map); // a function belongs to one statement
-          continue;
-        }
-        let module = out.scopes.get(null);
-        if (!module) out.scopes.set(null, (module = new Map()));
-        for (const [name, list] of map) {
-          const all = module.get(name);
-          module.set(name, all ? all.concat(list) : list);
-        }
-      }
-      for (const [cls, attrs] of part.selfAttrs) out.selfAttrs.set(cls, attrs);
-      for (const name of part.bound) out.bound.add(name);
+      part.scopes.forEach(addScope);
+      part.selfAttrs.forEach(addAttrs);
+      part.bound.forEach(addBound);
     }
     return out;
   }

@@ -1,4 +1,4 @@
-import { callsWithin, keywordArg, positionalArgs, type Analysis } from '../../analysis';
+import { callsWithin, keywordArg, positionalArgs, type Analysis, type ModuleClass } from '../../analysis';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -23,6 +23,33 @@ function biasFalse(layer: PyNode): RawFix | undefined {
   if (bias) return { title: 'Set bias=False', edits: [{ start: bias.start, end: bias.end, newText: 'False' }] };
   const last = layer.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment').pop();
   return last ? { title: 'Set bias=False', edits: [{ start: last.end, end: last.end, newText: ', bias=False' }] } : undefined;
+}
+
+/** The layers of a module class whose output its forward passes straight to a BatchNorm layer, in the order found. */
+function forwardBiasLayers(a: Analysis, m: ModuleClass): PyNode[] {
+  const forward = m.forward!;
+  const layerOf = (call: PyNode | undefined): PyNode | undefined => {
+    const f = call?.type === 'call' ? call.child('function') : undefined;
+    if (f?.type !== 'attribute' || f.child('object')?.text !== 'self') return undefined;
+    return m.layers.get(f.child('attribute')?.text ?? '');
+  };
+  const found: PyNode[] = [];
+  const check = (inner: PyNode | undefined, outer: PyNode | undefined) => {
+    const l1 = layerOf(inner);
+    const l2 = layerOf(outer);
+    if (l1 && l2 && biasLayer(a, l1) && isBatchNorm(a, l2) && !found.includes(l1)) found.push(l1);
+  };
+  for (const call of callsWithin(forward)) check(positionalArgs(call)[0], call);
+  const stmts = forward.child('body')?.namedChildren ?? [];
+  for (let i = 0; i + 1 < stmts.length; i++) {
+    const s1 = stmts[i]!.namedChildren[0];
+    const s2 = stmts[i + 1]!.namedChildren[0];
+    if (s1?.type !== 'assignment' || s2?.type !== 'assignment') continue;
+    const v = s1.child('left')?.text;
+    const next = s2.child('right');
+    if (v && next?.type === 'call' && positionalArgs(next)[0]?.text === v) check(s1.child('right'), next);
+  }
+  return found;
 }
 
 const MESSAGE = 'This layer\'s bias is cancelled by the BatchNorm that follows (it subtracts the mean). Pass bias=False.';
@@ -50,38 +77,15 @@ export const AR001: Rule = {
       ctx.report({ node: layer, message: MESSAGE, fixes: fix ? [fix] : undefined });
     };
     // nn.Sequential(conv, bn, ...)
-    for (const call of ctx.nodesOfType('call')) {
-      if (a.callee(call) !== 'torch.nn.Sequential') continue;
+    for (const call of a.callsTo('torch.nn.Sequential')) {
       const args = positionalArgs(call);
       for (let i = 0; i + 1 < args.length; i++) if (biasLayer(a, args[i]) && isBatchNorm(a, args[i + 1])) report(args[i]!);
     }
-    // forward: self.bn(self.conv(x)), or x = self.conv(x) followed by x = self.bn(x)
+    // forward: self.bn(self.conv(x)), or x = self.conv(x) followed by x = self.bn(x). Read from the class alone: kept
+    // per statement between lints.
     for (const m of a.modules) {
       if (!m.forward) continue;
-      const layerOf = (call: PyNode | undefined): PyNode | undefined => {
-        const f = call?.type === 'call' ? call.child('function') : undefined;
-        if (f?.type !== 'attribute' || f.child('object')?.text !== 'self') return undefined;
-        return m.layers.get(f.child('attribute')?.text ?? '');
-      };
-      const reported = new Set<PyNode>();
-      const check = (inner: PyNode | undefined, outer: PyNode | undefined) => {
-        const l1 = layerOf(inner);
-        const l2 = layerOf(outer);
-        if (l1 && l2 && biasLayer(a, l1) && isBatchNorm(a, l2) && !reported.has(l1)) {
-          reported.add(l1);
-          report(l1);
-        }
-      };
-      for (const call of callsWithin(m.forward)) check(positionalArgs(call)[0], call);
-      const stmts = m.forward.child('body')?.namedChildren ?? [];
-      for (let i = 0; i + 1 < stmts.length; i++) {
-        const s1 = stmts[i]!.namedChildren[0];
-        const s2 = stmts[i + 1]!.namedChildren[0];
-        if (s1?.type !== 'assignment' || s2?.type !== 'assignment') continue;
-        const v = s1.child('left')?.text;
-        const next = s2.child('right');
-        if (v && next?.type === 'call' && positionalArgs(next)[0]?.text === v) check(s1.child('right'), next);
-      }
+      for (const layer of a.perStatement(m.node, 'AR001-forward', () => forwardBiasLayers(a, m))) report(layer);
     }
   },
 };

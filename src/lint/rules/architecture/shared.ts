@@ -6,15 +6,31 @@ import type { PyNode } from '../../parser';
 import type { RawFix } from '../../types';
 import { valueBefore } from '../../analysis/values';
 
-/** Steps of every top-level nn.Sequential and every forward, deduplicated by the pair (site, prev site). */
-export function allSteps(a: Analysis): LayerStep[] {
+const stepsCache = new WeakMap<Analysis, readonly LayerStep[]>();
+
+/**
+ * Steps of every top-level nn.Sequential and every forward, deduplicated by the pair (site, prev site). Once per lint
+ * (several rules read them).
+ */
+export function allSteps(a: Analysis): readonly LayerStep[] {
+  let out = stepsCache.get(a);
+  if (!out) stepsCache.set(a, (out = collectSteps(a)));
+  return out;
+}
+
+function collectSteps(a: Analysis): LayerStep[] {
   const t = torchLayers(a);
-  const seen = new Set<string>();
+  // site start -> site end -> prev site starts (-1: none): numbers, no key string per step.
+  const seen = new Map<number, Map<number, Set<number>>>();
   const out: LayerStep[] = [];
   const add = (s: LayerStep) => {
-    const key = `${s.site.start}:${s.site.end}:${s.prev?.site.start ?? -1}`;
-    if (seen.has(key)) return;
-    seen.add(key);
+    let byEnd = seen.get(s.site.start);
+    if (!byEnd) seen.set(s.site.start, (byEnd = new Map()));
+    let prevs = byEnd.get(s.site.end);
+    if (!prevs) byEnd.set(s.site.end, (prevs = new Set()));
+    const prev = s.prev?.site.start ?? -1;
+    if (prevs.has(prev)) return;
+    prevs.add(prev);
     out.push(s);
   };
   for (const s of t.sequentials) s.steps.forEach(add);
@@ -102,9 +118,9 @@ function computeOnlyModel(a: Analysis): Source | undefined {
   const built = new Set<ModuleClass>();
   for (const call of a.index.of('call')) {
     const fn = call.child('function');
-    if (fn?.type !== 'identifier' || call.ancestor('class_definition')) continue;
+    if (fn?.type !== 'identifier') continue;
     const cls = a.moduleClass(fn.text);
-    if (cls) built.add(cls);
+    if (cls && !call.ancestor('class_definition')) built.add(cls);
   }
   return built.size === 1 ? { cls: [...built][0]! } : undefined;
 }

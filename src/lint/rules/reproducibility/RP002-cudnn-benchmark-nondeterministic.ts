@@ -8,7 +8,7 @@ const INTENT = /seed|determinis|reproduc/i;
 function asksForDeterminism(ctx: RuleContext): boolean {
   const a = ctx.analysis;
   if (ctx.nodesOfType('assignment').some((s) => s.child('right')?.text === 'True' && a.qname(s.child('left')) === 'torch.backends.cudnn.deterministic')) return true;
-  return ctx.nodesOfType('call').some((c) => a.callee(c) === 'torch.use_deterministic_algorithms' && positionalArgs(c)[0]?.text === 'True');
+  return a.callsTo('torch.use_deterministic_algorithms').some((c) => positionalArgs(c)[0]?.text === 'True');
 }
 
 /** The enclosing function is a seeding / reproducibility helper (`set_seed`, `make_deterministic`). */

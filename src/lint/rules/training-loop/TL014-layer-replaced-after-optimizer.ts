@@ -166,6 +166,23 @@ function buildsOf(a: Analysis, name: string): readonly OptimizerBuild[] {
   return m.get(name) ?? [];
 }
 
+const buildsByScope = new WeakMap<Analysis, Map<PyNode | null, OptimizerBuild[]>>();
+
+/** Optimizer builds by the function they are built in (null: module level), in document order. */
+function buildsIn(a: Analysis, scope: PyNode | null): readonly OptimizerBuild[] {
+  let m = buildsByScope.get(a);
+  if (!m) {
+    m = new Map();
+    for (const b of optimizerBuilds(a)) {
+      const list = m.get(b.scope);
+      if (list) list.push(b);
+      else m.set(b.scope, [b]);
+    }
+    buildsByScope.set(a, m);
+  }
+  return m.get(scope) ?? [];
+}
+
 /** `model = Net()` after `optimizer = optim.Adam(model.parameters())`, then `optimizer.step()`: the new model never trains. */
 function checkRebuiltModel(assignment: PyNode, name: string, ctx: RuleContext): void {
   const a = ctx.analysis;
@@ -245,15 +262,16 @@ export const TL014: Rule = {
     const left = assignment.child('left');
     if (left?.type === 'identifier') return checkRebuiltModel(assignment, left.text, ctx);
     if (left?.type !== 'attribute' && left?.type !== 'subscript') return;
+    const scope = enclosingFunction(assignment) ?? null;
+    // Most layers are built in an `__init__` no optimizer is built in: settled before reading the layer.
+    const inScope = buildsIn(ctx.analysis, scope);
+    if (inScope.length === 0) return;
     const right = assignment.child('right');
     if (right?.type !== 'call' || !isLayer(ctx.analysis.callee(right)) || !bringsParameters(right, ctx.analysis)) return;
-    const scope = enclosingFunction(assignment) ?? null;
     const sameScope = (n: PyNode) => (enclosingFunction(n) ?? null) === scope;
     const target = left.text;
     // The optimizers of this scope built from a model whose layer this assignment replaces.
-    const built = optimizerBuilds(ctx.analysis)
-      .filter((b) => b.scope === scope && (target.startsWith(b.model + '.') || target.startsWith(b.model + '[')))
-      .map((b) => b.call);
+    const built = inScope.filter((b) => target.startsWith(b.model + '.') || target.startsWith(b.model + '[')).map((b) => b.call);
     const before = built.filter((c) => c.end <= assignment.start);
     if (before.length === 0 || built.some((c) => c.start > assignment.end)) return; // none yet, or rebuilt afterwards
     if (ctx.analysis.callsNamed('add_param_group').some((c) => c.start > assignment.end && sameScope(c))) return;

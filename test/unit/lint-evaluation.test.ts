@@ -298,3 +298,23 @@ test('EV010: loss averaged over batches, samples counted, other denominators: fi
   assert.deepEqual(ids(`${HEADER}acc = correct / len(test_loader.dataset)\nacc2 = correct / total\nacc3 = correct / len(y_test)\n`, 'EV010'), []);
   assert.deepEqual(ids(`${HEADER}acc = correct / len(test_loader.sampler)\n`, 'EV010'), []);
 });
+
+test('EV001: model.eval() inside the evaluation loop, before the forward, counts', () => {
+  const code = (inLoop: string) => `${HEADER}
+model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.2), nn.Linear(8, 2))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(3):
+    model.train()
+    for x, y in train_loader:
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        for x, y in val_loader:
+            ${inLoop}
+            out = model(x)
+            print(F.cross_entropy(out, y).item())
+`;
+  assert.deepEqual(ids(code('model.eval()'), 'EV001'), []);
+  assert.deepEqual(ids(code('x = x.float()'), 'EV001'), ['EV001']);
+});

@@ -494,6 +494,8 @@ export const EV001: Rule = {
       }
       // A decoding loop of the model's own method (`self.decoder(y, state)` in `predict_step`): its caller sets the mode.
       if (hasEvalMode(a, e.fn, e.loop) || ev.modelsOwnLoop(e)) continue;
+      // `model.eval()` inside the loop, before each forward (every batch switches again: redundant, not wrong).
+      if (e.forwards.every((f) => enclosingFunction(f) === e.fn && evalCallBefore(a, e.fn, f))) continue;
       // Forwards in per-batch helpers: an eval() before the forward in the helper, or before a call leading to it.
       const via = e.via;
       if (via && e.forwards.every((f) => [...via.get(f)!, f].some((at) => evalCallBefore(a, enclosingFunction(at), at)))) continue;

@@ -1,6 +1,8 @@
 import { calleeName, keywordArg, peelConversions, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { lastIndexAt, type LastIndex } from '../../analysis/loopIndex';
+import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
-import { BATCH_ITERABLE } from '../../analysis/training';
+import { BATCH_ITERABLE, iteratesBatches } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -48,6 +50,137 @@ function countOverBatches(op: PyNode): { count: PyNode; loader: PyNode } | undef
   return count && { count, loader };
 }
 
+/** `total / count` (or `total /= count`) with a plain name below: the sum and the name (syntax only). */
+function sumOverName(op: PyNode): { sum: PyNode; name: PyNode } | undefined {
+  if (!op.children.some((c) => c.type === (op.type === 'augmented_assignment' ? '/=' : '/'))) return undefined;
+  const name = peelCasts(op.child('right'));
+  if (name?.type !== 'identifier') return undefined;
+  const sum = counted(op.child('left'));
+  return sum?.type === 'identifier' ? { sum, name } : undefined;
+}
+
+/** Whether `n` reads the identifier `name`. */
+function readsName(n: PyNode | undefined | null, name: string): boolean {
+  let hit = false;
+  n?.walk((x) => void (x.type === 'identifier' && x.text === name && (hit = true)));
+  return hit;
+}
+
+/**
+ * `sum += ...` in the loop's body on every iteration: not under a test of the index (`if i > 0:` skips a batch, so
+ * the index may be the right count), and not in a nested loop.
+ */
+function summedEachIteration(loop: PyNode, sum: string, index: string): boolean {
+  let found = false;
+  let skips = false;
+  loop.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || n.type === 'for_statement' || n.type === 'while_statement') return false;
+    if (n.type === 'augmented_assignment' && n.child('left')?.text === sum && n.children.some((c) => c.type === '+=')) {
+      found = true;
+      for (let p = n.parent; p && p !== loop; p = p.parent) if ((p.type === 'if_statement' || p.type === 'elif_clause') && readsName(p.child('condition'), index)) skips = true;
+    }
+    if (n.type === 'continue_statement') skips = true;
+  });
+  return found && !skips;
+}
+
+/** The source of the function around `n` (the module's at top level): for textual first tests before any analysis. */
+function enclosingText(n: PyNode): string {
+  let p = n;
+  while (p.parent && p.type !== 'function_definition') p = p.parent;
+  return p.text;
+}
+
+/** Textual first test: an enumerate loop, and `for name, ...` or `name = ...` in the function's text. */
+function mayBeIndex(text: string, name: string): boolean {
+  return text.includes('enumerate(') && (text.includes(`for ${name},`) || text.includes(`for (${name},`) || text.includes(`${name} = `));
+}
+
+/** A cheap first test: the name is a loop target (or parameter) where it is read, or set from another name. */
+function mayHoldIndex(a: Analysis, name: PyNode): boolean {
+  const v = a.scopes.valueAt(name.text, name);
+  // null: a loop target or a parameter, but not a name unpacked from a tuple (`total, n = 0, 0`).
+  return (v === null && !a.scopes.elementAt(name.text, name)) || v?.type === 'identifier';
+}
+
+/** A sum over a loop divided by the loop's last 0-based enumerate index (n - 1 for n batches): the loop, or undefined. */
+function overLastIndex(a: Analysis, op: PyNode): { sum: PyNode; name: PyNode; last: LastIndex } | undefined {
+  const found = sumOverName(op);
+  if (!found || !mayBeIndex(enclosingText(op), found.name.text) || !mayHoldIndex(a, found.name)) return undefined;
+  const last = lastIndexAt(found.name);
+  if (!last || !summedEachIteration(last.loop, found.sum.text, last.index)) return undefined;
+  return { ...found, last };
+}
+
+/** `acc / len(loader.dataset)` (or `/=`): the sum and the `.dataset` attribute (syntax only). */
+function sumOverSamples(op: PyNode): { sum: PyNode; dataset: PyNode } | undefined {
+  if (!op.children.some((c) => c.type === (op.type === 'augmented_assignment' ? '/=' : '/'))) return undefined;
+  const denominator = peelCasts(op.child('right'));
+  if (denominator?.type !== 'call' || denominator.child('function')?.text !== 'len') return undefined;
+  const dataset = positionalArgs(denominator)[0];
+  const loader = dataset?.type === 'attribute' && dataset.child('attribute')?.text === 'dataset' ? dataset.child('object') : undefined;
+  if (!loader || (loader.type !== 'identifier' && loader.type !== 'attribute') || !BATCH_ITERABLE.test(loader.text)) return undefined;
+  const sum = counted(op.child('left'));
+  return sum?.type === 'identifier' && dataset ? { sum, dataset } : undefined;
+}
+
+/** `acc += (pred == y).float().mean().item()`: a per-batch rate, not weighted by the batch size (`* y.size(0)`). */
+function addsUnweightedRate(a: Analysis, s: PyNode): boolean {
+  const right = peelCasts(s.child('right'));
+  if (!s.children.some((c) => c.type === '+=') || !right) return false;
+  if (right.type === 'binary_operator' && right.children.some((c) => c.type === '*')) return false;
+  let weighted = false;
+  right.walk((n) => void (n.type === 'binary_operator' && n.children.some((c) => c.type === '*') && (weighted = true)));
+  return !weighted && addsRate(a, right);
+}
+
+/** `correct / n_batches`, `correct / (i + 1)` (or `/=`): the counter and the denominator (syntax only). */
+function countOverCounter(op: PyNode): { count: PyNode; denominator: PyNode } | undefined {
+  if (!op.children.some((c) => c.type === (op.type === 'augmented_assignment' ? '/=' : '/'))) return undefined;
+  const denominator = peelCasts(op.child('right'));
+  const plusOne = denominator?.type === 'binary_operator' && denominator.children.some((c) => c.type === '+') && denominator.child('right')?.text === '1' && denominator.child('left')?.type === 'identifier';
+  if (denominator?.type !== 'identifier' && !plusOne) return undefined;
+  const count = counted(op.child('left'));
+  return count?.type === 'identifier' ? { count, denominator: denominator! } : undefined;
+}
+
+/** The nearest loop around `n` in its function. */
+function loopAround(n: PyNode): PyNode | undefined {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'function_definition' || p.type === 'lambda' || p.type === 'class_definition') return undefined;
+    if (p.type === 'for_statement' || p.type === 'while_statement') return p;
+  }
+  return undefined;
+}
+
+/**
+ * The loop over batches whose iterations a denominator counts: `n_batches += 1` (every addition of the name, in one
+ * loop over a loader), or `i + 1` after `for i, b in enumerate(loader)`. Undefined otherwise.
+ */
+function batchCounted(a: Analysis, denominator: PyNode, op: PyNode): PyNode | undefined {
+  let loop: PyNode | undefined;
+  // Textual first tests: `n_batches += 1` or an enumerate loop in the function.
+  const text = enclosingText(op);
+  const counts = denominator.type === 'identifier' ? text.includes(`${denominator.text} += 1`) || text.includes(`${denominator.text}+=1`) : text.includes('enumerate(');
+  if (!counts) return undefined;
+  if (denominator.type === 'identifier') {
+    const adds = additions(a, denominator, op);
+    if (adds.length === 0 || !adds.every((s) => s.children.some((c) => c.type === '+=') && s.child('right')?.text === '1')) return undefined;
+    loop = loopAround(adds[0]!);
+    if (!loop || !adds.every((s) => loopAround(s) === loop)) return undefined;
+  } else {
+    const index = denominator.child('left')!;
+    if (!mayBeIndex(text, index.text) || !mayHoldIndex(a, index)) return undefined;
+    loop = lastIndexAt(index)?.loop;
+  }
+  if (loop?.type !== 'for_statement' || !iteratesBatches(loop, a) || op.start < loop.end) return undefined;
+  let it = unparen(loop.child('right'));
+  while (it?.type === 'call' && /^(enumerate|tqdm)$/.test(calleeName(it) ?? '')) it = unparen(positionalArgs(it)[0]);
+  if (it?.type === 'attribute' && /^(dataset|sampler|indices)$/.test(it.child('attribute')?.text ?? '')) return undefined; // samples
+  if (it?.type === 'identifier' && (batchesOfOne(a, it) || parameterArguments(a, it)?.some((arg) => arg.type === 'identifier' && batchesOfOne(a, arg)))) return undefined;
+  return loop;
+}
+
 // Calls that keep a tensor's values (and so its comparison): `.float()`, `.view(-1)`, `.cpu()`.
 const KEEPS = /^(float|double|long|int|cpu|detach|reshape|view|flatten|contiguous|squeeze)$/;
 
@@ -76,10 +209,28 @@ function isHitSum(a: Analysis, n: PyNode | undefined): boolean {
   return a.callee(e) === 'torch.sum' ? isComparison(a, positionalArgs(e)[0]) : isComparison(a, receiver(e));
 }
 
+const byTarget = new WeakMap<Analysis, Map<string, PyNode[]>>();
+
+/** The file's augmented assignments by the text of their target, memoised: several divisions ask. */
+function augmentedByTarget(a: Analysis): Map<string, PyNode[]> {
+  let m = byTarget.get(a);
+  if (!m) {
+    m = new Map();
+    for (const s of a.index.of('augmented_assignment')) {
+      const t = s.child('left')?.text ?? '';
+      const list = m.get(t);
+      if (list) list.push(s);
+      else m.set(t, [s]);
+    }
+    byTarget.set(a, m);
+  }
+  return m;
+}
+
 /** The `name += ...` statements of the counter's scope (the division itself excluded). */
 function additions(a: Analysis, count: PyNode, op: PyNode): PyNode[] {
   const scope = scopeOf(count);
-  return a.index.of('augmented_assignment').filter((s) => s !== op && s.child('left')?.text === count.text && scopeOf(s) === scope);
+  return (augmentedByTarget(a).get(count.text) ?? []).filter((s) => s !== op && scopeOf(s) === scope);
 }
 
 /**
@@ -126,15 +277,57 @@ export const EV010: Rule = {
       'a factor of the batch size: accuracies above 100 % with large batches, plausible-looking but wrong numbers ' +
       'otherwise. Divide by the number of samples, `len(test_loader.dataset)` (or count them as you go). Averaging ' +
       'per-batch mean losses (or per-batch accuracies, `.float().mean()`) over `len(loader)` is fine; this rule only ' +
-      'looks at counts of correct predictions, divided with `/` or `/=`.',
+      'looks at counts of correct predictions, divided with `/` or `/=`. The same mix-up comes in other shapes: a count ' +
+      'of correct samples over a batch counter (`n_batches += 1`, `i + 1`); per-batch means summed and divided by ' +
+      '`len(loader.dataset)`; and a sum over `for i, b in enumerate(loader)` divided by `i` (or `count = i`) after the ' +
+      'loop, the last 0-based index, one less than the number of batches.',
     wrong: 'correct = 0\nfor x, y in test_loader:\n    correct += (model(x).argmax(dim=1) == y).sum().item()\naccuracy = correct / len(test_loader)',
     right: 'correct = 0\nfor x, y in test_loader:\n    correct += (model(x).argmax(dim=1) == y).sum().item()\naccuracy = correct / len(test_loader.dataset)',
     concept: 'Metrics: average over samples, not batches',
     fixable: true,
   },
   nodeTypes: ['binary_operator', 'augmented_assignment'],
-  candidate: { reads: [], test: (op) => countOverBatches(op) !== undefined },
+  candidate: { reads: [], test: (op) => countOverBatches(op) !== undefined || countOverCounter(op) !== undefined || sumOverSamples(op) !== undefined },
   visit(op, ctx) {
+    const byIndex = overLastIndex(ctx.analysis, op);
+    if (byIndex) {
+      const { sum, name, last } = byIndex;
+      const via = name.text === last.index ? '' : ` (set from ${last.index})`;
+      ctx.report({
+        node: op,
+        message: `${name.text}${via} is the last 0-based index of the loop, one less than the number of batches it summed ${sum.text} over: divide by ${name.text} + 1.`,
+        fixes: [{ title: `Divide by (${name.text} + 1)`, edits: [{ start: name.start, end: name.end, newText: `(${name.text} + 1)` }] }],
+      });
+      return;
+    }
+    const rates = sumOverSamples(op);
+    if (rates) {
+      const adds = additions(ctx.analysis, rates.sum, op);
+      // Every addition is a per-batch mean: the sum has one term per batch, not per sample.
+      if (adds.length > 0 && adds.every((s) => addsUnweightedRate(ctx.analysis, s))) {
+        const loader = rates.dataset.child('object')!;
+        ctx.report({
+          node: op,
+          message: `${rates.sum.text} adds one per-batch mean per batch but len(${rates.dataset.text}) counts samples: divide by len(${loader.text}), or add the per-batch counts instead.`,
+          fixes: [{ title: `Divide by len(${loader.text})`, edits: [{ start: loader.end, end: rates.dataset.end, newText: '' }] }],
+        });
+      }
+      return;
+    }
+    const byCounter = countOverCounter(op);
+    if (byCounter) {
+      const { count, denominator } = byCounter;
+      const loop = batchCounted(ctx.analysis, denominator, op);
+      if (!loop) return;
+      const adds = additions(ctx.analysis, count, op);
+      if (adds.some((s) => addsRate(ctx.analysis, s.child('right'))) || !adds.every((s) => loopAround(s) === loop)) return;
+      if (!(SAMPLE_COUNT.test(count.text) || countsHits(ctx.analysis, count, adds))) return;
+      ctx.report({
+        node: op,
+        message: `${count.text} counts samples but ${denominator.text} counts batches: divide by the number of samples (add y.size(0) per batch, or len(loader.dataset)).`,
+      });
+      return;
+    }
     const found = countOverBatches(op);
     if (!found) return;
     const { count, loader } = found;

@@ -1,4 +1,5 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { parameterArguments } from '../../analysis/parameters';
 import { anchorOf, elementBefore, valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -189,11 +190,26 @@ function hardLabels(a: Analysis, e: PyNode | undefined, depth = 0): Hard | undef
       const list = emptyListAt(a, x.text, x);
       if (list) return accumulated(a, x.text, list, depth);
       const v = valueBefore(a, x);
-      return v ? hardLabels(a, v, depth + 1) : undefined;
+      if (v) return hardLabels(a, v, depth + 1);
+      // A parameter (`def calculate_metrics(y_pred, y_true)`): hard labels when every call site in the file passes them.
+      return v === null ? fromEveryCaller(a, x, depth) : undefined;
     }
     default:
       return undefined;
   }
+}
+
+/** The hard labels every call site passes for the parameter `id` reads, or undefined when one passes something else. */
+function fromEveryCaller(a: Analysis, id: PyNode, depth: number): Hard | undefined {
+  const args = parameterArguments(a, id);
+  if (!args?.length) return undefined;
+  let found: Hard | undefined;
+  for (const arg of args) {
+    const h = hardLabels(a, arg, depth + 1);
+    if (!h) return undefined;
+    found ??= h;
+  }
+  return found;
 }
 
 /** The empty list a name holds at `at` (`preds = []`, or `preds, labels = [], []`), else undefined. */
@@ -252,6 +268,30 @@ function plainLabels(a: Analysis, call: PyNode): boolean {
   return y?.type === 'identifier' || y?.type === 'attribute' || y?.type === 'subscript';
 }
 
+// Name parts that say what a variable holds: predictions or scores, or the true labels.
+const PREDICTED = new Set(['pred', 'preds', 'prediction', 'predictions', 'predicted', 'hat', 'score', 'scores', 'prob', 'probs', 'proba', 'probas', 'probabilities', 'output', 'outputs', 'logits']);
+const TRUE = new Set(['true', 'label', 'labels', 'target', 'targets', 'gt', 'gts', 'truth', 'test', 'val', 'valid']);
+
+/** What a plain argument's name says it holds (`y_pred`, `all_preds`, `y_true`, `labels`, `y_test`), if clearly one. */
+function namedAs(a: Analysis, e: PyNode | undefined): 'predicted' | 'true' | undefined {
+  let x = strip(a, e);
+  if (x?.type === 'attribute') x = x.child('attribute') ?? undefined;
+  if (x?.type !== 'identifier') return undefined;
+  const parts = x.text.toLowerCase().split('_').filter(Boolean);
+  const predicted = parts.some((p) => PREDICTED.has(p));
+  // `y_test` / `y_val` are labels, but `test_preds` is not: the split names count only after `y`.
+  const labels = parts.at(-1) !== undefined && (['true', 'label', 'labels', 'target', 'targets', 'gt', 'gts', 'truth'].includes(parts.at(-1)!) || (parts[0] === 'y' && parts.length <= 2 && (parts.length === 1 || TRUE.has(parts[1]!))));
+  if (predicted === labels) return undefined;
+  return predicted ? 'predicted' : 'true';
+}
+
+/** `roc_auc_score(y_pred, y_true)`: sklearn's labels-then-scores order reversed, as the names say. */
+function swapped(a: Analysis, call: PyNode, m: Metric): boolean {
+  if (m.position !== 1 || !m.ranking) return false;
+  const pos = positionalArgs(call);
+  return pos.length >= 2 && namedAs(a, pos[0]) === 'predicted' && namedAs(a, pos[1]) === 'true';
+}
+
 function isCandidate(call: PyNode, a: Analysis): boolean {
   const m = metricOf(call, a);
   return !!m && scoreArg(call, m) !== undefined;
@@ -270,7 +310,8 @@ export const EV015: Rule = {
       "a classifier's `predict(X)`) they still return a number, but it measures a single threshold, usually far lower " +
       'than the model deserves (or a huge log loss), and nothing fails. Pass the scores: the positive-class probability ' +
       '(`probs[:, 1]`, `clf.predict_proba(X)[:, 1]`) or `decision_function(X)`. Taking column `[:, 0]` scores the negative ' +
-      'class and turns a binary AUC into 1 - AUC.',
+      'class and turns a binary AUC into 1 - AUC. The labels come first: `roc_auc_score(y_pred, y_true)` (as the names ' +
+      'say) ranks the labels by the predictions, a different number, or an error for real-valued scores.',
     wrong:
       'from sklearn.metrics import roc_auc_score\nwith torch.no_grad():\n    outputs = model(x_val)\n    preds = outputs.argmax(dim=1)\nauc = roc_auc_score(y_val.numpy(), preds.numpy())',
     right:
@@ -285,6 +326,16 @@ export const EV015: Rule = {
     const m = metricOf(call, a);
     const score = m && scoreArg(call, m);
     if (!m || !score) return;
+    if (swapped(a, call, m)) {
+      const [first, second] = positionalArgs(call) as [PyNode, PyNode];
+      const hardFirst = hardLabels(a, first);
+      const also = hardFirst ? `, and ${first.text} holds hard labels from ${hardFirst.how}: pass the scores (e.g. probabilities), not the 0/1 predictions` : '';
+      ctx.report({
+        node: first,
+        message: `${m.name}(${first.text}, ${second.text}) has its arguments swapped: the true labels come first, then the scores${also}.`,
+      });
+      return;
+    }
     const hard = hardLabels(a, score);
     if (hard) {
       const consequence = m.loss

@@ -1,6 +1,9 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { losses, type LossKind } from '../../analysis/losses';
+import { loadedDatasetClass } from '../../analysis/datasets';
+import { returnValues } from '../../analysis/modules';
 import { scopeOf } from '../../analysis/scopes';
+import { anchorOf, elementBefore, valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -28,9 +31,166 @@ function isOneHot(a: Analysis, e: PyNode): boolean {
   return e.type === 'call' && a.callee(e) === 'torch.nn.functional.one_hot';
 }
 
+interface OneHot {
+  /** Where the one-hot vectors are made. */
+  node: PyNode;
+  /** Integer-typed (`F.one_hot`, `.long()`, `dtype=torch.long`); float one-hot is a valid probability target for CE. */
+  integer: boolean;
+}
+
+const INT_DTYPE = /\b(long|int(8|16|32|64)?|uint8)\b|['"]int/;
+const FLOAT_DTYPE = /\b(float(16|32|64)?|double|half|bfloat16)\b|['"]float/;
+const KEEP_METHODS = new Set(['to', 'cuda', 'cpu', 'contiguous', 'squeeze', 'view', 'reshape', 'flatten', 'permute', 'transpose']);
+
+/** The dtype a `dtype=` argument (or `.to(torch.long)` / `.type(torch.float)`) sets; undefined when none or unknown. */
+function integerDtype(n: PyNode | undefined): boolean | undefined {
+  const t = n?.text ?? '';
+  if (INT_DTYPE.test(t)) return true;
+  return FLOAT_DTYPE.test(t) ? false : undefined;
+}
+
+/**
+ * Whether a target holds one-hot rows, and their dtype: `F.one_hot(y, C)`, `np.eye(C)[y]` / `torch.eye(C)[y]`,
+ * `to_categorical(y)`, through names, conversions (`.float()`, `.long()`, `torch.tensor(...)`) and the loader's batches
+ * when a Dataset of the file returns a one-hot label (`t = torch.zeros(C); t[y] = 1`).
+ */
+function oneHotOf(a: Analysis, expr: PyNode | undefined, steps = 0): OneHot | undefined {
+  const e = unparen(expr);
+  if (!e || steps > 8) return undefined;
+  if (e.type === 'identifier') {
+    const v = valueBefore(a, e);
+    if (v) return builtOneHot(a, e, v) ?? oneHotOf(a, v, steps + 1);
+    if (v !== null) return undefined;
+    // `x, y = x.to(dev), y.to(dev)`: the element of the tuple
+    const el = elementBefore(a, e);
+    if (el) {
+      const src = unparen(el.source);
+      const item = src?.type === 'tuple' || src?.type === 'expression_list' ? src.namedChildren[el.index] : undefined;
+      return item ? oneHotOf(a, item, steps + 1) : undefined;
+    }
+    return loopBound(a, e) ? loadedOneHot(a, e, steps) : undefined;
+  }
+  if (e.type === 'subscript') {
+    const v = unparen(e.child('value'));
+    const q = v?.type === 'call' ? a.callee(v) : undefined;
+    if (v && q && /^(numpy|torch)\.(eye|identity)$/.test(q)) return { node: e, integer: integerDtype(keywordArg(v, 'dtype')) === true };
+    return undefined;
+  }
+  if (e.type !== 'call') return undefined;
+  const q = a.callee(e);
+  if (q === 'torch.nn.functional.one_hot') return { node: e, integer: true };
+  if (/(^|\.)to_categorical$/.test(q ?? calleeName(e) ?? '')) return { node: e, integer: integerDtype(keywordArg(e, 'dtype')) === true };
+  if (q && /^torch\.(tensor|as_tensor|from_numpy|Tensor|FloatTensor|LongTensor)$/.test(q)) {
+    const inner = oneHotOf(a, positionalArgs(e)[0], steps + 1);
+    const dtype = q === 'torch.LongTensor' ? true : q === 'torch.FloatTensor' || q === 'torch.Tensor' ? false : integerDtype(keywordArg(e, 'dtype'));
+    return inner && { node: inner.node, integer: dtype ?? inner.integer };
+  }
+  if (q || e.child('function')?.type !== 'attribute') return undefined;
+  const m = calleeName(e) ?? '';
+  const cast = TO_INT.test(m) ? true : TO_FLOAT.test(m) ? false : m === 'to' || m === 'type' ? integerDtype(e.child('arguments') ?? undefined) : undefined;
+  if (cast === undefined && !KEEP_METHODS.has(m)) return undefined;
+  const inner = oneHotOf(a, receiver(e), steps + 1);
+  return inner && { node: inner.node, integer: cast ?? inner.integer };
+}
+
+/**
+ * `t = torch.zeros(C)` (or `np.zeros`) then `t[y] = 1` in the same function: a one-hot row built by hand. One
+ * dimension and one index only: `mask = torch.zeros(H, W); mask[box] = 1` is a mask of class indices.
+ */
+function builtOneHot(a: Analysis, id: PyNode, value: PyNode): OneHot | undefined {
+  const v = unparen(value);
+  const q = v?.type === 'call' ? a.callee(v) : undefined;
+  if (!v || !q || !/^(torch|numpy)\.zeros$/.test(q)) return undefined;
+  const dims = positionalArgs(v);
+  if (dims.length !== 1 || /^[([]/.test(dims[0]!.text)) return undefined;
+  const scope = id.ancestor('function_definition') ?? id.ancestor('module');
+  let set = false;
+  scope?.walk((n) => {
+    if (set || (n.type === 'function_definition' && n !== scope)) return false;
+    if (n.type !== 'assignment' || n.start < v.end || n.end > id.start) return;
+    const left = n.child('left');
+    const index = left?.type === 'subscript' ? left.namedChildren.slice(1) : [];
+    const single = index.length === 1 && index[0]!.type !== 'slice' && index[0]!.type !== 'tuple';
+    if (single && left!.child('value')?.text === id.text && /^1(\.0?)?$/.test(n.child('right')?.text ?? '')) set = true;
+  });
+  return set ? { node: v, integer: integerDtype(keywordArg(v, 'dtype')) === true } : undefined;
+}
+
+/**
+ * `for x, y in loader:` over `DataLoader(MyDs(...))`: the one-hot label every `return` of MyDs.__getitem__ gives at
+ * y's position (also `for i, (x, y) in enumerate(loader)`).
+ */
+function loadedOneHot(a: Analysis, id: PyNode, steps: number): OneHot | undefined {
+  const loop = loopBinding(id);
+  if (!loop) return undefined;
+  let it = unparen(loop.iterable);
+  if (it?.type === 'identifier') it = unparen(a.scopes.valueAt(it.text, it) ?? undefined);
+  if (it?.type !== 'call' || !/DataLoader$/.test(a.callee(it) ?? calleeName(it) ?? '')) return undefined;
+  const ds = loadedDatasetClass(it, a);
+  const returns = ds ? returnValues(ds.getitem) : [];
+  if (!returns.length) return undefined;
+  let found: OneHot | undefined;
+  for (const r of returns) {
+    const items = unparen(r);
+    const item = items?.type === 'tuple' || items?.type === 'expression_list' ? items.namedChildren[loop.index] : undefined;
+    const oh = item && oneHotOf(a, item, steps + 1);
+    if (!oh) return undefined;
+    found = found ? { node: found.node, integer: found.integer && oh.integer } : oh;
+  }
+  return found;
+}
+
+/** Whether the binding of `id` where it is read is a `for` loop's target (not a later assignment or a parameter). */
+function loopBound(a: Analysis, id: PyNode): boolean {
+  const loop = loopBinding(id);
+  if (!loop) return false;
+  const stmt = loop.iterable.ancestor('for_statement');
+  const at = anchorOf(id);
+  // the nearest binding of the name is the loop's: no assignment of it in the body before the read
+  let rebound = false;
+  stmt?.child('body')?.walk((n) => {
+    if (rebound || n.start >= at.start) return false;
+    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement') {
+      n.child('left')?.walk((c) => void (c.type === 'identifier' && c.text === id.text && (rebound = true)));
+    }
+  });
+  return !rebound && valueBefore(a, id) === null && !elementBefore(a, id);
+}
+
+/** The loop that binds `id` as an element of its batch, and which element: `for x, y in it` / `for i, (x, y) in enumerate(it)`. */
+function loopBinding(id: PyNode): { iterable: PyNode; index: number } | undefined {
+  for (let p = id.parent; p; p = p.parent) {
+    if (p.type === 'function_definition' || p.type === 'module') return undefined;
+    if (p.type !== 'for_statement') continue;
+    let left = p.child('left');
+    let right = unparen(p.child('right'));
+    if (right?.type === 'call' && calleeName(right) === 'enumerate' && (left?.type === 'pattern_list' || left?.type === 'tuple_pattern') && left.namedChildren.length === 2) {
+      left = unparen(left.namedChildren[1]);
+      right = positionalArgs(right)[0];
+    }
+    if ((left?.type !== 'pattern_list' && left?.type !== 'tuple_pattern') || !right) continue;
+    const index = left.namedChildren.findIndex((c) => c.type === 'identifier' && c.text === id.text);
+    if (index >= 0) return { iterable: right, index };
+  }
+  return undefined;
+}
+
+/** One-hot rows made elsewhere: integer ones are never a valid target; float ones are CE probabilities only. */
+function oneHotTarget(a: Analysis, kind: LossKind, target: PyNode): Problem | undefined {
+  if (kind !== 'nll' && kind !== 'cross_entropy') return undefined;
+  const oh = oneHotOf(a, target);
+  if (!oh || (kind === 'cross_entropy' && !oh.integer)) return undefined;
+  const name = kind === 'nll' ? 'NLLLoss' : 'CrossEntropyLoss';
+  return {
+    node: target,
+    message: `${name} gets one-hot targets (${oh.integer ? 'integer ' : ''}rows made by ${shortText(oh.node)}); it expects class indices of shape [N]. Pass the indices (e.g. ${shortText(target)}.argmax(dim=1))${kind === 'cross_entropy' ? ' or float probabilities' : ''}.`,
+  };
+}
+
 function check(a: Analysis, kind: LossKind, target: PyNode): Problem | undefined {
   const r = resolve(a, target);
-  if (!r) return undefined;
+  if (!r) return oneHotTarget(a, kind, target);
   const e = r.expr;
   const method = e.type === 'call' && e.child('function')?.type === 'attribute' && !a.qname(e.child('function')) ? calleeName(e) : undefined;
   const inner = method ? unparen(receiver(e)) : undefined;
@@ -67,7 +227,7 @@ function check(a: Analysis, kind: LossKind, target: PyNode): Problem | undefined
         };
       }
     }
-    return undefined;
+    return oneHotTarget(a, kind, target);
   }
   // BCE / BCEWithLogits: float targets of the input's shape.
   if (method && TO_INT.test(method) && inner) {
@@ -80,6 +240,11 @@ function check(a: Analysis, kind: LossKind, target: PyNode): Problem | undefined
     };
   }
   return undefined;
+}
+
+function shortText(n: PyNode): string {
+  const t = n.text.replace(/\s+/g, ' ');
+  return t.length > 40 ? `${t.slice(0, 37)}...` : t;
 }
 
 const SPARSE_LOSS = /^['"]sparse_categorical_crossentropy['"]$|SparseCategoricalCrossentropy\(/;
@@ -140,7 +305,9 @@ export const LS005: Rule = {
       'class probabilities of the input\'s shape, `NLLLoss` does not. `BCELoss` / `BCEWithLogitsLoss` take **float** targets. ' +
       'Mixing them up (passing `F.one_hot(y)`, `y.float()` to NLLLoss, `y.long()` to BCE, or `t.max(1)[0]`, the values, where ' +
       '`t.max(1)[1]`, the indices, was meant) either raises a shape/dtype error or silently trains against the wrong labels. ' +
-      'Descent reports only conversions it can see in the file.',
+      'One-hot rows are followed from `F.one_hot`, `np.eye(C)[y]`, `to_categorical` and a Dataset of the file that builds ' +
+      'them (`t = torch.zeros(C); t[y] = 1`): reported for `NLLLoss` always, for `CrossEntropyLoss` only when they are ' +
+      'integer-typed (float one-hot rows are valid probabilities). Descent reports only conversions it can see in the file.',
     wrong: 'criterion = nn.BCEWithLogitsLoss()\nloss = criterion(model(x).squeeze(1), y.long())',
     right: 'criterion = nn.BCEWithLogitsLoss()\nloss = criterion(model(x).squeeze(1), y.float())',
     concept: 'Loss functions: targets as class indices, probabilities or binary labels',

@@ -1,7 +1,8 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { isBackpropagated } from '../../analysis/order';
+import { gradOffRegion, isBackpropagated, operatorOf } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
-import { isBackward } from '../../analysis/training';
+import { gradientStatus, type GradientCut } from '../../analysis/gradientCuts';
+import { backwardTensor, isBackward } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -201,6 +202,93 @@ function forcedName(asg: PyNode, a: Analysis): string | undefined {
   return name && /loss|cost/i.test(name) ? name : undefined;
 }
 
+/** `+=` / `-=` of `name` in `scope` between two offsets: more terms of the same sum. */
+function addedTerms(a: Analysis, scope: PyNode, name: string, from: number, to: number): PyNode[] {
+  const out: PyNode[] = [];
+  for (const n of a.index.of('augmented_assignment')) {
+    if (n.start < from || n.end > to || n.child('left')?.text !== name) continue;
+    if ((n.ancestor('function_definition') ?? n.ancestor('module')) !== scope) continue;
+    const op = operatorOf(n);
+    const right = n.child('right');
+    if ((op === '+=' || op === '-=') && right) out.push(right);
+  }
+  return out;
+}
+
+/**
+ * The terms summed into the tensor a backward call back-propagates: `a + b - c`, through a name bound to a sum and the
+ * `loss += term` that follow its binding. A product is one term (a weight times a term is still that term).
+ */
+function lossTerms(a: Analysis, expr: PyNode | undefined, at: PyNode, depth = 0): PyNode[] {
+  const e = unparen(expr);
+  if (!e) return [];
+  if (e.type === 'binary_operator' && (operatorOf(e) === '+' || operatorOf(e) === '-')) return [...lossTerms(a, e.child('left'), at, depth), ...lossTerms(a, e.child('right'), at, depth)];
+  if (e.type !== 'identifier' || depth > 2) return [e];
+  const terms = nameTerms(a, e, at, depth);
+  if (terms) return terms;
+  // `loss = criterion(out, y)`: a loss call, checked where it is (and the common case: answered without reading the scope)
+  const v = unparen(a.scopes.valueAt(e.text, at) ?? undefined);
+  return [v && isLossCall(a, v) ? v : e];
+}
+
+/** The terms a name holds at `at`: its binding's (when a sum or followed by `+=`), `loss += t` adding `t`. */
+function nameTerms(a: Analysis, id: PyNode, at: PyNode, depth: number): PyNode[] | undefined {
+  const v = unparen(a.scopes.valueAt(id.text, at) ?? undefined);
+  const binding = v?.parent;
+  const scope = at.ancestor('function_definition') ?? at.ancestor('module');
+  if (!v || !binding || !scope) return undefined;
+  if (binding.type === 'augmented_assignment') {
+    const op = operatorOf(binding);
+    if (op !== '+=' && op !== '-=') return undefined;
+    return [...(nameTerms(a, id, binding, depth + 1) ?? [id]), ...lossTerms(a, v, binding, depth + 1)];
+  }
+  if (binding.type !== 'assignment') return undefined;
+  const added = addedTerms(a, scope, id.text, binding.end, at.start);
+  const sum = v.type === 'binary_operator' && (operatorOf(v) === '+' || operatorOf(v) === '-');
+  if (!sum && !added.length) return undefined;
+  return [...(sum ? lossTerms(a, v, binding, depth + 1) : [v]), ...added.flatMap((t) => lossTerms(a, t, t, depth + 1))];
+}
+
+/** A term that is itself a loss call: its input is checked where the call is (the loss-call part of the rule). */
+function isLossCall(a: Analysis, term: PyNode): boolean {
+  return term.type === 'call' && (isLossCallee(a, term.child('function')) || unresolvedLoss(a, term.child('function')));
+}
+
+function shortText(n: PyNode): string {
+  const t = n.text.replace(/\s+/g, ' ');
+  return t.length > 50 ? `${t.slice(0, 47)}...` : t;
+}
+
+/** Terms of a back-propagated loss that carry no gradient: argmax/round/threshold/.item()/no_grad all the way down. */
+function gradientFreeTerms(call: PyNode, ctx: RuleContext): void {
+  const a = ctx.analysis;
+  const tensor = backwardTensor(call);
+  if (!tensor || gradOffRegion(a, call)) return;
+  const terms = [...new Set(lossTerms(a, tensor, call))];
+  for (const term of terms) {
+    if (isLossCall(a, term)) continue;
+    const s = gradientStatus(a, term);
+    if (typeof s !== 'object') continue;
+    if (terms.length === 1) {
+      if (forcedByName(a, term)) continue;
+      ctx.report({ node: term, message: `The loss passed to backward() has no gradient: it goes through ${describe(s)}. backward() raises or trains nothing; compute the loss from the model's raw output with differentiable ops.` });
+    } else {
+      ctx.report({ node: term, message: `The loss term ${shortText(term)} has no gradient: it goes through ${describe(s)}, so it (and its weight) does not train the model. Build it from differentiable ops (probabilities, not argmax/thresholds) or leave it out.` });
+    }
+  }
+}
+
+function describe(cut: GradientCut): string {
+  return cut.node.text.length > 50 || cut.what === 'torch.no_grad()' ? cut.what : `${cut.what} in ${shortText(cut.node)}`;
+}
+
+/** A name bound by an assignment that forces requires_grad (reported by that part of the rule). */
+function forcedByName(a: Analysis, term: PyNode): boolean {
+  if (term.type !== 'identifier') return false;
+  const v = a.scopes.valueAt(term.text, term);
+  return v?.parent?.type === 'assignment' && forcedName(v.parent, a) !== undefined;
+}
+
 export const TL007: Rule = {
   meta: {
     id: 'TL007',
@@ -214,7 +302,10 @@ export const TL007: Rule = {
       'raises on `backward()` ("does not require grad") or back-propagates nothing into the model, so the weights never ' +
       'change. Compute the loss on the raw logits and keep argmax/round for metrics. Descent reports it only when that loss ' +
       'is the one `backward()` is called on, and for a loss it cannot see (a `loss_fn` / `criterion` passed in or imported) ' +
-      'only when the cut is applied to a model\'s output.',
+      'only when the cut is applied to a model\'s output. It also reports a term added into the back-propagated loss ' +
+      '(`loss = ce + beta * penalty`, `loss += term`), or the whole loss, when every path from it to the model goes ' +
+      'through such a cut (followed through the file\'s functions, methods and attributes): that term adds a constant, ' +
+      'so it and its weight have no effect on training.',
     wrong: 'criterion = nn.MSELoss()\nout = model(x)\npred = out.argmax(dim=1)\nloss = criterion(pred.float(), y)\nloss.backward()',
     right: 'criterion = nn.CrossEntropyLoss()\nout = model(x)\nloss = criterion(out, y)\nloss.backward()\npred = out.argmax(dim=1)  # metrics only',
     concept: 'Autograd: only differentiable operations pass gradients back to the weights',
@@ -225,11 +316,12 @@ export const TL007: Rule = {
   candidate: {
     reads: ['imports', 'scopes'],
     test: (n, ctx) =>
-      n.type === 'assignment' ? forcedName(n, ctx.analysis) !== undefined : isLossCallee(ctx.analysis, n.child('function')) || mayBeUnresolvedLoss(ctx.analysis, n.child('function')),
+      n.type === 'assignment' ? forcedName(n, ctx.analysis) !== undefined : isBackward(n) || isLossCallee(ctx.analysis, n.child('function')) || mayBeUnresolvedLoss(ctx.analysis, n.child('function')),
   },
   visit(call, ctx) {
     const a = ctx.analysis;
     if (call.type === 'assignment') return forcedRequiresGrad(call, ctx);
+    if (isBackward(call)) return gradientFreeTerms(call, ctx);
     const known = isLossCallee(a, call.child('function'));
     if (!known && !unresolvedLoss(a, call.child('function'))) return;
     const input = positionalArgs(call)[0] ?? keywordArg(call, 'input');

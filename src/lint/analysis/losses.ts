@@ -1,7 +1,7 @@
 // Loss calls and what flows into them: `criterion(out, y)` with `criterion = nn.CrossEntropyLoss()`,
 // `F.cross_entropy(out, y)`, `nn.NLLLoss()(out, y)`, `self.loss_fn(out, y)`, `loss_fn = F.nll_loss`.
 import type { PyNode } from '../parser';
-import { keywordArg, positionalArgs, unparen, type Analysis } from './index';
+import { keywordArg, positionalArgs, topStatementOf, unparen, type Analysis } from './index';
 import { OutputFlow } from './outputs';
 import { parameterArguments } from './parameters';
 import { reachingBefore, statementOf } from './reaching';
@@ -46,6 +46,11 @@ export class Losses {
   private cached?: LossCall[];
   private readonly resolving = new Set<readonly PyNode[]>();
   private readonly byArguments = new Map<readonly PyNode[], Resolved | undefined>();
+  /**
+   * While set, `resolve` answers for `candidates`: it reads no call site and no other statement's class, and notes
+   * (`escaped`) where the answer would need them.
+   */
+  private local: { top: PyNode; escaped: boolean } | undefined;
 
   constructor(private readonly a: Analysis) {
     this.flow = new OutputFlow(a);
@@ -54,7 +59,7 @@ export class Losses {
   get calls(): LossCall[] {
     if (!this.cached) {
       this.cached = [];
-      for (const call of this.a.index.of('call')) {
+      for (const call of this.candidates()) {
         const loss = this.resolve(calledObject(call.child('function')), 0);
         if (!loss) continue; // most calls are not losses: skip reading their arguments
         const input = positionalArgs(call)[0] ?? keywordArg(call, 'input');
@@ -62,6 +67,35 @@ export class Losses {
       }
     }
     return this.cached;
+  }
+
+  /**
+   * The calls that may be losses, in document order: per top-level statement, those whose callee resolves to a loss
+   * from the statement alone, or would need what a call site passes (a parameter). Kept between lints by statement
+   * (`perStatement`), so an edit re-resolves only the calls of the statement it changed; the others are resolved
+   * on each lint, since a call site elsewhere may have changed.
+   */
+  private candidates(): PyNode[] {
+    const calls = this.a.index.of('call');
+    const out: PyNode[] = [];
+    for (const top of this.a.root.children) {
+      const found = this.a.perStatement(top, 'lossCandidates', () => this.localCandidates(top, callsOfStatement(calls, top)));
+      for (const c of found) out.push(c);
+    }
+    return out;
+  }
+
+  private localCandidates(top: PyNode, calls: readonly PyNode[]): PyNode[] {
+    const out: PyNode[] = [];
+    for (const call of calls) {
+      this.local = { top, escaped: false };
+      try {
+        if (this.resolve(calledObject(call.child('function')), 0) || this.local.escaped) out.push(call);
+      } finally {
+        this.local = undefined;
+      }
+    }
+    return out;
   }
 
   /** The loss a callee stands for: a loss function, a loss module instance, or a name bound to either. */
@@ -83,7 +117,10 @@ export class Losses {
       // valueBefore: `criterion = criterion.cuda()` reads the binding before its own statement.
       const v = valueBefore(this.a, c);
       // null: a parameter, or a name bound by `def` / `class` (which are not worth the call-site lookup).
-      if (v === null) return this.a.functions.has(c.text) ? undefined : this.parameterLoss(c, depth);
+      if (v === null) {
+        if (this.local) return void (this.local.escaped = true);
+        return this.a.functions.has(c.text) ? undefined : this.parameterLoss(c, depth);
+      }
       const loss = v ? this.resolve(v, depth + 1) : undefined;
       return loss && this.everyBranch(c, v!, loss, depth);
     }
@@ -91,6 +128,8 @@ export class Losses {
       const cls = c.ancestor('class_definition');
       const attr = c.child('attribute')?.text;
       if (!cls || !attr) return undefined;
+      // Another statement's class may have changed around the binding that led here.
+      if (this.local && topStatementOf(cls) !== this.local.top) return void (this.local.escaped = true);
       return agree(this.a.scopes.selfAttr(cls, attr).map((v) => this.resolve(v, depth + 1)));
     }
     return undefined;
@@ -101,6 +140,7 @@ export class Losses {
    * nn.CTCLoss() else: criterion = nn.CrossEntropyLoss()` is not known to be either.
    */
   private everyBranch(id: PyNode, nearest: PyNode, loss: Resolved, depth: number): Resolved | undefined {
+    if (this.local) return loss; // a candidate: the other branches may read other statements
     const stmt = statementOf(id);
     const defs = stmt && reachingBefore(id.text, stmt);
     if (!defs || defs.length < 2 || defs.some((d) => !d.value || d.index !== undefined)) return loss;
@@ -119,6 +159,20 @@ export class Losses {
     this.byArguments.set(args, loss);
     return loss;
   }
+}
+
+/** The run of the calls of `top` in the file's calls (in document order: a statement's calls are contiguous). */
+function callsOfStatement(calls: readonly PyNode[], top: PyNode): readonly PyNode[] {
+  let lo = 0;
+  let hi = calls.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (calls[mid]!.start < top.start) lo = mid + 1;
+    else hi = mid;
+  }
+  let end = lo;
+  while (end < calls.length && calls[end]!.start < top.end) end++;
+  return calls.slice(lo, end);
 }
 
 /** `criterion.forward(out, y)` and `criterion.__call__(out, y)` call the loss as `criterion(out, y)` does. */

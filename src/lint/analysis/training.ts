@@ -484,9 +484,9 @@ export class TrainingLoops {
    * outside loops, backpropagates and steps an optimizer: one call is one training step.
    */
   stepFunctionOf(call: PyNode): PyNode | undefined {
-    const fn = call.child('function');
-    if (fn?.type !== 'identifier') return undefined;
-    const defs = this.a.functions.get(fn.text);
+    if (call.child('function')?.type !== 'identifier') return undefined;
+    // The memoised name: no new string per call of every loop on each lint.
+    const defs = this.a.functions.get(calleeName(call)!);
     if (defs?.length !== 1) return undefined;
     const def = defs[0]!;
     if (def.parent?.parent?.type === 'class_definition') return undefined;

@@ -1,6 +1,7 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { parameterArguments } from '../../analysis/parameters';
 import { anchorOf, elementBefore, valueBefore } from '../../analysis/values';
+import { namedAs, strip } from '../../analysis/metricArguments';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -46,27 +47,6 @@ function scoreArg(call: PyNode, m: Metric): PyNode | undefined {
     if (v) return v;
   }
   return undefined;
-}
-
-// Methods that keep what a value holds (a copy, a move, a cast, a reshape).
-const KEEP = new Set(['cpu', 'cuda', 'to', 'detach', 'numpy', 'tolist', 'float', 'int', 'long', 'double', 'half', 'bool', 'squeeze', 'flatten', 'ravel', 'reshape', 'view', 'contiguous', 'clone', 'astype', 'type']);
-// Functions whose first argument's values they keep (an array of hard labels is still hard labels).
-const KEEP_FN = new Set(['numpy.array', 'numpy.asarray', 'numpy.concatenate', 'numpy.hstack', 'numpy.ravel', 'numpy.squeeze', 'torch.tensor', 'torch.as_tensor', 'torch.from_numpy', 'torch.cat', 'torch.concat', 'torch.squeeze', 'torch.flatten']);
-
-/** Strips parentheses, `.data` and value-keeping wrappers: `np.array(preds.cpu().numpy())` -> `preds`. */
-function strip(a: Analysis, e: PyNode | undefined): PyNode | undefined {
-  let x = unparen(e);
-  for (let i = 0; i < 12 && x; i++) {
-    if (x.type === 'attribute' && x.child('attribute')?.text === 'data') x = unparen(x.child('object'));
-    else if (x.type === 'call') {
-      const f = x.child('function');
-      const q = a.callee(x);
-      if (f?.type === 'attribute' && q === undefined && KEEP.has(calleeName(x) ?? '')) x = unparen(f.child('object'));
-      else if (q && KEEP_FN.has(q) && positionalArgs(x).length >= 1) x = unparen(positionalArgs(x)[0]);
-      else return x;
-    } else return x;
-  }
-  return x;
 }
 
 const CLASSIFIER =
@@ -266,23 +246,6 @@ function negativeColumn(a: Analysis, e: PyNode | undefined, depth = 0): boolean 
 function plainLabels(a: Analysis, call: PyNode): boolean {
   const y = strip(a, positionalArgs(call)[0] ?? keywordArg(call, 'y_true'));
   return y?.type === 'identifier' || y?.type === 'attribute' || y?.type === 'subscript';
-}
-
-// Name parts that say what a variable holds: predictions or scores, or the true labels.
-const PREDICTED = new Set(['pred', 'preds', 'prediction', 'predictions', 'predicted', 'hat', 'score', 'scores', 'prob', 'probs', 'proba', 'probas', 'probabilities', 'output', 'outputs', 'logits']);
-const TRUE = new Set(['true', 'label', 'labels', 'target', 'targets', 'gt', 'gts', 'truth', 'test', 'val', 'valid']);
-
-/** What a plain argument's name says it holds (`y_pred`, `all_preds`, `y_true`, `labels`, `y_test`), if clearly one. */
-function namedAs(a: Analysis, e: PyNode | undefined): 'predicted' | 'true' | undefined {
-  let x = strip(a, e);
-  if (x?.type === 'attribute') x = x.child('attribute') ?? undefined;
-  if (x?.type !== 'identifier') return undefined;
-  const parts = x.text.toLowerCase().split('_').filter(Boolean);
-  const predicted = parts.some((p) => PREDICTED.has(p));
-  // `y_test` / `y_val` are labels, but `test_preds` is not: the split names count only after `y`.
-  const labels = parts.at(-1) !== undefined && (['true', 'label', 'labels', 'target', 'targets', 'gt', 'gts', 'truth'].includes(parts.at(-1)!) || (parts[0] === 'y' && parts.length <= 2 && (parts.length === 1 || TRUE.has(parts[1]!))));
-  if (predicted === labels) return undefined;
-  return predicted ? 'predicted' : 'true';
 }
 
 /** `roc_auc_score(y_pred, y_true)`: sklearn's labels-then-scores order reversed, as the names say. */

@@ -16,5 +16,6 @@ import { EV013 } from './EV013-sample-count-after-batch-loop';
 import { EV014 } from './EV014-metric-never-reset';
 import { EV015 } from './EV015-ranking-metric-on-hard-labels';
 import { EV016 } from './EV016-metric-from-last-batch';
+import { EV017 } from './EV017-metric-arguments-swapped';
 
-export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010, EV011, EV012, EV013, EV014, EV015, EV016];
+export const evaluationRules: readonly Rule[] = [EV001, EV002, EV003, EV004, EV005, EV006, EV007, EV008, EV009, EV010, EV011, EV012, EV013, EV014, EV015, EV016, EV017];

@@ -41,7 +41,9 @@ print(f"test accuracy: {test_acc:.3f}")
 test('EV016 look-alikes: accumulated, appended, re-assigned after the loop, one batch, training loops, loss', () => {
   // Accumulated in the loop.
   assert.deepEqual(ids(evaluate('acc = (outputs.argmax(1) == labels).float().mean()\naccs.append(acc)', '    return sum(accs) / len(accs)'), 'EV016'), []);
-  assert.deepEqual(ids(evaluate('acc = (outputs.argmax(1) == labels).float().mean()\ntotal_acc += acc', '    return acc'), 'EV016'), []);
+  assert.deepEqual(ids(evaluate('acc = (outputs.argmax(1) == labels).float().mean()\ntotal_acc += acc', '    return total_acc / len(loader)'), 'EV016'), []);
+  // ...but returning the raw last value next to the unused total is the mistake itself.
+  assert.deepEqual(ids(evaluate('acc = (outputs.argmax(1) == labels).float().mean()\ntotal_acc += acc', '    return acc'), 'EV016'), ['EV016']);
   assert.deepEqual(ids(evaluate('correct = correct + (outputs.argmax(1) == labels).sum()', '    return correct'), 'EV016'), []);
   // A stateful metric: the value after the loop is computed again.
   assert.deepEqual(ids(evaluate('acc = metric(outputs, labels)', '    acc = metric.compute()\n    return acc'), 'EV016'), []);
@@ -73,4 +75,28 @@ print(acc)
   // A loss is not a whole-set metric name; a constant is not per batch.
   assert.deepEqual(ids(evaluate('loss = criterion(outputs, labels)', '    return loss'), 'EV016'), []);
   assert.deepEqual(ids(evaluate('acc = 0.0', '    return acc'), 'EV016'), []);
+});
+
+test('EV016: summed into another container, yet the raw last value is what the function returns', () => {
+  const code = (tail: string) => `import numpy as np
+import torch
+
+
+def evaluate(model, val_loader):
+    model.eval()
+    totals = []
+    n = 0
+    with torch.no_grad():
+        for x, y in val_loader:
+            out = model(x)
+            acc = (out.argmax(1) == y).float().mean().item()
+            totals.append(np.array([acc]) * len(y))
+            n += len(y)
+    avg = np.sum(totals, 0) / n
+    ${tail}
+`;
+  assert.deepEqual(ids(code('return avg, acc'), 'EV016'), ['EV016']);
+  // The aggregate is what comes out; a print of the last value is only shown.
+  assert.deepEqual(ids(code('return avg'), 'EV016'), []);
+  assert.deepEqual(ids(code('print(acc)\n    return avg'), 'EV016'), []);
 });

@@ -55,14 +55,18 @@ function isAssignedName(id: PyNode): boolean {
   return (p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.child('left') === target;
 }
 
-/** Whether the loop uses the metric for anything but showing it: `accs.append(acc)`, `total += acc`, `best = acc`. */
-function accumulatedInLoop(loop: PyNode, name: string, own: PyNode): boolean {
+/**
+ * How the loop uses the metric besides showing it: 'itself' (`acc = acc + x`), 'elsewhere' (`accs.append(acc)`,
+ * `total += acc`, `best = acc`), or not at all.
+ */
+function accumulatedInLoop(loop: PyNode, name: string, own: PyNode): 'itself' | 'elsewhere' | undefined {
+  let found: 'elsewhere' | undefined;
   for (const r of reads(loop, name)) {
-    if (own.start <= r.start && r.end <= own.end) return true; // `acc = acc + x`
+    if (own.start <= r.start && r.end <= own.end) return 'itself';
     const call = r.ancestor('call');
-    if (!call || !SHOW.test(calleeName(call) ?? '')) return true;
+    if (!call || !SHOW.test(calleeName(call) ?? '')) found = 'elsewhere';
   }
-  return false;
+  return found;
 }
 
 /**
@@ -129,7 +133,8 @@ export const EV016: Rule = {
       'the last batch alone, which is often a partial batch of a few samples: the reported figure jumps between runs ' +
       'and says little about the model. Accumulate over the batches instead: add up the correct predictions and the ' +
       'number of samples (`correct += (pred == y).sum().item()`, `total += y.size(0)`) and divide after the loop, or ' +
-      'update a torchmetrics metric per batch and call `compute()` after the loop.',
+      'update a torchmetrics metric per batch and call `compute()` after the loop. A loop that also sums the value into ' +
+      'something else (`accs.append(acc)`) is reported only when the raw last value is what the function returns.',
     wrong:
       'def evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n        for x, y in loader:\n            acc = (model(x).argmax(1) == y).float().mean()\n    return acc',
     right:
@@ -149,9 +154,12 @@ export const EV016: Rule = {
         // The value must come from this iteration's predictions: the right side reads something the loop computes.
         const right = asg.child('right');
         if (!right || !computedPerBatch(right, loop, forwards)) continue;
-        if (accumulatedInLoop(loop, name, asg)) continue;
+        const used = accumulatedInLoop(loop, name, asg);
+        if (used === 'itself') continue;
         const after = readAfter(loop, name);
-        if (!after) continue;
+        // Summed into something else (`totals.append([loss, acc])`) yet the raw last value is what the function
+        // returns: the aggregate was computed and then not used.
+        if (!after || (used === 'elsewhere' && !after.ancestor('return_statement'))) continue;
         reported.add(name);
         const line = ctx.lines.position(after.start).line + 1;
         ctx.report({

@@ -292,8 +292,11 @@ test('EV016: a metric unpacked from a per-batch call is overwritten on every bat
   assert.match(found[0]!.message, /^acc is overwritten on every batch/);
 });
 
-test('EV016: unpacked metrics accumulated, folded into a running total, or not per batch stay quiet', () => {
-  assert.deepEqual(ids(UNPACKED.replace('            loss, acc = batch_metrics(model, x, y)\n', '            loss, acc = batch_metrics(model, x, y)\n            accs.append(acc)\n'), 'EV016'), []);
+test('EV016: unpacked metrics accumulated and used, folded into a running total, or not per batch stay quiet', () => {
+  const appended = UNPACKED.replace('            loss, acc = batch_metrics(model, x, y)\n', '            loss, acc = batch_metrics(model, x, y)\n            accs.append(acc)\n');
+  assert.deepEqual(ids(appended.replace('    return loss, acc\n', '    return loss, sum(accs) / len(accs)\n'), 'EV016'), []);
+  // Appended, but the raw last value is still what comes out (session 12: reported).
+  assert.deepEqual(ids(appended, 'EV016'), ['EV016']);
   assert.deepEqual(ids(UNPACKED.replace('loss, acc = batch_metrics(model, x, y)', 'loss, acc = add_batch(acc, model, x, y)'), 'EV016'), []);
   assert.deepEqual(ids(UNPACKED.replace('loss, acc = batch_metrics(model, x, y)', 'out = model(x)\n            loss, acc = cached'), 'EV016'), []);
 });

@@ -161,7 +161,7 @@ function isWord(c: number): boolean {
 }
 
 /** Occurrences of `word` as a whole word (indexOf: far cheaper than a regex over the file). */
-function wordCount(text: string, word: string): number {
+export function wordCount(text: string, word: string): number {
   let n = 0;
   for (let i = text.indexOf(word); i !== -1; i = text.indexOf(word, i + word.length)) {
     if (!isWord(text.charCodeAt(i - 1)) && !isWord(text.charCodeAt(i + word.length))) n++;

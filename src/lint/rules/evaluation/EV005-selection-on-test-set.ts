@@ -1,7 +1,7 @@
 import { calleeName, keywordArg, peelConversions, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { TEST_DATA, TEST_METRIC, lastName, operatorOf, receiverValue } from '../../analysis/order';
 import { calledDefinition, reachWithMethods } from '../../analysis/evaluation';
-import { isBackward, isOptimizerStep } from '../../analysis/training';
+import { innermostLoop, isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 import { readAfter } from './EV016-metric-from-last-batch';
@@ -200,7 +200,7 @@ function runningBest(asg: PyNode): { best: string; value: PyNode } | undefined {
  */
 function reportBestOfEpochs(ctx: RuleContext, stmt: PyNode, node: PyNode, best: string, metric: PyNode): boolean {
   const a = ctx.analysis;
-  for (let loop = enclosingLoop(stmt); loop; loop = enclosingLoop(loop)) {
+  for (let loop = innermostLoop(stmt); loop; loop = innermostLoop(loop)) {
     const body = loop.child('body');
     const reach = body ? reachWithMethods(a, body) : [];
     if (!reach.some((c) => isBackward(c) || isOptimizerStep(c, a))) continue;
@@ -214,15 +214,6 @@ function reportBestOfEpochs(ctx: RuleContext, stmt: PyNode, node: PyNode, best: 
     return true;
   }
   return false;
-}
-
-/** The for / while loop around a node, up to its function. */
-function enclosingLoop(n: PyNode): PyNode | undefined {
-  for (let p = n.parent; p; p = p.parent) {
-    if (p.type === 'function_definition' || p.type === 'class_definition' || p.type === 'lambda') return undefined;
-    if (p.type === 'for_statement' || p.type === 'while_statement') return p;
-  }
-  return undefined;
 }
 
 function checkRunningMax(asg: PyNode, ctx: RuleContext): void {

@@ -2,7 +2,7 @@ import { calleeName, keywordArg, peelConversions, positionalArgs, receiver, unpa
 import { lastIndexAt, type LastIndex } from '../../analysis/loopIndex';
 import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
-import { BATCH_ITERABLE, iteratesBatches } from '../../analysis/training';
+import { BATCH_ITERABLE, innermostLoop, iteratesBatches } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -144,15 +144,6 @@ function countOverCounter(op: PyNode): { count: PyNode; denominator: PyNode } | 
   return count?.type === 'identifier' ? { count, denominator: denominator! } : undefined;
 }
 
-/** The nearest loop around `n` in its function. */
-function loopAround(n: PyNode): PyNode | undefined {
-  for (let p = n.parent; p; p = p.parent) {
-    if (p.type === 'function_definition' || p.type === 'lambda' || p.type === 'class_definition') return undefined;
-    if (p.type === 'for_statement' || p.type === 'while_statement') return p;
-  }
-  return undefined;
-}
-
 /**
  * The loop over batches whose iterations a denominator counts: `n_batches += 1` (every addition of the name, in one
  * loop over a loader), or `i + 1` after `for i, b in enumerate(loader)`. Undefined otherwise.
@@ -166,8 +157,8 @@ function batchCounted(a: Analysis, denominator: PyNode, op: PyNode): PyNode | un
   if (denominator.type === 'identifier') {
     const adds = additions(a, denominator, op);
     if (adds.length === 0 || !adds.every((s) => s.children.some((c) => c.type === '+=') && s.child('right')?.text === '1')) return undefined;
-    loop = loopAround(adds[0]!);
-    if (!loop || !adds.every((s) => loopAround(s) === loop)) return undefined;
+    loop = innermostLoop(adds[0]!);
+    if (!loop || !adds.every((s) => innermostLoop(s) === loop)) return undefined;
   } else {
     const index = denominator.child('left')!;
     if (!mayBeIndex(text, index.text) || !mayHoldIndex(a, index)) return undefined;
@@ -320,7 +311,7 @@ export const EV010: Rule = {
       const loop = batchCounted(ctx.analysis, denominator, op);
       if (!loop) return;
       const adds = additions(ctx.analysis, count, op);
-      if (adds.some((s) => addsRate(ctx.analysis, s.child('right'))) || !adds.every((s) => loopAround(s) === loop)) return;
+      if (adds.some((s) => addsRate(ctx.analysis, s.child('right'))) || !adds.every((s) => innermostLoop(s) === loop)) return;
       if (!(SAMPLE_COUNT.test(count.text) || countsHits(ctx.analysis, count, adds))) return;
       ctx.report({
         node: op,

@@ -46,13 +46,12 @@ function seedFix(ctx: RuleContext): RawFix[] | undefined {
 }
 
 /**
- * The entry point reaches the loop: a function (or method) holding it is named, transitively, from the `__main__`
- * block (called, or passed on as in `fire.Fire(main)`). A library module whose `__main__` block only samples or tests
- * something else leaves seeding to the script that trains.
+ * The names the entry point reaches: those it mentions and, transitively, those in the bodies of the file's functions
+ * (and classes) of those names (called, or passed on as in `fire.Fire(main)`). 'all' for `fire.Fire()`, which exposes
+ * every function of the module (`python main.py train`).
  */
-function runsFrom(entry: PyNode, loop: PyNode, a: Analysis): boolean {
-  // `fire.Fire()` with nothing to expose exposes every function of the module (`python main.py train`).
-  if (callsWithin(entry).some((c) => /(^|\.)Fire$/.test(a.callee(c) ?? '') && positionalArgs(c).length === 0)) return true;
+function namesReachedFrom(entry: PyNode, a: Analysis): Set<string> | 'all' {
+  if (callsWithin(entry).some((c) => /(^|\.)Fire$/.test(a.callee(c) ?? '') && positionalArgs(c).length === 0)) return 'all';
   const named = new Set<string>();
   const todo: PyNode[] = [entry];
   while (todo.length) {
@@ -60,15 +59,24 @@ function runsFrom(entry: PyNode, loop: PyNode, a: Analysis): boolean {
     if (n.type === 'identifier' && !named.has(n.text)) {
       named.add(n.text);
       for (const def of a.functions.get(n.text) ?? []) todo.push(def);
-      const cls = a.moduleClass(n.text) ?? (a.definesClass(n.text) ? a.index.of('class_definition').find((c) => c.child('name')?.text === n.text) : undefined);
-      if (cls) todo.push('node' in cls ? cls.node : cls);
+      const cls = a.moduleClass(n.text)?.node ?? (a.definesClass(n.text) ? a.index.of('class_definition').find((c) => c.child('name')?.text === n.text) : undefined);
+      if (cls) todo.push(cls);
     }
     for (const c of n.namedChildren) todo.push(c);
   }
-  for (let fn = loop.ancestor('function_definition'); fn; fn = fn.ancestor('function_definition')) {
-    if (named.has(fn.child('name')?.text ?? '')) return true;
-  }
-  return false;
+  return named;
+}
+
+/** A function (or method) holding one of the loops is among the names the entry point reaches (walked once). */
+function entryReachesLoop(entry: PyNode, loops: readonly PyNode[], a: Analysis): boolean {
+  const named = namesReachedFrom(entry, a);
+  if (named === 'all') return true;
+  return loops.some((loop) => {
+    for (let fn = loop.ancestor('function_definition'); fn; fn = fn.ancestor('function_definition')) {
+      if (named.has(fn.child('name')?.text ?? '')) return true;
+    }
+    return false;
+  });
 }
 
 export const RP001: Rule = {
@@ -98,7 +106,10 @@ export const RP001: Rule = {
     if (facts.seeded) return;
     const loops = trainingLoops(ctx.analysis).updates.map((u) => u.loop);
     if (loops.length === 0) return;
-    const script = loops.some((l) => scopeOf(l) === null) || (facts.mainGuard !== undefined && loops.some((l) => runsFrom(facts.mainGuard!, l, ctx.analysis)));
+    // A script: a training loop at module level, or one the `__main__` block reaches (a library module whose
+    // `__main__` block only samples or tests something else leaves seeding to the script that trains).
+    const entry = facts.mainGuard;
+    const script = loops.some((l) => scopeOf(l) === null) || (entry !== undefined && entryReachesLoop(entry, loops, ctx.analysis));
     if (!script) return;
     // A complete script, not a fragment: it builds its optimizer (over weights: one over an input image is a
     // visualisation, not training) and its data.

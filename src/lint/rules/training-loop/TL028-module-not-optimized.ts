@@ -1,0 +1,372 @@
+import { callsWithin, calleeName, enclosingFunction, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { methodsOf } from '../../analysis/modules';
+import { classHoldsParameters, isParametricBuild, peelSameModule, SAME_MODULE } from '../../analysis/moduleBuilds';
+import { isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerBuild } from '../../analysis/training';
+import type { PyNode } from '../../parser';
+import type { Rule, RuleContext } from '../../types';
+
+export const TL028: Rule = {
+  meta: {
+    id: 'TL028',
+    name: 'module-not-optimized',
+    group: 'training-loop',
+    defaultSeverity: 'warning',
+    summary:
+      'A module with parameters (a new head, a loss with learnable weights) is used in training, but no optimizer is given its parameters: they stay at their random initial values.',
+    why:
+      'An optimizer only updates the tensors it was given. A second module built next to the model (a task head ' +
+      '`head = nn.Linear(768, 2)`, a classifier, a loss with learnable centres or margins) takes part in the forward ' +
+      'pass and gets gradients from `backward()`, but when the optimizer was built from `model.parameters()` alone, ' +
+      '`step()` never changes it: the head keeps its random initial weights for the whole run and the model learns ' +
+      'around a random projection. Nothing fails and the loss still falls a little, because the model adapts to the ' +
+      'frozen head. Give the optimizer both (`Adam(list(model.parameters()) + list(head.parameters()))`, or a second ' +
+      'parameter group), or, when the module is meant to stay fixed, say so with `head.requires_grad_(False)`.',
+    wrong:
+      'model = Encoder()\nhead = nn.Linear(256, 10)\noptimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n' +
+      'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(head(model(x)), y)\n    loss.backward()\n' +
+      '    optimizer.step()',
+    right:
+      'model = Encoder()\nhead = nn.Linear(256, 10)\n' +
+      'optimizer = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), lr=1e-3)\n' +
+      'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(head(model(x)), y)\n    loss.backward()\n' +
+      '    optimizer.step()',
+    concept: 'Optimizers update only the parameters they are given',
+    fixable: false,
+  },
+  check(ctx) {
+    const a = ctx.analysis;
+    if (a.callsNamed('parameters').length === 0) return;
+    const optimizers = optimizerCalls(a);
+    if (optimizers.length === 0) return;
+    checkGroups(ctx, optimizers);
+    const built = moduleBindings(a);
+    if (built.size === 0) return;
+    const uses = identifiersNamed(a, built);
+    for (const [name, sites] of built) {
+      const calls = checkUses(uses.get(name) ?? [], sites, a);
+      if (!calls || !calls.some((c) => trains(c, a))) continue;
+      report(ctx, name, sites[0]!);
+    }
+  },
+};
+
+/** The optimizers built in the file (torch.optim or a known package's class or factory) from `.parameters()` calls. */
+function optimizerCalls(a: Analysis): PyNode[] {
+  const out = new Set<PyNode>();
+  for (const p of [...a.callsNamed('parameters'), ...a.callsNamed('named_parameters')]) {
+    for (let n = p.parent; n && n.type !== 'block' && n.type !== 'module'; n = n.parent) {
+      if (n.type !== 'call') continue;
+      const q = a.callee(n);
+      if (q && (isOptimizerClass(q) || isOtherOptimizerBuild(q))) {
+        out.add(n);
+        break;
+      }
+    }
+  }
+  return [...out];
+}
+
+/**
+ * Parameter groups naming parts of one model (`[{'params': model.backbone.parameters()}, {'params':
+ * model.head.parameters(), 'lr': 1e-3}]`) that leave out a part of its class (in this file) holding parameters and
+ * used in its forward: reported at the optimizer. Every optimizer of that model counts; a part named anywhere else in
+ * the file (frozen, given to another optimizer) or a class that mentions `requires_grad` is left alone.
+ */
+function checkGroups(ctx: RuleContext, optimizers: readonly PyNode[]): void {
+  const a = ctx.analysis;
+  const byRoot = new Map<string, { covered: Set<string>; calls: PyNode[]; whole: boolean }>();
+  for (const o of optimizers) {
+    const parts = groupParts(o);
+    if (!parts) continue;
+    for (const { root, attr } of parts) {
+      let entry = byRoot.get(root);
+      if (!entry) byRoot.set(root, (entry = { covered: new Set(), calls: [], whole: false }));
+      if (attr === undefined) entry.whole = true;
+      else entry.covered.add(attr);
+      if (!entry.calls.includes(o)) entry.calls.push(o);
+    }
+  }
+  for (const [root, { covered, calls, whole }] of byRoot) {
+    // One part alone (`SGD(model.fc.parameters())`) is often fine-tuning on purpose; two or more list what is trained.
+    if (whole || covered.size < 2 || wholeElsewhere(a, root)) continue;
+    const at = calls[0]!;
+    const value = peelSameModule(a.scopes.valueAt(root, at) ?? undefined);
+    const fn = value?.type === 'call' ? value.child('function') : undefined;
+    const cls = fn?.type === 'identifier' ? a.moduleClass(fn.text, value) : undefined;
+    if (!cls?.forward || cls.node.text.includes('requires_grad')) continue;
+    for (const [attr, layer] of cls.layers) {
+      if (covered.has(attr) || !holdsParameters(layer, a) || !mentionsSelf(cls.forward, attr)) continue;
+      if (mentionedOn(a, root, attr)) continue;
+      ctx.report({
+        node: at,
+        message:
+          `\`${root}.${attr}\` has parameters and runs in ${cls.name}.forward, but none of this optimizer's parameter groups ` +
+          `holds it: its weights stay at their initial values. Add a group for \`${root}.${attr}.parameters()\`, or ` +
+          `freeze it on purpose with \`${root}.${attr}.requires_grad_(False)\`.`,
+      });
+    }
+  }
+}
+
+/**
+ * The models and parts an optimizer's parameters come from, when its `params` is understood: `.parameters()` of a
+ * name or its attributes, in a list or tuple, group dicts, `list(...)`, `+`, `itertools.chain(...)`, `filter(f, ...)`.
+ * `attr` is the first attribute (`backbone` of `model.backbone.layer4`), undefined for the whole model.
+ */
+function groupParts(o: PyNode): { root: string; attr: string | undefined }[] | undefined {
+  const params = o.child('arguments')?.namedChildren.find((x) => x.type !== 'comment');
+  const first = params?.type === 'keyword_argument' ? (params.child('name')?.text === 'params' ? params.child('value') : undefined) : params;
+  const out: { root: string; attr: string | undefined }[] = [];
+  const read = (e: PyNode | undefined | null, depth: number): boolean => {
+    e = unparen(e ?? undefined);
+    if (!e || depth > 6) return false;
+    if (e.type === 'list' || e.type === 'tuple') return e.namedChildren.every((x) => x.type === 'comment' || read(x, depth + 1));
+    if (e.type === 'binary_operator') return read(e.child('left'), depth + 1) && read(e.child('right'), depth + 1);
+    if (e.type === 'dictionary') {
+      const pair = e.namedChildren.find((x) => x.type === 'pair' && /^['"]params['"]$/.test(x.child('key')?.text ?? ''));
+      return !!pair && read(pair.child('value'), depth + 1);
+    }
+    if (e.type !== 'call') return false;
+    const name = calleeName(e);
+    if (name === 'list' || name === 'chain' || name === 'filter') {
+      const args = positionalArgs(e);
+      return args.length > 0 && (name === 'filter' ? read(args[1], depth + 1) : args.every((x) => read(x, depth + 1)));
+    }
+    if (name !== 'parameters' && name !== 'named_parameters') return false;
+    const attrs: string[] = [];
+    let r = unparen(e.child('function')?.child('object') ?? undefined);
+    for (; r?.type === 'attribute'; r = unparen(r.child('object') ?? undefined)) attrs.unshift(r.child('attribute')?.text ?? '');
+    if (r?.type !== 'identifier' || r.text === 'self') return false;
+    out.push({ root: r.text, attr: attrs[0] });
+    return true;
+  };
+  return first && read(first, 0) ? out : undefined;
+}
+
+/** `model.parameters()` (the whole model) anywhere in the file: an optimizer or group built from it elsewhere. */
+function wholeElsewhere(a: Analysis, root: string): boolean {
+  return [...a.callsNamed('parameters'), ...a.callsNamed('named_parameters')].some((c) => unparen(c.child('function')?.child('object') ?? undefined)?.text === root);
+}
+
+/** A module build holding parameters: a parametric torch.nn layer or container, or a module class of the file holding some. */
+function holdsParameters(layer: PyNode, a: Analysis): boolean {
+  const call = peelSameModule(layer);
+  if (call?.type !== 'call') return false;
+  const fn = call.child('function');
+  if (fn?.type === 'identifier' && a.definesClass(fn.text)) return !!a.moduleClass(fn.text, call) && classHoldsParameters(a, fn.text);
+  return isParametricBuild(call, a);
+}
+
+function mentionsSelf(fn: PyNode, attr: string): boolean {
+  let found = false;
+  fn.walk((n) => {
+    if (found) return false;
+    if (n.type === 'attribute' && n.child('attribute')?.text === attr && n.child('object')?.text === 'self') found = true;
+    return undefined;
+  });
+  return found;
+}
+
+/** `model.head` written anywhere in the file (outside the optimizer's groups, which do not hold it). */
+function mentionedOn(a: Analysis, root: string, attr: string): boolean {
+  return a.index.of('attribute').some((n) => n.child('attribute')?.text === attr && n.child('object')?.text === root);
+}
+
+/** The call building a module with parameters: a parametric torch.nn layer or a module class of the file holding some. */
+function buildsParametricModule(value: PyNode | undefined, a: Analysis): PyNode | undefined {
+  const call = peelSameModule(value);
+  if (call?.type !== 'call') return undefined;
+  const fn = call.child('function');
+  if (fn?.type === 'identifier' && a.definesClass(fn.text)) {
+    if (!a.moduleClass(fn.text, call) || !classHoldsParameters(a, fn.text)) return undefined;
+  } else {
+    if (!isParametricBuild(call, a)) return undefined;
+  }
+  // Built from another module (`LMHead(model)`, tied weights) or from modules' parts: it may share their parameters.
+  let shares = false;
+  call.child('arguments')?.walk((n) => {
+    if (shares || n.type === 'lambda') return false;
+    if (n.type === 'identifier' && SHARED.test(n.text)) shares = true;
+    if (n.type === 'call') return false; // nested builds (`nn.Sequential(nn.Linear(...))`) are parts, not shared modules
+    return undefined;
+  });
+  return shares ? undefined : call;
+}
+
+/** Arguments naming a module or its weights: `LMHead(model)`, `Decoder(self.embed_tokens)`. */
+const SHARED = /model|net|encoder|backbone|embed|self|weight|layer|module/i;
+
+/** Names bound (by a plain `name = ...`) to a newly built module with parameters, with those assignments. */
+function moduleBindings(a: Analysis): Map<string, PyNode[]> {
+  const out = new Map<string, PyNode[]>();
+  for (const asg of a.index.of('assignment')) {
+    const left = asg.child('left');
+    const right = asg.child('right');
+    if (left?.type !== 'identifier' || right?.type !== 'call' || asg.parent?.type !== 'expression_statement') continue;
+    if (!buildsParametricModule(right, a)) continue;
+    const list = out.get(left.text);
+    if (list) list.push(asg);
+    else out.set(left.text, [asg]);
+  }
+  return out;
+}
+
+/** Every identifier of the file spelled like one of `names`. */
+function identifiersNamed(a: Analysis, names: ReadonlyMap<string, unknown>): Map<string, PyNode[]> {
+  const out = new Map<string, PyNode[]>();
+  for (const id of a.index.of('identifier')) {
+    if (!names.has(id.text)) continue;
+    const list = out.get(id.text);
+    if (list) list.push(id);
+    else out.set(id.text, [id]);
+  }
+  return out;
+}
+
+/** Methods that leave the parameters where they are (moving, switching mode, saving, initialising); not `requires_grad_`. */
+const KEEPING = new Set([...[...SAME_MODULE].filter((m) => m !== 'requires_grad_'), 'apply', 'zero_grad', 'state_dict', 'forward', '__call__']);
+const WRAPPERS = /(^|\.)(DataParallel|DistributedDataParallel)$/;
+
+/**
+ * The calls of the module when every use of its name is one that leaves its parameters out of any optimizer: calls,
+ * moving and mode switches, printing, wrapping in DataParallel under the same name, and rebinding to other builds of
+ * this kind. Undefined when some use may hand them on (an argument, `.parameters()`, an attribute or container
+ * holding it, `load_state_dict`, `requires_grad_`), or when the name is bound in another way too. Passed to a function
+ * of the file, the uses of that function's parameter count too.
+ */
+function checkUses(ids: readonly PyNode[], sites: readonly PyNode[], a: Analysis, depth = 0): PyNode[] | undefined {
+  const calls: PyNode[] = [];
+  for (const id of ids) {
+    const p = id.parent;
+    if (!p) return undefined;
+    if (declaresParameter(p, id)) continue; // another scope's name: its uses are in the list too
+    if (p.type === 'assignment' && p.child('left') === id) {
+      if (sites.includes(p) || sameModuleOf(p.child('right'), id.text, a)) continue;
+      return undefined;
+    }
+    if (p.type === 'call' && p.child('function') === id) {
+      calls.push(p);
+      continue;
+    }
+    if (p.type === 'attribute' && p.child('object') === id) {
+      const method = p.child('attribute')?.text ?? '';
+      const call = p.parent;
+      if (call?.type !== 'call' || call.child('function') !== p || !KEEPING.has(method)) return undefined;
+      if (method === 'forward' || method === '__call__') calls.push(call);
+      continue;
+    }
+    if (p.type === 'argument_list' && p.parent?.type === 'call' && calleeName(p.parent) === 'print') continue;
+    const inner = depth < 2 ? usesAsParameter(id, a) : undefined;
+    const innerCalls = inner && checkUses(inner, [], a, depth + 1);
+    if (!innerCalls) return undefined;
+    calls.push(...innerCalls);
+  }
+  return calls;
+}
+
+/**
+ * The uses of the parameter a module is passed to, when it is passed to a function of the file defined once at module
+ * level (`train(model, head, loader)` -> the uses of `head` inside `def train(model, head, loader)`); else undefined.
+ */
+function usesAsParameter(id: PyNode, a: Analysis): PyNode[] | undefined {
+  const kw = id.parent?.type === 'keyword_argument' && id.parent.child('value') === id ? id.parent : undefined;
+  const list = kw ? kw.parent : id.parent;
+  const call = list?.type === 'argument_list' ? list.parent : undefined;
+  const fn = call?.type === 'call' ? call.child('function') : undefined;
+  if (fn?.type !== 'identifier') return undefined;
+  const defs = a.functions.get(fn.text) ?? [];
+  const def = defs.length === 1 ? defs[0]! : undefined;
+  if (!def || def.parent?.type !== 'module') return undefined;
+  const params = def.child('parameters')?.namedChildren ?? [];
+  if (params.some((x) => x.type === 'list_splat_pattern' || x.type === 'dictionary_splat_pattern')) return undefined;
+  const names = parameterNames(def);
+  let name: string | undefined;
+  if (kw) name = kw.child('name')?.text;
+  else {
+    const args = list!.namedChildren.filter((x) => x.type !== 'comment');
+    if (args.some((x) => x.type === 'list_splat' || x.type === 'dictionary_splat')) return undefined;
+    const i = args.indexOf(id);
+    if (args.slice(0, i).some((x) => x.type === 'keyword_argument')) return undefined;
+    name = names[i];
+  }
+  if (!name || !names.includes(name)) return undefined;
+  const uses: PyNode[] = [];
+  def.child('body')?.walk((n) => {
+    if (n.type === 'identifier' && n.text === name) uses.push(n);
+    return undefined;
+  });
+  return uses;
+}
+
+function declaresParameter(p: PyNode, id: PyNode): boolean {
+  if (p.type === 'parameters') return true;
+  if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') return p.child('name') === id;
+  return p.type === 'typed_parameter' && p.namedChildren[0] === id;
+}
+
+/** `name.to(device)`, `nn.DataParallel(name)`: the same module bound again. */
+function sameModuleOf(value: PyNode | null | undefined, name: string, a: Analysis): boolean {
+  const e = unparen(value ?? undefined);
+  if (e?.type !== 'call') return false;
+  const peeled = peelSameModule(e);
+  if (peeled?.type === 'identifier') return peeled.text === name;
+  if (peeled !== e && peeled?.type === 'call') return sameModuleOf(peeled, name, a);
+  const fn = e.child('function');
+  if (fn?.type === 'attribute' && SAME_MODULE.has(fn.child('attribute')?.text ?? '')) return unparen(fn.child('object') ?? undefined)?.text === name;
+  const q = a.callee(e) ?? '';
+  return WRAPPERS.test(q) && unparen(positionalArgs(e)[0])?.text === name;
+}
+
+const NO_GRAD = /(^|\.)(no_grad|inference_mode)$/;
+
+/** Whether a call of the module runs with autograd on, where training happens, and its output is not detached. */
+function trains(call: PyNode, a: Analysis): boolean {
+  if (underNoGrad(call, a)) return false;
+  const after = call.parent;
+  if (after?.type === 'attribute' && /^(detach|item|numpy|cpu)$/.test(after.child('attribute')?.text ?? '')) return false;
+  const fn = enclosingFunction(call);
+  let region: PyNode | undefined = fn;
+  if (!region) for (let p = call.parent; p && !region; p = p.parent) if (p.type === 'for_statement' || p.type === 'while_statement') region = p;
+  if (!region) return false;
+  return callsWithin(region).some((c) => isBackward(c) || isOptimizerStep(c, a) || callsBackwardHelper(c, a));
+}
+
+function underNoGrad(n: PyNode, a: Analysis): boolean {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'with_statement') {
+      for (const c of callsWithin(p.child('with_clause') ?? p)) {
+        const q = a.callee(c) ?? '';
+        if (NO_GRAD.test(q) || (/set_grad_enabled$/.test(q) && positionalArgs(c)[0]?.text === 'False')) return true;
+      }
+    }
+    if (p.type === 'decorated_definition' && p.namedChildren.some((d) => d.type === 'decorator' && NO_GRAD.test(d.text.replace(/\(\)$/, '')))) return true;
+  }
+  return false;
+}
+
+/**
+ * A call of a function of the file, or of an instance of a class of the file (`compute_loss(...)` with
+ * `compute_loss = LossCompute(criterion, opt)`), whose code runs `backward()`.
+ */
+function callsBackwardHelper(c: PyNode, a: Analysis): boolean {
+  const fn = c.child('function');
+  if (fn?.type !== 'identifier') return false;
+  for (const def of a.functions.get(fn.text) ?? []) if (callsWithin(def).some(isBackward)) return true;
+  const value = unparen(a.scopes.valueAt(fn.text, fn) ?? undefined);
+  const cls = value?.type === 'call' ? value.child('function') : undefined;
+  if (cls?.type !== 'identifier' || !a.definesClass(cls.text)) return false;
+  for (const def of a.index.of('class_definition')) {
+    if (def.child('name')?.text === cls.text && methodsOf(def).some((m) => callsWithin(m).some(isBackward))) return true;
+  }
+  return false;
+}
+
+function report(ctx: RuleContext, name: string, site: PyNode): void {
+  const value = site.child('right') ?? site;
+  ctx.report({
+    node: value,
+    message:
+      `\`${name}\` has parameters and is used in training, but no optimizer is given them: they keep their random ` +
+      `initial values. Pass \`${name}.parameters()\` to the optimizer too, or freeze it on purpose with \`${name}.requires_grad_(False)\`.`,
+  });
+}

@@ -5,7 +5,7 @@
 // calls and, at the top, to every call site of the outer function (all must agree). Precision first: anything not
 // known is unknown, and an unknown condition never rules a branch out.
 import type { PyNode } from '../parser';
-import { plainBinding, wordCount } from './numbers';
+import { plainBinding, unnamedElsewhere } from './numbers';
 import { keywordArg, positionalArgs, hasKeywordSplat, unparen, type Analysis } from './index';
 import { parameterArguments } from './parameters';
 
@@ -204,6 +204,6 @@ function uncalledDefault(a: Analysis, id: PyNode): Literal | undefined {
   const p = fn ? parametersOf(fn).get(id.text) : undefined;
   const name = fn?.child('name')?.text;
   if (!p?.value || !name || /^__/.test(name)) return undefined;
-  if (wordCount(a.root.text, name) !== 1) return undefined;
+  if (!unnamedElsewhere(a, fn)) return undefined;
   return evaluate(p.value, () => undefined);
 }

@@ -110,7 +110,7 @@ function defaultOf(fn: PyNode, name: string): PyNode | undefined {
  * The function's name (its class's for `__init__`) appears nowhere in the file but its definition (and the class's
  * own `super(Net, self)`): no call, no reference handed elsewhere (`partial(Net, ...)`, a registry), no subclass.
  */
-function unnamedElsewhere(a: Analysis, fn: PyNode): boolean {
+export function unnamedElsewhere(a: Analysis, fn: PyNode): boolean {
   let name = fn.child('name')?.text;
   if (name === '__init__') name = fn.ancestor('class_definition')?.child('name')?.text;
   if (!name || name.startsWith('__')) return false;

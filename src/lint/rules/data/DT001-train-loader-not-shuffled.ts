@@ -11,6 +11,8 @@ interface Unshuffled {
   named: boolean;
   /** The sampler shuffles on one branch of a condition and is None on the other. */
   maybeNone?: MaybeNoSampler;
+  /** `shuffle=False` written out in the loader a Lightning `train_dataloader()` hook returns. */
+  hookNoShuffle?: PyNode;
 }
 
 interface MaybeNoSampler {
@@ -55,7 +57,8 @@ function unshuffledLoader(call: PyNode, a: Analysis): Unshuffled | false {
   if (keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return false;
   // An explicit shuffle=False is a choice, unless it counts on a sampler that is sometimes None.
   const maybeNone = sampler && (!shuffle || shuffle.text === 'False') ? samplerMaybeNone(sampler, a) : undefined;
-  if ((shuffle || sampler) && !maybeNone) return false;
+  const hookNoShuffle = shuffle?.text === 'False' && !sampler && returnedByTrainHook(call) ? shuffle : undefined;
+  if ((shuffle || sampler) && !maybeNone && !hookNoShuffle) return false;
   const args = positionalArgs(call);
   if (!sampling && args.length > 2) return false; // shuffle or sampler passed positionally
   const ds = args[0] ?? keywordArg(call, 'dataset') ?? keywordArg(call, 'data');
@@ -64,7 +67,25 @@ function unshuffledLoader(call: PyNode, a: Analysis): Unshuffled | false {
   if (name !== undefined && HELD_OUT_NAME.test(name)) return false;
   const seeds = sampling ? keywordArg(call, 'input_nodes') ?? keywordArg(call, 'edge_label_index') : undefined;
   const trainSeeds = seeds !== undefined && TRAIN.test(seeds.text) && !HELD_OUT_NAME.test(seeds.text);
+  if (hookNoShuffle) return { ds, named: true, hookNoShuffle };
   return { ds, named: (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds) || trainSeeds, maybeNone };
+}
+
+/**
+ * The loader is what a `train_dataloader(self)` method returns (PyTorch Lightning's hook for the training batches):
+ * `return DataLoader(...)`, or a name bound to it and returned.
+ */
+function returnedByTrainHook(call: PyNode): boolean {
+  const fn = call.ancestor('function_definition');
+  if (fn?.child('name')?.text !== 'train_dataloader' || !fn.ancestor('class_definition')) return false;
+  if (call.parent?.type === 'return_statement') return true;
+  const name = assignedName(call);
+  let returned = false;
+  fn.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement' && n.namedChildren[0]?.text === name) returned = true;
+  });
+  return name !== undefined && returned;
 }
 
 /** Names of recurrent state carried from one batch to the next. */
@@ -160,7 +181,8 @@ export const DT001: Rule = {
       'or to a worse solution. Training data should be reshuffled every epoch. (An explicit `shuffle=False` is taken as a ' +
       'deliberate choice, e.g. for time series, and is not reported, unless its `sampler=` is a shuffling sampler on one ' +
       'branch of a condition and None on the other: `DistributedSampler(ds) if distributed else None` leaves the ' +
-      'single-process run unshuffled.) A loader counts as a training loader when its name or ' +
+      'single-process run unshuffled, or it is the loader a PyTorch Lightning `train_dataloader()` hook returns, whose ' +
+      'data does not look ordered.) A loader counts as a training loader when its name or ' +
       'dataset says so, or when a loop that steps an optimizer iterates it; PyTorch Geometric loaders are included (PyG ' +
       'datasets such as TUDataset are stored sorted by class). A loop that carries a hidden state from one batch to the ' +
       'next (stateful sequence training) is left alone, and so is a Dataset of the file whose `__getitem__` picks its own ' +
@@ -196,6 +218,16 @@ export const DT001: Rule = {
     }
     if (u.maybeNone) {
       ctx.report(samplerFinding(call, u.maybeNone));
+      return;
+    }
+    if (u.hookNoShuffle) {
+      // time series and other ordered data keep their order on purpose
+      if (orderedData(call, u.ds, a)) return;
+      ctx.report({
+        node: u.hookNoShuffle.parent ?? call,
+        message: 'train_dataloader() returns its DataLoader with shuffle=False: every epoch sees the training data in the same order. Use shuffle=True.',
+        fixes: [{ title: 'Shuffle the training data', edits: [{ start: u.hookNoShuffle.start, end: u.hookNoShuffle.end, newText: 'True' }] }],
+      });
       return;
     }
     const last = call.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment').pop();

@@ -97,7 +97,10 @@ export const DT003: Rule = {
       'first, `fit` (or `fit_transform`) on the training part only, then `transform` validation and test data - or put the ' +
       'scaler in a `Pipeline`. The same holds for normalising by hand with the mean/std of the full array, and for a helper ' +
       'function of the file that fits on its argument and returns the scaled data (`X = prep(X)`), or one that splits the ' +
-      'data it is given. Splits of names that already denote training data (a second split for validation) are not reported. ' +
+      'data it is given. Cross-validation is a split too: a transformer fitted on the data that `cross_val_score`, a ' +
+      '`GridSearchCV.fit` or a `KFold.split` loop then splits has seen every validation fold (also when that data is the ' +
+      'training part), so the CV scores that pick hyperparameters are optimistic: put the transformer in a `Pipeline`. ' +
+      'Splits of names that already denote training data (a second split for validation) are not reported. ' +
       'Old scikit-learn spellings count too (`sklearn.cross_validation.train_test_split`, `preprocessing.Imputer`).',
     wrong:
       'from sklearn.preprocessing import StandardScaler\nfrom sklearn.model_selection import train_test_split\n' +
@@ -112,48 +115,94 @@ export const DT003: Rule = {
   check(ctx) {
     const calls = ctx.nodesOfType('call');
     const splits = splitSites(ctx);
-    if (splits.length === 0) return;
-    // A split of a name tainted before it (the offset where the name started to hold scaled data).
-    const splitAfter = (at: PyNode, taint: Map<string, number>) =>
-      splits.find((sp) => sp.node.start > at.end && sameScope(sp.node, at) && sp.names.some((n) => (taint.get(n) ?? Infinity) < sp.node.start));
+    const cvs = cvSites(ctx);
+    if (splits.length === 0 && cvs.length === 0) return;
+    // The first split (or, for data already named as training data, cross-validation) of a name tainted before it
+    // (the offset where the name started to hold scaled data). Cross-validation splits training data too.
+    // `cvTaint`: the names holding the fitted rows themselves (not other data the scaler transformed).
+    const leakAfter = (at: PyNode, taint: Map<string, number>, trainData: boolean, cvTaint = taint) => {
+      const taints = (t: Map<string, number>) => (sp: SplitSite) => sp.node.start > at.end && sameScope(sp.node, at) && sp.names.some((n) => (t.get(n) ?? Infinity) < sp.node.start);
+      const split = trainData ? undefined : splits.find(taints(taint));
+      if (split) return { node: split.node, what: 'the train/test split', leak: 'test data leaks into training', fix: 'Split first, fit on the training part only.', manualFix: 'Split first, compute mean/std on the training part.' };
+      const cv = cvs.find(taints(cvTaint));
+      return cv && { severity: 'warning' as const, node: cv.node, what: `cross-validation in ${cv.label}`, leak: 'every validation fold was seen by it', fix: 'Put it in a Pipeline with the estimator, so each fold fits it on its own training part.', manualFix: 'Use a StandardScaler in a Pipeline with the estimator.' };
+    };
     const lineOf = (n: PyNode) => ctx.source.slice(0, n.start).split('\n').length;
 
     for (const call of calls) {
       const fit = directFit(call, ctx);
-      if (!fit || /train/i.test(fit.data) || fittedOnRowSlice(fit.dataArg, ctx)) continue;
+      if (!fit || fittedOnRowSlice(fit.dataArg, ctx)) continue;
       const base = [fit.data, ...transformedNames(call, ctx)];
-      const split = splitAfter(call, propagateTaint(call, base, ctx));
-      if (!split) continue;
+      const own = [fit.data, ...transformedNames(call, ctx, fit.data)];
+      const leak = leakAfter(call, propagateTaint(call, base, ctx), /train/i.test(fit.data), cvs.length ? rowTaint(call, own, ctx) : undefined);
+      if (!leak) continue;
       ctx.report({
         node: call,
-        message: `${fit.scaler} is fitted on all of \`${fit.data}\` before the train/test split (line ${lineOf(split.node)}): test data leaks into training. Split first, fit on the training part only.`,
+        severity: leak.severity,
+        message: `${fit.scaler} is fitted on all of \`${fit.data}\` before ${leak.what} (line ${lineOf(leak.node)}): ${leak.leak}. ${leak.fix}`,
       });
     }
     // `X = preprocess(X)` where preprocess fits a scaler on its parameter and returns the scaled data
     for (const call of calls) {
       const via = fittingCall(call, ctx, new Set());
-      if (!via || /train/i.test(via.data) || fittedOnRowSlice(via.dataArg, ctx)) continue;
+      if (!via || fittedOnRowSlice(via.dataArg, ctx)) continue;
       const base = taintedTargets(call, via.returned);
       if (base.length === 0) continue;
-      const split = splitAfter(call, propagateTaint(call, base, ctx));
-      if (!split) continue;
+      const leak = leakAfter(call, propagateTaint(call, base, ctx), /train/i.test(via.data));
+      if (!leak) continue;
       ctx.report({
         node: call,
-        message: `${via.fn}() fits ${via.scaler} on all of \`${via.data}\` before the train/test split (line ${lineOf(split.node)}): test data leaks into training. Split first, fit on the training part only.`,
+        severity: leak.severity,
+        message: `${via.fn}() fits ${via.scaler} on all of \`${via.data}\` before ${leak.what} (line ${lineOf(leak.node)}): ${leak.leak}. ${leak.fix}`,
       });
     }
     for (const asg of ctx.nodesOfType('assignment')) {
       const m = manualStandardisation(asg);
-      if (!m || /train/i.test(m.source)) continue;
-      const split = splitAfter(asg, new Map([[m.target, asg.end]]));
-      if (!split) continue;
+      if (!m) continue;
+      const leak = leakAfter(asg, new Map([[m.target, asg.end]]), /train/i.test(m.source));
+      if (!leak) continue;
       ctx.report({
         node: asg,
-        message: `\`${m.target}\` is normalised with statistics of the whole dataset before the train/test split (line ${lineOf(split.node)}): test data leaks into training. Split first, compute mean/std on the training part.`,
+        severity: leak.severity,
+        message: `\`${m.target}\` is normalised with statistics of the whole dataset before ${leak.what} (line ${lineOf(leak.node)}): ${leak.leak}. ${leak.manualFix}`,
       });
     }
   },
 };
+
+/** scikit-learn's cross-validation functions: the data is their second argument (`cross_val_score(est, X, y)`). */
+const CV_FUNCTIONS = /^sklearn\.model_selection\.(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve|permutation_test_score)$/;
+/** Hyperparameter searches that cross-validate inside `fit(X, y)`. */
+const CV_SEARCHES = /^sklearn\.model_selection\.(GridSearchCV|RandomizedSearchCV|HalvingGridSearchCV|HalvingRandomSearchCV)$/;
+/** Splitters whose `split(X)` yields the folds of a hand-written cross-validation loop. */
+const CV_SPLITTERS = /^sklearn\.model_selection\.(KFold|StratifiedKFold|GroupKFold|StratifiedGroupKFold|RepeatedKFold|RepeatedStratifiedKFold|ShuffleSplit|StratifiedShuffleSplit|GroupShuffleSplit|LeaveOneOut|LeavePOut)$/;
+
+/**
+ * Cross-validation sites and the names of the data they split: `cross_val_score(est, X, y)`, `search.fit(X, y)` of a
+ * GridSearchCV / RandomizedSearchCV, `kf.split(X)` of a KFold-like splitter.
+ */
+function cvSites(ctx: RuleContext): (SplitSite & { label: string })[] {
+  const a = ctx.analysis;
+  const out: (SplitSite & { label: string })[] = [];
+  const add = (node: PyNode, data: PyNode | undefined, label: string) => {
+    if (data) out.push({ node, names: namesIn(data, ctx), label });
+  };
+  for (const c of ctx.nodesOfType('call')) {
+    const name = calleeName(c);
+    if (name === 'fit' || name === 'split') {
+      const recv = receiver(c);
+      const built = transformerValue(recv, ctx);
+      const q = built?.type === 'call' ? dataCallee(a, built) : undefined;
+      if (!q) continue;
+      if (name === 'fit' && CV_SEARCHES.test(q)) add(c, positionalArgs(c)[0] ?? keywordArg(c, 'X'), `${q.split('.').pop()}.fit`);
+      if (name === 'split' && CV_SPLITTERS.test(q)) add(c, positionalArgs(c)[0] ?? keywordArg(c, 'X'), `${q.split('.').pop()}.split`);
+      continue;
+    }
+    const q = dataCallee(a, c);
+    if (q && CV_FUNCTIONS.test(q)) add(c, positionalArgs(c)[1] ?? keywordArg(c, 'X'), `${q.split('.').pop()}`);
+  }
+  return out;
+}
 
 interface Fit {
   scaler: string;
@@ -179,15 +228,18 @@ function directFit(call: PyNode, ctx: RuleContext): Fit | undefined {
   return scaler && dataArg && data ? { scaler, dataArg, data } : undefined;
 }
 
-/** Later `Z = scaler.transform(...)` of a fitted scaler (and the `fit_transform` result itself): names of scaled data. */
-function transformedNames(fit: PyNode, ctx: RuleContext): string[] {
+/**
+ * Later `Z = scaler.transform(...)` of a fitted scaler (and the `fit_transform` result itself): names of scaled data.
+ * With `of`, only the transforms of that same data (`pca.transform(X)` after `pca.fit(X)`).
+ */
+function transformedNames(fit: PyNode, ctx: RuleContext, of?: string): string[] {
   const out: string[] = [];
   const target = assignedTarget(fit);
   if (target?.type === 'identifier' && calleeName(fit) !== 'fit') out.push(target.text);
   const recv = receiver(fit);
   if (!recv || !/fit/.test(calleeName(fit) ?? '')) return out;
   for (const t of ctx.analysis.callsNamed('transform')) {
-    if (t.start > fit.end && receiver(t)?.text === recv.text) {
+    if (t.start > fit.end && receiver(t)?.text === recv.text && (of === undefined || rootName(positionalArgs(t)[0]) === of)) {
       const tt = assignedTarget(t);
       if (tt?.type === 'identifier') out.push(tt.text);
     }
@@ -443,6 +495,26 @@ function fittedOnRowSlice(arg: PyNode, ctx: RuleContext): boolean {
   if (n.type !== 'subscript') return false;
   const first = n.namedChildren.find((c) => c !== n.child('value') && c.type !== 'comment');
   return first?.type === 'slice' && first.text.replace(/\s/g, '') !== ':';
+}
+
+/**
+ * The names that hold the fitted rows themselves, for cross-validation: the base names, then names assigned from one of
+ * them as it is (`Z = X_s`, `Z = np.array(X_s)`, `Z = X_s[:, :10]`), in document order in the fit's scope. Stricter than
+ * propagateTaint, which also follows a pipeline built from the column names of the data.
+ */
+function rowTaint(fit: PyNode, base: string[], ctx: RuleContext): Map<string, number> {
+  const taint = new Map(base.map((n) => [n, fit.end]));
+  const asgs = ctx.nodesOfType('assignment').filter((a) => a.start > fit.end && sameScope(a, fit));
+  for (const asg of asgs) {
+    const left = asg.child('left');
+    const right = asg.child('right');
+    if (left?.type !== 'identifier' || !right) continue;
+    let v: PyNode | undefined = unwrapValue(right, ctx);
+    while (v?.type === 'subscript') v = v.child('value');
+    if (v?.type === 'identifier' && (taint.get(v.text) ?? Infinity) < asg.start) taint.set(left.text, taint.get(left.text) ?? asg.end);
+    else taint.delete(left.text);
+  }
+  return taint;
 }
 
 /**

@@ -1,11 +1,28 @@
-import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver } from '../../analysis';
+import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, type Analysis } from '../../analysis';
 import { loadedDatasetClass } from '../../analysis/datasets';
+import { kerasCallee } from '../../analysis/keras';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
 /** Keras loaders that return uint8 images (0..255). */
 const KERAS_IMAGES = /^keras\.datasets\.(mnist|fashion_mnist|cifar10|cifar100)\.load_data$/;
+/** Keras image datasets a snippet may use without its import (`(x, y), _ = mnist.load_data()`). */
+const SNIPPET_DATASETS = /^(mnist|fashion_mnist|cifar10|cifar100)$/;
+
+/**
+ * The Keras dataset loader a call is, as `keras.datasets.<name>.load_data`: imported, or in a snippet, a dataset
+ * module name the file neither imports nor binds (and no star import could define).
+ */
+function kerasImages(a: Analysis, call: PyNode): string | undefined {
+  const q = a.callee(call);
+  if (q !== undefined) return KERAS_IMAGES.test(q) ? q : undefined;
+  const recv = receiver(call);
+  if (calleeName(call) !== 'load_data' || recv?.type !== 'identifier' || !SNIPPET_DATASETS.test(recv.text)) return undefined;
+  if (a.imports.wildcards.length || a.scopes.isBoundAnywhere(recv.text) || a.qname(recv) !== undefined) return undefined;
+  return `keras.datasets.${recv.text}.load_data`;
+}
+
 /** Calls that return uint8 images. */
 const IMAGE_READERS = /^(cv2\.imread|torchvision\.io\.(read_image|decode_image|decode_jpeg|decode_png)|imageio\.(v\d\.)?imread|skimage\.io\.imread)$/;
 /** torchvision datasets whose `.data` holds uint8 images. */
@@ -199,8 +216,13 @@ function scalesElsewhere(ctx: RuleContext): 'yes' | 'no' | 'totensor' {
 function isKerasModel(recv: PyNode | undefined, ctx: RuleContext): boolean {
   if (recv?.type !== 'identifier') return false;
   const v = ctx.analysis.scopes.valueAt(recv.text, recv);
-  const q = v?.type === 'call' ? ctx.analysis.callee(v) : undefined;
-  return q !== undefined && q.startsWith('keras.');
+  if (v?.type !== 'call') return false;
+  const q = kerasCallee(ctx.analysis, v);
+  if (q !== undefined) return q.startsWith('keras.');
+  // `model = Sequential()` in a snippet that left out its imports: a name the file neither imports nor binds
+  const f = v.child('function');
+  const a = ctx.analysis;
+  return f?.type === 'identifier' && /^(Sequential|Model)$/.test(f.text) && !a.imports.wildcards.length && !a.scopes.isBoundAnywhere(f.text) && a.qname(f) === undefined;
 }
 
 function isTorchModel(fn: PyNode | undefined, ctx: RuleContext): boolean {
@@ -263,7 +285,8 @@ export const DT006: Rule = {
     const hasSource = ctx.nodesOfType('call').some((c) => {
       const q = a.callee(c);
       if (q === 'pandas.read_csv') readsCsv = true;
-      return q !== undefined && (KERAS_IMAGES.test(q) || IMAGE_READERS.test(q) || TV_DATASETS.test(q) || q === 'PIL.Image.open');
+      if (kerasImages(a, c)) return true;
+      return q !== undefined && (IMAGE_READERS.test(q) || TV_DATASETS.test(q) || q === 'PIL.Image.open');
     });
     if (!hasSource && !readsCsv) return;
     const scales = scalesElsewhere(ctx);
@@ -307,11 +330,12 @@ export const DT006: Rule = {
         const left = ev.child('left');
         const right = ev.child('right');
         if (!left || !right) continue;
-        if (right.type === 'call' && KERAS_IMAGES.test(a.callee(right) ?? '')) {
+        const images = right.type === 'call' ? kerasImages(a, right) : undefined;
+        if (images) {
           // (x_train, y_train), (x_test, y_test) = mnist.load_data()
           for (const pair of left.namedChildren) {
             const x = pair.namedChildren[0];
-            if (x?.type === 'identifier') raws.set(x.text, { floated: false, origin: `${a.callee(right)!.split('.')[2]}.load_data() (uint8 pixels)` });
+            if (x?.type === 'identifier') raws.set(x.text, { floated: false, origin: `${images.split('.')[2]}.load_data() (uint8 pixels)` });
           }
           continue;
         }

@@ -3,16 +3,29 @@ import { parameterArguments } from '../../analysis/parameters';
 import { assignedName, sameScope } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
-import { augmentations, valueOf } from './augmentation';
+import { pipelineAugmentations, valueOf } from './augmentation';
 
-/** A name that says validation or test: `valid_loader`, `val_sampler`, `test_subset`. */
-const HELD_OUT_WORD = /(?:^|_)(val|valid|validation|test|testing|holdout|dev)(?:_|$|\d)/i;
+/** A name that says validation or test: `valid_loader`, `val_sampler`, `test_subset`, `validloader`. */
+const HELD_OUT_WORD = /(?:^|_)(val|valid|validation|test|testing|holdout|dev)(?:_|$|\d|(loader|dataloader|dl|sampler|subset|set|ds)$)/i;
 const SUBSET_SAMPLERS = new Set(['SubsetRandomSampler', 'SubsetSequentialSampler']);
+
+/**
+ * A sampler over given indices: torch's Subset samplers, or a Sampler subclass of the file built from an index list
+ * (`class SubsetSampler(Sampler)` holding the indices it is given, `SubsetSampler(valid_idx)`).
+ */
+function indexSampler(a: Analysis, built: PyNode, candidate: boolean): boolean {
+  const name = calleeName(built) ?? '';
+  if (SUBSET_SAMPLERS.has(name)) return true;
+  const fn = built.child('function');
+  if (fn?.type !== 'identifier' || !a.definesClass(fn.text) || positionalArgs(built).length !== 1) return false;
+  // the candidate test reads the class names only; its bases are read in visit
+  return candidate || a.index.of('class_definition').some((c) => c.child('name')?.text === fn.text && /(^|[(.,\s])Sampler\s*[),]/.test(c.child('superclasses')?.text ?? ''));
+}
 
 /** The transform's augmentations of the dataset an expression names (through its bindings, `valueOf`). */
 function datasetAugmentations(a: Analysis, ds: PyNode | undefined): string[] {
   const built = valueOf(a, ds);
-  return built?.type === 'call' ? augmentations(valueOf(a, keywordArg(built, 'transform'))) : [];
+  return built?.type === 'call' ? pipelineAugmentations(a, valueOf(a, keywordArg(built, 'transform'))) : [];
 }
 
 /**
@@ -31,14 +44,14 @@ function receivedAugmentations(a: Analysis, ds: PyNode): string[] {
  * The dataset a held-out part is drawn from by indices: `valid_loader = DataLoader(train_set,
  * sampler=SubsetRandomSampler(valid_idx))` or `val_ds = Subset(train_set, val_idx)`. Undefined for any other call.
  */
-function heldOutSample(call: PyNode, a: Analysis): PyNode | undefined {
+function heldOutSample(call: PyNode, a: Analysis, candidate = false): PyNode | undefined {
   const name = calleeName(call);
   const target = assignedName(call) ?? '';
   if (name === 'Subset' && !HELD_OUT_WORD.test(target)) return undefined;
   if (name === 'DataLoader') {
     const sampler = keywordArg(call, 'sampler');
     const built = valueOf(a, sampler);
-    if (built?.type !== 'call' || !SUBSET_SAMPLERS.has(calleeName(built) ?? '')) return undefined;
+    if (built?.type !== 'call' || !indexSampler(a, built, candidate)) return undefined;
     if (!HELD_OUT_WORD.test(target) && !(sampler?.type === 'identifier' && HELD_OUT_WORD.test(sampler.text))) return undefined;
   } else if (name !== 'Subset') return undefined;
   const dataset = positionalArgs(call)[0] ?? keywordArg(call, 'dataset');
@@ -92,8 +105,9 @@ export const DT008: Rule = {
   // random_split of a dataset built with augmentations, or a held-out index sample of a dataset; the dataset's
   // transform (through a parameter's call sites), its training part and later transform swaps read the whole file.
   candidate: {
-    reads: ['scopes'],
-    test: (call, ctx) => splitAugmentations(call, ctx.analysis).length > 0 || heldOutSample(call, ctx.analysis) !== undefined,
+    reads: ['scopes', 'classes'],
+    // (a random_split by its name: its transform may be a list built by other statements)
+    test: (call, ctx) => calleeName(call) === 'random_split' || heldOutSample(call, ctx.analysis, true) !== undefined,
   },
   visit(call, ctx) {
     const dataset = heldOutSample(call, ctx.analysis);

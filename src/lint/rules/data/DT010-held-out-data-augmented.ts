@@ -7,7 +7,7 @@ import { assignedName, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
-import { augmentations, builderAugmentations, saysTraining } from './augmentation';
+import { builderAugmentations, pipelineAugmentations, saysTraining } from './augmentation';
 
 /** Dataset names that say validation / test / evaluation: DT009's, `eval_set`, and `<prefix>_test` (`cifar_test`, `ds_val`). */
 function heldOutName(full: string): boolean {
@@ -16,7 +16,9 @@ function heldOutName(full: string): boolean {
   return (
     HELD_OUT_DATA.test(name) ||
     /^eval(uation)?_?(data|dataset|set|ds)?$/i.test(name) ||
-    /^[a-z]\w*_(val|valid|validation|test|testing|eval)(_?(data|dataset|set|ds))?$/i.test(name)
+    /^[a-z]\w*_(val|valid|validation|test|testing|eval)(_?(data|dataset|set|ds))?$/i.test(name) ||
+    // camelCase: datasetVal, cifarTestSet (not trainVal, isTest)
+    (/^[a-z][a-zA-Z0-9]*(Val|Valid|Validation|Test|Testing|Eval)(Data|Dataset|Set|Ds)?$/.test(name) && !/train|^(is|do|use|run|with)[A-Z]/i.test(name))
   );
 }
 /** `split=` / `image_set=` values of held-out and of training splits. */
@@ -75,7 +77,7 @@ function resolve(a: Analysis, expr: PyNode | undefined, at: PyNode, depth = 0): 
  * result of a builder function of the file, those its code sets up, when it is the training variant (`saysTraining`).
  */
 function transformAugmentations(a: Analysis, passed: PyNode, pipeline: PyNode | undefined): string[] {
-  const found = augmentations(pipeline);
+  const found = pipelineAugmentations(a, pipeline);
   if (found.length > 0 || pipeline?.type !== 'call' || (a.callee(pipeline) ?? '').startsWith('torchvision.')) return found;
   return saysTraining(passed, pipeline) ? builderAugmentations(a, pipeline) : [];
 }
@@ -109,13 +111,13 @@ function evaluationTransform(a: Analysis, assignments: readonly PyNode[], call: 
     const left = as.child('left');
     const right = unparen(as.child('right'));
     if (left?.type !== 'identifier' || !isPipeline(a, right)) continue;
-    (augmentations(right).length > 0 ? augmented : clean).add(left.text);
+    (pipelineAugmentations(a, right).length > 0 ? augmented : clean).add(left.text);
   }
   const names = [...clean].filter((n) => !augmented.has(n) && n !== exclude && EVAL_NAME.test(n) && !TTA.test(n));
   if (names.length !== 1) return undefined;
   const name = names[0]!;
   const v = unparen(a.scopes.valueAt(name, call) ?? undefined);
-  if (!v || !isPipeline(a, v) || augmentations(v).length > 0) return undefined;
+  if (!v || !isPipeline(a, v) || pipelineAugmentations(a, v).length > 0) return undefined;
   // bound before the call, or at module level for a call inside a function
   if (v.start > call.start && scopeOf(v) === scopeOf(call)) return undefined;
   return name;

@@ -1,6 +1,7 @@
 // Random (training-time) augmentations in torchvision transform pipelines: shared by DT008 and DT010.
 import { calleeName, unparen, type Analysis } from '../../analysis';
 import { fileFunctionOf } from '../../analysis/calls';
+import { listItems } from '../../analysis/listBuilds';
 import { methodsOf } from '../../analysis/modules';
 import type { PyNode } from '../../parser';
 
@@ -29,6 +30,24 @@ export function augmentations(pipeline: PyNode | undefined): string[] {
       if (name && AUGMENT.test(name) && !found.includes(name)) found.push(name);
     }
   });
+  return found;
+}
+
+/**
+ * The same, also through a list the pipeline is given by name and that is built step by step
+ * (`tfs = []; tfs.append(RandomResizedCrop(224)); Compose(tfs)`): the items every path adds.
+ */
+export function pipelineAugmentations(a: Analysis, pipeline: PyNode | undefined): string[] {
+  const found = augmentations(pipeline);
+  if (pipeline?.type !== 'call') return found;
+  for (const arg of pipeline.child('arguments')?.namedChildren ?? []) {
+    const list = unparen(arg.type === 'keyword_argument' ? arg.child('value') : arg);
+    if (list?.type !== 'identifier') continue;
+    for (const { item, conditional } of listItems(a, list) ?? []) {
+      if (conditional) continue;
+      for (const name of augmentations(valueOf(a, item))) if (!found.includes(name)) found.push(name);
+    }
+  }
   return found;
 }
 

@@ -76,14 +76,37 @@ function trainedModels(a: Analysis): Set<string> {
     if (isTrainMode(c)) out.add(norm(receiver(c)!.text));
     const q = a.callee(c) ?? '';
     if ((q.startsWith('torch.optim.') && !q.startsWith('torch.optim.lr_scheduler.')) || /^(Adam\w*|SGD|RMSprop|Adagrad|Adadelta|Lion)$/.test(calleeName(c) ?? '')) {
-      c.child('arguments')?.walk((n) => {
-        if (n.type === 'call' && calleeName(n) === 'parameters' && receiver(n)) out.add(norm(receiver(n)!.text));
-      });
+      const args = c.child('arguments');
+      if (args) for (const model of optimizedModules(a, args, 1)) out.add(model);
     }
   }
   // `model.train_start()` of a wrapper whose method puts its sub-modules in training mode.
   for (const { sw } of helperSwitchCalls(a, 'train')) for (const t of sw.targets) out.add(norm(t));
   return out;
+}
+
+/**
+ * The modules whose `.parameters()` (or `named_parameters()`) an optimizer argument reads: inline, or through names
+ * bound to them (`params = list(model.encoder.parameters()) + ...`, `depth` steps).
+ */
+function optimizedModules(a: Analysis, expr: PyNode, depth: number): string[] {
+  const out: string[] = [];
+  expr.walk((n) => {
+    if (n.type === 'call' && /^(named_)?parameters$/.test(calleeName(n) ?? '') && receiver(n)) out.push(norm(receiver(n)!.text));
+    if (n.type === 'identifier' && depth > 0 && n.parent?.type !== 'attribute') {
+      const v = a.scopes.valueAt(n.text, n);
+      if (v) out.push(...optimizedModules(a, v, depth - 1));
+    }
+  });
+  return out;
+}
+
+/** The model is trained: itself, or sub-modules of it (`Adam(model.encoder.parameters())` trains `model`). */
+function isTrained(trained: Set<string>, model: string): boolean {
+  const m = norm(model);
+  if (trained.has(m)) return true;
+  for (const t of trained) if (t.startsWith(m + '.')) return true;
+  return false;
 }
 
 /** Whether the model is known to hold no Dropout/BatchNorm (then eval/train mode makes no difference). */
@@ -129,7 +152,7 @@ export const EV002: Rule = {
       if (reach.some((c) => isTrainMode(c) || mayHelperSwitch(a, c, 'train'))) continue;
       trained ??= trainedModels(a);
       for (const s of sites) {
-        if (!trained.has(norm(s.model)) || modeFree(a, s.model, loop) || onlyOnLastIteration(s.at, loop)) continue;
+        if (!isTrained(trained, s.model) || modeFree(a, s.model, loop) || onlyOnLastIteration(s.at, loop)) continue;
         reported.add(s.at);
         const back = trainCall(a, s);
         ctx.report({

@@ -65,7 +65,7 @@ export const EV004: Rule = {
     reads: ['imports'],
     test: (n, ctx) => {
       if (n.type === 'for_statement') return trainLoaderIterated(n) !== undefined;
-      return localFinding(n, ctx) !== undefined || trainFlag(n) !== undefined;
+      return localFinding(n, ctx) !== undefined || trainFlag(n) !== undefined || fittedData(n) !== undefined;
     },
   },
   visit(n, ctx) {
@@ -80,12 +80,83 @@ export const EV004: Rule = {
       ctx.report({ node: n, message: `${left.text} is built with ${flag}: it is the training split, so validation would measure memorisation. Build it from the held-out split (train=False), or split the training set by indices.` });
       return;
     }
+    const whole = fitOnSplitSource(n, ctx);
+    if (whole) {
+      ctx.report(whole);
+      return;
+    }
     const f = localFinding(n, ctx);
     // A hand-written `def fit(self, model, images, labels)` is not Lightning's `trainer.fit(model, train, val)`.
     if (f && n.type === 'call' && keywordArg(n, 'validation_data') === undefined && userFit(n, ctx.analysis)) return;
     if (f) ctx.report(f);
   },
 };
+
+/** `model.fit(x, y, ...)`: the name of the data fitted (statement-local). */
+function fittedData(n: PyNode): PyNode | undefined {
+  if (n.type !== 'call' || calleeName(n) !== 'fit' || !receiver(n)) return undefined;
+  const x = unparen(positionalArgs(n)[0] ?? keywordArg(n, 'x') ?? keywordArg(n, 'X'));
+  return x?.type === 'identifier' ? x : undefined;
+}
+
+/** The same binding of a name at two places (not re-assigned in between). */
+function sameBinding(a: Analysis, name: string, x: PyNode, y: PyNode): boolean {
+  const v = a.scopes.valueAt(name, x);
+  if (v === undefined || v !== a.scopes.valueAt(name, y)) return false;
+  const ex = a.scopes.elementAt(name, x);
+  const ey = a.scopes.elementAt(name, y);
+  return ex?.source === ey?.source && ex?.index === ey?.index;
+}
+
+/**
+ * `x_train, x_test, ... = train_test_split(x, y)` then `model.fit(x, y, validation_data=(x_test, y_test))` (or a later
+ * `model.evaluate(x_test, ...)` / `score` / `predict`): the model is fitted on the whole array the split was taken from,
+ * so its held-out part is training data.
+ */
+function fitOnSplitSource(n: PyNode, ctx: RuleContext): RawFinding | undefined {
+  const x = fittedData(n);
+  if (!x) return undefined;
+  const a = ctx.analysis;
+  for (const split of a.callsNamed('train_test_split')) {
+    const q = a.callee(split);
+    if ((q !== undefined && !/^sklearn\.(model_selection|cross_validation)\.train_test_split$/.test(q)) || split.end > n.start || !sameScope(split, n)) continue;
+    if (unparen(positionalArgs(split)[0])?.text !== x.text || !sameBinding(a, x.text, split, n)) continue;
+    const left = split.parent?.type === 'assignment' && split.parent.child('right') === split ? split.parent.child('left') : undefined;
+    const parts = left?.type === 'pattern_list' || left?.type === 'tuple_pattern' ? left.namedChildren : [];
+    const heldOut = parts[1];
+    if (heldOut?.type !== 'identifier' || parts.length % 2 !== 0) continue;
+    const line = ctx.lines.position(split.start).line + 1;
+    const vd = unparen(keywordArg(n, 'validation_data'));
+    const vx = vd?.type === 'tuple' || vd?.type === 'list' ? unparen(vd.namedChildren[0]) : undefined;
+    if (vx?.text === heldOut.text && a.scopes.elementAt(heldOut.text, vx)?.source === split) {
+      return { node: x, message: `${x.text} is the whole array split at line ${line}, so ${heldOut.text} (the validation data here) is also trained on: validation measures memorisation. Fit on ${parts[0]!.text}.` };
+    }
+    const scored = laterScore(a, n, heldOut.text, split);
+    if (scored) {
+      const at = ctx.lines.position(scored.start).line + 1;
+      return { node: x, message: `${x.text} is the whole array split at line ${line}, so ${heldOut.text}, which ${scored.child('function')!.text}() scores at line ${at}, is also trained on: the score measures memorisation. Fit on ${parts[0]!.text}.` };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `model.evaluate(x_test, ...)` (or `score` / `predict`) after `fit`, same receiver and scope, no other fit of it in
+ * between, on the held-out part as the split bound it.
+ */
+function laterScore(a: Analysis, fit: PyNode, heldOut: string, split: PyNode): PyNode | undefined {
+  const recv = receiver(fit)!.text;
+  let refit = Infinity;
+  for (const other of a.callsNamed('fit')) if (other.start > fit.end && receiver(other)?.text === recv && sameScope(other, fit)) refit = Math.min(refit, other.start);
+  for (const name of ['evaluate', 'score', 'predict', 'predict_proba', 'predict_classes']) {
+    for (const c of a.callsNamed(name)) {
+      if (c.start < fit.end || c.start > refit || receiver(c)?.text !== recv || !sameScope(c, fit)) continue;
+      const arg = unparen(positionalArgs(c)[0] ?? keywordArg(c, 'x') ?? keywordArg(c, 'X'));
+      if (arg?.text === heldOut && a.scopes.elementAt(heldOut, arg)?.source === split) return c;
+    }
+  }
+  return undefined;
+}
 
 /**
  * `val_set = CIFAR10(root, train=True, ...)` / `self.val_dataset = constructor(split="train")`: a held-out name bound

@@ -5,6 +5,7 @@ import { innermostLoop, isBackward, isOptimizerStep } from '../../analysis/train
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 import { readAfter } from './EV016-metric-from-last-batch';
+import { listItems } from '../../analysis/listBuilds';
 
 const BEST = /best|lowest|highest|^min_|^max_|_min$|_max$/i;
 const SELECTS = /^(save|save_checkpoint|save_model|save_pretrained|save_weights|save_state|deepcopy|state_dict|copy_state)$/;
@@ -110,6 +111,53 @@ function computedOnTestOnly(a: Analysis, e: PyNode | undefined): boolean {
   });
 }
 
+/** Predictions or targets of the test split: `test_pred`, `test_outputs`, `test_labels`, `y_test_pred`. */
+const TEST_OUTPUTS = /^(test|testing)_?(preds?|predictions?|predicted|outputs?|out|logits|probs?|probas?|scores|labels|targets|gts?|truths?|true|y|y_?(hat|pred|true))$|^(y|Y)_?(test)_?(pred|hat|true|prob|proba|score)s?$|^(y|Y)_?(pred|hat|prob|proba)_?test$/;
+
+/**
+ * Whether a value holds test data or what the model gave on it: a test name (`y_test`, `test_pred`), a field of one
+ * (`test_dataset.labels`, `test_loader.dataset.targets`), or a name bound to what a call handed test data and nothing
+ * else returns (`test_loss, preds = trainer.test(test_dataset)`, then `preds`).
+ */
+function holdsTestData(a: Analysis, v: PyNode | undefined): boolean {
+  const e = peelCasts(unparen(v));
+  let root = e;
+  while (root?.type === 'attribute' || root?.type === 'subscript') root = root.type === 'attribute' ? root.child('object') : root.child('value');
+  for (const x of [e, root]) {
+    if (x?.type !== 'identifier' && x?.type !== 'attribute') continue;
+    const name = lastName(x);
+    if (TEST_DATA.test(name) || /^test(ing)?loader$/i.test(name) || TEST_OUTPUTS.test(name)) return true;
+  }
+  if (e?.type !== 'identifier') return false;
+  const value = unparen(a.scopes.valueAt(e.text, e) ?? undefined);
+  if (value) return computedOnTestOnly(a, value) || evaluatesTestOnly(a, value);
+  const element = a.scopes.elementAt(e.text, e);
+  return !!element && (computedOnTestOnly(a, unparen(element.source)) || evaluatesTestOnly(a, unparen(element.source)));
+}
+
+/** Calls that do not compute a metric from the data they are given. */
+const NOT_METRIC = /^(len|range|enumerate|print|str|repr|format|type|isinstance|zip|list|tuple|dict|set|sorted|open|join|append)$/;
+
+/**
+ * `test_pearson = metrics.pearson(preds, test_dataset.labels)`, `f1_score(y_test, y_pred)` with `y_pred` from the test
+ * inputs: a metric call whose arguments hold test data or test predictions, and none validation or training data.
+ */
+function metricOfTestOutputs(a: Analysis, expr: PyNode | undefined): boolean {
+  // `pearsonr(x, y)[0]`, `spearmanr(x, y).correlation`: a field of the result
+  let value = expr;
+  if (value?.type === 'subscript' && /^-?\d+$/.test(value.child('subscript')?.text ?? '')) value = unparen(value.child('value'));
+  else if (value?.type === 'attribute' && value.child('object')?.type === 'call') value = value.child('object');
+  if (value?.type !== 'call' || NOT_METRIC.test(calleeName(value) ?? '')) return false;
+  const args = (value.child('arguments')?.namedChildren ?? []).map((x) => unparen(x.type === 'keyword_argument' ? x.child('value') : x));
+  if (args.length === 0) return false;
+  const heldOrTrain = (x: PyNode | undefined) => {
+    let found = false;
+    x?.walk((t) => void (t.type === 'identifier' && (HELD_OUT_VAL.test(t.text) || /^(val|valid|dev)_|train/i.test(t.text)) && (found = true)));
+    return found;
+  };
+  return !args.some(heldOrTrain) && args.some((x) => holdsTestData(a, x));
+}
+
 /** `float(loss)`, `loss.item()`, `acc.cpu().numpy()` -> the metric itself. */
 const peelCasts = (n: PyNode | undefined) => peelConversions(n, /^(float|int|round)$/, /^(item|float|double|cpu|numpy|detach|tolist)$/);
 
@@ -119,7 +167,7 @@ function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): bo
   const name = e.type === 'identifier' || e.type === 'attribute' ? lastName(e) : '';
   if (TEST_METRIC.test(name) || computedOnTest(a, e)) return true;
   const value = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : undefined;
-  if (computedOnTest(a, value) || evaluatesTestOnly(a, value)) return true;
+  if (computedOnTest(a, value) || evaluatesTestOnly(a, value) || metricOfTestOutputs(a, value)) return true;
   // `eval_loss, eval_acc = evaluate(model, test_loader)`: an element of what a call on test data returns.
   const element = e.type === 'identifier' && !value ? a.scopes.elementAt(e.text, e) : undefined;
   if (element && (computedOnTestOnly(a, unparen(element.source)) || evaluatesTestOnly(a, unparen(element.source)))) return true;
@@ -232,6 +280,23 @@ function mayReport(n: PyNode): boolean {
   return name === 'step' || name === 'fit' || /early_?stop/i.test(name);
 }
 
+/**
+ * The text of what a `callbacks=` value holds: the expression, and what its names are bound to, through lists of names
+ * (`callbacks=cbs` with `cbs = [ckpt, stop]`) and lists built by `append` / `+=` (even under an option: enabled, it
+ * selects on the data given).
+ */
+function callbacksText(a: Analysis, cbs: PyNode, depth = 0): string {
+  let text = cbs.text;
+  if (depth > 2) return text;
+  cbs.walk((x) => {
+    if (x.type !== 'identifier') return;
+    for (const { item } of listItems(a, x) ?? []) text += ' ' + callbacksText(a, item, depth + 1);
+    const v = a.scopes.valueAt(x.text, x);
+    if (v) text += ' ' + callbacksText(a, v, depth + 1);
+  });
+  return text;
+}
+
 function isPlateau(a: Analysis, call: PyNode): boolean {
   const recv = receiver(call);
   if (!recv) return false;
@@ -285,14 +350,7 @@ export const EV005: Rule = {
       if (!first || !/^(x|X)_?test$|^test_?(x|X|data|images|inputs|set|ds|dataset|gen|generator)$/.test(lastName(first))) return;
       const cbs = keywordArg(n, 'callbacks');
       if (!cbs) return;
-      let text = cbs.text;
-      cbs.walk((x) => {
-        if (x.type === 'identifier') {
-          const v = a.scopes.valueAt(x.text, x);
-          if (v) text += ' ' + v.text;
-        }
-      });
-      if (/EarlyStopping|ModelCheckpoint|ReduceLROnPlateau/.test(text)) {
+      if (/EarlyStopping|ModelCheckpoint|ReduceLROnPlateau/.test(callbacksText(a, cbs))) {
         ctx.report({ node: vd!, message: 'The test set is passed as validation_data to callbacks that stop early / keep the best model / lower the lr: the test score becomes optimistic. Use a validation split.' });
       }
     }

@@ -1,4 +1,5 @@
 import { positionalArgs, type Analysis } from '../../analysis';
+import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -9,7 +10,7 @@ const NOT_MODEL = /state|dict|ckpt|checkpoint|optim|weights|params|history|resul
  * The saved object is a whole nn.Module: a module constructed in this file, or a name that means one. `isClass` tells
  * the module classes of the file; the candidate test, which cannot see them, takes every name for one.
  */
-function isWholeModule(obj: PyNode, a: Analysis, isClass: (name: string) => boolean, depth = 0): boolean {
+function isWholeModule(obj: PyNode, a: Analysis, isClass: (name: string) => boolean, depth = 0, callSites = false): boolean {
   if (depth > 3) return false;
   if (obj.type === 'call') {
     const q = a.callee(obj);
@@ -29,6 +30,10 @@ function isWholeModule(obj: PyNode, a: Analysis, isClass: (name: string) => bool
     if (v && isWholeModule(v, a, isClass, depth + 1)) return true;
     // a known value that is not a call of an unknown factory (dict, state_dict(), torch.jit.script(...)): not a module
     if (v && !(v.type === 'call' && isUnknownFactory(v, a))) return false;
+    // A parameter every call site of the file fills with something else (`save(self, model)` always given a
+    // state_dict()). Not in the candidate test, which reads its own statement only.
+    const args = callSites ? parameterArguments(a, obj) : undefined;
+    if (args?.length && args.every((x) => !isWholeModule(x, a, isClass, depth + 1))) return false;
   }
   return MODEL_NAME.test(last);
 }
@@ -43,10 +48,10 @@ function isUnknownFactory(call: PyNode, a: Analysis): boolean {
 }
 
 /** The object a `torch.save(obj, ...)` call saves, when it may be a whole module (`isClass` as in `isWholeModule`). */
-function savedModule(call: PyNode, a: Analysis, isClass: (name: string) => boolean): PyNode | undefined {
+function savedModule(call: PyNode, a: Analysis, isClass: (name: string) => boolean, callSites = false): PyNode | undefined {
   if (a.callee(call) !== 'torch.save') return undefined;
   const obj = positionalArgs(call)[0];
-  return obj && isWholeModule(obj, a, isClass) ? obj : undefined;
+  return obj && isWholeModule(obj, a, isClass, 0, callSites) ? obj : undefined;
 }
 
 export const DV005: Rule = {
@@ -72,7 +77,7 @@ export const DV005: Rule = {
   candidate: { reads: ['imports', 'scopes'], test: (call, ctx) => savedModule(call, ctx.analysis, () => true) !== undefined },
   visit(call, ctx) {
     const a = ctx.analysis;
-    const obj = savedModule(call, a, (name) => a.moduleClass(name) !== undefined);
+    const obj = savedModule(call, a, (name) => a.moduleClass(name) !== undefined, true);
     if (!obj) return;
     const fixes: RawFix[] | undefined =
       obj.type === 'identifier' || obj.type === 'attribute'

@@ -1,5 +1,7 @@
-import { hasParameter } from '../../analysis';
-import { deviceMove, isOptimizerConstructor, mayBeCuda, optimizedModel, sameScope, stringValue } from '../../analysis/runtime';
+import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { methodClass } from '../../analysis/calls';
+import { methodsOf } from '../../analysis/modules';
+import { assignedTarget, deviceMove, isOptimizerConstructor, mayBeCuda, optimizedModel, sameScope, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -47,7 +49,10 @@ export const DV004: Rule = {
       'place by default, so plain SGD/Adam usually keep working; but with parameter swapping on conversion ' +
       '(`torch.__future__`), optimizer state loaded before the move, or wrappers that replace parameters, the optimizer ends up ' +
       'updating stale CPU tensors or mixing devices. Moving first costs nothing and removes the question. Moves to the CPU ' +
-      'and moves after a training loop (for export) are not reported.',
+      'and moves after a training loop (for export) are not reported. Parameter groups (`[{"params": [p for n, p in ' +
+      'model.named_parameters() if ...]}, ...]`) count as the model\'s parameters, and an optimizer built in a class\'s ' +
+      '`__init__` over `self.net` counts as built before a later `obj.cuda()` / `obj.to(device)` of an instance when the ' +
+      'class is a module or its own `cuda` / `to` method moves `self.net`.',
     wrong: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nmodel = Net()\noptimizer = optim.SGD(model.parameters(), lr=0.01)\nmodel.to(device)',
     right: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nmodel = Net()\nmodel.to(device)\noptimizer = optim.SGD(model.parameters(), lr=0.01)',
     concept: 'Devices: move the model before building its optimizer',
@@ -57,14 +62,19 @@ export const DV004: Rule = {
     const calls = ctx.nodesOfType('call');
     const optimizers = calls.filter((c) => isOptimizerConstructor(ctx.analysis.callee(c)));
     if (optimizers.length === 0) return;
+    const a = ctx.analysis;
     // Moves are `.to(...)` / `.cuda(...)` method calls: looked up by name, in document order.
     const moves = [...ctx.analysis.callsNamed('to'), ...ctx.analysis.callsNamed('cuda')]
       .sort((x, y) => x.start - y.start)
       .map((c) => ({ call: c, move: deviceMove(c) }))
       .filter((m) => m.move !== undefined);
     for (const opt of optimizers) {
-      const params = optimizedModel(opt);
+      const params = optimizedModel(opt) ?? groupedModel(opt, a);
       if (!params) continue;
+      if (params.type === 'attribute' && params.child('object')?.text === 'self') {
+        checkInitBuild(ctx, opt, params, moves);
+        continue;
+      }
       // `model.fc.parameters()` (fine-tuning a head): moving `model` moves them.
       const model = rootModel(params);
       const sameModel = (m: (typeof moves)[number]) => m.move!.target.text === model.text && sameScope(m.call, opt);
@@ -90,3 +100,105 @@ export const DV004: Rule = {
     }
   },
 };
+
+// ---- Parameter groups: `[{"params": [p for n, p in model.named_parameters() if ...]}, ...]` ----
+
+/** A call that lists a module's parameters: `M.parameters()`, `M.named_parameters()` (no arguments). */
+function parametersOwner(n: PyNode | undefined): PyNode | undefined {
+  const call = unparen(n);
+  if (call?.type !== 'call' || !/^(named_)?parameters$/.test(calleeName(call) ?? '') || positionalArgs(call).length > 0) return undefined;
+  const m = receiver(call);
+  return m && (m.type === 'identifier' || m.type === 'attribute') ? m : undefined;
+}
+
+/**
+ * The module whose parameters a params expression lists, when every part agrees: `M.parameters()`, a comprehension
+ * over it, a list of parameter-group dicts whose `"params"` are those, or a name bound to one of these.
+ */
+function paramsSource(n: PyNode | undefined, a: Analysis, depth: number): PyNode | undefined {
+  const e = unparen(n);
+  if (!e || depth > 6) return undefined;
+  const direct = parametersOwner(e);
+  if (direct) return direct;
+  switch (e.type) {
+    case 'identifier': {
+      const v = a.scopes.valueAt(e.text, e);
+      return v ? paramsSource(v, a, depth + 1) : undefined;
+    }
+    case 'list_comprehension':
+    case 'generator_expression':
+      return paramsSource(e.namedChildren.find((c) => c.type === 'for_in_clause')?.child('right'), a, depth + 1);
+    case 'dictionary': {
+      const pair = e.namedChildren.find((p) => p.type === 'pair' && /^['"]params['"]$/.test(p.child('key')?.text ?? ''));
+      return pair ? paramsSource(pair.child('value'), a, depth + 1) : undefined;
+    }
+    case 'list':
+    case 'tuple': {
+      const parts = e.namedChildren.filter((c) => c.type !== 'comment').map((c) => paramsSource(c, a, depth + 1));
+      const first = parts[0];
+      return first && parts.every((p) => p?.text === first.text) ? first : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The model of an optimizer built from parameter groups or a comprehension over one model's parameters. */
+function groupedModel(opt: PyNode, a: Analysis): PyNode | undefined {
+  return paramsSource(positionalArgs(opt)[0] ?? keywordArg(opt, 'params'), a, 0);
+}
+
+// ---- An optimizer built in `__init__` over `self.net`, and a later `obj.cuda()` of an instance ----
+
+type Move = { call: PyNode; move: ReturnType<typeof deviceMove> };
+
+/**
+ * `self.optimizer = Adam(self.net.parameters())` in `__init__`; the file then builds `obj = Cls(...)` and, later in
+ * the same scope and before any loop, moves it with `obj.cuda()` / `obj.to(device)`, which moves `self.net` when the
+ * class is a module or its own `cuda` / `to` method moves `self.net`.
+ */
+function checkInitBuild(ctx: RuleContext, opt: PyNode, params: PyNode, moves: Move[]): void {
+  const a = ctx.analysis;
+  const init = scopeOf(opt);
+  const cls = init && init.child('name')?.text === '__init__' ? methodClass(init) : undefined;
+  const clsName = cls?.child('name')?.text;
+  if (!cls || !clsName) return;
+  // `self.net` is a submodule chain from self: `self.net` (`self.encoder.fc` moves with `self.encoder`)
+  let net: PyNode = params;
+  while (net.child('object')?.type === 'attribute') net = net.child('object')!;
+  const attr = net.child('attribute')?.text ?? '';
+  // moved in __init__ before the optimizer, or assigned already moved
+  if (moves.some((m) => m.move!.target.text === net.text && scopeOf(m.call) === init && m.call.start < opt.start)) return;
+  if (a.scopes.selfAttr(cls, attr).some((v) => /\.(to|cuda)\(/.test(v.text))) return;
+  const isModule = a.moduleClass(clsName, cls) !== undefined;
+  for (const site of a.callsNamed(clsName)) {
+    if (site.child('function')?.type !== 'identifier' || !a.definesClass(clsName)) continue;
+    const obj = assignedTarget(site);
+    if (obj?.type !== 'identifier') continue;
+    const later = moves.find(
+      (m) => m.move!.target.text === obj.text && sameScope(m.call, site) && m.call.start > site.end && movesToGpu(m.move!.device, ctx) && (isModule || ownMoveMethodMoves(cls, calleeName(m.call) ?? '', net.text)),
+    );
+    if (!later || loopBetween(ctx, site, later.call)) continue;
+    ctx.report({
+      node: opt,
+      message: `Optimizer built from ${params.text}.parameters() in ${clsName}.__init__, before ${later.call.text} moves it to the GPU (line ${ctx.source.slice(0, later.call.start).split('\n').length}): move the model first, then build the optimizer.`,
+    });
+    return;
+  }
+}
+
+/** The class's own `cuda` / `to` method moves `self.net` (`def cuda(self): self.network.cuda()`). */
+function ownMoveMethodMoves(cls: PyNode, method: string, net: string): boolean {
+  const def = methodsOf(cls).find((m) => m.child('name')?.text === method);
+  let hit = false;
+  def?.child('body')?.walk((n) => {
+    if (hit) return false;
+    if (n.type === 'call' && deviceMove(n)?.target.text === net) hit = true;
+    return undefined;
+  });
+  return hit;
+}
+
+function loopBetween(ctx: RuleContext, from: PyNode, to: PyNode): boolean {
+  return [...ctx.nodesOfType('for_statement'), ...ctx.nodesOfType('while_statement')].some((l) => l.start > from.end && l.start < to.start && sameScope(l, from));
+}

@@ -53,7 +53,9 @@ export const HP002: Rule = {
       'zero: wherever the second moment is tiny or underflows the update divides by zero and the weights become inf/NaN, ' +
       'often after a few hundred steps. Either keep float32 master weights with automatic mixed precision ' +
       '(`torch.autocast` + `GradScaler`, the usual way to train in half precision) or raise eps to a value float16 can hold, ' +
-      'e.g. `eps=1e-4`.',
+      'e.g. `eps=1e-4`. A model loaded with `from_pretrained(..., torch_dtype=torch.float16)` (not quantized) counts as ' +
+      'converted, also through `get_peft_model` / `DataParallel`, and so does the Hugging Face `Trainer` that trains it: ' +
+      'its AdamW uses `adam_epsilon=1e-8` unless `TrainingArguments` sets it (or mixed precision, or another optimizer).',
     wrong: 'model = nn.Linear(10, 2).half()\noptimizer = optim.Adam(model.parameters(), lr=1e-3)',
     right: 'model = nn.Linear(10, 2).half()\noptimizer = optim.Adam(model.parameters(), lr=1e-3, eps=1e-4)',
     concept: 'Numerics: float16 range and optimizer epsilon',
@@ -66,7 +68,9 @@ export const HP002: Rule = {
     // `.half()` / `.to(...)` are looked up by name; a project's conversion method by the memoised callee name.
     const named = [...a.callsNamed('half'), ...a.callsNamed('to'), ...calls.filter((c) => HALF_METHOD.test(calleeName(c) ?? '') && calleeName(c) !== 'half')];
     const conversions = named.flatMap((c) => halfTargets(c, ctx).map((t) => ({ call: c, target: t.text })));
+    conversions.push(...halfLoads(a));
     if (!globalHalf && conversions.length === 0) return;
+    addWrappers(a, conversions);
     const flow = new HalfFlow(a, conversions, [...ctx.nodesOfType('for_statement'), ...ctx.nodesOfType('while_statement')]);
     for (const opt of calls) {
       const q = a.callee(opt);
@@ -92,8 +96,113 @@ export const HP002: Rule = {
         fixes,
       });
     }
+    if (!globalHalf) checkTrainers(ctx, flow);
   },
 };
+
+// ---- Models loaded in float16, and the Hugging Face Trainer's AdamW ----
+
+/** `torch.float16` / `torch.half` / `"float16"`, also behind a conditional, a name or a `self.x` (any value). */
+function mayBeHalfDtype(n: PyNode | undefined, a: Analysis, depth = 0): boolean {
+  const e = unparen(n);
+  if (!e || depth > 3) return false;
+  if (e.type === 'conditional_expression') return e.namedChildren.some((c, i) => i !== 1 && mayBeHalfDtype(c, a, depth + 1));
+  if (e.type === 'string') return /^['"](float16|fp16|half)['"]$/.test(e.text);
+  const q = a.qname(e);
+  if (q === 'torch.float16' || q === 'torch.half') return true;
+  if (e.type === 'identifier') return mayBeHalfDtype(a.scopes.valueAt(e.text, e) ?? undefined, a, depth + 1);
+  if (e.type === 'attribute' && e.child('object')?.text === 'self') {
+    const cls = e.ancestor('class_definition');
+    return !!cls && a.scopes.selfAttr(cls, e.child('attribute')!.text).some((v) => mayBeHalfDtype(v, a, depth + 1));
+  }
+  return false;
+}
+
+/**
+ * `model = X.from_pretrained(..., torch_dtype=torch.float16)` (or `dtype=`): weights loaded in float16. Not a quantized
+ * load (`load_in_8bit=True`, `quantization_config=`), whose trainable parts are prepared separately.
+ */
+function halfLoads(a: Analysis): Conversion[] {
+  const out: Conversion[] = [];
+  // PEFT's k-bit preparation casts the trainable weights back to float32
+  if (a.callsNamed('prepare_model_for_kbit_training').length || a.callsNamed('prepare_model_for_int8_training').length) return out;
+  for (const call of a.callsNamed('from_pretrained')) {
+    if (!mayBeHalfDtype(keywordArg(call, 'torch_dtype') ?? keywordArg(call, 'dtype'), a)) continue;
+    if (keywordArg(call, 'quantization_config') || /^True$/.test(keywordArg(call, 'load_in_8bit')?.text ?? '') || /^True$/.test(keywordArg(call, 'load_in_4bit')?.text ?? '')) continue;
+    const target = assignedTarget(call);
+    if (target) out.push({ call, target: target.text });
+  }
+  return out;
+}
+
+// Wrappers that train the parameters of the model they are given (no dtype change).
+const SAME_PARAMETERS = /^(get_peft_model|DataParallel|DistributedDataParallel)$/;
+
+/** `peft = get_peft_model(model, cfg)` after `model` was converted (same function): the wrapper holds the same weights. */
+function addWrappers(a: Analysis, conversions: Conversion[]): void {
+  const wrappers = [...a.callsNamed('get_peft_model'), ...a.callsNamed('DataParallel'), ...a.callsNamed('DistributedDataParallel')].sort((x, y) => x.start - y.start);
+  for (const w of wrappers) {
+    const inner = unparen(positionalArgs(w)[0] ?? keywordArg(w, 'model'));
+    const target = assignedTarget(w);
+    if (!inner || !target || !SAME_PARAMETERS.test(calleeName(w) ?? '')) continue;
+    if (conversions.some((c) => c.target === inner.text && sameScope(c.call, w) && c.call.start < w.start)) conversions.push({ call: w, target: target.text });
+  }
+}
+
+const HF_TRAINER = /^(transformers\.(Trainer|Seq2SeqTrainer)|trl\.\w*Trainer)$/;
+
+/** A Trainer construction: `Trainer(model=..., args=...)`, or `super().__init__(...)` in a subclass of one. */
+function isTrainerCall(call: PyNode, a: Analysis): boolean {
+  const q = a.callee(call);
+  if (q && HF_TRAINER.test(q)) return true;
+  if (calleeName(call) !== '__init__' || receiver(call)?.text !== 'super()') return false;
+  const cls = call.ancestor('class_definition');
+  return (cls?.child('superclasses')?.namedChildren ?? []).some((b) => HF_TRAINER.test(a.qname(b) ?? ''));
+}
+
+/**
+ * The TrainingArguments call of a trainer (its `args`), when it is visible: a direct call, or a name / `self.args` bound
+ * to one. `null` when the trainer takes none (the defaults); undefined when unknown.
+ */
+function trainingArguments(trainer: PyNode, a: Analysis): PyNode | null | undefined {
+  let args = unparen(keywordArg(trainer, 'args') ?? positionalArgs(trainer)[1]);
+  if (!args) return positionalArgs(trainer).length <= 1 ? null : undefined;
+  if (args.type === 'identifier') args = unparen(a.scopes.valueAt(args.text, args) ?? undefined);
+  else if (args.type === 'attribute' && args.child('object')?.text === 'self') {
+    const cls = args.ancestor('class_definition');
+    const values = cls ? a.scopes.selfAttr(cls, args.child('attribute')!.text) : [];
+    args = values.length === 1 ? unparen(values[0]) : undefined;
+  }
+  return args?.type === 'call' && /TrainingArguments$/.test(a.callee(args) ?? '') ? args : undefined;
+}
+
+/** TrainingArguments that leave the Adam eps at 1e-8 on float16 weights: no eps, no mixed precision, an Adam optimizer. */
+function leavesTinyEps(args: PyNode | null): boolean {
+  if (!args) return true;
+  if (args.child('arguments')?.namedChildren.some((c) => c.type === 'dictionary_splat' || c.type === 'list_splat')) return false;
+  const e = keywordArg(args, 'adam_epsilon');
+  if (e && !(Number(e.text) < FP16_MIN)) return false;
+  if (['fp16', 'bf16', 'half_precision_backend'].some((k) => keywordArg(args, k)?.text === 'True')) return false;
+  const optim = keywordArg(args, 'optim');
+  return !optim || /^['"]adam/i.test(optim.text);
+}
+
+/** A Hugging Face Trainer given a float16 model and TrainingArguments that keep AdamW's default eps. */
+function checkTrainers(ctx: RuleContext, flow: HalfFlow): void {
+  const a = ctx.analysis;
+  for (const call of ctx.nodesOfType('call')) {
+    const name = calleeName(call) ?? '';
+    if ((name !== '__init__' && !name.endsWith('Trainer')) || !isTrainerCall(call, a) || keywordArg(call, 'optimizers')) continue;
+    const model = unparen(keywordArg(call, 'model') ?? positionalArgs(call)[0]);
+    if (!model || (model.type !== 'identifier' && model.type !== 'attribute') || !flow.converted(model, call, 1)) continue;
+    const args = trainingArguments(call, a);
+    if (args === undefined || !leavesTinyEps(args)) continue;
+    ctx.report({
+      node: call,
+      message: `The Trainer's AdamW updates float16 weights (${model.text}) with adam_epsilon=1e-8, which is zero in float16: updates can become inf/NaN. Set adam_epsilon=1e-4, or load the model in float32 and train with fp16=True.`,
+    });
+  }
+}
 
 /** The model whose parameters the optimizer takes, also through `[p for p in model.parameters() if p.requires_grad]`. */
 function adamModel(opt: PyNode): PyNode | undefined {

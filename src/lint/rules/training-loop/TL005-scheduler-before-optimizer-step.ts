@@ -1,6 +1,8 @@
-import { bodyOf, callsWithin, receiver, unparen, type Analysis } from '../../analysis';
+import { bodyOf, calleeName, callsWithin, receiver, unparen, type Analysis } from '../../analysis';
 import { evaluation } from '../../analysis/evaluation';
-import { deleteStatementLines, isSchedulerStep, reachableCalls } from '../../analysis/order';
+import { methodsOf } from '../../analysis/modules';
+import { deleteStatementLines, isLrSchedulerBuild, isSchedulerStep, reachableCalls } from '../../analysis/order';
+import { reachingDefs } from '../../analysis/reaching';
 import { indentOf, innermostLoop, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
@@ -19,6 +21,9 @@ export const TL005: Rule = {
       'decays arrive one epoch early. PyTorch only prints a warning. Descent reports a `scheduler.step()` that comes before ' +
       'the optimizer step of the same loop body (directly, in a nested batch loop, or in a training function of this file ' +
       'called after it), also at the top of a per-epoch function the loop calls and under `if scheduler is not None:`. ' +
+      'Schedulers count when torch\'s or Hugging Face\'s, a class of the file that subclasses a torch scheduler (without ' +
+      'its own `step`), or a copy of pytorch_transformers\' `WarmupLinearSchedule` / `WarmupCosineSchedule` family ' +
+      '(LambdaLR subclasses found in many projects\' utils); a project\'s other scheduler classes may be meant to run first. ' +
       '`ReduceLROnPlateau.step(metric)` after validation and a per-epoch step after the batch loop are fine.',
     wrong: 'for epoch in range(10):\n    scheduler.step()\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()',
     right: 'for epoch in range(10):\n    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n        optimizer.step()\n    scheduler.step()',
@@ -41,7 +46,7 @@ function epochFunctions(a: Analysis): PyNode[] {
   const out = new Set<PyNode>();
   for (const call of a.callsNamed('step')) {
     const fn = call.ancestor('function_definition');
-    if (!fn || out.has(fn) || innermostLoop(call) || !isSchedulerStep(call, a)) continue;
+    if (!fn || out.has(fn) || innermostLoop(call) || !isTorchSchedulerStep(call, a)) continue;
     const name = fn.child('name')?.text;
     if (!name || a.functions.get(name)?.length !== 1) continue;
     const sites = evaluation(a).callSites(name);
@@ -95,7 +100,7 @@ function scan(ctx: RuleContext, loop: PyNode, stmts: PyNode[], nested: boolean):
     // and a check that the scheduler exists (`if scheduler is not None:`) count.
     const phaseIf = s.type === 'if_statement' && /==\s*['"]|['"]\s*==/.test(s.child('condition')?.text ?? '');
     if (!sched && (s.type === 'expression_statement' || phaseIf || s.type === 'if_statement')) {
-      const call = callsWithin(s).find((c) => isSchedulerStep(c, a) && innermostLoopIs(c, loop) && (s.type !== 'if_statement' || phaseIf || presenceGuard(s, c)));
+      const call = callsWithin(s).find((c) => isTorchSchedulerStep(c, a) && innermostLoopIs(c, loop) && (s.type !== 'if_statement' || phaseIf || presenceGuard(s, c)));
       if (call) sched = { stmt: s, call };
     }
   }
@@ -130,4 +135,52 @@ function moveToEnd(stmt: PyNode, stmts: PyNode[]): RawFix[] | undefined {
   const nl = src.indexOf('\n', last.end);
   const at = nl === -1 ? src.length : nl;
   return [{ title: `Move ${stmt.text} after the optimizer step`, edits: [del, { start: at, end: at, newText: `\n${indentOf(stmt)}${stmt.text}` }] }];
+}
+
+// pytorch_transformers' schedules (LambdaLR subclasses), copied with their names into many projects' own modules.
+const COPIED_SCHEDULES = /^(Warmup(Linear|Cosine|Constant|CosineWithHardRestarts)Schedule|ConstantLRSchedule)$/;
+
+/**
+ * `scheduler.step()` on a scheduler stepped the torch way: `isSchedulerStep`, or a receiver every value of which (every
+ * assignment that reaches it, or every `self.x = ...` of the class) is built by a scheduler class `torchSchedulerClass`
+ * accepts or a torch / Hugging Face schedule.
+ */
+function isTorchSchedulerStep(call: PyNode, a: Analysis): boolean {
+  if (calleeName(call) !== 'step' || call.child('arguments')?.namedChildren.length) return false;
+  if (isSchedulerStep(call, a)) return true;
+  const recv = receiver(call);
+  let values: (PyNode | undefined)[] | undefined;
+  if (recv?.type === 'identifier') values = reachingDefs(recv)?.map((d) => (d.index === undefined ? d.value : undefined));
+  else if (recv?.type === 'attribute' && recv.child('object')?.text === 'self') {
+    const cls = recv.ancestor('class_definition');
+    values = cls ? a.scopes.selfAttr(cls, recv.child('attribute')!.text) : undefined;
+  }
+  if (!values?.length) return false;
+  return values.every((v) => {
+    const built = unparen(v);
+    return built?.type === 'call' && (isLrSchedulerBuild(a, built) || torchSchedulerClass(a, built));
+  });
+}
+
+/**
+ * The call builds a scheduler whose `step()` follows the optimizer's: a class of the file that subclasses a torch LR
+ * scheduler (also through the file's other classes) and defines no `step` of its own on the way, or, when the file does
+ * not define it, a class named as pytorch_transformers' schedules.
+ */
+function torchSchedulerClass(a: Analysis, call: PyNode): boolean {
+  const q = a.callee(call) ?? call.child('function')?.text ?? '';
+  const name = q.slice(q.lastIndexOf('.') + 1);
+  const defs = a.index.of('class_definition').filter((c) => c.child('name')?.text === name);
+  if (defs.length === 0) return COPIED_SCHEDULES.test(name);
+  return defs.length === 1 && subclassesTorchScheduler(a, defs[0]!, 0);
+}
+
+function subclassesTorchScheduler(a: Analysis, cls: PyNode, depth: number): boolean {
+  if (depth > 4 || methodsOf(cls).some((m) => m.child('name')?.text === 'step')) return false;
+  return (cls.child('superclasses')?.namedChildren ?? []).some((b) => {
+    const q = a.qname(b) ?? '';
+    if (q.startsWith('torch.optim.lr_scheduler.')) return !/ReduceLROnPlateau$/.test(q);
+    const local = a.index.of('class_definition').filter((c) => c.child('name')?.text === b.text);
+    return local.length === 1 && local[0] !== cls && subclassesTorchScheduler(a, local[0]!, depth + 1);
+  });
 }

@@ -1,6 +1,17 @@
-import { callsWithin, loneExpression, receiver, type Analysis } from '../../analysis';
+import { callsWithin, loneExpression, receiver, unparen, type Analysis } from '../../analysis';
+import { callSitesOf, methodClass } from '../../analysis/calls';
 import { deleteStatementLines } from '../../analysis/order';
-import { alwaysBackward, indentOf, isBackward, isOptimizerStep, isZeroGrad, lineStartIfAlone, moduloOperand, optimizerOf } from '../../analysis/training';
+import {
+  alwaysBackward,
+  indentOf,
+  innermostLoop,
+  isBackward,
+  isOptimizerStep,
+  isZeroGrad,
+  lineStartIfAlone,
+  moduloOperand,
+  optimizerOf,
+} from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawEdit, RawFix, Rule, RuleContext } from '../../types';
 
@@ -18,7 +29,11 @@ export const TL020: Rule = {
       'while `step()` runs only every N batches (`if (i + 1) % accum_steps == 0:`) erases the gradients of the N-1 earlier ' +
       'batches before each step: every update uses the last batch alone, divided by N when the loss is scaled by ' +
       '`1 / accum_steps`, so the effective batch is the small one and the learning rate N times smaller. Training is ' +
-      'slower and noisier than intended; nothing fails. Reset the gradients inside that `if`, right after `step()`.',
+      'slower and noisier than intended; nothing fails. Reset the gradients inside that `if`, right after `step()`. ' +
+      'Descent also checks the body of a function that runs once per batch (Lightning\'s manual-optimization ' +
+      '`training_step(batch, batch_idx)`, a step function of the file called from a loop), a guard held in a name ' +
+      '(`is_accumulating = (i + 1) % n != 0`), and `model.zero_grad()` inside `with accelerator.accumulate(model):` ' +
+      '(Accelerate skips the prepared optimizer\'s `zero_grad()` between sync steps, never the model\'s).',
     wrong:
       'for i, (x, y) in enumerate(train_loader):\n    optimizer.zero_grad()\n    loss = criterion(model(x), y) / accum_steps\n' +
       '    loss.backward()\n    if (i + 1) % accum_steps == 0:\n        optimizer.step()',
@@ -35,8 +50,50 @@ export const TL020: Rule = {
       const body = loop.child('body');
       if (body?.type === 'block') checkBody(body, ctx);
     }
+    for (const fn of perBatchFunctions(a)) {
+      const body = fn.child('body');
+      if (body?.type === 'block') checkBody(body, ctx);
+    }
+    checkAccumulateBlocks(ctx);
   },
 };
+
+/**
+ * Functions whose body runs once per batch, which reset gradients outside any loop of their own: Lightning's
+ * `training_step` (a method; manual optimization steps in it), and a function of the file whose every call is inside
+ * a loop (`for i, b in enumerate(loader): train_step(b, i)`).
+ */
+function perBatchFunctions(a: Analysis): PyNode[] {
+  const out = new Set<PyNode>();
+  for (const z of a.callsNamed('zero_grad')) {
+    if (innermostLoop(z)) continue;
+    const fn = z.ancestor('function_definition');
+    if (!fn || out.has(fn)) continue;
+    if (fn.child('name')?.text === 'training_step' && methodClass(fn)) out.add(fn);
+    else if (calledInLoopsOnly(a, fn)) out.add(fn);
+  }
+  return [...out];
+}
+
+function calledInLoopsOnly(a: Analysis, fn: PyNode): boolean {
+  const sites = callSitesOf(a, fn);
+  if (!sites || sites.known.length === 0 || sites.unknown.length > 0) return false;
+  return sites.known.every((c) => innermostLoop(c) !== undefined && !(fn.start <= c.start && c.end <= fn.end));
+}
+
+/**
+ * The accumulation guard of an `if`: a modulo in its condition, or a name (also under `not`) the loop bound to one
+ * (`is_accumulating = (i + 1) % n != 0`; `if not is_accumulating:`).
+ */
+function accumulationGuard(cond: PyNode | undefined, a: Analysis): string | undefined {
+  const direct = moduloOperand(cond);
+  if (direct !== undefined) return direct;
+  let e = unparen(cond);
+  if (e?.type === 'not_operator') e = unparen(e.child('argument'));
+  if (e?.type !== 'identifier') return undefined;
+  const value = a.scopes.valueAt(e.text, e);
+  return value && innermostLoop(value) === innermostLoop(e) ? moduloOperand(value) : undefined;
+}
 
 const OPTIMIZER_NAME = /opt/i;
 
@@ -92,7 +149,7 @@ function checkBody(body: PyNode, ctx: RuleContext): void {
     for (const st of matching) {
       const ifStmt = stmts.find((s) => s.start <= st.start && st.end <= s.end);
       const cons = ifStmt?.type === 'if_statement' ? ifStmt.child('consequence') : undefined;
-      if (!ifStmt || !cons || !(cons.start <= st.start && st.end <= cons.end) || moduloOperand(ifStmt.child('condition')) === undefined) {
+      if (!ifStmt || !cons || !(cons.start <= st.start && st.end <= cons.end) || accumulationGuard(ifStmt.child('condition'), a) === undefined) {
         ok = false;
         break;
       }
@@ -143,4 +200,56 @@ function fixFor(zero: { stmt: PyNode; call: PyNode }, ifStmt: PyNode, steps: PyN
     else edits.push({ start: nl + 1, end: nl + 1, newText: `${line}\n` });
   }
   return [{ title: `Move ${zero.call.text} into the if, after the step`, edits }];
+}
+
+/** `accelerator.accumulate(model)` (also `self.accelerator`): Accelerate's gradient-accumulation context. */
+function isAccumulateContext(call: PyNode): boolean {
+  const recv = receiver(call);
+  const last = recv?.type === 'attribute' ? recv.child('attribute')?.text : recv?.text;
+  return /accelerat/i.test(last ?? '') && call.parent?.type === 'with_item';
+}
+
+/** The statements a block runs on every pass: its own, and those of `with` blocks in it (not under an `if` or a loop). */
+function unconditionalCalls(block: PyNode | undefined, out: PyNode[] = []): PyNode[] {
+  for (const s of block?.namedChildren ?? []) {
+    if (s.type === 'with_statement') unconditionalCalls(s.child('body'), out);
+    else if (s.type === 'expression_statement') out.push(...callsWithin(s));
+  }
+  return out;
+}
+
+/**
+ * `with accelerator.accumulate(model):` around a backward pass and a step: the prepared optimizer's `step()` and
+ * `zero_grad()` do nothing until the accumulation boundary, but `model.zero_grad()` is the module's own method and
+ * runs on every micro-batch, erasing what was accumulated.
+ */
+function checkAccumulateBlocks(ctx: RuleContext): void {
+  const a = ctx.analysis;
+  for (const acc of a.callsNamed('accumulate')) {
+    if (!isAccumulateContext(acc)) continue;
+    const withStmt = acc.ancestor('with_statement');
+    const body = withStmt?.child('body');
+    if (!body) continue;
+    const inBody = callsWithin(body);
+    if (!inBody.some(isBackward) || !inBody.some((c) => isOptimizerStep(c, a))) continue;
+    for (const zero of unconditionalCalls(body)) {
+      if (!isZeroGrad(zero) || !isModuleReset(receiver(zero)!, a)) continue;
+      ctx.report({
+        node: zero,
+        message:
+          `${zero.text} runs on every micro-batch inside ${acc.text}: Accelerate skips only the prepared optimizer's zero_grad() ` +
+          'between sync steps, so the accumulated gradients are erased. Call the optimizer\'s zero_grad() instead.',
+      });
+    }
+  }
+}
+
+/** A zero_grad() receiver that is not an optimizer: a module (`model`, `self.policy`), whose reset Accelerate never skips. */
+function isModuleReset(recv: PyNode, a: Analysis): boolean {
+  const last = recv.type === 'attribute' ? (recv.child('attribute')?.text ?? '') : recv.text;
+  if (OPTIMIZER_NAME.test(last)) return false;
+  const value = recv.type === 'identifier' ? a.scopes.valueAt(recv.text, recv) : undefined;
+  if (!value) return recv.type === 'identifier' || recv.type === 'attribute';
+  const q = value.type === 'call' ? a.callee(value) : undefined;
+  return !q?.startsWith('torch.optim.') && !/optim/i.test(value.text);
 }

@@ -3,6 +3,7 @@
 import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, topStatementOf, unparen, type Analysis } from './index';
 import { OutputFlow } from './outputs';
+import { signatureDefault, unpassed } from './parameterDefaults';
 import { parameterArguments } from './parameters';
 import { reachingBefore, statementOf } from './reaching';
 import { valueBefore } from './values';
@@ -147,10 +148,18 @@ export class Losses {
     return agree(defs.map((d) => (d.value === nearest ? loss : this.resolve(d.value, depth + 1))));
   }
 
-  /** `def train(model, loader, criterion)`: the loss every call site passes for the parameter. */
+  /**
+   * `def train(model, loader, criterion)`: the loss every call site passes for the parameter; with no call site in the
+   * file, the parameter's default (`def __init__(self, loss=nn.CrossEntropyLoss())` of a class built elsewhere).
+   */
   private parameterLoss(id: PyNode, depth: number): Resolved | undefined {
     const args = parameterArguments(this.a, id);
-    if (!args || this.resolving.has(args)) return undefined;
+    if (!args) {
+      const fallback = signatureDefault(id);
+      const loss = fallback && this.resolve(fallback, depth + 1);
+      return loss && unpassed(this.a, id) ? loss : undefined;
+    }
+    if (this.resolving.has(args)) return undefined;
     // The same parameter is often called many times (`model(x)` in a train function): resolve it once.
     if (this.byArguments.has(args)) return this.byArguments.get(args);
     this.resolving.add(args); // a recursive function passes its own parameter on

@@ -4,14 +4,17 @@
 // elements and dict entries by literal key (`output['exist']` of a forward that returns a dict), picks and shape ops
 // of the values (`probs.gather(...)`, `probs[:, 1]`, `torch.squeeze(probs)`), a module's methods called from outside
 // (`model.predict(x)`), a module parameter nobody here passes named like one of the file's classes (`classifier` ->
-// `Classifier`), and `forward` parameters through the calls of the module's instances (a loss module's `inputs`).
+// `Classifier`), `forward` parameters through the calls of the module's instances (a loss module's `inputs`), the
+// rows a for loop takes of a tensor (`for row in probs:`, through enumerate / zip), `exp` of log-probabilities (a
+// softmax in two steps), and the default of a module parameter of a class nothing here builds (`norm=nn.Softmax(-1)`).
 // Anything else is 'unknown'.
 import type { PyNode } from '../parser';
 import type { RawFix } from '../types';
-import { callsWithin, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { callsWithin, keywordArg, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from './index';
 import { builtDict, dictEntries, stringKey, type Element } from './dictKeys';
 import { methodsOf, returnValues, type ModuleClass } from './modules';
 import { forwardArguments } from './instanceCalls';
+import { signatureDefault, unpassed } from './parameterDefaults';
 import { parameterArguments } from './parameters';
 import { scopeOf } from './scopes';
 import { elementBefore, valueBefore } from './values';
@@ -114,7 +117,8 @@ export class OutputFlow {
       const v = valueBefore(this.a, e);
       if (v === null) {
         const el = elementBefore(this.a, e);
-        return el ? this.elementOf(el.source, el.index, depth + 1) : this.parameterOutput(e, depth);
+        if (el) return this.elementOf(el.source, el.index, depth + 1);
+        return this.loopTarget(e, depth) ?? this.parameterOutput(e, depth);
       }
       if (!v) return UNKNOWN;
       const optIn = this.optInBinding(v, e, depth);
@@ -136,6 +140,7 @@ export class OutputFlow {
       const inner = this.of(args[0], depth + 1);
       return inner.kind === 'softmax' ? { kind: 'log_softmax', site: e } : UNKNOWN;
     }
+    if (q === 'torch.exp') return this.exponentiated(e, args[0], depth);
     if (q && SHAPE_FNS.has(q)) return this.kept(args[0], depth);
     if (q && MIX_FNS.has(q)) return this.mixedWithLabels(args[0], args[1], depth);
     if (q && (q.startsWith('torch.') || q.startsWith('keras.') || q.startsWith('tensorflow.'))) return UNKNOWN;
@@ -146,6 +151,7 @@ export class OutputFlow {
       // an nn.LogSoftmax), so it goes to the module's layers below.
       const tensorMethod = (method === 'softmax' || method === 'log_softmax' || method === 'sigmoid') && obj?.text !== 'self';
       if (tensorMethod) return this.activation(method, e, obj);
+      if (method === 'exp' && !args.length && obj && obj.text !== 'self' && !q) return this.exponentiated(e, obj, depth);
       if (SHAPE_METHODS.has(method) || SELECT_METHODS.has(method)) return this.kept(obj, depth);
       if (MIX_METHODS.has(method)) return this.mixedWithLabels(obj, args[0], depth);
       if (CALL_METHODS.has(method) && obj) return this.moduleCall(obj, e, args, depth);
@@ -182,6 +188,35 @@ export class OutputFlow {
     if (!args) return fileEnv(this.a)(id);
     const values = args.map((x) => evaluate(x, fileEnv(this.a)));
     return values.length && values.every((v) => v !== undefined && v === values[0]) ? values[0] : undefined;
+  }
+
+  /**
+   * `torch.exp(F.log_softmax(x, 1))`, `log_probs.exp()`: the exponential of log-probabilities is probabilities (a
+   * softmax written in two steps). Anything else exponentiated is unknown. The fix drops both steps when the
+   * log_softmax is the argument itself.
+   */
+  private exponentiated(call: PyNode, inner: PyNode | undefined, depth: number): Output {
+    const out = this.of(inner, depth + 1);
+    if (out.kind !== 'log_softmax') return UNKNOWN;
+    const edit = out.removal?.edits.length === 1 ? out.removal.edits[0] : undefined;
+    const site = out.site;
+    const direct = edit && site && site === unparen(inner) && edit.start === site.start && edit.end === site.end;
+    const removal: RawFix | undefined = direct ? { title: 'Remove the softmax', edits: [{ start: call.start, end: call.end, newText: edit.newText }] } : undefined;
+    return { kind: 'softmax', site: call, removal };
+  }
+
+  /**
+   * A name a for loop binds, read in its body: `for out in probs:` iterates the rows of a tensor, which hold what the
+   * tensor holds; `for i, out in enumerate(probs)` and `for out, t in zip(probs, targets)` pick their element. Undefined
+   * when `id` is not a loop target (a parameter, say); unknown for iterables this does not follow.
+   */
+  private loopTarget(id: PyNode, depth: number): Output | undefined {
+    const loop = bindingLoop(id);
+    if (!loop) return undefined;
+    const iterable = iteratedAs(id.text, loop.child('left'), loop.child('right'));
+    if (!iterable) return UNKNOWN;
+    const out = this.of(iterable, depth + 1);
+    return { kind: out.kind, site: out.site };
   }
 
   /** What `inner` holds, through an op that keeps what its values mean (no fix: the op stays). */
@@ -341,7 +376,14 @@ export class OutputFlow {
       const el = elementBefore(this.a, id);
       if (el) return this.unpackedModule(el.source, el.index, depth + 1, element);
       const args = parameterArguments(this.a, id);
-      if (!args || this.resolving.has(args)) return undefined;
+      if (!args) {
+        // `def __init__(self, normalize=nn.Softmax(-1))` of a class nothing here builds: the default.
+        // Unknown (`model=None`) stays undefined, for the callers' own guesses.
+        const fallback = signatureDefault(id);
+        const out = fallback && this.moduleOrName(fallback, depth + 1, element);
+        return out && out.kind !== 'unknown' && unpassed(this.a, id) ? out : undefined;
+      }
+      if (this.resolving.has(args)) return undefined;
       this.resolving.add(args); // a recursive function passes its own parameter on
       const outs = args.map((arg) => this.moduleOrName(arg, depth + 1, element));
       this.resolving.delete(args);
@@ -618,6 +660,39 @@ export class OutputFlow {
     if (src.slice(lineStart, stmt.start).trim() !== '' || (lineEnd !== -1 && src.slice(stmt.end, lineEnd).trim() !== '')) return out.removal;
     return { title: out.removal.title, edits: [{ start: lineStart, end: lineEnd === -1 ? src.length : lineEnd + 1, newText: '' }] };
   }
+}
+
+/** The for loop (in the function of `id`) whose target binds `id`, when `id` is read in the loop's body. */
+function bindingLoop(id: PyNode): PyNode | undefined {
+  for (let p: PyNode | null = id.parent, prev: PyNode = id; p; prev = p, p = p.parent) {
+    if (p.type === 'function_definition' || p.type === 'lambda' || p.type === 'class_definition') return undefined;
+    if (p.type === 'for_statement' && prev === p.child('body') && loopTargetBinds(p, id.text)) return p;
+  }
+  return undefined;
+}
+
+/**
+ * The tensor whose rows `name` takes in `for <target> in <iter>`: `iter` itself for a bare name, through
+ * `enumerate(x)` (the second item) and `zip(a, b)` (the item at the name's position), nested.
+ */
+function iteratedAs(name: string, target: PyNode | undefined, iter: PyNode | undefined): PyNode | undefined {
+  const t = unparen(target);
+  const it = unparen(iter);
+  if (!t || !it) return undefined;
+  if (t.type === 'identifier') return t.text === name ? it : undefined;
+  if (t.type !== 'pattern_list' && t.type !== 'tuple_pattern') return undefined;
+  const fn = it.type === 'call' ? it.child('function') : undefined;
+  if (fn?.type !== 'identifier' || it.child('arguments')?.children.some((c) => c.type === 'list_splat' || c.type === 'keyword_argument')) return undefined;
+  const items = t.namedChildren.filter((c) => c.type !== 'comment');
+  const args = positionalArgs(it);
+  if (fn.text === 'enumerate' && items.length === 2 && (args.length === 1 || args.length === 2)) return iteratedAs(name, items[1], args[0]);
+  if (fn.text === 'zip' && items.length === args.length) {
+    for (let i = 0; i < items.length; i++) {
+      const found = iteratedAs(name, items[i], args[i]);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 /** The `(name, layer)` tuples of `OrderedDict([...])`, when all are literal pairs. */

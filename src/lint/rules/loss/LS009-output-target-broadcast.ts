@@ -1,4 +1,5 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { signatureDefault, unpassed } from '../../analysis/parameterDefaults';
 import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -17,6 +18,7 @@ const LOSS_FUNCTIONS: Record<string, string> = {
   'torch.nn.functional.huber_loss': 'huber_loss',
 };
 const LOSS_TEXT = /MSELoss|L1Loss|HuberLoss|mse_loss|l1_loss|huber_loss/;
+const OUTPUT_TEXT = /Linear|linear\(|matmul|\.mm\(|@/;
 
 /** The regression loss a callee stands for: a loss function, a loss module, or a name / `self.x` / parameter bound to one. */
 function lossName(a: Analysis, callee: PyNode | undefined, depth: number, resolving: Set<readonly PyNode[]>): string | undefined {
@@ -39,7 +41,13 @@ function lossName(a: Analysis, callee: PyNode | undefined, depth: number, resolv
   if (v) return lossName(a, v, depth + 1, resolving);
   if (v === undefined || a.functions.has(c.text)) return undefined;
   const args = parameterArguments(a, c);
-  if (!args || resolving.has(args)) return undefined;
+  if (!args) {
+    // `def __init__(self, loss=nn.MSELoss())` of a class nothing here builds: the default.
+    const fallback = signatureDefault(c);
+    const name = fallback && lossName(a, fallback, depth + 1, resolving);
+    return name && unpassed(a, c) ? name : undefined;
+  }
+  if (resolving.has(args)) return undefined;
   resolving.add(args);
   const names = args.map((x) => lossName(a, x, depth + 1, resolving));
   resolving.delete(args);
@@ -109,7 +117,8 @@ export const LS009: Rule = {
     defaultSeverity: 'error',
     summary: 'A model output of shape (N, 1) is compared with a 1-D target of shape (N,), which broadcasts to (N, N).',
     why:
-      'A model ending in `nn.Linear(_, 1)` outputs shape `(N, 1)`, while a target built from a pandas column or a 1-D array ' +
+      'A model ending in `nn.Linear(_, 1)` (or in a product with its own one-column weight, `x @ w + b` with `w` of shape ' +
+      '`(k, 1)`) outputs shape `(N, 1)`, while a target built from a pandas column or a 1-D array ' +
       'has shape `(N,)`. PyTorch broadcasts the two to `(N, N)`: `MSELoss` compares every prediction with every target (it only ' +
       'warns "Using a target size that is different to the input size") and the model learns the batch mean, and ' +
       '`(preds == y).float().mean()` averages an N x N matrix, so the accuracy is meaningless. Squeeze the output ' +
@@ -128,8 +137,8 @@ export const LS009: Rule = {
   },
   check(ctx) {
     const a = ctx.analysis;
-    // A (N, 1) output needs a Linear layer somewhere in the file.
-    if (!ctx.source.includes('Linear')) return;
+    // A (N, 1) output needs a Linear layer or a product with a weight (`x @ w`, `torch.matmul`, `F.linear`) in the file.
+    if (!OUTPUT_TEXT.test(ctx.source)) return;
     const uses = [...(LOSS_TEXT.test(ctx.source) ? lossUses(a) : []), ...comparisons(a)];
     const seen = new Set<PyNode>();
     for (const use of uses) {
@@ -153,7 +162,8 @@ export const LS009: Rule = {
         const t = short(target);
         const squeezed = o === 'the prediction' ? 'the prediction squeezed with .squeeze(1)' : PRIMARY.has(out.type) ? `${o}.squeeze(1)` : `(${o}).squeeze(1)`;
         const gather = calleeName(linear) === 'gather';
-        const origin = gather ? 'gathered over the action dim' : `the model ends with ${linear.text}`;
+        const product = linear.type === 'binary_operator' || /^(matmul|mm|linear)$/.test(calleeName(linear) ?? '');
+        const origin = gather ? 'gathered over the action dim' : product ? `${short(linear)} multiplies by a one-column weight` : `the model ends with ${linear.text}`;
         const message = gather && isLoss
           ? `${o} has shape (N, 1) (${origin}) but the target ${t} is 1-D (N,): ${use.what} broadcasts them to (N, N), comparing every Q-value with every target. Use ${squeezed}.`
           : isLoss

@@ -1,6 +1,7 @@
 // LS009's shape facts: which expressions provably hold a 1-D target (a pandas column, `data[:, -1]`, a
 // `torch.randint(0, 2, (n,))`, the batches of a TensorDataset of such a tensor) and which hold a model's (N, 1) output
-// (a final `nn.Linear(_, 1)` reached through forward / nn.Sequential, with only element-wise steps after it).
+// (a final `nn.Linear(_, 1)` reached through forward / nn.Sequential, or a product with a (k, 1) weight written by
+// hand, with only element-wise steps after it).
 // Anything not recognised is unknown, and the rule stays silent.
 import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { torchLayers, type LayerStep } from '../../analysis/layers';
@@ -484,10 +485,13 @@ export class Shapes {
       const other = numberComparison(e);
       return other ? this.columnOutput(other, depth + 1, any) : undefined;
     }
+    if (e.type === 'binary_operator') return this.affineOutput(e, depth, any);
     if (e.type !== 'call') return undefined;
     const fn = e.child('function');
     const q = this.a.qname(fn);
     if (q && OUT_FNS.has(q)) return this.columnOutput(positionalArgs(e)[0], depth + 1, any);
+    const product = this.matmulCall(e, q, depth, any);
+    if (product !== undefined) return product || undefined;
     if (q === 'torch.gather' && !any) {
       const args = positionalArgs(e);
       return args.length === 3 ? this.gathered(e, args[0], args[1], args[2], depth + 1) : undefined;
@@ -557,7 +561,9 @@ export class Shapes {
       const cls = this.a.moduleClass(fn.text);
       if (cls) {
         const outs = torchLayers(this.a).forward(cls).outputs;
-        return outs.length ? agree(outs.map((s) => this.columnStep(s, any)), (x, y) => x === y) : undefined;
+        const layer = outs.length ? agree(outs.map((s) => this.columnStep(s, any)), (x, y) => x === y) : undefined;
+        // A forward written with its own weights (`x @ self.w + self.b`) has no layer step to end with.
+        return layer ?? (cls.returns.length ? agree(cls.returns.map((r) => this.columnOutput(r, depth + 1, any)), (x, y) => x === y) : undefined);
       }
       const defs = this.a.functions.get(fn.text);
       if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) {
@@ -565,6 +571,102 @@ export class Shapes {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A linear map written by hand: `x @ w` with `w` of shape (k, 1) (with `any`, (k, m)), and `out + b` / `out - b` with a
+   * bias of one value (a number, `torch.zeros(1)`, `nn.Parameter(torch.randn(1))`). The product stands for the column.
+   */
+  private affineOutput(e: PyNode, depth: number, any: boolean): PyNode | undefined {
+    const op = e.children.find((c) => !c.named)?.text;
+    const l = e.child('left');
+    const r = e.child('right');
+    if (op === '@') return this.columnWeight(r, depth, any) && this.rowsInput(l, depth) ? e : undefined;
+    if (op !== '+' && op !== '-') return undefined;
+    if (this.oneValue(r, depth)) return this.columnOutput(l, depth + 1, any);
+    if (op === '+' && this.oneValue(l, depth)) return this.columnOutput(r, depth + 1, any);
+    return undefined;
+  }
+
+  /**
+   * `torch.matmul(x, w)`, `torch.mm(x, w)`, `x.mm(w)`, `x.matmul(w)` with a (k, 1) weight, `F.linear(x, w, b)` with a
+   * (1, k) one: the call; null when `e` is such a product of another shape; undefined when it is none.
+   */
+  private matmulCall(e: PyNode, q: string | undefined, depth: number, any: boolean): PyNode | null | undefined {
+    const args = positionalArgs(e);
+    let x: PyNode | undefined;
+    let w: PyNode | undefined;
+    if (q === 'torch.matmul' || q === 'torch.mm') [x, w] = args;
+    else if (q === 'torch.nn.functional.linear') {
+      const bias = args[2] ?? keywordArg(e, 'bias');
+      const shape = this.tensorShape(args[1] ?? keywordArg(e, 'weight'), depth + 1);
+      const ok = shape?.length === 2 && (any || shape[0] === 1) && (!bias || bias.type === 'none' || this.oneValue(bias, depth)) && this.rowsInput(args[0] ?? keywordArg(e, 'input'), depth);
+      return ok ? e : null;
+    } else if (!q && (calleeName(e) === 'mm' || calleeName(e) === 'matmul') && args.length === 1) [x, w] = [receiver(e), args[0]];
+    else return undefined;
+    return this.columnWeight(w, depth, any) && this.rowsInput(x, depth) ? e : null;
+  }
+
+  /** A weight of shape (k, 1) (with `any`, any 2-D weight). */
+  private columnWeight(w: PyNode | undefined, depth: number, any: boolean): boolean {
+    const shape = this.tensorShape(w, depth + 1);
+    return shape?.length === 2 && (any || shape[1] === 1);
+  }
+
+  /** The input of a hand-written linear map: not provably other than 2-D (a 1-D or 3-D input gives no (N, 1)). */
+  private rowsInput(x: PyNode | undefined, depth: number): boolean {
+    if (!x) return false;
+    const d = this.dims(x, depth + 1);
+    return !d || d.ndim === 2;
+  }
+
+  /** A number, or a tensor holding one value (`torch.zeros(1)`, `nn.Parameter(torch.randn(1))`, `torch.tensor(0.)`): a bias. */
+  private oneValue(b: PyNode | undefined, depth: number): boolean {
+    if (isNumber(b)) return true;
+    const shape = this.tensorShape(b, depth + 1);
+    return !!shape && shape.length <= 1 && shape.every((n) => n === 1);
+  }
+
+  /**
+   * The literal sizes of a tensor built in view (a size not written as a literal is undefined): `torch.randn(k, 1)`,
+   * `torch.zeros((1, 3))`, `torch.tensor([[0., 0.]])`, through `nn.Parameter(...)`, `* 0.01`, `.to(device)`,
+   * `.requires_grad_()`, names, and `self.w` of the enclosing class (`register_parameter('w', ...)` too).
+   */
+  tensorShape(expr: PyNode | undefined, depth: number): (number | undefined)[] | undefined {
+    const e = unparen(expr);
+    if (!e || depth > MAX_DEPTH) return undefined;
+    if (e.type === 'identifier') {
+      this.names.add(e.text);
+      const v = valueBefore(this.a, e);
+      return v && !conditional(v, e) ? this.tensorShape(v, depth + 1) : undefined;
+    }
+    if (e.type === 'attribute') {
+      const cls = e.child('object')?.text === 'self' ? e.ancestor('class_definition') : undefined;
+      const attr = e.child('attribute')?.text;
+      if (!cls || !attr) return undefined;
+      const values = [...this.a.scopes.selfAttr(cls, attr), ...registeredParameters(this.a, cls, attr)];
+      return agree(values.map((v) => this.tensorShape(v, depth + 1)), (x, y) => x.length === y.length && x.every((n, i) => n === y[i]));
+    }
+    if (e.type === 'binary_operator') {
+      const op = e.children.find((c) => !c.named)?.text;
+      const l = e.child('left');
+      const r = e.child('right');
+      if (op === '*' && isNumber(l)) return this.tensorShape(r, depth + 1);
+      return (op === '*' || op === '/') && isNumber(r) ? this.tensorShape(l, depth + 1) : undefined;
+    }
+    if (e.type !== 'call') return undefined;
+    const fn = e.child('function');
+    const q = this.a.qname(fn);
+    const args = positionalArgs(e);
+    if (q === 'torch.nn.Parameter' || q === 'torch.nn.parameter.Parameter') return this.tensorShape(args[0] ?? keywordArg(e, 'data'), depth + 1);
+    if (!q && fn?.type === 'attribute' && SHAPE_KEEPING_METHODS.has(fn.child('attribute')?.text ?? '')) return this.tensorShape(fn.child('object'), depth + 1);
+    if (q && TENSOR_FROM.has(q)) return listShape(args[0]);
+    if (!q || !FACTORIES.has(q) || q === 'torch.randperm' || hasKeywordSplat(e) || keywordArg(e, 'size')) return undefined;
+    const one = args.length === 1 ? unparen(args[0]) : undefined;
+    if (one?.type === 'tuple' || one?.type === 'list') return one.namedChildren.filter((c) => c.type !== 'comment').map((x) => intValue(x, this.a));
+    // One size or several: a lone name may hold a whole shape (`torch.zeros(shape)`).
+    if (!args.length || (args.length === 1 && !this.isScalar(args[0], 0)) || args.some((x) => x.type === 'list_splat')) return undefined;
+    return args.map((x) => intValue(x, this.a));
   }
 
   /** The Linear(_, 1) a forward / Sequential step ends with (element-wise steps after it are fine). */
@@ -604,8 +706,24 @@ export class Shapes {
       const left = asg.child('left');
       if (left?.type !== 'attribute' && left?.type !== 'subscript') return false;
       const t = left.text;
-      return t.startsWith(name) && (t[name.length] === '.' || t[name.length] === '[');
+      return t.startsWith(name) && (t[name.length] === '.' || t[name.length] === '[') && !this.keepsShape(left, asg.child('right'));
     });
+  }
+
+  /**
+   * `model[0].weight = nn.Parameter(torch.tensor([[0., 0., 0.]]))`, `model.fc.bias.data = torch.zeros(1)`,
+   * `model.fc.weight.requires_grad = False`, `model.fc.weight.data[0] = 0`: a layer's parameters set again, with a value
+   * that keeps the layer's output width (a weight of one row, a bias of one value) or in place, change no layer.
+   */
+  private keepsShape(left: PyNode, value: PyNode | undefined | null): boolean {
+    const path = left.text.replace(/\s/g, '');
+    if (/\.requires_grad$/.test(path)) return true;
+    const param = /\.(weight|bias)(?:\.data)?(\[.*\])?$/.exec(path);
+    if (!param) return false;
+    if (param[2]) return true; // element writes
+    const shape = value ? this.tensorShape(value, 0) : undefined;
+    if (param[1] === 'bias') return !!shape && shape.length <= 1 && shape.every((n) => n === 1);
+    return shape?.length === 2 && shape[0] === 1;
   }
 }
 
@@ -619,6 +737,35 @@ function conditional(value: PyNode, use: PyNode): boolean {
     if ((p.type === 'if_statement' || p.type === 'try_statement' || p.type === 'match_statement') && !(p.start <= use.start && use.end <= p.end)) return true;
   }
   return false;
+}
+
+/** Tensor methods whose result has the shape of their receiver. */
+const SHAPE_KEEPING_METHODS = new Set(['to', 'cuda', 'cpu', 'float', 'double', 'half', 'requires_grad_', 'detach', 'clone', 'contiguous']);
+
+/** The sizes of a nested list literal (`[[0, 0, 0]]` -> [1, 3]), when every level is regular; undefined otherwise. */
+function listShape(expr: PyNode | undefined): number[] | undefined {
+  const e = unparen(expr);
+  if (!e) return undefined;
+  if (isNumber(e)) return [];
+  if (e.type !== 'list' && e.type !== 'tuple') return undefined;
+  const items = e.namedChildren.filter((c) => c.type !== 'comment');
+  if (!items.length) return undefined;
+  const inner = items.map(listShape);
+  const first = inner[0];
+  if (!first || inner.some((s) => !s || s.length !== first.length || s.some((n, i) => n !== first[i]))) return undefined;
+  return [items.length, ...first];
+}
+
+/** `self.register_parameter('w', value)` in the methods of `cls`: the values registered under `attr`. */
+function registeredParameters(a: Analysis, cls: PyNode, attr: string): PyNode[] {
+  const out: PyNode[] = [];
+  for (const c of a.callsNamed('register_parameter')) {
+    const args = positionalArgs(c);
+    const key = args[0];
+    if (receiver(c)?.text !== 'self' || c.ancestor('class_definition') !== cls || key?.type !== 'string' || !args[1]) continue;
+    if (key.text.slice(1, -1) === attr) out.push(args[1]);
+  }
+  return out;
 }
 
 /** `a.unsqueeze(1)`, `a.unsqueeze(-1)`, `a.view(-1, 1)`, `a.reshape(-1, 1)`, `a[:, None]`: an (N, 1) index column. */

@@ -198,7 +198,7 @@ test('AR002 / AR003 / AR004 in Keras models: Dropout before BatchNormalization, 
   assert.deepEqual(ids(out), ['AR003']);
   assert.deepEqual(ids(fix(out, 'AR003')), []);
   // look-alikes: activation layers between Dense layers, an uncompiled feature block ending in Dropout
-  assert.deepEqual(ids(`${K}m = keras.Sequential([layers.Dense(64), layers.BatchNormalization(), layers.Activation("relu"), layers.Dense(10)])\n`), []);
+  assert.deepEqual(ids(`${K}m = keras.Sequential([layers.Dense(64, use_bias=False), layers.BatchNormalization(), layers.Activation("relu"), layers.Dense(10)])\n`), []);
   assert.deepEqual(ids(`${K}m = keras.Sequential([layers.Dense(64), layers.LeakyReLU(), layers.Dense(10)])\n`), []);
   assert.deepEqual(ids(`${K}block = keras.Sequential([layers.Dense(64, activation="relu"), layers.Dropout(0.2)])\n`), []);
 });

@@ -5,9 +5,11 @@
 // function or `forward` from the file's call sites. Unknown (undefined) whenever a step can move or drop dim 0
 // (transpose, squeeze(), stack, an RNN that may be seq-first): precision first.
 import type { PyNode } from '../parser';
-import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { calleeName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
 import { MODEL_NAME } from './outputs';
 import { parameterArguments } from './parameters';
+import { modelApplications } from './passedModels';
+import { reachingDefs } from './reaching';
 import { scopeOf } from './scopes';
 import { elementBefore, valueBefore } from './values';
 
@@ -20,7 +22,8 @@ export interface Batched {
   why: string;
 }
 
-const MAX_DEPTH = 14;
+// A conv stack of four blocks is about 16 steps (name, activation, pool, layer each).
+const MAX_DEPTH = 32;
 
 /** A loop over a loader (not over a batch: `for x in batch` yields samples). */
 const LOADER = /loader|\bdl\b|_dl\b/i;
@@ -34,6 +37,13 @@ const BATCH_SIZE = /^(b|bs|bsz|batch|batch_?size|batch_?sz|n_?batch|num_?batch)$
 const SAME_SHAPE = new Set(['float', 'double', 'half', 'contiguous', 'to', 'cuda', 'cpu', 'detach', 'clone', 'exp', 'log', 'abs', 'sigmoid', 'tanh', 'relu', 'masked_fill', 'masked_fill_', 'type', 'requires_grad_', 'div', 'mul', 'add', 'sub']);
 /** torch / functional calls whose output has the shape of their first argument. */
 const ELEMENTWISE = /^torch\.(nn\.functional\.)?(relu6?|leaky_relu|gelu|elu|selu|silu|mish|tanh|sigmoid|exp|log|abs|dropout|normalize|layer_norm|hardtanh|softplus)$/;
+/** Functional ops that keep dim 0 and the rank: pooling, convolution, normalisation, resizing of (batch, C, ...) maps. */
+const KEEPS_DIM0 = /^torch\.(nn\.functional\.)?((max|avg|adaptive_avg|adaptive_max|lp)_pool[123]d|conv(_transpose)?[123]d|batch_norm|instance_norm|group_norm|local_response_norm|interpolate|upsample|pad|dropout[123]d|hardswish|pixel_shuffle|pixel_unshuffle)$/;
+/**
+ * Arguments named by the Hugging Face convention, always (batch, seq, ...): a function taking `input_ids` is fed
+ * tokenizer batches.
+ */
+const BATCH_FIRST_PARAMETER = /^(input_ids|attention_mask|token_type_ids|pixel_values|input_values)$/;
 /** Layers that keep dim 0 where it is (RNNs and attention can be seq-first: not here). */
 const KEEPS_BATCH = /^torch\.nn\.(Linear|LazyLinear|Bilinear|(Lazy)?Conv(Transpose)?[123]d|Embedding|Dropout[123]?d?|BatchNorm[123]d|LayerNorm|GroupNorm|ReLU6?|LeakyReLU|GELU|ELU|SELU|SiLU|Tanh|Sigmoid|Identity|(Max|Avg|AdaptiveAvg|AdaptiveMax)Pool[123]d)$/;
 /** Layers whose inputs may be (time, batch, ...): a file using them without batch_first may be seq-first. */
@@ -128,6 +138,8 @@ class Reader {
       return undefined;
     }
     if (this.seqFirst()) return undefined;
+    const fn = scopeOf(id);
+    if (fn && BATCH_FIRST_PARAMETER.test(id.text) && parameterNames(fn).includes(id.text)) return { min: 2, why: `\`${id.text}\` (batch, seq, ...) by the Hugging Face convention` };
     const loop = loaderLoopBinding(this.a, id);
     if (loop) return { min: 1, why: 'a batch from the loader loop' };
     return this.parameter(id, depth);
@@ -154,7 +166,7 @@ class Reader {
     const cls = this.a.modules.find((m) => m.forward === fwd);
     const params = (fwd.child('parameters')?.namedChildren ?? []).filter((p) => p.type !== 'comment');
     const index = params.findIndex((p) => p.type === 'identifier' && p.text === id.text) - 1;
-    if (!cls || index < 0 || rebinds(fwd, id.text)) return undefined;
+    if (!cls || index < 0 || !onlyParameter(fwd, id)) return undefined;
     for (const site of moduleCalls(this.a, cls)) {
       const got = this.read(positionalArgs(site)[index], depth + 1);
       if (got) return { min: got.min, why: got.why };
@@ -201,7 +213,8 @@ class Reader {
     if (q === 'torch.matmul' || q === 'torch.mm') return this.matmul(pos[0], pos[1], depth);
     if (q === 'torch.bmm' || q === 'torch.baddbmm') return { rank: 3, min: 3, why: 'a bmm (its dim 0 is the batch of matrices)' };
     if (q === 'torch.einsum') return this.einsum(pos, depth);
-    if (ELEMENTWISE.test(q)) return this.read(pos[0], depth + 1);
+    if (ELEMENTWISE.test(q) || KEEPS_DIM0.test(q)) return this.read(pos[0], depth + 1);
+    if (q === 'torch.flatten') return this.flatten(e, pos[0], pos.slice(1), depth);
     if (FACTORY.test(q)) return this.factory(pos);
     if (q === 'torch.cat' || q === 'torch.concat' || q === 'torch.concatenate') return this.cat(e, depth);
     if (q === 'einops.rearrange') return this.rearrange(pos);
@@ -212,6 +225,7 @@ class Reader {
       const obj = fn.child('object');
       if (method === 'view' || method === 'reshape') return this.view(e, depth);
       if (method === 'squeeze' || method === 'unsqueeze') return this.squeeze(e, method, depth);
+      if (method === 'flatten' && !q && obj?.text !== 'self') return this.flatten(e, receiver(e), pos, depth);
       if (method === 'transpose' || method === 'permute') return flattenedTokens(e);
       if (method === 'matmul' || method === 'mm') return this.matmul(receiver(e), pos[0], depth);
       if (method === 'bmm') return { rank: 3, min: 3, why: 'a bmm (its dim 0 is the batch of matrices)' };
@@ -281,9 +295,43 @@ class Reader {
   /** `.view(batch_size * len, n)`, `.reshape(B, -1)`: the first size is (a multiple of) the batch size. */
   private view(e: PyNode, depth: number): Batched | undefined {
     let sizes = positionalArgs(e);
-    if (sizes.length === 1 && (unparen(sizes[0])?.type === 'tuple' || unparen(sizes[0])?.type === 'list')) sizes = unparen(sizes[0])!.namedChildren;
-    if (sizes.length < 2 || sizes.some((s) => s.type === 'list_splat')) return undefined;
-    return this.isBatchSize(sizes[0]!, depth) ? { rank: sizes.length, min: sizes.length, why: 'a tensor reshaped with the batch size first' } : undefined;
+    if (sizes.length === 1 && (unparen(sizes[0])?.type === 'tuple' || unparen(sizes[0])?.type === 'list')) sizes = unparen(sizes[0])!.namedChildren.filter((c) => c.type !== 'comment');
+    if (sizes.length >= 2 && !sizes.some((s) => s.type === 'list_splat') && this.isBatchSize(sizes[0]!, depth)) return { rank: sizes.length, min: sizes.length, why: 'a tensor reshaped with the batch size first' };
+    // Splats count here (`*x.shape[-2:]`): positionalArgs leaves them out.
+    const all = (e.child('arguments')?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'keyword_argument');
+    return all.some((c) => c.type === 'dictionary_splat') ? undefined : this.mergedLeading(e, all.length === 1 && ['list', 'tuple'].includes(unparen(all[0])?.type ?? '') ? sizes : all, depth);
+  }
+
+  /**
+   * `x.view(-1, n, d)`, `x.reshape(-1, *x.shape[-2:])`, `x.view([-1] + shape[-2:])` on a batched tensor: the leading
+   * axes, the batch first among them, merged into dim 0 (row-major, so dim 0 still runs over the samples).
+   */
+  private mergedLeading(e: PyNode, sizes: PyNode[], depth: number): Batched | undefined {
+    const only = sizes.length === 1 ? unparen(sizes[0]) : undefined;
+    const parts = only?.type === 'binary_operator' && operatorOf(only) === '+' ? concatParts(only) : sizes.map((x) => (x.type === 'list_splat' ? sliceLength(x.namedChildren[0]) : x));
+    if (!parts) return undefined;
+    const first = parts[0];
+    if (typeof first !== 'object' || first.type !== 'unary_operator' || first.text.replace(/\s+/g, '') !== '-1') return undefined;
+    let rank = 0;
+    for (const p of parts) {
+      if (p === undefined) return undefined;
+      rank += typeof p === 'number' ? p : 1;
+    }
+    const got = rank >= 2 ? this.read(receiver(e), depth + 1) : undefined;
+    return got && got.min >= 2 ? { rank, min: rank, why: got.why } : undefined;
+  }
+
+  /** `x.flatten(1)` / `torch.flatten(x, 2)`: dims from `start` on merged, dim 0 kept; `flatten(0, 1)` merges the batch first. */
+  private flatten(e: PyNode, x: PyNode | undefined, args: PyNode[], depth: number): Batched | undefined {
+    const start = unparen(keywordArg(e, 'start_dim') ?? args[0]);
+    const end = unparen(keywordArg(e, 'end_dim') ?? args[1]);
+    if (start?.type !== 'integer') return undefined;
+    const s = Number(start.text);
+    const got = this.read(x, depth + 1);
+    if (!got) return undefined;
+    if (s >= 1 && !end) return got.min >= s + 1 || got.rank === undefined ? { rank: s + 1, min: s + 1, why: got.why } : undefined;
+    if (s === 0 && end?.type === 'integer' && end.text === '1' && got.min >= 3) return { rank: got.rank && got.rank - 1, min: got.min - 1, why: got.why };
+    return undefined;
   }
 
   private isBatchSize(size: PyNode, depth: number): boolean {
@@ -341,7 +389,16 @@ class Reader {
     if (!got) return undefined;
     // An embedding lookup adds the feature axis: (batch, seq) tokens give (batch, seq, dim).
     if (this.isEmbedding(fn)) return { rank: got.rank && got.rank + 1, min: got.min + 1, why: got.why };
+    if (this.flattenLayer(fn)) return { rank: 2, min: 2, why: got.why };
     return { rank: this.keepsRank(fn) ? got.rank : undefined, min: Math.max(2, got.min), why: 'a model output on a batch' };
+  }
+
+  /** `nn.Flatten()` (start_dim 1, the default): (batch, ...) to (batch, features). */
+  private flattenLayer(fn: PyNode): boolean {
+    const v = unparen(this.moduleValue(fn));
+    if (v?.type !== 'call' || this.a.callee(v) !== 'torch.nn.Flatten') return false;
+    const start = keywordArg(v, 'start_dim') ?? positionalArgs(v)[0];
+    return (!start || start.text === '1') && !keywordArg(v, 'end_dim') && positionalArgs(v).length <= 1;
   }
 
   private isEmbedding(fn: PyNode): boolean {
@@ -355,7 +412,7 @@ class Reader {
       const v = unparen(value);
       if (v?.type !== 'call') return false;
       const q = this.a.callee(v) ?? '';
-      if (KEEPS_BATCH.test(q) || q === 'torch.nn.Sequential') return true;
+      if (KEEPS_BATCH.test(q) || q === 'torch.nn.Sequential' || this.flattenLayer(fn)) return true;
       const f = v.child('function');
       if (f?.type === 'identifier' && this.a.moduleClass(f.text)) return true;
       return modelName(lastName(fn)) && !SEQ_LAYER.test(q);
@@ -399,6 +456,34 @@ function flattenedTokens(e: PyNode): Batched | undefined {
   const order = positionalArgs(e).map((x) => unparen(x)?.text).join(',');
   const ok = calleeName(e) === 'transpose' ? order === '1,2' || order === '2,1' || order === '-1,-2' || order === '-2,-1' : order === '0,2,1';
   return ok ? { rank: 3, min: 3, why: `the feature map flattened into batch-first tokens (${e.text.slice(receiver(inner)!.text.length).replace(/\s+/g, '')})` } : undefined;
+}
+
+/** The sizes of `[-1] + shape[-2:]`: list items as nodes, a trailing slice as its length; undefined if not such a sum. */
+function concatParts(e: PyNode): (PyNode | number | undefined)[] | undefined {
+  const out: (PyNode | number | undefined)[] = [];
+  const add = (n: PyNode | undefined): boolean => {
+    const x = unparen(n);
+    if (x?.type === 'binary_operator' && operatorOf(x) === '+') return add(x.child('left')) && add(x.child('right'));
+    if (x?.type === 'list' || x?.type === 'tuple') {
+      out.push(...x.namedChildren.filter((c) => c.type !== 'comment').map((c) => (c.type === 'list_splat' ? sliceLength(c.namedChildren[0]) : c)));
+      return true;
+    }
+    const n2 = sliceLength(x);
+    out.push(n2);
+    return n2 !== undefined;
+  };
+  return add(e) ? out : undefined;
+}
+
+/** The length of `shape[-2:]`, `x.shape[-3:]`, `list(x.size()[-2:])`: a slice from a negative literal to the end. */
+function sliceLength(n: PyNode | undefined): number | undefined {
+  let x = unparen(n);
+  if (x?.type === 'call' && x.child('function')?.text === 'list' && positionalArgs(x).length === 1) x = unparen(positionalArgs(x)[0]);
+  if (x?.type !== 'subscript') return undefined;
+  const idx = x.childrenOf('subscript');
+  const sl = idx.length === 1 && idx[0]!.type === 'slice' ? idx[0]! : undefined;
+  const m = sl && /^-\s*(\d+)\s*:$/.exec(sl.text.trim());
+  return m ? Number(m[1]) : undefined;
 }
 
 /** The operator token of a binary expression (`*`, `@`). */
@@ -476,13 +561,10 @@ function isLoader(a: Analysis, e: PyNode): boolean {
   return v?.type === 'call' && a.callee(v) === 'torch.utils.data.DataLoader';
 }
 
-function rebinds(fn: PyNode, name: string): boolean {
-  let found = false;
-  fn.child('body')?.walk((n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda') return false;
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.child('left')?.type === 'identifier' && n.child('left')?.text === name) found = true;
-  });
-  return found;
+/** Whether the read `id` can only see the parameter of `fn` (`x = self.fc(x)` reads it; a later read sees the layer). */
+function onlyParameter(fn: PyNode, id: PyNode): boolean {
+  const defs = reachingDefs(id);
+  return defs?.length === 1 && !defs[0]!.value && defs[0]!.parameterOf === fn;
 }
 
 const seqFirstCache = new WeakMap<Analysis, boolean>();
@@ -511,6 +593,13 @@ export function moduleCalls(a: Analysis, cls: ModuleClass): PyNode[] {
     let fn = call.child('function');
     if (fn?.type === 'attribute' && fn.child('attribute')?.text === 'forward') fn = fn.child('object');
     if (fn && instanceOf(a, fn) === cls) out.push(call);
+  }
+  // `net = Net(); train(net, loader)` with `out = model(x)` in train: the instance handed to the file's functions.
+  const name = cls.node.child('name')?.text ?? '';
+  for (const ctor of a.callsNamed(name)) {
+    const f = ctor.child('function');
+    if (f?.type !== 'identifier' || a.moduleClass(f.text) !== cls) continue;
+    for (const call of modelApplications(a, ctor)) if (!out.includes(call)) out.push(call);
   }
   return out;
 }

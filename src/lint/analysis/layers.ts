@@ -82,6 +82,9 @@ function kindOf(q: string | undefined, table: [RegExp, StepKind][]): StepKind | 
   return undefined;
 }
 
+/** Expressions whose insides run elsewhere or later: not part of forward's straight-line chains. */
+const NO_ENTRY = new Set(['lambda', 'list_comprehension', 'generator_expression', 'set_comprehension', 'dictionary_comprehension', 'conditional_expression', 'boolean_operator']);
+
 export class TorchLayers {
   private _sequentials?: SequentialLayers[];
   private readonly forwards = new Map<ModuleClass, ForwardLayers>();
@@ -169,18 +172,29 @@ export class TorchLayers {
     const chain = new Map<string, LayerStep | null>();
     for (const p of fwd.child('parameters')?.namedChildren ?? []) if (p.type === 'identifier' && p.text !== 'self') chain.set(p.text, null);
 
+    // The layer chains nested in an expression whose own value is not a layer's output: `self.fc2(self.fc1(x)) + x`
+    // (a residual), `self.attn(self.q(x), self.k(x), ...)[0]`, `torch.cat([self.b(self.a(x)), y], 1)`.
+    const inside = (e: PyNode, depth: number): undefined => {
+      for (const c of e.children) {
+        if (!c.named || NO_ENTRY.has(c.type)) continue;
+        if (c.type === 'call') evalExpr(c, depth + 1);
+        else if (depth < 12) inside(c, depth + 1);
+      }
+      return undefined;
+    };
+
     const evalExpr = (expr: PyNode | undefined, depth: number): LayerStep | null | undefined => {
       const e = unparen(expr);
       if (!e || depth > 12) return undefined;
       if (e.type === 'identifier') return chain.has(e.text) ? chain.get(e.text) : undefined;
-      if (e.type !== 'call') return undefined;
+      if (e.type !== 'call') return inside(e, depth);
       const fn = e.child('function');
       const pos = positionalArgs(e);
       // self.layer(x)
       if (fn?.type === 'attribute' && fn.child('object')?.text === 'self') {
         const attr = fn.child('attribute')?.text ?? '';
         const layer = cls.layers.get(attr);
-        if (!layer || pos.length !== 1 || e.child('arguments')?.children.some((c) => c.type === 'keyword_argument')) return undefined;
+        if (!layer || pos.length !== 1 || e.child('arguments')?.children.some((c) => c.type === 'keyword_argument')) return inside(e, depth);
         const inner = evalExpr(pos[0], depth + 1) ?? undefined;
         const lv = unparen(layer);
         if (lv?.type === 'call' && this.a.callee(lv) === 'torch.nn.Sequential') {
@@ -212,7 +226,7 @@ export class TorchLayers {
           return step;
         }
       }
-      return undefined;
+      return inside(e, depth);
     };
 
     const forget = (n: PyNode) =>
@@ -243,6 +257,7 @@ export class TorchLayers {
         else chain.set(name, v);
         continue;
       }
+      if (inner?.type === 'augmented_assignment') evalExpr(inner.child('right'), 0);
       forget(stmt);
       // A return inside a branch: its value is not followed.
       stmt.walk((c) => {

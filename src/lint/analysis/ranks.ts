@@ -71,3 +71,35 @@ function listRank(n: PyNode | undefined): number | undefined {
   const first = inner[0];
   return first !== undefined && inner.every((r) => r === first) ? first + 1 : undefined;
 }
+
+/** A size that names the batch: `bs`, `batch_size`, `B`, `n_batch`. */
+const BATCH_SIZE_NAME = /^(b|bs|bsz|batch|batch_?size|batch_?sz|n_?batch|num_?batch)$/i;
+/** Methods that keep every axis where it is. */
+const KEEPS_AXES = /^(float|double|half|contiguous|to|cuda|cpu|detach|clone|exp|log|abs|sigmoid|tanh|relu|type)$/;
+
+/**
+ * Where the batch is in a tensor made by `x.view(seq_len, bs, k)`, `x.reshape(T, batch_size, -1)`,
+ * `torch.zeros(steps, batch_size, n)`: the one size named as the batch size, with the rank the sizes give.
+ * Followed through names and shape-keeping methods; undefined when no size, or more than one, names the batch.
+ */
+export function namedBatchAxis(a: Analysis, expr: PyNode | undefined, depth = 0): { axis: number; rank: number; size: string } | undefined {
+  const e = unparen(expr);
+  if (!e || depth > MAX_DEPTH) return undefined;
+  if (e.type === 'identifier') {
+    const v = valueBefore(a, e);
+    return v ? namedBatchAxis(a, v, depth + 1) : undefined;
+  }
+  if (e.type !== 'call') return undefined;
+  const q = a.callee(e) ?? '';
+  const fn = e.child('function');
+  const method = fn?.type === 'attribute' && !q ? fn.child('attribute')?.text : undefined;
+  if (method && KEEPS_AXES.test(method) && receiver(e)) return namedBatchAxis(a, receiver(e), depth + 1);
+  let sizes: PyNode[];
+  if (SIZED.test(q)) sizes = positionalArgs(e);
+  else if (method && RESHAPE.has(method) && receiver(e)) sizes = positionalArgs(e);
+  else return undefined;
+  if (sizes.length === 1 && (unparen(sizes[0])?.type === 'tuple' || unparen(sizes[0])?.type === 'list')) sizes = unparen(sizes[0])!.namedChildren.filter((c) => c.type !== 'comment');
+  if (sizes.length < 2 || hasSplat(sizes) || sizes.some((s) => s.type === 'keyword_argument')) return undefined;
+  const named = sizes.flatMap((s, i) => (unparen(s)?.type === 'identifier' && BATCH_SIZE_NAME.test(unparen(s)!.text) ? [i] : []));
+  return named.length === 1 ? { axis: named[0]!, rank: sizes.length, size: sizes[named[0]!]!.text } : undefined;
+}

@@ -1,4 +1,6 @@
-import { callsWithin, keywordArg, positionalArgs, type Analysis, type ModuleClass } from '../../analysis';
+import { callsWithin, keywordArg, positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { kerasCallee, kerasModels, kerasName, type KLayer } from '../../analysis/keras';
+import { valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -18,11 +20,11 @@ function isBatchNorm(a: Analysis, n: PyNode | undefined): boolean {
   return n?.type === 'call' && BATCHNORM.test(a.callee(n) ?? '');
 }
 
-function biasFalse(layer: PyNode): RawFix | undefined {
-  const bias = keywordArg(layer, 'bias');
-  if (bias) return { title: 'Set bias=False', edits: [{ start: bias.start, end: bias.end, newText: 'False' }] };
+function biasFalse(layer: PyNode, name: 'bias' | 'use_bias'): RawFix | undefined {
+  const bias = keywordArg(layer, name);
+  if (bias) return { title: `Set ${name}=False`, edits: [{ start: bias.start, end: bias.end, newText: 'False' }] };
   const last = layer.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment').pop();
-  return last ? { title: 'Set bias=False', edits: [{ start: last.end, end: last.end, newText: ', bias=False' }] } : undefined;
+  return last ? { title: `Set ${name}=False`, edits: [{ start: last.end, end: last.end, newText: `, ${name}=False` }] } : undefined;
 }
 
 /** The layers of a module class whose output its forward passes straight to a BatchNorm layer, in the order found. */
@@ -52,7 +54,183 @@ function forwardBiasLayers(a: Analysis, m: ModuleClass): PyNode[] {
   return found;
 }
 
+// Keras / TensorFlow: Conv2D / Dense keep a bias (`use_bias=True`) by default.
+type KerasBiasKind = 'dense' | 'conv1d' | 'conv2d' | 'conv3d';
+const KERAS_BIAS: [RegExp, KerasBiasKind][] = [
+  [/^Dense$/, 'dense'],
+  [/^(Conv1D|Convolution1D)$/, 'conv1d'],
+  [/^(Conv2D|Convolution2D|Conv2DTranspose|DepthwiseConv2D|SeparableConv2D)$/, 'conv2d'],
+  [/^(Conv3D|Convolution3D|Conv3DTranspose)$/, 'conv3d'],
+];
+/** TF 1 functions `tf.layers.conv2d(inputs, filters, ...)` / `tf.layers.dense(inputs, units)`: their input comes first. */
+const TF_BIAS: [RegExp, KerasBiasKind][] = [
+  [/^tensorflow\.(compat\.v1\.)?layers\.dense$/, 'dense'],
+  [/^tensorflow\.(compat\.v1\.)?layers\.conv1d$/, 'conv1d'],
+  [/^tensorflow\.(compat\.v1\.)?layers\.(conv2d|conv2d_transpose|separable_conv2d)$/, 'conv2d'],
+  [/^tensorflow\.(compat\.v1\.)?layers\.(conv3d|conv3d_transpose)$/, 'conv3d'],
+];
+const TF_BATCHNORM = /^tensorflow\.(compat\.v1\.)?layers\.batch_normalization$/;
+/** Positional arguments that stop short of `activation` / `use_bias`. */
+const MAX_POSITIONAL: Record<KerasBiasKind, number> = { dense: 1, conv1d: 6, conv2d: 6, conv3d: 6 };
+
+/** The Keras layer class of a constructor call (`Dense`, `BatchNormalization`), any `keras.…layers…` path. */
+function kerasLayerClass(a: Analysis, call: PyNode): string | undefined {
+  const q = kerasName(kerasCallee(a, call));
+  return q?.startsWith('keras.') && q.split('.').includes('layers') ? q.slice(q.lastIndexOf('.') + 1) : undefined;
+}
+
+/** A layer that produced a tensor: its constructor (or the TF function call), kind, and the tensor it was applied to. */
+interface Produced {
+  ctor: PyNode;
+  kind: KerasBiasKind | 'bn' | 'passthrough' | 'flat' | 'other';
+  /** TF 1 function (arguments on `ctor` itself, input first) rather than a layer object. */
+  fn: boolean;
+  input: PyNode | undefined;
+}
+
+const PASSTHROUGH = /^(Dropout|SpatialDropout[123]D|GaussianNoise|GaussianDropout|AlphaDropout|Activation|ReLU|LeakyReLU|PReLU|ELU)$/;
+const FLAT = /^(Flatten|Global(Average|Max)(Pooling|Pool)[123]D)$/;
+
+/** The constructor a layer object is built by: `Conv2D(...)`, a name or `self.attr` bound to one. */
+function layerCtor(a: Analysis, f: PyNode | undefined, depth = 0): PyNode | undefined {
+  const e = unparen(f);
+  if (!e || depth > 4) return undefined;
+  if (e.type === 'call') return e;
+  if (e.type === 'identifier') {
+    const v = valueBefore(a, e);
+    return v ? layerCtor(a, v, depth + 1) : undefined;
+  }
+  if (e.type === 'attribute' && e.child('object')?.text === 'self') {
+    const cls = e.ancestor('class_definition');
+    const values = cls ? a.scopes.selfAttr(cls, e.child('attribute')?.text ?? '') : [];
+    return values.length === 1 ? layerCtor(a, values[0], depth + 1) : undefined;
+  }
+  return undefined;
+}
+
+/** What layer produced `expr`: `Conv2D(...)(x)`, `conv(x)` with `conv = Conv2D(...)`, `tf.layers.conv2d(x, ...)`, a name bound to one. */
+function producedBy(a: Analysis, expr: PyNode | undefined, depth = 0): Produced | undefined {
+  const e = unparen(expr);
+  if (!e || depth > 6) return undefined;
+  if (e.type === 'identifier') {
+    const v = valueBefore(a, e);
+    return v ? producedBy(a, v, depth + 1) : undefined;
+  }
+  if (e.type !== 'call') return undefined;
+  const q = a.callee(e) ?? '';
+  const tf = TF_BIAS.find(([re]) => re.test(q));
+  if (tf) return { ctor: e, kind: tf[1], fn: true, input: keywordArg(e, 'inputs') ?? positionalArgs(e)[0] };
+  if (TF_BATCHNORM.test(q)) return { ctor: e, kind: 'bn', fn: true, input: keywordArg(e, 'inputs') ?? positionalArgs(e)[0] };
+  const ctor = layerCtor(a, e.child('function'));
+  const cls = ctor && kerasLayerClass(a, ctor);
+  if (!ctor || !cls) return undefined;
+  const input = keywordArg(e, 'inputs') ?? positionalArgs(e)[0];
+  const kind = KERAS_BIAS.find(([re]) => re.test(cls))?.[1] ?? (cls === 'BatchNormalization' ? 'bn' : PASSTHROUGH.test(cls) ? 'passthrough' : FLAT.test(cls) ? 'flat' : 'other');
+  return { ctor, kind, fn: false, input };
+}
+
+/** A Keras / TF layer that keeps its bias and applies no activation after it. */
+function kerasBias(p: Produced): boolean {
+  if (p.kind === 'bn' || p.kind === 'passthrough' || p.kind === 'flat' || p.kind === 'other') return false;
+  const c = p.ctor;
+  if (c.child('arguments')?.namedChildren.some((x) => x.type === 'list_splat' || x.type === 'dictionary_splat')) return false;
+  const bias = keywordArg(c, 'use_bias');
+  if (bias && bias.text !== 'True') return false;
+  const act = keywordArg(c, 'activation');
+  if (act && !/^(None|['"]linear['"])$/.test(act.text)) return false;
+  return positionalArgs(c).length <= MAX_POSITIONAL[p.kind] + (p.fn ? 1 : 0);
+}
+
+/** A Dense output known to be (batch, units): its input is flattened or pooled, through dropout / activations / Dense. */
+function rank2(a: Analysis, input: PyNode | undefined, depth = 0): boolean {
+  const p = depth < 8 ? producedBy(a, input) : undefined;
+  if (!p) return false;
+  if (p.kind === 'flat') return true;
+  return (p.kind === 'passthrough' || p.kind === 'bn' || p.kind === 'dense') && rank2(a, p.input, depth + 1);
+}
+
+/** The same in a Sequential list: the layers before `i` reach a Flatten / global pooling through such layers. */
+function flatBefore(layers: readonly KLayer[], i: number): boolean {
+  for (let j = i - 1; j >= 0; j--) {
+    const k = layers[j]!.kind;
+    if (k === 'flatten' || k === 'globalpool') return true;
+    if (k !== 'dropout' && k !== 'activation' && k !== 'batchnorm' && k !== 'dense') return false;
+  }
+  return false;
+}
+
+/** Whether BatchNormalization with this axis normalises per channel of the layer's bias (so it cancels it). */
+function perBiasChannel(layer: Produced, axisNode: PyNode | undefined, denseRank2: () => boolean): boolean {
+  const axis = axisNode ? axisNode.text.replace(/\s+/g, '') : '-1';
+  const format = keywordArg(layer.ctor, 'data_format');
+  const channelsFirst = format ? /^['"]channels_first['"]$/.test(format.text) : false;
+  if (format && !channelsFirst && !/^['"]channels_last['"]$/.test(format.text)) return false;
+  const rank = { dense: 2, conv1d: 3, conv2d: 4, conv3d: 5 }[layer.kind as KerasBiasKind];
+  if (channelsFirst) return axis === '1';
+  // Dense(...) on a (batch, features) input: axis=1 is its last axis too.
+  return axis === '-1' || (axis === String(rank - 1) && (layer.kind !== 'dense' || denseRank2()));
+}
+
+/** Keras / TF 1 layers whose output goes straight into BatchNormalization: functional, Sequential lists and `add`. */
+function kerasBiasLayers(a: Analysis): PyNode[] {
+  const found = new Set<PyNode>();
+  // Cheapest first: no BatchNormalization / batch_normalization call, nothing to read (most PyTorch files).
+  const bns = a.callsNamed('BatchNormalization');
+  const tfBns = a.callsNamed('batch_normalization');
+  if (!bns.length && !tfBns.length) return [];
+  const tryPair = (producer: Produced | undefined, axis: PyNode | undefined) => {
+    if (producer && kerasBias(producer) && perBiasChannel(producer, axis, () => rank2(a, producer.input))) found.add(producer.ctor);
+  };
+  // BatchNormalization(...)(x), bn(x) with bn = BatchNormalization(...), self.bn(x), tf.layers.batch_normalization(x)
+  for (const ctor of bns) {
+    if (kerasLayerClass(a, ctor) !== 'BatchNormalization') continue;
+    const axis = keywordArg(ctor, 'axis') ?? positionalArgs(ctor)[0];
+    for (const app of kerasApplications(a, ctor)) tryPair(producedBy(a, keywordArg(app, 'inputs') ?? positionalArgs(app)[0]), axis);
+  }
+  for (const call of tfBns) {
+    if (!TF_BATCHNORM.test(a.callee(call) ?? '')) continue;
+    tryPair(producedBy(a, keywordArg(call, 'inputs') ?? positionalArgs(call)[0]), keywordArg(call, 'axis') ?? positionalArgs(call)[1]);
+  }
+  // Sequential([... Conv2D(...), BatchNormalization(), ...]) / model.add(...)
+  for (const m of bns.length ? kerasModels(a).models : []) {
+    const L = m.layers;
+    for (let i = 0; i + 1 < L.length; i++) {
+      const [l1, l2] = [L[i]!, L[i + 1]!];
+      if (l1.via === 'functional' || !l1.call || l2.cls !== 'BatchNormalization' || !l2.call) continue;
+      const kind = KERAS_BIAS.find(([re]) => re.test(l1.cls ?? ''))?.[1];
+      const producer: Produced | undefined = kind && { ctor: l1.call, kind, fn: false, input: undefined };
+      const axis = keywordArg(l2.call, 'axis') ?? positionalArgs(l2.call)[0];
+      if (producer && kerasBias(producer) && perBiasChannel(producer, axis, () => flatBefore(L, i))) found.add(l1.call);
+    }
+  }
+  return [...found];
+}
+
+/** The calls that apply a layer object built by `ctor`: `Cls(...)(x)`, a name or `self.attr` holding it. */
+function kerasApplications(a: Analysis, ctor: PyNode): PyNode[] {
+  let node = ctor;
+  while (node.parent?.type === 'parenthesized_expression') node = node.parent;
+  const parent = node.parent;
+  if (parent?.type === 'call' && node.field === 'function') return [parent];
+  if (parent?.type !== 'assignment' || node.field !== 'right') return [];
+  const left = parent.child('left');
+  if (left?.type === 'identifier') {
+    return a.callsNamed(left.text).filter((c) => {
+      const f = c.child('function');
+      return f?.type === 'identifier' && unparen(valueBefore(a, f) ?? undefined) === ctor;
+    });
+  }
+  const cls = parent.ancestor('class_definition');
+  const attr = left?.type === 'attribute' && left.child('object')?.text === 'self' ? left.child('attribute')?.text : undefined;
+  if (!cls || !attr) return [];
+  return a.callsNamed(attr).filter((c) => {
+    const f = c.child('function');
+    return f?.type === 'attribute' && f.child('object')?.text === 'self' && c.ancestor('class_definition') === cls;
+  });
+}
+
 const MESSAGE = 'This layer\'s bias is cancelled by the BatchNorm that follows (it subtracts the mean). Pass bias=False.';
+const KERAS_MESSAGE = 'This layer\'s bias is cancelled by the BatchNormalization that follows (it subtracts the per-channel mean). Pass use_bias=False.';
 
 export const AR001: Rule = {
   meta: {
@@ -64,7 +242,11 @@ export const AR001: Rule = {
     why:
       'BatchNorm subtracts the per-channel mean of its input, so a constant bias added just before it disappears: the ' +
       'parameters take memory and optimizer state, receive (near-)zero gradients and do nothing. BatchNorm has its own ' +
-      'learnable shift (`beta`) that plays the bias role.',
+      'learnable shift (`beta`) that plays the bias role. Keras and TensorFlow 1 layers too: `Conv2D` / `Dense` keep ' +
+      '`use_bias=True` by default, so `BatchNormalization()(Conv2D(64, 3)(x))`, the same in a `Sequential` list or ' +
+      '`model.add` sequence, `self.bn(self.conv(x))` in a subclassed model and `tf.layers.batch_normalization(' +
+      'tf.layers.conv2d(x, 64, 3))` are reported when the normalised axis is the bias\'s channel axis (the default -1, ' +
+      'or 1 with `channels_first`) and no activation sits between them.',
     wrong: 'nn.Sequential(nn.Conv2d(3, 64, 3), nn.BatchNorm2d(64), nn.ReLU())',
     right: 'nn.Sequential(nn.Conv2d(3, 64, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU())',
     concept: 'Batch normalisation: normalising removes any constant offset',
@@ -72,9 +254,9 @@ export const AR001: Rule = {
   },
   check(ctx) {
     const a = ctx.analysis;
-    const report = (layer: PyNode) => {
-      const fix = biasFalse(layer);
-      ctx.report({ node: layer, message: MESSAGE, fixes: fix ? [fix] : undefined });
+    const report = (layer: PyNode, name: 'bias' | 'use_bias' = 'bias') => {
+      const fix = biasFalse(layer, name);
+      ctx.report({ node: layer, message: name === 'bias' ? MESSAGE : KERAS_MESSAGE, fixes: fix ? [fix] : undefined });
     };
     // nn.Sequential(conv, bn, ...)
     for (const call of a.callsTo('torch.nn.Sequential')) {
@@ -87,5 +269,6 @@ export const AR001: Rule = {
       if (!m.forward) continue;
       for (const layer of a.perStatement(m.node, 'AR001-forward', () => forwardBiasLayers(a, m))) report(layer);
     }
+    for (const layer of kerasBiasLayers(a)) report(layer, 'use_bias');
   },
 };

@@ -1,4 +1,4 @@
-import { keywordArg } from '../../analysis';
+import { keywordArg, positionalArgs, unparen } from '../../analysis';
 import { kerasModels } from '../../analysis/keras';
 import { loopBuiltSequentials, type Appended } from '../../analysis/layerLists';
 import { biasOff, previousExcept, type LayerStep } from '../../analysis/layers';
@@ -8,6 +8,61 @@ import { allSteps, nnName } from './shared';
 
 /** Low-rank factorisations (LoRA, bottleneck projections) stack linear maps on purpose: they drop the bias. */
 const DELIBERATE = /lora|rank|factor|proj|adapter|down|up_/i;
+
+/**
+ * `Linear(in, out)` widths as written (keyword or position). Undefined when the layer is not a plain Linear call.
+ */
+function widths(s: LayerStep): { in: PyNode; out: PyNode } | undefined {
+  const l = s.layer;
+  if (s.kind !== 'linear' || l?.type !== 'call' || hasSplat(l)) return undefined;
+  const pos = positionalArgs(l);
+  const i = unparen(keywordArg(l, 'in_features') ?? pos[0]);
+  const o = unparen(keywordArg(l, 'out_features') ?? pos[1]);
+  return i && o ? { in: i, out: o } : undefined;
+}
+
+/** The operator token of a binary expression (the parse tree gives it no field). */
+function operator(e: PyNode): string {
+  return e.children.find((c) => c.field !== 'left' && c.field !== 'right' && c.type !== 'comment')?.type ?? '';
+}
+
+function hasSplat(call: PyNode): boolean {
+  return call.child('arguments')?.namedChildren.some((c) => c.type === 'list_splat' || c.type === 'dictionary_splat') ?? false;
+}
+
+/**
+ * Whether width `x` is evidently at least `y`: the same expression, larger literals, or `k * y` / `y * k` for k >= 1
+ * (`4 * d` vs `d`); `y // k` / `y / k` is at most `y`.
+ */
+function atLeast(x: PyNode, y: PyNode, depth = 0): boolean {
+  const [a, b] = [unparen(x), unparen(y)];
+  if (!a || !b || depth > 4) return false;
+  if (a.text.replace(/\s+/g, '') === b.text.replace(/\s+/g, '')) return true;
+  if (a.type === 'integer' && b.type === 'integer') return Number(a.text) >= Number(b.text);
+  const [l, r] = [unparen(a.child('left')), unparen(a.child('right'))];
+  if (a.type === 'binary_operator' && operator(a) === '*' && l && r) {
+    return (l.type === 'integer' && Number(l.text) >= 1 && atLeast(r, b, depth + 1)) || (r.type === 'integer' && Number(r.text) >= 1 && atLeast(l, b, depth + 1));
+  }
+  const [bl, br] = [unparen(b.child('left')), unparen(b.child('right'))];
+  if (b.type === 'binary_operator' && /^\/\/?$/.test(operator(b)) && bl && br?.type === 'integer' && Number(br.text) >= 1) return atLeast(a, bl, depth + 1);
+  return false;
+}
+
+/**
+ * Two bias-free Linear layers are a low-rank factorisation only when the width between them can be smaller than both
+ * ends. `Linear(c, c, bias=False)` then `Linear(c, c, bias=False)`, or an expansion `c -> 4c -> c`, has no such
+ * bottleneck: the pair is one c x c map, however the bias is set.
+ */
+function noBottleneck(s: LayerStep, p: LayerStep): boolean {
+  const [w1, w2] = [widths(p), widths(s)];
+  if (!w1 || !w2) return false;
+  const mid = w1.out;
+  return atLeast(mid, w1.in) && atLeast(w2.in, w2.out) && atLeast(w2.in, mid) && atLeast(mid, w2.in);
+}
+
+function grouped(s: LayerStep): boolean {
+  return s.layer !== undefined && keywordArg(s.layer, 'groups') !== undefined;
+}
 
 function deliberate(s: LayerStep): boolean {
   if (biasOff(s.layer)) return true;
@@ -43,7 +98,10 @@ export const AR004: Rule = {
     why:
       'A composition of linear maps is one linear map: `W2 @ (W1 @ x + b1) + b2` is `W @ x + b`. Without an activation ' +
       '(ReLU, GELU, Tanh, ...) between them the two layers can represent nothing that a single layer could not, so the ' +
-      'extra depth adds parameters and compute but no capacity. Usually an activation was forgotten.',
+      'extra depth adds parameters and compute but no capacity. Usually an activation was forgotten. Bias-free pairs ' +
+      '(`bias=False`) are left alone as low-rank factorisations, unless their widths leave no bottleneck: ' +
+      '`fc2(fc1(x))` with `Linear(c, c, bias=False)` twice, or `c -> 4 * c -> c`, is one c x c map. Layers nested in ' +
+      'a larger expression of forward are followed too (`x = self.fc2(self.fc1(x)) + x`).',
     wrong: 'mlp = nn.Sequential(nn.Linear(784, 256), nn.Linear(256, 10))',
     right: 'mlp = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))',
     concept: 'Non-linearities: depth only helps with an activation between layers',
@@ -55,7 +113,9 @@ export const AR004: Rule = {
     for (const s of allSteps(a)) {
       if (s.kind !== 'linear' && s.kind !== 'conv') continue;
       const p = previousExcept(s, ['dropout']);
-      if (!p || p.kind !== s.kind || deliberate(s) || deliberate(p) || !sameBlock(s, p)) continue;
+      if (!p || p.kind !== s.kind || !sameBlock(s, p)) continue;
+      // Bias-free layers (low-rank factorisations) are deliberate, unless their widths leave no bottleneck.
+      if ((deliberate(s) || deliberate(p)) && !(noBottleneck(s, p) && !DELIBERATE.test(s.attr ?? '') && !DELIBERATE.test(p.attr ?? '') && !grouped(s) && !grouped(p))) continue;
       if (reported.has(s.site.start)) continue;
       reported.add(s.site.start);
       const what = s.kind === 'linear' ? 'Linear' : 'Conv';

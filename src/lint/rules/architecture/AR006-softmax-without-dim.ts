@@ -1,7 +1,7 @@
 import { keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { batchedTensor, type Batched } from '../../analysis/batched';
-import { knownRank } from '../../analysis/ranks';
-import { valueBefore } from '../../analysis/values';
+import { knownRank, namedBatchAxis } from '../../analysis/ranks';
+import { modelApplications } from '../../analysis/passedModels';
 import { torchLayers } from '../../analysis/layers';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -52,7 +52,8 @@ function softmaxCall(call: PyNode, a: Analysis): SoftmaxCall | undefined {
   const dim = keywordArg(call, 'dim') ?? (kind === 'fn' || kind === 'torch' ? pos[1] : pos[0]);
   const text = dim?.text.replace(/\s+/g, '');
   const implicit = !dim || text === 'None';
-  if (implicit ? kind === 'torch' || kind === 'method' : text !== '0' && text !== '-2') return undefined;
+  // An explicit dim: 0 / -2 may be the batch of a batch-first tensor; any integer may be a batch axis named by a view.
+  if (implicit ? kind === 'torch' || kind === 'method' : !/^-?\d+$/.test(text ?? '')) return undefined;
   return { kind, args, pos, input, dim };
 }
 
@@ -67,6 +68,17 @@ function implicitRank(a: Analysis, input: PyNode | undefined): number | undefine
   return knownRank(a, input) ?? batchedTensor(a, input)?.rank;
 }
 
+/**
+ * The batch axis a view or factory names (`pi.view(seq_len, bs, k)`): reported when the softmax runs over it,
+ * wherever it sits. The class axis is then not evident, so no fix.
+ */
+function namedBatchMessage(a: Analysis, dim: string, input: PyNode | undefined): string | undefined {
+  const named = namedBatchAxis(a, input);
+  const d = Number(dim);
+  if (!named || (d < 0 ? d + named.rank : d) !== named.axis || d >= named.rank || d < -named.rank) return undefined;
+  return `Softmax over dim=${dim} of a tensor shaped with \`${named.size}\` at that axis: it normalises across the samples of the batch, not across classes. Normalise over the class axis.`;
+}
+
 /** Replaces the dim by -1 (the class axis of a batch-first tensor). */
 function lastAxisFix(dim: PyNode) {
   return [{ title: 'Use dim=-1', edits: [{ start: dim.start, end: dim.end, newText: '-1' }] }];
@@ -74,6 +86,7 @@ function lastAxisFix(dim: PyNode) {
 
 /** What an explicit dim (0 or -2) of this tensor would normalise over, when it is the batch. */
 function batchAxisOf(a: Analysis, dim: string, input: PyNode | undefined): Batched | undefined {
+  if (dim !== '0' && dim !== '-2') return undefined;
   const b = batchedTensor(a, input);
   if (!b) return undefined;
   return (dim === '0' ? b.min >= 2 : b.rank === 2) ? b : undefined;
@@ -107,12 +120,8 @@ function applications(a: Analysis, ctor: PyNode): PyNode[] {
   if (parent?.type === 'call' && node.field === 'function') return [parent];
   if (parent?.type !== 'assignment' || node.field !== 'right') return [];
   const left = parent.child('left');
-  if (left?.type === 'identifier') {
-    return a.callsNamed(left.text).filter((c) => {
-      const fn = c.child('function');
-      return fn?.type === 'identifier' && unparen(valueBefore(a, fn) ?? undefined) === ctor;
-    });
-  }
+  // `net = nn.Sequential(...)`: its calls, also inside the file's helpers it is passed to (`train(net, loader)`).
+  if (left?.type === 'identifier') return modelApplications(a, ctor);
   const cls = parent.ancestor('class_definition');
   const attr = left?.type === 'attribute' && left.child('object')?.text === 'self' ? left.child('attribute')?.text : undefined;
   if (!cls || !attr) return [];
@@ -138,7 +147,8 @@ export const AR006: Rule = {
       'probabilities of a sample depend on the rest of the batch and the loss optimises the wrong thing. An explicit `dim=0` ' +
       '(or `dim=-2` on a 2-D tensor) is reported only where the tensor is known to be batch-first: a model or layer output ' +
       'on a loader batch, a matmul / bmm / einsum of batched tensors, a `.view(batch_size * n, m)`, or the last ' +
-      '`nn.Softmax(dim=0)` of a model called on a batch. A 1-D vector, a (time, batch) tensor of seq-first RNN code and ' +
+      '`nn.Softmax(dim=0)` of a model called on a batch; and any dim that is the axis a view or factory names after the ' +
+      'batch size (`pi.view(seq_len, bs, k)` with dim=1 or -2). A 1-D vector, a (time, batch) tensor of seq-first RNN code and ' +
       'tensors of unknown rank are left alone. A missing dim on a tensor whose rank is evident (`torch.zeros(n)`, ' +
       '`x.view(-1, k)`) and whose implicit axis is the class one (1-D, 2-D, 4-D) is only the deprecation: reported as info.',
     wrong: 'probs = F.softmax(logits)',
@@ -170,7 +180,9 @@ export const AR006: Rule = {
         ctx.report({ node: dim, message: BATCH_DIM, fixes: [{ title: 'Use dim=1', edits: [{ start: dim.start, end: dim.end, newText: '1' }] }] });
       } else {
         const b = batchAxisOf(a, d!, input);
+        const named = b ? undefined : namedBatchMessage(a, d!, input);
         if (b) ctx.report({ node: dim, message: explicitBatch(d!, b.why), fixes: lastAxisFix(dim) });
+        else if (named) ctx.report({ node: dim, message: named });
       }
       return;
     }
@@ -191,6 +203,12 @@ export const AR006: Rule = {
     }
     // Applied to a batched tensor, or the last layer of a model called on a batch.
     for (const { input: x, model } of layerInputs(a, call)) {
+      const named = model ? undefined : namedBatchMessage(a, d!, x);
+      if (named) {
+        ctx.report({ node: dim, message: named });
+        return;
+      }
+      if (d !== '0' && d !== '-2') continue;
       const b = model ? batchedTensor(a, x) : batchAxisOf(a, d!, x);
       if (!b || (model && d !== '0')) continue;
       const why = model ? `a model output on ${b.why}` : b.why;

@@ -49,6 +49,29 @@ function keepProbabilityName(arg: PyNode, a: Analysis, known: NumberValue | unde
   return !(v && (v.type === 'float' || v.type === 'integer') && Number(v.text) <= 0.5);
 }
 
+/** A comment that calls the value a keep probability (`# probability to keep units`, `# keep_prob`), not `1 - keep_prob`. */
+const KEEP_COMMENT = /keep[\s_-]*(prob|rate|ratio|fraction|percent)|(prob(ability)?|fraction|percent(age)?|ratio|chance)\s+(of\s+|to\s+)?keep/i;
+const KEEP_NAME_BINDING = new Set(['assignment', 'default_parameter', 'typed_default_parameter', 'keyword_argument']);
+
+/**
+ * Where the literal a drop rate holds was written says it is a keep probability: bound to a keep name
+ * (`KEEP_PROB = 0.7`, `def net(x, keep_prob=0.7)`, `build(keep_prob=0.7)`) or commented as one on its line
+ * (`dropout = 0.75  # probability to keep units`). Followed through any chain of names and parameters.
+ */
+function literalSaysKeep(lit: PyNode): string | undefined {
+  const p = lit.parent;
+  if (p && KEEP_NAME_BINDING.has(p.type) && (p.child('right') ?? p.child('value')) === lit) {
+    const name = p.child('left') ?? p.child('name');
+    if (name && (name.type === 'identifier' || name.type === 'attribute') && KEEP_NAME.test(lastName(name))) return `${name.text} = ${lit.text}`;
+  }
+  const src = lit.src.text;
+  const eol = src.indexOf('\n', lit.end);
+  const rest = src.slice(lit.end, eol < 0 ? src.length : eol);
+  const hash = rest.indexOf('#');
+  const comment = hash < 0 ? '' : rest.slice(hash);
+  return KEEP_COMMENT.test(comment) && !/1\s*-\s*keep/i.test(comment) ? `commented "${comment.slice(1).trim()}"` : undefined;
+}
+
 /** Whether the file imports PyTorch Geometric (`import torch_geometric...`, `from torch_geometric... import ...`). */
 function importsPyG(a: Analysis): boolean {
   for (const q of a.imports.aliases.values()) if (q === 'torch_geometric' || q.startsWith('torch_geometric.')) return true;
@@ -73,7 +96,8 @@ export const HP004: Rule = {
       '0.5; use `1 - keep_prob`. TensorFlow\'s own `tf.layers.dropout(rate=)` and `tf.nn.dropout(rate=)` take the drop rate ' +
       'too. A name is followed to the number it holds: a parameter\'s default (`def __init__(self, drop=0.9)`) when no ' +
       'call in the file overrides it, the value every call passes, `self.p = p`. Also reported: a value named as a keep ' +
-      'probability passed as the rate (`rate=keep_prob`). Functional dropout in a PyTorch Geometric file is not reported: graph models drop most of ' +
+      'probability passed as the rate (`rate=keep_prob`), and a value above one half that was written as one: bound to a keep ' +
+      'name (`KEEP_PROB = 0.7`) or commented as one on its line (`dropout = 0.75  # probability to keep units`). Functional dropout in a PyTorch Geometric file is not reported: graph models drop most of ' +
       'their sparse input features on purpose (Graph U-Nets uses p=0.92).',
     wrong: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.8), nn.Linear(256, 10))',
     right: 'model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))',
@@ -102,6 +126,12 @@ export const HP004: Rule = {
     const tooHigh = p !== undefined && p >= THRESHOLD && p <= 1;
     if (!tooHigh && keepProbabilityName(arg, ctx.analysis, known)) {
       ctx.report({ node, message: `${shown} passes a keep probability where ${what}: use 1 - ${arg.text}.` });
+      return;
+    }
+    // Above one half and written as a keep probability: dropping it keeps too little (0.75 kept is 0.25 dropped).
+    const keep = !tooHigh && p !== undefined && p > 0.5 && p < 1 ? literalSaysKeep(known!.node) : undefined;
+    if (keep) {
+      ctx.report({ node, message: `${shown} drops ${Number((p! * 100).toFixed(6))} % of the units, but the value is a keep probability (${keep}); ${what}: use ${complement(p!)}.` });
       return;
     }
     if (!tooHigh) return;

@@ -163,3 +163,51 @@ optimizer = torch.optim.SGD(model.fc.parameters(), lr=1e-3)
 `;
   assert.deepEqual(ids(code, 'TL028'), []);
 });
+
+const BUILDER = `${HEADER}
+class Builder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU())
+        self.neck = nn.Conv2d(16, 16, 1)
+        self.fuse = nn.ConvTranspose2d(32, 16, 1)
+        self.head = nn.Conv2d(16, 2, 1)
+    def forward(self, z, x):
+        f = torch.cat([self.neck(self.backbone(z)), self.neck(self.backbone(x))], 1)
+        return self.head(self.fuse(f))
+
+def build_opt(model, epoch):
+    if epoch < 10:
+        for p in model.backbone.parameters():
+            p.requires_grad = False
+    groups = []
+    groups += [{'params': filter(lambda p: p.requires_grad, model.backbone.parameters()), 'lr': 1e-4}]
+    groups += [{'params': model.neck.parameters(), 'lr': 1e-3}]
+    groups.append({'params': model.head.parameters(), 'lr': 1e-3})
+    for name, p in model.named_parameters():
+        print(name, p.requires_grad)
+    return torch.optim.SGD(groups, momentum=0.9)
+
+def main():
+    model = Builder().train()
+    wrapped = nn.DataParallel(model).cuda()
+    optimizer = build_opt(wrapped.module, 0)
+    if resume:
+        model, optimizer = restore(model, optimizer)
+    for epoch in range(20):
+        optimizer = build_opt(model, epoch)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+    print(sum(p.numel() for p in model.parameters()))
+`;
+
+test('TL028: groups built up in a list inside a builder function, the model reached through DataParallel.module', () => {
+  const f = lint(BUILDER).filter((x) => x.rule === 'TL028');
+  assert.equal(f.length, 1);
+  assert.match(f[0]!.message, /^`model\.fuse` has parameters and runs in Builder\.forward/);
+});
+
+test('TL028: a list of groups that something else extends, or the whole model given elsewhere, is quiet', () => {
+  assert.deepEqual(ids(BUILDER.replace("    groups.append({'params': model.head.parameters(), 'lr': 1e-3})\n", "    groups.append({'params': model.head.parameters(), 'lr': 1e-3})\n    groups.extend(extra_groups(model))\n"), 'TL028'), []);
+  assert.deepEqual(ids(BUILDER.replace('    print(sum(p.numel() for p in model.parameters()))\n', '    swa = torch.optim.SGD(model.parameters(), lr=0.01)\n'), 'TL028'), []);
+  assert.deepEqual(ids(BUILDER.replace("    groups.append({'params': model.head.parameters(), 'lr': 1e-3})\n", "    groups.append({'params': model.head.parameters(), 'lr': 1e-3})\n    groups.append({'params': model.fuse.parameters()})\n"), 'TL028'), []);
+});

@@ -1,5 +1,7 @@
-import { callsWithin, calleeName, enclosingFunction, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { callsWithin, calleeName, enclosingFunction, parameterNames, positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { listItems } from '../../analysis/listBuilds';
 import { methodsOf } from '../../analysis/modules';
+import { parameterArguments } from '../../analysis/parameters';
 import { classHoldsParameters, isParametricBuild, peelSameModule, SAME_MODULE } from '../../analysis/moduleBuilds';
 import { isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerBuild } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -50,7 +52,7 @@ export const TL028: Rule = {
   },
 };
 
-/** The optimizers built in the file (torch.optim or a known package's class or factory) from `.parameters()` calls. */
+/** The optimizers built in the file: torch.optim's, and a known package's class or factory given `.parameters()`. */
 function optimizerCalls(a: Analysis): PyNode[] {
   const out = new Set<PyNode>();
   for (const p of [...a.callsNamed('parameters'), ...a.callsNamed('named_parameters')]) {
@@ -63,8 +65,12 @@ function optimizerCalls(a: Analysis): PyNode[] {
       }
     }
   }
+  // built from a list of groups made beforehand (`SGD(groups, momentum=0.9)`)
+  for (const name of TORCH_OPTIMIZERS) for (const c of a.callsNamed(name)) if (isOptimizerClass(a.callee(c) ?? '')) out.add(c);
   return [...out];
 }
+
+const TORCH_OPTIMIZERS = ['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'NAdam', 'RAdam', 'ASGD', 'Rprop', 'SparseAdam'];
 
 /**
  * Parameter groups naming parts of one model (`[{'params': model.backbone.parameters()}, {'params':
@@ -74,25 +80,24 @@ function optimizerCalls(a: Analysis): PyNode[] {
  */
 function checkGroups(ctx: RuleContext, optimizers: readonly PyNode[]): void {
   const a = ctx.analysis;
-  const byRoot = new Map<string, { covered: Set<string>; calls: PyNode[]; whole: boolean }>();
+  const byRoot = new Map<string, { covered: Set<string>; calls: PyNode[]; whole: boolean; node: PyNode }>();
   for (const o of optimizers) {
-    const parts = groupParts(o);
+    const parts = groupParts(o, a);
     if (!parts) continue;
-    for (const { root, attr } of parts) {
+    for (const { root: node, attr } of parts) {
+      const root = node.text;
       let entry = byRoot.get(root);
-      if (!entry) byRoot.set(root, (entry = { covered: new Set(), calls: [], whole: false }));
+      if (!entry) byRoot.set(root, (entry = { covered: new Set(), calls: [], whole: false, node }));
       if (attr === undefined) entry.whole = true;
       else entry.covered.add(attr);
       if (!entry.calls.includes(o)) entry.calls.push(o);
     }
   }
-  for (const [root, { covered, calls, whole }] of byRoot) {
+  for (const [root, { covered, calls, whole, node }] of byRoot) {
     // One part alone (`SGD(model.fc.parameters())`) is often fine-tuning on purpose; two or more list what is trained.
     if (whole || covered.size < 2 || wholeElsewhere(a, root)) continue;
     const at = calls[0]!;
-    const value = peelSameModule(a.scopes.valueAt(root, at) ?? undefined);
-    const fn = value?.type === 'call' ? value.child('function') : undefined;
-    const cls = fn?.type === 'identifier' ? a.moduleClass(fn.text, value) : undefined;
+    const cls = classOfModel(a, node);
     if (!cls?.forward || cls.node.text.includes('requires_grad')) continue;
     for (const [attr, layer] of cls.layers) {
       if (covered.has(attr) || !holdsParameters(layer, a) || !mentionsSelf(cls.forward, attr)) continue;
@@ -113,13 +118,18 @@ function checkGroups(ctx: RuleContext, optimizers: readonly PyNode[]): void {
  * name or its attributes, in a list or tuple, group dicts, `list(...)`, `+`, `itertools.chain(...)`, `filter(f, ...)`.
  * `attr` is the first attribute (`backbone` of `model.backbone.layer4`), undefined for the whole model.
  */
-function groupParts(o: PyNode): { root: string; attr: string | undefined }[] | undefined {
+function groupParts(o: PyNode, a: Analysis): { root: PyNode; attr: string | undefined }[] | undefined {
   const params = o.child('arguments')?.namedChildren.find((x) => x.type !== 'comment');
   const first = params?.type === 'keyword_argument' ? (params.child('name')?.text === 'params' ? params.child('value') : undefined) : params;
-  const out: { root: string; attr: string | undefined }[] = [];
+  const out: { root: PyNode; attr: string | undefined }[] = [];
   const read = (e: PyNode | undefined | null, depth: number): boolean => {
     e = unparen(e ?? undefined);
     if (!e || depth > 6) return false;
+    if (e.type === 'identifier' && depth === 0) {
+      // `groups = []; groups += [{'params': ...}]; SGD(groups)`: every item, when the list is only built that way
+      const items = onlyBuiltUp(a, e) ? listItems(a, e) : undefined;
+      return !!items?.length && items.every((x) => read(x.item, depth + 1));
+    }
     if (e.type === 'list' || e.type === 'tuple') return e.namedChildren.every((x) => x.type === 'comment' || read(x, depth + 1));
     if (e.type === 'binary_operator') return read(e.child('left'), depth + 1) && read(e.child('right'), depth + 1);
     if (e.type === 'dictionary') {
@@ -137,15 +147,75 @@ function groupParts(o: PyNode): { root: string; attr: string | undefined }[] | u
     let r = unparen(e.child('function')?.child('object') ?? undefined);
     for (; r?.type === 'attribute'; r = unparen(r.child('object') ?? undefined)) attrs.unshift(r.child('attribute')?.text ?? '');
     if (r?.type !== 'identifier' || r.text === 'self') return false;
-    out.push({ root: r.text, attr: attrs[0] });
+    out.push({ root: r, attr: attrs[0] });
     return true;
   };
   return first && read(first, 0) ? out : undefined;
 }
 
-/** `model.parameters()` (the whole model) anywhere in the file: an optimizer or group built from it elsewhere. */
+/**
+ * Every use of the list name in its scope builds it up with literals (`= [...]`, `+= [...]`, `.append(x)`,
+ * `.extend([...])`) or is the read itself: nothing else can have added groups.
+ */
+function onlyBuiltUp(a: Analysis, read: PyNode): boolean {
+  const scope = enclosingFunction(read);
+  for (const id of a.index.of('identifier')) {
+    if (id.text !== read.text || id === read || enclosingFunction(id) !== scope) continue;
+    const p = id.parent;
+    if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.child('left') === id) {
+      const right = unparen(p.child('right') ?? undefined);
+      if (right?.type === 'list' || right?.type === 'tuple') continue;
+      return false;
+    }
+    const call = p?.type === 'attribute' && p.child('object') === id ? p.parent : undefined;
+    const method = p?.type === 'attribute' ? p.child('attribute')?.text : undefined;
+    if (call?.type !== 'call' || call.child('function') !== p) return false;
+    if (method === 'append' || method === 'insert') continue;
+    const arg = unparen(positionalArgs(call)[0]);
+    if (method === 'extend' && (arg?.type === 'list' || arg?.type === 'tuple')) continue;
+    return false;
+  }
+  return true;
+}
+
+/**
+ * `model.parameters()` (the whole model) where it may feed an optimizer: kept (assigned, returned, put in a list or
+ * dict) or passed to a call other than gradient clipping. Iterating it (`for p in model.parameters(): ...`,
+ * `sum(p.numel() for ...)`) or clipping its gradients hands nothing on.
+ */
 function wholeElsewhere(a: Analysis, root: string): boolean {
-  return [...a.callsNamed('parameters'), ...a.callsNamed('named_parameters')].some((c) => unparen(c.child('function')?.child('object') ?? undefined)?.text === root);
+  return [...a.callsNamed('parameters'), ...a.callsNamed('named_parameters')].some((c) => {
+    if (unparen(c.child('function')?.child('object') ?? undefined)?.text !== root) return false;
+    const p = c.parent;
+    if ((p?.type === 'for_statement' || p?.type === 'for_in_clause') && p.child('right') === c) return false;
+    const call = p?.type === 'argument_list' ? p.parent : undefined;
+    return !(call?.type === 'call' && /^clip_grad_(norm|value)_$/.test(calleeName(call) ?? ''));
+  });
+}
+
+/**
+ * The module class of the file a model name holds: from its binding (`model = Tracker().cuda()`), or, for a
+ * parameter, from the call sites' arguments when those read all build the same class; `wrapper.module` of a
+ * DataParallel/DistributedDataParallel wrapper is the module it wraps.
+ */
+function classOfModel(a: Analysis, e: PyNode | null | undefined, wrapped = false, depth = 0): ModuleClass | undefined {
+  e = unparen(e ?? undefined);
+  if (!e || depth > 6) return undefined;
+  if (e.type === 'identifier') {
+    const value = a.scopes.valueAt(e.text, e);
+    if (value) return classOfModel(a, value, wrapped, depth + 1);
+    const args = parameterArguments(a, e);
+    if (!args?.length) return undefined;
+    // call sites that cannot be read (a model rebound by `model, opt = restore(model, opt)`) do not outvote the rest
+    const classes = new Set(args.map((x) => classOfModel(a, x, wrapped, depth + 1)).filter((c) => c !== undefined));
+    return classes.size === 1 ? [...classes][0] : undefined;
+  }
+  if (e.type === 'attribute') return !wrapped && e.child('attribute')?.text === 'module' ? classOfModel(a, e.child('object'), true, depth + 1) : undefined;
+  const call = peelSameModule(e);
+  if (call?.type !== 'call') return call && call !== e ? classOfModel(a, call, wrapped, depth + 1) : undefined;
+  if (wrapped) return WRAPPERS.test(a.callee(call) ?? calleeName(call) ?? '') ? classOfModel(a, positionalArgs(call)[0], false, depth + 1) : undefined;
+  const fn = call.child('function');
+  return fn?.type === 'identifier' ? a.moduleClass(fn.text, call) : undefined;
 }
 
 /** A module build holding parameters: a parametric torch.nn layer or container, or a module class of the file holding some. */
@@ -225,7 +295,7 @@ function identifiersNamed(a: Analysis, names: ReadonlyMap<string, unknown>): Map
 
 /** Methods that leave the parameters where they are (moving, switching mode, saving, initialising); not `requires_grad_`. */
 const KEEPING = new Set([...[...SAME_MODULE].filter((m) => m !== 'requires_grad_'), 'apply', 'zero_grad', 'state_dict', 'forward', '__call__']);
-const WRAPPERS = /(^|\.)(DataParallel|DistributedDataParallel)$/;
+const WRAPPERS = /(^|\.)(DataParallel|DistributedDataParallel|DistModule)$/;
 
 /**
  * The calls of the module when every use of its name is one that leaves its parameters out of any optimizer: calls,

@@ -38,6 +38,14 @@ export interface KLoss {
   node: PyNode;
 }
 
+/** A Keras loss applied to a prediction: `loss_fn(y_true, y_pred)`. */
+export interface KLossCall {
+  call: PyNode;
+  loss: KLoss;
+  /** The `y_pred` argument. */
+  pred: PyNode;
+}
+
 export interface KerasModel {
   /** The `Sequential(...)` / `Model(...)` call. */
   node: PyNode;
@@ -109,13 +117,49 @@ export function kerasQname(a: Analysis, node: PyNode | undefined | null): string
   if (!node) return undefined;
   const q = kerasName(a.qname(node));
   if (q) return q;
-  const aliases = kerasAliases(a);
-  if (!aliases.size) return undefined;
+  if (!kerasAliases(a).size && !snippetFile(a)) return undefined;
+  // The head name first: most unresolved names (`x.view`, a local function) stand for no Keras module.
+  let head: PyNode | undefined | null = node;
+  while (head?.type === 'attribute') head = head.child('object');
+  const base = head?.type === 'identifier' ? (kerasAliases(a).get(head.text) ?? snippetName(a, head.text)) : undefined;
+  if (!base) return undefined;
   const parts: string[] = [];
-  let n: PyNode | undefined | null = node;
-  for (; n?.type === 'attribute'; n = n.child('object')) parts.unshift(n.child('attribute')?.text ?? '');
-  const base = n?.type === 'identifier' ? aliases.get(n.text) : undefined;
-  return base && [base, ...parts].join('.');
+  for (let n: PyNode | undefined | null = node; n?.type === 'attribute'; n = n.child('object')) parts.unshift(n.child('attribute')?.text ?? '');
+  return [base, ...parts].join('.');
+}
+
+/** Keras names that pasted snippets use without their imports (`model = Sequential()`, `model.add(Dense(10))`). */
+const SNIPPET_NAMES: ReadonlyMap<string, string> = new Map([
+  ...['layers', 'models', 'losses', 'activations', 'optimizers'].map((m): [string, string] => [m, `keras.${m}`]),
+  ['Sequential', 'keras.models.Sequential'],
+  ['Model', 'keras.models.Model'],
+  ...`Dense Conv1D Conv2D Conv3D Conv2DTranspose SeparableConv2D DepthwiseConv2D Convolution1D Convolution2D
+    MaxPooling1D MaxPooling2D AveragePooling1D AveragePooling2D MaxPool2D UpSampling2D ZeroPadding2D Flatten
+    GlobalAveragePooling1D GlobalAveragePooling2D GlobalMaxPooling1D GlobalMaxPooling2D Reshape Dropout
+    SpatialDropout1D SpatialDropout2D BatchNormalization Activation Softmax LeakyReLU PReLU Input InputLayer LSTM GRU
+    SimpleRNN Bidirectional Embedding`
+    .split(/\s+/)
+    .map((c): [string, string] => [c, `keras.layers.${c}`]),
+]);
+
+/**
+ * What an unimported Keras name stands for in a snippet (posted code often leaves out its imports): only a name the
+ * file binds nowhere, in a file without star imports (whose modules could define it).
+ */
+function snippetName(a: Analysis, name: string): string | undefined {
+  const q = SNIPPET_NAMES.get(name);
+  return q && snippetFile(a) && !a.scopes.isBoundAnywhere(name) ? q : undefined;
+}
+
+const snippetFiles = new WeakMap<Analysis, boolean>();
+/** No star import (its module could define any name) and no torch import (torch code is not a Keras snippet). */
+function snippetFile(a: Analysis): boolean {
+  let ok = snippetFiles.get(a);
+  if (ok === undefined) {
+    ok = !a.imports.wildcards.length && ![...a.imports.aliases.values()].some((q) => q === 'torch' || q.startsWith('torch.'));
+    snippetFiles.set(a, ok);
+  }
+  return ok;
 }
 
 /** kerasQname of what a call calls. */
@@ -171,6 +215,7 @@ export class KerasModels {
   /** `NAME.add(...)` calls by receiver name, in document order (collected once). */
   private addCalls?: Map<string, PyNode[]>;
   private _classes?: Map<string, PyNode>;
+  private _lossCalls?: KLossCall[];
   constructor(private readonly a: Analysis) {}
 
   get models(): KerasModel[] {
@@ -236,7 +281,12 @@ export class KerasModels {
     if (e.type === 'identifier') {
       const v = valueBefore(this.a, e);
       if (v) return this.lossOf(v, depth + 1);
+      // `def train_step(loss_fn, ...)`: what every call site passes, when they all agree
+      if (v === null && !elementBefore(this.a, e)) return this.agreedLoss(parameterArguments(this.a, e), depth);
     }
+    // `self.loss_fn`, assigned once in the class (in `__init__` or a `compile` override, from a parameter)
+    const self = selfAttribute(e);
+    if (self) return self.cls ? this.agreedLoss(this.a.scopes.selfAttr(self.cls, self.attr), depth, true) : undefined;
     if (e.type === 'call') {
       const q = kerasCallee(this.a, e);
       if (!q?.startsWith('keras.losses.')) return undefined;
@@ -247,6 +297,18 @@ export class KerasModels {
     const q = kerasQname(this.a, e);
     if (q?.startsWith('keras.losses.') || q?.startsWith('keras.metrics.')) return { name: normLoss(q.slice(q.lastIndexOf('.') + 1)), fromLogits: false, form: 'function', node: e };
     return undefined;
+  }
+
+  /** The loss all these values are (one value when `single`), the same name and from_logits for all. */
+  private agreedLoss(values: readonly PyNode[] | undefined, depth: number, single = false): KLoss | undefined {
+    if (!values?.length || (single && values.length !== 1)) return undefined;
+    let found: KLoss | undefined;
+    for (const v of values) {
+      const l = this.lossOf(v, depth + 1);
+      if (!l || (found && (found.name !== l.name || found.fromLogits !== l.fromLogits))) return undefined;
+      found ??= l;
+    }
+    return found;
   }
 
   /**
@@ -369,43 +431,86 @@ export class KerasModels {
       if (method === 'fit') m.fits.push(call);
       else m.compiles.push({ call, loss: this.lossOf(keywordArg(call, 'loss') ?? positionalArgs(call)[1]), metrics: keywordArg(call, 'metrics') });
     }
-    this.customLoopLosses(calls);
+    this.customLoopLosses();
     return out;
   }
 
   /**
-   * A custom training loop (GradientTape) scores a model's output with a loss object or function:
-   * `loss = loss_object(y, model(x, training=True))`. Counted like a `compile(loss=...)` of that model.
+   * Keras losses applied to a prediction in the file: a loss object or function called as `loss_fn(y, pred)`
+   * (`keras.losses.BinaryCrossentropy(...)` bound to a name, `keras.losses.sparse_categorical_crossentropy`), with
+   * `from_logits` read from the call for the function form.
    */
-  private customLoopLosses(calls: readonly PyNode[]): void {
+  get lossCalls(): readonly KLossCall[] {
+    if (this._lossCalls) return this._lossCalls;
+    const out: KLossCall[] = [];
+    // Every Keras loss is spelled through a `keras` module somewhere in the file: one text search spares following
+    // the callee of every call in files without Keras.
+    const calls = this.a.root.text.includes('keras') ? this.a.index.of('call') : [];
     for (const call of calls) {
       const fn = call.child('function');
       if (fn?.type !== 'identifier' && fn?.type !== 'attribute') continue;
       const pred = keywordArg(call, 'y_pred') ?? positionalArgs(call)[1];
       if (!pred) continue;
       const loss = this.lossOf(fn);
-      if (!loss || (loss.form === 'string')) continue;
+      if (!loss || loss.form === 'string') continue;
       if (loss.form === 'function') {
         const fl = keywordArg(call, 'from_logits');
         loss.fromLogits = !fl ? false : fl.text === 'True' ? true : fl.text === 'False' ? false : undefined;
         loss.node = call;
       }
+      out.push({ call, loss, pred });
+    }
+    return (this._lossCalls = out);
+  }
+
+  /**
+   * A custom training loop (GradientTape) scores a model's output with a loss object or function:
+   * `loss = loss_object(y, model(x, training=True))`. Counted like a `compile(loss=...)` of that model.
+   */
+  private customLoopLosses(): void {
+    for (const { call, loss, pred } of this.lossCalls) {
       const m = this.modelOfOutput(pred);
       if (m && !m.compiles.some((c) => c.loss?.node === loss.node)) m.compiles.push({ call, loss });
     }
   }
 
-  /** The model whose output `expr` is: `model(x)`, or a name bound to it (`logits = model(x, training=True)`). */
-  private modelOfOutput(expr: PyNode, depth = 0): KerasModel | undefined {
+  /**
+   * The model whose output `expr` is: `model(x)`, or a name bound to it (`logits = model(x, training=True)`), or a
+   * parameter every call site of its function passes the same model's output for (`def d_loss(real, fake)` called as
+   * `d_loss(disc(x), disc(g))`).
+   */
+  modelOfOutput(expr: PyNode, depth = 0): KerasModel | undefined {
     const e = unparen(expr);
-    if (!e || depth > 3) return undefined;
+    if (!e || depth > 4) return undefined;
     if (e.type === 'identifier') {
       const v = valueBefore(this.a, e);
-      return v ? this.modelOfOutput(v, depth + 1) : undefined;
+      if (v) return this.modelOfOutput(v, depth + 1);
+      return v === null ? this.passedOutput(e, depth) : undefined;
     }
+    // `model(x)[:, 0]`: a slice of the outputs
+    if (e.type === 'subscript') return this.modelOfOutput(e.child('value')!, depth + 1);
     if (e.type !== 'call') return undefined;
     const fn = e.child('function');
-    return fn?.type === 'identifier' ? this.modelAt(fn) : undefined;
+    if (fn?.type === 'identifier') return this.modelAt(fn);
+    // `self.discriminator(x)` with `self.discriminator = discriminator` (a parameter) or a built model
+    const self = selfAttribute(fn);
+    if (self) {
+      const values = self.cls ? this.a.scopes.selfAttr(self.cls, self.attr) : [];
+      return values.length === 1 ? this.modelAt(values[0]) : undefined;
+    }
+    // `tf.squeeze(model(x))`: shape and dtype changes keep the output layer's activation
+    return SHAPE_FNS.has(kerasQname(this.a, fn) ?? '') ? this.modelOfOutput(positionalArgs(e)[0] ?? e, depth + 1) : undefined;
+  }
+
+  private passedOutput(param: PyNode, depth: number): KerasModel | undefined {
+    if (elementBefore(this.a, param)) return undefined;
+    let found: KerasModel | undefined;
+    for (const arg of parameterArguments(this.a, param) ?? []) {
+      const m = this.modelOfOutput(arg, depth + 1);
+      if (!m || (found && found !== m)) return undefined;
+      found = m;
+    }
+    return found;
   }
 
   /** `class MyModel(keras.Model)` whose `call` returns one layer's output (`return self.out(x)`). */
@@ -519,6 +624,16 @@ export class KerasModels {
     if (!layers.length) return undefined;
     return { node: call, layers, complete, compiles: [], fits: [] };
   }
+}
+
+/** TensorFlow functions that change a tensor's shape or dtype, not what its values mean. */
+const SHAPE_FNS = new Set(['tensorflow.squeeze', 'tensorflow.reshape', 'tensorflow.identity', 'tensorflow.cast', 'tensorflow.expand_dims']);
+
+/** `self.<attr>` read in a method: the class and the attribute. */
+function selfAttribute(e: PyNode | undefined | null): { cls: PyNode | undefined; attr: string } | undefined {
+  if (e?.type !== 'attribute' || e.child('object')?.text !== 'self') return undefined;
+  const attr = e.child('attribute')?.text;
+  return attr ? { cls: e.ancestor('class_definition'), attr } : undefined;
 }
 
 export interface OutputLayer {

@@ -1,4 +1,7 @@
 import { kerasModels, outputLayer } from '../../analysis/keras';
+import { tfActivations } from '../../analysis/tfActivations';
+import type { Analysis } from '../../analysis';
+import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 import { CROSSENTROPY, replaceString } from './shared';
 
@@ -16,7 +19,9 @@ export const KR002: Rule = {
       'classes it optimises the wrong objective and Keras then reports *binary* accuracy, which looks far better than the ' +
       'real accuracy. `categorical_crossentropy` (and the sparse variant) needs one softmax unit per class: with a single ' +
       'unit the loss is constant and nothing is learned, and on sigmoid outputs the probabilities do not form one ' +
-      'distribution. Pair softmax with categorical crossentropy and a one-unit sigmoid with binary crossentropy.',
+      'distribution. Pair softmax with categorical crossentropy and a one-unit sigmoid with binary crossentropy. Outside a ' +
+      'model the same holds for a categorical loss called on a tensor that went through `tf.sigmoid` (followed through ' +
+      'names, tuple returns of the file\'s functions and parameters).',
     wrong:
       'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])\nmodel.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])',
     right:
@@ -56,5 +61,31 @@ export const KR002: Rule = {
         if (message) ctx.report({ node: loss.node, message, fixes: fix ? [fix] : undefined });
       }
     }
+    for (const { node, message } of sigmoidTensorsScoredAsClasses(ctx.analysis, ctx.source)) ctx.report({ node, message });
   },
 };
+
+const CATEGORICAL = new Set(['categorical_crossentropy', 'sparse_categorical_crossentropy']);
+
+/**
+ * Outside a model: a categorical loss called on a tensor that went through a sigmoid (`p = tf.sigmoid(z)` ... in a
+ * helper whose return is unpacked ... `sparse_categorical_crossentropy(y, p)`).
+ */
+function* sigmoidTensorsScoredAsClasses(a: Analysis, source: string): Generator<{ node: PyNode; message: string }> {
+  const k = kerasModels(a);
+  for (const { call, loss, pred } of k.lossCalls) {
+    if (!CATEGORICAL.has(loss.name) || k.modelOfOutput(pred)) continue;
+    const act = tfActivations(a).of(pred);
+    if (act?.kind !== 'sigmoid') continue;
+    const line = source.slice(0, act.site.start).split('\n').length;
+    yield {
+      node: call,
+      message: `${loss.name} expects a softmax distribution over the classes but ${shortText(pred)} comes from a sigmoid (line ${line}): independent per-class probabilities that do not sum to 1. Apply softmax instead, or use binary_crossentropy for multi-label targets.`,
+    };
+  }
+}
+
+function shortText(n: PyNode): string {
+  const t = n.text.replace(/\s+/g, ' ');
+  return t.length > 30 ? `${t.slice(0, 27)}...` : t;
+}

@@ -1,7 +1,8 @@
 import { keywordArg } from '../../analysis';
 import { kerasModels, outputLayer } from '../../analysis/keras';
 import { tfActivations, tfLogitsArgument } from '../../analysis/tfActivations';
-import type { RawFix, Rule } from '../../types';
+import type { PyNode } from '../../parser';
+import type { RawFix, Rule, RuleContext } from '../../types';
 import { CROSSENTROPY, LOSS_CLASS, lossesModule } from './shared';
 
 export const KR003: Rule = {
@@ -19,7 +20,9 @@ export const KR003: Rule = {
       'badly. Either give the output layer its activation or tell the loss it receives logits. The same holds for ' +
       'TensorFlow\'s `tf.nn.softmax_cross_entropy_with_logits(logits=...)` family (and `tf.losses.*_cross_entropy`): ' +
       'their `logits` must be the values before the softmax/sigmoid, not a `tf.nn.softmax(...)` output or a Dense ' +
-      'layer built with `activation=tf.nn.softmax`.',
+      'layer built with `activation=tf.nn.softmax`, and for a Keras loss told `from_logits=True` that is called on such ' +
+      'a tensor. A custom training loop counts like `compile`: the model\'s output reaches the loss through names, loss ' +
+      'helpers\' parameters and `self.` attributes (a GAN class holding its discriminator and loss).',
     wrong:
       'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])\nmodel.compile(optimizer="adam", loss="sparse_categorical_crossentropy")',
     right:
@@ -74,5 +77,29 @@ export const KR003: Rule = {
         }
       }
     }
+    activatedTensorsAsLogits(ctx);
   },
 };
+
+/**
+ * Outside a model: a Keras crossentropy told from_logits=True called on a tensor that already went through a softmax
+ * or sigmoid (`probs = tf.nn.softmax(z)` ... `loss_fn(y, probs)`), reported once per `from_logits` argument.
+ */
+function activatedTensorsAsLogits(ctx: RuleContext): void {
+  const a = ctx.analysis;
+  const k = kerasModels(a);
+  const reported = new Set<PyNode>();
+  for (const { call, loss, pred } of k.lossCalls) {
+    if (!loss.fromLogits || !CROSSENTROPY.has(loss.name) || k.modelOfOutput(pred)) continue;
+    const fl = keywordArg(loss.form === 'function' ? call : loss.node, 'from_logits');
+    const act = fl && !reported.has(fl) ? tfActivations(a).of(pred) : undefined;
+    if (!fl || !act) continue;
+    reported.add(fl);
+    const line = ctx.source.slice(0, act.site.start).split('\n').length;
+    ctx.report({
+      node: fl.parent ?? fl,
+      message: `${loss.name} is told from_logits=True but ${pred.text.length > 30 ? 'its prediction' : pred.text} already went through a ${act.kind} (line ${line}), so the ${act.kind} is applied twice. Set from_logits=False or pass the values before the ${act.kind}.`,
+      fixes: [{ title: 'Set from_logits=False', edits: [{ start: fl.start, end: fl.end, newText: 'False' }] }],
+    });
+  }
+}

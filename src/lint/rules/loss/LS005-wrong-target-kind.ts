@@ -1,6 +1,8 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { losses, type LossKind } from '../../analysis/losses';
+import { classLabelsOf } from '../../analysis/classLabels';
 import { loadedDatasetClass } from '../../analysis/datasets';
+import { kerasModels, outputLayer } from '../../analysis/keras';
 import { returnValues } from '../../analysis/modules';
 import { scopeOf } from '../../analysis/scopes';
 import { anchorOf, elementBefore, valueBefore } from '../../analysis/values';
@@ -293,13 +295,40 @@ function kerasSparseWithOneHot(a: Analysis, report: (n: PyNode, message: string)
   }
 }
 
+/**
+ * Keras: a model ending in one sigmoid unit (or compiled with binary_crossentropy on one unit) is fit on labels of a
+ * data set with more than two classes (`mnist.load_data()` digits 0-9): the single 0-1 output cannot name a class.
+ */
+function kerasOneUnitOnClassLabels(a: Analysis, report: (n: PyNode, message: string) => void): void {
+  if (!a.callsNamed('fit').length) return;
+  const k = kerasModels(a);
+  if (!k.models.some((m) => m.fits.length)) return;
+  for (const m of k.models) {
+    const out = outputLayer(m);
+    const units = out?.units ?? out?.dense?.namedUnits;
+    if (!out || units !== 1) continue;
+    const bce = m.compiles.some((c) => c.loss?.name === 'binary_crossentropy');
+    if (out.activation !== 'sigmoid' && !bce) continue;
+    for (const fit of m.fits) {
+      const y = positionalArgs(fit)[1] ?? keywordArg(fit, 'y');
+      const labels = classLabelsOf(a, y);
+      if (!y || !labels) continue;
+      const what = out.activation === 'sigmoid' ? 'one sigmoid unit' : 'one unit';
+      report(
+        y,
+        `${y.text} holds the ${labels.classes} class labels of ${labels.origin} but the model ends in ${what}${bce ? ' trained with binary_crossentropy' : ''}, which takes 0/1 targets. Use Dense(${labels.classes}, activation="softmax") with sparse_categorical_crossentropy.`,
+      );
+    }
+  }
+}
+
 export const LS005: Rule = {
   meta: {
     id: 'LS005',
     name: 'wrong-target-kind',
     group: 'loss',
     defaultSeverity: 'error',
-    summary: 'The loss target has the wrong kind: one-hot or float targets for a class-index loss, integer targets for BCE.',
+    summary: 'The loss target has the wrong kind: one-hot or float targets for a class-index loss, integer targets for BCE, many-class labels for one binary unit.',
     why:
       '`CrossEntropyLoss` and `NLLLoss` take class **indices** (`long`, shape `[N]`); `CrossEntropyLoss` also accepts float ' +
       'class probabilities of the input\'s shape, `NLLLoss` does not. `BCELoss` / `BCEWithLogitsLoss` take **float** targets. ' +
@@ -307,7 +336,10 @@ export const LS005: Rule = {
       '`t.max(1)[1]`, the indices, was meant) either raises a shape/dtype error or silently trains against the wrong labels. ' +
       'One-hot rows are followed from `F.one_hot`, `np.eye(C)[y]`, `to_categorical` and a Dataset of the file that builds ' +
       'them (`t = torch.zeros(C); t[y] = 1`): reported for `NLLLoss` always, for `CrossEntropyLoss` only when they are ' +
-      'integer-typed (float one-hot rows are valid probabilities). Descent reports only conversions it can see in the file.',
+      'integer-typed (float one-hot rows are valid probabilities). In Keras, a model ending in one sigmoid unit (or one ' +
+      'unit trained with `binary_crossentropy`) fit on labels of a data set with more classes (`mnist.load_data()`, ' +
+      '`load_iris()`, through `train_test_split` and slicing) cannot name a class: it needs one softmax unit per class. ' +
+      'Descent reports only conversions it can see in the file.',
     wrong: 'criterion = nn.BCEWithLogitsLoss()\nloss = criterion(model(x).squeeze(1), y.long())',
     right: 'criterion = nn.BCEWithLogitsLoss()\nloss = criterion(model(x).squeeze(1), y.float())',
     concept: 'Loss functions: targets as class indices, probabilities or binary labels',
@@ -316,6 +348,7 @@ export const LS005: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     kerasSparseWithOneHot(a, (node, message) => ctx.report({ node, message }));
+    kerasOneUnitOnClassLabels(a, (node, message) => ctx.report({ node, message }));
     for (const c of losses(a).calls) {
       const target = positionalArgs(c.call)[1] ?? keywordArg(c.call, 'target');
       if (!target) continue;

@@ -92,6 +92,17 @@ class Index implements NodeIndex {
     }
     return list;
   }
+
+  /** The nodes of a type statement by statement (each list kept while its statement is), or undefined for a whole walk. */
+  partsOf(type: string): readonly (readonly PyNode[])[] | undefined {
+    if (!this.parts.length) return undefined;
+    const lists: PyNode[][] = [];
+    for (const part of this.parts) {
+      const nodes = part.get(type);
+      if (nodes) lists.push(nodes);
+    }
+    return lists;
+  }
 }
 
 /** Per document: what its statements keep, and the imports key, analysis number and what rules left of its last lint. */

@@ -10,6 +10,8 @@ export type { ModuleClass } from './modules';
 
 export interface NodeIndex {
   of(type: string): readonly PyNode[];
+  /** The nodes of a type per top-level statement, in document order, each list kept while its statement is (editor). */
+  partsOf?(type: string): readonly (readonly PyNode[])[] | undefined;
 }
 
 /**
@@ -50,6 +52,81 @@ const statementMemos = new WeakMap<object, { top: PyNode; byNode: Map<PyNode, Ma
 
 let analyses = 0;
 
+/**
+ * Nodes of one type by a name (calls by callee name, identifiers by text) joined from the kept per-statement lists of
+ * an editor's document, carried from one lint to the next: a name's joined list is kept until a statement holding
+ * that name changes (`sync`). One store per type serves every document; an analysis syncs it to its own statements
+ * before each lookup it has not made yet.
+ */
+class NamedStore {
+  private parts: readonly (readonly PyNode[])[] = [];
+  /** Joined lists of the names looked up so far, for `parts`. */
+  private joined = new Map<string, readonly PyNode[]>();
+  private readonly perPart = new WeakMap<readonly PyNode[], Map<string, PyNode[]>>();
+  /** The maps of `parts`, in order (made on the first join after a sync). */
+  private maps?: Map<string, PyNode[]>[];
+
+  constructor(private readonly nameOf: (n: PyNode) => string | undefined) {}
+
+  private byName(part: readonly PyNode[]): Map<string, PyNode[]> {
+    let m = this.perPart.get(part);
+    if (!m) this.perPart.set(part, (m = groupByName(part, this.nameOf)));
+    return m;
+  }
+
+  get(parts: readonly (readonly PyNode[])[], name: string): readonly PyNode[] {
+    if (parts !== this.parts) this.sync(parts);
+    let list = this.joined.get(name);
+    if (list === undefined) {
+      const lists: (readonly PyNode[])[] = [];
+      this.maps ??= parts.map((p) => this.byName(p));
+      for (const m of this.maps) {
+        const l = m.get(name);
+        if (l) lists.push(l);
+      }
+      list = lists.length === 0 ? NO_NODES : lists.length === 1 ? lists[0]! : NO_NODES.concat(...lists);
+      this.joined.set(name, list);
+    }
+    return list;
+  }
+
+  private sync(parts: readonly (readonly PyNode[])[]): void {
+    const old = this.parts;
+    this.parts = parts;
+    this.maps = undefined;
+    if (old.length === parts.length) {
+      const changed: number[] = [];
+      for (let i = 0; i < parts.length && changed.length <= 16; i++) if (parts[i] !== old[i]) changed.push(i);
+      if (changed.length <= 16) {
+        for (const i of changed) {
+          for (const k of this.byName(old[i]!).keys()) this.joined.delete(k);
+          for (const k of this.byName(parts[i]!).keys()) this.joined.delete(k);
+        }
+        return;
+      }
+    }
+    this.joined = new Map();
+  }
+}
+
+const NO_NODES: readonly PyNode[] = [];
+
+/** Nodes by name, in the order given. */
+function groupByName(nodes: readonly PyNode[], nameOf: (n: PyNode) => string | undefined): Map<string, PyNode[]> {
+  const m = new Map<string, PyNode[]>();
+  for (const c of nodes) {
+    const n = nameOf(c);
+    if (n === undefined) continue;
+    const list = m.get(n);
+    if (list) list.push(c);
+    else m.set(n, [c]);
+  }
+  return m;
+}
+
+const callStore = new NamedStore(calleeName);
+const identifierStore = new NamedStore((n) => n.text);
+
 function newMemo(): NodeMemo {
   return { qnameOwner: 0, qname: undefined, calleeOwner: 0, callee: undefined, calleeName: undefined };
 }
@@ -69,6 +146,11 @@ export class Analysis {
   private _functions?: Map<string, PyNode[]>;
   private _classNames?: Set<string>;
   private _callsByName?: Map<string, PyNode[]>;
+  private _identifiersByName?: Map<string, PyNode[]>;
+  private _loops?: PyNode[];
+  /** The calls and identifiers per top-level statement (editor's document; null for a one-off lint), for the stores. */
+  private _callParts?: readonly (readonly PyNode[])[] | null;
+  private _identifierParts?: readonly (readonly PyNode[])[] | null;
 
   private readonly boundAnywhere?: (name: string) => boolean;
   private readonly scopeParts?: () => Scopes[];
@@ -220,18 +302,18 @@ export class Analysis {
    * up the calls of one name without scanning every call of the file.
    */
   callsNamed(name: string): readonly PyNode[] {
-    if (!this._callsByName) {
-      const m = new Map<string, PyNode[]>();
-      for (const c of this.index.of('call')) {
-        const n = calleeName(c);
-        if (n === undefined) continue;
-        const list = m.get(n);
-        if (list) list.push(c);
-        else m.set(n, [c]);
-      }
-      this._callsByName = m;
-    }
-    return this._callsByName.get(name) ?? [];
+    if (this._callParts === undefined) this._callParts = this.index.partsOf?.('call') ?? null;
+    if (this._callParts) return callStore.get(this._callParts, name);
+    this._callsByName ??= groupByName(this.index.of('call'), calleeName);
+    return this._callsByName.get(name) ?? NO_NODES;
+  }
+
+  /** The identifiers spelled `name`, in document order. */
+  identifiersNamed(name: string): readonly PyNode[] {
+    if (this._identifierParts === undefined) this._identifierParts = this.index.partsOf?.('identifier') ?? null;
+    if (this._identifierParts) return identifierStore.get(this._identifierParts, name);
+    this._identifiersByName ??= groupByName(this.index.of('identifier'), (n) => n.text);
+    return this._identifiersByName.get(name) ?? NO_NODES;
   }
 
   /**
@@ -255,9 +337,10 @@ export class Analysis {
     return calls;
   }
 
-  /** for/while loops in document order. */
-  get loops(): PyNode[] {
-    return [...this.index.of('for_statement'), ...this.index.of('while_statement')].sort((a, b) => a.start - b.start);
+  /** for/while loops in document order (sorted once per analysis). */
+  get loops(): readonly PyNode[] {
+    this._loops ??= [...this.index.of('for_statement'), ...this.index.of('while_statement')].sort((a, b) => a.start - b.start);
+    return this._loops;
   }
 }
 

@@ -167,6 +167,17 @@ export function kerasCallee(a: Analysis, call: PyNode | undefined): string | und
   return call?.type === 'call' ? kerasQname(a, call.child('function')) : undefined;
 }
 
+/**
+ * Whether some call of the file may have a kerasCallee whose last name is `last` (a layer class): a resolved name
+ * keeps the callee's last name, and a name alone resolves to what its import binds (`from keras.layers import Dense
+ * as D`) or, through a star import, to itself. A cheap first test before resolving every call of the file.
+ */
+export function mayCallKeras(a: Analysis, last: string): boolean {
+  if (a.callsNamed(last).length > 0) return true;
+  for (const q of a.imports.aliases.values()) if (q === last || q.endsWith(`.${last}`)) return true;
+  return false;
+}
+
 /** `keras.layers.Dense` -> `Dense` (any `keras.` path that goes through a `layers` module). */
 function layerClass(q: string | undefined): string | undefined {
   q = kerasName(q);
@@ -401,10 +412,22 @@ export class KerasModels {
     return models.length === 1 ? models[0] : undefined;
   }
 
+  /**
+   * The calls that may build a Sequential or functional model, in document order: a resolved name keeps the callee's
+   * last name (`keras.models.Sequential`), or for a name alone what its import binds (`from keras import Model as M`).
+   */
+  private modelCalls(): PyNode[] {
+    const names = new Set(['Sequential', 'Model']);
+    for (const [local, q] of this.a.imports.aliases) if (/(^|\.)(Sequential|Model)$/.test(q)) names.add(local);
+    const out: PyNode[] = [];
+    for (const name of names) out.push(...this.a.callsNamed(name));
+    if (names.size > 1) out.sort((x, y) => x.start - y.start || y.end - x.end);
+    return out;
+  }
+
   private find(): KerasModel[] {
     const out: KerasModel[] = [];
-    const calls = this.a.index.of('call');
-    for (const call of calls) {
+    for (const call of this.modelCalls()) {
       const q = kerasCallee(this.a, call);
       if (q && MODEL_CLASSES.has(q)) out.push(this.sequential(call));
       else if (q && FUNCTIONAL.has(q)) {
@@ -419,6 +442,7 @@ export class KerasModels {
     this._models = out;
     for (const m of out) this.byNode.set(m.node, m);
     if (!out.length) return out;
+    const calls = this.a.index.of('call');
     // compile / fit / add calls on a name bound to one of the models.
     for (const call of calls) {
       const fn = call.child('function');

@@ -382,7 +382,10 @@ export class TrainingLoops {
 
   private compute(): LoopUpdate[] {
     const out: LoopUpdate[] = [];
+    const candidates = this.candidateLoops();
+    if (candidates.size === 0) return out;
     for (const loop of this.a.loops) {
+      if (!candidates.has(loop)) continue;
       const body = loop.child('body');
       if (!body) continue;
       const calls = callsWithin(body);
@@ -399,6 +402,34 @@ export class TrainingLoops {
       }
       const end = this.iteration(this.walker, body);
       out.push({ loop, steps, missingReset: (end & (1 << STEP)) !== 0, anyReset, stepFunctions });
+    }
+    return out;
+  }
+
+  /**
+   * The loops that may step: a `step` call's innermost loop, and the innermost loop of each call named like a
+   * function whose own body (outside loops) calls `step` (a step function). Every loop `compute` keeps has a step, or
+   * calls a step function, with that loop innermost: the others are not scanned call by call.
+   */
+  private candidateLoops(): Set<PyNode> {
+    const out = new Set<PyNode>();
+    const fnNames = new Set<string>();
+    for (const c of this.a.callsNamed('step')) {
+      const loop = innermostLoop(c);
+      if (loop) {
+        out.add(loop);
+        continue;
+      }
+      let p = c.parent;
+      while (p && p.type !== 'function_definition' && p.type !== 'lambda' && p.type !== 'class_definition') p = p.parent;
+      const name = p?.type === 'function_definition' ? p.child('name')?.text : undefined;
+      if (name) fnNames.add(name);
+    }
+    for (const name of fnNames) {
+      for (const c of this.a.callsNamed(name)) {
+        const loop = innermostLoop(c);
+        if (loop) out.add(loop);
+      }
     }
     return out;
   }

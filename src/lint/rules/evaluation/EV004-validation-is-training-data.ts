@@ -298,15 +298,13 @@ const EVAL_NAME = /^(evaluate|evaluation|eval|validate|validation|valid|val|test
  */
 function unusedHeldOutLoader(a: Analysis, loop: PyNode, fn: PyNode | undefined): string | undefined {
   const params = new Set((fn?.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? p.namedChildren[0]?.text ?? ''))));
-  let ids: readonly PyNode[] | undefined;
   for (const name of a.scopes.boundNames()) {
     if (!HELD_OUT_ITER.test(name)) continue;
     const v = a.scopes.valueAt(name, loop);
     if (v === undefined) continue; // not bound where the loop runs
     // A parameter: its uses are in the function. A global (or a local): anywhere in the file, to be safe.
     const region = fn && params.has(name) ? fn : undefined;
-    ids ??= a.index.of('identifier');
-    const uses = ids.filter((id) => id.text === name && (!region || (id.start >= region.start && id.end <= region.end)));
+    const uses = a.identifiersNamed(name).filter((id) => !region || (id.start >= region.start && id.end <= region.end));
     if (uses.every((id) => !iterationUse(id))) return name;
   }
   return undefined;

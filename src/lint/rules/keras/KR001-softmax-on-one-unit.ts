@@ -1,4 +1,4 @@
-import { kerasModels } from '../../analysis/keras';
+import { kerasModels, mayCallKeras } from '../../analysis/keras';
 import type { Rule } from '../../types';
 import { replaceString } from './shared';
 
@@ -25,7 +25,9 @@ export const KR001: Rule = {
     const k = kerasModels(ctx.analysis);
     const reported = new Set<number>();
     // Dense(1, activation="softmax") anywhere (a model's layer or not).
-    for (const call of ctx.nodesOfType('call')) {
+    // Only a call resolving to a `Dense` can be one: the cheap name test first.
+    const calls = mayCallKeras(ctx.analysis, 'Dense') ? ctx.nodesOfType('call') : [];
+    for (const call of calls) {
       const layer = k.layerOf(call, call, 'list');
       if (layer.kind !== 'dense' || layer.units !== 1 || layer.activation !== 'softmax') continue;
       reported.add(call.start);

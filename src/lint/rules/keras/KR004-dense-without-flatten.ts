@@ -1,4 +1,4 @@
-import { kerasCallee, kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
+import { kerasCallee, kerasModels, mayCallKeras, type KerasModel, type KLayer } from '../../analysis/keras';
 import { featureMaps } from '../../analysis/featureMaps';
 import { reachingDefs } from '../../analysis/reaching';
 import { keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
@@ -102,6 +102,7 @@ function lineOf(source: string, node: PyNode): number {
 /** Functional applications of a Keras Dense layer: `Dense(10)(x)`, or `head(x)` with `head = Dense(10)`. */
 function denseApplications(a: Analysis): { app: PyNode; layer: KLayer }[] {
   const out: { app: PyNode; layer: KLayer }[] = [];
+  if (!mayCallKeras(a, 'Dense')) return out;
   for (const call of a.index.of('call')) {
     const fn = call.child('function');
     const ctor = fn?.type === 'call' ? fn : fn?.type === 'identifier' ? unparen(valueBefore(a, fn) ?? undefined) : undefined;

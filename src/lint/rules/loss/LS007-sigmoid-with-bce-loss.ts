@@ -15,7 +15,7 @@ function renameLoss(a: Analysis, l: LossCall): RawEdit | undefined {
   if (fn.type === 'call') ctor = fn;
   else if (fn.type === 'identifier') {
     // A criterion used once in the file: changing its constructor changes only this call.
-    const uses = a.index.of('identifier').filter((i) => i.text === fn.text);
+    const uses = a.identifiersNamed(fn.text);
     const v = a.scopes.valueAt(fn.text, fn);
     if (uses.length !== 2 || v?.type !== 'call' || v.parent?.type !== 'assignment') return undefined;
     ctor = v;

@@ -43,9 +43,8 @@ export const TL028: Rule = {
     checkGroups(ctx, optimizers);
     const built = moduleBindings(a);
     if (built.size === 0) return;
-    const uses = identifiersNamed(a, built);
     for (const [name, sites] of built) {
-      const calls = checkUses(uses.get(name) ?? [], sites, a);
+      const calls = checkUses(a.identifiersNamed(name), sites, a);
       if (!calls || !calls.some((c) => trains(c, a))) continue;
       report(ctx, name, sites[0]!);
     }
@@ -277,18 +276,6 @@ function moduleBindings(a: Analysis): Map<string, PyNode[]> {
     const list = out.get(left.text);
     if (list) list.push(asg);
     else out.set(left.text, [asg]);
-  }
-  return out;
-}
-
-/** Every identifier of the file spelled like one of `names`. */
-function identifiersNamed(a: Analysis, names: ReadonlyMap<string, unknown>): Map<string, PyNode[]> {
-  const out = new Map<string, PyNode[]>();
-  for (const id of a.index.of('identifier')) {
-    if (!names.has(id.text)) continue;
-    const list = out.get(id.text);
-    if (list) list.push(id);
-    else out.set(id.text, [id]);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { isModelMethod, isSelfForward } from './modelMethods';
 import { isSmokeForward } from './smokeTests';
 import { methodsOf } from './modules';
 import { reachableCalls } from './order';
+import { argumentOrDefault } from './calls';
 import { parameterArguments } from './parameters';
 import { innermostLoop, isBackward, isOptimizerStep } from './training';
 
@@ -796,4 +797,37 @@ export function evaluation(a: Analysis): Evaluation {
   let e = cache.get(a);
   if (!e) cache.set(a, (e = new Evaluation(a)));
   return e;
+}
+
+/**
+ * The text of `expr` (inside function `fn`) in its caller's terms: each name that reads a parameter of `fn` replaced
+ * by the argument `call` passes for it, or, without a call, by the argument every call site of the file passes when
+ * they all read the same to `says` (`def evaluation(test_loader, model)` called as `evaluation(val_loader, model)`:
+ * `val_loader`). A parameter keeps its own name when the argument says nothing (`says` gives undefined) or the call
+ * sites disagree.
+ */
+export function textAtCaller(a: Analysis, expr: PyNode, fn: PyNode, call: PyNode | undefined, says: (text: string) => string | undefined): string {
+  const params = new Set(parameterNames(fn));
+  const src = expr.text;
+  let out = '';
+  let at = expr.start;
+  expr.walk((n) => {
+    if (n.type !== 'identifier' || !params.has(n.text)) return undefined;
+    // `self.test_loader`: an attribute's name, not the parameter
+    if (n.parent?.type === 'attribute' && n.parent.child('attribute') === n) return undefined;
+    const arg = call ? argumentOrDefault(fn, call, n.text) : agreedArgument(a, n, says);
+    if (!arg || says(arg.text) === undefined) return undefined;
+    out += src.slice(at - expr.start, n.start - expr.start) + arg.text;
+    at = n.end;
+    return undefined;
+  });
+  return out + src.slice(at - expr.start);
+}
+
+/** The argument every call site passes for the parameter `id` reads, when `says` reads them all alike. */
+function agreedArgument(a: Analysis, id: PyNode, says: (text: string) => string | undefined): PyNode | undefined {
+  const args = parameterArguments(a, id);
+  if (!args?.length) return undefined;
+  const first = says(args[0]!.text);
+  return first !== undefined && args.every((x) => says(x.text) === first) ? args[0] : undefined;
 }

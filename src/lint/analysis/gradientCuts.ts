@@ -40,8 +40,15 @@ const LITERALS = new Set(['integer', 'float', 'true', 'false', 'none', 'string',
 const MAX_DEPTH = 40;
 const MAX_NODES = 600;
 
+/**
+ * A cut the caller takes as deliberate (`loss - prev_loss.detach()`: a baseline): the value it gives counts as a
+ * constant, not as a cut. Called with the cut node and the value it is applied to.
+ */
+export type DeliberateCut = (cut: PyNode, operand: PyNode | undefined) => boolean;
+
 interface Walk {
   a: Analysis;
+  deliberate?: DeliberateCut;
   visiting: Set<string>;
   depth: number;
   nodes: number;
@@ -72,15 +79,19 @@ function allOf(nodes: readonly (PyNode | undefined)[], w: Walk, each: (n: PyNode
   return combine(out);
 }
 
-/** A cut applied to operands: constant operands stay constant; a cut already inside is the one to name. */
-function cutOver(node: PyNode, what: string, operands: GradientStatus[]): GradientStatus {
-  const inner = combine(operands.map((s) => (s === 'may' ? { node, what } : s)));
+/**
+ * A cut applied to operands: constant operands stay constant; a cut already inside is the one to name.
+ */
+function cutOver(node: PyNode, what: string, operands: GradientStatus[], w?: Walk, operand?: PyNode): GradientStatus {
+  // A deliberate cut of a value that may carry a gradient gives a constant; a cut already inside stays.
+  const cut: GradientStatus = w?.deliberate?.(node, operand) ? 'const' : { node, what };
+  const inner = combine(operands.map((s) => (s === 'may' ? cut : s)));
   return inner;
 }
 
-/** The gradient status of an expression. */
-export function gradientStatus(a: Analysis, expr: PyNode | undefined): GradientStatus {
-  return statusOf(expr, { a, visiting: new Set(), depth: 0, nodes: 0 });
+/** The gradient status of an expression; cuts `deliberate` accepts count as constants. */
+export function gradientStatus(a: Analysis, expr: PyNode | undefined, deliberate?: DeliberateCut): GradientStatus {
+  return statusOf(expr, { a, deliberate, visiting: new Set(), depth: 0, nodes: 0 });
 }
 
 function statusOf(expr: PyNode | undefined, w: Walk): GradientStatus {
@@ -121,7 +132,7 @@ function attributeStatus(e: PyNode, w: Walk): GradientStatus {
   if (name === 'T' || name === 'mT') return statusOf(e.child('object'), w);
   const v = attributeValue(w.a, e);
   // `x.data` of a tensor, not `self.data` of the file's class
-  if (name === 'data' && !v && e.child('object')?.text !== 'self') return cutOver(e, '.data', [statusOf(e.child('object'), w)]);
+  if (name === 'data' && !v && e.child('object')?.text !== 'self') return cutOver(e, '.data', [statusOf(e.child('object'), w)], w, e.child('object'));
   if (!v) return 'may';
   const key = `attr:${v.start}`;
   if (w.visiting.has(key)) return 'const';
@@ -144,9 +155,9 @@ function callStatus(e: PyNode, w: Walk): GradientStatus {
       const inner = statusOf(args[0], w);
       // `torch.tensor(0.5, requires_grad=True)`: a new trainable leaf, not a cut
       if (inner === 'const' && keywordArg(e, 'requires_grad')?.text === 'True') return 'may';
-      return cutOver(e, `${q.replace(/^torch\.(autograd\.)?/, 'torch.')}(...)`, [inner]);
+      return cutOver(e, `${q.replace(/^torch\.(autograd\.)?/, 'torch.')}(...)`, [inner], w, args[0]);
     }
-    if (CUT_FNS.test(q)) return cutOver(e, `${q.replace(/^numpy\./, 'np.')}()`, [allOf(args, w)]);
+    if (CUT_FNS.test(q)) return cutOver(e, `${q.replace(/^numpy\./, 'np.')}()`, [allOf(args, w)], w, args[0]);
     // Other torch functions (sum, pow, where, stack, softmax, functional losses) are differentiable in their arguments.
     if (q.startsWith('torch.') && !/^torch\.nn\.[A-Z]/.test(q)) return allOf(tensorArguments(e), w);
     return 'may';
@@ -154,7 +165,7 @@ function callStatus(e: PyNode, w: Walk): GradientStatus {
   const fn = e.child('function');
   if (fn?.type === 'identifier' && a.scopes.valueAt(fn.text, e) === undefined && !a.functions.has(fn.text)) {
     if (fn.text === 'len') return 'const';
-    if (BUILTIN_CUTS.has(fn.text)) return cutOver(e, `${fn.text}()`, [allOf(args, w)]);
+    if (BUILTIN_CUTS.has(fn.text)) return cutOver(e, `${fn.text}()`, [allOf(args, w)], w, args[0]);
     if (BUILTIN_PASS.has(fn.text)) return allOf(args, w);
     return 'may';
   }
@@ -164,7 +175,7 @@ function callStatus(e: PyNode, w: Walk): GradientStatus {
     const own = fileFunctionOf(e, a);
     if (own) return returnsStatus(own, w);
     if (CONSTANT_METHODS.has(m)) return 'const';
-    if (CUT_METHODS.has(m)) return cutOver(e, `.${m}()`, [statusOf(recv, w)]);
+    if (CUT_METHODS.has(m)) return cutOver(e, `.${m}()`, [statusOf(recv, w)], w, recv);
     if (RECEIVER_METHODS.has(m)) return statusOf(recv, w);
     if (PASS_METHODS.has(m)) return allOf([recv, ...positionalArgs(e)], w);
     return 'may';
@@ -194,7 +205,8 @@ const returnsCache = new WeakMap<Analysis, Map<PyNode, GradientStatus>>();
 function returnsStatus(fn: PyNode, w: Walk): GradientStatus {
   let m = returnsCache.get(w.a);
   if (!m) returnsCache.set(w.a, (m = new Map()));
-  const known = m.get(fn);
+  // Answers read with deliberate cuts are the caller's own: not kept.
+  const known = w.deliberate ? undefined : m.get(fn);
   if (known) return known;
   const key = `fn:${fn.start}`;
   if (w.visiting.has(key)) return 'const';
@@ -204,7 +216,7 @@ function returnsStatus(fn: PyNode, w: Walk): GradientStatus {
   const s = allOf(values, w);
   w.visiting.delete(key);
   // A cycle cut short answers 'const' for the inner visit: keep only answers computed from the top.
-  if (w.visiting.size === 0 || s === 'may') m.set(fn, s);
+  if (!w.deliberate && (w.visiting.size === 0 || s === 'may')) m.set(fn, s);
   return s;
 }
 

@@ -3,6 +3,7 @@
 // try, nested loops, continue/break/return).
 import type { PyNode } from '../parser';
 import { callsWithin, calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { conditionKey, conditionKeysIn, conditionNamed, mayChange } from './sameConditions';
 
 const OPTIMIZER_NAME = /opt/i;
 /** What a loop over mini-batches iterates: a loader or its batches (`train_loader`, `batches`, `dl`). */
@@ -227,6 +228,9 @@ interface LoopCtx {
 
 const newCtx = (): LoopCtx => ({ continued: 0, broke: 0, returned: 0 });
 
+/** At most this many conditions are assumed at once: each doubles the walk of the rest of its block. */
+const MAX_ASSUMED = 4;
+
 export interface LoopUpdate {
   loop: PyNode;
   /** The optimizer steps of one iteration (inside a step function when the loop only calls one). */
@@ -251,6 +255,9 @@ type Classify = (call: PyNode) => number;
  * `transfer` maps a call into a step function to the states after it (undefined: an ordinary call).
  */
 class PathWalker {
+  /** Conditions taken as true or false on the paths being walked (see `forkAt`). */
+  private assumed = new Map<string, boolean>();
+
   constructor(
     private readonly classify: Classify,
     private readonly transfer?: (call: PyNode, set: number) => number | undefined,
@@ -273,11 +280,60 @@ class PathWalker {
   }
 
   block(stmts: PyNode[], set: number, ctx: LoopCtx): number {
-    for (const s of stmts) {
+    for (let i = 0; i < stmts.length; i++) {
       if (set === 0) return 0;
-      set = this.stmt(s, set, ctx);
+      const fork = this.forkAt(stmts, i);
+      if (fork !== undefined) return this.bothWays(fork, stmts.slice(i), set, ctx);
+      set = this.stmt(stmts[i]!, set, ctx);
     }
     return set;
+  }
+
+  /**
+   * A condition statement `i` tests that a later statement of the block tests again (`if optimizer is not None:` around
+   * the reset and again around the step), with nothing in between changing what it reads: walked once per value.
+   */
+  private forkAt(stmts: PyNode[], i: number): string | undefined {
+    if (this.assumed.size >= MAX_ASSUMED) return undefined;
+    const keys = conditionKeysIn(stmts[i]!);
+    if (keys.length === 0) return undefined;
+    for (const key of keys) {
+      if (this.assumed.has(key)) continue;
+      if (!stmts.some((s, j) => j > i && conditionKeysIn(s).includes(key))) continue;
+      const cond = conditionNamed(stmts[i]!, key);
+      if (cond && !mayChange(cond, stmts.slice(i))) return key;
+    }
+    return undefined;
+  }
+
+  /** The rest of a block walked with the condition `key` true, then false. */
+  private bothWays(key: string, rest: PyNode[], set: number, ctx: LoopCtx): number {
+    let out = 0;
+    for (const value of [true, false]) {
+      this.assumed.set(key, value);
+      out |= this.block(rest, set, ctx);
+    }
+    this.assumed.delete(key);
+    return out;
+  }
+
+  /** The value an assumed condition has here (its polarity applied), else undefined. */
+  private known(cond: PyNode | undefined): boolean | undefined {
+    if (this.assumed.size === 0) return undefined;
+    const k = conditionKey(cond);
+    const v = k ? this.assumed.get(k.key) : undefined;
+    return v === undefined ? undefined : v !== k!.negated;
+  }
+
+  /** Walks `f` with no assumption: a step function's body has its own names. */
+  isolated<T>(f: () => T): T {
+    const saved = this.assumed;
+    this.assumed = new Map();
+    try {
+      return f();
+    } finally {
+      this.assumed = saved;
+    }
   }
 
   private body(n: PyNode | undefined, set: number, ctx: LoopCtx): number {
@@ -305,19 +361,18 @@ class PathWalker {
         ctx.continued |= set;
         return 0;
       case 'if_statement': {
-        set = this.apply(set, s.child('condition'));
-        let out = this.body(s.child('consequence'), set, ctx);
-        let hasElse = false;
-        for (const alt of s.childrenOf('alternative')) {
-          if (alt.type === 'else_clause') {
-            hasElse = true;
-            out |= this.body(alt.child('body'), set, ctx);
-          } else {
-            set = this.apply(set, alt.child('condition'));
-            out |= this.body(alt.child('consequence'), set, ctx);
-          }
+        // A condition assumed true takes its branch and no later one; assumed false skips its branch.
+        const branches: { cond?: PyNode; body?: PyNode }[] = [{ cond: s.child('condition'), body: s.child('consequence') }];
+        for (const alt of s.childrenOf('alternative')) branches.push(alt.type === 'else_clause' ? { body: alt.child('body') } : { cond: alt.child('condition'), body: alt.child('consequence') });
+        let out = 0;
+        for (const b of branches) {
+          if (!b.cond) return out | this.body(b.body, set, ctx);
+          set = this.apply(set, b.cond);
+          const value = this.known(b.cond);
+          if (value === true) return out | this.body(b.body, set, ctx);
+          if (value === undefined) out |= this.body(b.body, set, ctx);
         }
-        return hasElse ? out : out | set;
+        return out | set;
       }
       case 'for_statement':
       case 'while_statement': {
@@ -540,7 +595,7 @@ export class TrainingLoops {
       this.transfers.set(def, null);
       t = [0, 1, 2, 3].map((s) => {
         const ctx = newCtx();
-        return this.walker.block(def.child('body')?.namedChildren ?? [], 1 << s, ctx) | ctx.returned;
+        return this.walker.isolated(() => this.walker.block(def.child('body')?.namedChildren ?? [], 1 << s, ctx)) | ctx.returned;
       });
       this.transfers.set(def, t);
     }

@@ -1,6 +1,6 @@
 import { calleeName, keywordArg, peelConversions, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { TEST_DATA, TEST_METRIC, lastName, operatorOf, receiverValue } from '../../analysis/order';
-import { calledDefinition, reachWithMethods } from '../../analysis/evaluation';
+import { calledDefinition, reachWithMethods, textAtCaller } from '../../analysis/evaluation';
 import { innermostLoop, isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -15,21 +15,37 @@ const STOP_STATE = /^(best_?(model|state|weights|params|epoch|ckpt|checkpoint|st
  * The enclosing function evaluates on test data only (a loop over `test_loader` / `testloader`, no validation loop).
  * At module level: the outermost loop around the node (the epoch loop of a script), which is its own statement.
  */
-function inTestFunction(n: PyNode): boolean {
-  const scope = n.ancestor('function_definition') ?? outermostLoop(n);
-  return !!scope && loopsOverTestOnly(scope);
+function inTestFunction(a: Analysis, n: PyNode): boolean {
+  const fn = n.ancestor('function_definition');
+  const scope = fn ?? outermostLoop(n);
+  // A loader parameter reads as what every call site hands it (`def evaluate(test_loader)` given `val_loader`).
+  return !!scope && loopsOverTestOnly(scope, fn ? (right) => textAtCaller(a, right, fn, undefined, splitNamed) : undefined);
 }
 
-/** Some loop of the node goes over test data (`test_loader`, `cifar100_test_loader`) and none over validation data. */
-function loopsOverTestOnly(scope: PyNode): boolean {
+const isTestWord = (word: string) => TEST_DATA.test(word) || /^test(ing)?loader$/i.test(word) || PREFIXED_TEST.test(word);
+const isValWord = (word: string) => HELD_OUT_VAL.test(word) || PREFIXED_VAL.test(word);
+
+/** The splits a loader expression names (`test`, `val`, `train`, joined), else undefined when it names none. */
+function splitNamed(text: string): string | undefined {
+  const words = text.split(/[^\w]+/);
+  const named = [words.some(isTestWord) && 'test', words.some(isValWord) && 'val', words.some((w) => /train/i.test(w)) && 'train'].filter(Boolean);
+  return named.length > 0 ? named.join('+') : undefined;
+}
+
+/**
+ * Some loop of the node goes over test data (`test_loader`, `cifar100_test_loader`) and none over validation data.
+ * `textOf` reads a loop's iterable (in a caller's terms); its text by default.
+ */
+function loopsOverTestOnly(scope: PyNode, textOf: (right: PyNode) => string = (right) => right.text): boolean {
   let test = false;
   let val = false;
   scope.walk((x) => {
     if (x.type === 'for_statement') {
-      const it = x.child('right')?.text ?? '';
+      const right = x.child('right');
+      const it = right ? textOf(right) : '';
       for (const word of it.split(/[^\w]+/)) {
-        if (TEST_DATA.test(word) || /^test(ing)?loader$/i.test(word) || PREFIXED_TEST.test(word)) test = true;
-        if (HELD_OUT_VAL.test(word) || PREFIXED_VAL.test(word)) val = true;
+        if (isTestWord(word)) test = true;
+        if (isValWord(word)) val = true;
       }
     }
   });
@@ -44,7 +60,8 @@ const PREFIXED_VAL = /^\w+_(val|valid|validation|dev)_?(loader|dataloader|data_l
 const testOnlyCache = new WeakMap<Analysis, Map<PyNode, boolean>>();
 /**
  * `acc = eval_training(epoch)`: a call of the file's function (or method) that loops over test data and no validation
- * data and trains nothing, so what it returns is a test metric whatever its arguments.
+ * data and trains nothing, so what it returns is a test metric. A loader it is handed counts by the argument's name:
+ * `evaluation(val_loader, model)` of `def evaluation(test_loader, model)` evaluates on validation data.
  */
 function evaluatesTestOnly(a: Analysis, call: PyNode | undefined): boolean {
   if (call?.type !== 'call') return false;
@@ -58,7 +75,8 @@ function evaluatesTestOnly(a: Analysis, call: PyNode | undefined): boolean {
     r = !!body && loopsOverTestOnly(body) && !reachWithMethods(a, body, 1).some((c) => isBackward(c) || isOptimizerStep(c, a));
     m.set(def, r);
   }
-  return r;
+  const body = def.child('body');
+  return r && !!body && loopsOverTestOnly(body, (right) => textAtCaller(a, right, def, call, splitNamed));
 }
 
 /** The outermost for/while loop around a module-level node (undefined inside functions and classes). */
@@ -71,16 +89,32 @@ function outermostLoop(n: PyNode): PyNode | undefined {
   return loop;
 }
 
-/** `acc = correct / len(test_loader.dataset)`: a value computed from test data and from no validation data. */
+/**
+ * `acc = correct / len(test_loader.dataset)`: a value computed from test data and from no validation data. A keyword's
+ * name is the callee's parameter, not data (`evaluate(test_loader=val_loader)`).
+ */
 function mentionsTestData(value: PyNode | undefined): boolean {
   let test = false;
   let val = false;
   value?.walk((x) => {
-    if (x.type !== 'identifier') return;
+    if (x.type !== 'identifier' || (x.parent?.type === 'keyword_argument' && x.parent.child('name') === x)) return;
     if (TEST_DATA.test(x.text) || /^test(ing)?loader$/i.test(x.text)) test = true;
-    if (HELD_OUT_VAL.test(x.text)) val = true;
+    if (HELD_OUT_VAL.test(x.text) || PREFIXED_VAL.test(x.text)) val = true;
   });
   return test && !val;
+}
+
+/**
+ * `acc = correct / len(test_loader.dataset)` inside `def evaluate(test_loader, ...)` whose every call site hands it
+ * something else by name (`val_loader`): read in the callers' terms, the value names no test data.
+ */
+function valueAtCallers(a: Analysis, value: PyNode): boolean {
+  const fn = value.ancestor('function_definition');
+  if (!fn) return false;
+  const text = textAtCaller(a, value, fn, undefined, splitNamed);
+  if (text === value.text) return false;
+  const words = text.split(/[^\w]+/);
+  return !words.some(isTestWord) || words.some((w) => HELD_OUT_VAL.test(w));
 }
 
 /**
@@ -172,7 +206,7 @@ function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): bo
   const element = e.type === 'identifier' && !value ? a.scopes.elementAt(e.text, e) : undefined;
   if (element && (computedOnTestOnly(a, unparen(element.source)) || evaluatesTestOnly(a, unparen(element.source)))) return true;
   if (e.type !== 'identifier' || !/^(acc|accuracy|loss|score|f1|auc|top1|correct)$/i.test(e.text)) return false;
-  return inTestFn || mentionsTestData(value);
+  return inTestFn || (mentionsTestData(value) && !valueAtCallers(a, value!));
 }
 
 function selects(block: PyNode | undefined): boolean {
@@ -209,7 +243,7 @@ function checkIf(s: PyNode, ctx: RuleContext): void {
 /** Reports the `if` when the comparison is of a test metric with its best and the branch selects; true when reported. */
 function checkComparison(s: PyNode, cond: PyNode, ctx: RuleContext): boolean {
   const [l, r] = cond.namedChildren;
-  const testFn = inTestFunction(s);
+  const testFn = inTestFunction(ctx.analysis, s);
   const metric = isTestMetric(ctx.analysis, l, testFn) && BEST.test(lastName(unparen(r))) ? l : isTestMetric(ctx.analysis, r, testFn) && BEST.test(lastName(unparen(l))) ? r : undefined;
   if (!metric) return false;
   const alt = s.childrenOf('alternative').find((c) => c.type === 'else_clause');
@@ -266,7 +300,7 @@ function reportBestOfEpochs(ctx: RuleContext, stmt: PyNode, node: PyNode, best: 
 
 function checkRunningMax(asg: PyNode, ctx: RuleContext): void {
   const rb = runningBest(asg);
-  if (!rb || !isTestMetric(ctx.analysis, rb.value, inTestFunction(asg))) return;
+  if (!rb || !isTestMetric(ctx.analysis, rb.value, inTestFunction(ctx.analysis, asg))) return;
   reportBestOfEpochs(ctx, asg, asg, rb.best, rb.value);
 }
 
@@ -318,7 +352,8 @@ export const EV005: Rule = {
       'plateau) fits the training run to the data that metric is computed on. Done on the test set, the final test score is ' +
       'no longer an unbiased estimate: it is the best of many looks and overstates how the model does on new data. Make ' +
       'these decisions on a validation split and evaluate on the test set once. Descent recognises test metrics by their ' +
-      'names (`test_loss`, `test_acc`, an accuracy computed in a function that loops over `test_loader`) and Keras ' +
+      'names (`test_loss`, `test_acc`, an accuracy computed in a function that loops over `test_loader`; a loader parameter ' +
+      'counts by the argument its callers pass, so `evaluate(val_loader)` of `def evaluate(test_loader)` is validation) and Keras ' +
       '`validation_data=(x_test, y_test)` with EarlyStopping / ModelCheckpoint / ReduceLROnPlateau callbacks. Also ' +
       'reported: the best test score over the training epochs (`best = max(best, test_acc)`, or `if test_acc > best: ' +
       'best = test_acc`) read after the epoch loop as the result, which picks the epoch on the test set.',

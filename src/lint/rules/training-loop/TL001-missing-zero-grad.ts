@@ -38,7 +38,8 @@ export const TL001: Rule = {
     why:
       'PyTorch **adds** each `backward()` into `.grad`. Unless `optimizer.zero_grad()` (or `model.zero_grad()`) runs once per ' +
       'iteration, every step uses the sum of all previous gradients: updates grow, the loss oscillates or diverges, and nothing ' +
-      'raises an error. The check follows every path through one iteration (if/else, continue, try). Hand-written gradient ' +
+      'raises an error. The check follows every path through one iteration (if/else, continue, try; two `if`s on the same ' +
+      'condition, such as `if optimizer is not None:` around the reset and around the step, take the same branch). Hand-written gradient ' +
       'descent (`w -= lr * w.grad` under `torch.no_grad()`) needs `w.grad.zero_()` (or `w.grad = None`) after each update for the same reason.',
     wrong: 'for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',
     right: 'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',

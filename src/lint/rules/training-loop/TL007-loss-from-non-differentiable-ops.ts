@@ -267,7 +267,7 @@ function gradientFreeTerms(call: PyNode, ctx: RuleContext): void {
   const terms = [...new Set(lossTerms(a, tensor, call))];
   for (const term of terms) {
     if (isLossCall(a, term)) continue;
-    const s = gradientStatus(a, term);
+    const s = gradientStatus(a, term, deliberateCut(a, isSubtracted(term)));
     if (typeof s !== 'object') continue;
     if (terms.length === 1) {
       if (forcedByName(a, term)) continue;
@@ -276,6 +276,73 @@ function gradientFreeTerms(call: PyNode, ctx: RuleContext): void {
       ctx.report({ node: term, message: `The loss term ${shortText(term)} has no gradient: it goes through ${describe(s)}, so it (and its weight) does not train the model. Build it from differentiable ops (probabilities, not argmax/thresholds) or leave it out.` });
     }
   }
+}
+
+/**
+ * Whether a term is subtracted in the sum it belongs to: the right side of a `-` (an even number of them), a unary
+ * minus, or the value of `loss -= term`.
+ */
+function isSubtracted(term: PyNode): boolean {
+  let negated = false;
+  for (let n = term, p = term.parent; p; n = p, p = p.parent) {
+    if (p.type === 'parenthesized_expression') continue;
+    if (p.type === 'unary_operator' && p.text.startsWith('-')) negated = !negated;
+    else if (p.type === 'binary_operator' && (operatorOf(p) === '+' || operatorOf(p) === '-')) {
+      if (operatorOf(p) === '-' && p.child('right') === n) negated = !negated;
+    } else {
+      if (p.type === 'augmented_assignment' && operatorOf(p) === '-=' && p.child('right') === n) negated = !negated;
+      break;
+    }
+  }
+  return negated;
+}
+
+/** Cuts that say "a constant here" outright: `.detach()`, `.data`, `.item()`, `float(...)`, `Variable(...)`, `torch.tensor(...)`. */
+function explicitDetach(a: Analysis, cut: PyNode): boolean {
+  if (cut.type === 'attribute') return cut.child('attribute')?.text === 'data';
+  if (cut.type !== 'call') return false;
+  const q = a.callee(cut);
+  if (q) return /^torch\.(autograd\.(variable\.)?Variable|tensor|as_tensor|Tensor|FloatTensor)$/.test(q);
+  const f = cut.child('function');
+  if (f?.type === 'identifier') return f.text === 'float';
+  return /^(detach|item)$/.test(calleeName(cut) ?? '');
+}
+
+/** Methods that keep a loss a loss: `loss.mean()`, `loss.detach().cpu()`. */
+const LOSS_KEEPING = /^(detach|item|mean|sum|clone|cpu|float|double|squeeze|view|reshape|to)$/;
+
+/**
+ * Whether a value is a loss: a loss call, a name like `loss` / `prev_loss` / `cost`, and, through a name bound in its
+ * function, sums and products of those with constants (`0.9 * baseline + 0.1 * loss`).
+ */
+function lossValue(a: Analysis, expr: PyNode | undefined, depth = 0): boolean {
+  const e = unparen(expr);
+  if (!e || depth > 4) return false;
+  if (e.type === 'identifier') {
+    if (/loss|cost/i.test(e.text)) return true;
+    const v = a.scopes.valueAt(e.text, e);
+    return !!v && lossValue(a, v, depth + 1);
+  }
+  if (e.type === 'attribute') return e.child('attribute')?.text === 'data' && lossValue(a, e.child('object'), depth + 1);
+  if (e.type === 'call') {
+    if (isLossCall(a, e)) return true;
+    const f = e.child('function');
+    return f?.type === 'attribute' && LOSS_KEEPING.test(f.child('attribute')?.text ?? '') && lossValue(a, f.child('object'), depth + 1);
+  }
+  if (e.type === 'binary_operator') {
+    const sides = [e.child('left'), e.child('right')].filter((x) => !/^(integer|float)$/.test(unparen(x)?.type ?? ''));
+    return sides.length > 0 && sides.every((x) => lossValue(a, x, depth + 1));
+  }
+  return false;
+}
+
+/**
+ * The cuts a loss term may make on purpose: a detached copy of a loss (the previous loss, a running average of it)
+ * is a baseline or a normaliser, and any explicitly detached value subtracted from the loss is a baseline
+ * (`loss - baseline.detach()`): the term shifts the loss, it was never meant to train.
+ */
+function deliberateCut(a: Analysis, subtracted: boolean) {
+  return (cut: PyNode, operand: PyNode | undefined) => explicitDetach(a, cut) && (subtracted || lossValue(a, operand));
 }
 
 function describe(cut: GradientCut): string {
@@ -305,7 +372,8 @@ export const TL007: Rule = {
       'only when the cut is applied to a model\'s output. It also reports a term added into the back-propagated loss ' +
       '(`loss = ce + beta * penalty`, `loss += term`), or the whole loss, when every path from it to the model goes ' +
       'through such a cut (followed through the file\'s functions, methods and attributes): that term adds a constant, ' +
-      'so it and its weight have no effect on training.',
+      'so it and its weight have no effect on training. A baseline is not reported: a detached copy of a loss ' +
+      '(`loss - prev_loss.detach()`, a running average of `loss.item()`) or any explicitly detached value subtracted from the loss.',
     wrong: 'criterion = nn.MSELoss()\nout = model(x)\npred = out.argmax(dim=1)\nloss = criterion(pred.float(), y)\nloss.backward()',
     right: 'criterion = nn.CrossEntropyLoss()\nout = model(x)\nloss = criterion(out, y)\nloss.backward()\npred = out.argmax(dim=1)  # metrics only',
     concept: 'Autograd: only differentiable operations pass gradients back to the weights',

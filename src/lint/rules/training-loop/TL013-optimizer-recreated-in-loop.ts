@@ -115,7 +115,7 @@ export const TL013: Rule = {
       const optimizer = schedulerOptimizer(call, hf);
       if (!optimizer || renewedIn(loop, optimizer.text) || ignoresItsStep(a, q, call)) return;
       if (hf && !isEpochLoop(loop)) return;
-      ctx.report({ node: call, message: `${hf ?? q.slice(SCHEDULERS.length)} is created inside the training loop: its schedule restarts every iteration, so the learning rate never follows it. Create it once, before the loop.` });
+      ctx.report({ node: call, message: `${hf ?? q.slice(SCHEDULERS.length)} is created inside the training loop: its schedule restarts each time the loop creates it, so the learning rate never follows it. Create it once, before the loop.` });
       return;
     }
     if (!keepsState(q, call)) return;
@@ -124,7 +124,7 @@ export const TL013: Rule = {
     // A loop that trains through an inner loop (or a function) is a restart only if it is an epoch loop: an outer
     // loop over devices, learning rates or seeds (`for device in ['cpu', 'cuda']:`) gives each run its own optimizer.
     if (!trainsDirectly(loop, a) && !isEpochLoop(loop)) return;
-    ctx.report({ node: call, message: `${className(q)} is created inside the training loop: its state (momentum, running averages) starts from zero every iteration. Create it once, before the loop.` });
+    ctx.report({ node: call, message: `${className(q)} is created inside the training loop: its state (momentum, running averages) starts again from zero each time the loop creates it. Create it once, before the loop.` });
   },
 };
 
@@ -477,6 +477,6 @@ function factoryInLoop(call: PyNode, ctx: RuleContext): void {
   const classes = [...new Set(builds.map((b) => className(a.callee(b)!)))].join(' / ');
   ctx.report({
     node: call,
-    message: `${name}() builds a new ${classes} inside the training loop: its state (momentum, running averages) starts from zero every iteration. Call it once, before the loop.`,
+    message: `${name}() builds a new ${classes} inside the training loop: its state (momentum, running averages) starts again from zero each time the loop creates it. Call it once, before the loop.`,
   });
 }

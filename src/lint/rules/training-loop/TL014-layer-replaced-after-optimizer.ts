@@ -1,59 +1,8 @@
 import { calleeName, enclosingFunction, receiver, unparen, type Analysis } from '../../analysis';
+import { bringsParameters, isLayer, SAME_MODULE } from '../../analysis/moduleBuilds';
 import { isOptimizerStep, optimizerBuilds, optimizerOf, type OptimizerBuild } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
-
-/** `torch.nn.Linear(...)` and other layer classes of torch.nn (not functions, not torch.nn.functional). */
-function isLayer(q: string | undefined): boolean {
-  return !!q && q.startsWith('torch.nn.') && !q.startsWith('torch.nn.functional.') && /\.[A-Z]\w*$/.test(q);
-}
-
-/**
- * torch.nn modules that hold no parameters: activations, dropout, pooling, padding, reshaping, resampling and losses
- * (not `AdaptiveLogSoftmaxWithLoss`). Swapping one in (`model.fc = nn.Identity()`, `model.maxpool = nn.Identity()`)
- * leaves nothing outside the optimizer.
- */
-const PARAMETER_FREE =
-  /^torch\.nn\.(Identity|Flatten|Unflatten|ReLU6?|GELU|SiLU|Mish|ELU|CELU|SELU|LeakyReLU|RReLU|Tanh|Tanhshrink|Sigmoid|LogSigmoid|Hardtanh|Hardswish|Hardsigmoid|Hardshrink|Softshrink|Softplus|Softsign|Softmin|Softmax2?d?|LogSoftmax|Threshold|GLU|\w*Dropout\w*|(Adaptive)?(Max|Avg|LP)Pool\dd|FractionalMaxPool\dd|MaxUnpool\dd|Upsample|Upsampling\w+|PixelShuffle|PixelUnshuffle|ChannelShuffle|(Zero|Constant|Reflection|Replication|Circular)Pad\dd|Fold|Unfold|CosineSimilarity|PairwiseDistance|(?!AdaptiveLogSoftmax)\w+Loss)$/;
-const CONTAINER = /^torch\.nn\.(Sequential|ModuleList|ModuleDict)$/;
-
-/**
- * Whether the module built by `call` (a torch.nn layer) brings parameters the optimizer has not seen: a parametric
- * layer, or a container holding one built here. Not a parameter-free layer, nor a container of parameter-free layers
- * and existing modules (`nn.Sequential(nn.Dropout(0.2), model.fc)` wraps the old layer, already in the optimizer).
- * Inside a container, a call of a module class of the file counts when it holds a parametric torch.nn layer.
- */
-function bringsParameters(call: PyNode, a: Analysis, depth = 0): boolean {
-  const q = a.callee(call);
-  if (!q || PARAMETER_FREE.test(q)) return false;
-  if (!CONTAINER.test(q)) return isLayer(q);
-  if (depth > 4) return false;
-  let found = false;
-  call.child('arguments')?.walk((n) => {
-    if (found) return false;
-    if (n.type === 'lambda' || n.type === 'function_definition') return false;
-    if (n.type !== 'call') return undefined;
-    const cq = a.callee(n);
-    if (cq && cq.startsWith('torch.nn.')) {
-      if (isLayer(cq) && bringsParameters(n, a, depth + 1)) found = true;
-      return false;
-    }
-    const fn = n.child('function');
-    const cls = fn?.type === 'identifier' ? a.moduleClass(fn.text) : undefined;
-    if (cls) {
-      for (const layer of cls.layers.values()) {
-        const l = unparen(layer);
-        if (l?.type === 'call' && isLayer(a.callee(l)) && bringsParameters(l, a, depth + 1)) found = true;
-      }
-      return false;
-    }
-    return undefined; // `OrderedDict([...])`, lists and tuples: look inside
-  });
-  return found;
-}
-
-/** Methods that return the same module (`Net().to(device)`, `.cuda()`, `.float()`, `.train()`). */
-const SAME_MODULE = new Set(['to', 'cuda', 'cpu', 'float', 'double', 'half', 'bfloat16', 'train', 'eval', 'requires_grad_', 'share_memory', 'type']);
 
 /**
  * Whether `value` builds a new model: `Net(...)` of a module class of this file, a torch.nn layer or container

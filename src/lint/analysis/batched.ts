@@ -218,15 +218,18 @@ class Reader {
     if (FACTORY.test(q)) return this.factory(pos);
     if (q === 'torch.cat' || q === 'torch.concat' || q === 'torch.concatenate') return this.cat(e, depth);
     if (q === 'einops.rearrange') return this.rearrange(pos);
+    // `torch.reshape(x, [B, T, -1])`: the method's reading, with the tensor first.
+    if (q === 'torch.reshape' && pos.length === 2) return this.view(e, depth, pos[0], [pos[1]!]);
+    if (q === 'torch.transpose' && pos.length === 3) return this.swap(pos[0], pos.slice(1), depth);
     if (isTupleOfGenerator(e)) return this.read(generatorSource(e), depth + 1);
     const fn = e.child('function');
     if (fn?.type === 'attribute') {
       const method = fn.child('attribute')?.text ?? '';
       const obj = fn.child('object');
-      if (method === 'view' || method === 'reshape') return this.view(e, depth);
+      if (method === 'view' || method === 'reshape') return this.view(e, depth, receiver(e), positionalArgs(e));
       if (method === 'squeeze' || method === 'unsqueeze') return this.squeeze(e, method, depth);
       if (method === 'flatten' && !q && obj?.text !== 'self') return this.flatten(e, receiver(e), pos, depth);
-      if (method === 'transpose' || method === 'permute') return flattenedTokens(e);
+      if (method === 'transpose' || method === 'permute') return flattenedTokens(e) ?? (method === 'transpose' ? this.swap(receiver(e), pos, depth) : this.permute(e, pos, depth));
       if (method === 'matmul' || method === 'mm') return this.matmul(receiver(e), pos[0], depth);
       if (method === 'bmm') return { rank: 3, min: 3, why: 'a bmm (its dim 0 is the batch of matrices)' };
       if (SAME_SHAPE.has(method) && obj?.text !== 'self') return this.read(receiver(e), depth + 1);
@@ -292,21 +295,46 @@ class Reader {
     return rank >= 2 ? { rank, min: rank, why: `the rearrange '${spec.text.slice(1, -1)}'` } : undefined;
   }
 
+  /**
+   * `x.transpose(1, 3)`, `torch.transpose(x, 2, 1)`: two axes after dim 0 swapped, the batch stays first. Negative axes
+   * count from the end, so only a known rank says they miss dim 0.
+   */
+  private swap(x: PyNode | undefined, dims: PyNode[], depth: number): Batched | undefined {
+    if (dims.length !== 2) return undefined;
+    const got = this.read(x, depth + 1);
+    if (!got) return undefined;
+    const rank = got.rank;
+    for (const d of dims.map((n) => intValue(n))) {
+      if (d === undefined || d === 0 || (d < 0 && (rank === undefined || d + rank <= 0)) || (d > 0 && d >= (rank ?? got.min))) return undefined;
+    }
+    return got;
+  }
+
+  /** `x.permute(0, 2, 1)`: dim 0 kept first, the rank is the number of axes. */
+  private permute(e: PyNode, dims: PyNode[], depth: number): Batched | undefined {
+    const only = dims.length === 1 ? unparen(dims[0]) : undefined;
+    const order = only?.type === 'tuple' || only?.type === 'list' ? only.namedChildren.filter((c) => c.type !== 'comment') : dims;
+    if (order.length < 2 || intValue(order[0]!) !== 0 || order.some((d) => intValue(d) === undefined)) return undefined;
+    const got = this.read(receiver(e), depth + 1);
+    if (!got || (got.rank !== undefined && got.rank !== order.length)) return undefined;
+    return { rank: order.length, min: order.length, why: got.why };
+  }
+
   /** `.view(batch_size * len, n)`, `.reshape(B, -1)`: the first size is (a multiple of) the batch size. */
-  private view(e: PyNode, depth: number): Batched | undefined {
-    let sizes = positionalArgs(e);
+  private view(e: PyNode, depth: number, x: PyNode | undefined, args: PyNode[]): Batched | undefined {
+    let sizes = args;
     if (sizes.length === 1 && (unparen(sizes[0])?.type === 'tuple' || unparen(sizes[0])?.type === 'list')) sizes = unparen(sizes[0])!.namedChildren.filter((c) => c.type !== 'comment');
     if (sizes.length >= 2 && !sizes.some((s) => s.type === 'list_splat') && this.isBatchSize(sizes[0]!, depth)) return { rank: sizes.length, min: sizes.length, why: 'a tensor reshaped with the batch size first' };
     // Splats count here (`*x.shape[-2:]`): positionalArgs leaves them out.
-    const all = (e.child('arguments')?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'keyword_argument');
-    return all.some((c) => c.type === 'dictionary_splat') ? undefined : this.mergedLeading(e, all.length === 1 && ['list', 'tuple'].includes(unparen(all[0])?.type ?? '') ? sizes : all, depth);
+    const all = x === receiver(e) ? (e.child('arguments')?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'keyword_argument') : args;
+    return all.some((c) => c.type === 'dictionary_splat') ? undefined : this.mergedLeading(x, all.length === 1 && ['list', 'tuple'].includes(unparen(all[0])?.type ?? '') ? sizes : all, depth);
   }
 
   /**
    * `x.view(-1, n, d)`, `x.reshape(-1, *x.shape[-2:])`, `x.view([-1] + shape[-2:])` on a batched tensor: the leading
    * axes, the batch first among them, merged into dim 0 (row-major, so dim 0 still runs over the samples).
    */
-  private mergedLeading(e: PyNode, sizes: PyNode[], depth: number): Batched | undefined {
+  private mergedLeading(x: PyNode | undefined, sizes: PyNode[], depth: number): Batched | undefined {
     const only = sizes.length === 1 ? unparen(sizes[0]) : undefined;
     const parts = only?.type === 'binary_operator' && operatorOf(only) === '+' ? concatParts(only) : sizes.map((x) => (x.type === 'list_splat' ? sliceLength(x.namedChildren[0]) : x));
     if (!parts) return undefined;
@@ -317,7 +345,7 @@ class Reader {
       if (p === undefined) return undefined;
       rank += typeof p === 'number' ? p : 1;
     }
-    const got = rank >= 2 ? this.read(receiver(e), depth + 1) : undefined;
+    const got = rank >= 2 ? this.read(x, depth + 1) : undefined;
     return got && got.min >= 2 ? { rank, min: rank, why: got.why } : undefined;
   }
 
@@ -484,6 +512,13 @@ function sliceLength(n: PyNode | undefined): number | undefined {
   const sl = idx.length === 1 && idx[0]!.type === 'slice' ? idx[0]! : undefined;
   const m = sl && /^-\s*(\d+)\s*:$/.exec(sl.text.trim());
   return m ? Number(m[1]) : undefined;
+}
+
+/** An integer literal, possibly negative (`1`, `-2`). */
+function intValue(n: PyNode | undefined): number | undefined {
+  const e = unparen(n);
+  if (e?.type === 'integer') return Number(e.text);
+  return e?.type === 'unary_operator' && /^-\s*\d+$/.test(e.text) ? -Number(e.text.replace(/\D/g, '')) : undefined;
 }
 
 /** The operator token of a binary expression (`*`, `@`). */

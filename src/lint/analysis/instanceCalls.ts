@@ -4,6 +4,7 @@
 import type { PyNode } from '../parser';
 import { keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from './index';
 import { fileFunctionOf, methodClass } from './calls';
+import { signatureDefault, unpassed } from './parameterDefaults';
 import { parameterArguments } from './parameters';
 import { reachingDefs } from './reaching';
 import { valueBefore } from './values';
@@ -53,6 +54,7 @@ function findInstanceCalls(a: Analysis, cls: PyNode): PyNode[] | undefined {
   const clsName = cls.child('name')?.text;
   if (!clsName || a.index.of('class_definition').some((c) => c.child('superclasses')?.namedChildren.some((b) => b.text === clsName))) return undefined;
   const out = new Set<PyNode>();
+  const holders = new Set<string>();
   for (const ctor of a.callsNamed(clsName)) {
     if (ctor.child('function')?.type !== 'identifier' || a.scopes.valueAt(clsName, ctor) !== null) continue;
     const holder = chainEnd(ctor);
@@ -60,9 +62,11 @@ function findInstanceCalls(a: Analysis, cls: PyNode): PyNode[] | undefined {
     // `FocalLoss()(out, y)`
     if (p?.type === 'call' && p.child('function') === holder) out.add(p);
     for (const n of holderNames(a, holder)) {
+      holders.add(n);
       for (const c of a.callsNamed(n)) if (!out.has(c) && isInstance(a, c.child('function'), clsName, 0)) out.add(c);
     }
   }
+  if (!out.size) for (const n of holders) for (const c of a.callsNamed(n)) if (isUnseenHolder(a, c.child('function'), n)) out.add(c);
   return [...out].some((c) => c.child('arguments')?.namedChildren.some((x) => x.type === 'list_splat' || x.type === 'dictionary_splat')) ? undefined : [...out];
 }
 
@@ -93,6 +97,28 @@ function holderNames(a: Analysis, holder: PyNode): string[] {
   const skip = methodClass(fn) ? 1 : 0;
   const name = parameterNames(fn)[positionalArgs(call!).indexOf(holder) + skip];
   return name ? [name] : [];
+}
+
+/**
+ * `criterion = JointLoss(); return criterion` in a factory, and `self.criterion(out, y)` in a model whose `criterion`
+ * parameter nothing here passes: the file never shows the instance reaching the call, yet the same name on both ends
+ * is how such code is wired. Only calls of that name whose value this file does not show at all count, and only for
+ * a class with no instance call of its own here.
+ */
+function isUnseenHolder(a: Analysis, callee: PyNode | undefined, name: string): boolean {
+  const c = unparen(callee);
+  if (c?.type === 'identifier') return c.text === name && isUnseenParameter(a, c);
+  if (c?.type !== 'attribute' || c.child('object')?.text !== 'self' || c.child('attribute')?.text !== name) return false;
+  const owner = c.ancestor('class_definition');
+  const values = owner ? a.scopes.selfAttr(owner, name) : [];
+  return values.length > 0 && values.every((v) => v.type === 'identifier' && isUnseenParameter(a, v));
+}
+
+/** A parameter (without a default other than None) of a function nothing in the file calls or names. */
+function isUnseenParameter(a: Analysis, id: PyNode): boolean {
+  if (valueBefore(a, id) !== null || !unpassed(a, id)) return false;
+  const fallback = signatureDefault(id);
+  return !fallback || fallback.text === 'None';
 }
 
 /** Whether a callee (`crit`, `self.crit`) holds an instance of the class wherever it is read here. */

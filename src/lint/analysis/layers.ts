@@ -6,6 +6,7 @@
 import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, receiver, topStatementOf, unparen, type Analysis } from './index';
 import type { ModuleClass } from './modules';
+import { reachingDefs } from './reaching';
 import { valueBefore } from './values';
 
 export type StepKind = 'linear' | 'conv' | 'dropout' | 'batchnorm' | 'activation' | 'sigmoid' | 'softmax' | 'shape' | 'pool' | 'other';
@@ -100,7 +101,7 @@ export class TorchLayers {
       return v ? this.layerKind(v, depth + 1) : { kind: 'other' };
     }
     if (e.type !== 'call') return { kind: 'other' };
-    const q = this.a.callee(e);
+    const q = layerClass(this.a, e);
     return { kind: kindOf(q, LAYER_KINDS) ?? 'other', q, layer: e };
   }
 
@@ -286,6 +287,44 @@ export function previousExcept(s: LayerStep, skip: readonly StepKind[]): LayerSt
   let p = s.prev;
   for (let i = 0; p && skip.includes(p.kind) && i < 32; i++) p = p.prev;
   return p;
+}
+
+const classCache = new WeakMap<Analysis, Map<PyNode, string | undefined>>();
+
+/**
+ * The torch.nn class a call builds: its callee, or, for a local name bound to layer classes (`conv_nd = nn.Conv3d` in
+ * one branch of `if dimension == 3:` and `nn.Conv2d` in the other, `conv = nn.Conv2d if two_d else nn.Conv1d`), the
+ * class of the first binding when every binding that can reach the call is a class of the same kind (so a rule
+ * reading its arguments reads the same signature). Undefined otherwise.
+ */
+export function layerClass(a: Analysis, call: PyNode): string | undefined {
+  const q = a.callee(call);
+  const fn = call.child('function');
+  if (q?.startsWith('torch.') || fn?.type !== 'identifier') return q;
+  // The file's own functions and classes (`conv_bn(...)`, `Block(...)`): built by a def, not an alias.
+  if (a.functions.has(fn.text) || a.moduleClass(fn.text)) return q;
+  let cache = classCache.get(a);
+  if (!cache) classCache.set(a, (cache = new Map()));
+  if (cache.has(call)) return cache.get(call) ?? q;
+  let out: string | undefined;
+  const defs = reachingDefs(fn);
+  if (defs?.length && defs.every((d) => d.value && d.index === undefined)) {
+    const classes = defs.flatMap((d) => classesOf(a, d.value!));
+    const kind = kindOf(classes[0], LAYER_KINDS);
+    if (kind && classes.every((c) => c && kindOf(c, LAYER_KINDS) === kind)) out = classes[0];
+  }
+  cache.set(call, out);
+  return out ?? q;
+}
+
+/** The torch.nn classes an alias value names: `nn.Conv2d`, or both arms of a conditional expression. */
+function classesOf(a: Analysis, value: PyNode): (string | undefined)[] {
+  const v = unparen(value);
+  if (v?.type === 'conditional_expression') {
+    const [x, , y] = v.namedChildren.filter((c) => c.type !== 'comment');
+    return x && y ? [...classesOf(a, x), ...classesOf(a, y)] : [undefined];
+  }
+  return [v?.type === 'attribute' || v?.type === 'identifier' ? a.qname(v) : undefined];
 }
 
 /** `bias=False` given on a layer constructor. */

@@ -1,7 +1,7 @@
 // Loss calls and what flows into them: `criterion(out, y)` with `criterion = nn.CrossEntropyLoss()`,
 // `F.cross_entropy(out, y)`, `nn.NLLLoss()(out, y)`, `self.loss_fn(out, y)`, `loss_fn = F.nll_loss`.
 import type { PyNode } from '../parser';
-import { keywordArg, positionalArgs, topStatementOf, unparen, type Analysis } from './index';
+import { calleeName, keywordArg, positionalArgs, topStatementOf, unparen, type Analysis } from './index';
 import { OutputFlow } from './outputs';
 import { signatureDefault, unpassed } from './parameterDefaults';
 import { parameterArguments } from './parameters';
@@ -36,6 +36,64 @@ export interface LossCall {
   config: PyNode | undefined;
 }
 
+/**
+ * A module and a loss handed together to a library that trains one with the other (`NeuralNetClassifier(Net,
+ * criterion=nn.CrossEntropyLoss)`, `create_supervised_trainer(model, opt, nn.CrossEntropyLoss())`): the library computes
+ * `loss(module(x), y)` where this file cannot see it.
+ */
+export interface HandedLoss {
+  call: PyNode;
+  kind: LossKind;
+  /** The loss argument, or the call itself for the library's default loss. */
+  loss: PyNode;
+  /** The module argument: a module class of the file (skorch takes the class) or an instance. */
+  module: PyNode;
+}
+
+/** Keywords that name the loss a trainer applies. */
+const LOSS_KEYWORDS = new Set(['criterion', 'loss', 'loss_fn', 'loss_func', 'loss_function', 'loss_module', 'objective']);
+/** Keywords that name the module it trains (else the first positional argument). */
+const MODULE_KEYWORDS = new Set(['module', 'model', 'network', 'net']);
+/** Losses a library applies when given none. */
+const LIBRARY_DEFAULTS: Record<string, LossKind> = {
+  'skorch.NeuralNetBinaryClassifier': 'bce_with_logits',
+  'skorch.classifier.NeuralNetBinaryClassifier': 'bce_with_logits',
+};
+
+/** The last names of the `LIBRARY_DEFAULTS` callees. */
+const DEFAULT_NAMES = [...new Set(Object.keys(LIBRARY_DEFAULTS).map((q) => q.slice(q.lastIndexOf('.') + 1)))];
+
+/**
+ * The loss and module arguments of a call, read from the syntax alone: a keyword that names a loss (`criterion=`) or
+ * a positional argument after the first named or built like one (`criterion`, `nn.CrossEntropyLoss()`); the module is
+ * `module=` / `model=` ... or the first positional argument.
+ */
+function handedArguments(call: PyNode): { loss?: PyNode; module?: PyNode } | undefined {
+  const list = call.child('arguments');
+  if (list?.type !== 'argument_list') return undefined;
+  let loss: PyNode | undefined;
+  let module: PyNode | undefined;
+  let index = 0;
+  for (const arg of list.namedChildren) {
+    if (arg.type === 'keyword_argument') {
+      const name = arg.child('name')?.text ?? '';
+      if (LOSS_KEYWORDS.has(name)) loss = arg.child('value') ?? undefined;
+      else if (MODULE_KEYWORDS.has(name)) module = arg.child('value') ?? undefined;
+      continue;
+    }
+    if (arg.type === 'comment' || arg.type === 'list_splat' || arg.type === 'dictionary_splat') continue;
+    if (index === 0) module ??= arg;
+    else if (!loss && looksLikeLoss(arg)) loss = arg;
+    index++;
+  }
+  return { loss, module };
+}
+
+function looksLikeLoss(arg: PyNode): boolean {
+  const named = arg.type === 'call' ? arg.child('function') : arg;
+  return (named?.type === 'identifier' || named?.type === 'attribute') && /loss|criterion/i.test(named.text);
+}
+
 /** A loss and the call that configures it. */
 interface Resolved {
   kind: LossKind;
@@ -55,6 +113,54 @@ export class Losses {
 
   constructor(private readonly a: Analysis) {
     this.flow = new OutputFlow(a);
+  }
+
+  private handed?: HandedLoss[];
+  /** Modules and losses handed to a library together (see `HandedLoss`), in document order. */
+  get handedOver(): HandedLoss[] {
+    if (!this.handed) {
+      const found: HandedLoss[] = [];
+      for (const call of this.lossArgumentCalls()) {
+        const args = handedArguments(call);
+        const h = args ? this.handedLoss(call, args.loss, args.module) : undefined;
+        if (h) found.push(h);
+      }
+      this.handed = found;
+    }
+    return this.handed;
+  }
+
+  /**
+   * The calls that may hand a loss over, by statement: a loss-like argument (`handedArguments`, syntax alone) or a
+   * library with a default loss by its callee's name. Kept between lints by statement (`perStatement`).
+   */
+  private lossArgumentCalls(): PyNode[] {
+    const calls = this.a.index.of('call');
+    const out: PyNode[] = [];
+    for (const top of this.a.root.children) {
+      const found = this.a.perStatement(top, 'handedCandidates', () => callsOfStatement(calls, top).filter((c) => handedArguments(c)?.loss || DEFAULT_NAMES.includes(calleeName(c) ?? '')));
+      for (const c of found) out.push(c);
+    }
+    return out;
+  }
+
+  private handedLoss(call: PyNode, loss: PyNode | undefined, module: PyNode | undefined): HandedLoss | undefined {
+    if (!module || module === loss) return undefined;
+    const q = this.a.callee(call);
+    // Only a library's callee: the flow follows the file's own functions and classes through their parameters.
+    if (!q || /^(torch|keras|tensorflow)\./.test(q)) return undefined;
+    const fn = call.child('function');
+    const last = fn?.type === 'attribute' ? fn.child('attribute')?.text : fn?.text;
+    if (!last || this.a.functions.has(last) || this.a.definesClass(last)) return undefined;
+    const kind = loss ? this.handedKind(loss) : LIBRARY_DEFAULTS[q];
+    return kind && { call, kind, loss: loss ?? call, module };
+  }
+
+  /** The loss an argument hands over: a loss class itself (`criterion=nn.CrossEntropyLoss`), an instance or a function. */
+  private handedKind(arg: PyNode): LossKind | undefined {
+    const q = this.a.qname(unparen(arg));
+    if (q && LOSS_CLASSES[q]) return LOSS_CLASSES[q];
+    return this.resolve(arg, 0)?.kind;
   }
 
   get calls(): LossCall[] {
@@ -144,8 +250,20 @@ export class Losses {
     if (this.local) return loss; // a candidate: the other branches may read other statements
     const stmt = statementOf(id);
     const defs = stmt && reachingBefore(id.text, stmt);
-    if (!defs || defs.length < 2 || defs.some((d) => !d.value || d.index !== undefined)) return loss;
+    if (!defs) return this.everyArm(id.text, nearest, loss, depth);
+    if (defs.length < 2 || defs.some((d) => !d.value || d.index !== undefined)) return loss;
     return agree(defs.map((d) => (d.value === nearest ? loss : this.resolve(d.value, depth + 1))));
+  }
+
+  /**
+   * Where the paths to the read are not followed (a `try` or `with` between): a binding in one arm of an `if` / `elif`
+   * chain holds only when its arm runs, so the loss is known only when every arm that binds the name agrees.
+   */
+  private everyArm(name: string, nearest: PyNode, loss: Resolved, depth: number): Resolved | undefined {
+    const chain = conditionalOf(nearest);
+    if (!chain) return loss;
+    const bound = armBindings(chain, name);
+    return agree(bound.map((v) => (v === nearest ? loss : this.resolve(v, depth + 1))));
   }
 
   /**
@@ -168,6 +286,31 @@ export class Losses {
     this.byArguments.set(args, loss);
     return loss;
   }
+}
+
+/** The `if` statement whose arm (body, `elif` or `else`) holds the assignment of `value` directly. */
+function conditionalOf(value: PyNode): PyNode | undefined {
+  const asg = value.parent;
+  const block = asg?.type === 'assignment' && asg.child('right') === value ? asg.parent?.parent : undefined;
+  if (block?.type !== 'block') return undefined;
+  const arm = block.parent;
+  if (arm?.type === 'if_statement') return arm;
+  return arm?.type === 'elif_clause' || arm?.type === 'else_clause' ? (arm.parent ?? undefined) : undefined;
+}
+
+/** The values `name = value` statements directly in the arms of an `if` chain assign. */
+function armBindings(chain: PyNode, name: string): PyNode[] {
+  const blocks = [chain.child('consequence'), ...chain.children.filter((c) => c.type === 'elif_clause' || c.type === 'else_clause').map((c) => c.child('consequence') ?? c.child('body'))];
+  const out: PyNode[] = [];
+  for (const block of blocks) {
+    for (const stmt of block?.namedChildren ?? []) {
+      const asg = stmt.type === 'expression_statement' ? stmt.namedChildren[0] : undefined;
+      const left = asg?.type === 'assignment' ? asg.child('left') : undefined;
+      const right = asg?.child('right');
+      if (left?.type === 'identifier' && left.text === name && right) out.push(right);
+    }
+  }
+  return out;
 }
 
 /** The run of the calls of `top` in the file's calls (in document order: a statement's calls are contiguous). */

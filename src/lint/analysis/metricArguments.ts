@@ -40,3 +40,38 @@ export function namedAs(a: Analysis, e: PyNode | undefined): 'predicted' | 'true
   if (predicted === labels) return undefined;
   return predicted ? 'predicted' : 'true';
 }
+
+/** Calls whose first argument (or receiver) they turn into labels of the same kind: `np.argmax(p, axis=1)`, `p.round()`. */
+const LABELS_OF = new Set(['argmax', 'round', 'rint', 'squeeze', 'reshape', 'flatten', 'ravel', 'array', 'asarray', 'concatenate']);
+
+/**
+ * `pre = model.predict(x)`, then `pre = np.argmax(pre, axis=2)`, `pre = pre.reshape(-1)`: a name that holds what a
+ * model's `predict` returned, through value-keeping steps and re-bindings of the same name (a few steps).
+ */
+export function fromPredict(a: Analysis, e: PyNode | undefined): boolean {
+  let x = strip(a, e);
+  let at: PyNode | undefined = x;
+  for (let i = 0; i < 8 && x && at; i++) {
+    if (x.type === 'identifier') {
+      // a name on the right of its own assignment holds the binding before that assignment
+      const value = unparen(a.scopes.valueAt(x.text, at) ?? undefined);
+      if (!value) return false;
+      at = value.parent ?? undefined;
+      x = strip(a, value);
+      continue;
+    }
+    if (x.type !== 'call') return false;
+    const name = calleeName(x) ?? '';
+    const f = x.child('function');
+    if (/^predict(_classes)?$/.test(name) && f?.type === 'attribute') return true;
+    if (!LABELS_OF.has(name)) return false;
+    const next = a.callee(x) ? positionalArgs(x)[0] : f?.type === 'attribute' ? f.child('object') : undefined;
+    x = strip(a, next ?? undefined);
+  }
+  return false;
+}
+
+/** What an argument holds: by its name (`namedAs`), else predictions when it comes from a model's `predict`. */
+export function heldAs(a: Analysis, e: PyNode | undefined): 'predicted' | 'true' | undefined {
+  return namedAs(a, e) ?? (fromPredict(a, e) ? 'predicted' : undefined);
+}

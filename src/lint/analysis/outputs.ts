@@ -162,6 +162,17 @@ export class OutputFlow {
     return this.moduleCall(fn, e, args, depth);
   }
 
+  /** What a module handed to a library computes: a module class of the file (skorch takes the class) or an instance. */
+  handedModule(value: PyNode): Output {
+    const v = unparen(value);
+    if (v?.type === 'identifier' && this.a.scopes.valueAt(v.text, v) === null) {
+      const cls = this.a.moduleClass(v.text, v);
+      if (cls) return this.classOutput(cls);
+    }
+    const out = v && this.moduleOrName(v, 0);
+    return out ? { kind: out.kind, site: out.site } : UNKNOWN;
+  }
+
   /**
    * `if apply_softmax: y = F.softmax(y, dim=1)` in `forward(self, x, apply_softmax=False)`: a binding under an `if` on
    * a parameter of the function, which the file's calls do not all set true, holds only for some calls (`if not
@@ -274,7 +285,11 @@ export class OutputFlow {
       return { kind: inner.kind, site: inner.site };
     }
     const key = idx.type === 'integer' && /^\d+$/.test(idx.text) ? Number(idx.text) : stringKey(idx);
-    return key === undefined ? UNKNOWN : this.elementOf(obj, key, depth + 1);
+    if (key !== undefined) return this.elementOf(obj, key, depth + 1);
+    // `predict[mask]`, `probs[idx]`: an index that is not a literal picks values of a tensor. Only a known kind counts
+    // (a tuple, list or dict of outputs is never one), so an element of a container stays unknown.
+    const inner = this.of(obj, depth + 1);
+    return inner.kind === 'unknown' ? UNKNOWN : { kind: inner.kind, site: inner.site };
   }
 
   /**

@@ -1,13 +1,18 @@
 // TensorFlow low-level code: which activation (softmax / sigmoid) a tensor expression has already been through, for
 // the `tf.nn.*_cross_entropy_with_logits(logits=...)` losses. Follows simple assignments, tuple unpacking of a file
 // function's return, parameters whose call sites all agree, `self.x` attributes with one value, functions of the file,
-// activation calls (`tf.nn.softmax(z)`), TF1 layers (`tf.layers.dense(h, 10, activation=tf.nn.softmax)`) and applied
-// Keras layers (`Dense(10, activation="softmax")(h)`). Anything else is undefined: the rule stays silent.
+// activation calls (`tf.nn.softmax(z)`), TF1 layers (`tf.layers.dense(h, 10, activation=tf.nn.softmax)`), applied
+// Keras layers (`Dense(10, activation="softmax")(h)`), and what the file's own code returns: a method called on `self`
+// or on an instance of a class of the file (`self.generator(x)`), and a model called on its input (the `call` of a
+// `keras.Model`/`Layer` subclass, the output layer of a Sequential or functional model; see tfModels.ts). Anything else
+// is undefined: the rule stays silent.
 import type { PyNode } from '../parser';
 import { keywordArg, positionalArgs, unparen, type Analysis } from './index';
-import { kerasModels, kerasQname } from './keras';
+import { kerasModels, kerasQname, outputLayer } from './keras';
 import { returnValues } from './modules';
 import { parameterArguments } from './parameters';
+import { reachingDefs, type ReachingDef } from './reaching';
+import { applyMethod, instanceOf, methodNamed } from './tfModels';
 import { elementBefore, valueBefore } from './values';
 
 export type TfActivation = 'softmax' | 'sigmoid';
@@ -33,6 +38,8 @@ const ACTIVATION_FNS: Record<string, TfActivation> = {
   'tensorflow.sigmoid': 'sigmoid',
   'keras.activations.softmax': 'softmax',
   'keras.activations.sigmoid': 'sigmoid',
+  'keras.backend.softmax': 'softmax',
+  'keras.backend.sigmoid': 'sigmoid',
 };
 
 /** TF1 layer functions taking the activation as `activation=` (third positional: inputs, units, activation). */
@@ -68,18 +75,41 @@ export class TfActivations {
       return kind ? { kind, site: e } : undefined;
     }
     if (q && SHAPE_FNS.has(q)) return this.of(args[0] ?? keywordArg(e, 'tensor') ?? keywordArg(e, 'x') ?? keywordArg(e, 'input'), depth + 1);
-    // An applied Keras layer: `Dense(10, activation="softmax")(h)`, or `out = Dense(...)` then `out(h)`.
-    const ctor = fn.type === 'call' ? fn : fn.type === 'identifier' ? unparen(valueBefore(this.a, fn) ?? undefined) : undefined;
-    if (ctor?.type === 'call') {
-      const layer = kerasModels(this.a).layerOf(ctor, e, 'functional');
-      if (layer.activation === 'softmax' || layer.activation === 'sigmoid') return { kind: layer.activation, site: e };
-      return undefined;
-    }
-    if (fn.type === 'identifier') {
+    // An applied Keras layer: `Dense(10, activation="softmax")(h)`, `out = Dense(...)` then `out(h)`, or `self.out(h)`.
+    const ctor = fn.type === 'call' ? fn : fn.type === 'identifier' || isSelfAttr(fn) ? this.oneValue(fn) : undefined;
+    const layer = ctor?.type === 'call' ? kerasModels(this.a).layerOf(ctor, e, 'functional') : undefined;
+    if (layer?.cls) return layer.activation === 'softmax' || layer.activation === 'sigmoid' ? { kind: layer.activation, site: e } : undefined;
+    return this.callResult(e, depth);
+  }
+
+  /** The value a name or `self.x` is bound to, when it has one. */
+  private oneValue(n: PyNode): PyNode | undefined {
+    if (n.type === 'identifier') return unparen(valueBefore(this.a, n) ?? undefined);
+    const values = this.a.scopes.selfAttr(n.ancestor('class_definition')!, n.child('attribute')?.text ?? '');
+    return values.length === 1 ? unparen(values[0]) : undefined;
+  }
+
+  /**
+   * What a call of the file's code returns (element `index` of a returned tuple, when given): a function of the file,
+   * a method (`self.generator(x)`), or a model applied to its input (its `call`, or its output layer).
+   */
+  private callResult(call: PyNode, depth: number, index?: number): TfActivated | undefined {
+    const fn = call.child('function');
+    if (fn?.type === 'identifier') {
       const defs = this.a.functions.get(fn.text);
-      if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) return this.returned(defs[0]!, depth);
+      if (defs?.length === 1 && !defs[0]!.ancestor('class_definition')) return this.returned(defs[0]!, depth, index);
     }
-    return undefined;
+    const method = fn?.type === 'attribute' ? methodNamed(this.a, fn, depth) : undefined;
+    if (method) return this.returned(method, depth, index);
+    const target = fn ? instanceOf(this.a, fn, depth) : undefined;
+    if (target?.cls) {
+      const run = applyMethod(this.a, target.cls);
+      return run ? this.returned(run, depth, index) : undefined;
+    }
+    const out = target?.model && index === undefined ? outputLayer(target.model) : undefined;
+    const kind = out?.activation;
+    if (kind !== 'softmax' && kind !== 'sigmoid') return undefined;
+    return { kind, site: out!.actLayer?.call ?? out!.actLayer?.site ?? target!.model!.node };
   }
 
   /** What a function returns, when every return agrees (element `index` of the returned tuples, when given). */
@@ -96,6 +126,9 @@ export class TfActivations {
   }
 
   private name(id: PyNode, depth: number): TfActivated | undefined {
+    // `if not training: x = tf.nn.softmax(x)` ... `return x`: every assignment that may reach the read must agree
+    const defs = reachingDefs(id);
+    if (defs && defs.length > 1) return this.allReaching(defs, depth);
     const v = valueBefore(this.a, id);
     if (v) return this.of(v, depth + 1);
     if (v === undefined) return undefined;
@@ -103,11 +136,22 @@ export class TfActivations {
     if (el) {
       const s = unparen(el.source);
       if (s?.type === 'tuple' || s?.type === 'expression_list') return this.of(tupleItem(s, el.index), depth + 1);
-      const fn = s?.type === 'call' ? s.child('function') : undefined;
-      const defs = fn?.type === 'identifier' ? this.a.functions.get(fn.text) : undefined;
-      return defs?.length === 1 && !defs[0]!.ancestor('class_definition') ? this.returned(defs[0]!, depth, el.index) : undefined;
+      return s?.type === 'call' ? this.callResult(s, depth, el.index) : undefined;
     }
     return this.allAgree(parameterArguments(this.a, id), depth);
+  }
+
+  private allReaching(defs: readonly ReachingDef[], depth: number): TfActivated | undefined {
+    let found: TfActivated | undefined;
+    for (const d of defs) {
+      const v = unparen(d.value);
+      if (!v) return undefined;
+      const out =
+        d.index === undefined ? this.of(v, depth + 1) : v.type === 'call' ? this.callResult(v, depth + 1, d.index) : this.of(tupleItem(v, d.index), depth + 1);
+      if (!out || (found && found.kind !== out.kind)) return undefined;
+      found ??= out;
+    }
+    return found;
   }
 
   /** `self.probs` assigned once in the class (`self.probs = tf.nn.softmax(self.scores)`). */
@@ -128,6 +172,10 @@ export class TfActivations {
     }
     return found;
   }
+}
+
+function isSelfAttr(n: PyNode): boolean {
+  return n.type === 'attribute' && n.child('object')?.text === 'self' && n.ancestor('class_definition') !== undefined;
 }
 
 function tupleItem(r: PyNode, index: number): PyNode | undefined {

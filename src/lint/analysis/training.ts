@@ -231,6 +231,16 @@ const newCtx = (): LoopCtx => ({ continued: 0, broke: 0, returned: 0 });
 /** At most this many conditions are assumed at once: each doubles the walk of the rest of its block. */
 const MAX_ASSUMED = 4;
 
+/** A Keras model class: `keras.Model`, `keras.models.Model`, `keras.Sequential` (tf.keras spelled alike). */
+const KERAS_MODEL = /^(tensorflow\.)?keras\.(models\.)?(Model|Sequential)$/;
+
+/** `self.optimizer.apply(grads, weights)` / `optimizer.apply_gradients(...)`: a Keras optimizer's update. */
+function isOptimizerApply(call: PyNode): boolean {
+  const name = calleeName(call);
+  const recv = receiver(call);
+  return (name === 'apply' || name === 'apply_gradients') && recv !== undefined && /optimi[sz]er|^opt$/i.test(lastName(recv));
+}
+
 export interface LoopUpdate {
   loop: PyNode;
   /** The optimizer steps of one iteration (inside a step function when the loop only calls one). */
@@ -245,6 +255,8 @@ export interface LoopUpdate {
   ownReset?: boolean;
   /** Functions of the file called from the loop that do backward + step (`def train_step(x, y): ...`). */
   stepFunctions: PyNode[];
+  /** The framework that calls `loop` (a method) once per batch: Lightning's training_step, Keras's train_step. */
+  hook?: 'lightning' | 'keras';
 }
 
 /** What a path walk counts: the STEP / RESET bits of one call. */
@@ -537,9 +549,37 @@ export class TrainingLoops {
         continue;
       }
       const end = this.iteration(this.walker, body, true);
-      out.push({ loop: def, steps, missingReset: (end & (1 << STEP)) !== 0, anyReset, stepFunctions: [] });
+      out.push({ loop: def, steps, missingReset: (end & (1 << STEP)) !== 0, anyReset, stepFunctions: [], hook: 'lightning' });
+    }
+    for (const def of this.a.functions.get('train_step') ?? []) {
+      const update = this.kerasTorchStep(def);
+      if (update) out.push(update);
     }
     return out;
+  }
+
+  /**
+   * Keras 3 on the torch backend: a `keras.Model` subclass's `train_step` is one iteration (fit() calls it per batch).
+   * Written with `loss.backward()` and `self.optimizer.apply(grads, weights)` (or `.step()`), it must reset the
+   * weights' `.grad` itself (`self.zero_grad()`): fit() does not. A TensorFlow-backend train_step (GradientTape, no
+   * backward) is not concerned.
+   */
+  private kerasTorchStep(def: PyNode): LoopUpdate | undefined {
+    const cls = def.parent?.parent;
+    if (cls?.type !== 'class_definition') return undefined;
+    const bases = cls.child('superclasses')?.namedChildren ?? [];
+    if (!bases.some((b) => KERAS_MODEL.test(this.a.qname(b) ?? ''))) return undefined;
+    const body = def.child('body');
+    if (!body) return undefined;
+    const calls = callsWithin(body);
+    const isStep = (c: PyNode) => (isOptimizerStep(c, this.a) || isOptimizerApply(c)) && innermostLoop(c) === undefined;
+    const steps = calls.filter(isStep);
+    if (steps.length === 0 || !calls.some((c) => calleeName(c) === 'backward')) return undefined;
+    const methods = (cls.child('body')?.namedChildren ?? []).map((m) => (m.type === 'decorated_definition' ? m.child('definition') : m));
+    if (methods.some((m) => m?.type === 'function_definition' && m !== def && this.resets.containsReset(m))) return undefined;
+    const walker = new PathWalker((c) => (isStep(c) ? STEP : this.resets.isResetCall(c) ? RESET : 0));
+    const end = this.iteration(walker, body, true);
+    return { loop: def, steps, missingReset: (end & (1 << STEP)) !== 0, anyReset: this.resets.containsReset(body), stepFunctions: [], hook: 'keras' };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { callsWithin, keywordArg, positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { kerasCallee, kerasModels, kerasName, type KLayer } from '../../analysis/keras';
+import { layerClass } from '../../analysis/layers';
 import { valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -9,15 +10,15 @@ const BATCHNORM = /^torch\.nn\.(BatchNorm[123]d|SyncBatchNorm|LazyBatchNorm[123]
 
 /** The layer keeps its bias: no `bias=False` (and no positional bias, which is rare enough to skip). */
 function biasLayer(a: Analysis, n: PyNode | undefined): boolean {
-  if (n?.type !== 'call' || !WITH_BIAS.test(a.callee(n) ?? '')) return false;
+  if (n?.type !== 'call' || !WITH_BIAS.test(layerClass(a, n) ?? '')) return false;
   const bias = keywordArg(n, 'bias');
-  const q = a.callee(n)!;
+  const q = layerClass(a, n)!;
   const biasPos = q.includes('Linear') ? 2 : 7;
   return (!bias || bias.text === 'True') && positionalArgs(n).length <= biasPos;
 }
 
 function isBatchNorm(a: Analysis, n: PyNode | undefined): boolean {
-  return n?.type === 'call' && BATCHNORM.test(a.callee(n) ?? '');
+  return n?.type === 'call' && BATCHNORM.test(layerClass(a, n) ?? '');
 }
 
 function biasFalse(layer: PyNode, name: 'bias' | 'use_bias'): RawFix | undefined {

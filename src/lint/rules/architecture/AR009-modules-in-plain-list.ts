@@ -1,5 +1,6 @@
-import { calleeName, enclosingFunction, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { calleeName, enclosingFunction, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { returnValues } from '../../analysis/modules';
+import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 
@@ -236,11 +237,11 @@ function itemsCalled(cls: PyNode, target: string): boolean {
  * `target` reaches another owner: passed to a call other than a plain read (`nn.Sequential(*self.layers)`,
  * `nn.ModuleList(layers)`, a helper), or the functions that fill it call add_module/register_module/setattr.
  */
-function registeredElsewhere(scope: PyNode, target: string, fillers: PyNode[]): boolean {
+function registeredElsewhere(scope: PyNode, target: string, fillers: PyNode[], except?: PyNode): boolean {
   let found = false;
   scope.walk((n) => {
     if (found) return false;
-    if (n.type !== 'call') return;
+    if (n.type !== 'call' || n === except) return;
     const name = calleeName(n);
     if (name && READS.has(name) && n.child('function')?.type === 'identifier') return;
     const args = n.child('arguments');
@@ -301,8 +302,11 @@ function mayHoldModules(v: PyNode | undefined): boolean {
     const fn = v.child('function');
     return fn?.type === 'identifier' && COLLECTION_CALLS.has(fn.text);
   }
-  // `self.layers = layers`: only when the function binds that name to a collection (`self.size = size` is the common case).
-  return v.type === 'identifier' && localCollections(enclosingFunction(v)).has(v.text);
+  // `self.layers = layers`: only when the function binds that name to a collection (`self.size = size` is the common
+  // case), or takes it as a parameter (its call sites are read later).
+  if (v.type !== 'identifier') return false;
+  const fn = enclosingFunction(v);
+  return localCollections(fn).has(v.text) || (!!fn && parameterNames(fn).includes(v.text));
 }
 
 /** Names a function assigns a collection literal, comprehension or list()/dict() call to (cached per function node). */
@@ -363,7 +367,7 @@ function checkClass(a: Analysis, m: ModuleClass, byAttr: Map<string, PyNode[]>, 
           // Items only likely modules: no fix (ModuleList.append raises on anything else).
           found = { kind: empty, fix: !f.modules || (empty === 'dict' && !f.keysOk) ? undefined : (nn) => [{ start: v.start, end: v.end, newText: `${nn}.${empty === 'dict' ? 'ModuleDict' : 'ModuleList'}()` }] };
         } else if (v.type === 'identifier') {
-          const local = localCollection(a, v);
+          const local = localCollection(a, v) ?? parameterCollection(a, v);
           if (!local) continue;
           found = local;
         }
@@ -374,9 +378,12 @@ function checkClass(a: Analysis, m: ModuleClass, byAttr: Map<string, PyNode[]>, 
   }
 }
 
-/** `self.layers = layers` where the local `layers` is a list of module constructions that goes nowhere else. */
-function localCollection(a: Analysis, id: PyNode): Found | undefined {
-  const fn = enclosingFunction(id);
+/**
+ * `self.layers = layers` where the local `layers` is a list of module constructions that goes nowhere else (but to
+ * `except`, the call that hands it to the class, for a name of the caller).
+ */
+function localCollection(a: Analysis, id: PyNode, except?: PyNode): Found | undefined {
+  const fn = except ? (enclosingFunction(id) ?? rootOf(id)) : enclosingFunction(id);
   const bound = a.scopes.valueAt(id.text, id);
   if (!fn || !bound || bound.hasError) return undefined;
   const v = unparen(bound)!;
@@ -394,9 +401,36 @@ function localCollection(a: Analysis, id: PyNode): Found | undefined {
     kind = empty;
     keysOk = f.keysOk;
   }
-  if (registeredElsewhere(fn, id.text, [id])) return undefined;
+  if (registeredElsewhere(fn, id.text, [id], except)) return undefined;
   if (kind === 'dict' && !keysOk) return { kind };
   return { kind, fix: wrap(id, kind === 'dict' ? 'ModuleDict' : 'ModuleList') };
+}
+
+function rootOf(n: PyNode): PyNode {
+  let r = n;
+  while (r.parent) r = r.parent;
+  return r;
+}
+
+/**
+ * `self.layers = layers` where `layers` is a parameter and every call site of the class (or function) passes a plain
+ * collection of module constructions: a literal, or a name of the caller bound to one that goes nowhere else.
+ */
+function parameterCollection(a: Analysis, id: PyNode): Found | undefined {
+  const fn = enclosingFunction(id);
+  if (!fn || !parameterNames(fn).includes(id.text) || registeredElsewhere(fn, id.text, [id])) return undefined;
+  const args = parameterArguments(a, id);
+  if (!args?.length) return undefined;
+  let kind: Kind | undefined;
+  for (const arg of args) {
+    const v = unparen(arg);
+    const site = arg.ancestor('call');
+    const found = v && (literal(a, v) ?? (v.type === 'identifier' && site ? localCollection(a, v, site) : undefined));
+    if (!found || (kind && found.kind !== kind)) return undefined;
+    kind = found.kind;
+  }
+  // Wrapped where it is stored: `self.layers = nn.ModuleList(layers)` (a dict's keys are not known here).
+  return kind && { kind, fix: kind === 'dict' ? undefined : wrap(id, 'ModuleList') };
 }
 
 function rightOf(s: PyNode): PyNode | undefined {

@@ -1,6 +1,6 @@
 import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, type Analysis } from '../../analysis';
 import { loadedDatasetClass } from '../../analysis/datasets';
-import { kerasCallee } from '../../analysis/keras';
+import { kerasCallee, kerasModels } from '../../analysis/keras';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -24,11 +24,19 @@ function kerasImages(a: Analysis, call: PyNode): string | undefined {
 }
 
 /** Calls that return uint8 images. */
-const IMAGE_READERS = /^(cv2\.imread|torchvision\.io\.(read_image|decode_image|decode_jpeg|decode_png)|imageio\.(v\d\.)?imread|skimage\.io\.imread)$/;
+const IMAGE_READERS = /^(cv2\.imread|torchvision\.io\.(read_image|decode_image|decode_jpeg|decode_png)|imageio\.(v\d\.)?imread|skimage\.io\.imread|tensorflow\.(io|image)\.decode_(jpeg|png|bmp|gif|image))$/;
+/** Keras's `img_to_array`: a float32 array of the image's 0-255 values. */
+const IMG_TO_ARRAY = /^(keras\.(preprocessing\.image|utils)|keras_preprocessing\.image|keras\.src\.utils\.image_utils)\.img_to_array$/;
+/** Keras's `load_img`: a PIL image (0-255), read as pixels through `np.array(...)`. */
+const LOAD_IMG = /^(keras\.(preprocessing\.image|utils)|keras_preprocessing\.image)\.load_img$/;
+/** Keras model methods that run the model on inputs which must be scaled like the training inputs. */
+const HELD_OUT_SINKS = /^(predict|predict_on_batch|predict_classes|predict_proba|evaluate)$/;
 /** torchvision datasets whose `.data` holds uint8 images. */
 const TV_DATASETS = /^torchvision\.datasets\.(MNIST|FashionMNIST|KMNIST|EMNIST|CIFAR10|CIFAR100)$/;
 /** Operations that keep the values as they are (shape, dtype, device, container changes). */
-const KEEPS = /^(reshape|astype|float|double|half|to|view|unsqueeze|squeeze|permute|transpose|from_numpy|tensor|as_tensor|Tensor|FloatTensor|expand_dims|array|asarray|cuda|contiguous|flatten|type|copy|clone|numpy|cpu|detach|flip|fliplr|flipud|rot90|ascontiguousarray|moveaxis|swapaxes|drop|to_numpy)$/;
+const KEEPS = /^(reshape|astype|float|double|half|to|view|unsqueeze|squeeze|permute|transpose|from_numpy|tensor|as_tensor|Tensor|FloatTensor|expand_dims|array|asarray|cuda|contiguous|flatten|type|copy|clone|numpy|cpu|detach|flip|fliplr|flipud|rot90|ascontiguousarray|moveaxis|swapaxes|drop|to_numpy|cast|convert_to_tensor|constant|vstack|stack|concatenate)$/;
+/** TensorFlow image operations that keep the 0-255 range (a resize returns float32 values of the same range). */
+const TF_KEEPS = /^tensorflow\.image\.(resize|resize_with_pad|resize_with_crop_or_pad|central_crop|flip_left_right|flip_up_down|rot90)$/;
 /** OpenCV operations that return an image of the same dtype and 0-255 range (first argument: the image). */
 const CV2_KEEPS = /^cv2\.(resize|cvtColor|flip|rotate|copyMakeBorder|warpAffine|warpPerspective|GaussianBlur|medianBlur|blur|remap)$/;
 /** CSV files of pixel values (digit-recognizer, (fashion-/sign-/k)mnist): integers 0-255. */
@@ -70,6 +78,11 @@ interface State {
   csv: boolean;
   /** the only scaling in the file is ToTensor()/Normalize(small constants): float arrays pass through unscaled */
   toTensorOnly: boolean;
+  /**
+   * Where the file scales images for training: `ImageDataGenerator(rescale=1/255)`, or raw pixels divided by 255. The
+   * arrays the model then predicts on or is evaluated on must be scaled the same way.
+   */
+  scaledAt?: PyNode;
 }
 
 /** `(-1, 28, 28)`, `(-1, 1, 28, 28)`, `(-1, 28, 28, 1)`: a reshape to MNIST-sized images. */
@@ -127,6 +140,10 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
   if (!e) return undefined;
   if (e.type === 'parenthesized_expression') return rawOf(e.namedChildren[0], raws, ctx, st, items);
   if (e.type === 'identifier') return raws.get(e.text);
+  if (e.type === 'list' || e.type === 'tuple') {
+    const each = e.namedChildren.filter((c) => c.type !== 'comment').map((c) => rawOf(c, raws, ctx, st, items));
+    return each.length && each.every((r) => r) ? each[0] : undefined;
+  }
   if (e.type === 'subscript') return rawOf(e.child('value'), raws, ctx, st, items);
   if (e.type === 'attribute') {
     const attr = e.child('attribute')?.text;
@@ -148,6 +165,11 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
   if (e.type !== 'call') return undefined;
   const q = ctx.analysis.callee(e);
   if (q && IMAGE_READERS.test(q)) return { floated: false, origin: `${q.split('.').pop()}() (uint8 pixels)` };
+  if (q && IMG_TO_ARRAY.test(q)) return { floated: true, origin: 'img_to_array() (0-255 values)' };
+  if (q && TF_KEEPS.test(q)) {
+    const inner = rawOf(positionalArgs(e)[0] ?? keywordArg(e, 'images') ?? keywordArg(e, 'image'), raws, ctx, st, items);
+    return inner && { ...inner, floated: inner.floated || q.includes('resize') };
+  }
   // cv2.resize(img, (224, 224)), cv2.cvtColor(img, cv2.COLOR_BGR2RGB): same dtype, same range
   if (q && CV2_KEEPS.test(q)) return rawOf(positionalArgs(e)[0] ?? keywordArg(e, 'src'), raws, ctx, st, items);
   if (st.csv && q === 'pandas.read_csv') {
@@ -170,7 +192,9 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
     let arg = positionalArgs(e)[0];
     // Image.open(p).convert("RGB").resize((64, 64)): PIL images all the same, still 0-255
     while (arg?.type === 'call' && PIL_METHODS.test(arg.child('function')?.child('attribute')?.text ?? '')) arg = receiver(arg);
-    if (arg?.type === 'call' && ctx.analysis.callee(arg) === 'PIL.Image.open') return { floated: isFloatDtype(keywordArg(e, 'dtype')), origin: 'np.array(Image.open(...)) (uint8 pixels)' };
+    const opened = arg?.type === 'call' ? ctx.analysis.callee(arg) : undefined;
+    if (opened && LOAD_IMG.test(opened)) return { floated: isFloatDtype(keywordArg(e, 'dtype')), origin: 'np.array(load_img(...)) (uint8 pixels)' };
+    if (opened === 'PIL.Image.open') return { floated: isFloatDtype(keywordArg(e, 'dtype')), origin: 'np.array(Image.open(...)) (uint8 pixels)' };
   }
   // TensorDataset(x, y) / DataLoader(ds): containers whose batches hold the raw images
   if (q === 'torch.utils.data.TensorDataset' || q === 'torch.utils.data.DataLoader') {
@@ -180,7 +204,7 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
   const name = calleeName(e);
   if (!name || !KEEPS.test(name)) return undefined;
   const recv = receiver(e);
-  const isFunction = recv === undefined || (q !== undefined && /^(torch|numpy)\.[a-z_]+$/.test(q));
+  const isFunction = recv === undefined || (q !== undefined && /^(torch|numpy|tensorflow)\.[a-z_]+$/.test(q));
   const inner = isFunction ? rawOf(positionalArgs(e)[0], raws, ctx, st, items) : rawOf(recv, raws, ctx, st, items);
   if (!inner) return undefined;
   const floated =
@@ -194,11 +218,13 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
 
 /**
  * Whether the file scales inside the model or its input pipeline (Rescaling layer, ImageDataGenerator(rescale=...),
- * ToTensor, Normalize): 'yes', 'no', or 'totensor' when that is only ToTensor() and Normalize() with constants of at
- * most 1 (which leave a float array's 0-255 values large).
+ * ToTensor, Normalize): 'yes', 'no', 'totensor' when that is only ToTensor() and Normalize() with constants of at
+ * most 1 (which leave a float array's 0-255 values large), or 'pipeline' when it is only `ImageDataGenerator(rescale=)`:
+ * the generator's batches are scaled, arrays handed to the model directly are not.
  */
-function scalesElsewhere(ctx: RuleContext): 'yes' | 'no' | 'totensor' {
+function scalesElsewhere(ctx: RuleContext): 'yes' | 'no' | 'totensor' | 'pipeline' {
   let found: 'no' | 'totensor' = 'no';
+  let pipeline = false;
   for (const c of ctx.nodesOfType('call')) {
     const n = calleeName(c) ?? '';
     if (n === 'ToTensor') found = 'totensor';
@@ -208,9 +234,34 @@ function scalesElsewhere(ctx: RuleContext): 'yes' | 'no' | 'totensor' {
       if (big || hasKeywordSplat(c)) return 'yes';
       found = 'totensor';
     } else if (/^(Rescaling|Normalization|preprocess_input|ToDtype|ConvertImageDtype)$/.test(n)) return 'yes';
-    else if (keywordArg(c, 'rescale') !== undefined || keywordArg(c, 'preprocessing_function') !== undefined) return 'yes';
+    else if (n === 'Lambda' && /\b25[56]\b/.test(c.text)) return 'yes'; // Lambda(lambda x: x / 255.0) in the model
+    else if (keywordArg(c, 'preprocessing_function') !== undefined) return 'yes';
+    else if (keywordArg(c, 'rescale') !== undefined) {
+      if (n !== 'ImageDataGenerator') return 'yes';
+      pipeline = true;
+    }
   }
+  if (pipeline) return found === 'no' ? 'pipeline' : 'yes';
   return found;
+}
+
+/** `x / 255.0`, `x.astype("float32") / 255`, `x / 255.` on raw images: the file knows its pixels need scaling. */
+function dividesRaw(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, st: State): boolean {
+  const d = unparenValue(e);
+  if (d?.type !== 'binary_operator' || !d.children.some((c) => c.type === '/')) return false;
+  return /^\(?\s*25[56](\.0*)?\s*\)?$/.test(d.child('right')?.text ?? '') && rawOf(d.child('left'), raws, ctx, st) !== undefined;
+}
+
+/**
+ * A Keras model whose predictions or evaluation must see inputs scaled like its training inputs: built in the file
+ * (a saved model loaded from disk may scale inside), by a class that does not divide by 255 in its own code.
+ */
+function isTrainedKerasModel(recv: PyNode | undefined, ctx: RuleContext): boolean {
+  if (recv?.type !== 'identifier') return false;
+  const cls = kerasModels(ctx.analysis).modelClassAt(recv);
+  if (cls) return !/\b25[56]\b/.test(cls.text);
+  const v = ctx.analysis.scopes.valueAt(recv.text, recv);
+  return isKerasModel(recv, ctx) && !/load_model$/.test(v?.type === 'call' ? (kerasCallee(ctx.analysis, v) ?? '') : '');
 }
 
 function isKerasModel(recv: PyNode | undefined, ctx: RuleContext): boolean {
@@ -265,7 +316,10 @@ export const DT006: Rule = {
       'are two orders of magnitude larger than the unit-scale values that default weight initialisation and learning rates ' +
       'assume: activations saturate, gradients explode or vanish, and the loss plateaus or becomes NaN although the code runs. ' +
       'Divide by 255 (or use `ToTensor()`, `Normalize`, a `Rescaling(1/255)` layer) before training. Reported only when the ' +
-      'integer source and the training call are both visible and no scaling happens in between or in the model.',
+      'integer source and the training call are both visible and no scaling happens in between or in the model. Once the ' +
+      'file scales its training images (`ImageDataGenerator(rescale=1/255)`, `x_train / 255.0`), arrays of raw pixels given ' +
+      'to the model\'s `predict`/`evaluate` or to `validation_data` (`img_to_array(load_img(...))`, `cv2.imread`) are ' +
+      'reported as well: the model sees inputs 255 times larger than anything it was trained on.',
     wrong:
       'from keras.datasets import mnist\nfrom keras import layers, models\n(x_train, y_train), (x_test, y_test) = mnist.load_data()\n' +
       'model = models.Sequential([layers.Flatten(), layers.Dense(10, activation="softmax")])\n' +
@@ -286,13 +340,15 @@ export const DT006: Rule = {
       const q = a.callee(c);
       if (q === 'pandas.read_csv') readsCsv = true;
       if (kerasImages(a, c)) return true;
-      return q !== undefined && (IMAGE_READERS.test(q) || TV_DATASETS.test(q) || q === 'PIL.Image.open');
+      return q !== undefined && (IMAGE_READERS.test(q) || TV_DATASETS.test(q) || q === 'PIL.Image.open' || IMG_TO_ARRAY.test(q) || LOAD_IMG.test(q));
     });
     if (!hasSource && !readsCsv) return;
     const scales = scalesElsewhere(ctx);
     // the file divides by 255 (or a max) or uses a scaler somewhere: the values of a CSV may well be scaled already
     const unscaledText = scales !== 'yes' && !SCALES_TEXT.test(ctx.source);
     const st: State = { byScope: new Map(), selves: new Map(), csv: readsCsv && unscaledText, toTensorOnly: scales === 'totensor' };
+    // ImageDataGenerator(rescale=...) scales what the generators yield: arrays given to the model directly are held out
+    if (scales === 'pipeline') st.scaledAt = ctx.nodesOfType('call').find((c) => calleeName(c) === 'ImageDataGenerator' && keywordArg(c, 'rescale'));
     if (scales === 'yes' || (scales === 'totensor' && !unscaledText) || (!hasSource && !st.csv)) return;
     // statements that bind or use names, per scope, in document order
     const events = [
@@ -323,6 +379,8 @@ export const DT006: Rule = {
         continue;
       }
       if (ev.type === 'augmented_assignment') {
+        // x /= 255: the training inputs are scaled
+        if (ev.children.some((c) => c.type === '/=') && /^25[56](\.0*)?$/.test(ev.child('right')?.text ?? '') && rawOf(ev.child('left'), raws, ctx, st)) st.scaledAt ??= ev;
         raws.delete(ev.child('left')?.text ?? '');
         continue;
       }
@@ -330,6 +388,7 @@ export const DT006: Rule = {
         const left = ev.child('left');
         const right = ev.child('right');
         if (!left || !right) continue;
+        if (!st.scaledAt && [right, ...(right.type === 'expression_list' ? right.namedChildren : [])].some((v) => dividesRaw(v, raws!, ctx, st))) st.scaledAt = right;
         const images = right.type === 'call' ? kerasImages(a, right) : undefined;
         if (images) {
           // (x_train, y_train), (x_test, y_test) = mnist.load_data()
@@ -372,22 +431,38 @@ export const DT006: Rule = {
         raws.delete(recv.text);
         continue;
       }
-      // sinks: keras model.fit(x, ...); torch model(x)
+      if (!st.scaledAt && name === 'fit' && (ev.child('arguments')?.namedChildren ?? []).some((v) => dividesRaw(v, raws!, ctx, st))) st.scaledAt = ev;
+      // sinks: keras model.fit(x, ...); torch model(x); once training is scaled, what the model predicts on or is
+      // evaluated on (model.predict(x), model.evaluate(x, y), fit's validation_data)
       let arg: PyNode | undefined;
+      let heldOut: PyNode | undefined;
       let needsFloat = false;
-      if (name === 'fit' && isKerasModel(recv, ctx)) arg = positionalArgs(ev)[0] ?? keywordArg(ev, 'x');
+      if (name === 'fit' && isKerasModel(recv, ctx)) {
+        if (scales !== 'pipeline') arg = positionalArgs(ev)[0] ?? keywordArg(ev, 'x');
+        const val = unparenValue(keywordArg(ev, 'validation_data'));
+        heldOut = val?.type === 'tuple' ? val.namedChildren[0] : undefined;
+      } else if (HELD_OUT_SINKS.test(name) && isTrainedKerasModel(recv, ctx)) heldOut = positionalArgs(ev)[0] ?? keywordArg(ev, 'x');
       else if (isTorchModel(ev.child('function'), ctx)) {
         arg = positionalArgs(ev)[0];
         needsFloat = true; // integer tensors make the torch layer raise; a float cast makes it silent
       }
       const r = rawOf(arg, raws, ctx, st);
-      if (!r || r.pending || (needsFloat && !r.floated) || (st.toTensorOnly && !r.viaToTensor) || reported.has(r.origin)) continue;
-      reported.add(r.origin);
+      if (r && !r.pending && (!needsFloat || r.floated) && (!st.toTensorOnly || r.viaToTensor) && !reported.has(r.origin)) {
+        reported.add(r.origin);
+        ctx.report({
+          node: arg!,
+          message: r.viaToTensor
+            ? `\`${arg!.text}\` holds raw 0-255 pixels from ${r.origin}: they reach the network unscaled. Keep the array uint8 for ToTensor() or divide by 255.`
+            : `\`${arg!.text}\` holds raw 0-255 pixels from ${r.origin} and reaches the network unscaled: divide by 255 (or normalise) first.`,
+        });
+      }
+      const h = st.scaledAt && !st.toTensorOnly ? rawOf(heldOut, raws, ctx, st) : undefined;
+      if (!h || h.pending || reported.has(h.origin)) continue;
+      reported.add(h.origin);
+      const line = ctx.source.slice(0, st.scaledAt!.start).split('\n').length;
       ctx.report({
-        node: arg!,
-        message: r.viaToTensor
-          ? `\`${arg!.text}\` holds raw 0-255 pixels from ${r.origin}: they reach the network unscaled. Keep the array uint8 for ToTensor() or divide by 255.`
-          : `\`${arg!.text}\` holds raw 0-255 pixels from ${r.origin} and reaches the network unscaled: divide by 255 (or normalise) first.`,
+        node: heldOut!,
+        message: `\`${heldOut!.text}\` holds raw 0-255 pixels from ${h.origin}, but the model trains on images scaled to 0-1 (line ${line}): divide by 255 before ${name}() too.`,
       });
     }
   },

@@ -1,5 +1,5 @@
-import { callsWithin, calleeName, enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { evaluation } from '../../analysis/evaluation';
+import { callsWithin, calleeName, enclosingFunction, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calledDefinition, evaluation } from '../../analysis/evaluation';
 import { reachableCalls } from '../../analysis/order';
 import { sameScope } from '../../analysis/runtime';
 import { isBackward, isOptimizerStep } from '../../analysis/training';
@@ -53,7 +53,10 @@ export const EV004: Rule = {
       'reported score are all meaningless. Use a held-out split. A validation loader built from the training dataset with ' +
       'its own sampler (an index split) is not reported. Also reported (as a warning): an evaluation loop (under no_grad, or ' +
       'in an evaluation function) that iterates the training loader while the held-out loader is never iterated; and a ' +
-      'validation dataset built with `train=True` / `split="train"` that is loaded whole (no Subset, sampler or split).',
+      'validation dataset built with `train=True` / `split="train"` that is loaded whole (no Subset, sampler or split). Also: ' +
+      '`fit(x, ...)` whose validation data is a slice of `x` itself (`x_val = x[cut:]`); validation data made by the same ' +
+      'call as the training data of a function that seeds its generator with a fixed value; and a validation loader built ' +
+      "on the training loader's dataset while the validation dataset the function builds is never used.",
     wrong: 'model.fit(X_train, y_train, epochs=10, validation_data=(X_train, y_train))',
     right: 'model.fit(X_train, y_train, epochs=10, validation_data=(X_val, y_val))',
     concept: 'Generalisation: validation data must be held out from training',
@@ -65,7 +68,7 @@ export const EV004: Rule = {
     reads: ['imports'],
     test: (n, ctx) => {
       if (n.type === 'for_statement') return trainLoaderIterated(n) !== undefined;
-      return localFinding(n, ctx) !== undefined || trainFlag(n) !== undefined || fittedData(n) !== undefined;
+      return localFinding(n, ctx) !== undefined || trainFlag(n) !== undefined || fittedData(n) !== undefined || loaderOnOtherData(n) !== undefined;
     },
   },
   visit(n, ctx) {
@@ -80,7 +83,7 @@ export const EV004: Rule = {
       ctx.report({ node: n, message: `${left.text} is built with ${flag}: it is the training split, so validation would measure memorisation. Build it from the held-out split (train=False), or split the training set by indices.` });
       return;
     }
-    const whole = fitOnSplitSource(n, ctx);
+    const whole = fitOnSplitSource(n, ctx) ?? fitOnSliceSource(n, ctx) ?? sameSeededDraw(n, ctx) ?? heldOutLeftUnused(n, ctx);
     if (whole) {
       ctx.report(whole);
       return;
@@ -97,6 +100,17 @@ function fittedData(n: PyNode): PyNode | undefined {
   if (n.type !== 'call' || calleeName(n) !== 'fit' || !receiver(n)) return undefined;
   const x = unparen(positionalArgs(n)[0] ?? keywordArg(n, 'x') ?? keywordArg(n, 'X'));
   return x?.type === 'identifier' ? x : undefined;
+}
+
+/**
+ * The assignment around a split binds the name split (`X, X_val, y, y_val = train_test_split(X, y)`,
+ * `x_train, x_val = x_train[:-n], x_train[-n:]`): that name now holds the training part.
+ */
+function rebinds(split: PyNode, name: string): boolean {
+  const left = split.ancestor('assignment')?.child('left');
+  let found = false;
+  left?.walk((t) => void (t.type === 'identifier' && t.text === name && (found = true)));
+  return found;
 }
 
 /** The same binding of a name at two places (not re-assigned in between). */
@@ -120,7 +134,7 @@ function fitOnSplitSource(n: PyNode, ctx: RuleContext): RawFinding | undefined {
   for (const split of a.callsNamed('train_test_split')) {
     const q = a.callee(split);
     if ((q !== undefined && !/^sklearn\.(model_selection|cross_validation)\.train_test_split$/.test(q)) || split.end > n.start || !sameScope(split, n)) continue;
-    if (unparen(positionalArgs(split)[0])?.text !== x.text || !sameBinding(a, x.text, split, n)) continue;
+    if (unparen(positionalArgs(split)[0])?.text !== x.text || rebinds(split, x.text) || !sameBinding(a, x.text, split, n)) continue;
     const left = split.parent?.type === 'assignment' && split.parent.child('right') === split ? split.parent.child('left') : undefined;
     const parts = left?.type === 'pattern_list' || left?.type === 'tuple_pattern' ? left.namedChildren : [];
     const heldOut = parts[1];
@@ -136,6 +150,126 @@ function fitOnSplitSource(n: PyNode, ctx: RuleContext): RawFinding | undefined {
       const at = ctx.lines.position(scored.start).line + 1;
       return { node: x, message: `${x.text} is the whole array split at line ${line}, so ${heldOut.text}, which ${scored.child('function')!.text}() scores at line ${at}, is also trained on: the score measures memorisation. Fit on ${parts[0]!.text}.` };
     }
+  }
+  return undefined;
+}
+
+/** `validation_data=(x_val, y_val)`: the inputs' name (statement-local). */
+function validationInputs(fit: PyNode): PyNode | undefined {
+  const vd = unparen(keywordArg(fit, 'validation_data'));
+  const vx = vd?.type === 'tuple' || vd?.type === 'list' ? unparen(vd.namedChildren[0]) : undefined;
+  return vx?.type === 'identifier' ? vx : undefined;
+}
+
+/**
+ * What a name is bound to at `at`: its value, or its element of a tuple assignment (`(a, b) = (f(x), g(x))` -> `g(x)`),
+ * or the whole right-hand side when it is unpacked from a call (`a, b = np.split(x, [n])`).
+ */
+function producer(a: Analysis, name: PyNode): PyNode | undefined {
+  const value = a.scopes.valueAt(name.text, name);
+  if (value) return unparen(value);
+  const el = a.scopes.elementAt(name.text, name);
+  const source = unparen(el?.source);
+  if (source?.type === 'tuple' || source?.type === 'list' || source?.type === 'expression_list') return unparen(source.namedChildren[el!.index]);
+  return source?.type === 'call' ? source : undefined;
+}
+
+/**
+ * `x_tr, x_val = x[:cut], x[cut:]` (or `slice_rows(x, cut)`, `np.split(x, [cut])`) then
+ * `model.fit(x, y, validation_data=(x_val, y_val))`: the validation rows are part of the array fitted.
+ */
+function fitOnSliceSource(n: PyNode, ctx: RuleContext): RawFinding | undefined {
+  const x = fittedData(n);
+  const vx = x && validationInputs(n);
+  if (!x || !vx || vx.text === x.text) return undefined;
+  const a = ctx.analysis;
+  const made = producer(a, vx);
+  let source: PyNode | undefined;
+  if (made?.type === 'subscript') source = unparen(made.child('value'));
+  else if (made?.type === 'call' && !/_like$/.test(calleeName(made) ?? '')) source = unparen(positionalArgs(made)[0]);
+  // read where the split is bound: `x_train, x_val = x_train[:-n], x_train[-n:]` slices the old x_train
+  if (source?.type !== 'identifier' || source.text !== x.text || rebinds(made!, x.text) || !sameBinding(a, x.text, source, n)) return undefined;
+  const line = ctx.lines.position(made!.start).line + 1;
+  return { node: x, message: `${vx.text}, the validation data here, is taken from ${x.text} at line ${line}, and ${x.text} is what is fitted: the validation rows are trained on. Fit on the training part only.` };
+}
+
+/** Calls that seed a random generator: `np.random.seed(s)`, `torch.manual_seed(s)`, `random.seed(s)`, `set_seed(s)`. */
+const SEEDS = /^(seed|manual_seed|manual_seed_all|set_seed|set_random_seed)$/;
+
+/**
+ * `x, y = make_data()` and `x_val, y_val = make_data()` where `make_data` seeds the generator with a fixed value (a
+ * literal, a parameter, a constant) before drawing: the same call draws the same numbers, the validation data is the
+ * training data. Reported at `model.fit(x, y, validation_data=(x_val, y_val))`.
+ */
+function sameSeededDraw(n: PyNode, ctx: RuleContext): RawFinding | undefined {
+  const x = fittedData(n);
+  const vx = x && validationInputs(n);
+  if (!x || !vx || vx.text === x.text) return undefined;
+  const a = ctx.analysis;
+  const drawn = producer(a, x);
+  const again = producer(a, vx);
+  if (drawn?.type !== 'call' || again?.type !== 'call' || drawn === again || drawn.text !== again.text) return undefined;
+  const def = calledDefinition(a, drawn);
+  if (!def || !seedsFixed(def)) return undefined;
+  const line = ctx.lines.position(again.start).line + 1;
+  return { node: vd(n) ?? vx, message: `${vx.text} comes from ${again.text} at line ${line}, the same call that made ${x.text}, and ${def.child('name')?.text} seeds the generator with a fixed value: the validation data is the training data. Draw it with another seed.` };
+}
+
+const vd = (fit: PyNode) => keywordArg(fit, 'validation_data');
+
+/** The function seeds a generator with a fixed value before it draws: a number, a parameter of it, a CONSTANT. */
+function seedsFixed(def: PyNode): boolean {
+  const params = new Set(parameterNames(def));
+  return callsWithin(def.child('body') ?? def).some((c) => {
+    if (!SEEDS.test(calleeName(c) ?? '')) return false;
+    const arg = unparen(positionalArgs(c)[0]);
+    return arg?.type === 'integer' || (arg?.type === 'identifier' && (params.has(arg.text) || /^[A-Z][A-Z0-9_]*$/.test(arg.text)));
+  });
+}
+
+/** A held-out dataset name: `val_dataset`, `valid_set`, `val_ds`, `dataset_val`. */
+const HELD_OUT_DATASET = /^(val|valid|validation|dev|eval)_?(set|data|dataset|ds)$|^(dataset|data|ds)_(val|valid|validation|dev|eval)$/i;
+
+/**
+ * `val_loader = DataLoader(data, ...)` without a sampler, over a dataset that is not named as held-out (statement-local).
+ * Returns the dataset's name.
+ */
+function loaderOnOtherData(n: PyNode): PyNode | undefined {
+  if (n.type !== 'assignment' || !VAL_TARGET.test(nameOf(n.child('left')) ?? '')) return undefined;
+  const right = unparen(n.child('right'));
+  if (right?.type !== 'call' || !/(^|\.)DataLoader$/.test(right.child('function')?.text ?? '')) return undefined;
+  if (keywordArg(right, 'sampler') || keywordArg(right, 'batch_sampler')) return undefined;
+  const ds = unparen(positionalArgs(right)[0] ?? keywordArg(right, 'dataset'));
+  return ds?.type === 'identifier' && !HELD_OUT.test(ds.text) && !HELD_OUT_DATASET.test(ds.text) ? ds : undefined;
+}
+
+/**
+ * `val_loader = DataLoader(data)` where `data` also feeds the training loader, while the function builds a validation
+ * dataset (`val_dataset = ...`) that nothing reads: the loader was meant to be built on it.
+ */
+function heldOutLeftUnused(n: PyNode, ctx: RuleContext): RawFinding | undefined {
+  const ds = loaderOnOtherData(n);
+  if (!ds) return undefined;
+  const a = ctx.analysis;
+  const feedsTraining = a.identifiersNamed(ds.text).some((u) => {
+    const call = u.parent?.type === 'argument_list' ? u.parent.parent : u.parent?.parent?.type === 'argument_list' ? u.parent.parent.parent : undefined;
+    const asg = call?.parent;
+    return call !== unparen(n.child('right')) && call?.type === 'call' && calleeName(call) === 'DataLoader' && asg?.type === 'assignment' && TRAIN_LOADER.test(nameOf(asg.child('left')) ?? '') && sameScope(call, n);
+  });
+  if (!feedsTraining) return undefined;
+  const unused = findUnusedHeldOut(a, n);
+  if (!unused) return undefined;
+  return { node: ds, message: `${nameOf(n.child('left'))} is built on ${ds.text}, the training loader's dataset, while ${unused.text} is built and never used: validation measures the training data. Build the loader on ${unused.text}.` };
+}
+
+/** A held-out dataset bound in the loader's scope that no other place reads. */
+function findUnusedHeldOut(a: Analysis, loader: PyNode): PyNode | undefined {
+  const scope = enclosingFunction(loader);
+  for (const name of ['val_dataset', 'valid_dataset', 'validation_dataset', 'val_set', 'valid_set', 'val_ds', 'valid_ds', 'val_data', 'valid_data', 'dataset_val', 'dataset_valid', 'dev_dataset', 'dev_set', 'eval_dataset']) {
+    const uses = a.identifiersNamed(name).filter((u) => enclosingFunction(u) === scope);
+    if (uses.length !== 1) continue;
+    const asg = uses[0]!.parent;
+    if (asg?.type === 'assignment' && asg.child('left') === uses[0] && asg.start < loader.start) return uses[0];
   }
   return undefined;
 }

@@ -192,6 +192,76 @@ function metricOfTestOutputs(a: Analysis, expr: PyNode | undefined): boolean {
   return !args.some(heldOrTrain) && args.some((x) => holdsTestData(a, x));
 }
 
+/** A test metric with a prefix: `epoch_test_loss`, `avg_test_acc`, `mean_test_auc` (not `epoch_val_loss`, `train_test_loss`). */
+const PREFIXED_TEST_METRIC = /^([a-z0-9]+_)+test(ing)?_(loss|acc|accuracy|score|metric|f1|auc|err|error|perf|ppl|perplexity|mae|mse|rmse|r2|rank1|map|mrr|ndcg|recall|precision)\w*$/i;
+const NOT_TEST_PREFIX = /(^|_)(val|valid|validation|dev|train|training)(_|$)/i;
+
+function isTestMetricName(name: string): boolean {
+  if (TEST_METRIC.test(name)) return true;
+  if (!PREFIXED_TEST_METRIC.test(name)) return false;
+  return !NOT_TEST_PREFIX.test(name.slice(0, name.search(/_test/i)));
+}
+
+/** Validation or training data by a word of its name: `val_loader`, `valloader`, `train_set`, `x_train`. */
+const VAL_OR_TRAIN_WORD = /^(val|valid|validation|dev|train|training)(_?(loader|dataloader|data_loader|dl|iter|data|dataset|set|ds|x|y|gen|generator))?$|^(x|y|X|Y)_?(val|valid|train)$|^\w+_(val|valid|validation|dev|train|training)_?(loader|dataloader|data_loader|dl|data|dataset|set|ds)$/i;
+
+/** A value that names validation or training data, read from a word of its text. */
+function namesValOrTrain(text: string): boolean {
+  return text.split(/[^\w]+/).some((w) => VAL_OR_TRAIN_WORD.test(w) || isValWord(w));
+}
+
+/** Operations that keep what a number measures: `test_loss / n`, `float(test_loss)`, `np.mean(test_losses)`. */
+const KEEPS_MEASURE = /^(float|round|abs|mean|nanmean|average|sum|item|tolist)$/;
+
+/**
+ * `epoch_test_loss = test_loss / dataset_sizes['test']`, `avg = np.mean(test_losses)`: arithmetic over a test-named
+ * metric and over no validation or training number.
+ */
+function derivedFromTestMetric(value: PyNode | undefined): boolean {
+  const v = unparen(value);
+  if (v?.type !== 'binary_operator' && !(v?.type === 'call' && KEEPS_MEASURE.test(calleeName(v) ?? ''))) return false;
+  let test = false;
+  let other = false;
+  v.walk((x) => {
+    if (x.type !== 'identifier' || x.parent?.type === 'keyword_argument') return;
+    if (x.parent?.type === 'attribute' && x.parent.child('attribute') === x) return;
+    if (isTestMetricName(x.text)) test = true;
+    else if (namesValOrTrain(x.text) || /^(val|valid|dev|train)_/i.test(x.text)) other = true;
+  });
+  return test && !other;
+}
+
+/** Test functions by name: `test`, `test_model`, `test_epoch`, `run_test` (a pytest `test_forward` is not one). */
+const TEST_FUNCTION = /^_*test(_(model|epoch|net|network|loop|one_epoch|all|step))?$|^_*(run|eval|evaluate|do)_test$/;
+
+const testFunctionCache = new WeakMap<Analysis, Map<PyNode, boolean>>();
+/**
+ * `rank1 = test(model, queryloader, galleryloader)`: a call of the file's test function that trains nothing, loops over
+ * no validation data, and is handed no validation or training data (by name, or by what a name is bound to).
+ */
+function callsTestFunction(a: Analysis, call: PyNode | undefined): boolean {
+  if (call?.type !== 'call' || !TEST_FUNCTION.test(calleeName(call) ?? '')) return false;
+  const def = calledDefinition(a, call);
+  const body = def?.child('body');
+  if (!def || !body) return false;
+  let m = testFunctionCache.get(a);
+  if (!m) testFunctionCache.set(a, (m = new Map()));
+  let evaluates = m.get(def);
+  if (evaluates === undefined) {
+    let valLoop = false;
+    body.walk((x) => void (x.type === 'for_statement' && namesValOrTrain(x.child('right')?.text ?? '') && (valLoop = true)));
+    evaluates = !valLoop && !reachWithMethods(a, body, 1).some((c) => isBackward(c) || isOptimizerStep(c, a));
+    m.set(def, evaluates);
+  }
+  if (!evaluates) return false;
+  return !(call.child('arguments')?.namedChildren ?? []).some((x) => {
+    const v = unparen(x.type === 'keyword_argument' ? x.child('value') : x);
+    if (!v || namesValOrTrain(v.text)) return !!v;
+    const bound = v.type === 'identifier' ? a.scopes.valueAt(v.text, v) : undefined;
+    return !!bound && namesValOrTrain(bound.text);
+  });
+}
+
 /** `float(loss)`, `loss.item()`, `acc.cpu().numpy()` -> the metric itself. */
 const peelCasts = (n: PyNode | undefined) => peelConversions(n, /^(float|int|round)$/, /^(item|float|double|cpu|numpy|detach|tolist)$/);
 
@@ -199,12 +269,14 @@ function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): bo
   const e = peelCasts(n);
   if (!e) return false;
   const name = e.type === 'identifier' || e.type === 'attribute' ? lastName(e) : '';
-  if (TEST_METRIC.test(name) || computedOnTest(a, e)) return true;
+  if (isTestMetricName(name) || computedOnTest(a, e) || callsTestFunction(a, e)) return true;
   const value = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : undefined;
   if (computedOnTest(a, value) || evaluatesTestOnly(a, value) || metricOfTestOutputs(a, value)) return true;
+  if (callsTestFunction(a, value) || derivedFromTestMetric(value)) return true;
   // `eval_loss, eval_acc = evaluate(model, test_loader)`: an element of what a call on test data returns.
   const element = e.type === 'identifier' && !value ? a.scopes.elementAt(e.text, e) : undefined;
-  if (element && (computedOnTestOnly(a, unparen(element.source)) || evaluatesTestOnly(a, unparen(element.source)))) return true;
+  const source = unparen(element?.source);
+  if (element && (computedOnTestOnly(a, source) || evaluatesTestOnly(a, source) || callsTestFunction(a, source))) return true;
   if (e.type !== 'identifier' || !/^(acc|accuracy|loss|score|f1|auc|top1|correct)$/i.test(e.text)) return false;
   return inTestFn || (mentionsTestData(value) && !valueAtCallers(a, value!));
 }
@@ -238,18 +310,66 @@ function bestComparison(cond: PyNode): boolean {
 
 function checkIf(s: PyNode, ctx: RuleContext): void {
   for (const cond of comparisonsOf(s.child('condition'))) if (bestComparison(cond) && checkComparison(s, cond, ctx)) return;
+  // `is_best = rank1 > best_rank1` then `if is_best:`
+  const flag = unparen(s.child('condition'));
+  if (flag?.type !== 'identifier' || !FLAG.test(flag.text)) return;
+  for (const cond of flagComparisons(ctx.analysis, flag)) if (checkComparison(s, cond, ctx, flag)) return;
 }
 
-/** Reports the `if` when the comparison is of a test metric with its best and the branch selects; true when reported. */
-function checkComparison(s: PyNode, cond: PyNode, ctx: RuleContext): boolean {
+/** Names of a flag that says the latest score is the best: `is_best`, `improved`, `is_better`. */
+const FLAG = /best|improv|better/i;
+
+/** The best comparisons a flag is bound to: `is_best = acc > best_acc` (a name read by an `if` or a save call). */
+function flagComparisons(a: Analysis, flag: PyNode): PyNode[] {
+  const value = a.scopes.valueAt(flag.text, flag);
+  return value ? comparisonsOf(value).filter(bestComparison) : [];
+}
+
+/**
+ * `save_checkpoint(state, is_best)`: a save call handed a flag bound to a comparison of a test metric with its best
+ * (the ImageNet example's shape); true when reported.
+ */
+function checkSavedFlag(call: PyNode, ctx: RuleContext): boolean {
+  for (const arg of positionalArgs(call)) {
+    if (arg.type !== 'identifier' || !FLAG.test(arg.text) || testedByIf(ctx.analysis, arg)) continue;
+    for (const cond of flagComparisons(ctx.analysis, arg)) {
+      const metric = testMetricOf(ctx.analysis, cond, inTestFunction(ctx.analysis, call));
+      if (!metric) continue;
+      ctx.report({
+        node: arg,
+        message: `The checkpoint kept as best is chosen on a test-set metric (${metric.text}): the test score becomes optimistic. Select on a validation split and touch the test set once at the end.`,
+      });
+      return true;
+    }
+  }
+  return false;
+}
+
+/** A flag some `if` of the file tests (`if is_best:`): reported there, once. */
+function testedByIf(a: Analysis, flag: PyNode): boolean {
+  return a.identifiersNamed(flag.text).some((x) => x.parent?.type === 'if_statement' && x.parent.child('condition') === x);
+}
+
+/** The side of a best comparison that is a test metric (`rank1` of `rank1 > best_rank1`), else undefined. */
+function testMetricOf(a: Analysis, cond: PyNode, testFn: boolean): PyNode | undefined {
   const [l, r] = cond.namedChildren;
-  const testFn = inTestFunction(ctx.analysis, s);
-  const metric = isTestMetric(ctx.analysis, l, testFn) && BEST.test(lastName(unparen(r))) ? l : isTestMetric(ctx.analysis, r, testFn) && BEST.test(lastName(unparen(l))) ? r : undefined;
+  if (isTestMetric(a, l, testFn) && BEST.test(lastName(unparen(r)))) return l;
+  if (isTestMetric(a, r, testFn) && BEST.test(lastName(unparen(l)))) return r;
+  return undefined;
+}
+
+/**
+ * Reports the `if` when the comparison is of a test metric with its best and the branch selects; true when reported.
+ * `at`: the node to report (the flag an `if` tests, when the comparison is bound to it elsewhere).
+ */
+function checkComparison(s: PyNode, cond: PyNode, ctx: RuleContext, at: PyNode = cond): boolean {
+  const [l, r] = cond.namedChildren;
+  const metric = testMetricOf(ctx.analysis, cond, inTestFunction(ctx.analysis, s));
   if (!metric) return false;
   const alt = s.childrenOf('alternative').find((c) => c.type === 'else_clause');
   if (selects(s.child('consequence')) || selects(alt)) {
     ctx.report({
-      node: cond,
+      node: at,
       message: `Model selection / early stopping on a test-set metric (${metric.text}): the test score becomes optimistic. Select on a validation split and touch the test set once at the end.`,
     });
     return true;
@@ -260,7 +380,7 @@ function checkComparison(s: PyNode, cond: PyNode, ctx: RuleContext): boolean {
     const asg = x.type === 'expression_statement' ? x.namedChildren[0] : undefined;
     return asg?.type === 'assignment' && asg.child('left')?.text === best?.text && peelCasts(asg.child('right'))?.text === peelCasts(metric)?.text;
   });
-  return best?.type === 'identifier' && !!keeps && reportBestOfEpochs(ctx, s, cond, best.text, metric);
+  return best?.type === 'identifier' && !!keeps && reportBestOfEpochs(ctx, s, at, best.text, metric);
 }
 
 /** `best = max(best, acc)` / `best = min(loss, best)`: the running best and the value it takes in. */
@@ -308,9 +428,11 @@ function checkRunningMax(asg: PyNode, ctx: RuleContext): void {
 function mayReport(n: PyNode): boolean {
   if (n.type === 'assignment') return runningBest(n) !== undefined;
   if (n.type === 'if_statement') {
-    return comparisonsOf(n.child('condition')).some((c) => c.namedChildren.some((x) => BEST.test(lastName(unparen(x)))));
+    const cond = unparen(n.child('condition'));
+    return (cond?.type === 'identifier' && FLAG.test(cond.text)) || comparisonsOf(cond).some((c) => c.namedChildren.some((x) => BEST.test(lastName(unparen(x)))));
   }
   const name = calleeName(n) ?? '';
+  if (SELECTS.test(name)) return positionalArgs(n).some((x) => x.type === 'identifier' && FLAG.test(x.text));
   return name === 'step' || name === 'fit' || /early_?stop/i.test(name);
 }
 
@@ -329,6 +451,24 @@ function callbacksText(a: Analysis, cbs: PyNode, depth = 0): string {
     if (v) text += ' ' + callbacksText(a, v, depth + 1);
   });
   return text;
+}
+
+/**
+ * `model.fit(..., validation_data=(x_eval, y_eval))` then `model.predict(x_eval)` / `model.evaluate(x_eval, y_eval)`: the
+ * first later predict/evaluate call handed the same binding of the inputs, when they are not named as validation data
+ * (`x_val` evaluated after the fit reports the validation score, knowingly).
+ */
+function evaluatedAfter(a: Analysis, fit: PyNode, x: PyNode): PyNode | undefined {
+  if (x.type !== 'identifier' || namesValOrTrain(x.text) || /(^|_)(val|valid|validation|dev)(_|$)/i.test(x.text)) return undefined;
+  const bound = a.scopes.valueAt(x.text, fit);
+  for (const name of ['predict', 'evaluate']) {
+    for (const c of a.callsNamed(name)) {
+      if (c.start < fit.end || !receiver(c)) continue;
+      const arg = unparen(positionalArgs(c)[0] ?? keywordArg(c, 'x'));
+      if (arg?.type === 'identifier' && arg.text === x.text && a.scopes.valueAt(arg.text, arg) === bound) return c;
+    }
+  }
+  return undefined;
 }
 
 function isPlateau(a: Analysis, call: PyNode): boolean {
@@ -356,7 +496,11 @@ export const EV005: Rule = {
       'counts by the argument its callers pass, so `evaluate(val_loader)` of `def evaluate(test_loader)` is validation) and Keras ' +
       '`validation_data=(x_test, y_test)` with EarlyStopping / ModelCheckpoint / ReduceLROnPlateau callbacks. Also ' +
       'reported: the best test score over the training epochs (`best = max(best, test_acc)`, or `if test_acc > best: ' +
-      'best = test_acc`) read after the epoch loop as the result, which picks the epoch on the test set.',
+      'best = test_acc`) read after the epoch loop as the result, which picks the epoch on the test set. A test metric is ' +
+      'also one derived from a test-named one (`epoch_test_loss = test_loss / n`), what the file\'s own `test(...)` function ' +
+      'returns when it is handed no validation data, and a best flag (`is_best = rank1 > best_rank1`) tested by an `if` or ' +
+      'passed to `save_checkpoint`. Keras validation data that is evaluated again after the fit (`model.predict(x_eval)`) ' +
+      'is the data the reported score comes from, so callbacks on it select on the test set.',
     wrong: 'for epoch in range(100):\n    train_one_epoch(model, train_loader)\n    test_loss = evaluate(model, test_loader)\n    if test_loss < best_loss:\n        best_loss = test_loss\n        torch.save(model.state_dict(), "best.pt")',
     right: 'for epoch in range(100):\n    train_one_epoch(model, train_loader)\n    val_loss = evaluate(model, val_loader)\n    if val_loss < best_loss:\n        best_loss = val_loss\n        torch.save(model.state_dict(), "best.pt")\ntest_loss = evaluate(model, test_loader)',
     concept: 'Generalisation: the test set is used once, after all choices are made',
@@ -370,6 +514,7 @@ export const EV005: Rule = {
     if (n.type === 'assignment') return checkRunningMax(n, ctx);
     const a = ctx.analysis;
     const name = calleeName(n) ?? '';
+    if (SELECTS.test(name) && checkSavedFlag(n, ctx)) return;
     const args = positionalArgs(n);
     if (name === 'step' && args.length === 1 && isPlateau(a, n) && isTestMetric(a, args[0], false)) {
       ctx.report({ node: n, message: `The learning rate is reduced on a test-set metric (${args[0]!.text}): the test score becomes optimistic. Step the plateau scheduler on a validation metric.` });
@@ -382,11 +527,17 @@ export const EV005: Rule = {
     if (name === 'fit') {
       const vd = unparen(keywordArg(n, 'validation_data'));
       const first = vd && (vd.type === 'tuple' || vd.type === 'list') ? vd.namedChildren[0] : undefined;
-      if (!first || !/^(x|X)_?test$|^test_?(x|X|data|images|inputs|set|ds|dataset|gen|generator)$/.test(lastName(first))) return;
+      if (!first) return;
+      const testNamed = /^(x|X)_?test$|^test_?(x|X|data|images|inputs|set|ds|dataset|gen|generator)$/.test(lastName(first));
+      const finalEval = testNamed ? undefined : evaluatedAfter(a, n, first);
+      if (!testNamed && !finalEval) return;
       const cbs = keywordArg(n, 'callbacks');
-      if (!cbs) return;
-      if (/EarlyStopping|ModelCheckpoint|ReduceLROnPlateau/.test(callbacksText(a, cbs))) {
+      if (!cbs || !/EarlyStopping|ModelCheckpoint|ReduceLROnPlateau/.test(callbacksText(a, cbs))) return;
+      if (testNamed) {
         ctx.report({ node: vd!, message: 'The test set is passed as validation_data to callbacks that stop early / keep the best model / lower the lr: the test score becomes optimistic. Use a validation split.' });
+      } else {
+        const line = ctx.lines.position(finalEval!.start).line + 1;
+        ctx.report({ node: vd!, message: `${first.text} drives the callbacks that stop early / keep the best model / lower the lr, and is then the data evaluated after training (line ${line}): that score is optimistic. Split off a validation set for the callbacks.` });
       }
     }
   },

@@ -1,7 +1,11 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { losses, type LossKind } from '../../analysis/losses';
 import { operatorOf } from '../../analysis/order';
+import { callbackArguments } from '../../analysis/callbacks';
+import { fileFunctionOf } from '../../analysis/calls';
+import { returnValues } from '../../analysis/modules';
 import { parameterArguments } from '../../analysis/parameters';
+import { elementBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
 import { argmaxOverBatchDim } from './EV011-argmax-over-batch-dim';
@@ -131,22 +135,51 @@ function concatenatedItems(a: Analysis, expr: PyNode | undefined): PyNode[] | un
   return items.length ? items : undefined;
 }
 
+/** How many steps `matches` follows (parameters, helpers' returns, bindings, concatenations). */
+const MAX_STEPS = 6;
+
 /** `binaryLogits`: the BCE check, which may also use the file-level evidence of `looksLikeLogits`. */
 function matches(a: Analysis, expr: PyNode | undefined, sources: Source[], binaryLogits = false, depth = 0): boolean {
   if (matchesSource(a, expr, sources) || (binaryLogits && looksLikeLogits(a, expr))) return true;
+  if (depth >= MAX_STEPS) return false;
   // `torch.cat(outputs)` of the batches' outputs: logits when every appended one is.
-  const items = depth < 3 ? concatenatedItems(a, expr) : undefined;
+  const items = concatenatedItems(a, expr);
   if (items) return items.every((item) => matches(a, item, sources, binaryLogits, depth + 1));
   // `def binary_acc(y_pred, y): (y_pred > 0.5)`: the scores every call site passes.
-  const args = depth < 3 ? parameterOf(a, expr) : undefined;
-  return !!args?.length && args.every((arg) => matches(a, arg, sources, binaryLogits, depth + 1));
+  const args = parameterOf(a, expr);
+  if (args) return args.length > 0 && args.every((arg) => matches(a, arg, sources, binaryLogits, depth + 1));
+  const b = base(expr);
+  if (b?.type !== 'identifier') return false;
+  // `_, y_hat = run_epoch(...)`: the same element of each tuple the helper returns.
+  const returned = returnedElements(a, b);
+  if (returned) return returned.length > 0 && returned.every((r) => matches(a, r, sources, binaryLogits, depth + 1));
+  // `scores = torch.cat(outs)`: what the name was bound to.
+  const v = a.scopes.valueAt(b.text, b);
+  return !!v && unparen(v)?.type === 'call' && matches(a, v, sources, binaryLogits, depth + 1);
 }
 
-/** The arguments a helper's parameter receives, when `expr` (shape methods aside) reads one. */
+/** The arguments a helper's parameter receives, when `expr` (shape methods aside) reads one: direct calls, or calls through a parameter it is passed for. */
 function parameterOf(a: Analysis, expr: PyNode | undefined): readonly PyNode[] | undefined {
   const b = base(expr);
-  if (b?.type !== 'identifier' || a.scopes.valueAt(b.text, b) !== null) return undefined;
-  return parameterArguments(a, b);
+  if (b?.type !== 'identifier' || a.scopes.valueAt(b.text, b) !== null || elementBefore(a, b)) return undefined;
+  return parameterArguments(a, b) ?? callbackArguments(a, b);
+}
+
+/** `model, loss, y, y_hat = run_epoch(...)` with `run_epoch` a function of the file: element 3 of each tuple it returns. */
+function returnedElements(a: Analysis, id: PyNode): PyNode[] | undefined {
+  const el = elementBefore(a, id);
+  const src = unparen(el?.source);
+  if (!el || typeof el.index !== 'number' || src?.type !== 'call') return undefined;
+  const fn = fileFunctionOf(src, a);
+  if (!fn) return undefined;
+  const out: PyNode[] = [];
+  for (const r of returnValues(fn)) {
+    const t = unparen(r);
+    const item = t?.type === 'tuple' || t?.type === 'expression_list' ? t.namedChildren.filter((c) => c.type !== 'comment')[el.index] : undefined;
+    if (!item) return undefined;
+    out.push(item);
+  }
+  return out;
 }
 
 function matchesSource(a: Analysis, expr: PyNode | undefined, sources: Source[]): boolean {
@@ -180,6 +213,11 @@ function checkThreshold(n: PyNode, a: Analysis, ctx: RuleContext, bce: Source[])
     }
     return;
   }
+  const gt = thresholdCall(n, a);
+  if (gt && matches(a, gt.scores, bce, true)) {
+    ctx.report({ node: n, message: `${gt.scores.text} holds logits (it goes to BCEWithLogitsLoss), so thresholding it at 0.5 is the wrong scale: compare with 0, or apply torch.sigmoid first.`, fixes: [thresholdFix(gt.threshold)] });
+    return;
+  }
   // torch.round(logits) / logits.round()
   const q = a.callee(n);
   const arg = q === 'torch.round' ? positionalArgs(n)[0] : calleeName(n) === 'round' && !q ? receiver(n) : undefined;
@@ -188,6 +226,18 @@ function checkThreshold(n: PyNode, a: Analysis, ctx: RuleContext, bce: Source[])
     const fix: RawFix = { title: 'Apply torch.sigmoid before rounding', edits: [{ start: arg.start, end: arg.end, newText: `${torch}.sigmoid(${arg.text})` }] };
     ctx.report({ node: n, message: `Rounding ${arg.text}, which holds logits (it goes to BCEWithLogitsLoss), thresholds at 0.5 on the wrong scale: apply torch.sigmoid first.`, fixes: [fix] });
   }
+}
+
+const GREATER = new Set(['gt', 'ge', 'greater', 'greater_equal']);
+
+/** `scores.ge(0.5)`, `torch.gt(scores, 0.5)`: the comparison with 0.5 written as a call. */
+function thresholdCall(n: PyNode, a: Analysis): { scores: PyNode; threshold: PyNode } | undefined {
+  const name = calleeName(n);
+  if (!name || !GREATER.has(name)) return undefined;
+  const q = a.callee(n);
+  const args = positionalArgs(n);
+  const [scores, threshold] = q === 'torch.' + name ? [args[0], args[1] ?? keywordArg(n, 'other')] : !q ? [receiver(n), args[0] ?? keywordArg(n, 'other')] : [];
+  return scores && threshold && HALF.test(threshold.text) ? { scores, threshold } : undefined;
 }
 
 /** `out.argmax(0)`, `torch.argmax(out, dim=0)`, `torch.max(out, 0)`, `out.max(0)`: the reduced axis, when literal 0. */
@@ -219,7 +269,7 @@ function mayReport(n: PyNode, a: Analysis): boolean {
     return ((op === '>' || op === '>=') && HALF.test(r.text)) || ((op === '<' || op === '<=') && HALF.test(l.text));
   }
   const q = a.callee(n);
-  return q === 'torch.round' || (calleeName(n) === 'round' && !q) || argmaxDim0(n, a) !== undefined;
+  return q === 'torch.round' || (calleeName(n) === 'round' && !q) || thresholdCall(n, a) !== undefined || argmaxDim0(n, a) !== undefined;
 }
 
 /**
@@ -245,7 +295,9 @@ export const EV006: Rule = {
       'borderline positives are counted as negatives and the reported accuracy (and any tuned threshold) is wrong. Compare ' +
       'logits with 0, or apply `torch.sigmoid` first. Likewise the class scores passed to `CrossEntropyLoss` are ' +
       '`[batch, classes]`: `argmax(dim=0)` picks, for each class, the sample with the highest score, which is not a ' +
-      'prediction at all. Descent reports it only for outputs that go to those losses in this file.',
+      'prediction at all. Descent reports it only for outputs that go to those losses in this file, followed through ' +
+      'helpers (their parameters, also when the metric is passed as a function, and the tuples they return), and for ' +
+      '`> 0.5`, `.gt(0.5)`/`.ge(0.5)` and rounding.',
     wrong: 'criterion = nn.BCEWithLogitsLoss()\nout = model(x)\nloss = criterion(out, y)\npreds = out > 0.5',
     right: 'criterion = nn.BCEWithLogitsLoss()\nout = model(x)\nloss = criterion(out, y)\npreds = torch.sigmoid(out) > 0.5',
     concept: 'Evaluation: logits, probabilities and decision thresholds',

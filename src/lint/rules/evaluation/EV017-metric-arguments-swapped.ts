@@ -1,5 +1,5 @@
 import { calleeName, positionalArgs } from '../../analysis';
-import { namedAs } from '../../analysis/metricArguments';
+import { heldAs } from '../../analysis/metricArguments';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -27,7 +27,8 @@ export const EV017: Rule = {
       'becomes recall (and recall precision), the confusion matrix is transposed (rows become the predicted classes), ' +
       'per-class F-beta and balanced accuracy change, and `classification_report` describes the labels as if they were ' +
       "predictions. Nothing fails, so the wrong figure is reported. Reported when the arguments' names say which is which " +
-      '(`y_pred`, `preds`, `outputs` first; `y_true`, `labels`, `targets`, `y_test` second); accuracy, MCC and kappa are ' +
+      '(`y_pred`, `preds`, `outputs` first; `y_true`, `labels`, `targets`, `y_test` second), or the first holds what a ' +
+      "model's `predict` returned (through argmax / reshape, whatever its name); accuracy, MCC and kappa are " +
       'symmetric and not reported.',
     wrong: 'from sklearn.metrics import precision_score\nprecision = precision_score(y_pred, y_true)',
     right: 'from sklearn.metrics import precision_score\nprecision = precision_score(y_true, y_pred)',
@@ -43,7 +44,7 @@ export const EV017: Rule = {
     const metric = metricOf(call, a.callee(call));
     if (!metric) return;
     const [first, second] = positionalArgs(call);
-    if (!first || !second || namedAs(a, first) !== 'predicted' || namedAs(a, second) !== 'true') return;
+    if (!first || !second || heldAs(a, first) !== 'predicted' || heldAs(a, second) !== 'true') return;
     ctx.report({
       node: first,
       message: `${metric}(${first.text}, ${second.text}) has its arguments swapped: scikit-learn takes the true labels first, so ${metric.includes('confusion') ? 'the matrix comes out transposed' : 'the figure is computed with the roles of labels and predictions exchanged'}. Pass (${second.text}, ${first.text}).`,

@@ -22,7 +22,9 @@ export const KR003: Rule = {
       'their `logits` must be the values before the softmax/sigmoid, not a `tf.nn.softmax(...)` output or a Dense ' +
       'layer built with `activation=tf.nn.softmax`, and for a Keras loss told `from_logits=True` that is called on such ' +
       'a tensor. A custom training loop counts like `compile`: the model\'s output reaches the loss through names, loss ' +
-      'helpers\' parameters and `self.` attributes (a GAN class holding its discriminator and loss).',
+      'helpers\' parameters and `self.` attributes (a GAN class holding its discriminator and loss), into methods of the ' +
+      'file\'s classes (`self.generator(x)` returning `tf.nn.sigmoid(out)`) and into the `call` of a subclassed model, also ' +
+      'when a never-called training function receives it as its `model` parameter and the file defines that one model.',
     wrong:
       'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])\nmodel.compile(optimizer="adam", loss="sparse_categorical_crossentropy")',
     right:

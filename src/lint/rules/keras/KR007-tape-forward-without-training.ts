@@ -1,6 +1,9 @@
 import { enclosingFunction, hasKeywordSplat, hasParameter, keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
 import { methodsOf } from '../../analysis/modules';
+import { parameterArguments } from '../../analysis/parameters';
+import { instanceOf } from '../../analysis/tfModels';
+import { elementBefore, valueBefore } from '../../analysis/values';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -100,6 +103,41 @@ function missingSwitch(a: Analysis, cls: PyNode, site: PyNode): string | undefin
   return off ? name : undefined;
 }
 
+/** A name that holds a model (`model`, `self.model`, `net`, `classifier`). */
+const MODEL_NAME = /model|net|clf|classifier/i;
+
+/** The function a parameter `name` read at `at` belongs to (an enclosing function for a closure's free name). */
+function ownerOf(at: PyNode, name: string): PyNode | undefined {
+  let fn = enclosingFunction(at);
+  while (fn && !hasParameter(fn, name)) fn = enclosingFunction(fn);
+  return fn;
+}
+
+/** A parameter of a function (or of a class's `__init__`) that the file never calls: its value comes from outside. */
+function outsideParameter(a: Analysis, id: PyNode): boolean {
+  if (id.type !== 'identifier' || valueBefore(a, id) !== null || elementBefore(a, id) || parameterArguments(a, id)) return false;
+  const fn = ownerOf(id, id.text);
+  const name = fn?.child('name')?.text;
+  const owner = name === '__init__' ? fn!.ancestor('class_definition')?.child('name')?.text : name;
+  return owner !== undefined && a.callsNamed(owner).length === 0;
+}
+
+/**
+ * A model the file cannot see, trained in this tape's function: `model` (or `self.model = model`) a parameter of a
+ * function or class the file never calls (a library's generic training step), whose `trainable_variables` the function
+ * takes gradients for. Whatever model a user hands it, its Dropout/BatchNormalization train in inference mode.
+ */
+function unseenTrainedModel(a: Analysis, fn: PyNode, tape: PyNode): boolean {
+  if (!MODEL_NAME.test(fn.text)) return false;
+  const scope = enclosingFunction(tape);
+  const text = scope?.text ?? '';
+  if (!text.includes(`${fn.text}.trainable_variables`) && !text.includes(`${fn.text}.trainable_weights`)) return false;
+  if (fn.type === 'identifier') return outsideParameter(a, fn);
+  const cls = fn.ancestor('class_definition');
+  const values = cls ? a.scopes.selfAttr(cls, fn.child('attribute')?.text ?? '') : [];
+  return values.length > 0 && values.every((v) => outsideParameter(a, v));
+}
+
 function isTape(a: Analysis, w: PyNode): boolean {
   const clause = w.children.find((c) => c.type === 'with_clause');
   return (
@@ -126,7 +164,10 @@ export const KR007: Rule = {
       'statistics it never learned, so it overfits or behaves differently at test time. Pass `training=True` in the ' +
       'training step (and `training=False` when evaluating). A subclassed model whose `call` forwards a switch of its own ' +
       '(`call(self, x, is_training=False)` ... `training=is_training`) is in training mode when the call passes that switch; ' +
-      'omitted with a False default, it is reported with the switch to pass. `training=` literals in `call` are not second-guessed.',
+      'omitted with a False default, it is reported with the switch to pass. `training=` literals in `call` are not second-guessed. ' +
+      'A generic training step whose model comes from outside the file (a parameter of a function or class the file never ' +
+      'calls, whose `trainable_variables` the step updates) is reported too: any model with Dropout or BatchNormalization ' +
+      'handed to it trains in inference mode.',
     wrong:
       'import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dropout(0.5), tf.keras.layers.Dense(10)])\nwith tf.GradientTape() as tape:\n    loss = loss_fn(y, model(x))',
     right:
@@ -137,23 +178,28 @@ export const KR007: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     const k = kerasModels(a);
-    if (!k.hasModels()) return;
+    const known = k.hasModels();
     for (const w of a.index.of('with_statement')) {
       if (!isTape(a, w)) continue;
       w.child('body')?.walk((n) => {
         if (n.type === 'function_definition' || n.type === 'lambda') return false;
         if (n.type !== 'call' || keywordArg(n, 'training') || hasKeywordSplat(n)) return;
         const fn = unparen(n.child('function'));
-        if (fn?.type !== 'identifier') return;
-        const cls = k.modelClassAt(fn);
-        const m = cls ? undefined : k.modelAt(fn);
+        const self = fn?.type === 'attribute' && fn.child('object')?.text === 'self';
+        if (fn?.type !== 'identifier' && !self) return;
+        // a model class of the file, also through `self.x` and a model parameter standing for the file's one model
+        const cls = known ? ((!self ? k.modelClassAt(fn) : undefined) ?? instanceOf(a, fn)?.cls) : undefined;
+        const m = cls || !known || self ? undefined : k.modelAt(fn);
         // `model(x, True)`: the second positional argument of a Keras model's call is `training`.
-        const flag = cls ? missingSwitch(a, cls, n) : m && hasTrainingLayers(m) === true && positionalArgs(n).length < 2 ? 'training' : undefined;
+        let flag = cls ? missingSwitch(a, cls, n) : m && hasTrainingLayers(m) === true && positionalArgs(n).length < 2 ? 'training' : undefined;
+        const unseen = !flag && !cls && !m && positionalArgs(n).length < 2 && !instanceOf(a, fn) && unseenTrainedModel(a, fn, w);
+        if (unseen) flag = 'training';
         if (!flag) return;
         const args = n.child('arguments');
         const last = args?.namedChildren.filter((c) => c.type !== 'comment').pop();
-        const message =
-          flag === 'training'
+        const message = unseen
+          ? `${fn.text}(...) is trained in this GradientTape but called without training=True: whatever model is passed in, its Dropout/BatchNormalization run in inference mode. Pass training=True.`
+          : flag === 'training'
             ? `${fn.text}(...) has Dropout/BatchNormalization but is called without training=True inside the GradientTape: it trains in inference mode. Pass training=True.`
             : `${fn.text}(...) passes \`${flag}\` to its Dropout/BatchNormalization as training=, but is called without it inside the GradientTape: it trains in inference mode. Pass ${flag}=True.`;
         ctx.report({

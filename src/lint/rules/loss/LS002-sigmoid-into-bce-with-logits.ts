@@ -11,7 +11,8 @@ export const LS002: Rule = {
     why:
       '`nn.BCEWithLogitsLoss` and `F.binary_cross_entropy_with_logits` take logits and apply a sigmoid inside (in a numerically ' +
       'stable way). A sigmoid before them squashes twice: every prediction lands above 0.5, the loss cannot reach 0 and the ' +
-      'gradients vanish, so the model learns slowly or not at all. Use a sigmoid only for predictions and metrics.',
+      'gradients vanish, so the model learns slowly or not at all. Use a sigmoid only for predictions and metrics. Also checked ' +
+      'where a module and the loss are handed to a library together (skorch `NeuralNetBinaryClassifier`, whose default loss is this one).',
     wrong: 'out = torch.sigmoid(model(x))\nloss = nn.BCEWithLogitsLoss()(out, y)',
     right: 'logits = model(x)\nloss = nn.BCEWithLogitsLoss()(logits, y)\npreds = torch.sigmoid(logits) > 0.5  # metrics only',
     concept: 'Loss functions: binary cross-entropy with logits (sigmoid inside the loss)',
@@ -27,6 +28,16 @@ export const LS002: Rule = {
         node: input,
         message: `BCEWithLogitsLoss receives sigmoid output${where(out.site, input)}; it applies the sigmoid itself. Pass the raw logits.`,
         fixes: out.removal ? [out.removal] : undefined,
+      });
+    }
+    // `NeuralNetBinaryClassifier(Net)`, `Trainer(model, criterion=nn.BCEWithLogitsLoss())`: the library applies the loss to the module's output.
+    for (const { kind, loss, module } of l.handedOver) {
+      if (kind !== 'bce_with_logits') continue;
+      const out = l.flow.handedModule(module);
+      if (out.kind !== 'sigmoid') continue;
+      ctx.report({
+        node: loss,
+        message: `BCEWithLogitsLoss is applied to \`${module.text}\`'s output, which is sigmoid output${where(out.site, loss)}; it applies the sigmoid itself. Return the raw logits from the module.`,
       });
     }
   },

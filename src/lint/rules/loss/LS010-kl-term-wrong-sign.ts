@@ -64,13 +64,22 @@ export function klPolarity(e: PyNode | undefined): Sign | undefined {
   return square[1] === -p && exp[1] === -p && rest[0]![1] === p ? p : undefined;
 }
 
+/** Logarithms of torch, NumPy, math, Keras and TensorFlow. */
+const LOGS = new Set(['torch.log', 'numpy.log', 'math.log', 'keras.backend.log', 'keras.ops.log', 'tensorflow.math.log', 'tensorflow.log']);
+
+/** Sums and means that keep the sign of what they reduce (`torch.sum(E)`, `K.sum(E, axis=-1)`, `tf.reduce_mean(E)`). */
+const REDUCTIONS = new Set([
+  'torch.sum', 'torch.mean', 'numpy.sum', 'numpy.mean', 'keras.backend.sum', 'keras.backend.mean', 'keras.ops.sum', 'keras.ops.mean',
+  'tensorflow.reduce_sum', 'tensorflow.reduce_mean', 'tensorflow.math.reduce_sum', 'tensorflow.math.reduce_mean',
+]);
+
 /** The argument of a log: `torch.log(q + 1e-20)`, `q.log()`, `np.log(q)`, `log_q` bound to one of those. */
 function logArgument(e: PyNode | undefined, a: Analysis, depth = 0): PyNode | undefined {
   let x = unparen(e);
   if (x?.type === 'identifier' && depth < 2) return logArgument(a.scopes.valueAt(x.text, x) ?? undefined, a, depth + 1);
   if (x?.type !== 'call' || calleeName(x) !== 'log') return undefined;
   const q = a.callee(x);
-  if (q === 'torch.log' || q === 'numpy.log' || q === 'math.log') x = positionalArgs(x)[0];
+  if (q && LOGS.has(q)) x = positionalArgs(x)[0];
   else if (!q && x.child('function')?.type === 'attribute') x = receiver(x);
   else return undefined;
   return unparen(x);
@@ -109,15 +118,21 @@ function polarity(e: PyNode, a: Analysis): Sign | undefined {
   return klPolarity(e) ?? categoricalPolarity(e, a);
 }
 
-/** The summed expression of `torch.sum(E)`, `E.sum()`, `torch.mean(E)`, `E.mean(dim=1)`. */
+/**
+ * The summed expression of `torch.sum(E)`, `E.sum()`, `torch.mean(E)`, `E.mean(dim=1)`, `K.sum(E)`, `tf.reduce_sum(E)`;
+ * through one name bound in the same function (`kl = q * (log_q - log_p); K.sum(kl, axis=-1)`).
+ */
 function summed(call: PyNode, a: Analysis): PyNode | undefined {
   const name = calleeName(call);
-  if (name !== 'sum' && name !== 'mean') return undefined;
+  if (name !== 'sum' && name !== 'mean' && name !== 'reduce_sum' && name !== 'reduce_mean') return undefined;
   const q = a.callee(call);
-  if (q === 'torch.sum' || q === 'torch.mean') return positionalArgs(call)[0];
-  if (q) return undefined;
-  const fn = call.child('function');
-  return fn?.type === 'attribute' ? receiver(call) : undefined;
+  let e: PyNode | undefined;
+  if (q && REDUCTIONS.has(q)) e = positionalArgs(call)[0];
+  else if (!q && (name === 'sum' || name === 'mean') && call.child('function')?.type === 'attribute') e = receiver(call);
+  const x = unparen(e);
+  if (x?.type !== 'identifier') return e;
+  const v = a.scopes.valueAt(x.text, x);
+  return v && enclosingFunction(v) === enclosingFunction(call) ? v : e;
 }
 
 interface Sink {
@@ -157,7 +172,7 @@ export class SignWalk {
         // `torch.mean(-0.5 * torch.sum(...))`: a mean keeps the sign; any other call's argument is not followed.
         const call = p.parent;
         const q = call ? this.a.callee(call) : undefined;
-        if (!call || (q !== 'torch.mean' && q !== 'torch.sum') || positionalArgs(call)[0] !== n) return out;
+        if (!call || !q || !REDUCTIONS.has(q) || positionalArgs(call)[0] !== n) return out;
         n = call;
       } else if (p.type === 'attribute' && p.child('object') === n) {
         const call = p.parent;
@@ -250,7 +265,8 @@ export const LS010: Rule = {
       'negative. Without the leading minus (or subtracted from the reconstruction loss) the term is *minus* the KL, so the ' +
       'optimizer maximises the divergence: `mu` and `logvar` grow without bound, the loss goes to minus infinity or NaN, and ' +
       'samples from the prior decode to noise. Write `kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())` and add it. ' +
-      'The same holds for the KL of a categorical latent (Gumbel-softmax VAE), `sum(q * (log q - log p))`: it is added as it is.',
+      'The same holds for the KL of a categorical latent (Gumbel-softmax VAE), `sum(q * (log q - log p))`: it is added as it is. ' +
+      'Sums and logs of torch, NumPy, Keras (`K.sum`) and TensorFlow (`tf.reduce_sum`) are followed.',
     wrong:
       'import torch\nimport torch.nn.functional as F\n\ndef vae_loss(recon, x, mu, logvar):\n    bce = F.binary_cross_entropy(recon, x, reduction="sum")\n    kld = 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())\n    return bce + kld',
     right:

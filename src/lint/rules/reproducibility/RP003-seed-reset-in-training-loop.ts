@@ -110,6 +110,14 @@ function setsSeed(call: PyNode, a: Analysis): boolean {
   return value?.type === 'call' && GENERATOR.test(a.callee(value) ?? '');
 }
 
+/** `g.manual_seed(0)` with `g = torch.Generator()` (or a RandomState / Random): not the global generator. */
+function ownGenerator(call: PyNode, a: Analysis): boolean {
+  const recv = receiver(call);
+  if (recv?.type !== 'identifier') return false;
+  const value = a.scopes.valueAt(recv.text, recv);
+  return value?.type === 'call' && GENERATOR.test(a.callee(value) ?? '');
+}
+
 /** The statement a seeding call is (`torch.manual_seed(0)` or `seed = pl.seed_everything(0)`), else undefined. */
 function statementOf(call: PyNode): PyNode | undefined {
   const p = call.parent;
@@ -155,14 +163,34 @@ function firstTrainingCall(loop: PyNode, a: Analysis): number | undefined {
   return first;
 }
 
-/** Conditions between the call and the loop (`if epoch == 0:`) that depend on the loop: the reset is not every iteration. */
-function conditionalOnLoop(call: PyNode, loop: PyNode, b: Bound): boolean {
+/**
+ * Conditions between the call and the loop that depend on the loop: 'once' when one may hold on a single iteration
+ * (`if epoch == 0:`, a flag), 'periodic' when every such condition tests `epoch % k` (the periodic sampling or
+ * evaluation block: the reset comes back every k epochs), 'none' when no condition depends on the loop.
+ */
+function loopCondition(call: PyNode, loop: PyNode, b: Bound): { kind: 'none' | 'once' | 'periodic'; cond?: PyNode } {
+  let found: PyNode | undefined;
   for (let p = call.parent; p && p !== loop; p = p.parent) {
     if (p.type !== 'if_statement') continue;
-    if (varies(p.child('condition'), b)) return true;
-    for (const alt of p.childrenOf('alternative')) if (alt.type === 'elif_clause' && varies(alt.child('condition'), b)) return true;
+    const conds = [p.child('condition'), ...p.childrenOf('alternative').filter((alt) => alt.type === 'elif_clause').map((alt) => alt.child('condition'))];
+    for (const c of conds) {
+      if (!c || !varies(c, b)) continue;
+      if (!periodic(c, b)) return { kind: 'once' };
+      found ??= c;
+    }
   }
-  return false;
+  return found ? { kind: 'periodic', cond: found } : { kind: 'none' };
+}
+
+/** `epoch % k == 0` somewhere in the condition, on a name the loop rebinds: true on every k-th iteration. */
+function periodic(cond: PyNode, b: Bound): boolean {
+  let found = false;
+  cond.walk((n) => {
+    if (found || n.type === 'lambda') return false;
+    if (n.type === 'binary_operator' && n.children.some((c) => !c.named && c.text === '%') && varies(n.child('left') ?? undefined, b)) found = true;
+    return undefined;
+  });
+  return found;
 }
 
 function unitOf(loop: PyNode, a: Analysis): string {
@@ -191,6 +219,12 @@ function moveBeforeLoop(call: PyNode, stmt: PyNode, loop: PyNode, training: Set<
   return [{ title: `Move ${stmt.text} before the loop`, edits: [{ start: at, end: at, newText: `${indentOf(loop)}${stmt.text}\n` }, del] }];
 }
 
+/** A reset under `if epoch % k == 0:` (periodic sampling, evaluation): the global generator is rewound each time. */
+function periodicMessage(call: PyNode, cond: PyNode, unit: string): string {
+  const c = cond.text.replace(/\s+/g, ' ');
+  return `${call.text.replace(/\s+/g, ' ')} runs inside the training loop whenever \`${c.length > 60 ? `${c.slice(0, 57)}...` : c}\`: it rewinds the global generator each time, so the ${unit}s after it replay the same shuffle order, dropout masks and noise. Seed once before the loop, or give this use its own torch.Generator().manual_seed(...).`;
+}
+
 export const RP003: Rule = {
   meta: {
     id: 'RP003',
@@ -206,7 +240,10 @@ export const RP003: Rule = {
       "torch's generator when the epoch's iterator is created), the same initialisation of anything built in the loop. " +
       'Dropout and augmentation then stop regularising and the model overfits; nothing fails. Reported for a seeding call ' +
       'in a loop that trains (an optimizer step or `backward()` in its body) when the seed does not depend on the loop ' +
-      '(`seed + epoch` is fine), and not for a loop over seeds or runs that builds a new model or optimizer each iteration.',
+      '(`seed + epoch` is fine), and not for a loop over seeds or runs that builds a new model or optimizer each iteration. ' +
+      'A seed set only under a periodic test (`if epoch % 10 == 0:`, to sample or evaluate with fixed noise) is reported too: ' +
+      'it rewinds the global generator every k epochs, so training after it replays the same random stream; a seed under ' +
+      'a one-off test (`if epoch == 0:`) is not.',
     wrong:
       'model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 1))\nopt = optim.SGD(model.parameters(), lr=0.1)\n' +
       'for epoch in range(10):\n    torch.manual_seed(42)\n    for x, y in train_loader:\n        opt.zero_grad()\n        F.mse_loss(model(x), y).backward()\n        opt.step()',
@@ -227,7 +264,7 @@ export const RP003: Rule = {
       if (!setsSeed(call, a)) continue;
       const stmt = statementOf(call);
       if (!stmt) continue;
-      let target: { loop: PyNode; bound: Bound } | undefined;
+      let target: { loop: PyNode; bound: Bound; cond?: PyNode } | undefined;
       const training = new Set<PyNode>();
       let inside: PyNode = call;
       for (let p = call.parent; p && !SCOPE_BOUNDARY.has(p.type); inside = p, p = p.parent) {
@@ -235,17 +272,25 @@ export const RP003: Rule = {
         if (p.child('body') !== inside) continue; // in the iterable, the condition or the else clause: runs once
         const bound = boundBy(p);
         // The seed (or any argument) follows this loop: `seed + epoch`, `for seed in seeds:`, a name set in the body.
-        if (varies(call.child('arguments'), bound) || conditionalOnLoop(call, p, bound)) break;
+        if (varies(call.child('arguments'), bound)) break;
+        const cond = loopCondition(call, p, bound);
+        if (cond.kind === 'once') break;
         const first = firstTraining(p);
         if (first === undefined) continue;
         if (newRunEachIteration(p, first, a)) break;
         training.add(p);
-        target = { loop: p, bound };
+        target = { loop: p, bound, cond: cond.cond };
       }
       if (!target) continue;
       // The reset repeats with the innermost training loop; the fix moves it before the outermost one.
       const unit = unitOf([...training][0]!, a);
       const what = unit === 'epoch' ? 'the same dropout masks, augmentations and shuffle order' : 'the same dropout masks, noise and augmentations';
+      if (target.cond) {
+        // A generator object of its own reseeded for fixed sampling noise: the training stream is untouched.
+        if (ownGenerator(call, a)) continue;
+        ctx.report({ node: call, message: periodicMessage(call, target.cond, unit) });
+        continue;
+      }
       ctx.report({
         node: call,
         message: `${call.text.replace(/\s+/g, ' ')} inside the training loop replays the same random numbers every ${unit}: ${what}. Seed once, before the loop.`,

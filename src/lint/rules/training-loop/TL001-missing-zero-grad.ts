@@ -40,7 +40,9 @@ export const TL001: Rule = {
       'iteration, every step uses the sum of all previous gradients: updates grow, the loss oscillates or diverges, and nothing ' +
       'raises an error. The check follows every path through one iteration (if/else, continue, try; two `if`s on the same ' +
       'condition, such as `if optimizer is not None:` around the reset and around the step, take the same branch). Hand-written gradient ' +
-      'descent (`w -= lr * w.grad` under `torch.no_grad()`) needs `w.grad.zero_()` (or `w.grad = None`) after each update for the same reason.',
+      'descent (`w -= lr * w.grad` under `torch.no_grad()`) needs `w.grad.zero_()` (or `w.grad = None`) after each update for the same reason. ' +
+      'Methods a framework calls once per batch count as one iteration: Lightning\'s `training_step` with manual optimization, and ' +
+      'the `train_step` of a Keras 3 model on the torch backend (`loss.backward()` then `self.optimizer.apply(...)` needs `self.zero_grad()`).',
     wrong: 'for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',
     right: 'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',
     concept: 'Backpropagation: gradients accumulate in .grad',
@@ -65,6 +67,14 @@ export const TL001: Rule = {
       if (!u.missingReset || (u.anyReset && accumulationWindow(u, ctx.analysis))) continue;
       const step = u.steps[0]!;
       const opt = optimizerOf(step);
+      if (u.hook === 'keras') {
+        const how = u.anyReset ? 'does not reset the gradients on every path' : 'never resets the gradients';
+        ctx.report({
+          node: step,
+          message: `train_step (Keras on the torch backend) calls backward() and updates with ${opt} but ${how}: fit() calls it per batch and .grad accumulates across batches. Call self.zero_grad() before the forward pass.`,
+        });
+        continue;
+      }
       const how = u.optimizer !== undefined && !u.ownReset ? 'its zero_grad() calls reset other parameters' : u.anyReset ? 'does not reset them on every path' : 'never resets them';
       ctx.report({
         node: step,

@@ -1,5 +1,6 @@
 import { calleeName, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { datasetClasses } from '../../analysis/datasets';
+import { onSomePaths } from '../../analysis/listBuilds';
 import { HELD_OUT_DATA } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
 import { fileFunctionOf } from '../../analysis/calls';
@@ -31,21 +32,6 @@ const TTA = /(?:^|[^a-zA-Z])tta(?![a-z])|TTA/;
 const SPLIT_KEYWORDS = ['split', 'image_set'];
 
 /**
- * Whether an assignment runs only on some paths to `at`: it sits in a branch, loop or try block that does not hold
- * `at` (`if train: tf = aug` / `else: tf = plain`). `if __name__ == "__main__":` counts as always run.
- */
-function conditional(assignment: PyNode, at: PyNode): boolean {
-  for (let p = assignment.parent; p && p.type !== 'function_definition'; p = p.parent) {
-    if (p.type !== 'block' || (p.start <= at.start && at.end <= p.end)) continue;
-    const owner = p.parent;
-    if (!owner || owner.type === 'class_definition' || owner.type === 'with_statement') continue;
-    if (owner.type === 'if_statement' && /__name__/.test(owner.child('condition')?.text ?? '')) continue;
-    return true;
-  }
-  return false;
-}
-
-/**
  * The transform pipeline an expression holds: through names bound by assignment (a few steps) and
  * `transforms_dict["train"]` of a dict literal. Undefined when unknown (a parameter, a branch-dependent binding,
  * `aug if train else plain`).
@@ -58,7 +44,7 @@ function resolve(a: Analysis, expr: PyNode | undefined, at: PyNode, depth = 0): 
     if (v === null) return resolveParameter(a, e, depth);
     if (!v) return undefined;
     const as = v.ancestor('assignment');
-    if (as && conditional(as, at)) return undefined;
+    if (as && onSomePaths(as, at)) return undefined;
     return resolve(a, v, at, depth + 1);
   }
   if (e.type === 'subscript') {
@@ -327,7 +313,7 @@ function reportEvaluationAlias(asg: PyNode, ctx: RuleContext): void {
   if (random.length === 0) return;
   const call = aliasHandedOn(asg, alias.alias.text, ctx);
   // `if args.same_aug: val_tf = train_tf`: an option, not a mistake
-  if (!call || conditional(asg, call)) return;
+  if (!call || onSomePaths(asg, call)) return;
   const line = ctx.source.slice(0, call.start).split('\n').length;
   ctx.report({
     node: asg,

@@ -1,9 +1,44 @@
 import { enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, unparen } from '../../analysis';
+import { numberValue } from '../../analysis/numbers';
 import type { PyNode } from '../../parser';
-import type { Rule } from '../../types';
+import type { Rule, RuleContext } from '../../types';
 
 // torch.nn.functional's dropouts default to training=True (unlike nn.Dropout, which follows model.train()/eval()).
 const DROPOUTS = new Set(['dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout'].map((n) => `torch.nn.functional.${n}`));
+
+// TensorFlow 1 dropouts given a keep probability: a number there stays in the graph, so evaluation and prediction
+// through the same graph drop units too (the TF1 idiom feeds it from a placeholder: 1.0 at test time).
+const TF1_PREFIXES = ['tensorflow.', 'tensorflow.compat.v1.'];
+const TF1_KEEP_PROBS: Record<string, readonly string[]> = {
+  'nn.dropout': ['keep_prob'],
+  'nn.rnn_cell.DropoutWrapper': ['input_keep_prob', 'output_keep_prob', 'state_keep_prob'],
+  'contrib.rnn.DropoutWrapper': ['input_keep_prob', 'output_keep_prob', 'state_keep_prob'],
+  'contrib.rnn.core_rnn_cell.DropoutWrapper': ['input_keep_prob', 'output_keep_prob', 'state_keep_prob'],
+};
+
+function tf1KeepProbs(q: string): readonly string[] | undefined {
+  for (const p of TF1_PREFIXES) if (q.startsWith(p) && TF1_KEEP_PROBS[q.slice(p.length)]) return TF1_KEEP_PROBS[q.slice(p.length)];
+  return undefined;
+}
+
+/** TF1's `DropoutWrapper(cell, output_keep_prob=0.5)` / `tf.nn.dropout(x, keep_prob=0.8)` with a number the file fixes. */
+function checkTf1(call: PyNode, keeps: readonly string[], ctx: RuleContext): void {
+  // A graph that is never run in a session here (a model file built by another script) may get its keep prob elsewhere.
+  if (!/\.run\(|\.eval\(/.test(ctx.source)) return;
+  for (const name of keeps) {
+    const arg = keywordArg(call, name);
+    const n = arg && numberValue(ctx.analysis, arg);
+    if (!arg || !n || !(n.value > 0 && n.value < 1)) continue;
+    const via = n.origin ? ` (${n.origin})` : '';
+    ctx.report({
+      node: arg,
+      message:
+        `${name}=${arg.text}${via} is a fixed number in the graph, so evaluation and prediction run with dropout on too: ` +
+        `feed it from a placeholder (tf.placeholder_with_default(1.0, [])) and pass ${n.value} only in the training step.`,
+    });
+    return;
+  }
+}
 
 /** `self.training`, `self.training and p > 0`, `(self.training)`: true only in training mode. */
 function impliesTraining(cond: PyNode | undefined): boolean {
@@ -43,22 +78,26 @@ export const EV007: Rule = {
     name: 'functional-dropout-always-on',
     group: 'evaluation',
     defaultSeverity: 'warning',
-    summary: '`F.dropout` in a model method without `training=self.training` drops units in eval mode too.',
+    summary: '`F.dropout` in a model method without `training=self.training` (or TF1 dropout with a fixed `keep_prob`) drops units in evaluation too.',
     why:
       '`nn.Dropout` follows `model.train()` and `model.eval()`, but the function `F.dropout(x, p)` does not: its `training` ' +
       'argument defaults to True. Called in `forward` without it, dropout stays on when the model is evaluated, so ' +
       'validation accuracy is lower and noisier than the model really is, and predictions change from one call to the ' +
       'next. Pass `training=self.training`, or use an `nn.Dropout` layer. A call that runs only under a branch on ' +
-      '`self.training` (`if self.training: x = F.dropout(x, p)`) is correct as it is.',
+      '`self.training` (`if self.training: x = F.dropout(x, p)`) is correct as it is. TensorFlow 1 has the same trap: ' +
+      'a `DropoutWrapper(cell, output_keep_prob=0.5)` or `tf.nn.dropout(x, keep_prob=0.8)` given a number keeps dropping ' +
+      'whenever the graph runs, in `sess.run` for the test set too; feed the keep probability from a placeholder instead.',
     wrong: 'class Net(nn.Module):\n    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.dropout(x, p=0.5)\n        return self.fc2(x)',
     right: 'class Net(nn.Module):\n    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.dropout(x, p=0.5, training=self.training)\n        return self.fc2(x)',
     concept: 'Dropout: on in training, off in evaluation',
     fixable: true,
   },
   nodeTypes: ['call'],
-  local: ['imports'],
+  candidate: { reads: ['imports'], test: (call, ctx) => { const q = ctx.analysis.callee(call); return !!q && (DROPOUTS.has(q) || tf1KeepProbs(q) !== undefined); } },
   visit(call, ctx) {
     const q = ctx.analysis.callee(call);
+    const keeps = q ? tf1KeepProbs(q) : undefined;
+    if (keeps) return checkTf1(call, keeps, ctx);
     if (!q || !DROPOUTS.has(q)) return;
     if (keywordArg(call, 'training') || hasKeywordSplat(call)) return;
     const pos = positionalArgs(call);

@@ -4,7 +4,7 @@ import { parameterArguments } from '../../analysis/parameters';
 import { scopeOf } from '../../analysis/scopes';
 import { BATCH_ITERABLE, innermostLoop, iteratesBatches } from '../../analysis/training';
 import type { PyNode } from '../../parser';
-import type { Rule } from '../../types';
+import type { Rule, RuleContext } from '../../types';
 
 // Counters of correct samples (not of batches, not losses): `correct`, `n_correct`, `num_right`, `hits`.
 const SAMPLE_COUNT = /^(n_|num_|total_)?(correct|right|hits|matches|correct_preds?|correct_predictions)$/i;
@@ -256,6 +256,53 @@ function addsRate(a: Analysis, e: PyNode | undefined, depth = 0): boolean {
   return rate;
 }
 
+// Accuracy-like sums (not losses: a mean of per-batch mean losses is the usual, accepted running figure).
+const ACCURACY = /acc|correct|top_?[15]|precision|recall|f1/i;
+
+/** The loader's DataLoader drops its last, short batch (`drop_last=True`): every batch has the same size. */
+function dropsLast(a: Analysis, loader: PyNode): boolean {
+  const v = loader.type === 'identifier' ? unparen(a.scopes.valueAt(loader.text, loader) ?? undefined) : undefined;
+  return v?.type === 'call' && keywordArg(v, 'drop_last')?.text === 'True';
+}
+
+/**
+ * `epoch_acc += acc / len(loader)` in a loop over that loader, `acc` a per-batch rate (`(out.argmax(1) == y).float().mean()`):
+ * the sum and the loader, or undefined.
+ */
+function rateOverBatchesTerm(a: Analysis, op: PyNode): { sum: PyNode; loader: PyNode } | undefined {
+  if (op.type !== 'binary_operator' || !op.children.some((c) => c.type === '/')) return undefined;
+  const s = op.parent;
+  if (s?.type !== 'augmented_assignment' || s.child('right') !== op || !s.children.some((c) => c.type === '+=')) return undefined;
+  const sum = s.child('left');
+  if (sum?.type !== 'identifier' || !ACCURACY.test(sum.text)) return undefined;
+  const denominator = peelCasts(op.child('right'));
+  if (denominator?.type !== 'call' || denominator.child('function')?.text !== 'len') return undefined;
+  const loader = positionalArgs(denominator)[0];
+  if (loader?.type !== 'identifier' || !BATCH_ITERABLE.test(loader.text)) return undefined;
+  const loop = innermostLoop(s);
+  let it = unparen(loop?.type === 'for_statement' ? loop.child('right') : undefined);
+  while (it?.type === 'call' && /^(enumerate|tqdm)$/.test(calleeName(it) ?? '')) it = unparen(positionalArgs(it)[0]);
+  if (it?.text !== loader.text) return undefined;
+  const rate = peelCasts(op.child('left'));
+  if (rate?.type !== 'identifier') return undefined;
+  const value = a.scopes.valueAt(rate.text, rate);
+  return value && innermostLoop(value) === loop && addsRate(a, value) && !/\*/.test(value.text) ? { sum, loader } : undefined;
+}
+
+/** A mean of per-batch accuracies: right only when every batch has the same size. Reported mildly (info). */
+function reportMeanOfMeans(op: PyNode, sum: string, loader: PyNode, ctx: RuleContext): void {
+  const a = ctx.analysis;
+  // Held-out loaders only: a running training accuracy is a rough figure like the running loss.
+  if (loader.type !== 'identifier' || /train/i.test(loader.text) || /train/i.test(sum) || batchesOfOne(a, loader) || dropsLast(a, loader)) return;
+  ctx.report({
+    node: op,
+    severity: 'info',
+    message:
+      `${sum} averages per-batch accuracies over len(${loader.text}): the last, smaller batch weighs as much as a full one. ` +
+      `Sum the correct predictions and divide by len(${loader.text}.dataset).`,
+  });
+}
+
 export const EV010: Rule = {
   meta: {
     id: 'EV010',
@@ -326,8 +373,13 @@ export const EV010: Rule = {
     const name = count.type === 'attribute' ? count.child('attribute')?.text : count.text;
     if (!name) return;
     const adds = additions(ctx.analysis, count, op);
-    // A sum of per-batch rates (`correct += (...).float().mean().item()`): the mean over batches is right.
-    if (adds.some((s) => addsRate(ctx.analysis, s.child('right')))) return;
+    // A sum of per-batch rates (`correct += (...).float().mean().item()`): a mean of batch means, nearly right.
+    if (adds.some((s) => addsRate(ctx.analysis, s.child('right')))) {
+      if (ACCURACY.test(name) && adds.every((s) => addsUnweightedRate(ctx.analysis, s))) reportMeanOfMeans(op, count.text, loader, ctx);
+      return;
+    }
+    const term = adds.length === 0 ? rateOverBatchesTerm(ctx.analysis, op) : undefined;
+    if (term) return reportMeanOfMeans(op, term.sum.text, term.loader, ctx);
     if (!(SAMPLE_COUNT.test(name) || countsHits(ctx.analysis, count, adds))) return;
     ctx.report({
       node: op,

@@ -184,3 +184,42 @@ print(correct / len(test_loader.dataset))
 `;
   assert.deepEqual(ids(weighted, 'EV010'), []);
 });
+
+// ---- TL028, a parameter group filled and dropped ----
+test('TL028: a parameter group filled but never appended to the optimizer groups', () => {
+  const groups = (last: string) => `${HEADER}
+def build_optimizer(model, lr):
+    groups = []
+    params = {'lr': lr, 'weight_decay': 1e-2}
+    params['params'] = []
+    for name, p in model.named_parameters():
+        if 'bert' in name:
+            params['params'].append(p)
+    groups.append(params)
+    params = {'lr': 5e-2, 'weight_decay': 1e-2}
+    params['params'] = []
+    for name, p in model.named_parameters():
+        if 'crf' in name:
+            params['params'].append(p)
+${last}
+    return torch.optim.AdamW(groups)
+`;
+  const f = lint(groups(''), { select: ['TL028'] });
+  assert.deepEqual(f.map((x) => x.rule), ['TL028']);
+  assert.match(f[0]!.message, /parameter group `params` is filled but never given to the optimizer \(AdamW on line 20\)/);
+  assert.equal(f[0]!.range.start.line, 13);
+  assert.deepEqual(ids(groups('    groups.append(params)'), 'TL028'), []);
+  assert.deepEqual(ids(groups('    groups += [params]'), 'TL028'), []);
+  // module level, a literal group with its params, never used; a group passed on directly is fine
+  const script = `${HEADER}
+model = nn.Linear(4, 2)
+head = nn.Linear(2, 2)
+head_group = {'params': head.parameters(), 'lr': 1e-2}
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+`;
+  assert.deepEqual(ids(script, 'TL028').length > 0, true);
+  assert.deepEqual(ids(script.replace('optimizer = torch.optim.SGD(model.parameters(), lr=0.1)', 'optimizer = torch.optim.SGD([{"params": model.parameters()}, head_group], lr=0.1)'), 'TL028'), []);
+  // no optimizer built after it (a helper returning groups), a dict of other keys, a group built in a loop
+  assert.deepEqual(ids(`${HEADER}\ndef groups(m):\n    g = {'params': m.parameters(), 'lr': 1e-3}\n    g['lr'] = 2e-3\n`, 'TL028'), []);
+  assert.deepEqual(ids(`${HEADER}\nconfig = {'lr': 1e-3, 'epochs': 10}\noptimizer = torch.optim.Adam(model.parameters(), lr=config['lr'])\n`, 'TL028'), []);
+});

@@ -6,6 +6,7 @@ import { classHoldsParameters, isParametricBuild, peelSameModule, SAME_MODULE } 
 import { isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerBuild } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
+import { checkUnusedGroups } from './unusedParamGroups';
 
 export const TL028: Rule = {
   meta: {
@@ -22,7 +23,9 @@ export const TL028: Rule = {
       '`step()` never changes it: the head keeps its random initial weights for the whole run and the model learns ' +
       'around a random projection. Nothing fails and the loss still falls a little, because the model adapts to the ' +
       'frozen head. Give the optimizer both (`Adam(list(model.parameters()) + list(head.parameters()))`, or a second ' +
-      'parameter group), or, when the module is meant to stay fixed, say so with `head.requires_grad_(False)`.',
+      'parameter group), or, when the module is meant to stay fixed, say so with `head.requires_grad_(False)`. The same ' +
+      'happens to a parameter group that is filled (`group[\'params\'].append(p)`) but never appended to the list the ' +
+      'optimizer is built from.',
     wrong:
       'model = Encoder()\nhead = nn.Linear(256, 10)\noptimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n' +
       'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(head(model(x)), y)\n    loss.backward()\n' +
@@ -37,6 +40,7 @@ export const TL028: Rule = {
   },
   check(ctx) {
     const a = ctx.analysis;
+    checkUnusedGroups(ctx);
     if (a.callsNamed('parameters').length === 0) return;
     const optimizers = optimizerCalls(a);
     if (optimizers.length === 0) return;

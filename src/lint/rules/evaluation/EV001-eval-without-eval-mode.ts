@@ -1,5 +1,5 @@
 import { callsWithin, calleeName, enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
-import { evaluation, evalFunctionNames, mayHelperSwitch, type EvalLoop } from '../../analysis/evaluation';
+import { evaluation, evalFunctionNames, instanceClass, mayHelperSwitch, type EvalLoop } from '../../analysis/evaluation';
 import { methodsOf } from '../../analysis/modules';
 import { reachableCalls } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
@@ -290,9 +290,27 @@ function argumentsOf(a: Analysis, id: PyNode): readonly PyNode[] | undefined {
  * matters only once the file puts something in training mode.
  */
 function modeMatters(a: Analysis, forward: PyNode): boolean {
+  if (ownsTrainRoutine(a, forward)) return false;
   const h = modelHas(a, forward);
   if (h !== 'yes' && h !== 'unknown') return false;
   return !((evaluation(a).isGenerate(forward) || loadedPretrained(a, forward)) && !a.callsNamed('train').some(switchesToTrain));
+}
+
+/**
+ * The forward's model is an instance of a class of the file that defines its own `train(self, train_loader, ...)`, a
+ * training routine rather than the mode switch: `model.eval()` calls `self.train(False)`, which would run it. Advice
+ * to call eval() is wrong there (the model is `self` in its own methods, or a name holding an instance).
+ */
+function ownsTrainRoutine(a: Analysis, forward: PyNode): boolean {
+  if (!a.functions.has('train')) return false;
+  const model = unparen(forwardModel(forward));
+  const cls = model?.text === 'self' ? forward.ancestor('class_definition') : instanceClass(a, model);
+  const train = cls ? methodsOf(cls).find((m) => m.child('name')?.text === 'train') : undefined;
+  if (!train) return false;
+  const params = (train.child('parameters')?.namedChildren ?? []).filter((p) => p.type !== 'comment').slice(1);
+  const first = params[0];
+  const name = first?.type === 'identifier' ? first.text : first?.child('name')?.text ?? first?.namedChildren[0]?.text;
+  return first !== undefined && name !== 'mode' && first.type !== 'list_splat_pattern' && first.type !== 'dictionary_splat_pattern';
 }
 
 /** `model = AutoModel.from_pretrained(...)` (also `.to(device)` after it): the model the forward runs. */
@@ -472,7 +490,8 @@ export const EV001: Rule = {
       'function or wrapper method of the file that switches to eval mode on every path (`set_eval(model)`, ' +
       '`model.val_start()`) counts as `model.eval()`. A loop of the model\'s own method over no held-out data (a decoding ' +
       'loop calling `self.decoder(...)` in `predict_step(self, ...)`) is left to its caller, and a shape check on made-up ' +
-      'tensors (`print(net(torch.randn(1, 3, 32, 32)).size())`) is no evaluation.',
+      'tensors (`print(net(torch.randn(1, 3, 32, 32)).size())`) is no evaluation. A model class of the file that defines its ' +
+      'own `train(self, loader, ...)` routine is left alone: `eval()` calls `train(False)`, which would run that routine.',
     wrong: 'def evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     right: 'def evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     concept: 'Regularisation: Dropout and BatchNorm behave differently in training and inference',

@@ -1,20 +1,23 @@
 import { callsWithin, calleeName, enclosingFunction, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { calledDefinition, evaluation } from '../../analysis/evaluation';
 import { reachableCalls } from '../../analysis/order';
+import { splitPartOf } from '../../analysis/splitParts';
 import { sameScope } from '../../analysis/runtime';
 import { isBackward, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFinding, Rule, RuleContext } from '../../types';
 import { loopHeader } from './EV003-eval-without-no-grad';
 
-const TRAIN_NAME = /^(train|training|trn)(_?(set|data|dataset|ds|loader|dataloader|dl|images|imgs|x|y|inputs|labels|targets|gen|generator))?$|^(x|y|X|Y)_?(train|trn|tr)$/;
+const TRAIN_NAME =
+  /^(train|training|trn)(_?(set|data|dataset|ds|loader|dataloader|dl|images|imgs|x|y|inputs|labels|targets|gen|generator))?$|^(x|y|X|Y)_?(train|trn|tr)$|^(set|data|dataset|ds|loader|dataloader|data_loader|dl)_(train|training|trn)$/;
 const VAL_METRIC = /^(val|valid|validation)_?(loss|acc|accuracy|score|f1|auc|metrics?|err|error|ppl)$/i;
-const TRAIN_LOADER = /^(train|training|trn)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$/i;
-const HELD_OUT = /^(val|valid|validation|test|testing|dev|holdout)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$/i;
+const TRAIN_LOADER = /^(train|training|trn)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$|^(loader|dataloader|dl|data_loader|ds|dataset|set|data)_(train|training|trn)$/i;
+const HELD_OUT = /^(val|valid|validation|test|testing|dev|holdout)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$|^(loader|dataloader|dl|data_loader|ds|dataset|set|data)_(val|valid|validation|test|testing|dev|holdout)$/i;
 /** Loaders only (not datasets or tensors): what an evaluation loop iterates. */
 const TRAIN_ITER = /^(train|training|trn)_?(loader|dataloader|dl|data_?loader|iter|iterator)$/i;
 const HELD_OUT_ITER = /^(val|valid|validation|test|testing|dev|holdout|eval)_?(loader|dataloader|dl|data_?loader|iter|iterator)$/i;
-const VAL_TARGET = /^(val|valid|validation|test|testing|dev|eval)_?(set|data|dataset|ds|loader|dataloader|dl)$/i;
+/** A held-out dataset or loader's name, either order: `val_loader`, `dataloader_val`. */
+const VAL_TARGET = /^(val|valid|validation|test|testing|dev|eval)_?(set|data|dataset|ds|loader|dataloader|dl)$|^(set|data|dataset|ds|loader|dataloader|data_loader|dl)_(val|valid|validation|test|testing|dev|eval)$/i;
 
 /** Last name of an expression: `self.train_loader` -> `train_loader`; `ds["train"]` -> `train`. */
 function nameOf(n: PyNode | undefined): string | undefined {
@@ -56,24 +59,34 @@ export const EV004: Rule = {
       'validation dataset built with `train=True` / `split="train"` that is loaded whole (no Subset, sampler or split). Also: ' +
       '`fit(x, ...)` whose validation data is a slice of `x` itself (`x_val = x[cut:]`); validation data made by the same ' +
       'call as the training data of a function that seeds its generator with a fixed value; and a validation loader built ' +
-      "on the training loader's dataset while the validation dataset the function builds is never used.",
+      "on the training loader's dataset while the validation dataset the function builds is never used. Names are read in " +
+      'either order (`dataloader_val`, `dataset_train`). The evaluation loop case also knows the training loader as the one ' +
+      'a training loop of the same function iterates (`for x, y in data:` in a `fit`). Also: an iterator named as held-out ' +
+      "over the training loader (`test_iter = iter(train_loader)`), and a split part's `.dataset` read as data " +
+      '(`val_ds.dataset[:, :n]` after `random_split`): that is the whole dataset, training part included.',
     wrong: 'model.fit(X_train, y_train, epochs=10, validation_data=(X_train, y_train))',
     right: 'model.fit(X_train, y_train, epochs=10, validation_data=(X_val, y_val))',
     concept: 'Generalisation: validation data must be held out from training',
     fixable: false,
   },
-  nodeTypes: ['call', 'assignment', 'for_statement'],
+  nodeTypes: ['call', 'assignment', 'for_statement', 'attribute'],
   // The loop case reads the file (other loops, the held-out loader's uses); the other cases read their statement.
   candidate: {
     reads: ['imports'],
     test: (n, ctx) => {
-      if (n.type === 'for_statement') return trainLoaderIterated(n) !== undefined;
+      if (n.type === 'for_statement') return trainLoaderIterated(n) !== undefined || sameNameLoops(n).length > 0;
+      if (n.type === 'attribute') return wholeDatasetRead(n) !== undefined;
       return localFinding(n, ctx) !== undefined || trainFlag(n) !== undefined || fittedData(n) !== undefined || loaderOnOtherData(n) !== undefined;
     },
   },
   visit(n, ctx) {
     if (n.type === 'for_statement') {
-      const f = evaluatesOnTrainLoader(n, ctx.analysis);
+      const f = evaluatesOnTrainLoader(n, ctx);
+      if (f) ctx.report(f);
+      return;
+    }
+    if (n.type === 'attribute') {
+      const f = partDatasetRead(n, ctx);
       if (f) ctx.report(f);
       return;
     }
@@ -333,17 +346,70 @@ function userFit(call: PyNode, a: Analysis): boolean {
   return calleeName(call) === 'fit' && receiver(call)?.text === 'self' && a.functions.has('fit');
 }
 
+/** An iterator over held-out batches by its name: `test_loader_iter`, `val_iter`, `valid_data_iterator`. */
+const HELD_OUT_ITERATOR = /^(val|valid|validation|test|testing|dev|eval)_?((data_?)?loader_?|dl_?|data_?)?(iter|iterator|it|gen|generator|batches)$/i;
+
+/**
+ * `test_iter = iter(train_loader)`, `val_it = self.train_loader.__iter__()`, `val_batches = cycle(train_loader)`: an
+ * iterator named as held-out over the training loader (statement-local). Returns the loader.
+ */
+function trainIterator(left: PyNode, right: PyNode): PyNode | undefined {
+  if (right.type !== 'call' || !HELD_OUT_ITERATOR.test(nameOf(left) ?? '')) return undefined;
+  const name = calleeName(right);
+  let loader: PyNode | undefined;
+  if (name === '__iter__') loader = receiver(right);
+  else if (name === 'iter' || name === 'cycle') loader = right.child('function')?.type === 'identifier' || name === 'cycle' ? positionalArgs(right)[0] : undefined;
+  loader = unparen(loader);
+  return loader && (loader.type === 'identifier' || loader.type === 'attribute') && TRAIN_LOADER.test(nameOf(loader) ?? '') ? loader : undefined;
+}
+
+/**
+ * `val_ds.dataset[:, :n]`, `DataLoader(val_ds.dataset)`: the data read through a part's `.dataset` (statement-local).
+ * Returns the part's name; `len(part.dataset)`, `part.dataset.transform = ...` and `.classes` read no data.
+ */
+function wholeDatasetRead(n: PyNode): PyNode | undefined {
+  const part = n.child('object');
+  if (n.child('attribute')?.text !== 'dataset' || part?.type !== 'identifier') return undefined;
+  const p = n.parent;
+  if (p?.type === 'subscript' && p.child('value') === n) return p.childrenOf('subscript').some((i) => i.type === 'slice') ? part : undefined;
+  const arg = p?.type === 'keyword_argument' && p.child('name')?.text === 'dataset' ? p : n;
+  const call = arg.parent?.type === 'argument_list' ? arg.parent.parent : undefined;
+  if (call?.type !== 'call' || !/^(DataLoader|TensorDataset)$/.test(calleeName(call) ?? '')) return undefined;
+  // `DataLoader(part.dataset, sampler=SubsetRandomSampler(part.indices))` reads the part only.
+  if (keywordArg(call, 'sampler') || keywordArg(call, 'batch_sampler')) return undefined;
+  return arg !== n || positionalArgs(call)[0] === n ? part : undefined;
+}
+
+/**
+ * `train_ds, val_ds = random_split(data, sizes)` then `val_ds.dataset[:, :k]`: a part's `.dataset` is the whole data the
+ * split divided, so what is read from it is both the training and the validation part.
+ */
+function partDatasetRead(n: PyNode, ctx: RuleContext): RawFinding | undefined {
+  const part = wholeDatasetRead(n);
+  const a = ctx.analysis;
+  const made = part && splitPartOf(a, part);
+  if (!made) return undefined;
+  // Once per part: the first such read.
+  const earlier = a.identifiersNamed(part!.text).some((u) => u.start < part!.start && u.parent?.type === 'attribute' && wholeDatasetRead(u.parent) === u && splitPartOf(a, u)?.split === made.split);
+  if (earlier) return undefined;
+  const line = ctx.lines.position(made.split.start).line + 1;
+  const what = calleeName(made.split) === 'Subset' ? 'Subset' : 'random_split';
+  return { node: n, message: `${n.text} is the whole dataset the ${what} at line ${line} divided, not the ${part!.text} part: training and validation both read all the data. Use ${part!.text} itself (or its .indices).` };
+}
+
 /** The findings of one statement's node (assignments, `fit` and `Trainer` calls): they read nothing else. */
 function localFinding(n: PyNode, ctx: RuleContext): RawFinding | undefined {
   if (n.type === 'assignment') {
       const left = n.child('left');
       const right = unparen(n.child('right'));
       if (!left || !right || left.type === 'subscript') return undefined;
-      if (!VAL_TARGET.test(nameOf(left) ?? '') && !(right.type === 'call' && (left.type === 'pattern_list' || VAL_METRIC.test(nameOf(left) ?? '')))) return undefined;
+      if (!VAL_TARGET.test(nameOf(left) ?? '') && !HELD_OUT_ITERATOR.test(nameOf(left) ?? '') && !(right.type === 'call' && (left.type === 'pattern_list' || VAL_METRIC.test(nameOf(left) ?? '')))) return undefined;
       if (right.type === 'identifier' || right.type === 'attribute') {
         if (isTrain(right)) return { node: n, message: `${left.text} is the training data (${right.text}): validation would measure memorisation. Use a held-out split.` };
         return undefined;
       }
+      const iterated = trainIterator(left, right);
+      if (iterated) return { node: n, message: `${left.text} iterates ${iterated.text}, the training loader: what it feeds measures the training data. Iterate the held-out loader.` };
       // val_loss = evaluate(model, train_loader): a validation metric computed on the training loader
       const target = left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.namedChildren : [left];
       if (right.type === 'call' && target.every((t) => VAL_METRIC.test(nameOf(t) ?? '')) && target.length > 0) {
@@ -392,35 +458,74 @@ function localFinding(n: PyNode, ctx: RuleContext): RawFinding | undefined {
     return undefined;
 }
 
-/** `for x, y in train_loader:` (also through enumerate / tqdm): the training loader's name. */
-function trainLoaderIterated(loop: PyNode): PyNode | undefined {
+/** `for x, y in loader:` (also through enumerate / tqdm): the name iterated. */
+function loopOverName(loop: PyNode): PyNode | undefined {
   let it = unparen(loop.child('right'));
   while (it?.type === 'call' && /^(enumerate|tqdm)$/.test(it.child('function')?.text ?? '')) it = unparen(positionalArgs(it)[0]);
-  return it?.type === 'identifier' && TRAIN_ITER.test(it.text) ? it : undefined;
+  return it?.type === 'identifier' ? it : undefined;
+}
+
+/** `for x, y in train_loader:` (also through enumerate / tqdm): the training loader's name. */
+function trainLoaderIterated(loop: PyNode): PyNode | undefined {
+  const it = loopOverName(loop);
+  return it && TRAIN_ITER.test(it.text) ? it : undefined;
+}
+
+/** The other loops of the loop's function over the same name (statement-local: the function is in the statement). */
+function sameNameLoops(loop: PyNode): PyNode[] {
+  const it = loopOverName(loop);
+  const fn = it && enclosingFunction(loop);
+  const out: PyNode[] = [];
+  fn?.child('body')?.walk((n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'for_statement' && n !== loop && loopOverName(n)?.text === it!.text) out.push(n);
+  });
+  return out;
+}
+
+/**
+ * Another loop of the same function over the same binding of `it` that trains (backward or an optimizer step): the
+ * loader is the training loader whatever its name (`for images, targets in dataset:` in a `fit`).
+ */
+function trainedOnInFunction(a: Analysis, loop: PyNode, it: PyNode): PyNode | undefined {
+  for (const other of sameNameLoops(loop)) {
+    const name = loopOverName(other)!;
+    if (!sameBinding(a, it.text, name, it)) continue;
+    const body = other.child('body');
+    if (body && reachableCalls(a, body).some((c) => isBackward(c) || isOptimizerStep(c, a))) return other;
+  }
+  return undefined;
 }
 
 /**
  * An evaluation loop over the training loader while a held-out loader in reach is never iterated: the loop that
  * should read `test_loader` reads `train_loader` (`for data in trainloader:` under `net.eval()` / `no_grad`). A loop
- * that measures training accuracy next to a real evaluation is left alone: the held-out loader is used there.
+ * that measures training accuracy next to a real evaluation is left alone: the held-out loader is used there. The
+ * training loader is known by its name, or as the loader a training loop of the same function iterates.
  */
-function evaluatesOnTrainLoader(loop: PyNode, a: Analysis): RawFinding | undefined {
-  const train = trainLoaderIterated(loop);
+function evaluatesOnTrainLoader(loop: PyNode, ctx: RuleContext): RawFinding | undefined {
+  const a = ctx.analysis;
+  const it = loopOverName(loop);
   const body = loop.child('body');
-  if (!train || !body) return undefined;
-  const ev = evaluation(a);
+  if (!it || !body) return undefined;
+  const named = TRAIN_ITER.test(it.text);
   const fn = enclosingFunction(loop);
+  if (!named && !sameNameLoops(loop).length) return undefined;
+  const ev = evaluation(a);
   const forwards = callsWithin(body).filter((c) => ev.isForward(c));
   if (!forwards.length) return undefined;
   // It evaluates: under no_grad (the loop or its forwards), or in a function named like an evaluation.
   if (!ev.isNoGrad(loop) && !forwards.every((f) => ev.isNoGrad(f)) && !EVAL_NAME.test(fn?.child('name')?.text ?? '')) return undefined;
   if (reachableCalls(a, body).some((c) => isBackward(c) || isOptimizerStep(c, a))) return undefined;
-  const heldOut = unusedHeldOutLoader(a, loop, fn);
+  const trained = named ? undefined : trainedOnInFunction(a, loop, it);
+  if (!named && !trained) return undefined;
+  const heldOut = unusedHeldOutLoader(a, loop, fn, named ? HELD_OUT_ITER : HELD_OUT);
   if (!heldOut) return undefined;
+  const what = named ? it.text : `${it.text} (the loader the training loop at line ${ctx.lines.position(trained!.start).line + 1} iterates)`;
   return {
     ...loopHeader(loop),
     severity: 'warning',
-    message: `This evaluation loop iterates ${train.text}, while ${heldOut} is never iterated: the reported metric measures the training data. Iterate ${heldOut}.`,
+    message: `This evaluation loop iterates ${what}, while ${heldOut} is never iterated: the reported metric measures the training data. Iterate ${heldOut}.`,
   };
 }
 
@@ -430,10 +535,10 @@ const EVAL_NAME = /^(evaluate|evaluation|eval|validate|validation|valid|val|test
  * A held-out loader visible from the loop (a parameter of its function, or a name of the file) whose every use is
  * `len(test_loader)` / `len(test_loader.dataset)`: built (or received) and never iterated.
  */
-function unusedHeldOutLoader(a: Analysis, loop: PyNode, fn: PyNode | undefined): string | undefined {
+function unusedHeldOutLoader(a: Analysis, loop: PyNode, fn: PyNode | undefined, names: RegExp): string | undefined {
   const params = new Set((fn?.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : (p.child('name')?.text ?? p.namedChildren[0]?.text ?? ''))));
   for (const name of a.scopes.boundNames()) {
-    if (!HELD_OUT_ITER.test(name)) continue;
+    if (!names.test(name)) continue;
     const v = a.scopes.valueAt(name, loop);
     if (v === undefined) continue; // not bound where the loop runs
     // A parameter: its uses are in the function. A global (or a local): anywhere in the file, to be safe.
@@ -444,10 +549,22 @@ function unusedHeldOutLoader(a: Analysis, loop: PyNode, fn: PyNode | undefined):
   return undefined;
 }
 
-/** Whether a reference may iterate the loader: anything but its binding, `len(x)`, `len(x.dataset)` and keyword names. */
+/**
+ * Whether a reference may iterate the loader: anything but its binding, `len(x)`, `len(x.dataset)`, keyword names,
+ * a test (`x is not None`, `if x:`, `isinstance(x, DataLoader)`) and `x = DataLoader(x)`, which rebinds it.
+ */
 function iterationUse(id: PyNode): boolean {
   const p = id.parent;
   if (!p) return true;
+  if (p.type === 'comparison_operator' && /^None$/.test(p.namedChildren.find((c) => c !== id)?.text ?? '')) return false;
+  if ((p.type === 'if_statement' && p.child('condition') === id) || p.type === 'not_operator' || p.type === 'boolean_operator') return false;
+  const given = p.type === 'argument_list' ? p.parent : undefined;
+  if (given?.type === 'call' && positionalArgs(given)[0] === id) {
+    const callee = calleeName(given);
+    if (callee === 'isinstance') return false;
+    const asg = given.parent;
+    if (callee === 'DataLoader' && asg?.type === 'assignment' && asg.child('right') === given && asg.child('left')?.text === id.text) return false;
+  }
   if (p.type === 'keyword_argument' && p.child('name') === id) return false;
   if ((p.type === 'assignment' && p.child('left') === id) || p.type === 'parameters' || (p.type === 'default_parameter' && p.child('name') === id) || (p.type === 'typed_parameter')) return false;
   let e: PyNode = id;

@@ -1,4 +1,5 @@
-import { calleeName, enclosingFunction, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, enclosingFunction, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { bindingLoop } from '../../analysis/dispatchedCalls';
 import { indentOf, innermostLoop, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -8,7 +9,8 @@ import type { Rule } from '../../types';
 /** `for epoch in range(...)`, `for ep in trange(n)`, `while epoch < n`: a loop over epochs, not over batches. */
 function isEpochLoop(l: PyNode): boolean {
   if (l.type === 'while_statement') return /epoch/i.test(l.child('condition')?.text ?? '');
-  return /epoch|^ep$|^e$/i.test(l.child('left')?.text ?? '');
+  // `for _ in tqdm(range(num_epochs))`: the count names the epochs.
+  return /epoch|^ep$|^e$/i.test(l.child('left')?.text ?? '') || /^(range|trange|tqdm\(\s*range)\(.*epoch/i.test(l.child('right')?.text ?? '');
 }
 
 /** Loops nested in a loop's body (not the loop itself). */
@@ -84,6 +86,120 @@ function hookComputes(a: Analysis): { compute: PyNode; metric: string }[] {
   return out;
 }
 
+/**
+ * The collection a loop variable walks: `for m in metrics`, `for i, m in enumerate(metrics)`, `for k, m in
+ * metrics.items()`, `for m in metrics.values()`. Returns the loop and the collection's expression.
+ */
+function walkedCollection(id: PyNode): { loop: PyNode; collection: PyNode } | undefined {
+  const b = bindingLoop(id, id.text);
+  if (!b) return undefined;
+  let right = unparen(b.loop.child('right'));
+  const name = right?.type === 'call' ? calleeName(right) : undefined;
+  if (b.index === -1) {
+    if (name === 'values' && right!.child('function')?.type === 'attribute') right = unparen(receiver(right!));
+  } else if (b.index === 1 && name === 'enumerate' && right!.child('function')?.type === 'identifier') right = unparen(positionalArgs(right!)[0]);
+  else if (b.index === 1 && name === 'items' && right!.child('function')?.type === 'attribute') right = unparen(receiver(right!));
+  else return undefined;
+  return right && (right.type === 'identifier' || right.type === 'attribute') ? { loop: b.loop, collection: right } : undefined;
+}
+
+/** The collection a for loop walks, by its text (see walkedCollection). */
+function walkedCollectionOf(loop: PyNode): string | undefined {
+  const left = loop.child('left');
+  const v = left?.type === 'identifier' ? left : left?.namedChildren[1];
+  const body = loop.child('body');
+  if (v?.type !== 'identifier' || !body) return undefined;
+  let read: PyNode | undefined;
+  body.walk((n) => {
+    if (read) return false;
+    if (n.type === 'identifier' && n.text === v.text) read = n;
+  });
+  return read && walkedCollection(read)?.loop === loop ? walkedCollection(read)!.collection.text : undefined;
+}
+
+/** `[Accuracy(...), F1Score(...)]`, `{"acc": Accuracy(...)}`, `nn.ModuleList([...])`: every element builds a metric. */
+function metricLiteral(a: Analysis, value: PyNode | undefined): boolean {
+  let v = unparen(value);
+  if (v?.type === 'call' && /^(ModuleList|ModuleDict)$/.test(calleeName(v) ?? '')) v = unparen(positionalArgs(v)[0]);
+  if (v?.type !== 'list' && v?.type !== 'tuple' && v?.type !== 'dictionary') return false;
+  const els = v.namedChildren.filter((c) => c.type !== 'comment').map((c) => (c.type === 'pair' ? c.child('value') ?? undefined : c));
+  return els.length > 0 && els.every((e) => buildsMetric(a, e));
+}
+
+/** A parameter annotated with a torchmetrics type (`metrics: Iterable[Metric]`, `list[torchmetrics.Metric]`). */
+function annotatedMetrics(a: Analysis, id: PyNode): boolean {
+  const fn = enclosingFunction(id);
+  const param = fn?.child('parameters')?.namedChildren.find((p) => (p.type === 'typed_parameter' ? p.namedChildren[0] : p.child('name'))?.text === id.text);
+  const type = param?.child('type');
+  let found = false;
+  type?.walk((t) => {
+    if (found) return false;
+    if ((t.type === 'identifier' || t.type === 'attribute') && isMetricClass(a.qname(t))) {
+      found = true;
+      return false;
+    }
+  });
+  return found;
+}
+
+/** Whether a collection expression holds torchmetrics objects: a literal of them, or a parameter typed so. */
+function holdsMetrics(a: Analysis, coll: PyNode): boolean {
+  if (coll.type === 'attribute') {
+    const cls = coll.ancestor('class_definition');
+    const values = cls && coll.child('object')?.text === 'self' ? a.scopes.selfAttr(cls, coll.child('attribute')?.text ?? '') : [];
+    return values.length > 0 && values.every((v) => metricLiteral(a, v));
+  }
+  const v = a.scopes.valueAt(coll.text, coll);
+  if (v) return metricLiteral(a, v);
+  return v === null && annotatedMetrics(a, coll);
+}
+
+/** Whether code in `n` feeds an element of the collection: a loop over it whose variable is updated or called. */
+function feedsCollection(n: PyNode, coll: string): boolean {
+  let hit = false;
+  n.walk((c) => {
+    if (hit) return false;
+    if (c.type !== 'call') return;
+    const name = calleeName(c) === 'update' ? receiver(c) : c.child('function');
+    if (name?.type === 'identifier' && walkedCollection(name)?.collection.text === coll) hit = true;
+  });
+  return hit;
+}
+
+/** A `reset()` of the collection or of an element walked from it, anywhere in the file. */
+function resetsCollection(a: Analysis, coll: string): boolean {
+  return a.callsNamed('reset').some((c) => {
+    const r = receiver(c);
+    return r?.text === coll || (r?.type === 'identifier' && walkedCollection(r)?.collection.text === coll);
+  });
+}
+
+/**
+ * `for i, m in enumerate(val_metrics): out[i].append(m.compute())` in an epoch loop that also feeds every metric of
+ * the collection, none ever reset: the compute call, the collection and the loop that walks it.
+ */
+function collectionCompute(a: Analysis, m: PyNode): { coll: PyNode; walk: PyNode } | undefined {
+  const walked = walkedCollection(m);
+  if (!walked || !holdsMetrics(a, walked.collection)) return undefined;
+  const coll = walked.collection;
+  const bound = coll.type === 'identifier' ? a.scopes.valueAt(coll.text, coll) : undefined;
+  // An epoch loop around the walk, or the first loop around it whose inner (batch) loop feeds the metrics.
+  let loop: PyNode | undefined;
+  let nested: PyNode | undefined;
+  for (let l = innermostLoop(walked.loop); l && !(bound && bound.start > l.start && bound.end < l.end); l = innermostLoop(l)) {
+    nested ??= l;
+    if (isEpochLoop(l)) {
+      loop = l;
+      break;
+    }
+  }
+  // (a batch loop, not a walk over the collection itself: that would be a running value within one pass)
+  const walks = (l: PyNode) => l.type === 'for_statement' && l.child('left') !== undefined && walkedCollectionOf(l) === coll.text;
+  if (!loop && nested && innerLoops(nested).some((inner) => !walks(inner) && feedsCollection(inner, coll.text))) loop = nested;
+  if (!loop || !feedsCollection(loop.child('body') ?? loop, coll.text) || resetsCollection(a, coll.text)) return undefined;
+  return { coll, walk: walked.loop };
+}
+
 export const EV014: Rule = {
   meta: {
     id: 'EV014',
@@ -97,7 +213,8 @@ export const EV014: Rule = {
       'the curve is smoothed, lags behind the model, and early stopping or checkpoint selection on it picks the wrong ' +
       'epoch. Call `metric.reset()` after `compute()` (Lightning does it for you only for metrics logged as objects). ' +
       'Also reported: `self.metric.compute()` in a LightningModule\'s `*_epoch_end` hook, and the same metric classes ' +
-      'under the old `pl.metrics` namespace.',
+      'under the old `pl.metrics` namespace, and a collection of metrics (a list or dict of them, or a parameter typed ' +
+      '`Iterable[Metric]`) walked to update and to compute every epoch, none of them reset.',
     wrong:
       'import torchmetrics\nacc = torchmetrics.Accuracy(task="multiclass", num_classes=10)\nfor epoch in range(epochs):\n    for x, y in val_loader:\n        acc.update(model(x), y)\n    print(epoch, acc.compute())',
     right:
@@ -121,7 +238,18 @@ export const EV014: Rule = {
       const m = receiver(compute);
       if (m?.type !== 'identifier' || seen.has(m.text) || resets.has(m.text)) continue;
       const value = unparen(a.scopes.valueAt(m.text, m) ?? undefined);
-      if (value?.type !== 'call' || !buildsMetric(a, value)) continue;
+      if (!value) {
+        const hit = collectionCompute(a, m);
+        if (!hit) continue;
+        seen.add(m.text);
+        ctx.report({
+          node: compute,
+          message: `The metrics of ${hit.coll.text} are computed every epoch but never reset: each value covers all the epochs so far. Call ${m.text}.reset() after ${m.text}.compute().`,
+          fixes: resetFix(compute, hit.walk, m.text),
+        });
+        continue;
+      }
+      if (value.type !== 'call' || !buildsMetric(a, value)) continue;
       // The compute runs in an epoch loop the metric was built outside of, and that loop feeds it.
       // (an epoch loop by name, or a loop whose inner batch loop does the updating while it computes once per pass).
       let loop: PyNode | undefined;
@@ -134,15 +262,18 @@ export const EV014: Rule = {
       if (!loop) continue;
       if (!feeds(loop.child('body') ?? loop, m.text)) continue;
       seen.add(m.text);
-      // The fix resets right after the statement holding compute(), when that statement is directly in the loop body.
-      let stmt: PyNode | undefined = compute;
-      while (stmt && stmt.parent !== loop.child('body')) stmt = stmt.parent ?? undefined;
-      const fixes = stmt && lineStartIfAlone(stmt) !== undefined ? [{ title: `Reset ${m.text} after computing it`, edits: [{ start: stmt.end, end: stmt.end, newText: `\n${indentOf(stmt)}${m.text}.reset()` }] }] : undefined;
       ctx.report({
         node: compute,
         message: `${m.text} is computed every epoch but never reset: each value covers all the epochs so far. Call ${m.text}.reset() after compute().`,
-        fixes,
+        fixes: resetFix(compute, loop, m.text),
       });
     }
   },
 };
+
+/** Resets the metric right after the statement holding compute(), when that statement is directly in the loop body. */
+function resetFix(compute: PyNode, loop: PyNode, metric: string) {
+  let stmt: PyNode | undefined = compute;
+  while (stmt && stmt.parent !== loop.child('body')) stmt = stmt.parent ?? undefined;
+  return stmt && lineStartIfAlone(stmt) !== undefined ? [{ title: `Reset ${metric} after computing it`, edits: [{ start: stmt.end, end: stmt.end, newText: `\n${indentOf(stmt)}${metric}.reset()` }] }] : undefined;
+}

@@ -1,4 +1,5 @@
-import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { dispatchedCallees, mayBeDispatched } from '../../analysis/dispatchedCalls';
 import { parameterArguments } from '../../analysis/parameters';
 import { anchorOf, elementBefore, valueBefore } from '../../analysis/values';
 import { namedAs, strip } from '../../analysis/metricArguments';
@@ -170,13 +171,70 @@ function hardLabels(a: Analysis, e: PyNode | undefined, depth = 0): Hard | undef
       const list = emptyListAt(a, x.text, x);
       if (list) return accumulated(a, x.text, list, depth);
       const v = valueBefore(a, x);
-      if (v) return hardLabels(a, v, depth + 1);
+      const found = v ? hardLabels(a, v, depth + 1) : unpackedElement(a, x, el, depth);
       // A parameter (`def calculate_metrics(y_pred, y_true)`): hard labels when every call site in the file passes them.
-      return v === null ? fromEveryCaller(a, x, depth) : undefined;
+      return found ?? labelMetricAlso(a, x) ?? (v === null && !el ? fromEveryCaller(a, x, depth) : undefined);
+    }
+    case 'list':
+    case 'tuple': {
+      // `torch.cat([pos_pred, neg_pred])` (strip keeps the list): hard when every part is.
+      const parts = x.namedChildren.filter((c) => c.type !== 'comment');
+      let found: Hard | undefined;
+      for (const p of parts) {
+        const h = hardLabels(a, p, depth + 1);
+        if (!h) return undefined;
+        found ??= h;
+      }
+      return found;
+    }
+    case 'binary_operator': {
+      // `1 - preds`: the other class's labels.
+      const op = x.children.find((c) => !c.named)?.text;
+      return op === '-' && isNumberLiteral(x.child('left')) ? hardLabels(a, x.child('right'), depth + 1) : undefined;
     }
     default:
       return undefined;
   }
+}
+
+/** `p, y = p.numpy(), y.numpy()`: the element of a written-out tuple a name unpacks. */
+function unpackedElement(a: Analysis, id: PyNode, el: ReturnType<typeof elementBefore>, depth: number): Hard | undefined {
+  const src = unparen(el?.source);
+  if (src?.type !== 'expression_list' && src?.type !== 'tuple') return undefined;
+  return hardLabels(a, src.namedChildren.filter((c) => c.type !== 'comment')[el!.index], depth + 1);
+}
+
+/** scikit-learn metrics that raise on continuous scores: what they are given as predictions must be class labels. */
+const LABEL_METRICS = new Set([
+  'accuracy_score', 'balanced_accuracy_score', 'f1_score', 'fbeta_score', 'precision_score', 'recall_score', 'jaccard_score',
+  'confusion_matrix', 'multilabel_confusion_matrix', 'classification_report', 'matthews_corrcoef', 'cohen_kappa_score',
+  'hamming_loss', 'zero_one_loss', 'precision_recall_fscore_support',
+]);
+
+/** The same binding of a name at two reads of one function. */
+function sameValue(a: Analysis, x: PyNode, y: PyNode): boolean {
+  if (enclosingFunction(x) !== enclosingFunction(y)) return false;
+  const vx = valueBefore(a, x);
+  if (vx === undefined || vx !== valueBefore(a, y)) return false;
+  const ex = elementBefore(a, x);
+  const ey = elementBefore(a, y);
+  return ex?.source === ey?.source && ex?.index === ey?.index;
+}
+
+/**
+ * `accuracy_score(y, preds)` and `roc_auc_score(y, preds)` on the same `preds`: accuracy raises on continuous scores,
+ * so the value it gets (when that code runs) holds class labels.
+ */
+function labelMetricAlso(a: Analysis, id: PyNode): Hard | undefined {
+  for (const name of LABEL_METRICS) {
+    for (const c of a.callsNamed(name)) {
+      const q = a.callee(c);
+      if (!q?.startsWith('sklearn.metrics.')) continue;
+      const pred = strip(a, positionalArgs(c)[1] ?? keywordArg(c, 'y_pred'));
+      if (pred?.type === 'identifier' && pred.text === id.text && sameValue(a, pred, id)) return { how: `${id.text}, which ${name}() also takes (it accepts class labels only)` };
+    }
+  }
+  return undefined;
 }
 
 /** The hard labels every call site passes for the parameter `id` reads, or undefined when one passes something else. */
@@ -257,7 +315,18 @@ function swapped(a: Analysis, call: PyNode, m: Metric): boolean {
 
 function isCandidate(call: PyNode, a: Analysis): boolean {
   const m = metricOf(call, a);
-  return !!m && scoreArg(call, m) !== undefined;
+  return (!!m && scoreArg(call, m) !== undefined) || (positionalArgs(call).length >= 2 && mayBeDispatched(a, call));
+}
+
+/**
+ * `for f in ["accuracy_score", "roc_auc_score"]: getattr(metrics, f)(y, clf.predict(x))`: one call runs a ranking
+ * metric and a label metric on the same predictions. Returns both names.
+ */
+function dispatchedMix(a: Analysis, call: PyNode): { ranking: string; label: string } | undefined {
+  const names = dispatchedCallees(a, call)?.filter((q) => q.startsWith('sklearn.metrics.')).map((q) => q.slice(q.lastIndexOf('.') + 1));
+  const ranking = names?.find((n) => SK_RANKING.has(n) || n === 'log_loss' || n === 'brier_score_loss');
+  const label = names?.find((n) => LABEL_METRICS.has(n));
+  return ranking && label ? { ranking, label } : undefined;
 }
 
 export const EV015: Rule = {
@@ -274,7 +343,10 @@ export const EV015: Rule = {
       'than the model deserves (or a huge log loss), and nothing fails. Pass the scores: the positive-class probability ' +
       '(`probs[:, 1]`, `clf.predict_proba(X)[:, 1]`) or `decision_function(X)`. Taking column `[:, 0]` scores the negative ' +
       'class and turns a binary AUC into 1 - AUC. The labels come first: `roc_auc_score(y_pred, y_true)` (as the names ' +
-      'say) ranks the labels by the predictions, a different number, or an error for real-valued scores.',
+      'say) ranks the labels by the predictions, a different number, or an error for real-valued scores. Predictions that ' +
+      'a scikit-learn label metric (`accuracy_score`, `f1_score`, `confusion_matrix`...) also gets are class labels (those ' +
+      'raise on scores), and so is one call that runs a list of metrics (`getattr(metrics, name)(y, pred)` over names, a ' +
+      'loop over the metric functions) mixing both kinds.',
     wrong:
       'from sklearn.metrics import roc_auc_score\nwith torch.no_grad():\n    outputs = model(x_val)\n    preds = outputs.argmax(dim=1)\nauc = roc_auc_score(y_val.numpy(), preds.numpy())',
     right:
@@ -288,7 +360,16 @@ export const EV015: Rule = {
     const a = ctx.analysis;
     const m = metricOf(call, a);
     const score = m && scoreArg(call, m);
-    if (!m || !score) return;
+    if (!m || !score) {
+      const mix = positionalArgs(call).length >= 2 ? dispatchedMix(a, call) : undefined;
+      if (mix) {
+        ctx.report({
+          node: positionalArgs(call)[1]!,
+          message: `This call runs ${mix.ranking} and ${mix.label} on the same predictions: ${mix.label} needs class labels, so ${mix.ranking} scores hard labels, not the model's ranking. Give ${mix.ranking} the scores (predict_proba(...)[:, 1] or decision_function(...)).`,
+        });
+      }
+      return;
+    }
     if (swapped(a, call, m)) {
       const [first, second] = positionalArgs(call) as [PyNode, PyNode];
       const hardFirst = hardLabels(a, first);

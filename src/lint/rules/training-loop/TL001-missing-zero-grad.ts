@@ -1,5 +1,6 @@
-import { bodyOf, unparen, type Analysis } from '../../analysis';
+import { bodyOf, receiver, unparen, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
+import { unresetStepMethods } from '../../analysis/stepMethods';
 import { indentOf, isZeroGrad, lineStartIfAlone, manualUpdateLoops, moduloOperand, optimizerOf, trainingLoops, type LoopUpdate, type ManualUpdateLoop } from '../../analysis/training';
 import type { RawFix, Rule } from '../../types';
 import { resettingLoopBefore } from './TL017-step-outside-batch-loop';
@@ -42,7 +43,11 @@ export const TL001: Rule = {
       'condition, such as `if optimizer is not None:` around the reset and around the step, take the same branch). Hand-written gradient ' +
       'descent (`w -= lr * w.grad` under `torch.no_grad()`) needs `w.grad.zero_()` (or `w.grad = None`) after each update for the same reason. ' +
       'Methods a framework calls once per batch count as one iteration: Lightning\'s `training_step` with manual optimization, and ' +
-      'the `train_step` of a Keras 3 model on the torch backend (`loss.backward()` then `self.optimizer.apply(...)` needs `self.zero_grad()`).',
+      'the `train_step` of a Keras 3 model on the torch backend (`loss.backward()` then `self.optimizer.apply(...)` needs `self.zero_grad()`). ' +
+      'A method or function doing one whole step of two models (a GAN\'s `def step(self, batch)`: backward and two optimizers\' ' +
+      '`step()`) that resets one model\'s gradients but never the other\'s is reported too, unless another method of its class or a ' +
+      'caller in the file resets. A loop that steps a different optimizer on each iteration (`opts[i].step()`) after a reset of ' +
+      'every optimizer is one pass, not an accumulation.',
     wrong: 'for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',
     right: 'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()',
     concept: 'Backpropagation: gradients accumulate in .grad',
@@ -52,6 +57,7 @@ export const TL001: Rule = {
     const reported = new Set<PyNode>();
     for (const u of trainingLoops(ctx.analysis).updates) {
       if (!u.missingReset) continue;
+      if (steppedOncePerOptimizer(u) && resetBefore(u, ctx.analysis)) continue;
       if (!u.anyReset && zeroGradBefore(u)) continue; // TL002 says it better
       if (u.anyReset && accumulationWindow(u, ctx.analysis)) continue;
       // The step sits after an inner loop that resets every batch: one step per epoch on the last batch's gradient (TL017).
@@ -79,6 +85,18 @@ export const TL001: Rule = {
       ctx.report({
         node: step,
         message: `training_step (manual optimization) steps ${opt} but ${how}: ${opt}'s gradients accumulate across batches. Call ${opt}.zero_grad() before self.manual_backward(...).`,
+      });
+    }
+    // A one-batch step method (a GAN's `def step(self, batch)`) resetting some optimizers' gradients, never another's.
+    for (const u of unresetStepMethods(ctx.analysis)) {
+      const step = u.steps[0]!;
+      if (reported.has(step)) continue;
+      reported.add(step);
+      const fn = u.fn.child('name')?.text ?? 'this function';
+      const resets = [...new Set(u.resets.map((r) => r.text))].join(', ');
+      ctx.report({
+        node: step,
+        message: `${fn}() runs one training step and steps ${u.optimizer}, but it only resets other parameters (${resets}): ${u.optimizer}'s gradients accumulate across calls. Call ${u.optimizer}.zero_grad() before its backward().`,
       });
     }
     // Hand-written gradient descent (`w -= lr * w.grad` under no_grad) that never resets `.grad`.
@@ -183,8 +201,12 @@ function accumulationWindow(u: LoopUpdate, a: Analysis): boolean {
   return paired;
 }
 
-/** A zero_grad call earlier in the same function (or module), outside the loop. */
+/**
+ * A zero_grad call earlier in the same function (or module), outside the loop. Not for a loop stepping a different
+ * optimizer each iteration (`for opt in optimizers: ...; opt.step()`): a reset before it covers its one pass.
+ */
 export function zeroGradBefore(u: LoopUpdate) {
+  if (steppedOncePerOptimizer(u)) return undefined;
   let p = u.loop;
   for (;;) {
     const parent = p.parent;
@@ -200,4 +222,54 @@ export function zeroGradBefore(u: LoopUpdate) {
     }
     p = parent;
   }
+}
+
+/** The names a `for` binds: `i, (x, adv)` in `for i, (x, adv) in enumerate(...)`. */
+function loopTargets(loop: PyNode): Set<string> {
+  const out = new Set<string>();
+  loop.child('left')?.walk((n) => void (n.type === 'identifier' && out.add(n.text)));
+  return out;
+}
+
+/**
+ * `for i, adv in enumerate(advs): ... opts[i].step()` or `for opt in optimizers: ... opt.step()`: every step of the
+ * loop is of the optimizer the iteration picks, so each optimizer steps once per pass over the loop and the
+ * iterations do not add into each other's gradients.
+ */
+function steppedOncePerOptimizer(u: LoopUpdate): boolean {
+  if (u.loop.type !== 'for_statement' || u.stepFunctions.length > 0) return false;
+  const targets = loopTargets(u.loop);
+  return u.steps.every((s) => {
+    const r = unparen(receiver(s));
+    if (r?.type === 'identifier') return targets.has(r.text);
+    if (r?.type !== 'subscript') return false;
+    const keys = r.namedChildren.filter((c) => c !== r.child('value') && c.type !== 'comment');
+    return keys.length === 1 && keys[0]!.type === 'identifier' && targets.has(keys[0]!.text) && !targets.has(unparen(r.child('value'))?.text ?? '');
+  });
+}
+
+/**
+ * A gradient reset earlier in the same function (and the same iteration of an enclosing loop), outside the loop:
+ * `opt.zero_grad()`, or a call of a function or method of the file that resets (`self.get_optimizers(zero_all=True)`
+ * zeroing every optimizer).
+ */
+function resetBefore(u: LoopUpdate, a: Analysis): boolean {
+  const resets = trainingLoops(a).resets;
+  for (let p = u.loop; p.type !== 'function_definition' && p.type !== 'module'; ) {
+    const parent = p.parent;
+    // A reset before an enclosing loop runs once for all its iterations: not one per pass.
+    if (!parent || (p !== u.loop && (p.type === 'for_statement' || p.type === 'while_statement'))) return false;
+    for (const sib of parent.children) {
+      if (sib.start >= p.start) break;
+      let found = false;
+      sib.walk((n) => {
+        if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+        if (n.type === 'call' && resets.isResetCall(n)) found = true;
+        return undefined;
+      });
+      if (found) return true;
+    }
+    p = parent;
+  }
+  return false;
 }

@@ -311,6 +311,51 @@ function passedToSum(a: Analysis, call: PyNode): { loss: PyNode; owner: string; 
   return container === undefined ? undefined : { loss: root, owner: cls.child('name')?.text ?? 'a class', container };
 }
 
+/**
+ * The statement-local part of `historyAppend`: `losses.append(expr)` in a loop, into a list bound (to a new list)
+ * before that loop, so it outlives the iteration, of an expression that is not detached.
+ */
+function localHistoryAppend(a: Analysis, call: PyNode): { list: PyNode; loop: PyNode } | undefined {
+  if (call.type !== 'call' || calleeName(call) !== 'append' || call.parent?.type !== 'expression_statement') return undefined; // cheap test first
+  const f = call.child('function');
+  const list = f?.type === 'attribute' ? f.child('object') : undefined;
+  const args = call.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  if (list?.type !== 'identifier' || args.length !== 1 || args[0]!.type === 'keyword_argument' || args[0]!.type === 'list_splat') return undefined;
+  const loop = innermostLoop(call);
+  const arg = unparen(args[0]);
+  if (!loop || !arg || DETACHED.test(arg.text) || /^(integer|float|string|true|false|none)$/.test(arg.type)) return undefined;
+  const bound = unparen(a.scopes.valueAt(list.text, call) ?? undefined);
+  const fresh = bound?.type === 'list' || (bound?.type === 'call' && bound.child('function')?.text === 'list' && positionalArgs(bound).length === 0);
+  if (!bound || !fresh || (loop.start <= bound.start && bound.end <= loop.end)) return undefined;
+  return { list, loop };
+}
+
+/** `losses[-1]`: the last item of the list named `list`. */
+function isLastItem(e: PyNode | undefined, list: string): boolean {
+  const x = unparen(e);
+  if (x?.type !== 'subscript' || unparen(x.child('value'))?.text !== list) return false;
+  const keys = x.namedChildren.filter((c) => c !== x.child('value') && c.type !== 'comment');
+  return keys.length === 1 && keys[0]!.text.replace(/\s+/g, '') === '-1';
+}
+
+/**
+ * `losses.append(reduce(add, terms))` then `losses[-1].backward()` in the same iteration (directly, or through
+ * `loss = losses[-1]`): the list kept across iterations holds each back-propagated loss with its graph. The backward
+ * call, else undefined.
+ */
+function historyAppend(a: Analysis, call: PyNode): PyNode | undefined {
+  const local = localHistoryAppend(a, call);
+  if (!local) return undefined;
+  const { list, loop } = local;
+  for (const c of callsWithin(loop)) {
+    if (c.start < call.end || !isBackward(c)) continue;
+    const t = backwardTensor(c);
+    if (isLastItem(t, list.text)) return c;
+    if (t?.type === 'identifier' && isLastItem(a.scopes.valueAt(t.text, c) ?? undefined, list.text)) return c;
+  }
+  return undefined;
+}
+
 function what(hit: { component?: boolean }): string {
   return hit.component ? 'a tensor term of the back-propagated loss' : 'the loss tensor';
 }
@@ -328,7 +373,9 @@ export const TL008: Rule = {
       'too much memory" entry) and logging code ends up holding GPU tensors. For statistics take the Python number with ' +
       '`loss.item()` (or `loss.detach()`). The same holds for a term of the loss returned with it (`loss, mse = my_loss(...)` ' +
       'where `my_loss`, a function of this file, returns `mse + ce, mse`), and for the loss (or a dict of losses) handed to ' +
-      'a method of the file that adds it into an attribute (`tracker.accumulate(losses)` doing `self.sums[k] += losses[k]`). Summing losses on purpose to call `backward()` ' +
+      'a method of the file that adds it into an attribute (`tracker.accumulate(losses)` doing `self.sums[k] += losses[k]`), and for a ' +
+      'history list made before the loop that gets each loss appended and back-propagates its last item (`losses.append(loss_fn(x)); ' +
+      'losses[-1].backward()`). Summing losses on purpose to call `backward()` ' +
       'on the sum is not reported.',
     wrong: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss',
     right: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss.item()',
@@ -338,7 +385,10 @@ export const TL008: Rule = {
   nodeTypes: ['augmented_assignment', 'assignment', 'call'],
   // `total += x` / `total = total + x` / `totals.append(x)` in a loop, x built in that loop; whether x is the
   // back-propagated loss reads the whole scope.
-  candidate: { reads: ['scopes'], test: (n, ctx) => localAccumulation(ctx.analysis, n) !== undefined || localPassed(ctx.analysis, n) !== undefined },
+  candidate: {
+    reads: ['scopes'],
+    test: (n, ctx) => localAccumulation(ctx.analysis, n) !== undefined || localPassed(ctx.analysis, n) !== undefined || localHistoryAppend(ctx.analysis, n) !== undefined,
+  },
   visit(aug, ctx) {
     const passed = aug.type === 'call' ? passedToSum(ctx.analysis, aug) : undefined;
     if (passed) {
@@ -349,6 +399,15 @@ export const TL008: Rule = {
           ? `${aug.text} passes the loss tensors of ${loss.text} into ${owner}, whose running sums keep their graphs across iterations, so memory grows every iteration. Sum .item() values instead.`
           : `${aug.text} passes the loss tensor into ${owner}, whose running sum keeps its graph across iterations, so memory grows every iteration. Pass ${loss.text}.item().`,
         fixes: container ? undefined : [{ title: `Use ${loss.text}.item()`, edits: [{ start: loss.end, end: loss.end, newText: '.item()' }] }],
+      });
+      return;
+    }
+    const kept = aug.type === 'call' ? historyAppend(ctx.analysis, aug) : undefined;
+    if (kept) {
+      const list = aug.child('function')?.child('object')?.text ?? 'the list';
+      ctx.report({
+        node: aug,
+        message: `${aug.text} keeps each iteration's loss tensor, with its graph, in ${list}, which outlives the loop body, so memory grows every iteration. Back-propagate the loss itself and append its .item().`,
       });
       return;
     }

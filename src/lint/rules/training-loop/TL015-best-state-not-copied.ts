@@ -1,7 +1,7 @@
 import { callsWithin, calleeName, enclosingFunction, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { MODEL_NAME } from '../../analysis/outputs';
 import { scopeOf } from '../../analysis/scopes';
-import { innermostLoop, optimizerBuilds } from '../../analysis/training';
+import { innermostLoop, isBackward, optimizerBuilds } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawEdit, Rule, RuleContext } from '../../types';
 
@@ -225,6 +225,49 @@ function rootName(n: PyNode | undefined): PyNode | undefined {
   return e?.type === 'identifier' ? e : undefined;
 }
 
+/** Whether `loop` trains: it (or a loop inside it) back-propagates, or calls a function or method of the file that does. */
+function trainsIn(a: Analysis, loop: PyNode): boolean {
+  return callsWithin(loop).some((c) => {
+    if (isBackward(c)) return true;
+    const name = calleeName(c);
+    const f = c.child('function');
+    const own = f?.type === 'identifier' || (f?.type === 'attribute' && f.child('object')?.text === 'self');
+    return own && !!name && (a.functions.get(name) ?? []).some((d) => callsWithin(d).some(isBackward));
+  });
+}
+
+/**
+ * `self.best_state = self.model.state_dict()` in an `if` of a training loop, where nothing in this file restores or
+ * saves it: the attribute outlives the method, for the caller or a subclass to load "the best" weights. Every read of
+ * it in the file is an `is None` test (any other read, a save on the spot or a copy, leaves it alone).
+ */
+function keptOnInstance(a: Analysis, left: PyNode, assignment: PyNode, loop: PyNode, stateDict: PyNode): boolean {
+  if (left.type !== 'attribute' || left.child('object')?.text !== 'self' || !/best/i.test(left.child('attribute')?.text ?? '')) return false;
+  let inIf = false;
+  for (let p = assignment.parent; p && p !== loop; p = p.parent) if (p.type === 'if_statement') inIf = true;
+  if (!inIf || !trainsIn(a, loop)) return false;
+  const root = rootName(receiver(stateDict));
+  if (root && root.text !== 'self' && reboundIn(loop, root.text)) return false;
+  const attr = left.child('attribute')!.text;
+  return a.index.of('attribute').every((n) => {
+    if (n.child('attribute')?.text !== attr || n.child('object')?.text !== 'self') return true;
+    const p = n.parent;
+    if (p?.type === 'assignment' && p.child('left') === n) return true;
+    return p?.type === 'comparison_operator' && /^self\.\w+\s+is(\s+not)?\s+None$/.test(p.text);
+  });
+}
+
+function reportInstance(ctx: RuleContext, left: PyNode, right: PyNode, live: { stateDict: PyNode; shallow?: string }): void {
+  const name = left.text;
+  const model = receiver(live.stateDict)?.text ?? 'model';
+  const holdsText = live.shallow ? `${live.shallow} is a shallow copy: it` : `${name}`;
+  ctx.report({
+    node: right,
+    message: `${holdsText} holds ${model}'s live tensors, which later steps keep changing: whoever loads ${name} after training gets the last weights, not the best. Copy them.`,
+    fixes: [{ title: 'Keep a copy of the tensors', edits: [{ start: right.start, end: right.end, newText: `{k: v.detach().clone() for k, v in ${live.stateDict.text}.items()}` }] }],
+  });
+}
+
 /** One kept pair: `left = right` (or an element pair of a tuple assignment). */
 function checkKept(assignment: PyNode, left: PyNode, right: PyNode, ctx: RuleContext): void {
   if (left.type === 'identifier' && (right.type === 'identifier' || right.type === 'attribute')) return checkAlias(assignment, left, right, ctx, right === assignment.child('right') ? assignment : right);
@@ -236,7 +279,10 @@ function checkKept(assignment: PyNode, left: PyNode, right: PyNode, ctx: RuleCon
   let sink = 'load_state_dict';
   if (!restoredAfter(ctx.analysis, left, assignment, loop)) {
     const saved = savedAfter(ctx.analysis, left, assignment, loop);
-    if (!saved) return;
+    if (!saved) {
+      if (keptOnInstance(ctx.analysis, left, assignment, loop, live.stateDict)) reportInstance(ctx, left, right, live);
+      return;
+    }
     // A model re-bound in the loop (`model = load_model(path)`) is a new object: the kept tensors stay as they were.
     const root = rootName(receiver(live.stateDict));
     if (root && root.text !== 'self' && reboundIn(loop, root.text)) return;
@@ -274,7 +320,9 @@ export const TL015: Rule = {
       '`copy.deepcopy(model.state_dict())` or ' +
       '`{k: v.detach().clone() for k, v in model.state_dict().items()}` (or save them to a file). Keeping the model ' +
       'itself, `best_model = model`, is the same bug: it names the same object, which goes on training, so saving or ' +
-      'returning `best_model` after the loop gives the last weights; keep `copy.deepcopy(model)` instead.',
+      'returning `best_model` after the loop gives the last weights; keep `copy.deepcopy(model)` instead. Kept on the instance ' +
+      '(`self.best_state = self.model.state_dict()` when a training loop finds a better epoch) it is reported even when the ' +
+      'load is elsewhere (a subclass, the caller), as long as this file reads it only to test `is None`.',
     wrong:
       'best = float("inf")\nfor epoch in range(100):\n    val_loss = train_and_validate(model)\n    if val_loss < best:\n        best = val_loss\n        best_state = model.state_dict()\nmodel.load_state_dict(best_state)',
     right:

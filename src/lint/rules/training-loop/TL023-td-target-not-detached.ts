@@ -267,6 +267,66 @@ function argsText(call: PyNode): string {
   return call.child('arguments')?.text ?? '';
 }
 
+/** `q.argmax(1)`, `q.max(1)[1]`, `q.max(1).indices`, `torch.argmax(q, 1)`: the index of the best action. */
+const ARGMAX = /\bargmax\(|\.max\([^()]*\)\s*\[\s*1\s*\]|\.max\([^()]*\)\.indices|torch\.max\([^()]*\)\s*\[\s*1\s*\]/;
+
+/** Whether a gather's index (its second argument, `index=`) is an argmax, inline or through a name of the scope. */
+function picksArgmax(a: Analysis, gather: PyNode): boolean {
+  const q = a.callee(gather);
+  const index = keywordArg(gather, 'index') ?? positionalArgs(gather)[q === 'torch.gather' ? 2 : 1];
+  if (!index) return false;
+  if (ARGMAX.test(index.text)) return true;
+  let hit = false;
+  index.walk((n) => {
+    if (hit || n.type !== 'identifier') return undefined;
+    const v = a.scopes.valueAt(n.text, n);
+    if (v && ARGMAX.test(v.text)) hit = true;
+    const el = v === null ? a.scopes.elementAt(n.text, n) : undefined;
+    // `_, next_actions = net(s2).max(1)`
+    if (el?.index === 1 && el.source.type === 'call' && calleeName(el.source) === 'max') hit = true;
+    return undefined;
+  });
+  return hit;
+}
+
+/**
+ * The object a network name is bound to, through names and `self.x` attributes assigned once and same-module calls
+ * (`models['Qnet'].to(device)` -> `models['Qnet']`, `self.target = self.policy` -> `self.policy`); a build (`Net()`,
+ * `copy.deepcopy(net)`) is a new object: the name itself is returned.
+ */
+function boundObject(a: Analysis, net: string, at: PyNode, depth = 0): string {
+  if (depth > 4) return net;
+  const m = /^self\.(\w+)$/.exec(net);
+  let value: PyNode | null | undefined;
+  if (m) {
+    const cls = at.ancestor('class_definition');
+    const values = cls ? a.scopes.selfAttr(cls, m[1]!) : [];
+    value = values.length === 1 ? values[0] : undefined;
+  } else if (/^\w+$/.test(net)) value = a.scopes.valueAt(net, at);
+  let e = unparen(value ?? undefined);
+  while (e?.type === 'call' && /^(to|cuda|cpu|float|double|half|train|eval)$/.test(calleeName(e) ?? '') && receiver(e)) e = unparen(receiver(e));
+  if (!e || !isDotted(e) && e.type !== 'subscript') return net;
+  // `models['Qnet']`: a literal key of a name (or attribute) only
+  if (e.type === 'subscript') {
+    const key = e.namedChildren.find((c) => c !== e!.child('value') && c.type !== 'comment');
+    if (key?.type !== 'string' || !isDotted(e.child('value') ?? undefined)) return net;
+    return `${scopeKey(e)}${e.text}`;
+  }
+  return boundObject(a, e.text, e, depth + 1);
+}
+
+/** A name read in a function is that function's own: the same text in two functions may be two objects. */
+function scopeKey(e: PyNode): string {
+  let head: PyNode | null | undefined = e;
+  while (head?.type === 'attribute' || head?.type === 'subscript') head = head.child(head.type === 'attribute' ? 'object' : 'value');
+  return head?.text === 'self' ? '' : `${scopeOf(e)?.start ?? 0}:`;
+}
+
+/** Whether two network names hold the same object at `at`: the same name, or bound to the same one. */
+function sameNetwork(a: Analysis, x: string, y: string, at: PyNode): boolean {
+  return x === y || boundObject(a, x, at) === boundObject(a, y, at);
+}
+
 function checkLoss(loss: PyNode, ctx: RuleContext, reported: Set<PyNode>): void {
   const a = ctx.analysis;
   const pos = positionalArgs(loss);
@@ -283,9 +343,14 @@ function checkLoss(loss: PyNode, ctx: RuleContext, reported: Set<PyNode>): void 
     const net = [...nets][0]!;
     const maxes: Hit[] = [];
     collect(a, args[ti]!, 'max', 0, new Set(), maxes);
-    // The same network, on other inputs (the next state): `net(s).gather(...)` vs `net(s2).max(1)[0]`.
+    // Double DQN: `target_net(s2).gather(1, net(s2).argmax(1, keepdim=True))`, the values of the next state's best action.
+    const picked: Hit[] = [];
+    collect(a, args[ti]!, 'gather', 0, new Set(), picked);
+    maxes.push(...picked.filter((g) => picksArgmax(a, g.at)));
+    // The same network (or another name bound to the same object), on other inputs (the next state):
+    // `net(s).gather(...)` vs `net(s2).max(1)[0]`.
     const current = new Set(gathers.map((g) => argsText(g.netCall)));
-    const hits = maxes.filter((m) => m.net === net && !current.has(argsText(m.netCall)) && !gathers.some((g) => g.netCall === m.netCall));
+    const hits = maxes.filter((m) => sameNetwork(a, m.net, net, loss) && !current.has(argsText(m.netCall)) && !gathers.some((g) => g.netCall === m.netCall));
     if (!hits.length) continue;
     const scope = loss.ancestor('function_definition') ?? ctx.root;
     const calls = callsWithin(scope);
@@ -296,9 +361,10 @@ function checkLoss(loss: PyNode, ctx: RuleContext, reported: Set<PyNode>): void 
     for (const h of hits) {
       if (reported.has(h.at)) continue;
       reported.add(h.at);
+      const same = h.net === net ? `${net} is the network being optimized` : `${h.net} is the same object as ${net}, the network being optimized`;
       ctx.report({
         node: h.at,
-        message: `The TD target uses ${h.netCall.text} with gradients on, and ${net} is the network being optimized: the loss also pulls the target toward the prediction. Use ${h.netCall.text}.detach() or compute the target under torch.no_grad().`,
+        message: `The TD target uses ${h.netCall.text} with gradients on, and ${same}: the loss also pulls the target toward the prediction. Use ${h.netCall.text}.detach() or compute the target under torch.no_grad().`,
         fixes: h.inline ? [{ title: `Detach ${h.netCall.text}`, edits: [{ start: h.netCall.end, end: h.netCall.end, newText: '.detach()' }] }] : undefined,
       });
     }
@@ -317,7 +383,10 @@ export const TL023: Rule = {
       'target is a constant. Built from the online network with autograd on, the target keeps its graph, so `loss.backward()` ' +
       'also moves `Q(s\', .)` toward `Q(s, a)`: the network chases itself, learning is slower and often diverges, with no error. ' +
       'Compute the target under `with torch.no_grad():` or detach it (`net(next_state).detach().max(1)[0]`), and usually from a ' +
-      'separate target network. Descent reports it only when the network on the next state is the one the optimizer trains.',
+      'separate target network. Descent reports it only when the network on the next state is the one the optimizer trains, ' +
+      'also under another name bound to the same object (`self.target_net = models["q"].to(device)` next to ' +
+      '`self.policy_net = models["q"].to(device)` is one network, not a copy), and for the Double DQN target ' +
+      '`net(s2).gather(1, net(s2).argmax(1, keepdim=True))`.',
     wrong:
       'q_net = nn.Linear(4, 2)\noptimizer = torch.optim.Adam(q_net.parameters(), lr=1e-3)\nfor s, a, r, s2, done in replay_batches:\n' +
       '    q = q_net(s).gather(1, a.unsqueeze(1)).squeeze(1)\n    target = r + 0.99 * q_net(s2).max(1)[0] * (1 - done)\n' +
@@ -333,7 +402,7 @@ export const TL023: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     if (!a.callsNamed('gather').length || !a.callsNamed('backward').length) return;
-    if (!a.callsNamed('max').length && !a.callsNamed('amax').length) return;
+    if (!a.callsNamed('max').length && !a.callsNamed('amax').length && !a.callsNamed('argmax').length) return;
     // Old PyTorch: `Variable(s2, volatile=True)` turns the graph off for the whole next-state forward.
     if (/\bvolatile\s*=\s*True/.test(ctx.source)) return;
     const reported = new Set<PyNode>();

@@ -1,4 +1,4 @@
-import { callsWithin, calleeName, enclosingFunction, parameterNames, positionalArgs, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { callsWithin, calleeName, enclosingFunction, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { listItems } from '../../analysis/listBuilds';
 import { methodsOf } from '../../analysis/modules';
 import { parameterArguments } from '../../analysis/parameters';
@@ -25,7 +25,8 @@ export const TL028: Rule = {
       'frozen head. Give the optimizer both (`Adam(list(model.parameters()) + list(head.parameters()))`, or a second ' +
       'parameter group), or, when the module is meant to stay fixed, say so with `head.requires_grad_(False)`. The same ' +
       'happens to a parameter group that is filled (`group[\'params\'].append(p)`) but never appended to the list the ' +
-      'optimizer is built from.',
+      'optimizer is built from, and to an autoencoder\'s decoder when the optimizer gets only its encoder ' +
+      '(`Adam(vae.encoder.parameters())`) while the loss runs the decoder (`vae(x)`, `vae.decode(z)`, `vae.elbo(...)`).',
     wrong:
       'model = Encoder()\nhead = nn.Linear(256, 10)\noptimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n' +
       'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(head(model(x)), y)\n    loss.backward()\n' +
@@ -45,6 +46,7 @@ export const TL028: Rule = {
     const optimizers = optimizerCalls(a);
     if (optimizers.length === 0) return;
     checkGroups(ctx, optimizers);
+    checkEncoderOnly(ctx, optimizers);
     const built = moduleBindings(a);
     if (built.size === 0) return;
     for (const [name, sites] of built) {
@@ -114,6 +116,118 @@ function checkGroups(ctx: RuleContext, optimizers: readonly PyNode[]): void {
       });
     }
   }
+}
+
+/** The receivers of the `.parameters()` / `.named_parameters()` calls inside an expression. */
+function parameterReceivers(e: PyNode | undefined): PyNode[] {
+  const out: PyNode[] = [];
+  e?.walk((n) => {
+    if (n.type === 'lambda') return false;
+    if (n.type === 'call' && /^(named_)?parameters$/.test(calleeName(n) ?? '')) {
+      const r = receiver(n);
+      if (r) out.push(r);
+    }
+    return undefined;
+  });
+  return out;
+}
+
+/** An autoencoder by its name: `vae`, `self.module.vae`, `cvae`, `autoencoder`, `conv_ae`. */
+const AUTOENCODER = /^(\w*vae|ae|\w*_ae|\w*auto_?encoder)$/i;
+/** Methods of an autoencoder whose result runs its decoder: the forward pass, decoding, the reconstruction loss. */
+const DECODING_METHOD = /^(forward|decode\w*|elbo\w*|\w*recon\w*|\w*loss\w*|generate\w*)$/i;
+
+/** `encoder` -> `decoder`, `enc` -> `dec`, `vae_encoder` -> `vae_decoder`; undefined for a name without `enc`. */
+function decoderName(part: string): string | undefined {
+  if (!/enc/i.test(part) || /dec/i.test(part)) return undefined;
+  return part.replace(/enc/i, (m) => (m[0] === 'E' ? 'Dec' : m === 'ENC' ? 'DEC' : 'dec'));
+}
+
+/**
+ * The decoder part of the model `owner` whose `encoder` part an optimizer holds: for a name that says autoencoder
+ * (`vae.encoder`), its `decoder`; for a module class of the file, its `decoder` layer holding parameters and used
+ * outside `__init__`. Else undefined.
+ */
+function decoderOf(a: Analysis, owner: PyNode, part: string): string | undefined {
+  const dec = decoderName(part);
+  if (!dec) return undefined;
+  const last = owner.type === 'attribute' ? (owner.child('attribute')?.text ?? '') : owner.text;
+  if (AUTOENCODER.test(last)) return dec;
+  const cls = owner.type === 'identifier' ? classOfModel(a, owner) : undefined;
+  const layer = cls?.layers.get(dec);
+  if (!cls || !layer || !holdsParameters(layer, a)) return undefined;
+  const used = methodsOf(cls.node).some((m) => m.child('name')?.text !== '__init__' && mentionsSelf(m, dec));
+  return used ? dec : undefined;
+}
+
+/**
+ * Whether some function that back-propagates runs the autoencoder's decoder: calls the model itself, its decoder,
+ * or a method of it that decodes or computes its loss (`vae(x)`, `vae.decode(z)`, `vae.elbo(...)`).
+ */
+function decoderTrained(a: Analysis, owner: string, dec: string): boolean {
+  for (const c of a.callsNamed('backward').concat(a.callsNamed('manual_backward'))) {
+    const scope = enclosingFunction(c) ?? c.ancestor('module');
+    if (!scope) continue;
+    const runs = callsWithin(scope).some((x) => {
+      const f = x.child('function')?.text;
+      if (f === owner || f === `${owner}.${dec}`) return true;
+      return receiver(x)?.text === owner && DECODING_METHOD.test(calleeName(x) ?? '');
+    });
+    if (runs) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether the decoder may be trained or frozen elsewhere: some `.parameters()` of the file is of the decoder, of the
+ * autoencoder or of a model holding it (`self.parameters()`), some optimizer's parameters cannot be read, or the
+ * decoder is named other than by a plain call (`vae.decoder.requires_grad_(False)`, `freeze(vae.decoder)`).
+ */
+function decoderHandled(a: Analysis, owner: string, dec: string, optimizers: readonly PyNode[]): boolean {
+  for (const p of [...a.callsNamed('parameters'), ...a.callsNamed('named_parameters')]) {
+    const r = receiver(p)?.text;
+    if (r === undefined) return true;
+    if (r === owner || owner.startsWith(`${r}.`) || r === `${owner}.${dec}` || r.startsWith(`${owner}.${dec}.`)) return true;
+  }
+  if (optimizers.some((o) => parameterReceivers(o.child('arguments') ?? undefined).length === 0)) return true;
+  return a.index.of('attribute').some((n) => {
+    if (n.child('attribute')?.text !== dec) return false;
+    const p = n.parent;
+    if (p?.type === 'call' && p.child('function') === n) return false;
+    // `self.decoder = Decoder(...)` in the class
+    if (p?.type === 'assignment' && p.child('left') === n && n.child('object')?.text === 'self') return false;
+    return !(p?.type === 'attribute' && p.child('attribute')?.text === 'forward' && p.parent?.type === 'call');
+  });
+}
+
+/**
+ * An autoencoder's optimizer given its encoder alone (`Adam(vae.encoder.parameters())`) while the reconstruction loss
+ * also runs its decoder, which no optimizer holds: the decoder keeps its initial weights. Reported at the optimizer.
+ */
+function checkEncoderOnly(ctx: RuleContext, optimizers: readonly PyNode[]): void {
+  const a = ctx.analysis;
+  for (const o of optimizers) {
+    const recvs = parameterReceivers(o.child('arguments') ?? undefined);
+    const r = recvs.length === 1 ? unparen(recvs[0]) : undefined;
+    const part = r?.type === 'attribute' ? r.child('attribute')?.text : undefined;
+    const owner = r?.child('object');
+    if (!part || !owner || !isDotted(owner)) continue;
+    const dec = decoderOf(a, owner, part);
+    if (!dec || decoderHandled(a, owner.text, dec, optimizers) || !decoderTrained(a, owner.text, dec)) continue;
+    ctx.report({
+      node: o,
+      message:
+        `This optimizer is given only \`${r!.text}\`, but the loss also runs \`${owner.text}.${dec}\`, which no optimizer holds: ` +
+        `the decoder keeps its initial weights. Pass \`${owner.text}.parameters()\`, or freeze the decoder on purpose with requires_grad_(False).`,
+    });
+  }
+}
+
+/** `vae`, `self.module.vae`: a name and its attributes. */
+function isDotted(n: PyNode): boolean {
+  let e: PyNode | null | undefined = n;
+  while (e?.type === 'attribute') e = e.child('object');
+  return e?.type === 'identifier';
 }
 
 /**

@@ -10,7 +10,7 @@
 // Anything else is 'unknown'.
 import type { PyNode } from '../parser';
 import type { RawFix } from '../types';
-import { callsWithin, keywordArg, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { calleeName, callsWithin, keywordArg, loopTargetBinds, positionalArgs, receiver, unparen, type Analysis } from './index';
 import { builtDict, dictEntries, stringKey, type Element } from './dictKeys';
 import { methodsOf, returnValues, type ModuleClass } from './modules';
 import { forwardArguments } from './instanceCalls';
@@ -143,6 +143,8 @@ export class OutputFlow {
     if (q === 'torch.exp') return this.exponentiated(e, args[0], depth);
     if (q && SHAPE_FNS.has(q)) return this.kept(args[0], depth);
     if (q && MIX_FNS.has(q)) return this.mixedWithLabels(args[0], args[1], depth);
+    // `checkpoint(self.head, x)` runs the module on the rest of the arguments (activation checkpointing).
+    if (q === 'torch.utils.checkpoint.checkpoint' && args[0]) return siteOnly(this.moduleCall(args[0], e, args.slice(1), depth + 1));
     if (q && (q.startsWith('torch.') || q.startsWith('keras.') || q.startsWith('tensorflow.'))) return UNKNOWN;
     if (fn.type === 'attribute') {
       const method = fn.child('attribute')?.text ?? '';
@@ -333,6 +335,10 @@ export class OutputFlow {
       const layer = cls && attr ? cls.layers.get(attr) : undefined;
       if (!layer) return cls && attr ? this.methodOutput(cls, attr, depth, element) : UNKNOWN;
       const out = this.moduleValue(layer, depth + 1, element);
+      if (out.kind === 'unknown' && element === undefined && this.isLibraryModule(layer)) {
+        const applied = this.appliedLayer(cls!, args, depth);
+        if (applied) return applied;
+      }
       // `self.softmax(x)` in forward: dropping it means using x.
       if (element === undefined && out.kind !== 'unknown' && out.kind !== 'logits' && out.site === layer && args[0]) {
         return { kind: out.kind, site: call, removal: replaceWith(call, args[0], 'Remove the ' + out.kind) };
@@ -353,6 +359,36 @@ export class OutputFlow {
       return this.unseenModule(callee.text, element);
     }
     return UNKNOWN;
+  }
+
+  /** A layer built by a library's class (not torch's, not this file's): `ConcreteDropout(...)`, `Residual(...)`. */
+  private isLibraryModule(layer: PyNode): boolean {
+    const v = unparen(layer);
+    if (v?.type !== 'call') return false;
+    const q = this.a.callee(v);
+    const last = v.child('function')?.text.split('.').pop() ?? '';
+    return !!q && !/^(torch|keras|tensorflow)\./.test(q) && !this.a.definesClass(last) && !this.a.functions.has(last);
+  }
+
+  /**
+   * `self.cd(x, nn.Sequential(self.fc, self.softmax))`: a library wrapper called with the input and the one layer it
+   * applies to it (concrete dropout, `checkpoint(layer, x)`) returns that layer's output. Undefined unless exactly
+   * one argument is a layer (an `nn.*` layer built there, or one of the module's `self.` layers) beside the input.
+   */
+  private appliedLayer(cls: ModuleClass | undefined, args: PyNode[], depth: number): Output | undefined {
+    if (args.length < 2) return undefined;
+    const layers = args.map((arg) => this.layerArgument(cls, arg)).filter((l): l is PyNode => l !== undefined);
+    if (layers.length !== 1) return undefined;
+    const out = this.moduleValue(layers[0]!, depth + 1);
+    return out.kind === 'unknown' ? undefined : { kind: out.kind, site: out.site };
+  }
+
+  /** The layer an argument is: `nn.Sequential(...)` / `nn.Linear(...)` built in place, or `self.fc` of the module. */
+  private layerArgument(cls: ModuleClass | undefined, arg: PyNode): PyNode | undefined {
+    const v = unparen(arg);
+    if (v?.type === 'call') return /^torch\.nn\.[A-Z]/.test(this.a.callee(v) ?? '') ? v : undefined;
+    if (v?.type === 'attribute' && v.child('object')?.text === 'self') return cls?.layers.get(v.child('attribute')?.text ?? '');
+    return undefined;
   }
 
   /** What a function returns (or element `element` of the tuples it returns); all returns must agree. */
@@ -390,23 +426,46 @@ export class OutputFlow {
     if (v === null) {
       const el = elementBefore(this.a, id);
       if (el) return this.unpackedModule(el.source, el.index, depth + 1, element);
-      const args = parameterArguments(this.a, id);
-      if (!args) {
-        // `def __init__(self, normalize=nn.Softmax(-1))` of a class nothing here builds: the default.
-        // Unknown (`model=None`) stays undefined, for the callers' own guesses.
-        const fallback = signatureDefault(id);
-        const out = fallback && this.moduleOrName(fallback, depth + 1, element);
-        return out && out.kind !== 'unknown' && unpassed(this.a, id) ? out : undefined;
-      }
-      if (this.resolving.has(args)) return undefined;
-      this.resolving.add(args); // a recursive function passes its own parameter on
-      const outs = args.map((arg) => this.moduleOrName(arg, depth + 1, element));
-      this.resolving.delete(args);
-      if (outs.every((o) => o === undefined)) return undefined;
-      return combine(outs.map((o) => o ?? UNKNOWN));
+      return this.parameterModule(id, depth, element);
+    }
+    if (isReloaded(this.a, v)) {
+      const others = this.besidesReloads(id, depth, element);
+      if (others !== null) return others;
     }
     const head = replacedHead(this.a, id, v);
     return this.moduleValue(head ?? v, depth + 1, element);
+  }
+
+  /** A parameter holding a module: what every call site passes, else an unpassed default; undefined when unseen. */
+  private parameterModule(id: PyNode, depth: number, element?: Element): Output | undefined {
+    const args = parameterArguments(this.a, id);
+    if (!args) {
+      // `def __init__(self, normalize=nn.Softmax(-1))` of a class nothing here builds: the default.
+      // Unknown (`model=None`) stays undefined, for the callers' own guesses.
+      const fallback = signatureDefault(id);
+      const out = fallback && this.moduleOrName(fallback, depth + 1, element);
+      return out && out.kind !== 'unknown' && unpassed(this.a, id) ? out : undefined;
+    }
+    if (this.resolving.has(args)) return undefined;
+    this.resolving.add(args); // a recursive function passes its own parameter on
+    const outs = args.map((arg) => this.moduleOrName(arg, depth + 1, element));
+    this.resolving.delete(args);
+    if (outs.every((o) => o === undefined)) return undefined;
+    return combine(outs.map((o) => o ?? UNKNOWN));
+  }
+
+  /**
+   * `if resume: model = ckpt.model` with the model passed in otherwise: a model reloaded from a checkpoint has the
+   * architecture the other paths build, so the read holds what those hold. Null when only reloads reach it (or the
+   * paths are not followed): the caller goes on with the nearest binding.
+   */
+  private besidesReloads(id: PyNode, depth: number, element?: Element): Output | undefined | null {
+    const defs = reachingDefs(id);
+    const others = defs?.filter((d) => !(d.value && isReloaded(this.a, d.value)));
+    if (!others?.length || others.some((d) => d.index !== undefined || (!d.value && !d.parameterOf))) return null;
+    const outs = others.map((d) => (d.value ? this.moduleOrName(d.value, depth + 1, element) : this.parameterModule(id, depth, element)));
+    if (outs.every((o) => o === undefined)) return undefined;
+    return combine(outs.map((o) => o ?? UNKNOWN));
   }
 
   /**
@@ -496,6 +555,7 @@ export class OutputFlow {
     const v = unparen(value);
     if (!v || depth > MAX_DEPTH) return UNKNOWN;
     if (v.type === 'identifier') return this.nameModule(v, depth + 1, element) ?? UNKNOWN;
+    if (v.type === 'attribute') return this.selfLayer(v, depth, element);
     if (v.type !== 'call') return UNKNOWN;
     const fn = v.child('function');
     const q = this.a.qname(fn);
@@ -528,6 +588,13 @@ export class OutputFlow {
     }
     if (q === 'torch.nn.Sequential') return this.sequential(v, depth);
     return UNKNOWN;
+  }
+
+  /** `nn.Sequential(self.fc, self.softmax)` in a module: the layers `self.fc` and `self.softmax` hold. */
+  private selfLayer(attr: PyNode, depth: number, element?: Element): Output {
+    const name = attr.child('object')?.text === 'self' ? attr.child('attribute')?.text : undefined;
+    const layer = name ? this.enclosingModule(attr)?.layers.get(name) : undefined;
+    return layer && layer !== attr ? this.moduleValue(layer, depth + 1, element) : UNKNOWN;
   }
 
   private sequential(seq: PyNode, depth: number): Output {
@@ -646,9 +713,9 @@ export class OutputFlow {
       for (const m of this.a.modules) if (!called.has(m.name)) built.add(m);
       if (built.size === 0) return UNKNOWN;
     }
-    const outs = [...built].map((c) => this.classOutput(c, element));
-    const out = combine(outs);
-    return built.size === 1 ? out : { kind: out.kind, site: out.site };
+    const candidates = element === undefined ? tensorModels(built) : [...built];
+    const out = combine(candidates.map((c) => this.classOutput(c, element)));
+    return candidates.length === 1 ? out : { kind: out.kind, site: out.site };
   }
 
   private enclosingModule(n: PyNode): ModuleClass | undefined {
@@ -708,6 +775,22 @@ function iteratedAs(name: string, target: PyNode | undefined, iter: PyNode | und
     }
   }
   return undefined;
+}
+
+/** Loaders whose result is a saved model or checkpoint: `torch.load(path)`, `Checkpoint.load(path)`, `load_model(path)`. */
+const RELOADS = /^(?:load|load_model|load_checkpoint|load_from_checkpoint)$/;
+
+/** A model read back from a checkpoint: a loader's result, or its `.model` / `['model']` (`ckpt = Checkpoint.load(p); ckpt.model`). */
+function isReloaded(a: Analysis, value: PyNode, depth = 0): boolean {
+  const v = unparen(value);
+  if (!v || depth > 2) return false;
+  if (v.type === 'call') return RELOADS.test(calleeName(v) ?? '');
+  if (v.type === 'identifier') {
+    const bound = valueBefore(a, v);
+    return !!bound && isReloaded(a, bound, depth + 1);
+  }
+  const obj = v.type === 'attribute' ? v.child('object') : v.type === 'subscript' ? v.child('value') : undefined;
+  return !!obj && isReloaded(a, obj, depth + 1);
 }
 
 /** The `(name, layer)` tuples of `OrderedDict([...])`, when all are literal pairs. */
@@ -831,6 +914,23 @@ const FLAG_CONTEXTS = new Set(['if_statement', 'not_operator', 'boolean_operator
 /** A name read as a switch (`if flag`, `not flag`, `mode == 'eval'`), not as data (`x.dim() == 2`, `len(x)`). */
 function isFlag(id: PyNode): boolean {
   return id.parent !== null && FLAG_CONTEXTS.has(id.parent.type);
+}
+
+/**
+ * The classes among `built` that can be a model whose whole output is read as one tensor: not an abstract base whose
+ * forward returns nothing (raises NotImplementedError), nor one that returns a tuple literal (`return output, hidden`
+ * of an encoder part). All of them when none is left.
+ */
+function tensorModels(built: Set<ModuleClass>): ModuleClass[] {
+  const all = [...built];
+  const kept = all.filter((c) => c.returns.length > 0 && !c.returns.every((r) => TUPLES.has(unparen(r)?.type ?? '')));
+  return kept.length ? kept : all;
+}
+const TUPLES = new Set(['tuple', 'expression_list']);
+
+/** An output without its fix (the activation is reached through a call that stays). */
+function siteOnly(out: Output): Output {
+  return out.removal ? { kind: out.kind, site: out.site } : out;
 }
 
 function combine(outs: Output[]): Output {

@@ -28,31 +28,84 @@ function biasFalse(layer: PyNode, name: 'bias' | 'use_bias'): RawFix | undefined
   return last ? { title: `Set ${name}=False`, edits: [{ start: last.end, end: last.end, newText: `, ${name}=False` }] } : undefined;
 }
 
+/** What forward feeds a BatchNorm with: single layers (their constructors), and layer lists (the indexed reads). */
+interface ForwardPairs {
+  layers: PyNode[];
+  /** `self.linears[i]` in `self.norms[i](self.linears[i](h))`: every layer of the list keeps its bias. */
+  lists: PyNode[];
+}
+
 /** The layers of a module class whose output its forward passes straight to a BatchNorm layer, in the order found. */
-function forwardBiasLayers(a: Analysis, m: ModuleClass): PyNode[] {
+function forwardBiasLayers(a: Analysis, m: ModuleClass): ForwardPairs {
   const forward = m.forward!;
-  const layerOf = (call: PyNode | undefined): PyNode | undefined => {
-    const f = call?.type === 'call' ? call.child('function') : undefined;
-    if (f?.type !== 'attribute' || f.child('object')?.text !== 'self') return undefined;
-    return m.layers.get(f.child('attribute')?.text ?? '');
-  };
-  const found: PyNode[] = [];
+  const found: ForwardPairs = { layers: [], lists: [] };
   const check = (inner: PyNode | undefined, outer: PyNode | undefined) => {
-    const l1 = layerOf(inner);
-    const l2 = layerOf(outer);
-    if (l1 && l2 && biasLayer(a, l1) && isBatchNorm(a, l2) && !found.includes(l1)) found.push(l1);
+    const l1 = calledLayers(a, m, inner);
+    const l2 = calledLayers(a, m, outer);
+    if (!l1 || !l2 || !l1.ctors.every((l) => biasLayer(a, l)) || !l2.ctors.every((l) => isBatchNorm(a, l))) return;
+    if (!l1.list) {
+      if (!found.layers.includes(l1.ctors[0]!)) found.layers.push(l1.ctors[0]!);
+    } else if (!found.lists.some((n) => n.text === l1.list!.text)) found.lists.push(l1.list);
   };
   for (const call of callsWithin(forward)) check(positionalArgs(call)[0], call);
-  const stmts = forward.child('body')?.namedChildren ?? [];
-  for (let i = 0; i + 1 < stmts.length; i++) {
-    const s1 = stmts[i]!.namedChildren[0];
-    const s2 = stmts[i + 1]!.namedChildren[0];
-    if (s1?.type !== 'assignment' || s2?.type !== 'assignment') continue;
-    const v = s1.child('left')?.text;
-    const next = s2.child('right');
-    if (v && next?.type === 'call' && positionalArgs(next)[0]?.text === v) check(s1.child('right'), next);
-  }
+  // x = self.conv(x) then x = self.bn(x) / x = F.relu(self.bn(x)), in any block of forward (a loop's body too).
+  forward.walk((block) => {
+    if (block !== forward && (block.type === 'function_definition' || block.type === 'lambda' || block.type === 'class_definition')) return false;
+    if (block.type !== 'block') return;
+    const stmts = block.namedChildren;
+    for (let i = 0; i + 1 < stmts.length; i++) {
+      const s1 = stmts[i]!.namedChildren[0];
+      const s2 = stmts[i + 1]!.namedChildren[0];
+      if (s1?.type !== 'assignment' || s2?.type !== 'assignment') continue;
+      const v = s1.child('left');
+      const next = s2.child('right');
+      if (v?.type !== 'identifier' || next?.type !== 'call') continue;
+      for (const c of callsWithin(next)) if (positionalArgs(c)[0]?.text === v.text) check(s1.child('right'), c);
+    }
+  });
   return found;
+}
+
+/**
+ * The layer constructors a call in forward runs: `self.conv(x)` runs one; `self.linears[i](x)` one of the layers of a
+ * ModuleList (its literal items, or what the class appends to it), all of which must be known.
+ */
+function calledLayers(a: Analysis, m: ModuleClass, call: PyNode | undefined): { ctors: PyNode[]; list?: PyNode } | undefined {
+  const f = call?.type === 'call' ? unparen(call.child('function')) : undefined;
+  const attr = selfAttribute(f);
+  if (attr) {
+    const layer = m.layers.get(attr);
+    return layer ? { ctors: [layer] } : undefined;
+  }
+  const listAttr = f?.type === 'subscript' ? selfAttribute(unparen(f.child('value'))) : undefined;
+  const ctors = listAttr ? listLayers(a, m, listAttr) : undefined;
+  return ctors && { ctors, list: f };
+}
+
+function selfAttribute(n: PyNode | undefined): string | undefined {
+  return n?.type === 'attribute' && n.child('object')?.text === 'self' ? n.child('attribute')?.text : undefined;
+}
+
+/** The layers of `self.<attr> = nn.ModuleList([...])` plus `self.<attr>.append(layer)` in the class; undefined when one is unknown. */
+function listLayers(a: Analysis, m: ModuleClass, attr: string): PyNode[] | undefined {
+  const values = a.scopes.selfAttr(m.node, attr);
+  const list = values.length === 1 ? unparen(values[0]) : undefined;
+  if (list?.type !== 'call' || a.callee(list) !== 'torch.nn.ModuleList') return undefined;
+  const items: (PyNode | undefined)[] = [];
+  const init = unparen(positionalArgs(list)[0]);
+  if (init?.type === 'list') items.push(...init.namedChildren.filter((c) => c.type !== 'comment'));
+  else if (init?.type === 'list_comprehension') items.push(init.child('body') ?? undefined);
+  else if (init) return undefined;
+  for (const method of ['append', 'extend', 'insert']) {
+    for (const c of a.callsNamed(method)) {
+      const f = c.child('function');
+      if (c.start < m.node.start || c.end > m.node.end || selfAttribute(unparen(f?.child('object'))) !== attr) continue;
+      if (method !== 'append') return undefined;
+      items.push(positionalArgs(c)[0]);
+    }
+  }
+  const ctors = items.map((i) => layerCtor(a, i));
+  return ctors.length && ctors.every((c) => c !== undefined) ? (ctors as PyNode[]) : undefined;
 }
 
 // Keras / TensorFlow: Conv2D / Dense keep a bias (`use_bias=True`) by default.
@@ -231,6 +284,7 @@ function kerasApplications(a: Analysis, ctor: PyNode): PyNode[] {
 }
 
 const MESSAGE = 'This layer\'s bias is cancelled by the BatchNorm that follows (it subtracts the mean). Pass bias=False.';
+const LIST_MESSAGE = 'The layers of LIST keep their bias, which the BatchNorm that follows cancels (it subtracts the mean). Build them with bias=False.';
 const KERAS_MESSAGE = 'This layer\'s bias is cancelled by the BatchNormalization that follows (it subtracts the per-channel mean). Pass use_bias=False.';
 
 export const AR001: Rule = {
@@ -268,7 +322,9 @@ export const AR001: Rule = {
     // per statement between lints.
     for (const m of a.modules) {
       if (!m.forward) continue;
-      for (const layer of a.perStatement(m.node, 'AR001-forward', () => forwardBiasLayers(a, m))) report(layer);
+      const pairs = a.perStatement(m.node, 'AR001-forward', () => forwardBiasLayers(a, m));
+      for (const layer of pairs.layers) report(layer);
+      for (const read of pairs.lists) ctx.report({ node: read, message: LIST_MESSAGE.replace('LIST', read.child('value')?.text ?? read.text) });
     }
     for (const layer of kerasBiasLayers(a)) report(layer, 'use_bias');
   },

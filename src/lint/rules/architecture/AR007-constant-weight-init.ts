@@ -44,6 +44,43 @@ function guardedByLayerType(a: Analysis, call: PyNode, obj: PyNode): boolean {
   return qs.some((q) => LEARNING.test(q)) && !qs.some((q) => NORM.test(q));
 }
 
+/**
+ * `def zero_init(m)` applied only as `self.film.apply(zero_init)` / `model.head.apply(zero_init)`: the constant init
+ * targets one named part (a FiLM conditioning layer, a last layer started at zero so the block starts as the
+ * identity), not every layer. Quiet when every use of the function is such an `apply` on a part holding at most one
+ * Linear/Conv layer (a part of another object: its layers are not shown here, so it is trusted too).
+ */
+function targetsOnePart(a: Analysis, call: PyNode, obj: PyNode): boolean {
+  const fn = call.ancestor('function_definition');
+  const name = fn?.child('name')?.text;
+  const param = fn?.child('parameters')?.namedChildren.find((p) => p.type === 'identifier');
+  if (!fn || !name || param?.text !== obj.text) return false;
+  const uses = a.identifiersNamed(name).filter((id) => id !== fn.child('name'));
+  return uses.length > 0 && uses.every((id) => appliedToOnePart(a, id));
+}
+
+/** `<part>.apply(id)` where the part is an attribute (`self.film`, `model.head`) holding at most one learning layer. */
+function appliedToOnePart(a: Analysis, id: PyNode): boolean {
+  const call = id.parent?.type === 'argument_list' ? id.parent.parent : undefined;
+  const f = call?.type === 'call' ? call.child('function') : undefined;
+  if (f?.type !== 'attribute' || f.child('attribute')?.text !== 'apply' || positionalArgs(call!)[0] !== id) return false;
+  const part = unparen(f.child('object'));
+  if (part?.type !== 'attribute') return false;
+  if (part.child('object')?.text !== 'self') return true;
+  const cls = part.ancestor('class_definition');
+  const values = cls ? a.scopes.selfAttr(cls, part.child('attribute')?.text ?? '') : [];
+  return values.length > 0 && values.every((v) => learningLayers(a, v) <= 1);
+}
+
+/** How many Linear/Conv layers an expression builds (`nn.Sequential(nn.Linear(...), nn.ReLU())` -> 1). */
+function learningLayers(a: Analysis, value: PyNode): number {
+  let n = 0;
+  value.walk((c) => {
+    if (c.type === 'call' && LEARNING.test(a.callee(c) ?? '')) n++;
+  });
+  return n;
+}
+
 /** `self.fc1.weight` where forward feeds fc1's output (through activations) into another Linear/Conv layer. */
 function hiddenLayerWeight(a: Analysis, obj: PyNode): boolean {
   if (obj.type !== 'attribute' || obj.child('object')?.text !== 'self') return false;
@@ -88,8 +125,9 @@ export const AR007: Rule = {
       'If every weight of a layer starts with the same value, every unit of the layer computes the same output and receives ' +
       'the same gradient, so the units stay identical forever (the symmetry is never broken) and the layer behaves like a ' +
       'single unit; with zeros, the layers before it get no gradient at all. Keep PyTorch\'s default initialisation or use ' +
-      'a random scheme (`kaiming_normal_`, `xavier_uniform_`). Constant biases, BatchNorm/LayerNorm weights and a zero-initialised ' +
-      'final layer are fine and not reported.',
+      'a random scheme (`kaiming_normal_`, `xavier_uniform_`). Constant biases, BatchNorm/LayerNorm weights, a zero-initialised ' +
+      'final layer and an init function applied only to one named single-layer part (`self.film.apply(zero_init)`, a ' +
+      'conditioning or residual branch started at zero) are fine and not reported.',
     wrong:
       'class MLP(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(784, 256)\n        self.fc2 = nn.Linear(256, 10)\n        nn.init.zeros_(self.fc1.weight)\n\n    def forward(self, x):\n        return self.fc2(F.relu(self.fc1(x)))',
     right:
@@ -106,7 +144,7 @@ export const AR007: Rule = {
     let hit = false;
     if (t.type === 'attribute' && t.child('attribute')?.text === 'weight') {
       const obj = t.child('object')!;
-      hit = guardedByLayerType(a, call, obj) || hiddenLayerWeight(a, obj);
+      hit = (guardedByLayerType(a, call, obj) && !targetsOnePart(a, call, obj)) || hiddenLayerWeight(a, obj);
     } else {
       hit = allParameters(a, call, t);
     }

@@ -461,7 +461,7 @@ export class KerasModels {
 
   /**
    * Keras losses applied to a prediction in the file: a loss object or function called as `loss_fn(y, pred)`
-   * (`keras.losses.BinaryCrossentropy(...)` bound to a name, `keras.losses.sparse_categorical_crossentropy`), with
+   * (`keras.losses.BinaryCrossentropy(...)` bound to a name or called at once, `keras.losses.sparse_categorical_crossentropy`), with
    * `from_logits` read from the call for the function form.
    */
   get lossCalls(): readonly KLossCall[] {
@@ -472,7 +472,8 @@ export class KerasModels {
     const calls = this.a.root.text.includes('keras') ? this.a.index.of('call') : [];
     for (const call of calls) {
       const fn = call.child('function');
-      if (fn?.type !== 'identifier' && fn?.type !== 'attribute') continue;
+      // `loss_fn(y, pred)`, `self.loss(y, pred)`, and a loss object built and called at once: `Loss(...)(y, pred)`.
+      if (fn?.type !== 'identifier' && fn?.type !== 'attribute' && fn?.type !== 'call') continue;
       const pred = keywordArg(call, 'y_pred') ?? positionalArgs(call)[1];
       if (!pred) continue;
       const loss = this.lossOf(fn);

@@ -196,13 +196,43 @@ const LOGITS_LOSSES: Record<string, number> = {
   'tensorflow.losses.sigmoid_cross_entropy': 1,
 };
 
-/** `tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=z)`: the call's short name and its logits argument. */
-export function tfLogitsArgument(a: Analysis, call: PyNode): { loss: string; logits: PyNode } | undefined {
+// Before TensorFlow 1.0 these took `(logits, labels)` by position; from 1.0 a positional call raises (a `_sentinel`
+// comes first), and TF2 takes `(labels, logits)`.
+const LOGITS_FIRST_BEFORE_1_0 = new Set([
+  'tensorflow.nn.softmax_cross_entropy_with_logits',
+  'tensorflow.nn.sparse_softmax_cross_entropy_with_logits',
+  'tensorflow.nn.sigmoid_cross_entropy_with_logits',
+]);
+// Graph-mode calls that say the file is TensorFlow 1 (or older): TF2 has them only under `tf.compat.v1`.
+const GRAPH_ERA = ['placeholder', 'Session', 'InteractiveSession', 'initialize_all_variables'];
+const graphEra = new WeakMap<Analysis, boolean>();
+
+/** Whether the file builds a TF1-style graph with the un-prefixed names (`tf.placeholder`, `tf.Session()`). */
+function isGraphEra(a: Analysis): boolean {
+  let era = graphEra.get(a);
+  if (era === undefined) {
+    era = GRAPH_ERA.some((name) => a.callsNamed(name).some((c) => a.callee(c) === `tensorflow.${name}`));
+    graphEra.set(a, era);
+  }
+  return era;
+}
+
+/**
+ * `tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=z)`: the call's short name and its logits argument. Two
+ * positional arguments in a graph-era file can only run on TensorFlow before 1.0, where logits came first: that one is
+ * `legacy` (the later position stays `logits`, as most posted code means it). `fileWide` false reads the call alone (a
+ * candidate test).
+ */
+export function tfLogitsArgument(a: Analysis, call: PyNode, fileWide = true): { loss: string; logits: PyNode; legacy?: PyNode } | undefined {
   const q = tfName(a.callee(call));
   const pos = q ? LOGITS_LOSSES[q] : undefined;
   if (pos === undefined) return undefined;
-  const logits = keywordArg(call, 'logits') ?? positionalArgs(call)[pos];
-  return logits ? { loss: q!.slice('tensorflow.'.length), logits } : undefined;
+  const args = positionalArgs(call);
+  const keyword = keywordArg(call, 'logits');
+  const logits = keyword ?? args[pos];
+  if (!logits) return undefined;
+  const legacy = !keyword && fileWide && args.length === 2 && !keywordArg(call, 'labels') && LOGITS_FIRST_BEFORE_1_0.has(q!) && isGraphEra(a) ? args[0] : undefined;
+  return { loss: q!.slice('tensorflow.'.length), logits, legacy };
 }
 
 const cache = new WeakMap<Analysis, TfActivations>();

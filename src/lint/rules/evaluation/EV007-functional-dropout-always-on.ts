@@ -1,5 +1,7 @@
-import { enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, unparen } from '../../analysis';
+import { calleeName, enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, unparen } from '../../analysis';
+import { methodClass } from '../../analysis/calls';
 import { numberValue } from '../../analysis/numbers';
+import { applyMethod } from '../../analysis/tfModels';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -38,6 +40,52 @@ function checkTf1(call: PyNode, keeps: readonly string[], ctx: RuleContext): voi
     });
     return;
   }
+}
+
+// A flag that tells training from inference (`training`, `is_training`, `self.training`, `mode == "train"`): a
+// condition that names one may be what turns the dropout off.
+const TRAINING_FLAG = /\b(training|is_training|is_train|train|train_mode|trainable|mode|phase|deterministic|inference|is_test|eval|evaluation)\b/i;
+// Functions that pick a branch by a flag (`tf.cond(training, lambda: tf.nn.dropout(x, 0.5), lambda: x)`).
+const BRANCH_FNS = new Set(['cond', 'smart_cond', 'in_train_phase', 'in_test_phase', 'where', 'switch']);
+// Monte Carlo dropout keeps dropout on at prediction on purpose.
+const MC_DROPOUT = /monte[\s_-]?carlo|mc[\s_-]?dropout|\bmcd\b|bayes|uncertaint/i;
+
+/**
+ * TF2's `tf.nn.dropout(x, rate)` in the `call` of a Keras Layer or Model: Keras passes `training` but the function
+ * ignores it, so a rate the file fixes drops units in `predict()` and evaluation too. Silent when a condition in the
+ * method names a training flag, or the call sits in a branch function (`tf.cond`).
+ */
+function checkTf2(call: PyNode, ctx: RuleContext): void {
+  const a = ctx.analysis;
+  if (keywordArg(call, 'keep_prob') || hasKeywordSplat(call)) return;
+  const rate = keywordArg(call, 'rate') ?? positionalArgs(call)[1];
+  const n = rate && numberValue(a, rate);
+  // TF1's positional keep_prob reads the same way: any fixed number strictly between 0 and 1 keeps dropout on.
+  if (!n || !(n.value > 0 && n.value < 1)) return;
+  const fn = enclosingFunction(call);
+  const cls = fn && fn.child('name')?.text === 'call' ? methodClass(fn) : undefined;
+  if (!fn || !cls || applyMethod(a, cls) !== fn) return;
+  if (gatedByTrainingFlag(call, fn) || MC_DROPOUT.test(ctx.source)) return;
+  ctx.report({
+    node: call,
+    message:
+      `${call.child('function')?.text ?? 'tf.nn.dropout'}(...) in call() ignores the training flag, so predict() and evaluation drop units too: ` +
+      `use a layers.Dropout(${n.value}) layer called with training=training, or apply it only when training is true.`,
+  });
+}
+
+/** Whether a condition of the method, or a branch function around the call, may turn dropout off outside training. */
+function gatedByTrainingFlag(call: PyNode, fn: PyNode): boolean {
+  for (let p = call.parent; p && p !== fn; p = p.parent) {
+    if (p.type === 'call' && BRANCH_FNS.has(calleeName(p) ?? '')) return true;
+  }
+  let gated = false;
+  fn.child('body')?.walk((n) => {
+    if (gated || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    const cond = n.type === 'if_statement' || n.type === 'elif_clause' || n.type === 'while_statement' ? n.child('condition') : n.type === 'conditional_expression' ? n.namedChildren[1] : undefined;
+    if (cond && TRAINING_FLAG.test(cond.text)) gated = true;
+  });
+  return gated;
 }
 
 /** `self.training`, `self.training and p > 0`, `(self.training)`: true only in training mode. */
@@ -86,7 +134,9 @@ export const EV007: Rule = {
       'next. Pass `training=self.training`, or use an `nn.Dropout` layer. A call that runs only under a branch on ' +
       '`self.training` (`if self.training: x = F.dropout(x, p)`) is correct as it is. TensorFlow 1 has the same trap: ' +
       'a `DropoutWrapper(cell, output_keep_prob=0.5)` or `tf.nn.dropout(x, keep_prob=0.8)` given a number keeps dropping ' +
-      'whenever the graph runs, in `sess.run` for the test set too; feed the keep probability from a placeholder instead.',
+      'whenever the graph runs, in `sess.run` for the test set too; feed the keep probability from a placeholder instead. ' +
+      'In TensorFlow 2, `tf.nn.dropout(x, rate)` in the `call` of a Keras Layer or Model ignores the `training` flag ' +
+      'Keras passes, so `predict()` drops units too: use a `layers.Dropout` layer, or branch on `training`.',
     wrong: 'class Net(nn.Module):\n    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.dropout(x, p=0.5)\n        return self.fc2(x)',
     right: 'class Net(nn.Module):\n    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.dropout(x, p=0.5, training=self.training)\n        return self.fc2(x)',
     concept: 'Dropout: on in training, off in evaluation',
@@ -97,7 +147,11 @@ export const EV007: Rule = {
   visit(call, ctx) {
     const q = ctx.analysis.callee(call);
     const keeps = q ? tf1KeepProbs(q) : undefined;
-    if (keeps) return checkTf1(call, keeps, ctx);
+    if (keeps) {
+      // TF2's `tf.nn.dropout(x, rate)` (no keep_prob keyword): the Keras-layer case.
+      if (q!.endsWith('nn.dropout') && !keywordArg(call, 'keep_prob')) return checkTf2(call, ctx);
+      return checkTf1(call, keeps, ctx);
+    }
     if (!q || !DROPOUTS.has(q)) return;
     if (keywordArg(call, 'training') || hasKeywordSplat(call)) return;
     const pos = positionalArgs(call);

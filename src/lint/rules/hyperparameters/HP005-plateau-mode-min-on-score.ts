@@ -1,4 +1,6 @@
 import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { fileFunctionOf } from '../../analysis/calls';
+import { returnValues } from '../../analysis/modules';
 import { receiverValue } from '../../analysis/order';
 import { stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
@@ -45,15 +47,21 @@ function kindOfName(name: string): Kind | undefined {
   return score === loss ? undefined : score ? 'score' : 'loss';
 }
 
+// Aggregates of a tracker (`loss_meter.avg`, `acc_metric.compute()`): the tracker's name says what the value is.
+const AGGREGATE = new Set(['avg', 'mean', 'average', 'val', 'value', 'median', 'global_avg', 'compute', 'result']);
+
 /**
  * The name that says what the stepped value is: `val_acc`, `metrics.val_acc`, `logs["val_acc"]`, `val_accs[-1]`,
- * through `.item()` and `float(...)`. Undefined for anything computed (`-val_acc`, `1 - acc`, a call).
+ * `acc_meter.avg`, through `.item()` and `float(...)`. Undefined for anything computed (`1 - acc`, a call).
  */
 function valueName(expr: PyNode | undefined, depth = 0): string | undefined {
   const e = unparen(expr);
   if (!e || depth > 3) return undefined;
   if (e.type === 'identifier') return e.text;
-  if (e.type === 'attribute') return e.child('attribute')?.text;
+  if (e.type === 'attribute') {
+    const attr = e.child('attribute')?.text;
+    return attr && AGGREGATE.has(attr) ? valueName(e.child('object'), depth + 1) : attr;
+  }
   if (e.type === 'subscript') {
     const idx = e.childrenOf('subscript');
     if (idx.length !== 1) return undefined;
@@ -65,21 +73,37 @@ function valueName(expr: PyNode | undefined, depth = 0): string | undefined {
   if (e.type === 'call') {
     const args = e.child('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
     const fn = e.child('function');
-    if (calleeName(e) === 'item' && fn?.type === 'attribute' && args.length === 0) return valueName(fn.child('object'), depth + 1);
+    const method = fn?.type === 'attribute' && args.length === 0 ? calleeName(e) : undefined;
+    if (method && (method === 'item' || AGGREGATE.has(method))) return valueName(fn!.child('object'), depth + 1);
     if (fn?.type === 'identifier' && fn.text === 'float' && args.length === 1) return valueName(args[0], depth + 1);
   }
   return undefined;
 }
 
-/** What a stepped value is, by its name; a name assigned from a value whose text says the other kind stays unclear. */
-function kindOfValue(a: Analysis, expr: PyNode): Kind | undefined {
+const flip = (k: Kind | undefined): Kind | undefined => (k === 'score' ? 'loss' : k === 'loss' ? 'score' : undefined);
+
+/** `-x`: the operand, when the expression negates one. */
+function negated(e: PyNode | undefined): PyNode | undefined {
+  const u = unparen(e);
+  return u?.type === 'unary_operator' && u.children[0]?.text === '-' ? u.child('argument') : undefined;
+}
+
+/**
+ * What a stepped value is, by its name; a negated value is the other kind (`-val_loss` rises as the model improves).
+ * A name assigned from a value whose text says the other kind stays unclear, unless that value negates it.
+ */
+function kindOfValue(a: Analysis, expr: PyNode, depth = 0): Kind | undefined {
+  const inner = negated(expr);
+  if (inner) return depth < 2 ? flip(kindOfValue(a, inner, depth + 1)) : undefined;
   const name = valueName(expr);
   const kind = name ? kindOfName(name) : undefined;
   if (!kind) return undefined;
   const e = unparen(expr)!;
   const v = e.type === 'identifier' ? a.scopes.valueAt(e.text, e) : undefined;
   if (v) {
-    // `score = -val_loss`, `acc = 1 - err`: the value is not what its name says.
+    // `score = -val_loss`: a score indeed (it rises); `loss = -val_acc` would be one too.
+    if (negated(v)) return depth < 2 && kindOfValue(a, v, depth + 1) === kind ? kind : undefined;
+    // `acc = 1 - err`: the value is not what its name says.
     if (v.type === 'unary_operator' || v.type === 'binary_operator') {
       for (const w of words(v.text)) if (kind === 'score' ? LOSS.has(w) : SCORE.has(w)) return undefined;
     }
@@ -89,14 +113,66 @@ function kindOfValue(a: Analysis, expr: PyNode): Kind | undefined {
   return kind;
 }
 
+/** The ReduceLROnPlateau build an expression holds: the call, a name bound to it, or what a helper of the file returns. */
+function plateauOf(a: Analysis, v: PyNode | null | undefined, depth = 0): PyNode | undefined {
+  const e = unparen(v ?? undefined);
+  if (!e || depth > 3) return undefined;
+  if (e.type === 'identifier') {
+    const bound = a.scopes.valueAt(e.text, e);
+    if (bound) return plateauOf(a, bound, depth + 1);
+    // `optimizer, scheduler = setup_optimizer(model)`: element `index` of what the helper returns.
+    const el = a.scopes.elementAt(e.text, e);
+    return el ? returnedPlateau(a, el.source, depth, el.index) : undefined;
+  }
+  if (e.type !== 'call') return undefined;
+  return a.callee(e) === PLATEAU ? e : returnedPlateau(a, e, depth);
+}
+
+/** The build a call of a function of the file returns (element `index` of its returned tuples), when every return agrees. */
+function returnedPlateau(a: Analysis, call: PyNode, depth: number, index?: number): PyNode | undefined {
+  const fn = call.type === 'call' ? fileFunctionOf(call, a) : undefined;
+  if (!fn) return undefined;
+  let found: PyNode | undefined;
+  for (const r of returnValues(fn)) {
+    let value: PyNode | undefined = r;
+    if (index !== undefined) {
+      const items = r.type === 'expression_list' || r.type === 'tuple' ? r.namedChildren.filter((c) => c.type !== 'comment') : [];
+      value = items[index];
+    }
+    const built = plateauOf(a, value, depth + 1);
+    if (!built || (found && found !== built)) return undefined;
+    found = built;
+  }
+  return found;
+}
+
 /** The ReduceLROnPlateau build a `.step(x)` receiver holds, when the file shows it. */
 function plateauBuild(a: Analysis, recv: PyNode): PyNode | undefined {
-  let v = receiverValue(a, recv);
-  // `self.scheduler = scheduler` in __init__, the scheduler built just before.
-  if (v?.type === 'identifier') v = a.scopes.valueAt(v.text, v) ?? undefined;
-  v = unparen(v);
-  return v?.type === 'call' && a.callee(v) === PLATEAU ? v : undefined;
+  const v = receiverValue(a, recv);
+  if (v !== undefined || recv.type === 'identifier') return plateauOf(a, recv.type === 'identifier' ? recv : v);
+  return soleScheduler(a, recv);
 }
+
+/**
+ * `state['scheduler'].step(x)`, `trainer.lr_scheduler.step(x)`: a receiver named for a scheduler that the file does not
+ * show being set (a framework's state passed to a hook). It can only be the file's scheduler when the file builds
+ * exactly one, and that one is a ReduceLROnPlateau: every call that could build a scheduler counts.
+ */
+function soleScheduler(a: Analysis, recv: PyNode): PyNode | undefined {
+  const key = recv.type === 'subscript' ? stringValue(recv.childrenOf('subscript')[0]) : recv.type === 'attribute' ? recv.child('attribute')?.text : undefined;
+  if (!key || !/sched/i.test(key)) return undefined;
+  let builds = schedulerBuilds.get(a);
+  if (!builds) {
+    builds = a.index.of('call').filter((c) => {
+      const q = a.callee(c) ?? '';
+      return q.startsWith('torch.optim.lr_scheduler.') || /sched|plateau/i.test(calleeName(c) ?? '');
+    });
+    schedulerBuilds.set(a, builds);
+  }
+  return builds.length === 1 && a.callee(builds[0]!) === PLATEAU ? builds[0] : undefined;
+}
+
+const schedulerBuilds = new WeakMap<Analysis, PyNode[]>();
 
 interface Mode {
   mode: 'min' | 'max';
@@ -175,7 +251,7 @@ export const HP005: Rule = {
       "`ReduceLROnPlateau` defaults to `mode='min'`: it lowers the learning rate when the monitored value has stopped " +
       'decreasing. Stepped with an accuracy, AUC, F1, Dice, IoU or mAP, which rise as the model improves, it sees no ' +
       'progress at all and cuts the learning rate every `patience` epochs while the model is still improving, so training ' +
-      "stalls early and nothing fails. Build it with `mode='max'` for a score, keep `mode='min'` for a loss. Lightning's " +
+      "stalls early and nothing fails. A negated loss (`-val_loss`) rises too. Build it with `mode='max'` for a score, keep `mode='min'` for a loss. Lightning's " +
       "`{'scheduler': sched, 'monitor': 'val_acc'}` names the monitored value and is read the same way.",
     wrong:
       'scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)\nfor epoch in range(50):\n    train_one_epoch(model, train_loader, optimizer)\n    val_acc = evaluate(model, val_loader)\n    scheduler.step(val_acc)',
@@ -218,12 +294,14 @@ export const HP005: Rule = {
       const fixes = setMode(built, mode, wrong === 'score' ? 'max' : 'min');
       for (const [i, s] of steps.entries()) {
         const what = s.monitor ? `The monitored ${s.value.text}` : s.value.text;
+        // `-val_loss`: dropping the minus is the other fix.
+        const also = !s.monitor && negated(s.value) ? ', or drop the minus' : '';
         ctx.report({
           node: s.call,
           message:
             wrong === 'score'
-              ? `${what} should rise, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops falling: it will cut the learning rate while the model improves. Build it with mode='max'.`
-              : `${what} should fall, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops rising: it will cut the learning rate while the model improves. Build it with mode='min'.`,
+              ? `${what} should rise, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops falling: it will cut the learning rate while the model improves. Build it with mode='max'${also}.`
+              : `${what} should fall, but this ReduceLROnPlateau has ${modeText} and lowers the learning rate when its value stops rising: it will cut the learning rate while the model improves. Build it with mode='min'${also}.`,
           fixes: i === 0 ? fixes : undefined,
         });
       }

@@ -24,7 +24,9 @@ export const KR003: Rule = {
       'a tensor. A custom training loop counts like `compile`: the model\'s output reaches the loss through names, loss ' +
       'helpers\' parameters and `self.` attributes (a GAN class holding its discriminator and loss), into methods of the ' +
       'file\'s classes (`self.generator(x)` returning `tf.nn.sigmoid(out)`) and into the `call` of a subclassed model, also ' +
-      'when a never-called training function receives it as its `model` parameter and the file defines that one model.',
+      'when a never-called training function receives it as its `model` parameter and the file defines that one model. ' +
+      'In a graph-era file (`tf.placeholder`, `tf.Session`) the first of two positional arguments is read as logits too, ' +
+      'as TensorFlow before 1.0 took them: `(logits, labels)`.',
     wrong:
       'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])\nmodel.compile(optimizer="adam", loss="sparse_categorical_crossentropy")',
     right:
@@ -33,16 +35,23 @@ export const KR003: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
-  candidate: { reads: ['imports'], test: (call, ctx) => tfLogitsArgument(ctx.analysis, call) !== undefined },
+  candidate: { reads: ['imports'], test: (call, ctx) => tfLogitsArgument(ctx.analysis, call, false) !== undefined },
   visit(call, ctx) {
     const arg = tfLogitsArgument(ctx.analysis, call);
     if (!arg) return;
-    const act = tfActivations(ctx.analysis).of(arg.logits);
+    const t = tfActivations(ctx.analysis);
+    // TensorFlow before 1.0 took (logits, labels): in a graph-era file the first argument may be the logits.
+    const fromLegacy = arg.legacy && t.of(arg.legacy);
+    const logits = fromLegacy ? arg.legacy! : arg.logits;
+    const act = fromLegacy || t.of(arg.logits);
     if (!act) return;
     const line = ctx.source.slice(0, act.site.start).split('\n').length;
+    // A softmax loss fed a sigmoid's output (or the reverse) squashes twice too, with two different functions.
+    const own = /sigmoid|weighted/.test(arg.loss) ? 'sigmoid' : 'softmax';
+    const twice = own === act.kind ? `the ${act.kind} is applied twice` : `a ${own} is applied on top of the ${act.kind}`;
     ctx.report({
-      node: arg.logits,
-      message: `tf.${arg.loss} expects raw logits but receives the output of a ${act.kind} (line ${line}), so the ${act.kind} is applied twice. Pass the values before the ${act.kind}.`,
+      node: logits,
+      message: `tf.${arg.loss} expects raw logits but receives the output of a ${act.kind} (line ${line}), so ${twice}. Pass the values before the ${act.kind}.`,
     });
   },
   check(ctx) {

@@ -150,6 +150,48 @@ function isTape(a: Analysis, w: PyNode): boolean {
   );
 }
 
+/** A parameter that carries the training flag into a forward helper (`def predict(self, x, training=False)`). */
+const TRAINING_PARAM = /^(training|is_training|train)$/;
+/** Evidence that the stacks the file builds may hold a layer that trains differently (a config key, an import, a doc). */
+const DROPOUT_TEXT = /dropout|gaussiannoise|gaussian_noise/i;
+
+/** Whether some call of the function passes its flag as a literal True (the forward runs for training somewhere). */
+function calledForTraining(a: Analysis, fn: PyNode, flag: string): boolean {
+  const name = fn.child('name')?.text;
+  if (!name) return false;
+  if (defaultOf(fn, flag) === 'True') return true;
+  return a.callsNamed(name).some((c) => keywordArg(c, flag)?.text === 'True');
+}
+
+/**
+ * A forward helper that loops over its layers and hands its training flag to only some of them:
+ * `for layer in self.layers: y = layer(y, training=training) if isinstance(layer, BatchNormalization) else layer(y)`.
+ * The calls of the loop's layer without `training=`, when the helper is called with its flag True somewhere and the file
+ * mentions dropout: every other layer (a Dropout among them) runs in inference mode while the model trains.
+ */
+function partialTrainingCalls(a: Analysis, source: string): { call: PyNode; flag: string }[] {
+  const tf = [...a.imports.aliases.values()].some((q) => q.startsWith('tensorflow') || q.startsWith('keras'));
+  if (!tf || !DROPOUT_TEXT.test(source)) return [];
+  const out: { call: PyNode; flag: string }[] = [];
+  for (const loop of a.loops) {
+    const target = loop.child('left');
+    const fn = target?.type === 'identifier' ? enclosingFunction(loop) : undefined;
+    const flag = fn ? parameterNames(fn).find((p) => TRAINING_PARAM.test(p)) : undefined;
+    if (!fn || !flag) continue;
+    let given = false;
+    const without: PyNode[] = [];
+    loop.child('body')?.walk((n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'call' || n.child('function')?.text !== target!.text) return;
+      const t = keywordArg(n, 'training');
+      if (t?.text === flag) given = true;
+      else if (!t && !hasKeywordSplat(n) && positionalArgs(n).length < 2) without.push(n);
+    });
+    if (given && without.length && calledForTraining(a, fn, flag)) for (const call of without) out.push({ call, flag });
+  }
+  return out;
+}
+
 export const KR007: Rule = {
   meta: {
     id: 'KR007',
@@ -167,7 +209,9 @@ export const KR007: Rule = {
       'omitted with a False default, it is reported with the switch to pass. `training=` literals in `call` are not second-guessed. ' +
       'A generic training step whose model comes from outside the file (a parameter of a function or class the file never ' +
       'calls, whose `trainable_variables` the step updates) is reported too: any model with Dropout or BatchNormalization ' +
-      'handed to it trains in inference mode.',
+      'handed to it trains in inference mode. A forward helper that loops over its layers and passes its `training` flag ' +
+      'to some of them only (`layer(y, training=training) if isinstance(layer, BatchNormalization) else layer(y)`) is ' +
+      'reported too when it is called with the flag True and the file mentions dropout: the other layers run in inference mode.',
     wrong:
       'import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dropout(0.5), tf.keras.layers.Dense(10)])\nwith tf.GradientTape() as tape:\n    loss = loss_fn(y, model(x))',
     right:
@@ -177,6 +221,15 @@ export const KR007: Rule = {
   },
   check(ctx) {
     const a = ctx.analysis;
+    for (const { call, flag } of partialTrainingCalls(a, ctx.source)) {
+      const args = call.child('arguments');
+      const last = args?.namedChildren.filter((c) => c.type !== 'comment').pop();
+      ctx.report({
+        node: call,
+        message: `${call.text} is called without training=${flag}, which this loop passes to some layers only: a Dropout among the others runs in inference mode when the model trains. Pass training=${flag} to every layer.`,
+        fixes: last ? [{ title: `Pass training=${flag}`, edits: [{ start: last.end, end: last.end, newText: `, training=${flag}` }] }] : undefined,
+      });
+    }
     const k = kerasModels(a);
     const known = k.hasModels();
     for (const w of a.index.of('with_statement')) {

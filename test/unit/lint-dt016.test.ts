@@ -30,8 +30,8 @@ test('DT016: module-level loop, look_back slice with a column, np.array and torc
   const src = code(
     'look_back = 30\ndataX, dataY = [], []\nfor i in range(len(scaled) - look_back - 1):\n    a = scaled[i:(i + look_back), 0]\n    dataX.append(a)\n    dataY.append(scaled[i + look_back, 0])\nX = torch.tensor(np.array(dataX), dtype=torch.float32)\ny = torch.tensor(np.array(dataY))\nX_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25)\n',
   );
-  // `a` is a name bound in the loop: not followed, silent (precision)
-  assert.deepEqual(ids(src, 'DT016'), []);
+  // `a` is a name bound to the window in the loop body: followed to its slice
+  assert.deepEqual(ids(src, 'DT016'), ['DT016']);
   const direct = code(
     'look_back = 30\ndataX, dataY = [], []\nfor i in range(len(scaled) - look_back - 1):\n    dataX.append(scaled[i:(i + look_back), 0])\n    dataY.append(scaled[i + look_back, 0])\nX = torch.tensor(np.array(dataX), dtype=torch.float32)\ny = torch.tensor(np.array(dataY))\nX_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25)\n',
   );

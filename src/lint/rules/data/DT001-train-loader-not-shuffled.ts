@@ -1,6 +1,7 @@
 import { callsWithin, calleeName, hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { drawsOwnSamples, isIterableDataset, loadedDatasetClass, servesRandomRows } from '../../analysis/datasets';
 import { dictKeyOf, trainedLoadersWithEntries } from '../../analysis/loaderValues';
+import { loadersReachingTraining } from '../../analysis/reachingLoaders';
 import { SAMPLING_LOADERS, TRAIN, assignedName, isDataLoaderQname, isTrainDataset } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -13,6 +14,8 @@ interface Unshuffled {
   maybeNone?: MaybeNoSampler;
   /** `shuffle=False` written out in the loader a Lightning `train_dataloader()` hook returns. */
   hookNoShuffle?: PyNode;
+  /** `shuffle=False` written out in a loader named for training over a training dataset. */
+  trainNoShuffle?: PyNode;
 }
 
 interface MaybeNoSampler {
@@ -58,16 +61,18 @@ function unshuffledLoader(call: PyNode, a: Analysis): Unshuffled | false {
   // An explicit shuffle=False is a choice, unless it counts on a sampler that is sometimes None.
   const maybeNone = sampler && (!shuffle || shuffle.text === 'False') ? samplerMaybeNone(sampler, a) : undefined;
   const hookNoShuffle = shuffle?.text === 'False' && !sampler && returnedByTrainHook(call) ? shuffle : undefined;
-  if ((shuffle || sampler) && !maybeNone && !hookNoShuffle) return false;
+  const trainNoShuffle = shuffle?.text === 'False' && !sampler && !hookNoShuffle && TRAIN.test(assignedName(call) ?? '') ? shuffle : undefined;
+  if ((shuffle || sampler) && !maybeNone && !hookNoShuffle && !trainNoShuffle) return false;
   const args = positionalArgs(call);
   if (!sampling && args.length > 2) return false; // shuffle or sampler passed positionally
   const ds = args[0] ?? keywordArg(call, 'dataset') ?? keywordArg(call, 'data');
   if (/iter|stream/i.test(ds?.text ?? '')) return false;
   const name = assignedName(call) ?? dictKeyOf(call);
-  if (name !== undefined && HELD_OUT_NAME.test(name)) return false;
+  if ((name !== undefined && HELD_OUT_NAME.test(name)) || readInPlace(call)) return false;
   const seeds = sampling ? keywordArg(call, 'input_nodes') ?? keywordArg(call, 'edge_label_index') : undefined;
   const trainSeeds = seeds !== undefined && TRAIN.test(seeds.text) && !HELD_OUT_NAME.test(seeds.text);
   if (hookNoShuffle) return { ds, named: true, hookNoShuffle };
+  if (trainNoShuffle) return isTrainDataset(ds) && !HELD_OUT_NAME.test(ds?.text ?? '') ? { ds, named: true, trainNoShuffle } : false;
   return { ds, named: (name !== undefined && TRAIN.test(name)) || isTrainDataset(ds) || trainSeeds, maybeNone };
 }
 
@@ -86,6 +91,26 @@ function returnedByTrainHook(call: PyNode): boolean {
     if (n.type === 'return_statement' && n.namedChildren[0]?.text === name) returned = true;
   });
   return name !== undefined && returned;
+}
+
+/**
+ * The loader is read up in place, not trained on: the iterable of a comprehension (`[x for x, _ in DataLoader(ds)]`,
+ * gathering the data, e.g. for statistics) or the one batch of `next(iter(DataLoader(ds)))`.
+ */
+function readInPlace(call: PyNode): boolean {
+  const p = call.parent;
+  if (p?.type === 'for_in_clause' && p.child('right') === call) return true;
+  const outer = p?.type === 'argument_list' ? p.parent : undefined;
+  if (outer?.type !== 'call' || calleeName(outer) !== 'iter' || outer.child('function')?.type !== 'identifier') return false;
+  const next = outer.parent?.type === 'argument_list' ? outer.parent.parent : undefined;
+  return next?.type === 'call' && calleeName(next) === 'next' && next.child('function')?.type === 'identifier';
+}
+
+/** Calls that put rows in a random order: the file may shuffle its data itself before an unshuffled loader. */
+const SHUFFLING_CALLS = ['shuffle', 'permutation', 'randperm', 'sample', 'permute_rows'];
+
+function shufflesItself(a: Analysis): boolean {
+  return SHUFFLING_CALLS.some((n) => a.callsNamed(n).some((c) => n !== 'sample' || keywordArg(c, 'frac') !== undefined));
 }
 
 /** Names of recurrent state carried from one batch to the next. */
@@ -218,6 +243,17 @@ export const DT001: Rule = {
     }
     if (u.maybeNone) {
       ctx.report(samplerFinding(call, u.maybeNone));
+      return;
+    }
+    if (u.trainNoShuffle) {
+      const trained = loaders.get(call) ?? loadersReachingTraining(a).get(call);
+      if (!trained || fullBatch(call) || carriesState(trained.loop, a) || orderedData(call, u.ds, a) || shufflesItself(a)) return;
+      const line = ctx.lines.position(trained.loop.start).line + 1;
+      ctx.report({
+        node: u.trainNoShuffle.parent ?? call,
+        message: `The training DataLoader sets shuffle=False and feeds the training loop (line ${line}): every epoch sees the same order. Use shuffle=True.`,
+        fixes: [{ title: 'Shuffle the training data', edits: [{ start: u.trainNoShuffle.start, end: u.trainNoShuffle.end, newText: 'True' }] }],
+      });
       return;
     }
     if (u.hookNoShuffle) {

@@ -3,6 +3,7 @@ import { dataCallee } from '../../analysis/sklearnNames';
 import { argumentFor, fileFunctionOf } from '../../analysis/calls';
 import { assignedTarget, sameScope } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
+import { pooledStatistics } from './pooledStatistics';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -59,26 +60,45 @@ function transformerValue(recv: PyNode | undefined, ctx: RuleContext): PyNode | 
   return undefined;
 }
 
-/** `X = (X - X.mean(0)) / X.std(0)` (statistics over the samples axis): the normalised name and its source. */
-function manualStandardisation(asg: PyNode): { target: string; source: string } | undefined {
+/** Statistics a hand-written standardisation divides or subtracts by. */
+const STATISTICS = /^(mean|std|min|max|nanmean|nanstd|var|amin|amax)$/;
+
+/**
+ * The data and axis of a statistic call: `X.mean(0)` (method), or `np.mean(X, axis=0)` / `torch.std(X)` (function of
+ * numpy or torch, whose first argument is the data). Undefined for anything else.
+ */
+function statisticOf(call: PyNode, ctx: RuleContext): { data: PyNode | undefined; axis: PyNode | undefined } | undefined {
+  if (!STATISTICS.test(calleeName(call) ?? '')) return undefined;
+  const keyed = keywordArg(call, 'axis') ?? keywordArg(call, 'dim');
+  if (/^(numpy|torch)\.[a-z]+$/.test(ctx.analysis.callee(call) ?? '')) return { data: positionalArgs(call)[0], axis: keyed ?? positionalArgs(call)[1] };
+  return { data: receiver(call), axis: keyed ?? positionalArgs(call)[0] };
+}
+
+/**
+ * `X = (X - X.mean(0)) / X.std(0)` or `X = (X - np.mean(X)) / np.std(X)` (statistics over the samples axis, or over the
+ * whole array): the normalised name and its source.
+ */
+function manualStandardisation(asg: PyNode, ctx: RuleContext): { target: string; source: string } | undefined {
   const left = asg.child('left');
   const right = asg.child('right');
   if (left?.type !== 'identifier' || right?.type !== 'binary_operator' || !/^\s*\(/.test(right.text)) return undefined;
   let source: string | undefined;
   let ok = true;
   let hasMinus = false;
+  let spread = false;
   right.walk((n) => {
     if (n.type === 'binary_operator' && n.children.some((c) => c.type === '-')) hasMinus = true;
-    if (n.type === 'call' && /^(mean|std|min|max)$/.test(calleeName(n) ?? '')) {
-      const axis = keywordArg(n, 'axis') ?? keywordArg(n, 'dim') ?? positionalArgs(n)[0];
-      if (axis && axis.text !== '0') ok = false;
-      const r = rootName(receiver(n));
+    const stat = n.type === 'call' ? statisticOf(n, ctx) : undefined;
+    if (stat) {
+      if (stat.axis && stat.axis.text !== '0') ok = false;
+      const r = rootName(stat.data);
       if (!r || (source && source !== r)) ok = false;
       source = r;
+      if (/std|max|var/.test(calleeName(n) ?? '')) spread = true;
       return false;
     }
   });
-  if (!ok || !hasMinus || !source || !/\.(std|max)\(/.test(right.text)) return undefined;
+  if (!ok || !hasMinus || !source || !spread) return undefined;
   return { target: left.text, source };
 }
 
@@ -113,6 +133,16 @@ export const DT003: Rule = {
     fixable: false,
   },
   check(ctx) {
+    for (const p of pooledStatistics(ctx, (recv) => scalerOf(recv, ctx))) {
+      const line = ctx.lines.position(p.join.start).line + 1;
+      const whose = `training and held-out data joined together (\`${p.heldOut}\`, line ${line})`;
+      ctx.report({
+        node: p.use,
+        message: p.fitted
+          ? `${p.what} is fitted on ${whose}: test statistics leak into the preprocessing. Fit it on the training data only.`
+          : `The ${p.what} statistics are computed over ${whose}: test statistics leak into the preprocessing they set. Compute them on the training data only.`,
+      });
+    }
     const calls = ctx.nodesOfType('call');
     const splits = splitSites(ctx);
     const cvs = cvSites(ctx);
@@ -157,7 +187,7 @@ export const DT003: Rule = {
       });
     }
     for (const asg of ctx.nodesOfType('assignment')) {
-      const m = manualStandardisation(asg);
+      const m = manualStandardisation(asg, ctx);
       if (!m) continue;
       const leak = leakAfter(asg, new Map([[m.target, asg.end]]), /train/i.test(m.source));
       if (!leak) continue;
@@ -229,6 +259,17 @@ function directFit(call: PyNode, ctx: RuleContext): Fit | undefined {
 }
 
 /**
+ * A `transform` receiver that holds the fitted transformer: the fit's own receiver (`sc.fit(X)`; `sc.transform`), or
+ * the name `fit` returned it to (`sc = StandardScaler().fit(X)`; `sc.transform`).
+ */
+function holdsFit(recv: PyNode | undefined, fit: PyNode): boolean {
+  if (!recv) return false;
+  if (recv.text === receiver(fit)?.text) return true;
+  const target = calleeName(fit) === 'fit' ? assignedTarget(fit) : undefined;
+  return target?.type === 'identifier' && recv.type === 'identifier' && recv.text === target.text;
+}
+
+/**
  * Later `Z = scaler.transform(...)` of a fitted scaler (and the `fit_transform` result itself): names of scaled data.
  * With `of`, only the transforms of that same data (`pca.transform(X)` after `pca.fit(X)`).
  */
@@ -239,7 +280,7 @@ function transformedNames(fit: PyNode, ctx: RuleContext, of?: string): string[] 
   const recv = receiver(fit);
   if (!recv || !/fit/.test(calleeName(fit) ?? '')) return out;
   for (const t of ctx.analysis.callsNamed('transform')) {
-    if (t.start > fit.end && receiver(t)?.text === recv.text && (of === undefined || rootName(positionalArgs(t)[0]) === of)) {
+    if (t.start > fit.end && holdsFit(receiver(t), fit) && (of === undefined || rootName(positionalArgs(t)[0]) === of)) {
       const tt = assignedTarget(t);
       if (tt?.type === 'identifier') out.push(tt.text);
     }
@@ -317,7 +358,7 @@ function scaledBy(fit: PyNode, data: string, ctx: RuleContext): PyNode[] {
   const recv = receiver(fit);
   if (!recv || calleeName(fit) !== 'fit') return out;
   for (const t of ctx.analysis.callsNamed('transform')) {
-    if (t.start > fit.end && sameScope(t, fit) && receiver(t)?.text === recv.text && rootName(positionalArgs(t)[0]) === data) out.push(t);
+    if (t.start > fit.end && sameScope(t, fit) && holdsFit(receiver(t), fit) && rootName(positionalArgs(t)[0]) === data) out.push(t);
   }
   return out;
 }
@@ -403,8 +444,33 @@ function splitSites(ctx: RuleContext): SplitSite[] {
       .filter((n): n is string => n !== undefined);
     if (names.length > 0) out.push({ node: asg, names });
   }
+  for (const sub of ctx.nodesOfType('subscript')) {
+    const source = splitPointSlice(sub);
+    if (source) out.push({ node: sub, names: [source] });
+  }
   out.push(...splittingCalls(out, ctx));
   return out.sort((x, y) => x.node.start - y.node.start);
+}
+
+/** A name for the point where training rows end: `train_size`, `n_train`, `cfg.train_len`, `split_idx`. */
+const SPLIT_POINT = /train|^split(_?(idx|index|point|at|row|pos|n|num|size|ix))?$/i;
+
+/**
+ * `X[:train_size]`, `data.y[cfg.n_train:]`, `df.iloc[split_idx:, :]`: the rows before or after a split point, whatever
+ * the result is named. The data sliced (its root name), or undefined.
+ */
+function splitPointSlice(sub: PyNode): string | undefined {
+  // `X[a:b, ...]`: the first index cuts the rows (tree-sitter lists each index of `X[a, b]` as a child)
+  const value = sub.child('value');
+  const rows = sub.namedChildren.find((c) => c !== value && c.type !== 'comment');
+  if (rows?.type !== 'slice' || !/train|split/i.test(rows.text)) return undefined;
+  let bound = false;
+  rows.walk((n) => {
+    if (n.type === 'call' && !/^(int|round|len|min|max)$/.test(calleeName(n) ?? '')) return false;
+    const name = n.type === 'attribute' ? n.child('attribute') : n.type === 'identifier' ? n : undefined;
+    if (name && SPLIT_POINT.test(name.text) && !(n.type === 'identifier' && n.parent?.type === 'attribute')) bound = true;
+  });
+  return bound ? rootName(sub) : undefined;
 }
 
 /**
@@ -545,6 +611,8 @@ function propagateTaint(fit: PyNode, base: string[], ctx: RuleContext): Map<stri
     const left = e.child('left');
     const right = e.child('right');
     if (!left || !right || (e.type === 'assignment' && right.type === 'assignment')) continue;
+    // `Z = sc.transform(X)` of a base name: where it starts to hold scaled data, not a re-binding from clean data
+    if (right.type === 'call' && calleeName(right) === 'transform' && left.type === 'identifier' && base.includes(left.text)) continue;
     const targets = left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.namedChildren : [left];
     const values = right.type === 'expression_list' || right.type === 'tuple' ? right.namedChildren : [];
     targets.forEach((t, i) => set(t, carriesTaint(values.length === targets.length ? values[i]! : right, taint), e.end));

@@ -1,7 +1,7 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { stringValue } from '../../analysis/runtime';
+import { sameScope, stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
-import type { RawFix, Rule } from '../../types';
+import type { RawFix, Rule, RuleContext } from '../../types';
 
 // `X = df.drop(['Id'], axis=1)` next to `y = df['SalePrice']`: the features still hold the target column.
 
@@ -160,5 +160,114 @@ export const DT013: Rule = {
         break;
       }
     }
+    for (const pop of a.callsNamed('pop')) checkCopiedBeforePop(ctx, pop);
   },
 };
+
+// ---- `X = df[num_cols]` taken before `y = df.pop('T')`: the copy still holds the target ----
+
+/** Methods and attributes that keep a frame's columns (`df[cols].fillna(0).astype(float)`). */
+const KEEPS_COLUMNS = /^(fillna|astype|copy|to_numpy|dropna|reset_index|values|select_dtypes|replace|interpolate|abs|clip)$/;
+
+/**
+ * The frame a feature expression copies with all its columns (or a computed selection of them, `df[num_cols]`,
+ * `df.select_dtypes('number')`): its identifier, or undefined. A literal list of columns is left alone.
+ */
+function copiedFrame(e: PyNode | undefined): PyNode | undefined {
+  let x = unparen(e);
+  // `X = df` is the same object: popping from df pops from X too
+  for (let i = 0; i < 8 && x; i++) {
+    if (x.type === 'identifier') return i > 0 ? x : undefined;
+    if (x.type === 'call') {
+      const f = x.child('function');
+      const name = calleeName(x) ?? '';
+      if (f?.type !== 'attribute' || !KEEPS_COLUMNS.test(name)) return undefined;
+      // `select_dtypes(include='object')` keeps text columns only, not a numeric target
+      if (name === 'select_dtypes' && /object|category|str/.test(x.child('arguments')?.text ?? '')) return undefined;
+      x = unparen(receiver(x));
+    } else if (x.type === 'attribute') {
+      if (!KEEPS_COLUMNS.test(x.child('attribute')?.text ?? '')) return undefined;
+      x = unparen(x.child('object'));
+    } else if (x.type === 'subscript') {
+      const key = x.child('subscript');
+      // a computed column selection (a name, a comprehension), not literal column names nor one column
+      if (!key || !/^(identifier|list_comprehension|attribute|call)$/.test(key.type)) return undefined;
+      x = unparen(x.child('value'));
+    } else return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Names that hold data derived from `seeds` after `from` in the same scope: assignments whose value reads one of them
+ * (`data_np = X.values`, `xs = [tf.constant(data_np)]`).
+ */
+function derivedNames(ctx: RuleContext, seeds: string[], from: PyNode): Set<string> {
+  const out = new Set(seeds);
+  for (const asg of ctx.analysis.index.of('assignment')) {
+    const left = asg.child('left');
+    const right = asg.child('right');
+    if (asg.start < from.end || left?.type !== 'identifier' || !right || !sameScope(asg, from)) continue;
+    let reads = false;
+    right.walk((n) => {
+      if (reads) return false;
+      if (n.type === 'identifier' && out.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.child('attribute') === n) && !(n.parent?.type === 'keyword_argument' && n.parent.child('name') === n)) reads = true;
+      return undefined;
+    });
+    if (reads) out.add(left.text);
+  }
+  return out;
+}
+
+/** A call after `after` that passes a name of `xs` and a name of `ys` (directly or in a list) as arguments. */
+function passedTogether(ctx: RuleContext, xs: Set<string>, ys: Set<string>, after: PyNode): PyNode | undefined {
+  // the name an argument reads its rows from: `X`, `y.values`, `X.to_numpy()`, `[X]`
+  const root = (n: PyNode | undefined): string | undefined => {
+    let v = unparen(n);
+    for (let i = 0; i < 6 && v; i++) {
+      if (v.type === 'identifier') return v.text;
+      if (v.type === 'attribute') v = unparen(v.child('object'));
+      else if (v.type === 'call' && v.child('function')?.type === 'attribute' && positionalArgs(v).length === 0) v = unparen(v.child('function')?.child('object'));
+      else return undefined;
+    }
+    return undefined;
+  };
+  const holds = (set: Set<string>, arg: PyNode | undefined): boolean => {
+    const v = unparen(arg?.type === 'keyword_argument' ? arg.child('value') : arg);
+    if (v?.type === 'list' || v?.type === 'tuple') return v.namedChildren.some((c) => set.has(root(c) ?? ''));
+    return set.has(root(v) ?? '');
+  };
+  return ctx.nodesOfType('call').find((c) => {
+    if (c.start < after.end) return false;
+    const args = c.child('arguments')?.namedChildren ?? [];
+    return args.some((arg) => holds(xs, arg)) && args.some((arg) => holds(ys, arg));
+  });
+}
+
+/** `X = df[num_cols]...` then `y = df.pop('T')`, and X and y reach one call together: X still has the T column. */
+function checkCopiedBeforePop(ctx: RuleContext, pop: PyNode): void {
+  const a = ctx.analysis;
+  const frame = receiver(pop);
+  const column = stringValue(positionalArgs(pop)[0]);
+  const target = assigned(pop);
+  if (frame?.type !== 'identifier' || column === undefined || !target) return;
+  const frameValue = a.scopes.valueAt(frame.text, pop);
+  for (const asg of a.index.of('assignment')) {
+    const left = asg.child('left');
+    if (asg.end > pop.start || left?.type !== 'identifier' || !sameScope(asg, pop) || left.text === frame.text) continue;
+    const copied = copiedFrame(asg.child('right'));
+    if (copied?.text !== frame.text || a.scopes.valueAt(frame.text, copied) !== frameValue) continue;
+    // the selection names the target (`[c for c in df.columns if c != 'price']`): it was thought of
+    const selection = asg.child('right')?.text ?? '';
+    const selectionValues = [...selection.matchAll(/\[(\w+)\]/g)].map((m) => a.scopes.valueAt(m[1]!, asg)?.text ?? '');
+    if ([selection, ...selectionValues].some((t) => t.includes(`'${column}'`) || t.includes(`"${column}"`))) continue;
+    const together = passedTogether(ctx, derivedNames(ctx, [left.text], asg), derivedNames(ctx, [target.name], pop), pop);
+    if (!together) continue;
+    const line = ctx.lines.position(pop.start).line + 1;
+    ctx.report({
+      node: asg,
+      message: `${left.text} copies ${frame.text}'s columns before ${frame.text}.pop('${column}') (line ${line}), so it still holds the target '${column}': the model sees the answer. Pop the target first, then select the features.`,
+    });
+    return;
+  }
+}

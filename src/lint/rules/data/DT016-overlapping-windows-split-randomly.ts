@@ -1,6 +1,8 @@
 import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { dataCallee } from '../../analysis/sklearnNames';
 import { returnValues } from '../../analysis/modules';
+import { numberValue } from '../../analysis/numbers';
+import { parameterArguments } from '../../analysis/parameters';
 import { intValue, sameScope, statementOf } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -15,7 +17,7 @@ const SHUFFLING_CV = /^sklearn\.model_selection\.(KFold|StratifiedKFold|ShuffleS
 const SLIDING = /^numpy\.(lib\.stride_tricks\.)?sliding_window_view$/;
 /** Calls that hand back their first argument's data in another container. */
 const WRAPPERS =
-  /^(torch\.(tensor|as_tensor|from_numpy|Tensor|FloatTensor|DoubleTensor|stack)|numpy\.(array|asarray|stack|float32|float64|expand_dims|reshape)|tensorflow\.convert_to_tensor)$/;
+  /^(torch\.(tensor|as_tensor|from_numpy|Tensor|FloatTensor|DoubleTensor|stack|cat|vstack)|numpy\.(array|asarray|stack|vstack|concatenate|float32|float64|expand_dims|reshape)|tensorflow\.convert_to_tensor)$/;
 /** Methods and attributes that keep the data (and its rows): `X.float()`, `np.array(X).reshape(...)`, `df[a:b].values`. */
 const KEEPS = /^(float|double|astype|to|copy|contiguous|values|to_numpy|reshape|numpy|tolist|unsqueeze)$/;
 
@@ -41,7 +43,8 @@ function unwrap(a: Analysis, n: PyNode | undefined): PyNode | undefined {
 
 /** The int a window length or step holds when it is known (literal or a name bound to one). */
 function knownInt(a: Analysis, n: PyNode | undefined): number | undefined {
-  return intValue(unparen(n), a);
+  const v = intValue(unparen(n), a) ?? numberValue(a, n)?.value;
+  return v !== undefined && Number.isInteger(v) ? v : undefined;
 }
 
 /** `i`, or `i - K` / `i + K` with the loop index `i`: returns K (undefined for plain `i`), or null when not that shape. */
@@ -59,8 +62,11 @@ function offsetFrom(n: PyNode | undefined, index: string, op: '+' | '-'): PyNode
   return uses ? null : r;
 }
 
-/** The loop that steps `index` by one around `node` in its scope, if it is the innermost loop there and not nested in another. */
-function unitStepLoop(a: Analysis, node: PyNode, index: string): PyNode | undefined {
+/**
+ * The loop that steps `index` around `node` in its scope, if it is the innermost loop there and not nested in another,
+ * and its step: 1, or the known step of `range(start, stop, step)`.
+ */
+function steppedLoop(a: Analysis, node: PyNode, index: string): { loop: PyNode; step: number } | undefined {
   let loop: PyNode | undefined;
   for (let p = node.parent; p && p.type !== 'function_definition' && p.type !== 'class_definition'; p = p.parent) {
     if (p.type !== 'for_statement' && p.type !== 'while_statement') continue;
@@ -76,13 +82,14 @@ function unitStepLoop(a: Analysis, node: PyNode, index: string): PyNode | undefi
     if (f?.type !== 'identifier' || f.text !== 'range' || a.scopes.isBoundAnywhere('range') || hasKeywordSplat(right)) return undefined;
     const args = positionalArgs(right);
     if (args.length === 0 || args.length > 3) return undefined;
-    if (args.length === 3 && knownInt(a, args[2]) !== 1) return undefined;
+    const step = args.length === 3 ? knownInt(a, args[2]) : 1;
+    if (step === undefined || step < 1) return undefined;
     // the body must not rebind the index
     let rebound = false;
     loop.child('body')?.walk((c) => {
       if ((c.type === 'assignment' || c.type === 'augmented_assignment') && c.child('left')?.text === index) rebound = true;
     });
-    return rebound ? undefined : loop;
+    return rebound ? undefined : { loop, step };
   }
   // while ...: i += 1 exactly once in the body, not under a condition
   const incs: PyNode[] = [];
@@ -93,7 +100,7 @@ function unitStepLoop(a: Analysis, node: PyNode, index: string): PyNode | undefi
   });
   const inc = incs[0];
   if (other || !inc || incs.length !== 1 || statementParent(inc) !== loop) return undefined;
-  return inc.children.some((c) => c.type === '+=') && knownInt(a, inc.child('right')) === 1 && loop.child('condition')?.text.includes(index) ? loop : undefined;
+  return inc.children.some((c) => c.type === '+=') && knownInt(a, inc.child('right')) === 1 && loop.child('condition')?.text.includes(index) ? { loop, step: 1 } : undefined;
 }
 
 /** The block-bearing statement a statement sits directly in. */
@@ -105,10 +112,16 @@ function statementParent(n: PyNode): PyNode | undefined {
 
 /** `data[i:i + n]`, `data[i - n:i]`, `scaled[i:(i + n), 0]`, `df.iloc[i:i+n]` appended in a loop stepping `i` by one. */
 function windowSlice(a: Analysis, item: PyNode, append: PyNode): string | undefined {
-  const s = unwrap(a, item);
+  let s = unwrap(a, item);
+  // `segment = data[...]; xs.append(segment)`: the slice bound in the loop body
+  if (s?.type === 'identifier') {
+    const v = a.scopes.valueAt(s.text, append);
+    const loop = append.ancestor('for_statement') ?? append.ancestor('while_statement');
+    s = v && loop && v.start > loop.start && v.end < loop.end ? unwrap(a, v) : undefined;
+  }
   if (s?.type !== 'subscript') return undefined;
   const value = s.child('value');
-  const first = s.namedChildren.find((c) => c !== value && c.type !== 'comment');
+  const first = windowAxis(s);
   if (first?.type !== 'slice' || !value) return undefined;
   const parts = first.namedChildren.filter((c) => c.type !== 'comment');
   const colon = first.children.filter((c) => c.type === ':').length;
@@ -118,24 +131,58 @@ function windowSlice(a: Analysis, item: PyNode, append: PyNode): string | undefi
   let base: PyNode | undefined = value;
   while (base?.type === 'attribute' && /^(values|iloc|loc)$/.test(base.child('attribute')?.text ?? '')) base = base.child('object') ?? undefined;
   if (base?.type !== 'identifier') return undefined;
+  // `i * fs : (i + w) * fs`: both bounds scaled by one factor, the window counted in steps of the index
+  const scaled = sameScale(start, stop);
+  const [lo, hi] = scaled ?? [start, stop];
   // the index: the identifier the start is made of
-  const startU = unparen(start);
+  const startU = unparen(lo);
   const index = startU?.type === 'identifier' ? startU.text : startU?.type === 'binary_operator' ? unparen(startU.child('left'))?.text : undefined;
   if (!index || index === base.text) return undefined;
   let width: PyNode | undefined;
-  const a1 = offsetFrom(start, index, '-');
-  const b1 = offsetFrom(stop, index, '+');
+  const a1 = offsetFrom(lo, index, '-');
+  const b1 = offsetFrom(hi, index, '+');
   if (a1 === undefined && b1) width = b1; // i:i+K
   else if (a1 && b1 === undefined) width = a1; // i-K:i
   else return undefined;
   const w = knownInt(a, width);
   if (w !== undefined && w <= 1) return undefined;
-  const loop = unitStepLoop(a, append, index);
-  if (!loop) return undefined;
+  const stepped = steppedLoop(a, append, index);
+  if (!stepped) return undefined;
+  const loop = stepped.loop;
+  // a stride of several steps: the windows overlap only when it is shorter than the window
+  if (stepped.step > 1 && (w === undefined || stepped.step >= w)) return undefined;
   // the series is not bound inside the loop (a different one each step)
   const v = a.scopes.valueAt(base.text, append);
   if (v && v.start > loop.start && v.end < loop.end) return undefined;
   return s.text;
+}
+
+/**
+ * The index of a subscript that cuts the windows: the first one, or the first one that is not a whole axis
+ * (`data[:, :, i:i + n]` cuts along the last axis).
+ */
+function windowAxis(s: PyNode): PyNode | undefined {
+  const value = s.child('value');
+  const indices = s.namedChildren.filter((c) => c !== value && c.type !== 'comment');
+  for (const c of indices) {
+    if (c.type !== 'slice') return undefined;
+    if (c.text.replace(/\s/g, '') !== ':') return c;
+  }
+  return undefined;
+}
+
+/** `i * K` and `(i + n) * K` (the same factor K): the two bounds without it. */
+function sameScale(start: PyNode, stop: PyNode): [PyNode, PyNode] | undefined {
+  const factor = (n: PyNode): [PyNode, string] | undefined => {
+    const e = unparen(n);
+    const op = e?.type === 'binary_operator' ? e.children.find((c) => !c.named && c.type !== '(' && c.type !== ')')?.type : undefined;
+    const l = e?.child('left');
+    const r = e?.child('right');
+    return op === '*' && l && r ? [l, r.text] : undefined;
+  };
+  const x = factor(start);
+  const y = factor(stop);
+  return x && y && x[1] === y[1] ? [x[0], y[0]] : undefined;
 }
 
 /** A list `name = []` filled only by `name.append(<window>)` between its binding and `at`. */
@@ -184,7 +231,7 @@ function windowsOf(a: Analysis, e: PyNode | undefined, depth = 0, element?: numb
     let v = a.scopes.valueAt(n.text, stmt);
     if (v === null) {
       const el = a.scopes.elementAt(n.text, stmt);
-      if (!el) return undefined;
+      if (!el) return fromCallSites(a, n, depth);
       const src = unparen(el.source);
       // `xs, ys = [], []`: the list literal of this name
       const item = src?.type === 'expression_list' || src?.type === 'tuple' ? src.namedChildren.filter((c) => c.type !== 'comment')[el.index] : undefined;
@@ -203,6 +250,9 @@ function windowsOf(a: Analysis, e: PyNode | undefined, depth = 0, element?: numb
   }
   if (n.type !== 'call') return undefined;
   const q = dataCallee(a, n);
+  // `kf.split(np.arange(len(X)))`: the row indices of X
+  const rows = rowIndicesOf(a, n, q);
+  if (rows) return windowsOf(a, rows, depth + 1);
   if (q && SLIDING.test(q)) {
     if (keywordArg(n, 'axis') || hasKeywordSplat(n)) return undefined;
     const w = knownInt(a, positionalArgs(n)[1] ?? keywordArg(n, 'window_shape'));
@@ -212,6 +262,32 @@ function windowsOf(a: Analysis, e: PyNode | undefined, depth = 0, element?: numb
   }
   const fn = helperOf(a, n);
   return fn ? fromHelper(a, fn, depth) : undefined;
+}
+
+/** `np.arange(len(X))`, `range(len(X))`, `np.arange(X.shape[0])`: X, whose rows the indices number. */
+function rowIndicesOf(a: Analysis, call: PyNode, q: string | undefined): PyNode | undefined {
+  const f = call.child('function');
+  const isRange = q === 'numpy.arange' || (f?.type === 'identifier' && f.text === 'range' && !a.scopes.isBoundAnywhere('range'));
+  const args = positionalArgs(call);
+  if (!isRange || args.length !== 1 || call.child('arguments')?.namedChildren.length !== 1) return undefined;
+  const n = unparen(args[0]);
+  if (n?.type === 'call' && n.child('function')?.text === 'len' && positionalArgs(n).length === 1) return positionalArgs(n)[0];
+  // X.shape[0]
+  const shape = n?.type === 'subscript' ? unparen(n.child('value')) : undefined;
+  return shape?.type === 'attribute' && shape.child('attribute')?.text === 'shape' && n!.namedChildren[1]?.text === '0' ? (shape.child('object') ?? undefined) : undefined;
+}
+
+/** A parameter: windows when the argument of every call site in the file holds windows. */
+function fromCallSites(a: Analysis, id: PyNode, depth: number): Windows | undefined {
+  const args = parameterArguments(a, id);
+  if (!args || args.length === 0) return undefined;
+  let found: Windows | undefined;
+  for (const arg of args) {
+    const w = windowsOf(a, arg, depth + 1);
+    if (!w) return undefined;
+    found ??= w;
+  }
+  return found;
 }
 
 /** Windows every return of a helper agrees on (its element `element` when it returns a tuple). */
@@ -297,7 +373,7 @@ export const DT016: Rule = {
       if (!w) return;
       ctx.report({
         node: call,
-        message: `${data.text} holds overlapping windows of one series (${w.label}) and ${how}: test windows share most of their values with training windows and lie in the training period, so the test score is inflated. Split by time (shuffle=False, or slice before making windows).`,
+        message: `${data.text} ${data.type === 'call' && rowIndicesOf(a, data, dataCallee(a, data)) ? 'numbers' : 'holds'} overlapping windows of one series (${w.label}) and ${how}: test windows share most of their values with training windows and lie in the training period, so the test score is inflated. Split by time (shuffle=False, or slice before making windows).`,
         fixes: fix ? [fix] : undefined,
       });
     };

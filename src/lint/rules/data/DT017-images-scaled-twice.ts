@@ -21,7 +21,7 @@ interface State {
 const KEEPS_RANGE =
   /^(Resize|CenterCrop|RandomCrop|RandomResizedCrop|RandomHorizontalFlip|RandomVerticalFlip|RandomRotation|RandomAffine|RandomPerspective|Pad|Grayscale|RandomGrayscale|ColorJitter|GaussianBlur|RandomErasing)$/;
 /** Tensor / array methods that keep the values (dtype, device, shape). */
-const KEEPS_VALUES = /^(float|to|cuda|cpu|unsqueeze|squeeze|contiguous|clone|detach|permute|view|reshape|type|half|double)$/;
+const KEEPS_VALUES = /^(float|to|cuda|cpu|unsqueeze|squeeze|contiguous|clone|detach|permute|view|reshape|type|half|double|astype|transpose)$/;
 /** Names of masks, labels and targets: their scaling conventions vary, stay silent. */
 const NOT_IMAGE = /mask|label|target|seg|annot|depth|(^|_)gt(_|$)|(^|_)y(_|$)/i;
 /** PIL.Image methods that return an 8-bit image of the same range. */
@@ -198,6 +198,45 @@ class Flow {
     return undefined;
   }
 
+  /**
+   * `out['image']` of an albumentations call `out = self.transform(image=img, ...)` (or the call subscripted in place):
+   * scaled when the pipeline ends scaled (a top-level `Normalize()` or `ToFloat()`).
+   */
+  private albumentationsImage(sub: PyNode, depth: number): State | undefined {
+    if (stringValue(unparen(sub.child('subscript'))) !== 'image') return undefined;
+    let call = unparen(sub.child('value'));
+    if (call?.type === 'identifier') call = unparen(this.bound(call));
+    if (call?.type !== 'call' || !keywordArg(call, 'image') || depth > 8) return undefined;
+    let out: State | undefined;
+    for (const t of this.transforms(call.child('function'))) out ??= this.albumentations(t);
+    return out;
+  }
+
+  /** An albumentations Compose (or one transform): scaled after a top-level Normalize (by max_pixel_value=255) or ToFloat. */
+  private albumentations(t: PyNode): State | undefined {
+    const step = (c: PyNode, s: State | undefined): State | undefined => {
+      const q = this.a.callee(c) ?? '';
+      if (!q.startsWith('albumentations.')) return undefined;
+      const name = q.slice(q.lastIndexOf('.') + 1);
+      if (name === 'Normalize') {
+        const max = keywordArg(c, 'max_pixel_value') ?? positionalArgs(c)[2];
+        return !max || is255(max) ? { k: 'scaled', by: 'albumentations Normalize()' } : undefined;
+      }
+      if (name === 'ToFloat') {
+        const max = keywordArg(c, 'max_value') ?? positionalArgs(c)[0];
+        return !max || max.type === 'none' || is255(max) ? { k: 'scaled', by: 'albumentations ToFloat()' } : undefined;
+      }
+      return name === 'FromFloat' ? undefined : s;
+    };
+    const q = this.a.callee(t) ?? '';
+    if (!/^albumentations\.(.*\.)?Compose$/.test(q)) return step(t, undefined);
+    const list = unparen(positionalArgs(t)[0] ?? keywordArg(t, 'transforms'));
+    if (list?.type !== 'list' && list?.type !== 'tuple') return undefined;
+    let s: State | undefined;
+    for (const item of list.namedChildren) if (item.type === 'call') s = step(item, s);
+    return s;
+  }
+
   /** What an expression holds, as far as this rule cares. */
   stateOf(n: PyNode | undefined, depth = 0): State | undefined {
     const e = unparen(n);
@@ -206,6 +245,7 @@ class Flow {
       const v = this.bound(e);
       return v ? this.stateOf(v, depth + 1) : undefined;
     }
+    if (e.type === 'subscript') return this.albumentationsImage(e, depth);
     if (e.type !== 'call') return undefined;
     const a = this.a;
     const q = a.callee(e);
@@ -271,6 +311,7 @@ function targetName(n: PyNode): string {
 
 function message(by: string): string {
   const alt = by === 'ToTensor()' || by === 'to_tensor()' ? ' (or use PILToTensor() if you want to scale yourself)' : by.startsWith('ToDtype') ? ' (or set scale=False)' : '';
+  if (by === 'albumentations Normalize()') return `${by} already divides pixels by max_pixel_value=255 and standardises them; dividing by 255 again shrinks the inputs 255-fold and training crawls. Drop the / 255.`;
   return `${by} already scales pixels to [0, 1]; dividing by 255 again leaves inputs in [0, 0.004] and training crawls. Drop the / 255${alt}.`;
 }
 
@@ -320,7 +361,7 @@ export const DT017: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     if (!ctx.source.includes('255')) return;
-    if (!['ToTensor', 'to_tensor', 'ToDtype', 'ConvertImageDtype'].some((n) => a.callsNamed(n).length > 0)) return;
+    if (!['ToTensor', 'to_tensor', 'ToDtype', 'ConvertImageDtype', 'Normalize', 'ToFloat'].some((n) => a.callsNamed(n).length > 0)) return;
     const flow = new Flow(ctx);
     // 1. pipelines on their own (a v1 PIL-only transform before ToTensor proves PIL input) and those handed PIL images
     for (const c of a.callsNamed('Compose')) {

@@ -1,5 +1,6 @@
 import { hasKeywordSplat, keywordArg, positionalArgs, type Analysis } from '../../analysis';
-import { lastArgument, runtimeFacts, stringValue } from '../../analysis/runtime';
+import { parameterArguments } from '../../analysis/parameters';
+import { assignedTarget, lastArgument, runtimeFacts, stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -49,6 +50,48 @@ function samePath(x: PyNode, y: PyNode, ctx: RuleContext): boolean {
   return a !== undefined && a === fixed(y);
 }
 
+/** What a data file is called: a dataset, a vocabulary, PyG's processed files, torchtext fields, a corpus. */
+const DATA_FILE = /dataset|vocab|processed|fields|corpus/i;
+/** What a checkpoint is called: whatever else the path says, these hold module or optimizer tensors. */
+const CHECKPOINT_FILE = /model|ckpt|checkpoint|weight|state|net\b|snapshot|pretrain|optim|param|best|epoch|resume/i;
+
+/**
+ * The load reads a preprocessed data file, not a checkpoint: its path (the name's value, or the arguments of every
+ * call site when the path is a parameter) or the name the result is assigned to says dataset / vocab / processed /
+ * fields / corpus, and nothing says model or checkpoint. Data files are written by CPU preprocessing.
+ */
+function loadsDataFile(call: PyNode, ctx: RuleContext): boolean {
+  const src = positionalArgs(call)[0] ?? keywordArg(call, 'f');
+  if (!src) return false;
+  const texts = [src.text];
+  if (src.type === 'identifier') {
+    const v = ctx.analysis.scopes.valueAt(src.text, src);
+    if (v) texts.push(v.text);
+    else if (v === null) texts.push(...(parameterArguments(ctx.analysis, src) ?? []).map((arg) => arg.text));
+  }
+  const target = assignedTarget(call);
+  if (target?.type === 'identifier') texts.push(target.text);
+  if (texts.some((t) => CHECKPOINT_FILE.test(t))) return false;
+  return texts.some((t) => DATA_FILE.test(t));
+}
+
+/**
+ * The file saves data to the same collection of paths the call loads from (`torch.save(data, self.processed_paths[i])`
+ * and `torch.load(self.processed_paths[idx])`), data that was not moved to a GPU nor taken from a module.
+ */
+function savedFromCpuData(call: PyNode, ctx: RuleContext): boolean {
+  const collection = (n: PyNode | undefined) => (n?.type === 'subscript' ? n.child('value')?.text : undefined);
+  const loaded = collection(positionalArgs(call)[0] ?? keywordArg(call, 'f'));
+  if (!loaded) return false;
+  return ctx.analysis.callsTo('torch.save').some((c) => {
+    if (collection(positionalArgs(c)[1] ?? keywordArg(c, 'f')) !== loaded) return false;
+    const saved = positionalArgs(c)[0] ?? keywordArg(c, 'obj');
+    const v = saved?.type === 'identifier' ? ctx.analysis.scopes.valueAt(saved.text, saved) : saved;
+    const text = `${saved?.text ?? ''} ${v?.text ?? ''}`;
+    return saved !== undefined && !/\.(cuda|to)\(|state_dict|model|net\b|device/i.test(text);
+  });
+}
+
 function sameFunction(x: PyNode, y: PyNode): boolean {
   return x.ancestor('function_definition') === y.ancestor('function_definition');
 }
@@ -76,7 +119,9 @@ export const DV002: Rule = {
       'fallback (`"cuda" if torch.cuda.is_available() else "cpu"`) was written for. `map_location=device` (or `"cpu"`) loads ' +
       'the tensors where the code will use them. Reported only in files that select the device with such a fallback, since ' +
       'elsewhere the device the checkpoint comes from is unknown; calls under `if torch.cuda.is_available():` are not reported, nor a load of a fixed path the file itself saves ' +
-      'to (`torch.save(..., "init.pt")` and `torch.load("init.pt")`: a round trip within one run).',
+      'to (`torch.save(..., "init.pt")` and `torch.load("init.pt")`: a round trip within one run). Loads of preprocessed ' +
+      'data files are left alone too: a path or result named dataset / vocab / processed / fields / corpus (and not model or ' +
+      'checkpoint), or a path of the collection the file itself saves CPU data to (`self.processed_paths[i]`).',
     wrong: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nstate = torch.load("ckpt.pt", weights_only=True)',
     right: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nstate = torch.load("ckpt.pt", map_location=device, weights_only=True)',
     concept: 'Devices: tensors live on a device, checkpoints remember it',
@@ -89,7 +134,7 @@ export const DV002: Rule = {
     const last = loadWithoutMapLocation(call, ctx.analysis);
     if (!last) return;
     if (!runtimeFacts(ctx.analysis).availabilityCheck || underCudaCheck(call)) return;
-    if (inMemoryRoundTrip(call, ctx)) return;
+    if (inMemoryRoundTrip(call, ctx) || loadsDataFile(call, ctx) || savedFromCpuData(call, ctx)) return;
     // a `device` name visible here (assigned, or a parameter) is where the code wants its tensors
     const target = ctx.analysis.scopes.valueAt('device', call) !== undefined ? 'device' : '"cpu"';
     ctx.report({

@@ -1,5 +1,5 @@
-import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { methodClass } from '../../analysis/calls';
+import { calleeName, hasParameter, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { argumentFor, callSitesOf, methodClass } from '../../analysis/calls';
 import { methodsOf } from '../../analysis/modules';
 import { assignedTarget, deviceMove, isOptimizerConstructor, mayBeCuda, optimizedModel, sameScope, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
@@ -15,8 +15,24 @@ function movesToGpu(dev: PyNode | undefined, ctx: RuleContext): boolean {
     if (v) return mayBeCuda(v, ctx.analysis);
     return /cuda|gpu|device/i.test(dev.text);
   }
-  if (dev.type === 'attribute') return /cuda|gpu|device/i.test(dev.text) && !/cpu/i.test(dev.text);
+  if (dev.type === 'attribute') {
+    // `self.device = 'cpu'`: the values the class gives it, when they are all literal devices
+    const cls = dev.child('object')?.text === 'self' ? dev.ancestor('class_definition') : undefined;
+    const values = cls ? ctx.analysis.scopes.selfAttr(cls, dev.child('attribute')?.text ?? '') : [];
+    if (values.length > 0 && values.every((v) => literalDevice(v, ctx))) return values.some((v) => mayBeCuda(v, ctx.analysis));
+    return /cuda|gpu|device/i.test(dev.text) && !/cpu/i.test(dev.text);
+  }
   return mayBeCuda(dev, ctx.analysis);
+}
+
+/** A device written out: `'cpu'`, `"cuda:0"`, `torch.device('cpu')`, or a conditional between two of those. */
+function literalDevice(v: PyNode, ctx: RuleContext): boolean {
+  const e = unparen(v);
+  if (!e) return false;
+  if (stringValue(e) !== undefined) return true;
+  if (e.type === 'call' && ctx.analysis.callee(e) === 'torch.device') return positionalArgs(e).length === 1 && literalDevice(positionalArgs(e)[0]!, ctx);
+  if (e.type === 'conditional_expression') return [e.namedChildren[0], e.namedChildren[2]].every((c) => c !== undefined && literalDevice(c, ctx));
+  return false;
 }
 
 /** `self.model = model.to(device)`: the moved model is what the object keeps. */
@@ -52,7 +68,10 @@ export const DV004: Rule = {
       'and moves after a training loop (for export) are not reported. Parameter groups (`[{"params": [p for n, p in ' +
       'model.named_parameters() if ...]}, ...]`) count as the model\'s parameters, and an optimizer built in a class\'s ' +
       '`__init__` over `self.net` counts as built before a later `obj.cuda()` / `obj.to(device)` of an instance when the ' +
-      'class is a module or its own `cuda` / `to` method moves `self.net`.',
+      'class is a module or its own `cuda` / `to` method moves `self.net`. A trainer handed a model and its optimizer that ' +
+      'moves the model itself, to a device it picks (`self.model = model.to(self._pick_device())`), is reported too: ' +
+      'the caller built the optimizer before that move (unless a call site of the file passes a model moved already; a ' +
+      'device the caller hands in is left alone, since the caller may have moved the model to it first).',
     wrong: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nmodel = Net()\noptimizer = optim.SGD(model.parameters(), lr=0.01)\nmodel.to(device)',
     right: 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nmodel = Net()\nmodel.to(device)\noptimizer = optim.SGD(model.parameters(), lr=0.01)',
     concept: 'Devices: move the model before building its optimizer',
@@ -61,13 +80,15 @@ export const DV004: Rule = {
   check(ctx) {
     const calls = ctx.nodesOfType('call');
     const optimizers = calls.filter((c) => isOptimizerConstructor(ctx.analysis.callee(c)));
-    if (optimizers.length === 0) return;
     const a = ctx.analysis;
+    // nothing to order: no optimizer built here, and no function handed one
+    if (optimizers.length === 0 && !ctx.nodesOfType('function_definition').some((f) => parameterNames(f).some((p) => OPTIMIZER_PARAM.test(p)))) return;
     // Moves are `.to(...)` / `.cuda(...)` method calls: looked up by name, in document order.
     const moves = [...ctx.analysis.callsNamed('to'), ...ctx.analysis.callsNamed('cuda')]
       .sort((x, y) => x.start - y.start)
       .map((c) => ({ call: c, move: deviceMove(c) }))
       .filter((m) => m.move !== undefined);
+    checkMovedWithOptimizer(ctx, moves);
     for (const opt of optimizers) {
       const params = optimizedModel(opt) ?? groupedModel(opt, a);
       if (!params) continue;
@@ -201,4 +222,107 @@ function ownMoveMethodMoves(cls: PyNode, method: string, net: string): boolean {
 
 function loopBetween(ctx: RuleContext, from: PyNode, to: PyNode): boolean {
   return [...ctx.nodesOfType('for_statement'), ...ctx.nodesOfType('while_statement')].some((l) => l.start > from.end && l.start < to.start && sameScope(l, from));
+}
+
+// ---- A function handed a model and its optimizer that moves the model itself ----
+
+/** A parameter that receives an optimizer built by the caller. */
+const OPTIMIZER_PARAM = /^(optim|optimizer|opt|optimiser)$|^optim|optimizer$/i;
+
+/**
+ * `def __init__(self, model, optimizer, ...): self.model = model.to(self.device); self.optimizer = optimizer`: the
+ * optimizer was built by the caller from the parameters of a model that is moved only here. Reported for a class's
+ * `__init__` unless a call site in the file passes a model that was moved already (or no optimizer), and for a plain
+ * function only when it has call sites and none of them passes a moved model.
+ */
+function checkMovedWithOptimizer(ctx: RuleContext, moves: Move[]): void {
+  const a = ctx.analysis;
+  for (const m of moves) {
+    // cheapest first: a parameter moved in a function that also takes an optimizer
+    const target = m.move!.target;
+    if (target.type !== 'identifier') continue;
+    const fn = scopeOf(m.call);
+    if (fn?.type !== 'function_definition' || !hasParameter(fn, target.text)) continue;
+    const optimizer = parameterNames(fn).find((p) => OPTIMIZER_PARAM.test(p) && p !== target.text);
+    if (!optimizer || a.scopes.valueAt(target.text, m.call) !== null || !movesToGpu(m.move!.device, ctx)) continue;
+    if (!readAfter(fn, optimizer, m.call) || buildsOptimizer(fn)) continue;
+    if (callerChoosesDevice(fn, m.move!.device, a)) continue;
+    const sites = constructionSites(fn, a);
+    if (sites === undefined) continue;
+    if (sites.length === 0 && fn.child('name')?.text !== '__init__') continue;
+    const unmoved = (site: PyNode) => {
+      const model = argumentFor(site, fn, target.text);
+      const opt = argumentFor(site, fn, optimizer);
+      return model !== undefined && opt !== undefined && opt.type !== 'none' && !movedBefore(model, site, moves, a);
+    };
+    if (!sites.every(unmoved)) continue;
+    ctx.report({
+      node: m.call,
+      message: `${target.text} is moved to the GPU here, after the caller built ${optimizer} from its parameters: move the model to the device before building the optimizer.`,
+    });
+  }
+}
+
+/**
+ * The caller hands the device in (`def __init__(self, model, optimizer, device)`, `self.device = device`): it knows
+ * the device and may well have moved the model before building the optimizer, the move here being a no-op. Only a
+ * device the function picks itself (`self._prepare_device(cfg['n_gpu'])`, `'cuda'`) proves the model arrives unmoved.
+ */
+function callerChoosesDevice(fn: PyNode, dev: PyNode | undefined, a: Analysis): boolean {
+  if (!dev) return false; // .cuda()
+  const params = new Set(parameterNames(fn).filter((p) => /dev|gpu|cuda/i.test(p)));
+  const readsParam = (e: PyNode) => {
+    let hit = false;
+    e.walk((n) => void (n.type === 'identifier' && params.has(n.text) && (hit = true)));
+    return hit;
+  };
+  if (readsParam(dev)) return true;
+  const cls = dev.type === 'attribute' && dev.child('object')?.text === 'self' ? methodClass(fn) : undefined;
+  return cls !== undefined && a.scopes.selfAttr(cls, dev.child('attribute')?.text ?? '').some(readsParam);
+}
+
+/** `name` is read after `at` in the function (the optimizer it was handed is kept or used). */
+function readAfter(fn: PyNode, name: string, at: PyNode): boolean {
+  let read = false;
+  fn.child('body')?.walk((n) => {
+    if (read || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'identifier' && n.text === name && n.start > at.end) read = true;
+    return undefined;
+  });
+  return read;
+}
+
+/** The function builds an optimizer itself (`optimizer or Adam(self.model.parameters())`). */
+function buildsOptimizer(fn: PyNode): boolean {
+  return /\b(SGD|Adam\w*|RMSprop|Adagrad|Adadelta|LBFGS|Lamb|AdaFactor)\(/.test(fn.child('body')?.text ?? '');
+}
+
+/**
+ * The calls that run the function: for `__init__`, the calls of its class (and of the file's subclasses that do not
+ * define their own `__init__`); else `callSitesOf`. Undefined when they cannot be listed.
+ */
+function constructionSites(fn: PyNode, a: Analysis): PyNode[] | undefined {
+  if (fn.child('name')?.text !== '__init__') {
+    const sites = callSitesOf(a, fn);
+    return sites && sites.unknown.length === 0 ? sites.known : undefined;
+  }
+  const cls = methodClass(fn);
+  const name = cls?.child('name')?.text;
+  if (!cls || !name) return undefined;
+  const names = [name];
+  for (const sub of a.index.of('class_definition')) {
+    if (!(sub.child('superclasses')?.namedChildren ?? []).some((b) => b.text === name)) continue;
+    if (methodsOf(sub).some((f) => f.child('name')?.text === '__init__')) return undefined;
+    names.push(sub.child('name')?.text ?? '');
+  }
+  return names.flatMap((n) => a.callsNamed(n).filter((c) => c.child('function')?.type === 'identifier'));
+}
+
+/** The model argument was moved before the call: built moved (`Net().to(device)`) or moved earlier in the caller. */
+function movedBefore(model: PyNode, site: PyNode, moves: Move[], a: Analysis): boolean {
+  if (/\.(to|cuda)\(/.test(model.text)) return true;
+  if (model.type !== 'identifier') return true; // `self.model` & co: moved where we do not look
+  const v = a.scopes.valueAt(model.text, site);
+  if (v === null || (v && /\.(to|cuda)\(/.test(v.text))) return true;
+  return moves.some((m) => m.move!.target.text === model.text && m.call.start < site.start && sameScope(m.call, site));
 }

@@ -5,25 +5,13 @@ import type { PyNode } from '../parser';
 import { calleeName, positionalArgs, unparen, type Analysis } from './index';
 import { parameterArguments } from './parameters';
 import { reachingDefs } from './reaching';
-import { SAMPLING_LOADERS, isDataLoaderQname, type TrainedLoader } from './runtime';
-import { trainingLoops } from './training';
+import { ITER_WRAPPERS, SAMPLING_LOADERS, isDataLoaderQname, loadersOfTrainingLoops, type TrainedLoader } from './runtime';
 
 const cache = new WeakMap<Analysis, Map<PyNode, TrainedLoader>>();
-const ITER_WRAPPERS = new Set(['enumerate', 'tqdm', 'iter', 'track', 'progress_bar', 'progressbar']);
 
 /** Each DataLoader call that some path may hand to a training loop's `for`, with the loop. */
 export function loadersReachingTraining(a: Analysis): Map<PyNode, TrainedLoader> {
-  let m = cache.get(a);
-  if (m) return m;
-  m = new Map();
-  cache.set(a, m);
-  for (const u of trainingLoops(a).updates) {
-    if (u.loop.type !== 'for_statement') continue;
-    const found = new Set<PyNode>();
-    reachingLoaders(u.loop.child('right') ?? undefined, a, 0, found, new Set());
-    for (const c of found) if (!m.has(c)) m.set(c, { loop: u.loop });
-  }
-  return m;
+  return loadersOfTrainingLoops(a, cache, (iterable, out) => reachingLoaders(iterable, a, 0, out, new Set()));
 }
 
 function reachingLoaders(expr: PyNode | undefined, a: Analysis, depth: number, out: Set<PyNode>, seen: Set<PyNode>): void {

@@ -257,7 +257,29 @@ export interface TrainedLoader {
 const trainedCache = new WeakMap<Analysis, Map<PyNode, TrainedLoader>>();
 
 /** Calls that wrap an iterable and yield its items (`enumerate(loader)`, `tqdm(loader)`). */
-const ITER_WRAPPERS = new Set(['enumerate', 'tqdm', 'iter', 'track', 'progress_bar', 'progressbar']);
+export const ITER_WRAPPERS = new Set(['enumerate', 'tqdm', 'iter', 'track', 'progress_bar', 'progressbar']);
+
+/**
+ * The loader calls `walk` finds from the iterable of each training loop's `for`, each with the first such loop,
+ * memoised in `cache` per Analysis (how the iterable is followed is the caller's: `trainedLoaders`, reachingLoaders.ts).
+ */
+export function loadersOfTrainingLoops(
+  a: Analysis,
+  cache: WeakMap<Analysis, Map<PyNode, TrainedLoader>>,
+  walk: (iterable: PyNode | undefined, out: Set<PyNode>) => void,
+): Map<PyNode, TrainedLoader> {
+  let m = cache.get(a);
+  if (m) return m;
+  m = new Map();
+  cache.set(a, m);
+  for (const u of trainingLoops(a).updates) {
+    if (u.loop.type !== 'for_statement') continue;
+    const found = new Set<PyNode>();
+    walk(u.loop.child('right') ?? undefined, found);
+    for (const c of found) if (!m.has(c)) m.set(c, { loop: u.loop });
+  }
+  return m;
+}
 
 /**
  * The DataLoader calls (torch's or PyG's) that a training loop iterates, directly (`for x, y in loader:`, through
@@ -266,17 +288,7 @@ const ITER_WRAPPERS = new Set(['enumerate', 'tqdm', 'iter', 'track', 'progress_b
  * backward pass (analysis/training.ts).
  */
 export function trainedLoaders(a: Analysis): Map<PyNode, TrainedLoader> {
-  let m = trainedCache.get(a);
-  if (m) return m;
-  m = new Map();
-  trainedCache.set(a, m);
-  for (const u of trainingLoops(a).updates) {
-    if (u.loop.type !== 'for_statement') continue;
-    const found = new Set<PyNode>();
-    loaderCalls(u.loop.child('right'), a, 0, found, new Set());
-    for (const c of found) if (!m.has(c)) m.set(c, { loop: u.loop });
-  }
-  return m;
+  return loadersOfTrainingLoops(a, trainedCache, (iterable, out) => loaderCalls(iterable, a, 0, out, new Set()));
 }
 
 function loaderCalls(expr: PyNode | undefined, a: Analysis, depth: number, out: Set<PyNode>, seen: Set<PyNode>): void {

@@ -35,6 +35,13 @@ function batchesOfOne(a: Analysis, loader: PyNode): boolean {
   return !size || size.text === '1';
 }
 
+/** What a `for` iterates, through `enumerate(...)` / `tqdm(...)`. */
+function loopSource(loop: PyNode): PyNode | undefined {
+  let it = unparen(loop.child('right'));
+  while (it?.type === 'call' && /^(enumerate|tqdm)$/.test(calleeName(it) ?? '')) it = unparen(positionalArgs(it)[0]);
+  return it;
+}
+
 /**
  * The division `count / len(loader)` (or `count /= len(loader)`) over a loader of batches: the counter, or undefined
  * (syntax only).
@@ -165,8 +172,7 @@ function batchCounted(a: Analysis, denominator: PyNode, op: PyNode): PyNode | un
     loop = lastIndexAt(index)?.loop;
   }
   if (loop?.type !== 'for_statement' || !iteratesBatches(loop, a) || op.start < loop.end) return undefined;
-  let it = unparen(loop.child('right'));
-  while (it?.type === 'call' && /^(enumerate|tqdm)$/.test(calleeName(it) ?? '')) it = unparen(positionalArgs(it)[0]);
+  const it = loopSource(loop);
   if (it?.type === 'attribute' && /^(dataset|sampler|indices)$/.test(it.child('attribute')?.text ?? '')) return undefined; // samples
   if (it?.type === 'identifier' && (batchesOfOne(a, it) || parameterArguments(a, it)?.some((arg) => arg.type === 'identifier' && batchesOfOne(a, arg)))) return undefined;
   return loop;
@@ -269,20 +275,14 @@ function dropsLast(a: Analysis, loader: PyNode): boolean {
  * `epoch_acc += acc / len(loader)` in a loop over that loader, `acc` a per-batch rate (`(out.argmax(1) == y).float().mean()`):
  * the sum and the loader, or undefined.
  */
-function rateOverBatchesTerm(a: Analysis, op: PyNode): { sum: PyNode; loader: PyNode } | undefined {
-  if (op.type !== 'binary_operator' || !op.children.some((c) => c.type === '/')) return undefined;
+function rateOverBatchesTerm(a: Analysis, op: PyNode, loader: PyNode): { sum: PyNode; loader: PyNode } | undefined {
+  if (op.type !== 'binary_operator' || loader.type !== 'identifier') return undefined;
   const s = op.parent;
   if (s?.type !== 'augmented_assignment' || s.child('right') !== op || !s.children.some((c) => c.type === '+=')) return undefined;
   const sum = s.child('left');
   if (sum?.type !== 'identifier' || !ACCURACY.test(sum.text)) return undefined;
-  const denominator = peelCasts(op.child('right'));
-  if (denominator?.type !== 'call' || denominator.child('function')?.text !== 'len') return undefined;
-  const loader = positionalArgs(denominator)[0];
-  if (loader?.type !== 'identifier' || !BATCH_ITERABLE.test(loader.text)) return undefined;
   const loop = innermostLoop(s);
-  let it = unparen(loop?.type === 'for_statement' ? loop.child('right') : undefined);
-  while (it?.type === 'call' && /^(enumerate|tqdm)$/.test(calleeName(it) ?? '')) it = unparen(positionalArgs(it)[0]);
-  if (it?.text !== loader.text) return undefined;
+  if (loop?.type !== 'for_statement' || loopSource(loop)?.text !== loader.text) return undefined;
   const rate = peelCasts(op.child('left'));
   if (rate?.type !== 'identifier') return undefined;
   const value = a.scopes.valueAt(rate.text, rate);
@@ -378,7 +378,7 @@ export const EV010: Rule = {
       if (ACCURACY.test(name) && adds.every((s) => addsUnweightedRate(ctx.analysis, s))) reportMeanOfMeans(op, count.text, loader, ctx);
       return;
     }
-    const term = adds.length === 0 ? rateOverBatchesTerm(ctx.analysis, op) : undefined;
+    const term = adds.length === 0 ? rateOverBatchesTerm(ctx.analysis, op, loader) : undefined;
     if (term) return reportMeanOfMeans(op, term.sum.text, term.loader, ctx);
     if (!(SAMPLE_COUNT.test(name) || countsHits(ctx.analysis, count, adds))) return;
     ctx.report({

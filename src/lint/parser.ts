@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as TreeSitter from 'web-tree-sitter';
+import { pieceStarts } from './chunks';
 
 /** web-tree-sitter's JS, loaded on first use so that evaluating it (about 8 ms) stays out of extension activation. */
 let treeSitterModule: typeof TreeSitter | undefined;
@@ -193,7 +194,8 @@ interface CursorOps {
 
 type WasmFn = (tree: number) => number;
 
-function cursorOps(tree: Tree): CursorOps {
+/** `base`: where the parsed text starts in the document (a piece's offset), added to every offset read. */
+function cursorOps(tree: Tree, base: number): CursorOps {
   const m = rt().module;
   const cursor = tree.walk();
   const fn = (name: string) => m[`_ts_tree_cursor_${name}_wasm`] as WasmFn | undefined;
@@ -210,8 +212,8 @@ function cursorOps(tree: Tree): CursorOps {
       up: () => void up!(ptr),
       typeId: () => typeId!(ptr),
       fieldId: () => fieldId!(ptr),
-      start: () => start!(ptr),
-      end: () => end!(ptr),
+      start: () => start!(ptr) + base,
+      end: () => end!(ptr) + base,
       nodeId: () => nodeId!(ptr),
       done: () => cursor.delete(),
     };
@@ -222,8 +224,8 @@ function cursorOps(tree: Tree): CursorOps {
     up: () => void cursor.gotoParent(),
     typeId: () => cursor.nodeTypeId,
     fieldId: () => cursor.currentFieldId,
-    start: () => cursor.startIndex,
-    end: () => cursor.endIndex,
+    start: () => cursor.startIndex + base,
+    end: () => cursor.endIndex + base,
     nodeId: () => cursor.nodeId,
     done: () => cursor.delete(),
   };
@@ -261,6 +263,12 @@ function shift(node: PyNode, delta: number): void {
   }
 }
 
+/** A range of the document: [start, end). */
+interface Span {
+  start: number;
+  end: number;
+}
+
 /** One edit in offsets: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
 interface EditSpan {
   start: number;
@@ -276,6 +284,7 @@ interface EditSpan {
  */
 function materialize(
   tree: Tree,
+  span: Span,
   src: SourceRef,
   reuse: Map<number, PyNode> | null,
   ids: Map<number, PyNode> | null,
@@ -283,9 +292,9 @@ function materialize(
   previous?: { root: PyNode; text: string; edit: EditSpan },
 ): PyNode {
   const { types, fields, named } = rt();
-  const c = cursorOps(tree);
+  const c = cursorOps(tree, span.start);
   const rootType = types[c.typeId()] ?? 'ERROR';
-  const root = new PyNode(rootType, true, null, 0, src.text.length, c.nodeId(), src);
+  const root = new PyNode(rootType, true, null, span.start, span.end, c.nodeId(), src);
   ids?.set(root.id, root);
   const stringId = types.indexOf('string');
   const leaf = anonymousLeaves();
@@ -375,8 +384,8 @@ function materialize(
   };
   visit(root, previous?.root);
   c.done();
-  root.start = 0;
-  root.end = src.text.length;
+  root.start = span.start;
+  root.end = span.end;
   if (rootType === 'ERROR') root.hasError = true;
   return root;
 }
@@ -463,14 +472,24 @@ export class LineIndex {
   }
 }
 
+/** A piece of the document (chunks.ts) parsed on its own: its tree (offsets from `start`) and its nodes. */
+interface Piece {
+  start: number;
+  end: number;
+  /** null once materialised in a one-shot parse (nothing will re-parse it). */
+  tree: Tree | null;
+  root: PyNode;
+}
+
 /**
- * A parsed Python document that can be edited in place. `root` is rebuilt on each edit, reusing the PyNodes of
- * unchanged subtrees. Call `dispose()` when the document closes (frees wasm memory).
+ * A parsed Python document that can be edited in place. The text is parsed in pieces (chunks.ts): an edit re-parses
+ * the piece that holds it, incrementally, and `root` is rebuilt from the pieces, reusing the PyNodes of unchanged
+ * subtrees. Call `dispose()` when the document closes (frees wasm memory).
  */
 export class ParsedDocument {
-  private tree: Tree;
+  private pieces: Piece[];
   private readonly src: SourceRef;
-  private ids = new Map<number, PyNode>();
+  private readonly ids = new Map<number, PyNode>();
   private lineIndex: LineIndex | undefined;
   root: PyNode;
   /** Bumped on each change; caches keyed on the document check it. */
@@ -482,8 +501,8 @@ export class ParsedDocument {
     readonly incremental = true,
   ) {
     this.src = { text: source };
-    this.tree = parseTree(source, null);
-    this.root = materialize(this.tree, this.src, null, incremental ? this.ids : null, null);
+    this.pieces = this.parseAll();
+    this.root = this.join();
   }
 
   get source(): string {
@@ -500,59 +519,184 @@ export class ParsedDocument {
     const old = this.src.text;
     if (!this.incremental) return this.setText(old.slice(0, startIndex) + newText + old.slice(oldEndIndex));
     if (startIndex < 0 || oldEndIndex < startIndex || oldEndIndex > old.length) throw new RangeError('Descent lint: edit outside the document');
-    const lines = this.lines;
-    const startPosition = toPoint(lines.position(startIndex));
-    const oldEndPosition = toPoint(lines.position(oldEndIndex));
-    const nl = newText.lastIndexOf('\n');
-    const newEndPosition =
-      nl === -1
-        ? { row: startPosition.row, column: startPosition.column + newText.length }
-        : { row: startPosition.row + newText.split('\n').length - 1, column: newText.length - nl - 1 };
-    const next = old.slice(0, startIndex) + newText + old.slice(oldEndIndex);
-    this.tree.edit(new (treeSitter().Edit)({ startIndex, oldEndIndex, newEndIndex: startIndex + newText.length, startPosition, oldEndPosition, newEndPosition }));
-    this.src.text = next;
+    const oldLines = this.lines;
+    const edit = { start: startIndex, oldEnd: oldEndIndex, newEnd: startIndex + newText.length };
+    const delta = edit.newEnd - edit.oldEnd;
+    this.src.text = old.slice(0, startIndex) + newText + old.slice(oldEndIndex);
     this.lineIndex = undefined;
-    this.reparse(this.tree, old, { start: startIndex, oldEnd: oldEndIndex, newEnd: startIndex + newText.length });
-  }
-
-  /** Replaces the whole text (no edit information): a full parse that still reuses what it can. */
-  setText(source: string): void {
-    this.src.text = source;
-    this.lineIndex = undefined;
-    const oldTree = this.tree;
-    this.tree = parseTree(source, null);
-    const oldIds = this.ids;
-    this.ids = new Map();
-    this.root = materialize(this.tree, this.src, null, this.incremental ? this.ids : null, null);
-    oldIds.clear();
-    oldTree.delete();
+    const pieces = this.pieces;
+    // The first piece whose start the edit may change: the one holding it, or the one above when the edit is on the
+    // first line (`class` -> `.class` joins the two).
+    let first = pieceAt(pieces, startIndex);
+    const newline = old.indexOf('\n', pieces[first]!.start);
+    if (first > 0 && (newline === -1 || newline >= startIndex)) first--;
+    // Scan the new text for piece starts until one is an old start past the edit: from there on nothing changed.
+    const from = pieces[first]!.start;
+    let kept = pieces.length;
+    const starts = [from, ...pieceStarts(this.src.text, from, (at) => {
+      if (at < edit.newEnd) return true;
+      const k = pieceStartingAt(pieces, at - delta);
+      if (k < 0) return true;
+      kept = k;
+      return false;
+    })];
+    const end = kept < pieces.length ? pieces[kept]!.start + delta : this.src.text.length;
+    if (kept < pieces.length) starts.pop();
+    const replaced = pieces.slice(first, kept);
+    const used = new Set<Piece>();
+    const fresh: Piece[] = [];
+    for (let k = 0; k < starts.length; k++) {
+      const span = { start: starts[k]!, end: starts[k + 1] ?? end };
+      fresh.push(this.update(span, replaced, used, edit, old, oldLines));
+    }
+    for (const p of replaced) if (!used.has(p)) this.drop(p);
+    for (let k = kept; k < pieces.length; k++) movePiece(pieces[k]!, delta);
+    this.pieces = [...pieces.slice(0, first), ...fresh, ...pieces.slice(kept)];
+    this.root = this.join();
     this.version++;
   }
 
-  private reparse(oldTree: Tree, oldText: string, edit: EditSpan): void {
-    const tree = parseTree(this.src.text, oldTree);
-    const reused = new Set<PyNode>();
-    const oldRoot = this.root;
-    // New ids are added to the same map: an id can't repeat while the old tree (owner of the old ids) is alive.
-    this.root = materialize(tree, this.src, this.ids, this.ids, reused, { root: oldRoot, text: oldText, edit });
-    // Forget the ids of old nodes that were not reused, before their memory can be handed out again.
-    oldRoot.walk((n) => {
-      if (reused.has(n)) return false;
-      if (this.ids.get(n.id) === n) this.ids.delete(n.id);
-    });
-    oldTree.delete();
-    this.tree = tree;
+  /** Replaces the whole text (no edit information): a full parse. */
+  setText(source: string): void {
+    for (const p of this.pieces) this.drop(p);
+    this.src.text = source;
+    this.lineIndex = undefined;
+    this.pieces = this.parseAll();
+    this.root = this.join();
     this.version++;
   }
 
   dispose(): void {
-    this.tree.delete();
+    for (const p of this.pieces) p.tree?.delete();
+    this.pieces = [];
     this.ids.clear();
+  }
+
+  private parseAll(): Piece[] {
+    const text = this.src.text;
+    const starts = [0, ...pieceStarts(text)];
+    return starts.map((start, k) => this.parsePiece({ start, end: starts[k + 1] ?? text.length }));
+  }
+
+  private parsePiece(span: Span): Piece {
+    const tree = parseTree(this.src.text.slice(span.start, span.end), null);
+    const root = materialize(tree, span, this.src, null, this.incremental ? this.ids : null, null);
+    if (this.incremental) return { ...span, tree, root };
+    tree.delete();
+    return { ...span, tree: null, root };
+  }
+
+  /**
+   * The piece for `span` of the new text: an old piece whose text the edit did not touch (moved), the old piece that
+   * held the edit re-parsed incrementally, or a new parse when the edit moved piece starts.
+   */
+  private update(span: Span, replaced: Piece[], used: Set<Piece>, edit: EditSpan, oldText: string, oldLines: LineIndex): Piece {
+    const delta = edit.newEnd - edit.oldEnd;
+    const before = replaced.find((p) => p.end <= edit.start && p.start === span.start && p.end === span.end);
+    const after = replaced.find((p) => p.start >= edit.oldEnd && p.start + delta === span.start && p.end + delta === span.end);
+    if (before || after) {
+      used.add((before ?? after)!);
+      if (after) movePiece(after, delta);
+      return (before ?? after)!;
+    }
+    const old = replaced.find((p) => p.start === span.start && p.start <= edit.start && p.end >= edit.oldEnd && p.end + delta === span.end);
+    if (!old?.tree) return this.parsePiece(span);
+    const row = oldLines.position(old.start).line;
+    const point = (at: number) => {
+      const p = oldLines.position(at);
+      return { row: p.line - row, column: p.column };
+    };
+    const startPosition = point(edit.start);
+    const inserted = this.src.text.slice(edit.start, edit.newEnd);
+    const nl = inserted.lastIndexOf('\n');
+    const newEndPosition =
+      nl === -1
+        ? { row: startPosition.row, column: startPosition.column + inserted.length }
+        : { row: startPosition.row + inserted.split('\n').length - 1, column: inserted.length - nl - 1 };
+    const base = old.start;
+    old.tree.edit(
+      new (treeSitter().Edit)({
+        startIndex: edit.start - base,
+        oldEndIndex: edit.oldEnd - base,
+        newEndIndex: edit.newEnd - base,
+        startPosition,
+        oldEndPosition: point(edit.oldEnd),
+        newEndPosition,
+      }),
+    );
+    const tree = parseTree(this.src.text.slice(span.start, span.end), old.tree);
+    if (tree.rootNode.hasError) {
+      // Error recovery can end differently when it starts from an old tree: a piece with an error is parsed afresh,
+      // so the editor's tree is always the one a fresh parse of the same text gives (and the CLI lints).
+      tree.delete();
+      return this.parsePiece(span);
+    }
+    used.add(old);
+    const reused = new Set<PyNode>();
+    // New ids are added to the same map: an id can't repeat while the old tree (owner of the old ids) is alive.
+    const root = materialize(tree, span, this.src, this.ids, this.ids, reused, { root: old.root, text: oldText, edit });
+    // Forget the ids of old nodes that were not reused, before their memory can be handed out again.
+    this.forget(old.root, reused);
+    old.tree.delete();
+    return { ...span, tree, root };
+  }
+
+  /** Frees a piece no longer in the document. */
+  private drop(piece: Piece): void {
+    this.forget(piece.root, null);
+    piece.tree?.delete();
+  }
+
+  private forget(root: PyNode, reused: Set<PyNode> | null): void {
+    if (!this.incremental) return;
+    root.walk((n) => {
+      if (reused?.has(n)) return false;
+      if (this.ids.get(n.id) === n) this.ids.delete(n.id);
+    });
+  }
+
+  /** The document's root: the pieces' top-level statements under one module node. */
+  private join(): PyNode {
+    const root = new PyNode('module', true, null, 0, this.src.text.length, 0, this.src);
+    const children: PyNode[] = [];
+    for (const p of this.pieces) {
+      // A piece tree-sitter could not parse as a module at all is one ERROR statement.
+      const top = p.root.type === 'module' ? p.root.children : [p.root];
+      for (const c of top) {
+        c.parent = root;
+        children.push(c);
+      }
+      if (p.root.hasError) root.hasError = true;
+    }
+    if (children.length) root.children = children;
+    return root;
   }
 }
 
-function toPoint(p: { line: number; column: number }): TreeSitter.Point {
-  return { row: p.line, column: p.column };
+/** Index of the piece holding offset `at` (the last piece for the end of the text). */
+function pieceAt(pieces: Piece[], at: number): number {
+  let lo = 0;
+  let hi = pieces.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (pieces[mid]!.start <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Index of the piece that starts at `at`, or -1. */
+function pieceStartingAt(pieces: Piece[], at: number): number {
+  const k = pieceAt(pieces, at);
+  return pieces[k]!.start === at ? k : -1;
+}
+
+/** Moves an unchanged piece by `delta` (an edit above it). */
+function movePiece(piece: Piece, delta: number): void {
+  if (delta === 0) return;
+  piece.start += delta;
+  piece.end += delta;
+  shift(piece.root, delta);
 }
 
 function parseTree(source: string, oldTree: Tree | null): Tree {

@@ -1,8 +1,9 @@
 import { configValue } from '../../analysis/config';
-import { calleeName, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, hasParameter, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { deleteStatementLines, hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, receiverValue } from '../../analysis/order';
 import { attributeValue } from '../../analysis/calls';
 import { parameterArguments } from '../../analysis/parameters';
+import { returnedValuesOfName } from '../../analysis/returnedValues';
 import { scopeOf } from '../../analysis/scopes';
 import { indentOf, iteratesBatches } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -111,7 +112,7 @@ function holdsEveryBatch(cond: PyNode | undefined): boolean {
  * The batch loop whose every iteration runs `stmt`: up through `with` blocks and `if`s on the training phase
  * (`with torch.set_grad_enabled(...)`, `if phase == "train":`) to the nearest `for` over batches.
  */
-function batchLoopOf(stmt: PyNode, a: Analysis): PyNode | undefined {
+function batchLoopOf(stmt: PyNode, a: Analysis, local: boolean): PyNode | undefined {
   for (let p = stmt.parent; p; p = p.parent) {
     switch (p.type) {
       case 'block':
@@ -128,12 +129,38 @@ function batchLoopOf(stmt: PyNode, a: Analysis): PyNode | undefined {
         p = p.parent;
         continue;
       case 'for_statement':
-        return iteratesBatches(p, a) ? p : undefined;
+        // the candidate test (`local`) cannot follow call sites and helpers: it keeps every loop for the visit to decide
+        return iteratesBatches(p, a) || local || iteratesLoader(p, a) ? p : undefined;
       default:
         return undefined;
     }
   }
   return undefined;
+}
+
+/**
+ * A `for` over a name that says nothing (`for x, y in tqdm(train_iter)`) but holds a DataLoader: bound to one, or a
+ * parameter every call site passes one for, or an element of what a helper of the file returns (`n, train_iter,
+ * val_iter = prepare_data(args)`), a few links deep.
+ */
+function iteratesLoader(loop: PyNode, a: Analysis): boolean {
+  let e = unparen(loop.child('right'));
+  while (e?.type === 'call' && /^(enumerate|tqdm|trange|iter|track)$/.test(calleeName(e) ?? '')) e = unparen(positionalArgs(e)[0]);
+  return !!e && holdsLoader(a, e, 0);
+}
+
+function holdsLoader(a: Analysis, expr: PyNode | undefined, depth: number): boolean {
+  const e = unparen(expr);
+  if (!e || depth > 4) return false;
+  if (e.type === 'call') return /(^|\.)DataLoader$/.test(a.callee(e) ?? '');
+  if (e.type !== 'identifier') return false;
+  const returned = returnedValuesOfName(a, e);
+  if (returned) return returned.every((r) => holdsLoader(a, r, depth + 1));
+  const v = a.scopes.valueAt(e.text, e);
+  if (v) return holdsLoader(a, v, depth + 1);
+  if (v !== null || !hasParameter(scopeOf(e), e.text)) return false;
+  const args = parameterArguments(a, e);
+  return !!args?.length && args.every((x) => holdsLoader(a, x, depth + 1));
 }
 
 /** `self.scheduler.step()` where `__init__` stored a parameter (`self.scheduler = scheduler`): isSchedulerStep cannot see it. */
@@ -145,24 +172,38 @@ export function storedParameterStep(call: PyNode, a: Analysis): boolean {
 }
 
 /** A scheduler step without arguments, run on every batch of a batch loop (the candidate test, statement-local). */
-function perBatchStep(call: PyNode, a: Analysis): PyNode | undefined {
+function perBatchStep(call: PyNode, a: Analysis, local = false): PyNode | undefined {
   const stmt = call.parent;
   if (stmt?.type !== 'expression_statement') return undefined;
   if (!isSchedulerStep(call, a) && !storedParameterStep(call, a)) return undefined;
-  return batchLoopOf(stmt, a);
+  return batchLoopOf(stmt, a, local);
 }
 
 /**
  * The call an argument holds: `StepLR(...)` itself, or the value of the name or attribute passed (`self.scheduler`
  * through the class that assigns it, `trainer.scheduler` with `trainer = Trainer(...)`), a few links deep.
  */
-function builtValue(a: Analysis, arg: PyNode): PyNode | undefined {
+function builtValue(a: Analysis, arg: PyNode, depth = 0): PyNode | undefined {
   let e = unparen(arg);
   for (let i = 0; i < 3 && e && e.type !== 'call'; i++) {
-    if (e.type === 'identifier') e = unparen(a.scopes.valueAt(e.text, e) ?? undefined);
-    else e = e.type === 'attribute' ? unparen(attributeValue(a, e)) : undefined;
+    if (e.type === 'identifier') {
+      const returned = depth < 2 ? returnedValuesOfName(a, e) : undefined;
+      if (returned) return agreedBuild(a, returned, depth);
+      e = unparen(a.scopes.valueAt(e.text, e) ?? undefined);
+    } else e = e.type === 'attribute' ? unparen(attributeValue(a, e)) : undefined;
   }
   return e?.type === 'call' ? e : undefined;
+}
+
+/** The one build every value a helper returns holds (`return model, opt, StepLR(...)`), else undefined. */
+function agreedBuild(a: Analysis, values: readonly PyNode[], depth: number): PyNode | undefined {
+  let found: PyNode | undefined;
+  for (const v of values) {
+    const b = builtValue(a, v, depth + 1);
+    if (!b || (found && found !== b)) return undefined;
+    found = b;
+  }
+  return found;
 }
 
 const onlyBuild = new WeakMap<Analysis, PyNode | null>();
@@ -199,6 +240,10 @@ export function schedulerBuilds(a: Analysis, recv: PyNode, onlyBuild = true): Py
     id = v;
     v = a.scopes.valueAt(v.text, v) ?? undefined;
   }
+  // `model, opt, scheduler = prepare(args)`: what the helper of the file returns there
+  const returned = id && (!v || v.type === 'call') ? returnedValuesOfName(a, id) : undefined;
+  const fromHelper = returned ? agreedBuild(a, returned, 0) : undefined;
+  if (fromHelper) return [fromHelper];
   if (v) return [v];
   if (!id || !hasParameter(scopeOf(id), id.text)) return undefined;
   const args = parameterArguments(a, id)?.map((arg) => builtValue(a, arg));
@@ -208,12 +253,63 @@ export function schedulerBuilds(a: Analysis, recv: PyNode, onlyBuild = true): Py
   return only ? [only] : undefined;
 }
 
+// Schedulers given a function of the step count.
+const LAMBDA_SCHEDULES = new Set(['torch.optim.lr_scheduler.LambdaLR', 'torch.optim.lr_scheduler.MultiplicativeLR']);
+// Operators that measure the count against a length: a phase boundary or a fraction of the run.
+const MEASURING = new Set(['<', '<=', '>', '>=', '/', '//', '%']);
+// Words of a function that counts steps or batches (`warmup_steps`, `len(loader)`, `total_iters`).
+const COUNTS_BATCHES = /len\(|iter|step|batch/i;
+
+/** The function a `lr_lambda` argument names: a lambda, or the file's one `def` of that name. */
+function lambdaFunction(a: Analysis, arg: PyNode): PyNode | undefined {
+  const e = unparen(arg);
+  if (e?.type === 'lambda') return e;
+  if (e?.type !== 'identifier') return undefined;
+  const defs = a.functions.get(e.text) ?? [];
+  return defs.length === 1 ? defs[0] : undefined;
+}
+
+/**
+ * `LambdaLR(opt, lr_lambda=f)` where `f` measures its count against a length in epochs (`if epoch < args.epochs_warmup`,
+ * `math.cos(math.pi * epoch / args.epochs)`) and says nothing of steps or batches: a schedule written in epochs.
+ */
+function lambdaEpochSchedule(a: Analysis, built: PyNode, q: string): string | undefined {
+  const arg = keywordArg(built, 'lr_lambda') ?? positionalArgs(built)[1];
+  const fn = arg ? lambdaFunction(a, arg) : undefined;
+  const params = fn ? parameterNames(fn) : [];
+  const count = params.length === 1 ? params[0]! : undefined;
+  const body = fn?.child('body');
+  if (!count || !body || COUNTS_BATCHES.test(count) || COUNTS_BATCHES.test(body.text)) return undefined;
+  let length: PyNode | undefined;
+  body.walk((n) => {
+    if (length) return false;
+    if (n.type !== 'comparison_operator' && n.type !== 'binary_operator') return undefined;
+    if (!MEASURING.has(operatorOf(n) ?? '')) return undefined;
+    const [l, r] = n.type === 'binary_operator' ? [n.child('left'), n.child('right')] : n.namedChildren;
+    const other = mentions(l, count) ? r : mentions(r, count) ? l : undefined;
+    if (other && EPOCH_WORD.test(other.text) && !mentions(other, count)) length = other;
+    return undefined;
+  });
+  return length ? `${q.slice('torch.optim.lr_scheduler.'.length)}(${arg!.text}), whose function divides or compares its count with ${length.text},` : undefined;
+}
+
+/** Whether an expression reads the name. */
+function mentions(e: PyNode | null | undefined, name: string): boolean {
+  let found = false;
+  e?.walk((n) => {
+    if (found) return false;
+    if (n.type === 'identifier' && n.text === name && !(n.parent?.type === 'attribute' && n.parent.child('attribute') === n)) found = true;
+    return undefined;
+  });
+  return found;
+}
+
 /** The schedule text when every build is an epoch schedule (one that is not stays silent). */
 function epochScheduleOfAll(a: Analysis, builds: PyNode[]): string | undefined {
   let first: string | undefined;
   for (const b of builds) {
     const q = b.type === 'call' ? a.callee(b) : undefined;
-    const s = q?.startsWith('torch.optim.lr_scheduler.') ? epochSchedule(a, b, q) : undefined;
+    const s = !q ? undefined : LAMBDA_SCHEDULES.has(q) ? lambdaEpochSchedule(a, b, q) : q.startsWith('torch.optim.lr_scheduler.') ? epochSchedule(a, b, q) : undefined;
     if (!s) return undefined;
     first ??= s;
   }
@@ -298,7 +394,8 @@ export const HP003: Rule = {
       '(`T_max=epochs * len(train_loader)`, `OneCycleLR`). The same goes for a Hugging Face warm-up schedule ' +
       '(`get_linear_schedule_with_warmup`, `get_cosine_schedule_with_warmup`, `get_scheduler`) given ' +
       '`num_training_steps=epochs`: stepped per batch, it is over after `epochs` batches and the learning rate stays at 0; ' +
-      'count it in batches (`epochs * len(train_dataloader)`). The reverse, a schedule counted in batches stepped once per ' +
+      'count it in batches (`epochs * len(train_dataloader)`), and to a `LambdaLR` whose function measures its count against ' +
+      'a length in epochs (`if epoch < warmup_epochs`, `cos(pi * epoch / epochs)`). The reverse, a schedule counted in batches stepped once per ' +
       'epoch, is HP006.',
     wrong: 'scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)\nfor epoch in range(90):\n    for x, y in train_loader:\n        ...\n        optimizer.step()\n        scheduler.step()',
     right: 'scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)\nfor epoch in range(90):\n    for x, y in train_loader:\n        ...\n        optimizer.step()\n    scheduler.step()',
@@ -309,7 +406,7 @@ export const HP003: Rule = {
   // Not statement-local: a scheduler passed as a parameter is resolved at the function's call sites.
   candidate: {
     reads: ['imports', 'scopes'],
-    test: (call, ctx) => perBatchStep(call, ctx.analysis) !== undefined,
+    test: (call, ctx) => perBatchStep(call, ctx.analysis, true) !== undefined,
   },
   visit(call, ctx) {
     const a = ctx.analysis;

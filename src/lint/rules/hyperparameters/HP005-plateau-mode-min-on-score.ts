@@ -82,6 +82,37 @@ function valueName(expr: PyNode | undefined, depth = 0): string | undefined {
 
 const flip = (k: Kind | undefined): Kind | undefined => (k === 'score' ? 'loss' : k === 'loss' ? 'score' : undefined);
 
+// Rounding keeps a value's order: `round(loss, 3)`, `math.ceil(loss * 1000) / 1000`, `np.floor(loss)`.
+const ROUNDING = /^(round|ceil|floor|trunc)$/;
+
+/**
+ * The value a rounding or a scaling by a positive literal wraps (`math.ceil(val_loss * 1000.0) / 1000.0`,
+ * `val_loss / len(loader)` is not: only literals), so it rises and falls with it; else undefined.
+ */
+function sameOrder(e: PyNode | undefined): PyNode | undefined {
+  const u = unparen(e);
+  if (u?.type === 'call' && ROUNDING.test(calleeName(u) ?? '')) {
+    const args = positionalArgs(u);
+    return args.length >= 1 && args.length <= 2 && !keywordArg(u, 'out') ? args[0] : undefined;
+  }
+  if (u?.type !== 'binary_operator') return undefined;
+  const op = operatorText(u);
+  const l = u.child('left');
+  const r = u.child('right');
+  if ((op === '*' || op === '/') && positiveLiteral(r)) return l ?? undefined;
+  if (op === '*' && positiveLiteral(l)) return r ?? undefined;
+  return undefined;
+}
+
+function operatorText(n: PyNode): string | undefined {
+  return n.children.find((c) => c !== n.child('left') && c !== n.child('right'))?.text;
+}
+
+function positiveLiteral(n: PyNode | null | undefined): boolean {
+  const u = unparen(n ?? undefined);
+  return (u?.type === 'integer' || u?.type === 'float') && Number(u.text.replace(/_/g, '')) > 0;
+}
+
 /** `-x`: the operand, when the expression negates one. */
 function negated(e: PyNode | undefined): PyNode | undefined {
   const u = unparen(e);
@@ -93,6 +124,8 @@ function negated(e: PyNode | undefined): PyNode | undefined {
  * A name assigned from a value whose text says the other kind stays unclear, unless that value negates it.
  */
 function kindOfValue(a: Analysis, expr: PyNode, depth = 0): Kind | undefined {
+  const kept = sameOrder(expr);
+  if (kept) return depth < 3 ? kindOfValue(a, kept, depth + 1) : undefined;
   const inner = negated(expr);
   if (inner) return depth < 2 ? flip(kindOfValue(a, inner, depth + 1)) : undefined;
   const name = valueName(expr);

@@ -7,6 +7,7 @@ import { isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerBuild } 
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 import { checkUnusedGroups } from './unusedParamGroups';
+import { checkRepeatedInList, checkTwinOptimizers } from './duplicatedParameters';
 
 export const TL028: Rule = {
   meta: {
@@ -26,7 +27,10 @@ export const TL028: Rule = {
       'parameter group), or, when the module is meant to stay fixed, say so with `head.requires_grad_(False)`. The same ' +
       'happens to a parameter group that is filled (`group[\'params\'].append(p)`) but never appended to the list the ' +
       'optimizer is built from, and to an autoencoder\'s decoder when the optimizer gets only its encoder ' +
-      '(`Adam(vae.encoder.parameters())`) while the loss runs the decoder (`vae(x)`, `vae.decode(z)`, `vae.elbo(...)`).',
+      '(`Adam(vae.encoder.parameters())`) while the loss runs the decoder (`vae(x)`, `vae.decode(z)`, `vae.elbo(...)`), and to ' +
+      'a module left out by a copy-paste: one module\'s parameters given twice (`list(d1.parameters()) + list(d1.parameters())`), ' +
+      'or two optimizers named for two modules (`optimizer_g`, `optimizer_d`) both built on `generator.parameters()` while ' +
+      'the discriminator runs in training.',
     wrong:
       'model = Encoder()\nhead = nn.Linear(256, 10)\noptimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n' +
       'for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(head(model(x)), y)\n    loss.backward()\n' +
@@ -43,17 +47,20 @@ export const TL028: Rule = {
     const a = ctx.analysis;
     checkUnusedGroups(ctx);
     if (a.callsNamed('parameters').length === 0) return;
+    checkRepeatedInList(ctx);
     const optimizers = optimizerCalls(a);
     if (optimizers.length === 0) return;
     checkGroups(ctx, optimizers);
     checkEncoderOnly(ctx, optimizers);
     const built = moduleBindings(a);
-    if (built.size === 0) return;
+    const reported = new Set<string>();
     for (const [name, sites] of built) {
       const calls = checkUses(a.identifiersNamed(name), sites, a);
       if (!calls || !calls.some((c) => trains(c, a))) continue;
       report(ctx, name, sites[0]!);
+      reported.add(name);
     }
+    checkTwinOptimizers(ctx, optimizers, reported);
   },
 };
 

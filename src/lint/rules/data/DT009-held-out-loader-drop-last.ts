@@ -1,4 +1,4 @@
-import { keywordArg, unparen } from '../../analysis';
+import { keywordArg, positionalArgs, unparen } from '../../analysis';
 import { HELD_OUT_DATA } from '../../analysis/order';
 import { reachingDefs } from '../../analysis/reaching';
 import type { PyNode } from '../../parser';
@@ -52,6 +52,20 @@ function heldOutBranchTrue(id: PyNode): string | undefined {
   return undefined;
 }
 
+/**
+ * `batch_size=1` (every batch is complete) or `batch_size=None` (no batching): drop_last has nothing to drop. Read from a
+ * literal, or a name of the function every assignment of which reaching the call is that literal.
+ */
+function dropsNothing(call: PyNode): boolean {
+  const size = unparen(keywordArg(call, 'batch_size') ?? positionalArgs(call)[1]);
+  if (!size) return false;
+  if (size.type === 'identifier' && size.ancestor('function_definition')) {
+    const defs = reachingDefs(size);
+    return !!defs?.length && defs.every((d) => d.index === undefined && /^(1|None)$/.test(unparen(d.value)?.text ?? ''));
+  }
+  return /^(1|None)$/.test(size.text);
+}
+
 export const DT009: Rule = {
   meta: {
     id: 'DT009',
@@ -64,7 +78,8 @@ export const DT009: Rule = {
       'batch of one), but in a validation or test loader it means some samples are never evaluated: the reported ' +
       'metrics are computed on part of the set, and which samples are missing depends on the batch size. Keep ' +
       '`drop_last=False` (the default) for evaluation. Also reported when `drop_last=` receives a name set to True in the ' +
-      'branch of a split test that picks held-out data (`if flag == \'test\': drop_last = True`).',
+      'branch of a split test that picks held-out data (`if flag == \'test\': drop_last = True`). Not reported with ' +
+      '`batch_size=1` or `batch_size=None`: every batch is complete, nothing is dropped.',
     wrong: 'from torch.utils.data import DataLoader\ntest_loader = DataLoader(test_ds, batch_size=256, drop_last=True)',
     right: 'from torch.utils.data import DataLoader\ntest_loader = DataLoader(test_ds, batch_size=256)',
     concept: 'Evaluation: every held-out sample counts once',
@@ -75,6 +90,7 @@ export const DT009: Rule = {
   visit(call, ctx) {
     if (!isDataLoaderQname(ctx.analysis.callee(call))) return;
     const drop = keywordArg(call, 'drop_last');
+    if (drop && dropsNothing(call)) return;
     // Inside a function only: its bindings are in the visited top-level statement (the rule is statement-local).
     if (drop?.type === 'identifier') {
       if (!drop.ancestor('function_definition')) return;

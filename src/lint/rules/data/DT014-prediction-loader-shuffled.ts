@@ -1,6 +1,7 @@
 import { keywordArg, positionalArgs } from '../../analysis';
 import { drawsOwnSamples, loadedDatasetClass } from '../../analysis/datasets';
 import { isDataLoaderQname, loaderNamed } from '../../analysis/runtime';
+import { shuffledPairing } from '../../analysis/shuffledPairing';
 import type { Rule } from '../../types';
 
 // A test/submission loader built with shuffle=True in a file that writes predictions to a CSV: the rows are
@@ -15,12 +16,16 @@ export const DT014: Rule = {
     name: 'prediction-loader-shuffled',
     group: 'data',
     defaultSeverity: 'error',
-    summary: 'The test loader shuffles while its predictions are written to a submission file in loader order.',
+    summary: 'The test loader shuffles while its predictions are written to a submission file, or paired with the test data, in loader order.',
     why:
       'A submission (or any prediction file) pairs each prediction with its id by position: row i of the predictions ' +
       'goes with row i of the test set. A `DataLoader(test_ds, shuffle=True)` hands the samples out in a random order, ' +
       'so the predictions are scrambled against the ids. Validation accuracy looks fine while the leaderboard score is ' +
-      'at chance level. Prediction loaders must keep the order: `shuffle=False` (the default).',
+      'at chance level. Prediction loaders must keep the order: `shuffle=False` (the default). Also reported without a ' +
+      'file: the predictions the shuffled loader feeds (the names a call handed the loader returns, or a list a loop ' +
+      'over it appends to, named as predictions) paired in one call, tuple or dict with the arrays or dataset the loader ' +
+      'was built from (`accuracy_score(test_y, y_pred)`, `zip(test_x, preds)`): they are in dataset order, the ' +
+      'predictions in shuffled order.',
     wrong:
       'import pandas as pd\nfrom torch.utils.data import DataLoader\ntest_loader = DataLoader(test_ds, batch_size=64, shuffle=True)\npreds = [model(x).argmax(1) for x in test_loader]\npd.DataFrame({"id": ids, "label": preds}).to_csv("submission.csv")',
     right:
@@ -44,12 +49,23 @@ export const DT014: Rule = {
     const dsClass = loadedDatasetClass(call, ctx.analysis);
     if (dsClass && drawsOwnSamples(dsClass, ctx.analysis)) return;
     // A submission or prediction file (`submission.to_csv(...)`, `df.to_csv("preds.csv")`), not a table of metrics.
+    const fixes = [{ title: 'Use shuffle=False', edits: [{ start: shuffle.start, end: shuffle.end, newText: 'False' }] }];
     const writes = ctx.analysis.callsNamed('to_csv').find((c) => c.start > call.end && /sub|pred/i.test(`${c.child('function')?.text} ${positionalArgs(c)[0]?.text ?? ''}`));
-    if (!writes) return;
+    if (writes) {
+      ctx.report({
+        node: shuffle.parent ?? shuffle,
+        message: `${name} shuffles, but its predictions are written in loader order by to_csv (line ${ctx.lines.position(writes.start).line + 1}): they no longer match their ids. Use shuffle=False.`,
+        fixes,
+      });
+      return;
+    }
+    // `y_pred = predict(model, test_loader)` then `accuracy_score(test_y, y_pred)` / `(test_x, y_pred)`: paired by position
+    const pair = shuffledPairing(ctx.analysis, call);
+    if (!pair) return;
     ctx.report({
       node: shuffle.parent ?? shuffle,
-      message: `${name} shuffles, but its predictions are written in loader order by to_csv (line ${ctx.lines.position(writes.start).line + 1}): they no longer match their ids. Use shuffle=False.`,
-      fixes: [{ title: 'Use shuffle=False', edits: [{ start: shuffle.start, end: shuffle.end, newText: 'False' }] }],
+      message: `${name} shuffles, but its predictions (${pair.predictions.text}) are paired with ${pair.data.text} in dataset order (line ${ctx.lines.position(pair.predictions.start).line + 1}): each prediction meets another sample. Use shuffle=False.`,
+      fixes,
     });
   },
 };

@@ -10,7 +10,10 @@ import { loopHeader } from './EV003-eval-without-no-grad';
 
 const TRAIN_NAME =
   /^(train|training|trn)(_?(set|data|dataset|ds|loader|dataloader|dl|images|imgs|x|y|inputs|labels|targets|gen|generator))?$|^(x|y|X|Y)_?(train|trn|tr)$|^(set|data|dataset|ds|loader|dataloader|data_loader|dl)_(train|training|trn)$/;
-const VAL_METRIC = /^(val|valid|validation)_?(loss|acc|accuracy|score|f1|auc|metrics?|err|error|ppl)$/i;
+/** A held-out metric: `val_loss`, `test_acc`, `valid_f1`. */
+const VAL_METRIC = /^(val|valid|validation|test|testing)_?(loss|acc|accuracy|score|f1|auc|metrics?|err|error|ppl)$/i;
+/** A list of held-out metrics: `test_acc_hist`, `val_losses`, `valid_acc_list`. */
+const VAL_METRIC_LIST = /^(val|valid|validation|test|testing)_?(loss|acc|accuracy|score|f1|auc|err|error|ppl)(e?s|_?(hist|history|list|log|curve)s?)$/i;
 const TRAIN_LOADER = /^(train|training|trn)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$|^(loader|dataloader|dl|data_loader|ds|dataset|set|data)_(train|training|trn)$/i;
 const HELD_OUT = /^(val|valid|validation|test|testing|dev|holdout)_?(loader|dataloader|dl|data_?loader|iter|iterator|ds|dataset|set|data)$|^(loader|dataloader|dl|data_loader|ds|dataset|set|data)_(val|valid|validation|test|testing|dev|holdout)$/i;
 /** Loaders only (not datasets or tensors): what an evaluation loop iterates. */
@@ -76,7 +79,7 @@ export const EV004: Rule = {
     test: (n, ctx) => {
       if (n.type === 'for_statement') return trainLoaderIterated(n) !== undefined || sameNameLoops(n).length > 0;
       if (n.type === 'attribute') return wholeDatasetRead(n) !== undefined;
-      return localFinding(n, ctx) !== undefined || trainFlag(n) !== undefined || fittedData(n) !== undefined || loaderOnOtherData(n) !== undefined;
+      return localFinding(n, ctx) !== undefined || trainFlag(n) !== undefined || fittedData(n) !== undefined || loaderOnOtherData(n) !== undefined || heldOutSampler(n) !== undefined;
     },
   },
   visit(n, ctx) {
@@ -96,7 +99,7 @@ export const EV004: Rule = {
       ctx.report({ node: n, message: `${left.text} is built with ${flag}: it is the training split, so validation would measure memorisation. Build it from the held-out split (train=False), or split the training set by indices.` });
       return;
     }
-    const whole = fitOnSplitSource(n, ctx) ?? fitOnSliceSource(n, ctx) ?? sameSeededDraw(n, ctx) ?? heldOutLeftUnused(n, ctx);
+    const whole = fitOnSplitSource(n, ctx) ?? fitOnSliceSource(n, ctx) ?? sameSeededDraw(n, ctx) ?? heldOutLeftUnused(n, ctx) ?? trainSamplerLoader(n, ctx);
     if (whole) {
       ctx.report(whole);
       return;
@@ -275,6 +278,44 @@ function heldOutLeftUnused(n: PyNode, ctx: RuleContext): RawFinding | undefined 
   return { node: ds, message: `${nameOf(n.child('left'))} is built on ${ds.text}, the training loader's dataset, while ${unused.text} is built and never used: validation measures the training data. Build the loader on ${unused.text}.` };
 }
 
+/** A sampler or index set of the training part by its name: `train_sampler`, `sampler_train`, `train_idx`, `trn_indices`. */
+const TRAIN_PART = /^(train|training|trn)_?(sampler|batch_sampler|idx|idxs|index|indices|inds|ids|mask)$|^(sampler|batch_sampler|idx|indices|ids|mask)_(train|training|trn)$/i;
+
+/** `val_loader = DataLoader(data, sampler=s)`: the loader's name, dataset and sampler (statement-local). */
+function heldOutSampler(n: PyNode): { left: PyNode; ds: PyNode | undefined; sampler: PyNode } | undefined {
+  if (n.type !== 'assignment' || !VAL_TARGET.test(nameOf(n.child('left')) ?? '')) return undefined;
+  const right = unparen(n.child('right'));
+  if (right?.type !== 'call' || !/(^|\.)DataLoader$/.test(right.child('function')?.text ?? '')) return undefined;
+  const sampler = unparen(keywordArg(right, 'sampler') ?? keywordArg(right, 'batch_sampler'));
+  if (!sampler) return undefined;
+  return { left: n.child('left')!, ds: unparen(positionalArgs(right)[0] ?? keywordArg(right, 'dataset')), sampler };
+}
+
+/**
+ * `val_loader = DataLoader(data, sampler=train_sampler)` (or `sampler=SubsetRandomSampler(train_idx)`), or the same
+ * sampler binding and dataset as a training loader of the same scope: the held-out loader draws the training samples.
+ */
+function trainSamplerLoader(n: PyNode, ctx: RuleContext): RawFinding | undefined {
+  const hs = heldOutSampler(n);
+  if (!hs) return undefined;
+  const { left, ds, sampler } = hs;
+  const indices = sampler.type === 'call' ? unparen(positionalArgs(sampler)[0] ?? keywordArg(sampler, 'indices')) : undefined;
+  const named = [sampler, indices].find((x) => TRAIN_PART.test(nameOf(x) ?? ''));
+  if (named) return { node: sampler, message: `${left.text} draws its samples with ${named.text}, the training part: validation measures the training data. Use the held-out sampler or indices.` };
+  if (sampler.type !== 'identifier' || ds?.type !== 'identifier') return undefined;
+  const a = ctx.analysis;
+  const shared = a.identifiersNamed(sampler.text).some((u) => {
+    if (u === sampler || u.parent?.type !== 'keyword_argument' || u.parent.child('value') !== u) return false;
+    const call = u.parent.parent?.parent;
+    if (call?.type !== 'call' || !/(^|\.)DataLoader$/.test(call.child('function')?.text ?? '') || !sameScope(call, n)) return false;
+    const asg = call.parent;
+    const otherDs = unparen(positionalArgs(call)[0] ?? keywordArg(call, 'dataset'));
+    return asg?.type === 'assignment' && TRAIN_LOADER.test(nameOf(asg.child('left')) ?? '') && otherDs?.text === ds.text && sameBinding(a, sampler.text, call, n) && sameBinding(a, ds.text, call, n);
+  });
+  if (!shared) return undefined;
+  return { node: sampler, message: `${left.text} is built on ${ds.text} with ${sampler.text}, the same dataset and sampler as the training loader: validation measures the training data. Use the held-out sampler.` };
+}
+
 /** A held-out dataset bound in the loader's scope that no other place reads. */
 function findUnusedHeldOut(a: Analysis, loader: PyNode): PyNode | undefined {
   const scope = enclosingFunction(loader);
@@ -413,11 +454,8 @@ function localFinding(n: PyNode, ctx: RuleContext): RawFinding | undefined {
       // val_loss = evaluate(model, train_loader): a validation metric computed on the training loader
       const target = left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.namedChildren : [left];
       if (right.type === 'call' && target.every((t) => VAL_METRIC.test(nameOf(t) ?? '')) && target.length > 0) {
-        const args = right.child('arguments')?.namedChildren.map((x) => (x.type === 'keyword_argument' ? x.child('value') : x)) ?? [];
-        const trainArg = args.find((x) => x && TRAIN_LOADER.test(nameOf(x) ?? ''));
-        if (trainArg && !args.some((x) => x && HELD_OUT.test(nameOf(x) ?? ''))) {
-          return { node: n, message: `${left.text} is computed on ${trainArg.text}: the validation metric measures the training data. Pass the validation loader.` };
-        }
+        const trainArg = onlyTrainLoaderArg(right);
+        if (trainArg) return { node: n, message: `${left.text} is computed on ${trainArg.text}: the held-out metric measures the training data. Pass the validation or test loader.` };
         return undefined;
       }
       if (right.type === 'call' && /(^|\.)DataLoader$/.test(ctx.analysis.callee(right) ?? right.child('function')?.text ?? '')) {
@@ -429,6 +467,13 @@ function localFinding(n: PyNode, ctx: RuleContext): RawFinding | undefined {
     }
     if (n.type !== 'call') return undefined;
     const name = calleeName(n);
+    // test_acc_hist.append(accuracy(train_loader, net)): a held-out metric's history fed the training loader's score
+    if (name === 'append' && VAL_METRIC_LIST.test(nameOf(receiver(n)) ?? '')) {
+      const value = unparen(positionalArgs(n)[0]);
+      const trainArg = value?.type === 'call' ? onlyTrainLoaderArg(value) : undefined;
+      if (trainArg) return { node: n, message: `${receiver(n)!.text} records a score computed on ${trainArg.text}: the held-out metric measures the training data. Pass the validation or test loader.` };
+      return undefined;
+    }
     if (name === 'fit') {
       const vd = unparen(keywordArg(n, 'validation_data'));
       if (vd && (vd.type === 'tuple' || vd.type === 'list')) {
@@ -456,6 +501,13 @@ function localFinding(n: PyNode, ctx: RuleContext): RawFinding | undefined {
       return { node: evalDs, message: `eval_dataset is the training dataset (${evalDs.text}): evaluation would measure memorisation. Pass a held-out split.` };
     }
     return undefined;
+}
+
+/** `evaluate(model, train_loader)`: the training loader argument, when no held-out loader is also passed. */
+function onlyTrainLoaderArg(call: PyNode): PyNode | undefined {
+  const args = call.child('arguments')?.namedChildren.map((x) => (x.type === 'keyword_argument' ? x.child('value') : x)) ?? [];
+  const trainArg = args.find((x) => x && TRAIN_LOADER.test(nameOf(x) ?? ''));
+  return trainArg && !args.some((x) => x && HELD_OUT.test(nameOf(x) ?? '')) ? trainArg : undefined;
 }
 
 /** `for x, y in loader:` (also through enumerate / tqdm): the name iterated. */

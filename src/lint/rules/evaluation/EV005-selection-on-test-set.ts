@@ -265,12 +265,13 @@ function callsTestFunction(a: Analysis, call: PyNode | undefined): boolean {
 /** `float(loss)`, `loss.item()`, `acc.cpu().numpy()` -> the metric itself. */
 const peelCasts = (n: PyNode | undefined) => peelConversions(n, /^(float|int|round)$/, /^(item|float|double|cpu|numpy|detach|tolist)$/);
 
-function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): boolean {
+function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean, depth = 0): boolean {
   const e = peelCasts(n);
   if (!e) return false;
   const name = e.type === 'identifier' || e.type === 'attribute' ? lastName(e) : '';
   if (isTestMetricName(name) || computedOnTest(a, e) || callsTestFunction(a, e)) return true;
   const value = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : undefined;
+  if (depth < 4 && copiesTestMetric(a, e, value, inTestFn, depth)) return true;
   if (computedOnTest(a, value) || evaluatesTestOnly(a, value) || metricOfTestOutputs(a, value)) return true;
   if (callsTestFunction(a, value) || derivedFromTestMetric(value)) return true;
   // `eval_loss, eval_acc = evaluate(model, test_loader)`: an element of what a call on test data returns.
@@ -279,6 +280,19 @@ function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean): bo
   if (element && (computedOnTestOnly(a, source) || evaluatesTestOnly(a, source) || callsTestFunction(a, source))) return true;
   if (e.type !== 'identifier' || !/^(acc|accuracy|loss|score|f1|auc|top1|correct)$/i.test(e.text)) return false;
   return inTestFn || (mentionsTestData(value) && !valueAtCallers(a, value!));
+}
+
+/**
+ * `current = avg_score` with `[avg_score, f1] = results` and `loss, results = test(test_loader)`: a plain copy of a name,
+ * an element unpacked from a name, or one read by a literal key (`results[0]`, `scores["acc"]`), that is itself a test
+ * metric (or a list of them).
+ */
+function copiesTestMetric(a: Analysis, e: PyNode, value: PyNode | undefined, inTestFn: boolean, depth: number): boolean {
+  if (e.type !== 'identifier') return false;
+  if (value?.type === 'subscript' && /^(-?\d+|[rbu]*['"]\w+['"])$/.test(value.child('subscript')?.text ?? '')) value = unparen(value.child('value'));
+  if (value) return value.type === 'identifier' && value.text !== e.text && isTestMetric(a, value, inTestFn, depth + 1);
+  const source = unparen(a.scopes.elementAt(e.text, e)?.source);
+  return source?.type === 'identifier' && source.text !== e.text && isTestMetric(a, source, inTestFn, depth + 1);
 }
 
 function selects(block: PyNode | undefined): boolean {

@@ -35,26 +35,56 @@ function buildsMetric(a: Analysis, value: PyNode | undefined): boolean {
   return built?.type === 'call' && isMetricClass(a.callee(built));
 }
 
-/** Whether code in `n` feeds the metric: `metric.update(...)` or a call of the metric itself (`self.acc(preds, y)`). */
+/** A metric read through the collection that holds it: `self.metrics["val_acc"]` -> `self.metrics`. */
+function collectionRoot(n: PyNode | undefined): PyNode | undefined {
+  let r = unparen(n);
+  while (r?.type === 'subscript') r = unparen(r.child('value'));
+  return r;
+}
+
+/**
+ * Whether code in `n` feeds the metric: `metric.update(...)` or a call of the metric itself (`self.acc(preds, y)`), also
+ * through a key of the collection that holds it (`self.metrics[f"{step}_acc"](preds, y)`).
+ */
 function feeds(n: PyNode, metric: string): boolean {
   let hit = false;
   n.walk((c) => {
     if (hit) return false;
     if (c.type !== 'call') return;
-    if ((calleeName(c) === 'update' && receiver(c)?.text === metric) || c.child('function')?.text === metric) hit = true;
+    if ((calleeName(c) === 'update' && collectionRoot(receiver(c))?.text === metric) || collectionRoot(c.child('function'))?.text === metric) hit = true;
   });
   return hit;
 }
 
-/** `self.log("acc", self.acc)`, `self.log_dict({"acc": self.acc})`: the metric object itself, not its compute(). */
+/**
+ * `self.log("acc", self.acc)`, `self.log_dict({"acc": self.acc})`, `self.log("acc", self.metrics["acc"])`: the metric
+ * object itself (or one of its collection), not its compute().
+ */
 function passesObject(log: PyNode, metric: string): boolean {
   let found = false;
   log.child('arguments')?.walk((x) => {
     if (found) return false;
-    const p = x.parent;
-    if (x.text === metric && p?.type !== 'attribute' && !(p?.type === 'call' && p.child('function') === x)) found = true;
+    if (x.text !== metric) return;
+    let top = x;
+    while (top.parent?.type === 'subscript' && top.parent.child('value') === top) top = top.parent;
+    const p = top.parent;
+    if (p?.type !== 'attribute' && !(p?.type === 'call' && p.child('function') === top)) found = true;
   });
   return found;
+}
+
+/**
+ * Where a compute() runs once per epoch in a LightningModule: an epoch-end hook, or a method of the class that such a
+ * hook calls (`self._shared_epoch_end(outputs, "val")` from `validation_epoch_end`).
+ */
+function runsAtEpochEnd(a: Analysis, fn: PyNode, cls: PyNode): boolean {
+  const name = fn.child('name')?.text ?? '';
+  if (EPOCH_END_HOOK.test(name)) return true;
+  if (fn.parent?.parent !== cls) return false;
+  return a.callsNamed(name).some((c) => {
+    const caller = enclosingFunction(c);
+    return receiver(c)?.text === 'self' && caller?.ancestor('class_definition') === cls && EPOCH_END_HOOK.test(caller.child('name')?.text ?? '');
+  });
 }
 
 // Lightning's epoch boundary: the hooks it calls once per epoch.
@@ -66,16 +96,18 @@ const EPOCH_END_HOOK = /^(on_)?(train|training|validation|val|test)_epoch_end$/;
  */
 function hookComputes(a: Analysis): { compute: PyNode; metric: string }[] {
   const out: { compute: PyNode; metric: string }[] = [];
-  const resets = new Set(a.callsNamed('reset').map((c) => receiver(c)?.text));
+  const resets = new Set(a.callsNamed('reset').map((c) => collectionRoot(receiver(c))?.text));
   const seen = new Set<string>();
   for (const compute of a.callsNamed('compute')) {
-    const m = receiver(compute);
+    const m = collectionRoot(receiver(compute));
     if (m?.type !== 'attribute' || m.child('object')?.text !== 'self' || resets.has(m.text) || seen.has(m.text)) continue;
     const hook = enclosingFunction(compute);
     const cls = hook?.ancestor('class_definition');
-    if (!hook || !cls || !EPOCH_END_HOOK.test(hook.child('name')?.text ?? '')) continue;
+    if (!hook || !cls || !runsAtEpochEnd(a, hook, cls)) continue;
+    // The metric itself, or (read by key) a MetricCollection / a dict or ModuleDict of metrics.
+    const keyed = m !== unparen(receiver(compute));
     const values = a.scopes.selfAttr(cls, m.child('attribute')?.text ?? '');
-    if (!values.length || !values.every((v) => buildsMetric(a, v))) continue;
+    if (!values.length || !values.every((v) => buildsMetric(a, v) || (keyed && metricLiteral(a, v)))) continue;
     // Fed in the class (`self.val_acc(preds, y)`, `.update(...)`), and never logged as the object (Lightning resets those).
     let logged = false;
     cls.walk((c) => void (c.type === 'call' && /^log(_dict)?$/.test(calleeName(c) ?? '') && receiver(c)?.text === 'self' && passesObject(c, m.text) && (logged = true)));

@@ -1,5 +1,5 @@
 import { calleeName, positionalArgs } from '../../analysis';
-import { heldAs } from '../../analysis/metricArguments';
+import { argumentRole } from '../../analysis/argumentRoles';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -15,6 +15,12 @@ function metricOf(call: PyNode, q: string | undefined): string | undefined {
   return ASYMMETRIC.has(key) ? key : undefined;
 }
 
+/** The cheap first test: the callee's last name is an asymmetric metric's. */
+function mayBeMetric(call: PyNode): boolean {
+  const name = calleeName(call);
+  return !!name && (ASYMMETRIC.has(name) || name === 'from_predictions');
+}
+
 export const EV017: Rule = {
   meta: {
     id: 'EV017',
@@ -28,7 +34,9 @@ export const EV017: Rule = {
       'per-class F-beta and balanced accuracy change, and `classification_report` describes the labels as if they were ' +
       "predictions. Nothing fails, so the wrong figure is reported. Reported when the arguments' names say which is which " +
       '(`y_pred`, `preds`, `outputs` first; `y_true`, `labels`, `targets`, `y_test` second), or the first holds what a ' +
-      "model's `predict` returned (through argmax / reshape, whatever its name); accuracy, MCC and kappa are " +
+      "model's `predict` returned (through argmax / reshape, whatever its name). Names are read past container words " +
+      "(`labels_list`, `gt_all`) and short spellings (`grd`, `gold`, `tgts`), and a list built empty is read through what " +
+      "its `append` / `extend` calls add (`grd.extend(batch_labels.tolist())`). Accuracy, MCC and kappa are " +
       'symmetric and not reported.',
     wrong: 'from sklearn.metrics import precision_score\nprecision = precision_score(y_pred, y_true)',
     right: 'from sklearn.metrics import precision_score\nprecision = precision_score(y_true, y_pred)',
@@ -36,15 +44,15 @@ export const EV017: Rule = {
     fixable: true,
   },
   nodeTypes: ['call'],
-  local: ['imports', 'scopes'],
+  // A list argument is read through the appends that built it, in any statement.
+  candidate: { reads: ['imports'], test: (call, ctx) => mayBeMetric(call) && metricOf(call, ctx.analysis.callee(call)) !== undefined && positionalArgs(call).length >= 2 },
   visit(call, ctx) {
     const a = ctx.analysis;
-    const name = calleeName(call);
-    if (!name || (!ASYMMETRIC.has(name) && name !== 'from_predictions')) return;
+    if (!mayBeMetric(call)) return;
     const metric = metricOf(call, a.callee(call));
     if (!metric) return;
     const [first, second] = positionalArgs(call);
-    if (!first || !second || heldAs(a, first) !== 'predicted' || heldAs(a, second) !== 'true') return;
+    if (!first || !second || argumentRole(a, first) !== 'predicted' || argumentRole(a, second) !== 'true') return;
     ctx.report({
       node: first,
       message: `${metric}(${first.text}, ${second.text}) has its arguments swapped: scikit-learn takes the true labels first, so ${metric.includes('confusion') ? 'the matrix comes out transposed' : 'the figure is computed with the roles of labels and predictions exchanged'}. Pass (${second.text}, ${first.text}).`,

@@ -4,6 +4,7 @@ import { onSomePaths } from '../../analysis/listBuilds';
 import { HELD_OUT_DATA } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
 import { fileFunctionOf } from '../../analysis/calls';
+import { reachingDefs } from '../../analysis/reaching';
 import { assignedName, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
@@ -107,6 +108,58 @@ function evaluationTransform(a: Analysis, assignments: readonly PyNode[], call: 
   // bound before the call, or at module level for a call inside a function
   if (v.start > call.start && scopeOf(v) === scopeOf(call)) return undefined;
   return name;
+}
+
+/** A branch condition that chooses the augmentation itself (`if args.val_aug:`, `if tta:`): an option, not a slip. */
+const AUGMENT_OPTION = /aug|tta|train|random|same|jitter|crop|flip|noise/i;
+
+/** The conditions of the `if` statements (every clause) around `n`, inside its function. */
+function branchConditions(n: PyNode): string[] {
+  const out: string[] = [];
+  for (let p = n.parent; p && p.type !== 'function_definition' && p.type !== 'module'; p = p.parent) {
+    if (p.type !== 'if_statement') continue;
+    out.push(p.child('condition')?.text ?? '');
+    for (const c of p.namedChildren) if (c.type === 'elif_clause') out.push(c.child('condition')?.text ?? '');
+  }
+  return out;
+}
+
+interface BranchSlip {
+  /** The training-named value the held-out transform gets in one branch. */
+  value: PyNode;
+  random: string[];
+}
+
+/**
+ * An evaluation-named transform bound in the branches of an `if` that chooses something else (the model family, the
+ * dataset): one branch gives it a training-named pipeline with random augmentations (`val_tf = get_train_transforms()`,
+ * `val_tf = train_tf`) while another gives it a clean one. The branches show the intent, the slip breaks it.
+ */
+function branchSlip(a: Analysis, tf: PyNode): BranchSlip | undefined {
+  const id = unparen(tf);
+  if (id?.type !== 'identifier' || !EVAL_NAME.test(id.text) || TTA.test(id.text)) return undefined;
+  const defs = reachingDefs(id);
+  if (!defs || defs.length < 2 || defs.some((d) => !d.value || d.index !== undefined)) return undefined;
+  let slip: BranchSlip | undefined;
+  let clean = false;
+  for (const d of defs) {
+    const value = unparen(d.value)!;
+    // resolved where the branch binds it: `eval_tf = train_tf` reads the same branch's train_tf
+    const pipeline = resolve(a, value, value);
+    if (!pipeline) return undefined;
+    const random = transformAugmentations(a, value, pipeline);
+    if (random.length === 0) {
+      // clean as far as the code shows: a pipeline, or a builder of the file without random transforms
+      const fileBuilt = pipeline.type === 'call' && (fileFunctionOf(pipeline, a) !== undefined || a.definesClass(calleeName(pipeline) ?? ''));
+      if (isPipeline(a, pipeline) || (fileBuilt && builderAugmentations(a, pipeline).length === 0)) clean = true;
+      continue;
+    }
+    const named = value.type === 'identifier' ? value.text : value.type === 'call' ? calleeName(value) : undefined;
+    if (!named || !/train/i.test(named)) return undefined;
+    if (branchConditions(value).some((c) => AUGMENT_OPTION.test(c))) return undefined;
+    slip ??= { value, random };
+  }
+  return clean ? slip : undefined;
 }
 
 interface HeldOutTransform {
@@ -334,7 +387,8 @@ export const DT010: Rule = {
       "model's real accuracy and changes from run to run, so model selection and the reported result are both off. " +
       'Build held-out datasets with a deterministic transform (Resize, CenterCrop, ToTensor, Normalize). The transform is ' +
       'followed through names, the parameters of a loader factory of the file, transform classes and builder functions of ' +
-      'the file (their training variant: `train_tf`, `train=True`), and `val_tf = train_tf` handed to an imported factory. Deliberate ' +
+      'the file (their training variant: `train_tf`, `train=True`), and `val_tf = train_tf` handed to an imported factory. An evaluation transform that one branch of an `if` on something ' +
+      'else (the model family) binds to a training builder while another binds a clean one is reported too. Deliberate ' +
       'test-time augmentation is recognised by a name containing `tta`. In Keras, one `ImageDataGenerator(rotation_range=..., ' +
       'horizontal_flip=True, validation_split=0.2)` that also yields `subset="validation"` augments the validation ' +
       'images: give validation its own generator with only `rescale`.',
@@ -369,8 +423,17 @@ export const DT010: Rule = {
     const { call, tf, name, flag } = h;
     const pipeline = resolve(a, tf, call);
     const random = transformAugmentations(a, tf, pipeline);
-    if (random.length === 0) return;
     const subject = name ?? `${calleeName(call) ?? 'the dataset'}(${flag})`;
+    if (random.length === 0) {
+      const slip = branchSlip(a, tf);
+      if (!slip) return;
+      const line = ctx.source.slice(0, slip.value.start).split('\n').length;
+      ctx.report({
+        node: h.positional ? tf : (tf.parent ?? tf),
+        message: `${subject} is built with ${unparen(tf)!.text}, which one branch binds to ${slip.value.text} (line ${line}), holding random augmentations (${slip.random.slice(0, 3).join(', ')}), where the other branch uses a clean one: its scores change from run to run. Use the evaluation transform in that branch too.`,
+      });
+      return;
+    }
     const built = pipeline === unparen(tf) ? 'a transform' : describeTransform(unparen(tf)!, ctx);
     // a factory's parameter: the fix belongs at its call sites, not here
     const viaParameter = unparen(tf)?.type === 'identifier' && a.scopes.valueAt(unparen(tf)!.text, tf) === null;

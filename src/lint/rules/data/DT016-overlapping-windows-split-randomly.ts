@@ -127,6 +127,8 @@ function windowSlice(a: Analysis, item: PyNode, append: PyNode): string | undefi
   const colon = first.children.filter((c) => c.type === ':').length;
   if (colon !== 1 || parts.length !== 2) return undefined;
   const [start, stop] = parts as [PyNode, PyNode];
+  // `x[start:end]` with both bounds moved by one stride (`start += step; end += step`)
+  if (unparen(start)?.type === 'identifier' && unparen(stop)?.type === 'identifier') return strideWindow(a, s, unparen(start)!, unparen(stop)!, append);
   // the series: a name (or its .values / .iloc / .loc), read at the loop, not bound by a loop
   let base: PyNode | undefined = value;
   while (base?.type === 'attribute' && /^(values|iloc|loc)$/.test(base.child('attribute')?.text ?? '')) base = base.child('object') ?? undefined;
@@ -152,6 +154,66 @@ function windowSlice(a: Analysis, item: PyNode, append: PyNode): string | undefi
   // a stride of several steps: the windows overlap only when it is shorter than the window
   if (stepped.step > 1 && (w === undefined || stepped.step >= w)) return undefined;
   // the series is not bound inside the loop (a different one each step)
+  const v = a.scopes.valueAt(base.text, append);
+  if (v && v.start > loop.start && v.end < loop.end) return undefined;
+  return s.text;
+}
+
+/** The `name += step` statements of a loop body (nested blocks included), and whether it binds the name otherwise. */
+function strideSteps(loop: PyNode, name: string): { steps: PyNode[]; other: boolean } {
+  const steps: PyNode[] = [];
+  let other = false;
+  loop.child('body')?.walk((c) => {
+    if (c.type === 'augmented_assignment' && c.child('left')?.text === name) {
+      if (c.children.some((t) => t.type === '+=') && statementParent(c) === loop) steps.push(c);
+      else other = true;
+    } else if (c.type === 'assignment' && c.child('left')?.text.split(/\s*,\s*/).includes(name)) other = true;
+  });
+  return { steps, other };
+}
+
+/** The int a bound holds where the loop starts: `start, end = 0, size`, `end = start + size`, `start = 0`. */
+function initialBound(a: Analysis, name: string, loop: PyNode, other?: { name: string; value: number }): number | undefined {
+  const v = a.scopes.valueAt(name, loop);
+  const el = v === null ? a.scopes.elementAt(name, loop) : undefined;
+  const src = el ? unparen(el.source) : undefined;
+  const value = el ? (src?.type === 'expression_list' || src?.type === 'tuple' ? src.namedChildren.filter((c) => c.type !== 'comment')[el.index] : undefined) : v;
+  const n = unparen(value ?? undefined);
+  if (!n || n.start > loop.start) return undefined;
+  // `end = start + size`
+  if (other && n.type === 'binary_operator' && n.children.some((t) => t.type === '+')) {
+    const l = unparen(n.child('left'));
+    const r = n.child('right') ?? undefined;
+    if (l?.type === 'identifier' && l.text === other.name) {
+      const w = knownInt(a, r);
+      return w === undefined ? undefined : other.value + w;
+    }
+  }
+  return knownInt(a, n);
+}
+
+/**
+ * `series[start:end]` in a loop that moves both bounds by the same stride each pass (`start += hop; end += hop`, the
+ * hop a known int), shorter than the window `end - start` they start with: overlapping windows.
+ */
+function strideWindow(a: Analysis, s: PyNode, start: PyNode, stop: PyNode, append: PyNode): string | undefined {
+  const base = s.child('value');
+  if (base?.type !== 'identifier' || start.text === stop.text || base.text === start.text || base.text === stop.text) return undefined;
+  let loop: PyNode | undefined;
+  for (let p = append.parent; p && p.type !== 'function_definition' && p.type !== 'class_definition' && !loop; p = p.parent) {
+    if (p.type === 'for_statement' || p.type === 'while_statement') loop = p;
+  }
+  if (!loop) return undefined;
+  const a1 = strideSteps(loop, start.text);
+  const b1 = strideSteps(loop, stop.text);
+  if (a1.other || b1.other || a1.steps.length !== 1 || b1.steps.length !== 1) return undefined;
+  const hopNode = a1.steps[0]!.child('right') ?? undefined;
+  if (!hopNode || hopNode.text !== b1.steps[0]!.child('right')?.text) return undefined;
+  const hop = knownInt(a, hopNode);
+  const lo = initialBound(a, start.text, loop);
+  const hi = lo === undefined ? undefined : initialBound(a, stop.text, loop, { name: start.text, value: lo });
+  if (hop === undefined || lo === undefined || hi === undefined || hop < 1 || hi - lo <= hop) return undefined;
+  // the series is the same one each pass
   const v = a.scopes.valueAt(base.text, append);
   if (v && v.start > loop.start && v.end < loop.end) return undefined;
   return s.text;
@@ -342,7 +404,8 @@ export const DT016: Rule = {
     defaultSeverity: 'warning',
     summary: 'Overlapping sliding windows of one time series are split into train and test at random.',
     why:
-      'Windows built as `data[i:i + seq_len]` for every `i` share all but one value with their neighbours. A random ' +
+      'Windows built as `data[i:i + seq_len]` for every `i` share all but one value with their neighbours (and `x[start:end]` with both bounds moved by a hop shorter than ' +
+      'the window shares most of them). A random ' +
       'split (`train_test_split` shuffles by default, `random_split`, `KFold(shuffle=True)`) puts a window in the test set ' +
       'whose neighbours, nearly the same values, and the future after it are in the training set: the model is tested on ' +
       'what it has practically seen and the test score is far better than on new data. Split by time: ' +

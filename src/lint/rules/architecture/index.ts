@@ -11,5 +11,6 @@ import { AR008 } from './AR008-rnn-output-indexed-batch-first';
 import { AR009 } from './AR009-modules-in-plain-list';
 import { AR010 } from './AR010-attention-mask-filled-with-zero';
 import { AR011 } from './AR011-padding-mask-inverted';
+import { AR012 } from './AR012-layer-created-in-forward';
 
-export const architectureRules: readonly Rule[] = [AR001, AR002, AR003, AR004, AR005, AR006, AR007, AR008, AR009, AR010, AR011];
+export const architectureRules: readonly Rule[] = [AR001, AR002, AR003, AR004, AR005, AR006, AR007, AR008, AR009, AR010, AR011, AR012];

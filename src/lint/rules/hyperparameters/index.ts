@@ -6,5 +6,6 @@ import { HP003 } from './HP003-epoch-scheduler-stepped-per-batch';
 import { HP004 } from './HP004-dropout-rate-as-keep-probability';
 import { HP005 } from './HP005-plateau-mode-min-on-score';
 import { HP006 } from './HP006-step-scheduler-stepped-per-epoch';
+import { HP007 } from './HP007-batchnorm-momentum-convention';
 
-export const hyperparameterRules: readonly Rule[] = [HP001, HP002, HP003, HP004, HP005, HP006];
+export const hyperparameterRules: readonly Rule[] = [HP001, HP002, HP003, HP004, HP005, HP006, HP007];

@@ -3,6 +3,8 @@ import { singleLabelsOf, type SingleLabels } from '../../analysis/classLabels';
 import { kerasModels, outputLayer, type KerasModel, type KLoss, type OutputLayer } from '../../analysis/keras';
 import { tfActivations } from '../../analysis/tfActivations';
 import { valueBefore } from '../../analysis/values';
+import { heldString } from '../../analysis/stringValues';
+import { stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
 import { CROSSENTROPY, replaceString } from './shared';
@@ -27,7 +29,9 @@ export const KR002: Rule = {
       'for multi-label targets, but a warning is given when `fit` gets labels known to be single-label: one-hot rows made from ' +
       'class indices (`to_categorical`, `np.eye(K)[y]`, `tf.one_hot`, `LabelBinarizer`, `pd.get_dummies` of one column) or the ' +
       'labels of a known data set (`mnist.load_data()`, `load_iris()`): the classes are exclusive, so use softmax with ' +
-      'categorical_crossentropy (sparse_categorical_crossentropy for class indices).',
+      'categorical_crossentropy (sparse_categorical_crossentropy for class indices). An activation or loss given by name ' +
+      '(`Dense(n, activation=self.activation)`, `compile(loss=self.loss)`) is followed through `self.x = x` and the call ' +
+      'sites to the constructor\'s default when nothing in the file passes another value.',
     wrong:
       'from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])\nmodel.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])',
     right:
@@ -37,9 +41,11 @@ export const KR002: Rule = {
   },
   check(ctx) {
     for (const m of kerasModels(ctx.analysis).models) {
-      const out = outputLayer(m);
+      const found = outputLayer(m);
+      const out = found && withHeldActivation(ctx.analysis, found);
       if (!out || out.activation === undefined) continue;
-      for (const { loss } of m.compiles) {
+      for (const compile of m.compiles) {
+        const loss = compile.loss ?? heldLoss(ctx.analysis, compile.call);
         if (!loss) continue;
         const { activation: act } = out;
         const units = out.units ?? out.dense?.namedUnits;
@@ -78,6 +84,26 @@ export const KR002: Rule = {
     for (const { node, message } of sigmoidTensorsScoredAsClasses(ctx.analysis, ctx.source)) ctx.report({ node, message });
   },
 };
+
+/**
+ * An output layer whose activation is a name (`Dense(n, activation=self.activation)`): the string it holds, through
+ * `self.x = x` and call sites to the parameter's default when nothing in the file passes it.
+ */
+function withHeldActivation(a: Analysis, out: OutputLayer): OutputLayer {
+  if (out.activation !== undefined || !out.actLayer?.activationNode) return out;
+  const held = heldString(a, out.actLayer.activationNode);
+  if (!held) return out;
+  const act = held.value === 'linear' || held.value === '' ? null : held.value.toLowerCase();
+  return { ...out, activation: act };
+}
+
+/** A crossentropy named by a string the compile's `loss=` holds through names, `self.loss` and parameter defaults. */
+function heldLoss(a: Analysis, compile: PyNode): KLoss | undefined {
+  const arg = keywordArg(compile, 'loss');
+  if (!arg || stringValue(arg) !== undefined) return undefined;
+  const held = heldString(a, arg);
+  return held && CROSSENTROPY.has(held.value) ? { name: held.value, fromLogits: false, form: 'string', node: arg } : undefined;
+}
 
 /** Outputs scored one unit at a time: sigmoid probabilities, or linear logits with from_logits=True. */
 function independentOutputs(act: string | null | undefined, loss: KLoss): boolean {

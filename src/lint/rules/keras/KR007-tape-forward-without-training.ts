@@ -1,5 +1,5 @@
-import { enclosingFunction, hasKeywordSplat, hasParameter, keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
-import { kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
+import { callsWithin, enclosingFunction, hasKeywordSplat, hasParameter, keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { kerasCallee, kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
 import { methodsOf } from '../../analysis/modules';
 import { parameterArguments } from '../../analysis/parameters';
 import { instanceOf } from '../../analysis/tfModels';
@@ -17,6 +17,88 @@ const trainingLayer = (l: KLayer) => l.kind === 'dropout' || (l.kind === 'batchn
 function hasTrainingLayers(m: KerasModel): boolean | undefined {
   if (m.layers.some(trainingLayer)) return true;
   return m.complete ? false : undefined;
+}
+
+/** Keras layers that behave differently in training. */
+const TRAINING_LAYER = /^keras\.layers\.(BatchNormalization|Dropout|SpatialDropout[123]D|AlphaDropout|GaussianDropout|GaussianNoise)$/;
+
+/**
+ * Whether a model holds Dropout/BatchNormalization: among its known layers, or, for a functional model whose layers
+ * are not all known (`keras.Model(inputs, outputs)` over blocks built by helper functions), in the function that builds
+ * it and the functions of the file it calls (`x = inverted_res_block(x, ...)`, each adding a BatchNormalization).
+ */
+function trains(a: Analysis, m: KerasModel): boolean {
+  const known = hasTrainingLayers(m);
+  if (known !== undefined) return known;
+  const builder = m.node.type === 'call' ? enclosingFunction(m.node) : undefined;
+  return builder !== undefined && buildsTrainingLayer(a, builder, new Set(), 0);
+}
+
+function buildsTrainingLayer(a: Analysis, fn: PyNode, seen: Set<PyNode>, depth: number): boolean {
+  if (seen.has(fn) || depth > 4) return false;
+  seen.add(fn);
+  const body = fn.child('body');
+  for (const call of body ? callsWithin(body) : []) {
+    if (TRAINING_LAYER.test(kerasCallee(a, call) ?? '')) return true;
+    const name = call.child('function')?.type === 'identifier' ? call.child('function')!.text : undefined;
+    const defs = name ? a.functions.get(name) : undefined;
+    if (defs?.length === 1 && buildsTrainingLayer(a, defs[0]!, seen, depth + 1)) return true;
+  }
+  return false;
+}
+
+const FUNCTIONAL_MODEL = new Set(['keras.Model', 'keras.models.Model']);
+
+/**
+ * The `keras.Model(inputs=..., outputs=...)` call an expression holds (through names, every call site of a parameter
+ * and the one return of a builder function of the file), when the function building it creates Dropout or
+ * BatchNormalization layers (itself or through the helpers it calls).
+ */
+function builtFunctional(a: Analysis, expr: PyNode | undefined, depth = 0): PyNode | undefined {
+  const e = unparen(expr);
+  if (!e || depth > 8) return undefined;
+  if (e.type === 'identifier') {
+    const v = valueBefore(a, e);
+    if (v) return builtFunctional(a, v, depth + 1);
+    if (v !== null || elementBefore(a, e)) return undefined;
+    const args = parameterArguments(a, e);
+    if (!args?.length) return undefined;
+    const found = args.map((x) => builtFunctional(a, x, depth + 1));
+    return found.every((f) => f !== undefined && f === found[0]) ? found[0] : undefined;
+  }
+  if (e.type !== 'call') return undefined;
+  if (FUNCTIONAL_MODEL.has(kerasCallee(a, e) ?? '')) {
+    const builder = enclosingFunction(e);
+    return builder && buildsTrainingLayer(a, builder, new Set(), 0) ? e : undefined;
+  }
+  const fn = e.child('function');
+  const defs = fn?.type === 'identifier' ? a.functions.get(fn.text) : undefined;
+  if (defs?.length !== 1) return undefined;
+  const rets: PyNode[] = [];
+  defs[0]!.walk((n) => {
+    if (n !== defs[0] && (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition')) return false;
+    if (n.type === 'return_statement' && n.namedChildren[0]) rets.push(n.namedChildren[0]);
+  });
+  return rets.length === 1 ? builtFunctional(a, rets[0], depth + 1) : undefined;
+}
+
+/**
+ * The model a parameter holds through several levels of calls (`train(model)` calls `train_step(model, ...)`): what
+ * every call site passes, followed up while each is itself a parameter, when all of them reach the same model.
+ */
+function passedThrough(a: Analysis, e: PyNode, depth = 0): KerasModel | undefined {
+  if (e.type !== 'identifier' || depth > 4 || valueBefore(a, e) !== null) return undefined;
+  const args = parameterArguments(a, e);
+  if (!args?.length) return undefined;
+  const k = kerasModels(a);
+  let found: KerasModel | undefined;
+  for (const arg of args) {
+    const x = unparen(arg);
+    const m = x && (k.modelAt(x, 0, true) ?? passedThrough(a, x, depth + 1));
+    if (!m || (found && found !== m)) return undefined;
+    found = m;
+  }
+  return found;
 }
 
 /**
@@ -211,7 +293,10 @@ export const KR007: Rule = {
       'calls, whose `trainable_variables` the step updates) is reported too: any model with Dropout or BatchNormalization ' +
       'handed to it trains in inference mode. A forward helper that loops over its layers and passes its `training` flag ' +
       'to some of them only (`layer(y, training=training) if isinstance(layer, BatchNormalization) else layer(y)`) is ' +
-      'reported too when it is called with the flag True and the file mentions dropout: the other layers run in inference mode.',
+      'reported too when it is called with the flag True and the file mentions dropout: the other layers run in inference mode. ' +
+      'The model is followed through several functions it is passed to (`train(model)` calling `train_step(model, ...)`), and ' +
+      'a functional `keras.Model(inputs, outputs)` counts as holding such layers when the function building it, or a helper ' +
+      'of the file it calls (`x = conv_bn(x, 64)`), creates a Dropout or BatchNormalization layer.',
     wrong:
       'import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dropout(0.5), tf.keras.layers.Dense(10)])\nwith tf.GradientTape() as tape:\n    loss = loss_fn(y, model(x))',
     right:
@@ -242,9 +327,11 @@ export const KR007: Rule = {
         if (fn?.type !== 'identifier' && !self) return;
         // a model class of the file, also through `self.x` and a model parameter standing for the file's one model
         const cls = known ? ((!self ? k.modelClassAt(fn) : undefined) ?? instanceOf(a, fn)?.cls) : undefined;
-        const m = cls || !known || self ? undefined : k.modelAt(fn);
+        const m = cls || !known || self ? undefined : (k.modelAt(fn) ?? passedThrough(a, fn));
+        // A `keras.Model(inputs, outputs)` the model analysis does not read (several outputs), built with such layers.
+        const built = !cls && !m && !self && positionalArgs(n).length < 2 ? builtFunctional(a, fn) : undefined;
         // `model(x, True)`: the second positional argument of a Keras model's call is `training`.
-        let flag = cls ? missingSwitch(a, cls, n) : m && hasTrainingLayers(m) === true && positionalArgs(n).length < 2 ? 'training' : undefined;
+        let flag = cls ? missingSwitch(a, cls, n) : (m && trains(a, m)) || built ? (positionalArgs(n).length < 2 ? 'training' : undefined) : undefined;
         const unseen = !flag && !cls && !m && positionalArgs(n).length < 2 && !instanceOf(a, fn) && unseenTrainedModel(a, fn, w);
         if (unseen) flag = 'training';
         if (!flag) return;

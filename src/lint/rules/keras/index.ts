@@ -7,5 +7,6 @@ import { KR004 } from './KR004-dense-without-flatten';
 import { KR005 } from './KR005-fit-without-shuffle';
 import { KR006 } from './KR006-bounded-output-regression';
 import { KR007 } from './KR007-tape-forward-without-training';
+import { KR008 } from './KR008-steps-per-epoch-divided-by-batch-size';
 
-export const kerasRules: readonly Rule[] = [KR001, KR002, KR003, KR004, KR005, KR006, KR007];
+export const kerasRules: readonly Rule[] = [KR001, KR002, KR003, KR004, KR005, KR006, KR007, KR008];

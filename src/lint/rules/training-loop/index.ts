@@ -30,5 +30,6 @@ import { TL027 } from './TL027-retain-graph-in-training-loop';
 import { TL028 } from './TL028-module-not-optimized';
 import { TL029 } from './TL029-accumulation-step-every-batch';
 import { TL030 } from './TL030-backward-given-loss';
+import { TL031 } from './TL031-target-network-not-separate';
 
-export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011, TL012, TL013, TL014, TL015, TL016, TL017, TL018, TL019, TL020, TL021, TL022, TL023, TL024, TL025, TL026, TL027, TL028, TL029, TL030];
+export const trainingLoopRules: readonly Rule[] = [TL001, TL002, TL003, TL004, TL005, TL006, TL007, TL008, TL009, TL010, TL011, TL012, TL013, TL014, TL015, TL016, TL017, TL018, TL019, TL020, TL021, TL022, TL023, TL024, TL025, TL026, TL027, TL028, TL029, TL030, TL031];

@@ -1,0 +1,96 @@
+import { keywordArg, positionalArgs } from '../../analysis';
+import { kerasName } from '../../analysis/keras';
+import { numberValue } from '../../analysis/numbers';
+import type { PyNode } from '../../parser';
+import type { Rule } from '../../types';
+
+/**
+ * PyTorch: `running = (1 - momentum) * running + momentum * batch`, default 0.1. TensorFlow/Keras:
+ * `moving = momentum * moving + (1 - momentum) * batch`, default 0.99. A value on the wrong side of one half was
+ * written for the other library.
+ */
+type Convention = 'torch' | 'tf';
+
+interface MomentumArg {
+  arg: PyNode | undefined;
+  keyword: string;
+  convention: Convention;
+}
+
+const TORCH_LAYER = /^torch\.nn\.(BatchNorm[123]d|SyncBatchNorm)$/;
+const TORCH_LAZY = /^torch\.nn\.LazyBatchNorm[123]d$/;
+const TORCH_FUNCTION = /^torch\.(nn\.functional\.)?batch_norm$/;
+const KERAS_LAYER = /^keras\.(?:\w+\.)*layers\.(?:\w+\.)*(BatchNormalization|SyncBatchNormalization)$/;
+const TF_LAYERS_CLASS = /^tensorflow\.(compat\.v1\.)?layers\.BatchNormalization$/;
+const TF_LAYERS_FUNCTION = /^tensorflow\.(compat\.v1\.)?layers\.batch_normalization$/;
+/** TF 1's contrib/slim `batch_norm(inputs, decay=0.999)`: decay is Keras' momentum. */
+const TF_CONTRIB = /^(tensorflow\.contrib\.(layers|slim)|tf_slim|tf_slim\.layers)\.batch_norm$/;
+
+/** The momentum argument of a batch-norm call, with the library's convention, when the call is one. */
+function momentumArg(q: string | undefined, call: PyNode): MomentumArg | undefined {
+  if (!q) return undefined;
+  const at = (keyword: string, index: number, convention: Convention): MomentumArg => ({ arg: keywordArg(call, keyword) ?? positionalArgs(call)[index], keyword, convention });
+  if (TORCH_LAYER.test(q)) return at('momentum', 2, 'torch');
+  if (TORCH_LAZY.test(q)) return at('momentum', 1, 'torch');
+  if (TORCH_FUNCTION.test(q)) return at('momentum', 6, 'torch');
+  if (KERAS_LAYER.test(kerasName(q) ?? '') || TF_LAYERS_CLASS.test(q)) return at('momentum', 1, 'tf');
+  if (TF_LAYERS_FUNCTION.test(q)) return at('momentum', 2, 'tf');
+  if (TF_CONTRIB.test(q)) return at('decay', 1, 'tf');
+  return undefined;
+}
+
+/**
+ * Whether a momentum reads as the other library's: PyTorch above 0.5 and below 1 (1 is a deliberate "last batch"),
+ * Keras above 0 and below 0.5. One half itself means the same in both.
+ */
+function otherConvention(m: number, convention: Convention): boolean {
+  return convention === 'torch' ? m > 0.5 && m < 1 : m > 0 && m < 0.5;
+}
+
+const percent = (x: number) => String(Number((x * 100).toFixed(6)));
+/** 1 - m without float noise: 0.01, 0.1, 0.003. */
+const complement = (m: number) => String(Number((1 - m).toFixed(10)));
+
+export const HP007: Rule = {
+  meta: {
+    id: 'HP007',
+    name: 'batchnorm-momentum-convention',
+    group: 'hyperparameters',
+    defaultSeverity: 'warning',
+    summary: 'A batch-norm momentum written in the other library\'s convention: PyTorch `BatchNorm2d(momentum=0.99)`, Keras `BatchNormalization(momentum=0.1)`.',
+    why:
+      'PyTorch and TensorFlow/Keras define batch-norm momentum in opposite ways. PyTorch updates ' +
+      '`running = (1 - momentum) * running + momentum * batch` (default 0.1): momentum is the weight of the NEW batch. ' +
+      'Keras updates `moving = momentum * moving + (1 - momentum) * batch` (default 0.99): momentum is the weight of the ' +
+      'history. A value copied across (`nn.BatchNorm1d(c, momentum=0.99)` from a TensorFlow model, or ' +
+      '`BatchNormalization(momentum=0.1)` from a PyTorch one) makes the running statistics almost the last batch\'s: ' +
+      'training looks fine, but in evaluation mode each layer normalises with one noisy batch\'s mean and variance and ' +
+      'validation accuracy swings or collapses. Use `1 - momentum`. Reported for a PyTorch momentum above 0.5 (but not 1, a ' +
+      'deliberate "last batch only") and a Keras/TensorFlow momentum below 0.5 (one half reads the same in both), written in place or followed to the literal a ' +
+      'name, parameter default or every call site gives.',
+    wrong: 'self.bn = nn.BatchNorm1d(256, momentum=0.99, eps=1e-3)',
+    right: 'self.bn = nn.BatchNorm1d(256, momentum=0.01, eps=1e-3)',
+    concept: 'Batch normalisation: running statistics',
+    fixable: false,
+  },
+  nodeTypes: ['call'],
+  // Not statement-local: a name is followed to the literal it holds (call sites, defaults, `self.m = m`).
+  candidate: { reads: ['imports'], test: (call, ctx) => momentumArg(ctx.analysis.callee(call), call)?.arg !== undefined },
+  visit(call, ctx) {
+    const found = momentumArg(ctx.analysis.callee(call), call);
+    const arg = found?.arg;
+    if (!arg) return;
+    const known = numberValue(ctx.analysis, arg);
+    if (!known || !otherConvention(known.value, found.convention)) return;
+    const m = known.value;
+    const node = arg.parent?.type === 'keyword_argument' ? arg.parent : arg;
+    const fn = call.child('function')?.text ?? 'BatchNorm';
+    const given = `${found.keyword}=${arg.text}`;
+    const origin = known.origin ? ` (${known.origin})` : '';
+    const message =
+      found.convention === 'torch'
+        ? `${fn}(..., ${given})${origin} uses TensorFlow's convention: PyTorch's momentum weighs the NEW batch, so the running statistics are ${percent(m)} % the last batch; use ${found.keyword}=${complement(m)}.`
+        : `${fn}(..., ${given})${origin} uses PyTorch's convention: here ${found.keyword} weighs the running history, so the moving statistics are ${percent(1 - m)} % the last batch; use ${found.keyword}=${complement(m)}.`;
+    ctx.report({ node, message });
+  },
+};

@@ -574,6 +574,17 @@ export class ParsedDocument {
 
   private parseAll(): Piece[] {
     const text = this.src.text;
+    if (!this.incremental) {
+      // One-shot (the CLI): a file without syntax errors parses to the same tree whole as by pieces, and once is
+      // cheaper than one parse per piece; with an error, pieces, so error recovery ends where the editor's does.
+      const tree = parseTree(text, null);
+      if (!tree.rootNode.hasError) {
+        const root = materialize(tree, { start: 0, end: text.length }, this.src, null, null, null);
+        tree.delete();
+        return [{ start: 0, end: text.length, tree: null, root }];
+      }
+      tree.delete();
+    }
     const starts = [0, ...pieceStarts(text)];
     return starts.map((start, k) => this.parsePiece({ start, end: starts[k + 1] ?? text.length }));
   }

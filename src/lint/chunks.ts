@@ -16,7 +16,8 @@ const HASH = 35;
 const BACKSLASH = 92;
 const AT = 64;
 
-function isWordChar(c: number): boolean {
+/** [0-9A-Za-z_]: what \w and \b of a regex count as a word character. */
+export function isWordChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
 }
 

@@ -603,12 +603,16 @@ export class ParsedDocument {
    */
   private update(span: Span, replaced: Piece[], used: Set<Piece>, edit: EditSpan, oldText: string, oldLines: LineIndex): Piece {
     const delta = edit.newEnd - edit.oldEnd;
-    const before = replaced.find((p) => p.end <= edit.start && p.start === span.start && p.end === span.end);
-    const after = replaced.find((p) => p.start >= edit.oldEnd && p.start + delta === span.start && p.end + delta === span.end);
-    if (before || after) {
-      used.add((before ?? after)!);
-      if (after) movePiece(after, delta);
-      return (before ?? after)!;
+    const above = replaced.find((p) => p.end <= edit.start && p.start === span.start && p.end === span.end);
+    if (above) {
+      used.add(above);
+      return above;
+    }
+    const below = replaced.find((p) => p.start >= edit.oldEnd && p.start + delta === span.start && p.end + delta === span.end);
+    if (below) {
+      used.add(below);
+      movePiece(below, delta);
+      return below;
     }
     const old = replaced.find((p) => p.start === span.start && p.start <= edit.start && p.end >= edit.oldEnd && p.end + delta === span.end);
     if (!old?.tree) return this.parsePiece(span);

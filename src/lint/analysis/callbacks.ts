@@ -5,9 +5,9 @@
 // passed for the same parameter, which is safe for "all call sites agree" questions). Unknown when the function's
 // name is used any other way (stored, returned, passed on), so no call can hide.
 import type { PyNode } from '../parser';
-import { keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from './index';
+import { keywordArg, methodClass, parameterNames, positionalArgs, unparen, type Analysis } from './index';
 import { stringKey } from './dictKeys';
-import { fileFunctionOf, methodClass } from './calls';
+import { fileFunctionOf } from './calls';
 import { reachingDefs } from './reaching';
 
 const sitesCache = new WeakMap<Analysis, Map<PyNode, PyNode[] | undefined>>();

@@ -3,7 +3,7 @@
 // call runs (`fileFunctionOf`), and what a call passes for one parameter (`argumentFor`, `argumentOrDefault`).
 // parameters.ts reads a parameter's arguments from every call site on top of the same ideas.
 import type { PyNode } from '../parser';
-import { hasKeywordSplat, keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from './index';
+import { hasKeywordSplat, keywordArg, methodClass, parameterNames, positionalArgs, unparen, type Analysis } from './index';
 import { methodsOf } from './modules';
 
 export interface CallSites {
@@ -11,12 +11,6 @@ export interface CallSites {
   known: PyNode[];
   /** Calls of that method name on an object we cannot tell (a parameter, a factory's result): maybe this method. */
   unknown: PyNode[];
-}
-
-/** The class a function is a method of (not a function nested in a method). */
-export function methodClass(fn: PyNode): PyNode | undefined {
-  const cls = fn.ancestor('class_definition');
-  return cls && methodsOf(cls).includes(fn) ? cls : undefined;
 }
 
 /**

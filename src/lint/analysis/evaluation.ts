@@ -2,7 +2,7 @@
 // that run the model forward and never update it. Used by EV001 (eval mode) and EV003 (no_grad). Also, for EV001
 // only, the loop-free tabular idiom: `with torch.no_grad(): y_pred = model(X_test)` outside any training loop.
 import type { PyNode } from '../parser';
-import { calleeName, callsWithin, decoratorsOf, enclosingFunction, fileCallName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
+import { calleeName, callsWithin, decoratorsOf, enclosingFunction, fileCallName, keywordArg, methodClass, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
 import { callEnv, fileEnv, gradOffUnder, ruledOut, type Env } from './gates';
 import { isModelMethod, isSelfForward } from './modelMethods';
 import { isSmokeForward } from './smokeTests';
@@ -682,12 +682,6 @@ export function instanceClass(a: Analysis, expr: PyNode | undefined, depth = 4):
   return classes.size === 1 ? [...classes][0] : undefined;
 }
 
-/** A function defined in a class body (also decorated). */
-function isMethod(def: PyNode): boolean {
-  const block = def.parent?.type === 'decorated_definition' ? def.parent.parent : def.parent;
-  return block?.parent?.type === 'class_definition';
-}
-
 /**
  * The definition a call runs, when the file holds it: `f(...)` a module-level function defined once, `self.m(...)` a
  * method of the caller's class, `obj.m(...)` a method of the file class `obj` is an instance of.
@@ -698,13 +692,13 @@ export function calledDefinition(a: Analysis, call: PyNode): PyNode | undefined 
   const defs = name ? a.functions.get(name) : undefined;
   if (!defs?.length) return undefined;
   let def: PyNode | undefined;
-  if (f!.type === 'identifier') def = defs.length === 1 && !isMethod(defs[0]!) ? defs[0] : undefined;
+  if (f!.type === 'identifier') def = defs.length === 1 && !methodClass(defs[0]) ? defs[0] : undefined;
   else if (f!.child('object')?.text === 'self') {
     const cls = call.ancestor('class_definition');
-    def = defs.length === 1 && cls && isMethod(defs[0]!) && defs[0]!.ancestor('class_definition') === cls ? defs[0] : undefined;
+    def = defs.length === 1 && cls && methodClass(defs[0]) === cls ? defs[0] : undefined;
   } else {
     // Cheap test first: a method of that name in some class of the file.
-    if (!defs.some(isMethod)) return undefined;
+    if (!defs.some((d) => methodClass(d))) return undefined;
     const cls = instanceClass(a, f!.child('object'));
     def = cls ? methodsOf(cls).find((m) => m.child('name')?.text === name) : undefined;
   }

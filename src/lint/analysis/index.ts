@@ -466,6 +466,12 @@ export function loneExpression(statement: PyNode): PyNode | undefined {
   return statement.namedChildren.length === 1 ? statement.namedChildren[0] : undefined;
 }
 
+/** The call a statement consists of (`optimizer.zero_grad()` alone), else undefined. */
+export function statementCall(s: PyNode): PyNode | undefined {
+  const e = s.type === 'expression_statement' ? loneExpression(s) : undefined;
+  return e?.type === 'call' ? e : undefined;
+}
+
 /** Whether a function declares a parameter named `name` (`x`, `x: int`, `x=1`, `*args`, `**kwargs`). */
 export function hasParameter(fn: PyNode | null | undefined, name: string): boolean {
   return (fn?.child('parameters')?.namedChildren ?? []).some((p) => (p.type === 'identifier' ? p : p.namedChildren.find((c) => c.type === 'identifier'))?.text === name);
@@ -480,6 +486,13 @@ export function loopTargetBinds(loop: PyNode, name: string): boolean {
 
 export function enclosingFunction(node: PyNode): PyNode | undefined {
   return node.ancestor('function_definition');
+}
+
+/** The class a function is a method of: defined in the class body, decorated or not (not a function nested in a method). */
+export function methodClass(fn: PyNode | undefined): PyNode | undefined {
+  if (fn?.type !== 'function_definition') return undefined;
+  const holder = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
+  return holder?.type === 'block' && holder.parent?.type === 'class_definition' ? holder.parent : undefined;
 }
 
 /** Decorators of a function (the `decorated_definition` wrapper holds them). */

@@ -2,8 +2,8 @@
 // `self.head = Head(); self.head(x)`, `FocalLoss()(out, y)`, `train(model, FocalLoss())` calling `criterion(out, y)`.
 // parameters.ts reads the call sites of plain functions and methods; `forward` runs through `m(x)`, which is this.
 import type { PyNode } from '../parser';
-import { keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from './index';
-import { fileFunctionOf, methodClass } from './calls';
+import { keywordArg, methodClass, parameterNames, positionalArgs, unparen, type Analysis } from './index';
+import { fileFunctionOf } from './calls';
 import { signatureDefault, unpassed } from './parameterDefaults';
 import { parameterArguments } from './parameters';
 import { reachingDefs } from './reaching';

@@ -2,7 +2,7 @@
 // a function bound to a model class by d2l's `@d2l.add_to_class(EncoderDecoder)`. Such a method runs in whatever mode
 // its caller set: switching it there is the caller's job.
 import type { PyNode } from '../parser';
-import { decoratorsOf, positionalArgs, type Analysis } from './index';
+import { decoratorsOf, methodClass, positionalArgs, type Analysis } from './index';
 import { methodsOf } from './modules';
 
 /**
@@ -41,8 +41,8 @@ function modelLikeName(a: Analysis, name: string, self: string, seen: Set<PyNode
 
 /** The method's class: the class whose body defines it, or `C` of `@add_to_class(C)` on a function taking `self`. */
 function ownerClass(fn: PyNode): { node?: PyNode; name?: string } | undefined {
-  const holder = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
-  if (holder?.type === 'block' && holder.parent?.type === 'class_definition') return { node: holder.parent };
+  const cls = methodClass(fn);
+  if (cls) return { node: cls };
   for (const d of decoratorsOf(fn)) {
     const call = d.namedChildren[0];
     const f = call?.type === 'call' ? call.child('function') : undefined;

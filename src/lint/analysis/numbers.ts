@@ -2,6 +2,7 @@
 // call site (all must agree) or, for a function nothing in the file calls or names, to its default; `self.x` to the
 // one value the class assigns it; a configuration read (`args.p`, `cfg['p']`) to its default; a local name to the
 // one top-level assignment that reaches it. Precision first: anything we cannot follow gives undefined.
+import { isWordChar } from '../chunks';
 import type { PyNode } from '../parser';
 import { unparen, type Analysis } from './index';
 import { configValue } from './config';
@@ -142,7 +143,7 @@ function superCalls(a: Analysis, text: string, name: string): number {
   let starts = superStarts.get(a);
   if (!starts) {
     starts = [];
-    for (let i = text.indexOf('super('); i !== -1; i = text.indexOf('super(', i + 6)) if (!isWord(text.charCodeAt(i - 1))) starts.push(i);
+    for (let i = text.indexOf('super('); i !== -1; i = text.indexOf('super(', i + 6)) if (!isWordChar(text.charCodeAt(i - 1))) starts.push(i);
     superStarts.set(a, starts);
   }
   if (starts.length === 0) return 0;
@@ -155,16 +156,11 @@ function superCalls(a: Analysis, text: string, name: string): number {
   return n;
 }
 
-/** [0-9A-Za-z_]: what \w and \b of a regex count as a word character. */
-function isWord(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-}
-
 /** Occurrences of `word` as a whole word (indexOf: far cheaper than a regex over the file). */
 export function wordCount(text: string, word: string): number {
   let n = 0;
   for (let i = text.indexOf(word); i !== -1; i = text.indexOf(word, i + word.length)) {
-    if (!isWord(text.charCodeAt(i - 1)) && !isWord(text.charCodeAt(i + word.length))) n++;
+    if (!isWordChar(text.charCodeAt(i - 1)) && !isWordChar(text.charCodeAt(i + word.length))) n++;
   }
   return n;
 }

@@ -4,8 +4,7 @@
 // Only when the function (for `__init__`, its class) is never named again in the file: a name passed around
 // (`LOSSES = {'t': TripletLoss}`) or subclassed may be called with anything.
 import type { PyNode } from '../parser';
-import type { Analysis } from './index';
-import { methodsOf } from './modules';
+import { methodClass, type Analysis } from './index';
 import { reachingDefs } from './reaching';
 
 /**
@@ -40,8 +39,8 @@ function defaultOf(fn: PyNode, name: string): PyNode | undefined {
 /** The name a call of `fn` goes through: its class's for `__init__`, its own otherwise (not other dunders: `forward` runs as `model(x)`). */
 function callerName(fn: PyNode): string | undefined {
   const name = fn.child('name')?.text;
-  const cls = fn.ancestor('class_definition');
-  if (!name || !cls || !methodsOf(cls).includes(fn)) return name;
+  const cls = methodClass(fn);
+  if (!name || !cls) return name;
   if (name === '__init__') return cls.child('name')?.text;
   return name.startsWith('__') || name === 'forward' ? undefined : name;
 }

@@ -5,8 +5,7 @@
 // `Cls(...).m(...)` / `obj.m(...)` with `obj = Cls(...)`. Unknown (undefined) when there is no call site, when a site
 // passes *args / **kwargs or misses the argument, or when the function rebinds the name.
 import type { PyNode } from '../parser';
-import { hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis } from './index';
-import { methodsOf } from './modules';
+import { decoratorsOf, hasKeywordSplat, keywordArg, methodClass, positionalArgs, unparen, type Analysis } from './index';
 import { scopeOf } from './scopes';
 
 interface Param {
@@ -89,15 +88,8 @@ class Parameters {
 
   /** Methods receive `self` / `cls` first, except static methods. */
   private skipsFirst(fn: PyNode): boolean {
-    if (!this.classOf(fn)) return false;
-    const deco = fn.parent?.type === 'decorated_definition' ? fn.parent.children.filter((c) => c.type === 'decorator') : [];
-    return !deco.some((d) => /staticmethod$/.test(d.text));
-  }
-
-  /** The class a function is a method of. */
-  private classOf(fn: PyNode): PyNode | undefined {
-    const cls = fn.ancestor('class_definition');
-    return cls && methodsOf(cls).includes(fn) ? cls : undefined;
+    if (!methodClass(fn)) return false;
+    return !decoratorsOf(fn).some((d) => /staticmethod$/.test(d.text));
   }
 
   /** Names a function binds other than as parameters (assignments, loops, with-as, nested defs, global). */
@@ -139,10 +131,10 @@ class Parameters {
   private findCallSites(fn: PyNode): PyNode[] {
     const name = fn.child('name')?.text;
     if (!name) return [];
-    const cls = this.classOf(fn);
+    const cls = methodClass(fn);
     if (!cls) {
       // A plain function: the one definition of its name that is not a method, called by that name.
-      const defs = (this.a.functions.get(name) ?? []).filter((f) => !this.classOf(f));
+      const defs = (this.a.functions.get(name) ?? []).filter((f) => !methodClass(f));
       if (defs.length !== 1) return [];
       return this.a.callsNamed(name).filter((c) => this.namesDefinition(c.child('function'), name));
     }

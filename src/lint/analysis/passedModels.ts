@@ -4,8 +4,8 @@
 // models applies each of them, so no agreement between call sites is needed here (unlike parameters.ts, which asks
 // what a parameter holds everywhere).
 import type { PyNode } from '../parser';
-import { calleeName, parameterNames, positionalArgs, receiver, unparen, type Analysis } from './index';
-import { fileFunctionOf, methodClass } from './calls';
+import { calleeName, methodClass, parameterNames, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { fileFunctionOf } from './calls';
 import { scopeOf } from './scopes';
 import { valueBefore } from './values';
 

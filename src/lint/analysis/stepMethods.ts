@@ -3,8 +3,7 @@
 // it resets the gradients of some optimizers but never those of another, that one steps on the sum of every call's
 // gradients.
 import type { PyNode } from '../parser';
-import { callsWithin, calleeName, enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
-import { methodClass } from './calls';
+import { calleeName, callsWithin, enclosingFunction, keywordArg, methodClass, positionalArgs, receiver, unparen, type Analysis } from './index';
 import { peelSameModule } from './moduleBuilds';
 import { innermostLoop, isBackward, isOptimizerClass, isOptimizerStep, optimizerOf, trainingLoops } from './training';
 

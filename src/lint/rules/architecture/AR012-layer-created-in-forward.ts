@@ -1,6 +1,5 @@
-import { calleeName, enclosingFunction, receiver, type Analysis } from '../../analysis';
+import { calleeName, enclosingFunction, methodClass, receiver, type Analysis } from '../../analysis';
 import { kerasName, kerasQname } from '../../analysis/keras';
-import { methodsOf } from '../../analysis/modules';
 import { classHoldsParameters, isLayer, isParametricBuild, PARAMETER_FREE, SAME_MODULE } from '../../analysis/moduleBuilds';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -47,9 +46,8 @@ function heldModule(call: PyNode, a: Analysis): PyNode | undefined {
 
 /** The class whose method `fn` is, and whether that class is a torch module or a Keras layer/model. */
 function ownerClass(fn: PyNode, a: Analysis, fw: Framework): PyNode | undefined {
-  const owner = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
-  const cls = owner?.parent;
-  if (cls?.type !== 'class_definition') return undefined;
+  const cls = methodClass(fn);
+  if (!cls) return undefined;
   if (fw === 'torch') {
     const name = cls.child('name')?.text;
     return name && a.moduleClass(name, cls)?.node === cls ? cls : undefined;
@@ -62,8 +60,7 @@ function inMethodThatMayRun(call: PyNode): PyNode | undefined {
   const fn = enclosingFunction(call);
   const name = fn?.child('name')?.text;
   if (!fn || !name || (NOT_HELPERS.has(name) && name !== 'forward' && name !== 'call')) return undefined;
-  const owner = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
-  return owner?.parent?.type === 'class_definition' ? fn : undefined;
+  return methodClass(fn) ? fn : undefined;
 }
 
 /** The method that runs on every step: `forward` for torch, `call` for Keras. */
@@ -91,7 +88,7 @@ function runsPerStep(fn: PyNode, cls: PyNode, a: Analysis, fw: Framework, depth 
       a.identifiersNamed(name).length === calls.length + 1 &&
       calls.every((c) => {
         const caller = enclosingFunction(c);
-        return receiver(c)?.text === 'self' && !!caller && caller !== fn && methodsOf(cls).includes(caller) && runsPerStep(caller, cls, a, fw, depth + 1);
+        return receiver(c)?.text === 'self' && !!caller && caller !== fn && methodClass(caller) === cls && runsPerStep(caller, cls, a, fw, depth + 1);
       });
     known.set(fn, answer);
   }

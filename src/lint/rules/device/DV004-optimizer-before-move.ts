@@ -1,5 +1,5 @@
-import { calleeName, hasParameter, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { argumentFor, callSitesOf, methodClass } from '../../analysis/calls';
+import { calleeName, hasParameter, keywordArg, methodClass, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { argumentFor, callSitesOf } from '../../analysis/calls';
 import { methodsOf } from '../../analysis/modules';
 import { assignedTarget, deviceMove, isOptimizerConstructor, mayBeCuda, optimizedModel, sameScope, stringValue } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';

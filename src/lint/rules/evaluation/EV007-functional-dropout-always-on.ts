@@ -1,5 +1,4 @@
-import { calleeName, enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, unparen } from '../../analysis';
-import { methodClass } from '../../analysis/calls';
+import { calleeName, enclosingFunction, hasKeywordSplat, keywordArg, methodClass, positionalArgs, unparen } from '../../analysis';
 import { numberValue } from '../../analysis/numbers';
 import { applyMethod } from '../../analysis/tfModels';
 import type { PyNode } from '../../parser';
@@ -158,8 +157,7 @@ export const EV007: Rule = {
     if (pos.length >= 3 || pos.some((p) => p.type === 'list_splat')) return; // training given by position
     // Only in a method (a function defined in a class body) whose first parameter is `self`: a model's forward.
     const fn = enclosingFunction(call);
-    const holder = fn?.parent?.type === 'decorated_definition' ? fn.parent.parent : fn?.parent;
-    if (!fn || holder?.type !== 'block' || holder.parent?.type !== 'class_definition') return;
+    if (!fn || !methodClass(fn)) return;
     if (fn.child('parameters')?.namedChildren[0]?.text !== 'self') return;
     if (trainingOnly(call, fn)) return;
     const args = call.child('arguments')!;

@@ -1,5 +1,5 @@
-import { calleeName, hasParameter, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { argumentOrDefault, callSitesOf, methodClass } from '../../analysis/calls';
+import { calleeName, hasParameter, keywordArg, methodClass, parameterNames, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { argumentOrDefault, callSitesOf } from '../../analysis/calls';
 import { assignedTarget, lastArgument, optimizedModel, sameScope } from '../../analysis/runtime';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';

@@ -1,6 +1,6 @@
 import { configValue } from '../../analysis/config';
-import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { methodsOf, returnValues } from '../../analysis/modules';
+import { calleeName, keywordArg, methodClass, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { returnValues } from '../../analysis/modules';
 import { hfSchedulerBuild, isSchedulerStep, lastName, operatorOf, reachableCalls } from '../../analysis/order';
 import { BATCH_ITERABLE, isOptimizerStep, iteratesBatches } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -246,8 +246,8 @@ function checkLightningScheduler(ctx: RuleContext, expr: PyNode | undefined, fn:
 /** configure_optimizers of a LightningModule (automatic optimization) that returns a batch-counted schedule without `"interval": "step"`. */
 function checkConfigureOptimizers(ctx: RuleContext, fn: PyNode): void {
   const a = ctx.analysis;
-  const cls = fn.parent?.parent?.type === 'class_definition' ? fn.parent.parent : fn.parent?.parent?.parent;
-  if (cls?.type !== 'class_definition' || !methodsOf(cls).includes(fn)) return;
+  const cls = methodClass(fn);
+  if (!cls) return;
   if (/self\.automatic_optimization\s*=\s*False/.test(cls.text)) return;
   for (const r of returnValues(fn)) {
     const v = valueOf(a, r);

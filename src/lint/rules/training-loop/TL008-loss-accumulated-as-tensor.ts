@@ -1,5 +1,5 @@
-import { calleeName, callsWithin, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
-import { fileFunctionOf, methodClass } from '../../analysis/calls';
+import { calleeName, callsWithin, methodClass, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { fileFunctionOf } from '../../analysis/calls';
 import { operatorOf } from '../../analysis/order';
 import { returnValues } from '../../analysis/modules';
 import { backwardTensor, innermostLoop, isBackward } from '../../analysis/training';

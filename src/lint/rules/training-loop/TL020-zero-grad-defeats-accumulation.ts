@@ -1,5 +1,5 @@
-import { callsWithin, loneExpression, receiver, unparen, type Analysis } from '../../analysis';
-import { callSitesOf, methodClass } from '../../analysis/calls';
+import { callsWithin, methodClass, receiver, statementCall, unparen, type Analysis } from '../../analysis';
+import { callSitesOf } from '../../analysis/calls';
 import { deleteStatementLines } from '../../analysis/order';
 import {
   alwaysBackward,
@@ -97,12 +97,6 @@ function accumulationGuard(cond: PyNode | undefined, a: Analysis): string | unde
 
 const OPTIMIZER_NAME = /opt/i;
 
-
-/** The call a statement consists of (`optimizer.zero_grad()` alone), else undefined. */
-function statementCall(s: PyNode): PyNode | undefined {
-  const e = s.type === 'expression_statement' ? loneExpression(s) : undefined;
-  return e?.type === 'call' ? e : undefined;
-}
 
 
 /** Whether a zero_grad() receiver resets the gradients an optimizer steps: same optimizer, or a model (any optimizer). */

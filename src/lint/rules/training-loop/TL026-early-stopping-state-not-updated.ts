@@ -1,4 +1,4 @@
-import { calleeName, enclosingFunction, unparen } from '../../analysis';
+import { calleeName, enclosingFunction, methodClass, unparen } from '../../analysis';
 import { indentOf, innermostLoop, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
@@ -196,13 +196,6 @@ function isSentinel(v: PyNode | undefined): boolean {
   if (x.type === 'attribute') return /^(np|numpy|math|torch|sys)\.(inf|Inf|infty|maxsize)$/.test(x.text);
   if (x.type === 'call' && x.child('function')?.text === 'float') return /^\(\s*["'][+-]?inf(inity)?["']\s*\)$/i.test(x.child('arguments')?.text ?? '');
   return false;
-}
-
-/** The class a method belongs to. */
-function methodClass(fn: PyNode | undefined): PyNode | undefined {
-  let p = fn?.parent;
-  if (p?.type === 'decorated_definition') p = p.parent;
-  return p?.type === 'block' && p.parent?.type === 'class_definition' ? p.parent : undefined;
 }
 
 interface Where {

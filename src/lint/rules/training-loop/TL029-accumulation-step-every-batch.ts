@@ -1,4 +1,4 @@
-import { callsWithin, loneExpression, unparen } from '../../analysis';
+import { callsWithin, statementCall, unparen } from '../../analysis';
 import { alwaysBackward, isBackward, isOptimizerStep, moduloOperand, optimizerOf } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
@@ -22,8 +22,8 @@ function invertedModulo(cond: PyNode | undefined): PyNode | undefined {
 function stepStatements(block: PyNode, ctx: RuleContext): PyNode[] {
   const out: PyNode[] = [];
   for (const s of block.namedChildren) {
-    const e = s.type === 'expression_statement' ? loneExpression(s) : undefined;
-    if (e?.type === 'call' && isOptimizerStep(e, ctx.analysis)) out.push(e);
+    const e = statementCall(s);
+    if (e && isOptimizerStep(e, ctx.analysis)) out.push(e);
   }
   return out;
 }

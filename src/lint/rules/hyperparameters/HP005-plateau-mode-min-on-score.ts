@@ -1,7 +1,6 @@
 import { calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
-import { fileFunctionOf } from '../../analysis/calls';
-import { returnValues } from '../../analysis/modules';
 import { receiverValue } from '../../analysis/order';
+import { returnedValues } from '../../analysis/returnedValues';
 import { stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -163,15 +162,8 @@ function plateauOf(a: Analysis, v: PyNode | null | undefined, depth = 0): PyNode
 
 /** The build a call of a function of the file returns (element `index` of its returned tuples), when every return agrees. */
 function returnedPlateau(a: Analysis, call: PyNode, depth: number, index?: number): PyNode | undefined {
-  const fn = call.type === 'call' ? fileFunctionOf(call, a) : undefined;
-  if (!fn) return undefined;
   let found: PyNode | undefined;
-  for (const r of returnValues(fn)) {
-    let value: PyNode | undefined = r;
-    if (index !== undefined) {
-      const items = r.type === 'expression_list' || r.type === 'tuple' ? r.namedChildren.filter((c) => c.type !== 'comment') : [];
-      value = items[index];
-    }
+  for (const value of returnedValues(a, call, index) ?? []) {
     const built = plateauOf(a, value, depth + 1);
     if (!built || (found && found !== built)) return undefined;
     found = built;

@@ -35,9 +35,10 @@ async function main() {
   const rules = [...per].sort((a, b) => b[1] - a[1]);
   const total = rules.reduce((s, [, v]) => s + v, 0);
   const local = new Set(L.allRules.filter((r) => r.local).map((r) => r.meta.id));
+  const kindOf = new Map(L.allRules.map((r) => [r.meta.id, r.local ? "local" : r.candidate ? "cand" : r.check ? "check" : "visit"]));
   const localMs = rules.filter(([r]) => local.has(r)).reduce((s, [, v]) => s + v, 0);
   console.log(`rules total ${(total / n).toFixed(2)} ms (${local.size} statement-local rules ${(localMs / n).toFixed(2)} ms); index+rest ${((lint - total) / n).toFixed(2)} ms`);
-  console.log(rules.slice(0, process.argv.includes("--all") ? rules.length : 30).map(([r, v]) => `${r}${local.has(r) ? ' (local)' : ''} ${(v / n).toFixed(2)}`).join('\n'));
+  console.log(rules.slice(0, process.argv.includes("--all") ? rules.length : 30).map(([r, v]) => `${r} ${kindOf.get(r)} ${(v / n).toFixed(2)}`).join('\n'));
 }
 main().catch((e) => {
   console.error(e);

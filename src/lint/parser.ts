@@ -421,6 +421,7 @@ function adopt(old: PyNode, node: PyNode, oldText: string, ids: Map<number, PyNo
     x.hasError = y.hasError;
     if (x.named) moveId(x, y.id, ids);
   }
+  stableTexts.delete(old);
   old.parent = node.parent;
   old.field = node.field;
   old.start = node.start;
@@ -432,6 +433,23 @@ function adopt(old: PyNode, node: PyNode, oldText: string, ids: Map<number, PyNo
   siblings[siblings.length - 1] = old;
   return true;
 }
+
+/**
+ * A node's text as the same string object while the node keeps it (V8 keeps a string's hash, so the editor's re-lint
+ * looks top-level statements up by text without hashing the whole file each time). A node keeps its text while it
+ * is kept, except one `adopt` puts back: its whitespace inside may differ, so adopting forgets it.
+ */
+export function stableText(node: PyNode): string {
+  let text = stableTexts.get(node);
+  if (text === undefined) {
+    // A copy, not a slice: a slice would keep this version of the whole source alive as long as the node.
+    text = (node.text + ' ').slice(0, -1);
+    stableTexts.set(node, text);
+  }
+  return text;
+}
+
+const stableTexts = new WeakMap<PyNode, string>();
 
 /** Gives an old node the id of the new node it stands for (its old id is in no live tree: forget it). */
 function moveId(n: PyNode, id: number, ids: Map<number, PyNode>): void {

@@ -5,7 +5,7 @@
 import { topStatementOf, type NodeIndex, type StatementFacts } from './analysis';
 import { CONVENTIONAL_NAMES, Imports } from './analysis/imports';
 import { Scopes } from './analysis/scopes';
-import type { PyNode } from './parser';
+import { stableText, type PyNode } from './parser';
 import type { LocalFact, RawFix } from './types';
 
 /** Nodes of a subtree by type, in document order; ERROR subtrees and string contents are not entered. */
@@ -70,6 +70,10 @@ interface Facts {
   defines: Map<string, { hash: number; reads: readonly string[] }>;
   /** Names of the classes it defines (at any depth). */
   classes: readonly string[];
+  /** A hash of `classes` (`Statements.classes`), once computed. */
+  classesHash?: number;
+  /** A digest of `defines` (`Statements.definesDigest`), once computed. */
+  definesDigest?: number;
 }
 
 /** What one statement text keeps between lints. */
@@ -109,6 +113,11 @@ export interface LastLint {
    * keep nothing); undefined when the rule did not run.
    */
   busy: (number[] | undefined)[];
+  /** Each statement's kept facts, in order (undefined: syntax error), and the digest of their module-level bindings. */
+  facts: (Kept | undefined)[];
+  definesDigest: number;
+  /** `scopesSeenFrom` per statement, as far as this lint computed them. */
+  scopesKeys: string[];
 }
 
 /**
@@ -231,7 +240,7 @@ export class Statements {
   private importsKey?: string;
   /** Module-level name -> positions of the statements that bind it, in order. */
   private definers?: Map<string, number[]>;
-  private scopesKeys?: string[];
+  private readonly scopesKeys: string[] = [];
   private classesKey?: string;
   /** Keys per statement, per set of facts (a bit mask: imports 1, scopes 2, classes 4). */
   /** `keyIdOf` per statement, per set of facts. */
@@ -240,7 +249,7 @@ export class Statements {
   /** What this lint keeps: the statements present now. */
   readonly after: KeptStatements = new Map();
   /** What this lint leaves for the next one (`toVisit`). */
-  readonly next: LastLint = { keyIds: [], busy: [] };
+  readonly next: LastLint = { keyIds: [], busy: [], facts: [], definesDigest: 0, scopesKeys: [] };
   /** By facts mask: the positions of the statements whose key number changed since the last lint (`toVisit`). */
   private readonly changed: (number[] | null)[] = [];
 
@@ -250,20 +259,43 @@ export class Statements {
     before: KeptStatements | undefined,
     private readonly last?: LastLint,
   ) {
-    const source = root.src.text;
     for (const node of root.children) {
       if (!node.named && !node.hasError) continue;
       const s = new Statement(node, index);
       if (node.hasError) {
         s.facts = s.computeFacts();
       } else {
-        const text = source.slice(node.start, node.end);
+        const text = stableText(node);
         s.kept = this.after.get(text) ?? before?.get(text) ?? { ...s.computeFacts(), rules: [], candidates: [], keys: [] };
         s.facts = s.kept;
         this.after.set(text, s.kept);
       }
       this.list.push(s);
+      this.next.facts.push(s.kept);
     }
+    this.next.definesDigest = this.definesDigest();
+    this.next.scopesKeys = this.scopesKeys;
+  }
+
+  /**
+   * A digest of every statement's module-level bindings (names, value hashes, names read) in order: when it is the
+   * last lint's, a statement with the same kept facts at the same position sees the same scopes (`scopesSeenFrom`).
+   */
+  private definesDigest(): number {
+    let h = mix(0, this.list.length);
+    for (const s of this.list) {
+      let d = s.kept?.definesDigest;
+      if (d === undefined) {
+        d = 7;
+        for (const [name, v] of s.facts.defines) {
+          d = mix(mix(d, hash(name)), v.hash);
+          for (const r of v.reads) d = mix(d, hash(r));
+        }
+        if (s.kept) s.kept.definesDigest = d;
+      }
+      h = mix(h, d);
+    }
+    return h;
   }
 
   private positions?: Map<PyNode, number>;
@@ -350,8 +382,20 @@ export class Statements {
   /** The names of the file's classes (what `Analysis.definesClass` answers). */
   classes(): string {
     if (this.classesKey === undefined) {
-      const names = this.list.flatMap((s) => s.facts.classes).sort();
-      this.classesKey = `c${hash(names.join(' ')).toString(36)}.${names.length};`;
+      // A sum of the names' hashes: the same for the same names in any order, each statement's part kept with it.
+      let sum = 0;
+      let count = 0;
+      for (const s of this.list) {
+        let h = s.kept?.classesHash;
+        if (h === undefined) {
+          h = 0;
+          for (const name of s.facts.classes) h = (h + mix(0, hash(name))) >>> 0;
+          if (s.kept) s.kept.classesHash = h;
+        }
+        sum = (sum + h) >>> 0;
+        count += s.facts.classes.length;
+      }
+      this.classesKey = `c${sum.toString(36)}.${count};`;
     }
     return this.classesKey;
   }
@@ -376,9 +420,15 @@ export class Statements {
    * names statement i never looks up (a broken `def` turning its body into module-level code) leaves its key alone.
    */
   private scopesSeenFrom(i: number): string {
-    const keys = (this.scopesKeys ??= []);
+    const keys = this.scopesKeys;
     const cached = keys[i];
     if (cached !== undefined) return cached;
+    // Same bindings everywhere as on the last lint, and the same statement here: the same key (most edits).
+    const last = this.last;
+    const lastKey = last?.scopesKeys[i];
+    if (lastKey !== undefined && last!.facts[i] === this.list[i]!.kept && this.list[i]!.kept && last!.definesDigest === this.next.definesDigest) {
+      return (keys[i] = lastKey);
+    }
     const definers = this.definersOfNames();
     const list = this.list;
     const seen = new Set<string>();

@@ -123,11 +123,34 @@ export function unnamedElsewhere(a: Analysis, fn: PyNode): boolean {
   if (answer === undefined) {
     const text = a.root.text;
     // `super(Net, self).__init__()` inside the class names it too.
-    answer = wordCount(text, name) - superCalls(a, text, name) === 1;
+    answer = wordsInText(a, name) - superCalls(a, text, name) === 1;
     known.set(name, answer);
   }
   return answer;
 }
+
+/**
+ * Whole-word occurrences of a name in the file's text: its identifier nodes plus the words of the text no identifier
+ * node covers, strings, comments and syntax-error regions (a soft keyword can be a name too: counted in the text).
+ */
+function wordsInText(a: Analysis, name: string): number {
+  const errors = a.index.errorNodes;
+  if (!errors || SOFT_KEYWORDS.has(name)) return wordCount(a.root.text, name);
+  let prose = proseOf.get(a);
+  if (prose === undefined) {
+    const parts: string[] = [];
+    for (const t of ['string', 'comment']) for (const n of a.index.of(t)) parts.push(n.text);
+    for (const n of errors) parts.push(n.text);
+    proseOf.set(a, (prose = parts.join('\n')));
+  }
+  return a.identifiersNamed(name).length + wordCount(prose, name);
+}
+
+/** Words that can be a name and a keyword token (no identifier node) alike. */
+const SOFT_KEYWORDS = new Set(['match', 'case', 'type', '_', 'print', 'exec']);
+
+/** Per lint: the text of the file's strings, comments and syntax-error regions (`wordsInText`). */
+const proseOf = new WeakMap<Analysis, string>();
 
 /** Per lint: the answers of unnamedElsewhere by name (each reads the whole text). */
 const unnamed = new WeakMap<Analysis, Map<string, boolean>>();

@@ -93,6 +93,11 @@ class Index implements NodeIndex {
     return list;
   }
 
+  /** Statement i's nodes by type (`parts[0]` holds the root). */
+  statementPart(i: number): ReadonlyMap<string, readonly PyNode[]> | undefined {
+    return this.parts[i + 1];
+  }
+
   /** The nodes of a type statement by statement (each list kept while its statement is), or undefined for a whole walk. */
   partsOf(type: string): readonly (readonly PyNode[])[] | undefined {
     if (!this.parts.length) return undefined;

@@ -136,6 +136,8 @@ export class Statement implements NodeIndex {
   constructor(
     readonly node: PyNode,
     private readonly file: NodeIndex,
+    /** Its nodes by type, when the file's index keeps them per statement (else sliced from the file's lists). */
+    private readonly part?: ReadonlyMap<string, readonly PyNode[]>,
   ) {}
 
   /** Its own bindings: the file's Scopes is the merge of these (`Scopes.merge`). */
@@ -177,6 +179,7 @@ export class Statement implements NodeIndex {
 
   /** The statement's nodes of a type: a slice of the file's list (document order, statements don't overlap). */
   of(type: string): readonly PyNode[] {
+    if (this.part) return this.part.get(type) ?? NO_NODES;
     const all = this.file.of(type);
     let lo = lowerBound(all, this.node.start);
     const hi = lowerBound(all, this.node.end);
@@ -220,6 +223,8 @@ export class Statement implements NodeIndex {
   }
 }
 
+const NO_NODES: readonly PyNode[] = [];
+
 function lowerBound(nodes: readonly PyNode[], offset: number): number {
   let lo = 0;
   let hi = nodes.length;
@@ -261,7 +266,7 @@ export class Statements {
   ) {
     for (const node of root.children) {
       if (!node.named && !node.hasError) continue;
-      const s = new Statement(node, index);
+      const s = new Statement(node, index, index.statementPart?.(this.list.length));
       if (node.hasError) {
         s.facts = s.computeFacts();
       } else {

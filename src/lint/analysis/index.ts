@@ -12,6 +12,8 @@ export interface NodeIndex {
   of(type: string): readonly PyNode[];
   /** The nodes of a type per top-level statement, in document order, each list kept while its statement is (editor). */
   partsOf?(type: string): readonly (readonly PyNode[])[] | undefined;
+  /** The nodes of the i-th top-level statement (as `Statements` lists them) by type, when kept per statement (editor). */
+  statementPart?(i: number): ReadonlyMap<string, readonly PyNode[]> | undefined;
   /** The syntax-error regions, whose insides are not indexed. */
   readonly errorNodes?: readonly PyNode[];
 }

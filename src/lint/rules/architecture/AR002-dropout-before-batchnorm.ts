@@ -1,6 +1,6 @@
 import { kerasModels } from '../../analysis/keras';
 import type { Rule } from '../../types';
-import { allSteps } from './shared';
+import { stepsOfKind } from './shared';
 
 export const AR002: Rule = {
   meta: {
@@ -20,7 +20,7 @@ export const AR002: Rule = {
     fixable: true,
   },
   check(ctx) {
-    for (const s of allSteps(ctx.analysis)) {
+    for (const s of stepsOfKind(ctx.analysis, ['batchnorm'])) {
       const d = s.prev;
       if (s.kind !== 'batchnorm' || d?.kind !== 'dropout') continue;
       // Swapping is local only when both are adjacent elements of the same literal Sequential.

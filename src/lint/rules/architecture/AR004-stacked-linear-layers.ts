@@ -4,7 +4,7 @@ import { loopBuiltSequentials, type Appended } from '../../analysis/layerLists';
 import { biasOff, previousExcept, type LayerStep } from '../../analysis/layers';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
-import { allSteps, nnName } from './shared';
+import { nnName, stepsOfKind } from './shared';
 
 /** Low-rank factorisations (LoRA, bottleneck projections) stack linear maps on purpose: they drop the bias. */
 const DELIBERATE = /lora|rank|factor|proj|adapter|down|up_/i;
@@ -110,7 +110,7 @@ export const AR004: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     const reported = new Set<number>();
-    for (const s of allSteps(a)) {
+    for (const s of stepsOfKind(a, ['linear', 'conv'])) {
       if (s.kind !== 'linear' && s.kind !== 'conv') continue;
       const p = previousExcept(s, ['dropout']);
       if (!p || p.kind !== s.kind || !sameBlock(s, p)) continue;

@@ -1,36 +1,25 @@
 // Helpers shared by the architecture rules: every layer step of the file, once per site.
 import { receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
-import { torchLayers, type LayerStep } from '../../analysis/layers';
+import { torchLayers, type LayerStep, type StepKind } from '../../analysis/layers';
 import { MODEL_NAME } from '../../analysis/outputs';
 import type { PyNode } from '../../parser';
 import type { RawFix } from '../../types';
 import { valueBefore } from '../../analysis/values';
 
-const stepsCache = new WeakMap<Analysis, readonly LayerStep[]>();
 
 /**
- * Steps of every top-level nn.Sequential and every forward, deduplicated by the pair (site, prev site). Once per lint
- * (several rules read them).
+ * Steps of the given kinds in every top-level nn.Sequential and every forward, deduplicated by the pair (site, prev
+ * site). Filtered before the deduplication: steps with one site have one kind, and rules ask for few kinds of many.
  */
-export function allSteps(a: Analysis): readonly LayerStep[] {
-  let out = stepsCache.get(a);
-  if (!out) stepsCache.set(a, (out = collectSteps(a)));
-  return out;
-}
-
-function collectSteps(a: Analysis): LayerStep[] {
+export function stepsOfKind(a: Analysis, kinds: readonly StepKind[]): LayerStep[] {
   const t = torchLayers(a);
-  // site start -> site end -> prev site starts (-1: none): numbers, no key string per step.
-  const seen = new Map<number, Map<number, Set<number>>>();
+  const seen = new Set<string>();
   const out: LayerStep[] = [];
   const add = (s: LayerStep) => {
-    let byEnd = seen.get(s.site.start);
-    if (!byEnd) seen.set(s.site.start, (byEnd = new Map()));
-    let prevs = byEnd.get(s.site.end);
-    if (!prevs) byEnd.set(s.site.end, (prevs = new Set()));
-    const prev = s.prev?.site.start ?? -1;
-    if (prevs.has(prev)) return;
-    prevs.add(prev);
+    if (!kinds.includes(s.kind)) return;
+    const key = `${s.site.start}:${s.site.end}:${s.prev?.site.start ?? -1}`;
+    if (seen.has(key)) return;
+    seen.add(key);
     out.push(s);
   };
   for (const s of t.sequentials) s.steps.forEach(add);

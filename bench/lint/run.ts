@@ -1,18 +1,16 @@
 // bench/lint: lint throughput of Descent against Ruff's WebAssembly build on the same corpus in the same run, re-lint
 // latency after a one-character edit, and memory held per open file (issue 3; budgets in shared/DESIGN.md).
 //   node --expose-gc --import tsx bench/lint/run.ts [--gen-lines 250000] [--disk-lines 250000] [--rounds 3]
-//        [--edits 1000] [--open 50] [--threads N] [--site-packages DIR] [--json FILE] [--profile-only]
+//        [--edits 1000] [--open 50] [--threads N] [--site-packages DIR] [--json FILE] [--profile-only] [--engine FILE]
 // Corpus: generated PyTorch training scripts (generate.ts, seeded) plus the .py files of torch installed in the tools
 // venv (read from disk, never copied into the repo). Throughput: each tool lints every file of the corpus, rounds
 // alternate which tool goes first, the best round of each is reported. Descent runs the production path
-// (lintSource: parse + all rules); Ruff runs Workspace.check with its default settings (rules E4, E7, E9, F).
+// (lintSource: parse + all rules; `--engine FILE` for a built bundle); Ruff runs Workspace.check with its default settings (rules E4, E7, E9, F).
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import { PositionEncoding, Workspace } from '@astral-sh/ruff-wasm-nodejs';
-import { allRules, initParser, lintDocument, lintSource, ParsedDocument } from '../../src/lint';
-import { wasmMemoryBytes } from '../../src/lint/parser';
+import { join, resolve } from 'node:path';
 import { generateFile, generateScript, Rng } from './generate';
 
 function arg(name: string, fallback: string): string {
@@ -29,6 +27,11 @@ const SITE = arg('site-packages', join(homedir(), '.cache', 'descent-tools', 'py
 const JSON_OUT = arg('json', '');
 const PROFILE_ONLY = process.argv.includes('--profile-only');
 const THREADS = Number(arg('threads', String(availableParallelism())));
+// `--engine dist/lintEngine.js`: the built engine bundle, what the extension's lint worker runs (`node esbuild.mjs`
+// builds it), instead of the sources through tsx. The thread figure always runs the sources.
+const ENGINE = arg('engine', '');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { allRules, initParser, lintDocument, lintSource, ParsedDocument, wasmMemoryBytes } = require(ENGINE ? resolve(ENGINE) : '../../src/lint') as typeof import('../../src/lint');
 
 interface File {
   name: string;

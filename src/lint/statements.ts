@@ -177,7 +177,7 @@ export class Statement implements NodeIndex {
     return { bound: scopes.boundNames(), free: [...free], defines, classes };
   }
 
-  /** The statement's nodes of a type: a slice of the file's list (document order, statements don't overlap). */
+  /** The statement's nodes of a type, in document order: its kept index part, else a slice of the file's list. */
   of(type: string): readonly PyNode[] {
     if (this.part) return this.part.get(type) ?? NO_NODES;
     const all = this.file.of(type);

@@ -279,3 +279,27 @@ test('verifyCandidates fails a candidate test that turns away a node its visit r
   // Without the check the finding is simply lost, which is what the check is for.
   assert.equal(lintSource(CANDIDATE_FILE, { rules: [rule] }).length, 1, 'the CLI path visits every node');
 });
+
+test('a statement kept with new whitespace inside is looked up by its new text (stableText forgets adopted nodes)', () => {
+  const rule = countingRule();
+  const doc = new ParsedDocument(dedent(`
+    def f(a,b):
+        probe(a,b)
+    x = 1
+  `));
+  try {
+    const first = lintDocument(doc, { rules: [rule] });
+    assert.equal(first.length, 1);
+    const before = doc.root.children[0]!;
+    // A space inside the argument list: tree-sitter rebuilds the def around reused tokens, the parser may put the old
+    // node back (same shape); its text is not the one kept for it, so the finding must move with the new text.
+    const at = doc.source.indexOf('a,b)\n') + 2;
+    doc.applyEdit(at, at, ' ');
+    const after = lintDocument(doc, { rules: [rule] });
+    assert.deepEqual(after, lintSource(doc.source, { rules: [rule] }));
+    assert.equal(after[0]!.range.end.column, first[0]!.range.end.column + 1);
+    assert.equal(doc.root.children[0], before, 'the def keeps its node (adopted), so the path under test ran');
+  } finally {
+    doc.dispose();
+  }
+});

@@ -1,7 +1,7 @@
 // Runs the rules over one parsed file: one walk builds a node index by type, rules are dispatched from it, findings
 // inside syntax-error lines or suppressed by comments are dropped. In an editor's document, statement-local rules keep
 // their findings per top-level statement between lints (statements.ts).
-import { Analysis, type NodeIndex } from './analysis';
+import { Analysis, type FileIndex, type NodeIndex } from './analysis';
 import { isEnabled, isSuppressed, parseSuppression, type LintOptions, type Suppressions } from './config';
 import { LineIndex, ParsedDocument, type PyNode } from './parser';
 import { allRules } from './rules';
@@ -12,6 +12,7 @@ import {
   indexInto,
   ruleSlot,
   type KeptCandidates,
+  type StatementIndex,
   type KeptEntry,
   type KeptFinding,
   type KeptStatements,
@@ -46,7 +47,7 @@ const NO_NODES: PyNode[] = [];
  * The whole tree's node index; a statement's nodes are slices of it (`Statement.of`). One walk of the tree, or in an
  * editor's document the kept indexes of unchanged statements joined type by type on first request.
  */
-class Index implements NodeIndex {
+class Index implements FileIndex, StatementIndex {
   private readonly byType = new Map<string, PyNode[]>();
   readonly errorNodes: PyNode[] = [];
   private readonly parts: Map<string, PyNode[]>[] = [];
@@ -93,9 +94,11 @@ class Index implements NodeIndex {
     return list;
   }
 
-  /** Statement i's nodes by type (`parts[0]` holds the root). */
-  statementPart(i: number): ReadonlyMap<string, readonly PyNode[]> | undefined {
-    return this.parts[i + 1];
+  /** Statement i's nodes by type (`parts[0]` holds the root); only an index built `fromStatements` has them. */
+  statementPart(i: number): ReadonlyMap<string, readonly PyNode[]> {
+    const part = this.parts[i + 1];
+    if (!part) throw new Error(`Descent lint: no index part for top-level statement ${i}`);
+    return part;
   }
 
   /** The nodes of a type statement by statement (each list kept while its statement is), or undefined for a whole walk. */

@@ -135,9 +135,8 @@ export class Statement implements NodeIndex {
 
   constructor(
     readonly node: PyNode,
-    private readonly file: NodeIndex,
-    /** Its nodes by type, when the file's index keeps them per statement (else sliced from the file's lists). */
-    private readonly part?: ReadonlyMap<string, readonly PyNode[]>,
+    /** Its nodes by type: its part of the file's index, kept while the statement keeps its node. */
+    private readonly part: ReadonlyMap<string, readonly PyNode[]>,
   ) {}
 
   /** Its own bindings: the file's Scopes is the merge of these (`Scopes.merge`). */
@@ -177,15 +176,9 @@ export class Statement implements NodeIndex {
     return { bound: scopes.boundNames(), free: [...free], defines, classes };
   }
 
-  /** The statement's nodes of a type, in document order: its kept index part, else a slice of the file's list. */
+  /** The statement's nodes of a type, in document order. */
   of(type: string): readonly PyNode[] {
-    if (this.part) return this.part.get(type) ?? NO_NODES;
-    const all = this.file.of(type);
-    let lo = lowerBound(all, this.node.start);
-    const hi = lowerBound(all, this.node.end);
-    // The module root starts where the first statement does but is no part of it.
-    if (lo < hi && all[lo]!.end > this.node.end) lo++;
-    return lo === hi ? [] : all.slice(lo, hi);
+    return this.part.get(type) ?? NO_NODES;
   }
 
   /** The findings the rule in `slot` (`ruleSlot`) keeps for this statement under `key`, if any (null: nothing usable). */
@@ -225,15 +218,10 @@ export class Statement implements NodeIndex {
 
 const NO_NODES: readonly PyNode[] = [];
 
-function lowerBound(nodes: readonly PyNode[], offset: number): number {
-  let lo = 0;
-  let hi = nodes.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (nodes[mid]!.start < offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** A file's index that keeps the nodes of each top-level statement apart (the editor's, engine.ts). */
+export interface StatementIndex extends NodeIndex {
+  /** The nodes of the i-th top-level statement (as `Statements` lists them) by type. */
+  statementPart(i: number): ReadonlyMap<string, readonly PyNode[]>;
 }
 
 /**
@@ -260,13 +248,13 @@ export class Statements {
 
   constructor(
     readonly root: PyNode,
-    readonly index: NodeIndex,
+    readonly index: StatementIndex,
     before: KeptStatements | undefined,
     private readonly last?: LastLint,
   ) {
     for (const node of root.children) {
       if (!node.named && !node.hasError) continue;
-      const s = new Statement(node, index, index.statementPart?.(this.list.length));
+      const s = new Statement(node, index.statementPart(this.list.length));
       if (node.hasError) {
         s.facts = s.computeFacts();
       } else {

@@ -12,10 +12,12 @@ export interface NodeIndex {
   of(type: string): readonly PyNode[];
   /** The nodes of a type per top-level statement, in document order, each list kept while its statement is (editor). */
   partsOf?(type: string): readonly (readonly PyNode[])[] | undefined;
-  /** The nodes of the i-th top-level statement (as `Statements` lists them) by type, when kept per statement (editor). */
-  statementPart?(i: number): ReadonlyMap<string, readonly PyNode[]> | undefined;
+}
+
+/** The whole file's index, as the engine builds it for an `Analysis`. */
+export interface FileIndex extends NodeIndex {
   /** The syntax-error regions, whose insides are not indexed. */
-  readonly errorNodes?: readonly PyNode[];
+  readonly errorNodes: readonly PyNode[];
 }
 
 /**
@@ -162,7 +164,7 @@ export class Analysis {
 
   constructor(
     readonly root: PyNode,
-    readonly index: NodeIndex,
+    readonly index: FileIndex,
     editor: EditorFacts = {},
   ) {
     this.serial = editor.sameResolutionAs ?? ++analyses;

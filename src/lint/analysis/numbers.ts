@@ -134,13 +134,12 @@ export function unnamedElsewhere(a: Analysis, fn: PyNode): boolean {
  * node covers, strings, comments and syntax-error regions (a soft keyword can be a name too: counted in the text).
  */
 function wordsInText(a: Analysis, name: string): number {
-  const errors = a.index.errorNodes;
-  if (!errors || SOFT_KEYWORDS.has(name)) return wordCount(a.root.text, name);
+  if (SOFT_KEYWORDS.has(name)) return wordCount(a.root.text, name);
   let prose = proseOf.get(a);
   if (prose === undefined) {
     const parts: string[] = [];
     for (const t of ['string', 'comment']) for (const n of a.index.of(t)) parts.push(n.text);
-    for (const n of errors) parts.push(n.text);
+    for (const n of a.index.errorNodes) parts.push(n.text);
     proseOf.set(a, (prose = parts.join('\n')));
   }
   return a.identifiersNamed(name).length + wordCount(prose, name);

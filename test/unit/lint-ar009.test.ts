@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HEADER, fix, ids, lint, useParser } from './lint/helpers';
+import { HEADER, fix, ids, indent, lint, useParser } from './lint/helpers';
 
 useParser();
-
-const indent = (body: string, n: number) =>
-  body
-    .split('\n')
-    .map((l) => (l ? ' '.repeat(n) + l : l))
-    .join('\n');
 
 /** A module class with the given __init__ lines and forward body. */
 const net = (init: string, forward: string, header = HEADER, params = '') =>

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HEADER, ids, lint, useParser } from './lint/helpers';
+import { HEADER, ids, indent, lint, useParser } from './lint/helpers';
 
 useParser();
-
-const indent = (body: string, n: number) =>
-  body
-    .split('\n')
-    .map((l) => (l ? ' '.repeat(n) + l : l))
-    .join('\n');
 
 /** A torch module class with the given __init__ lines, forward body and extra methods. */
 const net = (init: string, forward: string, extra = '') =>

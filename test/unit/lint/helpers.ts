@@ -39,6 +39,14 @@ export function dedent(code: string): string {
   return lines.map((l) => l.slice(indent)).join('\n');
 }
 
+/** Indents every non-empty line of `body` by `n` spaces (a snippet placed inside a def or class). */
+export function indent(body: string, n: number): string {
+  return body
+    .split('\n')
+    .map((l) => (l ? ' '.repeat(n) + l : l))
+    .join('\n');
+}
+
 export const HEADER = 'import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nfrom torch.utils.data import DataLoader\n';
 
 /**

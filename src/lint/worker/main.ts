@@ -3,6 +3,7 @@
 // bundle is loaded as a worker thread, so the engine ships once for both uses.
 import { parentPort, workerData } from 'node:worker_threads';
 import { initParser } from '..';
+import { collectYoungGarbage } from '../idleGc';
 import { LintCore } from './core';
 import type { FromWorker, LintWorkerData, ToWorker } from './protocol';
 
@@ -10,6 +11,9 @@ import type { FromWorker, LintWorkerData, ToWorker } from './protocol';
 export function isLintWorkerThread(): boolean {
   return parentPort !== null && (workerData as LintWorkerData | undefined)?.role === 'descent-lint';
 }
+
+/** How long the worker waits after an answer before it collects (messages arriving sooner go first). */
+const IDLE_GC_DELAY_MS = 20;
 
 export function startLintWorker(): void {
   const port = parentPort;
@@ -19,8 +23,17 @@ export function startLintWorker(): void {
   const queue: ToWorker[] = [];
   let ready = false;
 
+  // A moment after each answer, unless another message came first: the lint's garbage is collected while the user
+  // has paused typing (the host debounces lints), not inside the next lint (../idleGc.ts).
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const handle = (m: ToWorker) => {
+    clearTimeout(idle);
+    core.handle(m);
+    if (m.type === 'lint' || m.type === 'lintNotebook') idle = setTimeout(collectYoungGarbage, IDLE_GC_DELAY_MS).unref();
+  };
+
   port.on('message', (m: ToWorker) => {
-    if (ready) core.handle(m);
+    if (ready) handle(m);
     else queue.push(m);
   });
 
@@ -29,7 +42,7 @@ export function startLintWorker(): void {
     () => {
       ready = true;
       post({ type: 'ready' });
-      for (const m of queue.splice(0)) core.handle(m);
+      for (const m of queue.splice(0)) handle(m);
     },
     (e: unknown) => post({ type: 'initFailed', message: (e as Error)?.message ?? String(e) }),
   );

@@ -10,8 +10,12 @@ import { runInNewContext } from 'node:vm';
 
 type Gc = (options: { type: 'minor' }) => void;
 
-/** Only worth a pause when the young generation holds at least this much (a lint's allocations are ~3.5 MB). */
-const MIN_YOUNG_BYTES = 1 << 20;
+/**
+ * Only worth a pause when the young generation is at least this full. A quarter: a lint adds ~3.5 MB to a young
+ * generation of up to 16 MB, so with a collection whenever it is a quarter full, a lint never fills it; below that,
+ * the collection waits for the next idle moment.
+ */
+const MIN_YOUNG_FILL = 0.25;
 
 let gc: Gc | null | undefined;
 
@@ -35,9 +39,13 @@ function exposedGc(): Gc | null {
   return gc;
 }
 
-/** Bytes in V8's young generation now (the new space). */
-function youngBytes(): number {
-  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_used_size;
+/** How full V8's young generation (its new space) is now, 0 to 1. */
+export function youngGenerationFill(): number {
+  for (const s of getHeapSpaceStatistics()) {
+    if (s.space_name !== 'new_space') continue;
+    const capacity = s.space_used_size + s.space_available_size;
+    return capacity > 0 ? s.space_used_size / capacity : 0;
+  }
   return 0;
 }
 
@@ -46,7 +54,7 @@ function youngBytes(): number {
  * linter has nothing to do (the lint worker does, a moment after each answer).
  */
 export function collectYoungGarbage(): boolean {
-  if (youngBytes() < MIN_YOUNG_BYTES) return false;
+  if (youngGenerationFill() < MIN_YOUNG_FILL) return false;
   const fn = exposedGc();
   if (!fn) return false;
   fn({ type: 'minor' });

@@ -12,5 +12,6 @@ import { AR009 } from './AR009-modules-in-plain-list';
 import { AR010 } from './AR010-attention-mask-filled-with-zero';
 import { AR011 } from './AR011-padding-mask-inverted';
 import { AR012 } from './AR012-layer-created-in-forward';
+import { AR013 } from './AR013-axes-reordered-by-view';
 
-export const architectureRules: readonly Rule[] = [AR001, AR002, AR003, AR004, AR005, AR006, AR007, AR008, AR009, AR010, AR011, AR012];
+export const architectureRules: readonly Rule[] = [AR001, AR002, AR003, AR004, AR005, AR006, AR007, AR008, AR009, AR010, AR011, AR012, AR013];

@@ -92,3 +92,51 @@ test('AR013: module-level script code: sizes read in one statement, reshape in a
     ['series.view(n, steps, 1)', 'series.view(steps, n, 1)'],
   ]);
 });
+
+/** An attention module splitting `self.qkv(x)` (B, T, 3C) into heads; `split` and `rest` are forward's lines after `B, T, C = x.shape`. */
+const merge = (rest: string, split = 'q, k, v = [t.view(B, T, self.n_heads, self.head_dim).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1)]', extra = '') =>
+  ids(
+    `${HEADER}\nclass Attention(nn.Module):\n    def __init__(self, d, n_heads):\n        super().__init__()\n        self.n_heads, self.head_dim = n_heads, d // n_heads\n        self.qkv = nn.Linear(d, 3 * d)\n        self.q = nn.Linear(d, d)\n        self.k = nn.Linear(d, d)\n        self.v = nn.Linear(d, d)\n        self.drop = nn.Dropout(0.1)\n${indent(extra, 4)}\n\n    def forward(self, x):\n        B, T, C = x.shape\n${indent(split, 8)}\n${indent(rest, 8)}\n`,
+    'AR013',
+  );
+/** q, k, v split right, one statement each. */
+const SPLIT = ['q', 'k', 'v'].map((t) => `${t} = self.${t}(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)`).join('\n');
+
+test('AR013: a (B, H, T, D) attention output reshaped to (B, T, C) without moving the heads back', () => {
+  const f = lint(
+    `${HEADER}\nclass A(nn.Module):\n    def __init__(self, d, n_heads):\n        super().__init__()\n        self.n_heads, self.head_dim = n_heads, d // n_heads\n        self.v = nn.Linear(d, d)\n\n    def forward(self, x):\n        B, T, C = x.shape\n        v = self.v(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)\n        att = (v @ v.transpose(-2, -1)).softmax(dim=-1)\n        return (att @ v).reshape(B, T, C)\n`,
+    { select: ['AR013'] },
+  );
+  assert.deepEqual(f.map((x) => x.rule), ['AR013']);
+  assert.match(f[0]!.message, /merges a \(batch, heads, seq, dim\) attention output/);
+  assert.match(f[0]!.message, /\.transpose\(1, 2\)\.reshape\(B, T, C\)/);
+  assert.deepEqual(merge('att = F.softmax(torch.matmul(q, k.transpose(-2, -1)) / self.head_dim ** 0.5, dim=-1)\natt = self.drop(att)\nout = torch.matmul(att, v)\nreturn out.view(B, T, C)', SPLIT), ['AR013'], 'matmul, softmax, dropout keep the layout');
+  assert.deepEqual(merge('out = F.scaled_dot_product_attention(q, k, v)\nreturn out.contiguous().view(B, -1, self.n_heads * self.head_dim)', SPLIT), ['AR013'], 'scaled_dot_product_attention, -1 for the sequence');
+  assert.deepEqual(merge('out = torch.matmul(torch.softmax(q @ k.transpose(2, 3), dim=-1), v)\nreturn out.reshape(B, T, -1)', SPLIT), ['AR013'], '-1 for the width');
+  assert.deepEqual(
+    merge('q, k, v = q.permute(0, 2, 1, 3), k.permute(0, 2, 1, 3), v.permute(0, 2, 1, 3)\nout, att = self.attend(q, k, v)\nreturn out.reshape(B, T, C)', 'q, k, v = self.project(x)', 'def project(self, x):\n    return self.q(x), self.k(x), self.v(x)\n\ndef attend(self, q, k, v):\n    att = torch.softmax(q @ k.transpose(-2, -1), dim=-1)\n    return att @ v, att'),
+    ['AR013'],
+    'permuted, then through a method returning (values, attention)',
+  );
+  const module = (merged: string) =>
+    `${HEADER}\nclass Dot(nn.Module):\n    def forward(self, q, k, v):\n        att = F.softmax(torch.bmm(q, k.permute(0, 2, 1)), dim=-1)\n        return torch.bmm(att, v)\n\n` +
+    `class Heads(nn.Module):\n    def __init__(self, d, num_head):\n        super().__init__()\n        self.num_head, self.dim_head = num_head, d // num_head\n        self.v = nn.Linear(d, d)\n        self.attention = Dot()\n\n` +
+    `    def forward(self, x):\n        B, T, C = x.shape\n        v = self.v(x).view(B, T, self.num_head, self.dim_head).transpose(1, 2).reshape(B * self.num_head, T, self.dim_head)\n        ctx = self.attention(v, v, v)\n        return ${merged}\n`;
+  assert.deepEqual(ids(module('ctx.view(B, -1, self.num_head * self.dim_head)'), 'AR013'), ['AR013'], '(B*H, T, D) through the forward of a module of the file');
+  assert.deepEqual(ids(module('ctx.view(B, self.num_head, T, self.dim_head).transpose(1, 2).reshape(B, T, C)'), 'AR013'), [], 'the right merge of (B*H, T, D)');
+});
+
+test('AR013: attention outputs moved back before the merge, or whose layout is not known, are not reported', () => {
+  const attend = 'att = torch.softmax(q @ k.transpose(-2, -1), dim=-1)\nout = att @ v\n';
+  assert.deepEqual(merge(`${attend}return out.transpose(1, 2).contiguous().view(B, T, C)`, SPLIT), [], 'transposed back');
+  assert.deepEqual(merge(`${attend}return out.permute(0, 2, 1, 3).reshape(B, T, C)`, SPLIT), [], 'permuted back');
+  assert.deepEqual(merge(`${attend}out = out.transpose(1, 2)\nreturn out.reshape(B, T, C)`, SPLIT), [], 'transposed back in a statement before');
+  assert.deepEqual(merge('out = torch.einsum("bhqk,bhkd->bqhd", torch.softmax(q @ k.transpose(-2, -1), dim=-1), v)\nreturn out.reshape(B, T, C)', SPLIT), [], 'an einsum that writes b q h d');
+  assert.deepEqual(merge(`${attend}return rearrange(out, "b h t d -> b t (h d)")`, SPLIT), [], 'rearrange');
+  assert.deepEqual(merge(`${attend}return out.reshape(B * self.n_heads, T, self.head_dim)`, SPLIT), [], 'heads merged into the batch, in order');
+  assert.deepEqual(merge(`${attend}return out.reshape(B, -1)`, SPLIT), [], 'flattened whole');
+  assert.deepEqual(merge('o = self.q(x).view(B, T, self.n_heads, self.head_dim)\nreturn (o @ o.transpose(-2, -1) @ o).reshape(B, T, C)'), [], 'sequence-first heads: the merge is right');
+  assert.deepEqual(merge('o = self.attn_fn(x)\nreturn o.permute(0, 2, 1, 3).reshape(B, T, C)'), [], 'an output of unknown layout permuted back');
+  assert.deepEqual(merge('o = self.attn_fn(x).permute(0, 2, 1, 3)\nreturn o.reshape(B, T, C)'), [], 'permuted, no attention product after');
+  assert.deepEqual(merge(`${attend}if self.training:\n    out = out.transpose(1, 2)\nreturn out.reshape(B, T, C)`, SPLIT), [], 'the branches disagree');
+});

@@ -41,13 +41,15 @@ test('KR002: binary_crossentropy on a multi-unit softmax; categorical on one uni
   assert.deepEqual(ids(sparse1), ['KR002']);
 });
 
-test('KR002: negatives: matching pairs, multi-label sigmoid + BCE, loss unknown, Dense(1, softmax) left to KR001', () => {
+test('KR002: negatives: matching pairs, multi-label sigmoid + BCE, loss unknown, Dense(1, softmax) + binary CE left to KR001', () => {
   assert.deepEqual(ids(`${FK}m = keras.Sequential([layers.Dense(10, activation="softmax")])\nm.compile(optimizer="adam", loss="categorical_crossentropy")\n`), []);
   assert.deepEqual(ids(`${FK}m = keras.Sequential([layers.Dense(10, activation="softmax")])\nm.compile(optimizer="adam", loss="sparse_categorical_crossentropy")\n`), []);
   assert.deepEqual(ids(`${FK}m = keras.Sequential([layers.Dense(20, activation="sigmoid")])\nm.compile(optimizer="adam", loss="binary_crossentropy")\n`), []);
   assert.deepEqual(ids(`${FK}m = keras.Sequential([layers.Dense(10, activation="softmax")])\nm.compile(optimizer="adam", loss=my_loss)\n`), []);
-  const one = `${FK}m = keras.Sequential([layers.Dense(1, activation="softmax")])\nm.compile(optimizer="adam", loss="categorical_crossentropy")\n`;
+  const one = `${FK}m = keras.Sequential([layers.Dense(1, activation="softmax")])\nm.compile(optimizer="adam", loss="binary_crossentropy")\n`;
   assert.deepEqual(ids(one), ['KR001']);
+  // categorical CE over that one unit is identically 0: the loss is wrong too (session 17)
+  assert.deepEqual(ids(one.replace('binary_crossentropy', 'categorical_crossentropy')), ['KR001', 'KR002']);
 });
 
 test('KR003: linear output with a probability loss (string and object); fixes set from_logits=True', () => {

@@ -112,6 +112,7 @@ export class Evaluation {
   private cachedForwards?: EvalForward[];
   private torchFile?: boolean;
   private snippet?: boolean;
+  private owners?: Set<string>;
   private readonly callersNoGrad = new Map<PyNode, boolean>();
   private readonly trainingCalls = new Map<PyNode, PyNode[]>();
   constructor(private readonly a: Analysis) {}
@@ -128,7 +129,7 @@ export class Evaluation {
     for (const loop of this.a.index.of('for_statement')) {
       const fn = enclosingFunction(loop);
       const fnName = fn?.child('name')?.text ?? '';
-      if (!iteratesEvalData(loop, this.torchOnly()) && !EVAL_FUNCTION.test(fnName) && !this.iteratesEvalParameter(loop, fn)) continue;
+      if (!iteratesEvalData(loop, this.torchOnly()) && !EVAL_FUNCTION.test(fnName) && !this.iteratesEvalParameter(loop, fn) && !iteratesEvalLocal(loop)) continue;
       // An outer evaluation loop already covers this one.
       if (out.some((o) => o.loop.start < loop.start && o.loop.end >= loop.end)) continue;
       const body = loop.child('body');
@@ -161,7 +162,7 @@ export class Evaluation {
    */
   modelsOwnLoop(entry: EvalLoop): boolean {
     if (!entry.forwards.every(isSelfForward) || !isModelMethod(this.a, entry.fn)) return false;
-    return !iteratesEvalData(entry.loop, this.torchOnly()) && !this.iteratesEvalParameter(entry.loop, entry.fn);
+    return !iteratesEvalData(entry.loop, this.torchOnly()) && !this.iteratesEvalParameter(entry.loop, entry.fn) && !iteratesEvalLocal(entry.loop);
   }
 
   /**
@@ -469,9 +470,21 @@ export class Evaluation {
       if (v && this.modelClassOf(v)) return true;
       if (this.a.functions.has(name) || this.a.moduleClass(name, call)) return false;
     }
-    // `self.module_(x)` (skorch), `self.module(x)` (a wrapper's inner model).
-    if (!MODEL_NAME.test(name) && !/^module_?$/.test(name)) return false;
+    // `self.module_(x)` (skorch), `self.module(x)` (a wrapper's inner model), `self.phi(x)` whose `parameters()` the file reads.
+    if (!MODEL_NAME.test(name) && !/^module_?$/.test(name) && !this.parameterOwners().has(f.text)) return false;
     return f.type !== 'identifier' || !buildsModule(call);
+  }
+
+  /** The names and `self.x` attributes whose `parameters()` / `named_parameters()` the file reads: modules. */
+  private parameterOwners(): Set<string> {
+    if (!this.owners) {
+      this.owners = new Set();
+      for (const c of [...this.a.callsNamed('parameters'), ...this.a.callsNamed('named_parameters')]) {
+        const r = receiver(c);
+        if (r && !c.child('arguments')?.namedChildren.length && (r.type === 'identifier' || (r.type === 'attribute' && r.child('object')?.text === 'self'))) this.owners.add(r.text);
+      }
+    }
+    return this.owners;
   }
 
   /**
@@ -571,6 +584,53 @@ function iteratesHeldOutTensors(right: PyNode | undefined): boolean {
   if (it?.type !== 'call' || it.child('function')?.text !== 'zip') return false;
   const args = it.child('arguments')?.namedChildren ?? [];
   return args.length > 0 && args.every((x) => x.type === 'identifier' && EVAL_TENSOR.test(x.text));
+}
+
+/** A held-out loader's name: `val_loader`, `self.test_dataset`, `loaders["val"]`. */
+function evalDataName(e: PyNode | undefined): boolean {
+  const name = dataName(unparen(e));
+  return !!name && (EVAL_DATA.test(name) || EVAL_DATA_REVERSED.test(name) || RETRIEVAL_DATA.test(name));
+}
+
+/**
+ * `if split == 'val': data = self.val_loader elif split == 'test': data = self.test_loader` then `for b in data:`: a
+ * local name of the loop's function every binding of which is a plain assignment of a held-out loader.
+ */
+function iteratesEvalLocal(loop: PyNode): boolean {
+  let it = unparen(loop.child('right'));
+  while (it?.type === 'call' && /^(enumerate|tqdm|iter)$/.test(it.child('function')?.text ?? '')) it = unparen(firstArgument(it));
+  const fn = enclosingFunction(loop);
+  const body = fn?.child('body');
+  if (it?.type !== 'identifier' || !body || parameterNames(fn!).includes(it.text)) return false;
+  const values = localAssignments(body, it.text);
+  return !!values?.length && values.every(evalDataName);
+}
+
+/** The values of `name = value` in a function body; undefined when the name is bound any other way there. */
+function localAssignments(body: PyNode, name: string): PyNode[] | undefined {
+  const out: PyNode[] = [];
+  let other = false;
+  body.walk((n) => {
+    if (other || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      const left = n.child('left');
+      if (left?.type === 'identifier' && left.text === name && n.type === 'assignment' && n.child('right')) out.push(n.child('right')!);
+      else if (left && bindsIdentifier(left, name)) other = true;
+    } else if ((n.type === 'for_statement' || n.type === 'for_in_clause') && bindsIdentifier(n.child('left'), name)) other = true;
+    else if ((n.type === 'as_pattern' || n.type === 'named_expression' || n.type === 'global_statement' || n.type === 'nonlocal_statement') && bindsIdentifier(n, name)) other = true;
+    return undefined;
+  });
+  return other ? undefined : out;
+}
+
+function bindsIdentifier(n: PyNode | null | undefined, name: string): boolean {
+  let hit = false;
+  n?.walk((x) => {
+    if (hit) return false;
+    if (x.type === 'identifier' && x.text === name && !(x.parent?.type === 'attribute' && x.parent.child('attribute') === x)) hit = true;
+    return undefined;
+  });
+  return hit;
 }
 
 /** The loop goes over held-out data: a val/test loader, or (torch files only) a held-out split's tensors. */

@@ -73,8 +73,15 @@ const KIND_BY_CLASS: [RegExp, KLayerKind][] = [
 ];
 
 const ACTIVATION_LAYER: Record<string, string> = { Softmax: 'softmax', ReLU: 'relu', LeakyReLU: 'leaky_relu', PReLU: 'prelu', ELU: 'elu', ThresholdedReLU: 'relu' };
-const MODEL_CLASSES = new Set(['keras.Sequential', 'keras.models.Sequential']);
-const FUNCTIONAL = new Set(['keras.Model', 'keras.models.Model']);
+/**
+ * Keras' model classes under every public or internal path old and new scripts import them from: `keras.Model`,
+ * `keras.models.Model`, Keras 2.0's `keras.engine.Model`, `keras.engine.training.Model`, Keras 3's `keras.src.models.Model`.
+ */
+const MODEL_PATH = String.raw`keras\.(?:(?:src|engine|models|training|functional|sequential|model)\.)*`;
+const SEQUENTIAL_CLASS = new RegExp(`^${MODEL_PATH}Sequential$`);
+const FUNCTIONAL_CLASS = new RegExp(`^${MODEL_PATH}(?:Model|Functional)$`);
+/** Whether a Keras-normalised name is the functional `Model` class (also the base class of subclassed models). */
+export const isFunctionalModelClass = (q: string | undefined): boolean => q !== undefined && FUNCTIONAL_CLASS.test(q);
 
 /** `tensorflow.python.keras.layers.Dense` -> `keras.layers.Dense` (imports.ts maps only `tensorflow.keras.`). */
 export function kerasName(q: string | undefined): string | undefined {
@@ -382,7 +389,7 @@ export class KerasModels {
   }
 
   private isModelClass(c: PyNode): boolean {
-    return (c.child('superclasses')?.namedChildren ?? []).some((b) => FUNCTIONAL.has(kerasQname(this.a, b) ?? ''));
+    return (c.child('superclasses')?.namedChildren ?? []).some((b) => isFunctionalModelClass(kerasQname(this.a, b)));
   }
 
   /**
@@ -429,8 +436,8 @@ export class KerasModels {
     const out: KerasModel[] = [];
     for (const call of this.modelCalls()) {
       const q = kerasCallee(this.a, call);
-      if (q && MODEL_CLASSES.has(q)) out.push(this.sequential(call));
-      else if (q && FUNCTIONAL.has(q)) {
+      if (q && SEQUENTIAL_CLASS.test(q)) out.push(this.sequential(call));
+      else if (isFunctionalModelClass(q)) {
         const m = this.functional(call);
         if (m) out.push(m);
       }

@@ -28,9 +28,33 @@ export function strip(a: Analysis, e: PyNode | undefined): PyNode | undefined {
 const PREDICTED = new Set(['pred', 'preds', 'prediction', 'predictions', 'predicted', 'hat', 'score', 'scores', 'prob', 'probs', 'proba', 'probas', 'probabilities', 'output', 'outputs', 'logits']);
 const TRUE = new Set(['true', 'label', 'labels', 'target', 'targets', 'gt', 'gts', 'truth', 'test', 'val', 'valid']);
 
+const NUMBER = /^-?\s*\d*\.?\d+(e-?\d+)?$/i;
+
+/**
+ * Steps that keep what a value holds for its role: a selection of its rows (`preds[mask]`, `y[:, 1]`; not a string key)
+ * and a comparison
+ * with a number (`preds > 0`, `0.5 <= scores`): the labels or predictions binarised, still the same side.
+ */
+export function roleKeeping(a: Analysis, e: PyNode | undefined): PyNode | undefined {
+  let x = strip(a, e);
+  for (let i = 0; i < 6 && x; i++) {
+    // `outputs["labels"]`: a key names what it holds, not the container.
+    if (x.type === 'subscript') {
+      if (x.childrenOf('subscript').some((k) => k.type === 'string')) return x;
+      x = strip(a, x.child('value'));
+    } else if (x.type === 'comparison_operator' && x.namedChildren.length === 2) {
+      const [l, r] = x.namedChildren.map((c) => unparen(c));
+      if (r && NUMBER.test(r.text)) x = strip(a, l);
+      else if (l && NUMBER.test(l.text)) x = strip(a, r);
+      else return x;
+    } else return x;
+  }
+  return x;
+}
+
 /** What a plain argument's name says it holds (`y_pred`, `all_preds`, `y_true`, `labels`, `y_test`), if clearly one. */
 export function namedAs(a: Analysis, e: PyNode | undefined): 'predicted' | 'true' | undefined {
-  let x = strip(a, e);
+  let x = roleKeeping(a, e);
   if (x?.type === 'attribute') x = x.child('attribute') ?? undefined;
   if (x?.type !== 'identifier') return undefined;
   const parts = x.text.toLowerCase().split('_').filter(Boolean);

@@ -1,6 +1,9 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { scopeOf } from '../../analysis/scopes';
 import { anchorOf, elementBefore, valueBefore } from '../../analysis/values';
+import { argumentFor, fileFunctionOf } from '../../analysis/calls';
+import { returnValues } from '../../analysis/modules';
+import { reachingDefs } from '../../analysis/reaching';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -465,6 +468,204 @@ function headsMessage(call: PyNode, sizes: PyNode[], h: HeadsFirst): string {
   return `${shown} puts the heads before the sequence axis of a (batch, seq, heads*dim) Linear output: a view keeps the memory order, so each head mixes positions; split as ${how}.`;
 }
 
+// ---- heads merged back without moving them behind the sequence (shape 3) ----
+
+/**
+ * The order of a multi-head tensor's leading axes: `heads` (B, H, T, D) or (B*H, T, D), `seq` (B, T, H, D), `permuted`
+ * a 4-D tensor of unknown order after `.permute(0, 2, 1, 3)` (taken as heads-first once an attention product reads it).
+ */
+interface Layout {
+  kind: 'heads' | 'seq' | 'permuted';
+  rank: number;
+}
+
+/** Parameters of a function of the file, bound to the layouts of the arguments of the call being followed. */
+interface Frame {
+  fn: PyNode;
+  call: PyNode;
+  outer: Frame | undefined;
+}
+
+const PASS_METHODS = new Set(['contiguous', 'clone', 'detach', 'float', 'double', 'half', 'to', 'type_as', 'masked_fill', 'masked_fill_', 'softmax', 'log_softmax', 'mul', 'div', 'add', 'mul_', 'div_', 'add_', 'sigmoid', 'exp', 'tanh', 'relu', 'dropout']);
+const PASS_FUNCTIONS = new Set(['torch.softmax', 'torch.nn.functional.softmax', 'torch.nn.functional.dropout', 'torch.nn.functional.log_softmax', 'torch.sigmoid', 'torch.exp', 'torch.tanh', 'torch.masked_fill']);
+const PRODUCTS = new Set(['torch.matmul', 'torch.bmm']);
+const MAX_DEPTH = 12;
+
+/** Whether a permutation call swaps axes 1 and 2 of a 4-D tensor: `.transpose(1, 2)`, `.swapaxes(2, 1)`, `.permute(0, 2, 1, 3)`. */
+function swapsOneTwo(call: PyNode): boolean {
+  const name = calleeName(call);
+  const nums = positionalArgs(call).map(intValue);
+  if (name === 'permute') return nums.join(',') === '0,2,1,3' || (nums.length === 1 && unparen(positionalArgs(call)[0])?.text.replace(/\s/g, '') === '(0,2,1,3)');
+  if (name === 'transpose' || name === 'swapaxes' || name === 'swapdims') return nums.length === 2 && ((nums[0] === 1 && nums[1] === 2) || (nums[0] === 2 && nums[1] === 1));
+  return false;
+}
+
+/** Whether a permutation call only swaps the last two axes of a 4-D tensor (`k.transpose(-2, -1)`). */
+function swapsLastTwo(call: PyNode): boolean {
+  const name = calleeName(call);
+  const nums = positionalArgs(call).map(intValue);
+  if (name === 'permute') return nums.join(',') === '0,1,3,2';
+  if (name === 'transpose' || name === 'swapaxes' || name === 'swapdims' || name === 'transpose_') return nums.length === 2 && new Set(nums.map((n) => (n !== undefined && n < 0 ? n + 4 : n))).size === 2 && nums.every((n) => n === 2 || n === 3 || n === -1 || n === -2);
+  return false;
+}
+
+/** Whether the sizes split heads as (B, H, T, D) or (B*H, T, D). */
+function headsFirstSizes(a: Analysis, sizes: PyNode[]): boolean {
+  if (sizes.length < 3 || sizes.length > 4) return false;
+  const h = headsSize(a, sizes, headDimLike(sizes[sizes.length - 1]));
+  return !!h && ((h.index === 1 && sizes.length === 4) || (h.index === 0 && !!h.product && sizes.length === 3)) && sequenceLike(a, sizes[sizes.length - 2]);
+}
+
+/** Whether the sizes split as (B, T, H, D). */
+function sequenceFirstSizes(a: Analysis, sizes: PyNode[]): boolean {
+  if (sizes.length !== 4 || !headsName(a, sizes[2], headDimLike(sizes[3]))) return false;
+  return sequenceLike(a, sizes[1]) && !headsSize(a, sizes.slice(0, 2).concat(sizes.slice(3)), true);
+}
+
+/** The layout of a tensor expression, followed through names, the functions of the file and module forwards. */
+function layoutOf(a: Analysis, e: PyNode | undefined, frame: Frame | undefined, depth: number): Layout | undefined {
+  const u = unparen(e);
+  if (!u || depth > MAX_DEPTH) return undefined;
+  if (u.type === 'identifier') return layoutOfName(a, u, frame, depth + 1);
+  if (u.type === 'binary_operator') {
+    const op = u.children.find((c) => !c.named)?.text;
+    const l = layoutOf(a, u.child('left'), frame, depth + 1);
+    const r = layoutOf(a, u.child('right'), frame, depth + 1);
+    if (op === '@') return productLayout(l, r);
+    if (op === '*' || op === '/' || op === '+' || op === '-') return l && r && l.kind !== r.kind ? undefined : (l ?? r);
+    return undefined;
+  }
+  if (u.type !== 'call') return undefined;
+  const name = calleeName(u);
+  const recv = receiver(u);
+  const q = a.callee(u);
+  if (q && PRODUCTS.has(q)) {
+    const [x, y] = positionalArgs(u);
+    return productLayout(layoutOf(a, x, frame, depth + 1), layoutOf(a, y, frame, depth + 1));
+  }
+  if (q && PASS_FUNCTIONS.has(q)) return layoutOf(a, positionalArgs(u)[0], frame, depth + 1);
+  if (q === 'torch.nn.functional.scaled_dot_product_attention') return layoutOf(a, positionalArgs(u)[2] ?? keywordArg(u, 'value'), frame, depth + 1);
+  if (name && recv && q === undefined) {
+    const parts = reshapeParts(u, a);
+    if (parts) return reshapeLayout(a, u, parts.tensor, parts.sizes, frame, depth);
+    if (PASS_METHODS.has(name)) return layoutOf(a, recv, frame, depth + 1);
+    if (swapsOneTwo(u) || swapsLastTwo(u)) {
+      const inner = layoutOf(a, recv, frame, depth + 1);
+      if (swapsLastTwo(u)) return inner;
+      if (inner?.rank === 3) return calleeName(u) === 'permute' ? undefined : inner; // (B*H, T, D).transpose(1, 2): the heads stay in front
+      if (!inner) return calleeName(u) === 'permute' ? { kind: 'permuted', rank: 4 } : undefined;
+      return inner.kind === 'heads' ? { kind: 'seq', rank: 4 } : inner.kind === 'seq' ? { kind: 'heads', rank: 4 } : undefined;
+    }
+    if (name === 'permute' && positionalArgs(u).map(intValue).join(',') === '0,2,1') {
+      const inner = layoutOf(a, recv, frame, depth + 1);
+      return inner?.rank === 3 ? inner : undefined;
+    }
+  }
+  // `self.attn_drop(x)`: a dropout layer keeps the layout.
+  const f = u.child('function');
+  if (f?.type === 'attribute' && /drop/i.test(lastPart(f)) && positionalArgs(u).length === 1) return layoutOf(a, positionalArgs(u)[0], frame, depth + 1);
+  return callLayout(a, u, undefined, frame, depth);
+}
+
+function productLayout(l: Layout | undefined, r: Layout | undefined): Layout | undefined {
+  const heads = [l, r].find((x) => x?.kind === 'heads' || x?.kind === 'permuted');
+  if (!heads || [l, r].some((x) => x?.kind === 'seq')) return undefined;
+  return { kind: 'heads', rank: heads.rank };
+}
+
+function reshapeLayout(a: Analysis, call: PyNode, tensor: PyNode, sizes: PyNode[], frame: Frame | undefined, depth: number): Layout | undefined {
+  if (sequenceFirstSizes(a, sizes)) return { kind: 'seq', rank: 4 };
+  if (!headsFirstSizes(a, sizes)) return undefined;
+  const inner = layoutOf(a, tensor, frame, depth + 1);
+  // Heads already in front, or a Linear output split with the heads in front (shape 2: the memory is heads-first too).
+  if (inner?.kind === 'heads' || (!inner && headsBeforeSequence(a, call, tensor, sizes))) return { kind: 'heads', rank: sizes.length };
+  return undefined;
+}
+
+/** What a name holds: every reaching definition must agree; a parameter takes the argument of the call followed. */
+function layoutOfName(a: Analysis, id: PyNode, frame: Frame | undefined, depth: number): Layout | undefined {
+  const defs = reachingDefs(id);
+  if (!defs?.length) return undefined;
+  let out: Layout | undefined;
+  for (const d of defs) {
+    let l: Layout | undefined;
+    if (d.parameterOf) {
+      if (!frame || frame.fn !== d.parameterOf) return undefined;
+      l = layoutOf(a, argumentFor(frame.call, frame.fn, id.text), frame.outer, depth + 1);
+    } else if (d.index !== undefined) {
+      const src = unparen(d.value);
+      if (src?.type === 'expression_list' || src?.type === 'tuple') {
+        // `q, k = q.permute(0, 2, 1, 3), k.permute(0, 2, 1, 3)`: element by element.
+        const items = src.namedChildren.filter((c) => c.type !== 'comment');
+        if (items.some((c) => c.type === 'list_splat')) return undefined;
+        l = layoutOf(a, items[d.index], frame, depth + 1);
+        if (!l || (out && (out.kind !== l.kind || out.rank !== l.rank))) return undefined;
+        out = l;
+        continue;
+      }
+      if (src?.type !== 'call') return undefined;
+      const name = calleeName(src);
+      // `q, k, v = t.chunk(3, dim=-1)`: each part keeps the leading axes.
+      l = (name === 'chunk' || name === 'split') && receiver(src) && a.qname(receiver(src)!) === undefined && splitsLast(src, 1) ? layoutOf(a, receiver(src), frame, depth + 1) : callLayout(a, src, d.index, frame, depth);
+    } else l = layoutOf(a, d.value, frame, depth + 1);
+    if (!l || (out && (out.kind !== l.kind || out.rank !== l.rank))) return undefined;
+    out = l;
+  }
+  return out;
+}
+
+/** The function of the file a call runs: a function or method (fileFunctionOf), or the forward of a module attribute of the class. */
+function calledFunction(a: Analysis, call: PyNode): PyNode | undefined {
+  const direct = fileFunctionOf(call, a);
+  if (direct) return direct;
+  const f = call.child('function');
+  if (f?.type !== 'attribute' || f.child('object')?.text !== 'self') return undefined;
+  const cls = call.ancestor('class_definition');
+  const values = cls ? a.scopes.selfAttr(cls, f.child('attribute')?.text ?? '') : [];
+  const ctor = values.length === 1 && values[0]!.type === 'call' ? values[0]!.child('function') : undefined;
+  if (ctor?.type !== 'identifier' || !a.definesClass(ctor.text)) return undefined;
+  return a.moduleClass(ctor.text)?.forward;
+}
+
+/** The layout every return of the called function gives (element `index` of a returned tuple when given). */
+function callLayout(a: Analysis, call: PyNode, index: number | undefined, frame: Frame | undefined, depth: number): Layout | undefined {
+  const fn = calledFunction(a, call);
+  if (!fn || depth > MAX_DEPTH - 2) return undefined;
+  const inner: Frame = { fn, call, outer: frame };
+  let out: Layout | undefined;
+  for (const r of returnValues(fn)) {
+    const e = unparen(r);
+    let v: PyNode | undefined = e;
+    if (index !== undefined) {
+      const items = e?.type === 'expression_list' || e?.type === 'tuple' ? e.namedChildren.filter((c) => c.type !== 'comment') : [];
+      v = items[index];
+    }
+    const l = layoutOf(a, v, inner, depth + 1);
+    if (!l || (out && (out.kind !== l.kind || out.rank !== l.rank))) return undefined;
+    out = l;
+  }
+  return out;
+}
+
+/** A (B, H, T, D) or (B*H, T, D) attention output reshaped to (B, T, H*D) with no transpose: the heads are not moved back. */
+function headsNotMovedBack(a: Analysis, tensor: PyNode, sizes: PyNode[]): Layout | undefined {
+  if (sizes.length !== 3) return undefined;
+  const [batch, seq, width] = sizes as [PyNode, PyNode, PyNode];
+  const holdsHeads = (n: PyNode) => headsSize(a, [n, width, width], true) !== undefined;
+  if (holdsHeads(batch) || holdsHeads(seq) || !sequenceLike(a, seq) || headDimLike(seq) || intValue(batch) === -1) return undefined;
+  const l = layoutOf(a, tensor, undefined, 0);
+  return l?.kind === 'heads' ? l : undefined;
+}
+
+function mergeMessage(call: PyNode, tensor: PyNode, sizes: PyNode[], l: Layout): string {
+  const shown = call.text.replace(/\s+/g, ' ');
+  const name = calleeName(call);
+  const target = sizes.map((s) => s.text).join(', ');
+  const how = l.rank === 4 ? `${tensor.text}.transpose(1, 2).${name === 'view' ? 'contiguous().view' : 'reshape'}(${target})` : `.view(B, heads, T, d).transpose(1, 2).reshape(${target})`;
+  const shape = l.rank === 4 ? '(batch, heads, seq, dim)' : '(batch*heads, seq, dim)';
+  return `${shown} merges a ${shape} attention output with the sequence axis second but never moves the heads behind it: the rows mix heads and positions; use ${how}.`;
+}
+
 const EXAMPLE = (split: (t: string) => string) =>
   [
     'class SelfAttention(nn.Module):',
@@ -498,6 +699,9 @@ export const AR013: Rule = {
       '(`B, L, H, D = x.shape`, `x.size(0)`, `x.shape[1]`, `C // heads` as a part of C) in another order, `-1` standing ' +
       'for the sizes not named; and a `nn.Linear` output (batch, seq, heads*dim) split with the heads in front of the ' +
       'sequence (`.view(B, heads, T, d)`, `.view(B * heads, -1, d)`), which must be `.view(B, T, heads, d).transpose(1, 2)`. ' +
+      'Also the merge: an attention output whose heads stand before the sequence (split in this function, then kept by ' +
+      'matmul/@/softmax/dropout, through helper methods and module forwards of the file) reshaped straight to ' +
+      '(B, T, heads*d) or (B, -1, width), which must be `.transpose(1, 2)` first. ' +
       'Not reported: merges and splits that keep the order (`x.view(B, L, H * D)`), a tensor changed after its sizes were ' +
       'read, and `rearrange`/`einsum`, which name their axes.',
     wrong: EXAMPLE((t) => `${t}.view(B, self.n_heads, T, self.d_head)`),
@@ -519,6 +723,11 @@ export const AR013: Rule = {
       return;
     }
     const h = headsBeforeSequence(a, call, tensor, sizes);
-    if (h) ctx.report({ node: call, message: headsMessage(call, sizes, h) });
+    if (h) {
+      ctx.report({ node: call, message: headsMessage(call, sizes, h) });
+      return;
+    }
+    const merged = headsNotMovedBack(a, tensor, sizes);
+    if (merged) ctx.report({ node: call, message: mergeMessage(call, tensor, sizes, merged) });
   },
 };

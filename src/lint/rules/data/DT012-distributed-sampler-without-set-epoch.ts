@@ -1,5 +1,6 @@
 import { bodyOf, calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { fileFunctionOf } from '../../analysis/calls';
+import { returnValues } from '../../analysis/modules';
 import { dictKeyOf, heldValue } from '../../analysis/loaderValues';
 import { assignedTarget, isDataLoaderQname } from '../../analysis/runtime';
 import { indentOf, lineStartIfAlone } from '../../analysis/training';
@@ -64,6 +65,59 @@ function shufflingSampler(a: Analysis, call: PyNode): Sampler | undefined {
   if (shuffle && shuffle.text !== 'True') return undefined;
   const ds = args[0] ?? keywordArg(call, 'dataset');
   if (!ds || HELD_OUT.test(ds.text)) return undefined;
+  return samplerBinding(call);
+}
+
+/**
+ * A file function that returns the sampler (`def data_sampler(dataset, shuffle, distributed): if distributed: return
+ * DistributedSampler(dataset, shuffle=shuffle)`): one sampler per call site of the function whose arguments make it
+ * shuffle and are not held-out data, judged with the site's arguments for the function's parameters. Undefined when
+ * the sampler is not what its function returns.
+ */
+function returnedSamplers(a: Analysis, call: PyNode): Sampler[] | undefined {
+  const fn = call.ancestor('function_definition');
+  const name = fn?.child('name')?.text;
+  if (!fn || !name || hasKeywordSplat(call) || !returnValues(fn).some((r) => holds(a, r, call))) return undefined;
+  const args = positionalArgs(call);
+  const shuffle = unparen(keywordArg(call, 'shuffle') ?? args[3]);
+  const ds = unparen(args[0] ?? keywordArg(call, 'dataset'));
+  if (!ds) return [];
+  const out: Sampler[] = [];
+  for (const site of a.callsNamed(name)) {
+    if (hasKeywordSplat(site) || fileFunctionOf(site, a) !== fn || contains(fn, site)) continue;
+    const shuffleAt = shuffle && argumentAt(fn, site, shuffle);
+    const dsAt = argumentAt(fn, site, ds);
+    if (shuffleAt === null || (shuffleAt && shuffleAt.text !== 'True')) continue;
+    if (!dsAt || HELD_OUT.test(dsAt.text)) continue;
+    const s = samplerBinding(site);
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+/**
+ * What `expr`, read in `fn`, is at a call site of `fn`: the site's argument (or the default) for a parameter, the
+ * expression itself for a literal; null when it depends on something else (another local, an unknown argument).
+ */
+function argumentAt(fn: PyNode, site: PyNode, expr: PyNode): PyNode | null {
+  if (expr.type === 'true' || expr.type === 'false') return expr;
+  if (expr.type !== 'identifier') return null;
+  const param = parameterIndex(fn, expr.text);
+  if (!param) return null;
+  const isMethod = site.child('function')?.type === 'attribute';
+  const index = param.index - (param.bound && isMethod ? 1 : 0);
+  const arg = keywordArg(site, expr.text) ?? (index >= 0 ? positionalArgs(site)[index] : undefined) ?? parameterDefault(fn, param.index);
+  return unparen(arg) ?? null;
+}
+
+/** The default value of the parameter at `index` of `fn`'s list. */
+function parameterDefault(fn: PyNode, index: number): PyNode | undefined {
+  const p = (fn.child('parameters')?.namedChildren ?? []).filter((c) => c.type !== 'comment')[index];
+  return p?.type === 'default_parameter' || p?.type === 'typed_default_parameter' ? (p.child('value') ?? undefined) : undefined;
+}
+
+/** How the code names the sampler `call` builds (the sampler call itself, or a call of a function returning it). */
+function samplerBinding(call: PyNode): Sampler | undefined {
   let outer = call.parent;
   while (outer?.type === 'parenthesized_expression') outer = outer.parent;
   const conditional = outer?.type === 'conditional_expression';
@@ -153,7 +207,7 @@ function parameterIndex(fn: PyNode, name: string): { index: number; bound: boole
 function epochLoopIterating(a: Analysis, ctx: RuleContext, loader: PyNode, sampler: PyNode): PyNode | undefined {
   for (const loop of ctx.nodesOfType('for_statement')) {
     for (const e of iterated(loop)) {
-      if (holds(a, e, loader)) {
+      if (holds(a, e, loader) || passedIn(a, e, loader, 3)) {
         const epoch = epochLoopOf(loop, sampler) ?? epochLoopOfCallers(a, loop, sampler, 2);
         if (epoch) return epoch;
         continue;
@@ -176,6 +230,27 @@ function epochLoopIterating(a: Analysis, ctx: RuleContext, loader: PyNode, sampl
     }
   }
   return undefined;
+}
+
+/**
+ * A parameter that some call site of its function passes `loader` to, through `depth` levels of parameters. Also
+ * where the caller rebinds the name from the call (`loader = sample_data(loader)`): the argument is read before.
+ */
+function passedIn(a: Analysis, e: PyNode, loader: PyNode, depth: number): boolean {
+  if (e.type !== 'identifier' || depth <= 0) return false;
+  let v = a.scopes.valueAt(e.text, e);
+  const asg = v?.parent;
+  if (v && contains(v, e) && asg?.type === 'assignment') v = a.scopes.valueAt(e.text, asg);
+  if (v !== null || a.scopes.elementAt(e.text, e)) return false;
+  const fn = e.ancestor('function_definition');
+  const name = fn?.child('name')?.text;
+  const param = fn && name ? parameterIndex(fn, e.text) : undefined;
+  if (!fn || !name || !param) return false;
+  return a.callsNamed(name).some((site) => {
+    if (hasKeywordSplat(site) || fileFunctionOf(site, a) !== fn || contains(fn, site)) return false;
+    const arg = argumentAt(fn, site, e);
+    return arg !== null && (holds(a, arg, loader) || passedIn(a, arg, loader, depth - 1));
+  });
 }
 
 /**
@@ -243,9 +318,14 @@ export const DT012: Rule = {
     const samplerCalls = callsTo(a, 'DistributedSampler', isSamplerQname);
     if (samplerCalls.length === 0) return;
     const loaders = callsTo(a, 'DataLoader', isLoaderQname);
-    for (const call of samplerCalls) {
+    const samplers = samplerCalls.flatMap((call) => {
+      const returned = returnedSamplers(a, call);
+      if (returned) return returned;
       const s = shufflingSampler(a, call);
-      if (!s) continue;
+      return s ? [s] : [];
+    });
+    for (const s of samplers) {
+      const call = s.call;
       for (const loader of loaders) {
         const use = usesSampler(a, loader, s);
         if (!use) continue;

@@ -1,14 +1,30 @@
-import { keywordArg, positionalArgs } from '../../analysis';
+import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
 import { drawsOwnSamples, loadedDatasetClass } from '../../analysis/datasets';
 import { isDataLoaderQname, loaderNamed } from '../../analysis/runtime';
 import { shuffledPairing } from '../../analysis/shuffledPairing';
 import type { Rule } from '../../types';
+import type { PyNode } from '../../parser';
 
 // A test/submission loader built with shuffle=True in a file that writes predictions to a CSV: the rows are
 // written in loader order, so they no longer line up with the ids.
 
 /** Loaders and datasets of unlabelled data to predict on (`test_loader`, `submission_dl`, `pred_ds`), not validation. */
 const PREDICTION_DATA = /^(test|testing|submission|submit|pred|predict|prediction|inference|infer)_?(loader|dataloader|dl|iter|data|dataset|set|ds|gen|generator)?$/i;
+
+/** A folder's name in a path (`config["pred_dir"]`, `args.pred_path`): says where a file goes, not what it holds. */
+const FOLDER_WORD = /\w*(dir|folder|root|path)\b\w*/gi;
+
+/**
+ * `submission.to_csv(...)`, `df.to_csv("preds.csv")`, `pd.DataFrame({"pred": p}).to_csv(path)`: the frame, the file
+ * name or what the frame was built from says predictions. A folder named so (`pred_dir`) does not.
+ */
+function writesPredictions(a: Analysis, c: PyNode): boolean {
+  const frame = c.child('function')?.child('object');
+  const path = (positionalArgs(c)[0]?.text ?? '').replace(FOLDER_WORD, '');
+  if (/sub|pred/i.test(`${frame?.text ?? ''} ${path}`)) return true;
+  const built = frame?.type === 'identifier' ? a.scopes.valueAt(frame.text, frame) : undefined;
+  return !!built && /sub|pred/i.test(built.text);
+}
 
 export const DT014: Rule = {
   meta: {
@@ -50,7 +66,7 @@ export const DT014: Rule = {
     if (dsClass && drawsOwnSamples(dsClass, ctx.analysis)) return;
     // A submission or prediction file (`submission.to_csv(...)`, `df.to_csv("preds.csv")`), not a table of metrics.
     const fixes = [{ title: 'Use shuffle=False', edits: [{ start: shuffle.start, end: shuffle.end, newText: 'False' }] }];
-    const writes = ctx.analysis.callsNamed('to_csv').find((c) => c.start > call.end && /sub|pred/i.test(`${c.child('function')?.text} ${positionalArgs(c)[0]?.text ?? ''}`));
+    const writes = ctx.analysis.callsNamed('to_csv').find((c) => c.start > call.end && writesPredictions(ctx.analysis, c));
     if (writes) {
       ctx.report({
         node: shuffle.parent ?? shuffle,

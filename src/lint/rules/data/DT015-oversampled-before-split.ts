@@ -140,7 +140,9 @@ export const DT015: Rule = {
       '`KFold.split`) puts a row in the test part and its copy or synthetic neighbour in the training part: the model is ' +
       'tested on data it has practically seen, and the test score is inflated and meaningless. Split first and call ' +
       '`fit_resample` on the training split only, or put the sampler in an `imblearn.pipeline.Pipeline`, which resamples ' +
-      'inside each training fold. Under-samplers, which only drop rows, are not reported.',
+      'inside each training fold. Under-samplers, which only drop rows, are not reported, nor is a validation split of an ' +
+      'oversampled training part, unless its outputs are named as the test set (`X_train, X_test, ... = ' +
+      'train_test_split(X_res, y_res)`).',
     wrong:
       'from imblearn.over_sampling import SMOTE\nfrom sklearn.model_selection import train_test_split\n' +
       'X_res, y_res = SMOTE(random_state=42).fit_resample(X, y)\n' +
@@ -162,7 +164,7 @@ export const DT015: Rule = {
       const taint = propagateTaint(r.call, ctx);
       const sink = all.find(
         (s) =>
-          (s.cv || !r.trainPart) &&
+          (s.cv || !r.trainPart || splitsOffTestSet(s.node)) &&
           sameScope(s.node, r.call) &&
           ((s.node.start > r.call.end && s.data.some((d) => carriesTaint(d, taint))) || s.data.some((d) => d.start <= r.call.start && r.call.end <= d.end)),
       );
@@ -175,11 +177,29 @@ export const DT015: Rule = {
         node: r.call,
         message: sink.cv
           ? `${verb} ${what} before ${sink.label}${where}: ${copies} of held-out rows end up in the training folds and the cross-validation score is inflated. Resample inside each training fold (an imblearn Pipeline does it).`
-          : `${verb} ${what} before train_test_split${where}: ${copies} of test rows end up in training and the test score is inflated. Split first and resample only the training split (or use an imblearn Pipeline).`,
+          : r.trainPart
+            ? `${verb} the training part ${what} and train_test_split${where} splits it again into a test set: that test set holds ${copies} of rows the model trains on, so the test score is inflated. Keep the original test split and resample only the training part.`
+            : `${verb} ${what} before train_test_split${where}: ${copies} of test rows end up in training and the test score is inflated. Split first and resample only the training split (or use an imblearn Pipeline).`,
       });
     }
   },
 };
+
+/** Names of a held-out part used as the test set (`X_test`, `y_te`), not a validation part. */
+const TEST_PART = /test|(^|_)te$/i;
+const VALIDATION_PART = /val|dev/i;
+
+/**
+ * The split's outputs are named as the test set (`X_train, X_test, ... = train_test_split(X_res, ...)`): an oversampled
+ * training part split again is then not a validation split, its held-out rows are scored as the test set.
+ */
+function splitsOffTestSet(split: PyNode): boolean {
+  const asg = split.parent;
+  if (asg?.type !== 'assignment' || asg.child('right') !== split) return false;
+  const left = asg.child('left');
+  const names = (left?.type === 'pattern_list' || left?.type === 'tuple_pattern' ? left.namedChildren : []).map((t) => t.text);
+  return names.some((n) => TEST_PART.test(n)) && !names.some((n) => VALIDATION_PART.test(n));
+}
 
 /**
  * Names holding the resampled data, each with the offset from which it does: the resampling's targets

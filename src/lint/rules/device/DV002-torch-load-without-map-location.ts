@@ -1,4 +1,5 @@
 import { hasKeywordSplat, keywordArg, positionalArgs, type Analysis } from '../../analysis';
+import { runsOnlyWithCuda } from '../../analysis/cudaRequired';
 import { parameterArguments } from '../../analysis/parameters';
 import { assignedTarget, lastArgument, runtimeFacts, stringValue } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
@@ -118,7 +119,9 @@ export const DV002: Rule = {
       'machine without CUDA raises "Attempting to deserialize object on a CUDA device" - exactly the machine that a CPU ' +
       'fallback (`"cuda" if torch.cuda.is_available() else "cpu"`) was written for. `map_location=device` (or `"cpu"`) loads ' +
       'the tensors where the code will use them. Reported only in files that select the device with such a fallback, since ' +
-      'elsewhere the device the checkpoint comes from is unknown; calls under `if torch.cuda.is_available():` are not reported, nor a load of a fixed path the file itself saves ' +
+      'elsewhere the device the checkpoint comes from is unknown; calls under `if torch.cuda.is_available():` are not reported, ' +
+      'nor those after code that refuses to run without CUDA (`assert torch.cuda.is_available()`, or `if not ' +
+      'torch.cuda.is_available(): raise ...` / `sys.exit(...)`, earlier in the same function or at module level), nor a load of a fixed path the file itself saves ' +
       'to (`torch.save(..., "init.pt")` and `torch.load("init.pt")`: a round trip within one run). Loads of preprocessed ' +
       'data files are left alone too: a path or result named dataset / vocab / processed / fields / corpus (and not model or ' +
       'checkpoint), or a path of the collection the file itself saves CPU data to (`self.processed_paths[i]`).',
@@ -133,7 +136,7 @@ export const DV002: Rule = {
   visit(call, ctx) {
     const last = loadWithoutMapLocation(call, ctx.analysis);
     if (!last) return;
-    if (!runtimeFacts(ctx.analysis).availabilityCheck || underCudaCheck(call)) return;
+    if (!runtimeFacts(ctx.analysis).availabilityCheck || underCudaCheck(call) || runsOnlyWithCuda(call, ctx.analysis, ctx.root)) return;
     if (inMemoryRoundTrip(call, ctx) || loadsDataFile(call, ctx) || savedFromCpuData(call, ctx)) return;
     // a `device` name visible here (assigned, or a parameter) is where the code wants its tensors
     const target = ctx.analysis.scopes.valueAt('device', call) !== undefined ? 'device' : '"cpu"';

@@ -55,6 +55,11 @@ const MOVES = new Set(['to', 'cuda', 'cpu', 'float', 'double', 'half']);
 const BUILTINS = new Set(['len', 'int', 'float', 'round', 'max', 'min', 'sum', 'abs', 'str', 'tuple', 'list', 'dict', 'range', 'bool', 'pow', 'divmod', 'sorted', 'set']);
 const TENSORS = /^torch\.(zeros|ones|empty|full|rand|randn|randint|tensor|as_tensor|from_numpy|arange|linspace|eye|(zeros|ones|empty|full|rand|randn)_like|Tensor|FloatTensor|LongTensor)$/;
 const PYG_BASIC_GNN = /^torch_geometric\.nn\.(models\.)?(GCN|GAT|GraphSAGE|GIN|PNA|EdgeCNN)$/;
+/**
+ * PyG message-passing layers that act the same in both modes, unless given a `dropout` (GAT's attention dropout, off by
+ * default). Layers that wrap a given network (GINConv, EdgeConv) or hold a norm (GENConv) are not here.
+ */
+const PYG_PLAIN_CONV = /^torch_geometric\.nn\.(conv\.)?(GCNConv|SAGEConv|GraphConv|GATConv|GATv2Conv|ChebConv|TAGConv|SGConv|GatedGraphConv|ResGatedGraphConv|LEConv|ClusterGCNConv|GCN2Conv|FAConv|LGConv|SSGConv|SimpleConv|RGCNConv|FastRGCNConv|TransformerConv)$/;
 /** torch.nn containers and wrappers whose modules may be passed by name. */
 const WRAPPERS = /^torch\.nn\.(DataParallel|Sequential|parallel\.DataParallel|parallel\.DistributedDataParallel|parallel\.distributed\.DistributedDataParallel)$/;
 
@@ -116,6 +121,13 @@ function valueHas(a: Analysis, value: PyNode, seen: Set<ModuleClass>, values: Se
       if (hasKeywordSplat(call) || (drop && !isZero(drop)) || (norm && norm.text !== 'None')) result = 'unknown';
       continue;
     }
+    if (q && PYG_PLAIN_CONV.test(q)) {
+      const drop = keywordArg(call, 'dropout');
+      if (drop && !isZero(drop)) result = drop.type === 'float' || drop.type === 'integer' ? 'yes' : 'unknown';
+      if (hasKeywordSplat(call)) result = 'unknown';
+      if (result === 'yes') return 'yes';
+      continue;
+    }
     if (q && WRAPPERS.test(q)) {
       // `nn.DataParallel(net)`, `nn.Sequential(backbone, head)`: the wrapped modules given by name.
       for (const arg of positionalArgs(call)) {
@@ -138,7 +150,11 @@ function valueHas(a: Analysis, value: PyNode, seen: Set<ModuleClass>, values: Se
     } else if (fn?.type === 'attribute' && MOVES.has(fn.child('attribute')?.text ?? '')) {
       // `model = model.to(device)`: the module is the one the name held before this statement.
       const recv = unparen(fn.child('object'));
-      if (recv?.type !== 'identifier') continue; // `Net().to(device)`: the call inside is visited
+      if (recv?.type === 'call') continue; // `Net().to(device)`: the call inside is visited
+      if (recv?.type !== 'identifier') {
+        result = 'unknown'; // `args.model.to(device)`: a module built elsewhere
+        continue;
+      }
       const r = nameValueHas(a, recv, assignmentOf(call), seen, values);
       if (r === 'yes') return 'yes';
       if (r === 'unknown') result = 'unknown';
@@ -165,6 +181,13 @@ function calledSelfAttributes(cls: ModuleClass): Set<string> {
   return out;
 }
 
+/** `nn.Sigmoid() if n == 1 else nn.Softmax(1)`: a choice between built modules, read like a call. */
+function moduleChoice(v: PyNode): boolean {
+  if (v.type !== 'conditional_expression') return false;
+  const [yes, , no] = v.namedChildren.map((c) => unparen(c));
+  return yes?.type === 'call' && (no?.type === 'call' || no?.type === 'none');
+}
+
 function classHas(a: Analysis, cls: ModuleClass, seen: Set<ModuleClass>): Has {
   if (seen.has(cls)) return 'no';
   seen.add(cls);
@@ -184,7 +207,7 @@ function classHas(a: Analysis, cls: ModuleClass, seen: Set<ModuleClass>): Has {
   }
   let called: Set<string> | undefined;
   for (const [attr, v] of cls.layers) {
-    if (v.type !== 'call') {
+    if (v.type !== 'call' && !moduleChoice(v)) {
       // `self.encoder = encoder`, then `self.encoder(src)`: a module handed to the constructor, not seen here.
       called ??= calledSelfAttributes(cls);
       if (called.has(attr)) result = 'unknown';
@@ -236,7 +259,23 @@ function forwardModel(forward: PyNode): PyNode | undefined {
 /** What the model a forward calls holds, following a parameter to the arguments of the function's call sites. */
 function modelHas(a: Analysis, forward: PyNode): Has | 'imported' {
   const f = forwardModel(forward);
+  if (f?.type === 'attribute' && f.child('object')?.text === 'self') return selfAttributeHas(a, f);
   return f?.type === 'identifier' ? nameHas(a, f, 0) : 'unknown';
+}
+
+/** `self.model(x)`: what every module the class assigns to `self.model` holds (a wrapper built over branches). */
+function selfAttributeHas(a: Analysis, f: PyNode): Has | 'imported' {
+  const cls = f.ancestor('class_definition');
+  const values = cls ? a.scopes.selfAttr(cls, f.child('attribute')?.text ?? '') : [];
+  if (!values.length) return 'unknown';
+  let result: Has | 'imported' = 'no';
+  for (const v of values) {
+    const e = unparen(v);
+    const r = e?.type === 'call' ? (importedUserModel(a, e) ? 'imported' : hasStatefulLayers(a, e)) : 'unknown';
+    if (r === 'yes') return 'yes';
+    if (r !== 'no') result = result === 'no' || result === r ? r : 'unknown';
+  }
+  return result;
 }
 
 function nameHas(a: Analysis, id: PyNode, depth: number): Has | 'imported' {
@@ -491,7 +530,11 @@ export const EV001: Rule = {
       '`model.val_start()`) counts as `model.eval()`. A loop of the model\'s own method over no held-out data (a decoding ' +
       'loop calling `self.decoder(...)` in `predict_step(self, ...)`) is left to its caller, and a shape check on made-up ' +
       'tensors (`print(net(torch.randn(1, 3, 32, 32)).size())`) is no evaluation. A model class of the file that defines its ' +
-      'own `train(self, loader, ...)` routine is left alone: `eval()` calls `train(False)`, which would run that routine.',
+      'own `train(self, loader, ...)` routine is left alone: `eval()` calls `train(False)`, which would run that routine. ' +
+      'A loop over a local name bound only to held-out loaders (`data = self.val_loader` / `self.test_loader` by split) is ' +
+      'an evaluation loop, and `self.phi(x)` runs a model when the file reads `self.phi.parameters()`. A model every ' +
+      'piece of which is known to act the same in both modes (Linear, LayerNorm, PyG convolutions without dropout, ' +
+      'classes of the file built of those, also behind `self.model` assigned over branches) is not reported.',
     wrong: 'def evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     right: 'def evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n        for x, y in loader:\n            out = model(x)',
     concept: 'Regularisation: Dropout and BatchNorm behave differently in training and inference',

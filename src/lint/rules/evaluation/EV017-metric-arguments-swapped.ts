@@ -36,7 +36,8 @@ export const EV017: Rule = {
       '(`y_pred`, `preds`, `outputs` first; `y_true`, `labels`, `targets`, `y_test` second), or the first holds what a ' +
       "model's `predict` returned (through argmax / reshape, whatever its name). Names are read past container words " +
       "(`labels_list`, `gt_all`) and short spellings (`grd`, `gold`, `tgts`), and a list built empty is read through what " +
-      "its `append` / `extend` calls add (`grd.extend(batch_labels.tolist())`). Accuracy, MCC and kappa are " +
+      "its `append` / `extend` calls add (`grd.extend(batch_labels.tolist())`), and read through a row selection or a " +
+      'threshold (`preds[mask] > 0`). Accuracy, MCC and kappa are ' +
       'symmetric and not reported.',
     wrong: 'from sklearn.metrics import precision_score\nprecision = precision_score(y_pred, y_true)',
     right: 'from sklearn.metrics import precision_score\nprecision = precision_score(y_true, y_pred)',

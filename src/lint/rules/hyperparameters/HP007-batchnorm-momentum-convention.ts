@@ -1,4 +1,5 @@
-import { keywordArg, positionalArgs } from '../../analysis';
+import { keywordArg, positionalArgs, type Analysis } from '../../analysis';
+import { aliasedClasses } from '../../analysis/classAliases';
 import { kerasName } from '../../analysis/keras';
 import { numberValue } from '../../analysis/numbers';
 import type { PyNode } from '../../parser';
@@ -15,6 +16,10 @@ interface MomentumArg {
   arg: PyNode | undefined;
   keyword: string;
   convention: Convention;
+  /** How the message opens the call when it does not name the class itself: `partial(nn.BatchNorm2d, ...`. */
+  opening?: string;
+  /** What an alias holds, for the message: `BN holds torch.nn.BatchNorm2d`. */
+  holds?: string;
 }
 
 const TORCH_LAYER = /^torch\.nn\.(BatchNorm[123]d|SyncBatchNorm)$/;
@@ -37,6 +42,52 @@ function momentumArg(q: string | undefined, call: PyNode): MomentumArg | undefin
   if (TF_LAYERS_FUNCTION.test(q)) return at('momentum', 2, 'tf');
   if (TF_CONTRIB.test(q)) return at('decay', 1, 'tf');
   return undefined;
+}
+
+/**
+ * A third-party PyTorch batch norm a script swaps in for torch's (`encoding.nn.SyncBatchNorm`, apex's
+ * `SyncBatchNorm`): same signature and convention. Counted only next to a torch class in the same alias.
+ */
+const TORCH_LIKE = /(^|\.)(SyncBatchNorm|BatchNorm[123]d)$/;
+const PARTIAL = /^functools\.partial$/;
+
+/**
+ * The batch-norm class a call builds when its name is an alias (`BN = nn.BatchNorm2d`, a try/except fallback, a
+ * `norm_layer=nn.BatchNorm2d` parameter; see classAliases.ts): the torch class when every class the name may hold
+ * follows torch's convention, a Keras class when every one is that same class. Undefined otherwise.
+ */
+function aliasedNormClass(a: Analysis, call: PyNode): string | undefined {
+  const fn = call.child('function');
+  const classes = fn ? aliasedClasses(a, fn) : undefined;
+  if (!classes?.length) return undefined;
+  const torch = classes.find((q) => TORCH_LAYER.test(q));
+  if (torch) return classes.every((q) => TORCH_LAYER.test(q) || (TORCH_LIKE.test(q) && !/^(keras|tensorflow)\./.test(q))) ? torch : undefined;
+  const first = classes[0]!;
+  return classes.every((q) => q === first) && momentumArg(first, call)?.convention === 'tf' ? first : undefined;
+}
+
+/** `partial(nn.BatchNorm2d, momentum=0.99)`: the momentum given to the class a partial binds (by keyword only). */
+function partialMomentum(a: Analysis, call: PyNode): MomentumArg | undefined {
+  const cls = positionalArgs(call)[0];
+  const found = cls ? momentumArg(a.qname(cls), call) : undefined;
+  return found && { ...found, arg: keywordArg(call, found.keyword), opening: `partial(${cls!.text}, ...` };
+}
+
+/** The momentum argument of a batch-norm call: the class called by name, through an alias, or bound by `partial`. */
+function momentumOf(a: Analysis, call: PyNode): MomentumArg | undefined {
+  const q = a.callee(call);
+  if (q && PARTIAL.test(q)) return partialMomentum(a, call);
+  const direct = momentumArg(q, call);
+  if (direct || call.child('function')?.type !== 'identifier' || !mayBeAliasCall(call)) return direct;
+  const cls = aliasedNormClass(a, call);
+  const found = momentumArg(cls, call);
+  // Positional arguments follow only a class the call names itself: an alias may hold any signature.
+  return found && { ...found, arg: keywordArg(call, found.keyword), holds: `${call.child('function')!.text} holds ${cls}` };
+}
+
+/** A cheap, statement-local first test: a call by a plain name that passes `momentum=` / `decay=`. */
+function mayBeAliasCall(call: PyNode): boolean {
+  return call.child('function')?.type === 'identifier' && (keywordArg(call, 'momentum') !== undefined || keywordArg(call, 'decay') !== undefined);
 }
 
 /**
@@ -67,7 +118,8 @@ export const HP007: Rule = {
       'training looks fine, but in evaluation mode each layer normalises with one noisy batch\'s mean and variance and ' +
       'validation accuracy swings or collapses. Use `1 - momentum`. Reported for a PyTorch momentum above 0.5 (but not 1, a ' +
       'deliberate "last batch only") and a Keras/TensorFlow momentum below 0.5 (one half reads the same in both), written in place or followed to the literal a ' +
-      'name, parameter default or every call site gives.',
+      'name, parameter default or every call site gives. The class is also followed through an alias (`BN = nn.BatchNorm2d`, ' +
+      'a `try`/`except` fallback to a third-party SyncBatchNorm, a `norm_layer=nn.BatchNorm2d` parameter) and `partial(nn.BatchNorm2d, momentum=...)`.',
     wrong: 'self.bn = nn.BatchNorm1d(256, momentum=0.99, eps=1e-3)',
     right: 'self.bn = nn.BatchNorm1d(256, momentum=0.01, eps=1e-3)',
     concept: 'Batch normalisation: running statistics',
@@ -75,22 +127,29 @@ export const HP007: Rule = {
   },
   nodeTypes: ['call'],
   // Not statement-local: a name is followed to the literal it holds (call sites, defaults, `self.m = m`).
-  candidate: { reads: ['imports'], test: (call, ctx) => momentumArg(ctx.analysis.callee(call), call)?.arg !== undefined },
+  candidate: {
+    reads: ['imports'],
+    test: (call, ctx) => {
+      const q = ctx.analysis.callee(call);
+      return momentumArg(q, call)?.arg !== undefined || mayBeAliasCall(call) || (q !== undefined && PARTIAL.test(q) && keywordArg(call, 'momentum') !== undefined);
+    },
+  },
   visit(call, ctx) {
-    const found = momentumArg(ctx.analysis.callee(call), call);
+    const found = momentumOf(ctx.analysis, call);
     const arg = found?.arg;
     if (!arg) return;
     const known = numberValue(ctx.analysis, arg);
     if (!known || !otherConvention(known.value, found.convention)) return;
     const m = known.value;
     const node = arg.parent?.type === 'keyword_argument' ? arg.parent : arg;
-    const fn = call.child('function')?.text ?? 'BatchNorm';
+    const opening = found.opening ?? `${call.child('function')?.text ?? 'BatchNorm'}(...`;
     const given = `${found.keyword}=${arg.text}`;
-    const origin = known.origin ? ` (${known.origin})` : '';
+    const notes = [found.holds, known.origin].filter(Boolean);
+    const origin = notes.length ? ` (${notes.join('; ')})` : '';
     const message =
       found.convention === 'torch'
-        ? `${fn}(..., ${given})${origin} uses TensorFlow's convention: PyTorch's momentum weighs the NEW batch, so the running statistics are ${percent(m)} % the last batch; use ${found.keyword}=${complement(m)}.`
-        : `${fn}(..., ${given})${origin} uses PyTorch's convention: here ${found.keyword} weighs the running history, so the moving statistics are ${percent(1 - m)} % the last batch; use ${found.keyword}=${complement(m)}.`;
+        ? `${opening}, ${given})${origin} uses TensorFlow's convention: PyTorch's momentum weighs the NEW batch, so the running statistics are ${percent(m)} % the last batch; use ${found.keyword}=${complement(m)}.`
+        : `${opening}, ${given})${origin} uses PyTorch's convention: here ${found.keyword} weighs the running history, so the moving statistics are ${percent(1 - m)} % the last batch; use ${found.keyword}=${complement(m)}.`;
     ctx.report({ node, message });
   },
 };

@@ -22,7 +22,7 @@ export const KR002: Rule = {
       '`binary_crossentropy` treats every output unit as an independent yes/no probability; on a softmax over several ' +
       'classes it optimises the wrong objective and Keras then reports *binary* accuracy, which looks far better than the ' +
       'real accuracy. `categorical_crossentropy` (and the sparse variant) needs one softmax unit per class: with a single ' +
-      'unit the loss is constant and nothing is learned, and on sigmoid outputs the probabilities do not form one ' +
+      'unit the loss is constant (0 on a one-unit softmax) and nothing is learned, and on sigmoid outputs the probabilities do not form one ' +
       'distribution. Pair softmax with categorical crossentropy and a one-unit sigmoid with binary crossentropy. Outside a ' +
       'model the same holds for a categorical loss called on a tensor that went through `tf.sigmoid` (followed through ' +
       'names, tuple returns of the file\'s functions and parameters). Several sigmoid units with `binary_crossentropy` are right ' +
@@ -49,13 +49,17 @@ export const KR002: Rule = {
         if (!loss) continue;
         const { activation: act } = out;
         const units = out.units ?? out.dense?.namedUnits;
-        if (act === 'softmax' && units === 1) continue; // KR001
+        const categorical = loss.name === 'categorical_crossentropy' || loss.name === 'sparse_categorical_crossentropy';
+        // A one-unit softmax is KR001's bug; the loss is wrong too only when it is categorical (fixing the layer alone leaves it at 0).
+        if (act === 'softmax' && units === 1 && !categorical) continue;
         let message: string | undefined;
         let fix: RawFix | undefined;
         let severity: 'warning' | undefined;
         // A Dense softmax whose width is not a literal (`len(classes)`) has several units in practice: one unit is KR001's bug.
         const several = units === undefined ? out.dense !== undefined : units > 1;
-        if (loss.name === 'binary_crossentropy' && act === 'softmax' && several) {
+        if (categorical && units === 1 && act === 'softmax') {
+          message = `${loss.name} on a one-unit softmax is identically 0 (the softmax is always 1), so nothing is learned. For two classes use one sigmoid unit with binary_crossentropy, or two softmax units.`;
+        } else if (loss.name === 'binary_crossentropy' && act === 'softmax' && several) {
           message = `binary_crossentropy on a softmax over ${units ?? 'several'} units optimises independent yes/no outputs and reports a misleading binary accuracy. Use categorical_crossentropy (or sparse_categorical_crossentropy for integer labels).`;
         } else if ((loss.name === 'categorical_crossentropy' || loss.name === 'sparse_categorical_crossentropy') && units === 1 && act !== 'softmax') {
           message = `${loss.name} on a single output unit cannot learn (one class only). Use binary_crossentropy with a sigmoid output, or one softmax unit per class.`;

@@ -1,5 +1,5 @@
 import { callsWithin, enclosingFunction, hasKeywordSplat, hasParameter, keywordArg, parameterNames, positionalArgs, unparen, type Analysis } from '../../analysis';
-import { kerasCallee, kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
+import { isFunctionalModelClass, kerasCallee, kerasModels, type KerasModel, type KLayer } from '../../analysis/keras';
 import { methodsOf } from '../../analysis/modules';
 import { parameterArguments } from '../../analysis/parameters';
 import { instanceOf } from '../../analysis/tfModels';
@@ -47,8 +47,6 @@ function buildsTrainingLayer(a: Analysis, fn: PyNode, seen: Set<PyNode>, depth: 
   return false;
 }
 
-const FUNCTIONAL_MODEL = new Set(['keras.Model', 'keras.models.Model']);
-
 /**
  * The `keras.Model(inputs=..., outputs=...)` call an expression holds (through names, every call site of a parameter
  * and the one return of a builder function of the file), when the function building it creates Dropout or
@@ -67,7 +65,7 @@ function builtFunctional(a: Analysis, expr: PyNode | undefined, depth = 0): PyNo
     return found.every((f) => f !== undefined && f === found[0]) ? found[0] : undefined;
   }
   if (e.type !== 'call') return undefined;
-  if (FUNCTIONAL_MODEL.has(kerasCallee(a, e) ?? '')) {
+  if (isFunctionalModelClass(kerasCallee(a, e))) {
     const builder = enclosingFunction(e);
     return builder && buildsTrainingLayer(a, builder, new Set(), 0) ? e : undefined;
   }

@@ -2,6 +2,7 @@ import { bodyOf, calleeName, callsWithin, receiver, unparen, type Analysis } fro
 import { evaluation } from '../../analysis/evaluation';
 import { methodsOf } from '../../analysis/modules';
 import { deleteStatementLines, isLrSchedulerBuild, isSchedulerStep, reachableCalls } from '../../analysis/order';
+import { parameterArguments } from '../../analysis/parameters';
 import { reachingDefs } from '../../analysis/reaching';
 import { indentOf, innermostLoop, isOptimizerStep } from '../../analysis/training';
 import type { PyNode } from '../../parser';
@@ -20,7 +21,8 @@ export const TL005: Rule = {
       'of the schedule, so every epoch runs with the learning rate meant for the next one: warm-up is cut short and step ' +
       'decays arrive one epoch early. PyTorch only prints a warning. Descent reports a `scheduler.step()` that comes before ' +
       'the optimizer step of the same loop body (directly, in a nested batch loop, or in a training function of this file ' +
-      'called after it), also at the top of a per-epoch function the loop calls and under `if scheduler is not None:`. ' +
+      'called after it), also at the top of a per-epoch function the loop calls and under `if scheduler is not None:`, ' +
+      'and in any function whose own body steps the scheduler and then the optimizer (a wrapper\'s `step()` method). ' +
       'Schedulers count when torch\'s or Hugging Face\'s, a class of the file that subclasses a torch scheduler (without ' +
       'its own `step`), or a copy of pytorch_transformers\' `WarmupLinearSchedule` / `WarmupCosineSchedule` family ' +
       '(LambdaLR subclasses found in many projects\' utils); a project\'s other scheduler classes may be meant to run first. ' +
@@ -33,7 +35,11 @@ export const TL005: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     for (const loop of a.loops) scan(ctx, loop, bodyOf(loop), false);
-    for (const fn of epochFunctions(a)) scan(ctx, fn, bodyOf(fn), false);
+    const epochs = epochFunctions(a);
+    for (const fn of epochs) scan(ctx, fn, bodyOf(fn), false);
+    // Any other function stepping a scheduler in its own body (a wrapper's `step()` method, a `train_step` called from
+    // other files): a direct optimizer step after it in the same body runs in the same call.
+    for (const fn of steppingFunctions(a)) if (!epochs.includes(fn)) scan(ctx, fn, bodyOf(fn), true);
   },
 };
 
@@ -51,6 +57,16 @@ function epochFunctions(a: Analysis): PyNode[] {
     if (!name || a.functions.get(name)?.length !== 1) continue;
     const sites = evaluation(a).callSites(name);
     if (sites.length > 0 && sites.every((site) => innermostLoop(site) && !(fn.start <= site.start && site.end <= fn.end))) out.add(fn);
+  }
+  return [...out];
+}
+
+/** Functions with a torch scheduler step outside any loop of theirs. */
+function steppingFunctions(a: Analysis): PyNode[] {
+  const out = new Set<PyNode>();
+  for (const call of a.callsNamed('step')) {
+    const fn = call.ancestor('function_definition');
+    if (fn && !out.has(fn) && innermostLoopIs(call, fn) && isTorchSchedulerStep(call, a)) out.add(fn);
   }
   return [...out];
 }
@@ -88,7 +104,7 @@ function scan(ctx: RuleContext, loop: PyNode, stmts: PyNode[], nested: boolean):
       if (sched) {
         ctx.report({
           node: sched.call,
-          message: `${sched.call.text} runs before the optimizer step of this iteration, so the schedule is off by one step (PyTorch warns). Call it after optimizer.step().`,
+          message: `${sched.call.text} runs before the optimizer step of this ${loop.type === 'function_definition' ? 'call' : 'iteration'}, so the schedule is off by one step (PyTorch warns). Call it after optimizer.step().`,
           fixes: sched.stmt.type === 'expression_statement' ? moveToEnd(sched.stmt, stmts) : undefined,
         });
       } else {
@@ -156,10 +172,22 @@ function isTorchSchedulerStep(call: PyNode, a: Analysis): boolean {
     values = cls ? a.scopes.selfAttr(cls, recv.child('attribute')!.text) : undefined;
   }
   if (!values?.length) return false;
-  return values.every((v) => {
-    const built = unparen(v);
-    return built?.type === 'call' && (isLrSchedulerBuild(a, built) || torchSchedulerClass(a, built));
-  });
+  return values.every((v) => builtAsTorchScheduler(a, v, 0));
+}
+
+/**
+ * A value built by a scheduler class `torchSchedulerClass` accepts or a torch / Hugging Face schedule; a parameter
+ * (`self.scheduler = scheduler` in `__init__`) through the argument of every call site in the file, and a name through
+ * every assignment that reaches it.
+ */
+function builtAsTorchScheduler(a: Analysis, v: PyNode | undefined, depth: number): boolean {
+  const built = unparen(v);
+  if (built?.type === 'call') return isLrSchedulerBuild(a, built) || torchSchedulerClass(a, built);
+  if (built?.type !== 'identifier' || depth > 2) return false;
+  const args = parameterArguments(a, built);
+  if (args) return args.length > 0 && args.every((x) => builtAsTorchScheduler(a, x, depth + 1));
+  const defs = reachingDefs(built);
+  return !!defs?.length && defs.every((d) => d.value !== undefined && d.index === undefined && builtAsTorchScheduler(a, d.value, depth + 1));
 }
 
 /**

@@ -1,8 +1,9 @@
-import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, callsWithin, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { gradOffRegion, isBackpropagated, operatorOf } from '../../analysis/order';
 import { parameterArguments } from '../../analysis/parameters';
-import { gradientStatus, type GradientCut } from '../../analysis/gradientCuts';
-import { backwardTensor, isBackward } from '../../analysis/training';
+import { gradientStatus, type GradientCut, type GradientStatus } from '../../analysis/gradientCuts';
+import { reachingDefs } from '../../analysis/reaching';
+import { backwardTensor, innermostLoop, isBackward } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 
@@ -224,6 +225,11 @@ function lossTerms(a: Analysis, expr: PyNode | undefined, at: PyNode, depth = 0)
   if (!e) return [];
   if (e.type === 'binary_operator' && (operatorOf(e) === '+' || operatorOf(e) === '-')) return [...lossTerms(a, e.child('left'), at, depth), ...lossTerms(a, e.child('right'), at, depth)];
   if (e.type !== 'identifier' || depth > 2) return [e];
+  // `if use_adv: loss = l1 + adv` / `else: loss = l1`: the terms of every assignment that reaches the read.
+  const paths = rebound(a, e) ? reachingDefs(e) : undefined;
+  if (paths && paths.length > 1 && paths.every((d) => d.value && d.index === undefined && d.value.parent?.type === 'assignment')) {
+    return paths.flatMap((d) => lossTerms(a, d.value, d.value!, depth + 1));
+  }
   const terms = nameTerms(a, e, at, depth);
   if (terms) return terms;
   // `loss = criterion(out, y)`: a loss call, checked where it is (and the common case: answered without reading the scope)
@@ -267,7 +273,7 @@ function gradientFreeTerms(call: PyNode, ctx: RuleContext): void {
   const terms = [...new Set(lossTerms(a, tensor, call))];
   for (const term of terms) {
     if (isLossCall(a, term)) continue;
-    const s = gradientStatus(a, term, deliberateCut(a, isSubtracted(term)));
+    const s = termStatus(a, term, deliberateCut(a, isSubtracted(term)));
     if (typeof s !== 'object') continue;
     if (terms.length === 1) {
       if (forcedByName(a, term)) continue;
@@ -276,6 +282,54 @@ function gradientFreeTerms(call: PyNode, ctx: RuleContext): void {
       ctx.report({ node: term, message: `The loss term ${shortText(term)} has no gradient: it goes through ${describe(s)}, so it (and its weight) does not train the model. Build it from differentiable ops (probabilities, not argmax/thresholds) or leave it out.` });
     }
   }
+}
+
+/**
+ * A term's gradient status; for a name that may carry a gradient by some binding of its function, what the bindings
+ * that reach this read give (`adv = bce(...)` then `adv = adv.item()` before `loss = l1 + adv`).
+ */
+function termStatus(a: Analysis, term: PyNode, deliberate: ReturnType<typeof deliberateCut>, depth = 0): GradientStatus {
+  const s = gradientStatus(a, term, deliberate);
+  const t = unparen(term);
+  // Only a name rebound to a detached value can differ path by path (the common term is answered by the first line).
+  if (s !== 'may' || !t || depth > 3 || !anyRebound(a, t)) return s;
+  // `0.05 * adv`: the operands' own answers (a weight times a constant is constant)
+  if (t.type === 'binary_operator' || t.type === 'unary_operator') return firstCut(t.namedChildren.filter((c) => c.type !== 'comment').map((c) => termStatus(a, c, deliberate, depth + 1)));
+  if (t.type !== 'identifier' || madeTrainable(a, t.text)) return s;
+  const defs = reachingDefs(t);
+  if (!defs?.length || defs.some((d) => !d.value || d.index !== undefined)) return s;
+  return firstCut(defs.map((d) => gradientStatus(a, d.value, deliberate)));
+}
+
+/** Whether the binding of `id` that reaches it textually follows another binding of the same name in its function. */
+function rebound(a: Analysis, id: PyNode): boolean {
+  const v = a.scopes.valueAt(id.text, id);
+  const binding = v?.parent;
+  if (!v || !binding) return false;
+  const before = a.scopes.valueAt(id.text, binding);
+  return !!before && before.ancestor('function_definition') === id.ancestor('function_definition');
+}
+
+/** A value that reads as detached: `x.detach()`, `x.item()`, `float(x)`, `x.data`, `x.cpu().numpy()`. */
+const DETACHED_TEXT = /\.(detach|item|numpy|tolist)\(\)|^float\(|\.data\b/;
+
+/** Some name read in `e` (a term: `0.1 * adv`) is `rebound`, last to a value that reads as detached. */
+function anyRebound(a: Analysis, e: PyNode): boolean {
+  if (e.type === 'identifier') return DETACHED_TEXT.test(a.scopes.valueAt(e.text, e)?.text ?? '') && rebound(a, e);
+  if (e.type !== 'binary_operator' && e.type !== 'unary_operator' && e.type !== 'parenthesized_expression') return false;
+  return e.namedChildren.some((c) => anyRebound(a, c));
+}
+
+/** `x.requires_grad = True` / `x.requires_grad_()` somewhere in the file: what `x` was built from does not tell. */
+function madeTrainable(a: Analysis, name: string): boolean {
+  if (a.callsNamed('requires_grad_').some((c) => unparen(receiver(c))?.text === name)) return true;
+  return a.index.of('assignment').some((asg) => asg.child('left')?.text === `${name}.requires_grad`);
+}
+
+/** 'may' when one may carry a gradient, else the first cut, else 'const'. */
+function firstCut(list: GradientStatus[]): GradientStatus {
+  if (list.includes('may')) return 'may';
+  return list.find((x) => x !== 'const') ?? 'const';
 }
 
 /**
@@ -342,7 +396,58 @@ function lossValue(a: Analysis, expr: PyNode | undefined, depth = 0): boolean {
  * (`loss - baseline.detach()`): the term shifts the loss, it was never meant to train.
  */
 function deliberateCut(a: Analysis, subtracted: boolean) {
-  return (cut: PyNode, operand: PyNode | undefined) => explicitDetach(a, cut) && (subtracted || lossValue(a, operand));
+  return (cut: PyNode, operand: PyNode | undefined) => explicitDetach(a, cut) && (subtracted || (lossValue(a, operand) && !lostLoss(a, cut, operand)));
+}
+
+/**
+ * An added detached loss that is no baseline: `adv = bce(disc(fake), ones)` then `loss = l1 + adv.detach().item()`.
+ * The detached name holds, on every path, a value computed earlier in the same iteration (not a previous loss, not a
+ * parameter) whose graph no backward() of the function reaches: the term was meant to train and is lost.
+ */
+function lostLoss(a: Analysis, cut: PyNode, operand: PyNode | undefined): boolean {
+  let x = unparen(operand);
+  while (x?.type === 'call' && x.child('function')?.type === 'attribute' && LOSS_KEEPING.test(x.child('function')!.child('attribute')?.text ?? '')) x = unparen(x.child('function')!.child('object'));
+  if (x?.type !== 'identifier') return false;
+  const scope = cut.ancestor('function_definition') ?? cut.ancestor('module');
+  const loop = innermostLoop(cut);
+  const defs = reachingDefs(x);
+  if (!scope || !defs?.length) return false;
+  const fresh = defs.every((d) => d.value && d.value.end <= cut.start && (loop ? loop.start <= d.value.start : d.value.ancestor('function_definition') === cut.ancestor('function_definition')));
+  if (!fresh) return false;
+  const reached = backpropagatedValues(a, scope);
+  return defs.every((d) => !reached.has(d.value!));
+}
+
+const reachedCache = new WeakMap<Analysis, Map<PyNode, Set<PyNode>>>();
+
+/**
+ * The expressions whose graph some backward() of `scope` reaches: from each back-propagated tensor through names
+ * (every reaching assignment), operators and call arguments, stopping at explicit detaches. Generous on purpose: a
+ * value found here is not reported as lost.
+ */
+function backpropagatedValues(a: Analysis, scope: PyNode): Set<PyNode> {
+  let perLint = reachedCache.get(a);
+  if (!perLint) reachedCache.set(a, (perLint = new Map()));
+  const known = perLint.get(scope);
+  if (known) return known;
+  const out = new Set<PyNode>();
+  perLint.set(scope, out);
+  let budget = 600;
+  const visit = (e: PyNode | undefined): void => {
+    const x = unparen(e);
+    if (!x || out.has(x) || --budget < 0) return;
+    out.add(x);
+    if (x.type === 'identifier') {
+      const defs = reachingDefs(x);
+      if (defs) for (const d of defs) visit(d.value);
+      else visit(a.scopes.valueAt(x.text, x) ?? undefined);
+      return;
+    }
+    if (x.type === 'call' && explicitDetach(a, x)) return;
+    for (const c of x.namedChildren) if (c.type !== 'comment') visit(c.type === 'keyword_argument' ? c.child('value') : c);
+  };
+  for (const c of callsWithin(scope)) if (isBackward(c)) visit(backwardTensor(c));
+  return out;
 }
 
 function describe(cut: GradientCut): string {

@@ -2,6 +2,7 @@ import { calleeName, callsWithin, methodClass, parameterNames, positionalArgs, u
 import { fileFunctionOf } from '../../analysis/calls';
 import { operatorOf } from '../../analysis/order';
 import { returnValues } from '../../analysis/modules';
+import { gradientStatus } from '../../analysis/gradientCuts';
 import { backwardTensor, innermostLoop, isBackward } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -202,7 +203,65 @@ function isTermOfReturn(a: Analysis, ret: PyNode, i: number, j: number, size: nu
   return termsOf(a, items[j]).has(term.text);
 }
 
-function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterClass?: string; component?: boolean } | undefined {
+/** Reductions over a container of losses: `sum(losses)`, `torch.stack(losses).sum()`, `losses.mean()`. */
+const REDUCTION_FNS = /^(sum|torch\.(sum|mean|stack|cat))$/;
+const REDUCTION_METHODS = new Set(['sum', 'mean', 'values']);
+
+/**
+ * How the value `value` of `name` (bound in `loop`) feeds the back-propagated expression `e`: 'term' when it is added
+ * or scaled into it (`loss = mse + ce`, `loss = losses / n`), 'part' when it is reduced or indexed first
+ * (`loss = sum(losses) if isinstance(losses, tuple) else losses`, `loss = losses['total']`), through names bound in
+ * the same loop; else undefined. Other calls (`criterion(out, losses)`) are not followed.
+ */
+function feeds(a: Analysis, e: PyNode | undefined, name: string, value: PyNode, loop: PyNode, depth = 0): 'term' | 'part' | undefined {
+  const x = unparen(e);
+  if (!x || depth > 6) return undefined;
+  if (x.type === 'identifier') {
+    if (x.text === name) return boundValue(a, name, x) === value ? 'term' : undefined;
+    const v = a.scopes.valueAt(x.text, x);
+    return v && loop.start <= v.start && v.end <= loop.end ? feeds(a, v, name, value, loop, depth + 1) : undefined;
+  }
+  if (x.type === 'binary_operator') {
+    const op = operatorOf(x) ?? '';
+    const sides = op === '+' || op === '-' || op === '*' ? [x.child('left'), x.child('right')] : op === '/' ? [x.child('left')] : [];
+    return best(sides.map((side) => feeds(a, side, name, value, loop, depth + 1)));
+  }
+  if (x.type === 'conditional_expression') {
+    const [then, , otherwise] = x.namedChildren;
+    return best([then, otherwise].map((side) => feeds(a, side, name, value, loop, depth + 1)));
+  }
+  if (x.type === 'subscript') return feeds(a, x.child('value'), name, value, loop, depth + 1) && 'part';
+  if (x.type !== 'call') return undefined;
+  const f = x.child('function');
+  if (f?.type === 'attribute' && REDUCTION_METHODS.has(f.child('attribute')?.text ?? '') && positionalArgs(x).length === 0) return feeds(a, f.child('object'), name, value, loop, depth + 1) && 'part';
+  const q = a.callee(x) ?? (f?.type === 'identifier' && a.scopes.valueAt(f.text, x) === undefined ? f.text : '');
+  return REDUCTION_FNS.test(q) ? feeds(a, positionalArgs(x)[0], name, value, loop, depth + 1) && 'part' : undefined;
+}
+
+/** 'part' over 'term': a value reduced anywhere may be a container (no `.item()` for it). */
+function best(found: ('term' | 'part' | undefined)[]): 'term' | 'part' | undefined {
+  return found.includes('part') ? 'part' : found.includes('term') ? 'term' : undefined;
+}
+
+/**
+ * `losses = model.calculate_loss(batch)`, `loss = sum(losses)`, `loss.backward()`, then `history.append(losses)` into a
+ * list made before the loop: the appended value is a term (or the container of the terms) of the back-propagated loss,
+ * so it holds the same graph. Only a value that may carry a gradient (not `n = x.size(0)` scaling the loss).
+ */
+function backpropagatedTerm(a: Analysis, root: PyNode, total: PyNode, value: PyNode, loop: PyNode, at: PyNode): 'term' | 'part' | undefined {
+  if (total.type === 'identifier') {
+    const list = a.scopes.valueAt(total.text, at);
+    if (!list || (loop.start <= list.start && list.end <= loop.end)) return undefined;
+  }
+  let found: 'term' | 'part' | undefined;
+  for (const c of callsWithin(loop)) {
+    if (!isBackward(c)) continue;
+    found = best([found, feeds(a, backwardTensor(c), root.text, value, loop)]);
+  }
+  return found && gradientStatus(a, value) === 'may' ? found : undefined;
+}
+
+function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterClass?: string; component?: boolean; container?: boolean } | undefined {
   // The value reaching the sum must be the back-propagated tensor, not a detached copy (checked in localAccumulation).
   const local = localAccumulation(a, aug);
   if (!local) return undefined;
@@ -218,8 +277,10 @@ function check(a: Analysis, aug: PyNode): { loss: PyNode; total: PyNode; meterCl
   const bw = (names.get(loss.text) ?? []).filter((c) => loop.start <= c.start && c.end <= loop.end && boundValue(a, root.text, c) === value);
   if (bw.length > 0) return { loss, total, meterClass };
   // Or `loss, mse = my_loss(...)` with `loss` back-propagated and `mse` one of its terms.
-  if (loss !== root || !backpropagatedSibling(a, root, aug, loop, names)) return undefined;
-  return { loss, total, meterClass, component: true };
+  if (loss === root && backpropagatedSibling(a, root, aug, loop, names)) return { loss, total, meterClass, component: true };
+  // Or a term of the back-propagated loss, or the tuple / dict of its terms (`loss = sum(losses)`).
+  const term = loss === root ? backpropagatedTerm(a, root, total, value, loop, aug) : undefined;
+  return term ? { loss, total, meterClass, component: true, container: term === 'part' } : undefined;
 }
 
 /** Methods and functions a call runs that cannot be the file's own (containers, loggers of other libraries). */
@@ -356,7 +417,8 @@ function historyAppend(a: Analysis, call: PyNode): PyNode | undefined {
   return undefined;
 }
 
-function what(hit: { component?: boolean }): string {
+function what(hit: { component?: boolean; container?: boolean }): string {
+  if (hit.container) return 'the loss tensors the back-propagated loss is summed from';
   return hit.component ? 'a tensor term of the back-propagated loss' : 'the loss tensor';
 }
 
@@ -375,7 +437,8 @@ export const TL008: Rule = {
       'where `my_loss`, a function of this file, returns `mse + ce, mse`), and for the loss (or a dict of losses) handed to ' +
       'a method of the file that adds it into an attribute (`tracker.accumulate(losses)` doing `self.sums[k] += losses[k]`), and for a ' +
       'history list made before the loop that gets each loss appended and back-propagates its last item (`losses.append(loss_fn(x)); ' +
-      'losses[-1].backward()`). Summing losses on purpose to call `backward()` ' +
+      'losses[-1].backward()`), and for a term of the back-propagated loss (or the tuple / dict it is summed from: ' +
+      '`loss = sum(losses)`) appended to a list made before the loop. Summing losses on purpose to call `backward()` ' +
       'on the sum is not reported.',
     wrong: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss',
     right: 'total_loss = 0\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    total_loss += loss.item()',
@@ -413,6 +476,14 @@ export const TL008: Rule = {
     }
     const hit = check(ctx.analysis, aug);
     if (!hit) return;
+    // A tuple or dict of losses has no .item(): its elements are to be detached (no fix).
+    if (hit.container) {
+      ctx.report({
+        node: aug,
+        message: `${aug.text} keeps ${what(hit)}, with their graphs, across iterations, so memory grows every iteration. Keep their .item() values instead.`,
+      });
+      return;
+    }
     ctx.report({
       node: aug,
       message: hit.meterClass

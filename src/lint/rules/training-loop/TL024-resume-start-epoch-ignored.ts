@@ -31,6 +31,21 @@ function isCheckpoint(a: Analysis, e: PyNode | undefined): boolean {
   return x?.type === 'call' && a.callee(x) === 'torch.load';
 }
 
+/** Calls whose arguments are only shown: `print(...)`, `logger.info(...)`, `tqdm.write(...)`, `pbar.set_description(...)`. */
+const LOGGING = /^(print|info|debug|warning|warn|error|log|write|echo|set_description|set_postfix|add_text)$/;
+
+/**
+ * Whether the read `id` only ends up in a log line: inside the arguments of a print or logger call (through
+ * `'{}'.format(...)`, `%` and f-strings), before the statement it sits in ends. Such a read does not resume anything.
+ */
+function loggedOnly(id: PyNode): boolean {
+  for (let p = id.parent; p; p = p.parent) {
+    if (p.type === 'call' && LOGGING.test(calleeName(p) ?? '')) return true;
+    if (p.type === 'block' || p.type === 'module' || p.type === 'lambda') return false;
+  }
+  return false;
+}
+
 export const TL024: Rule = {
   meta: {
     id: 'TL024',
@@ -42,7 +57,8 @@ export const TL024: Rule = {
       'Resuming restores the weights and the optimizer, and the epoch to continue from (`start_epoch = ckpt["epoch"] + 1`). ' +
       'When the loop is still `for epoch in range(args.epochs)`, the resumed run repeats every epoch from 0: it trains ' +
       'longer than planned, a schedule computed from `epoch` restarts (warm-up again, cosine back at its peak), and logs ' +
-      'and checkpoints overwrite the earlier ones. Start the loop at the restored epoch: `range(start_epoch, args.epochs)`.',
+      'and checkpoints overwrite the earlier ones. Start the loop at the restored epoch: `range(start_epoch, args.epochs)`. ' +
+      'Printing or logging the restored epoch (`print("resumed at epoch", start_epoch)`) does not count as using it.',
     wrong:
       'import torch\nstart_epoch = 0\nif args.resume:\n    ckpt = torch.load(args.resume)\n    model.load_state_dict(ckpt["model"])\n    start_epoch = ckpt["epoch"] + 1\nfor epoch in range(args.epochs):\n    train_one_epoch(model, loader, optimizer)',
     right:
@@ -63,7 +79,7 @@ export const TL024: Rule = {
     const fn = enclosingFunction(asg);
     let scope: PyNode = fn?.child('body') ?? asg;
     if (!fn) while (scope.parent) scope = scope.parent;
-    // Any read of the name (a loop bound, a scheduler's last_epoch, a log line) means it is used.
+    // Any read of the name (a loop bound, a scheduler's last_epoch) means it is used; a log line does not.
     let read = false;
     let loop: PyNode | undefined;
     scope.walk((n) => {
@@ -72,7 +88,7 @@ export const TL024: Rule = {
       if (n.type === 'identifier' && n.text === name && n.field !== 'attribute') {
         const p = n.parent;
         const bound = p?.type === 'assignment' && p.child('left') === n;
-        if (!bound && !(p?.type === 'keyword_argument' && p.child('name') === n)) read = true;
+        if (!bound && !(p?.type === 'keyword_argument' && p.child('name') === n) && !loggedOnly(n)) read = true;
       }
       if (!loop && n.type === 'for_statement' && n.start > asg.end && EPOCH_LOOP_TARGET.test(n.child('left')?.text ?? '')) {
         const it = unparen(n.child('right'));

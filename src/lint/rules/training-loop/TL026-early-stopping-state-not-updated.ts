@@ -245,15 +245,21 @@ function stmts(body: PyNode): PyNode[] {
   return body.namedChildren.filter((c) => c.type !== 'comment');
 }
 
-/** `counter += 1` among the direct statements of a clause. */
-function increment(body: PyNode): PyNode | undefined {
+/** Every `counter += 1` among the direct statements of a clause (a clause may count several: LR and stop patience). */
+function increments(body: PyNode): PyNode[] {
+  const out: PyNode[] = [];
   for (const s of stmts(body)) {
     const e = s.type === 'expression_statement' ? s.namedChildren[0] : undefined;
     if (e?.type !== 'augmented_assignment' || opOf(e) !== '+=') continue;
     const l = unparen(e.child('left'));
-    if (trackable(l) && e.child('right')?.text === '1') return e;
+    if (trackable(l) && e.child('right')?.text === '1') out.push(e);
   }
-  return undefined;
+  return out;
+}
+
+/** The first `counter += 1` among the direct statements of a clause. */
+function increment(body: PyNode): PyNode | undefined {
+  return increments(body)[0];
 }
 
 /** A clause that looks like "improved": it saves, keeps a best-something, or resets something to 0, and counts nothing. */
@@ -350,18 +356,19 @@ export const TL026: Rule = {
       });
     }
 
-    // 2. The patience counter is never reset.
-    const inc = clauses.filter((c) => c !== better).map((c) => increment(c.body)).find((x) => x !== undefined);
-    if (!inc) return;
-    const counter = unparen(inc.child('left'))!;
-    if (counter.type === 'attribute' && !cls) return;
-    if (isBestName(counter) || !comparedIn(w.region, counter.text)) return;
-    if (!onlyInitialised(ctx, w, counter, inc, false)) return;
-    const c = counter.text;
-    ctx.report({
-      node: inc,
-      message: `${c} counts every epoch without improvement since the start, not in a row: it is never set back to 0 when ${cur} improves, so training stops too early. Reset it (${c} = 0) where ${best} is updated.`,
-      fixes: insertFirst(better.body, `${c} = 0`, `Reset ${c} = 0 on improvement`),
-    });
+    // 2. A patience counter is never reset: each one the other clauses count (one may be reset elsewhere, by a
+    // plateau helper, while the early-stopping one is not).
+    for (const inc of clauses.filter((c) => c !== better).flatMap((c) => increments(c.body))) {
+      const counter = unparen(inc.child('left'))!;
+      if (counter.type === 'attribute' && !cls) continue;
+      if (isBestName(counter) || !comparedIn(w.region, counter.text)) continue;
+      if (!onlyInitialised(ctx, w, counter, inc, false)) continue;
+      const c = counter.text;
+      ctx.report({
+        node: inc,
+        message: `${c} counts every epoch without improvement since the start, not in a row: it is never set back to 0 when ${cur} improves, so training stops too early. Reset it (${c} = 0) where ${best} is updated.`,
+        fixes: insertFirst(better.body, `${c} = 0`, `Reset ${c} = 0 on improvement`),
+      });
+    }
   },
 };

@@ -61,7 +61,7 @@ export const KR002: Rule = {
           message = `${loss.name} on a one-unit softmax is identically 0 (the softmax is always 1), so nothing is learned. For two classes use one sigmoid unit with binary_crossentropy, or two softmax units.`;
         } else if (loss.name === 'binary_crossentropy' && act === 'softmax' && several) {
           message = `binary_crossentropy on a softmax over ${units ?? 'several'} units optimises independent yes/no outputs and reports a misleading binary accuracy. Use categorical_crossentropy (or sparse_categorical_crossentropy for integer labels).`;
-        } else if ((loss.name === 'categorical_crossentropy' || loss.name === 'sparse_categorical_crossentropy') && units === 1 && act !== 'softmax') {
+        } else if (categorical && units === 1 && act !== 'softmax') {
           message = `${loss.name} on a single output unit cannot learn (one class only). Use binary_crossentropy with a sigmoid output, or one softmax unit per class.`;
           if (act === 'sigmoid' && loss.form === 'string') fix = replaceString(loss.node, 'binary_crossentropy', 'Use binary_crossentropy');
         } else if (loss.name === 'categorical_crossentropy' && act === 'sigmoid') {

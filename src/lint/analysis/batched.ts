@@ -7,6 +7,7 @@
 import type { PyNode } from '../parser';
 import { calleeName, keywordArg, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from './index';
 import { MODEL_NAME } from './outputs';
+import { signedInt } from './numbers';
 import { parameterArguments } from './parameters';
 import { modelApplications } from './passedModels';
 import { reachingDefs } from './reaching';
@@ -304,7 +305,7 @@ class Reader {
     const got = this.read(x, depth + 1);
     if (!got) return undefined;
     const rank = got.rank;
-    for (const d of dims.map((n) => intValue(n))) {
+    for (const d of dims.map((n) => signedInt(n))) {
       if (d === undefined || d === 0 || (d < 0 && (rank === undefined || d + rank <= 0)) || (d > 0 && d >= (rank ?? got.min))) return undefined;
     }
     return got;
@@ -314,7 +315,7 @@ class Reader {
   private permute(e: PyNode, dims: PyNode[], depth: number): Batched | undefined {
     const only = dims.length === 1 ? unparen(dims[0]) : undefined;
     const order = only?.type === 'tuple' || only?.type === 'list' ? only.namedChildren.filter((c) => c.type !== 'comment') : dims;
-    if (order.length < 2 || intValue(order[0]!) !== 0 || order.some((d) => intValue(d) === undefined)) return undefined;
+    if (order.length < 2 || signedInt(order[0]!) !== 0 || order.some((d) => signedInt(d) === undefined)) return undefined;
     const got = this.read(receiver(e), depth + 1);
     if (!got || (got.rank !== undefined && got.rank !== order.length)) return undefined;
     return { rank: order.length, min: order.length, why: got.why };
@@ -512,13 +513,6 @@ function sliceLength(n: PyNode | undefined): number | undefined {
   const sl = idx.length === 1 && idx[0]!.type === 'slice' ? idx[0]! : undefined;
   const m = sl && /^-\s*(\d+)\s*:$/.exec(sl.text.trim());
   return m ? Number(m[1]) : undefined;
-}
-
-/** An integer literal, possibly negative (`1`, `-2`). */
-function intValue(n: PyNode | undefined): number | undefined {
-  const e = unparen(n);
-  if (e?.type === 'integer') return Number(e.text);
-  return e?.type === 'unary_operator' && /^-\s*\d+$/.test(e.text) ? -Number(e.text.replace(/\D/g, '')) : undefined;
 }
 
 /** The operator token of a binary expression (`*`, `@`). */

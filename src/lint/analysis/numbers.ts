@@ -232,3 +232,17 @@ function selfValue(a: Analysis, attr: PyNode, depth: number): NumberValue | unde
   const n = numberValue(a, values[0], depth + 1);
   return n && { ...n, origin: n.origin ?? `self.${name} = ${n.node.text}` };
 }
+
+/** An integer literal written in place, possibly negated (`1`, `-1`, `1_000`), else undefined. */
+export function signedInt(n: PyNode | undefined): number | undefined {
+  const e = unparen(n);
+  if (e?.type === 'integer') {
+    const v = Number(e.text.replace(/_/g, ''));
+    return Number.isSafeInteger(v) ? v : undefined;
+  }
+  if (e?.type === 'unary_operator' && e.children[0]?.type === '-') {
+    const v = signedInt(e.namedChildren[0]);
+    return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}

@@ -1,4 +1,5 @@
 import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { signedInt } from '../../analysis/numbers';
 import { scopeOf } from '../../analysis/scopes';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule } from '../../types';
@@ -12,14 +13,6 @@ interface ValuesTaken {
   how: 'subscript' | 'values' | 'unpack';
   /** The edit that takes the indices, when local and safe. */
   fix?: RawFix;
-}
-
-/** An integer literal, possibly negated: `1`, `-1`. */
-function intLiteral(n: PyNode | undefined): string | undefined {
-  const e = unparen(n);
-  if (e?.type === 'integer') return e.text;
-  if (e?.type === 'unary_operator' && e.children[0]?.text === '-' && e.child('argument')?.type === 'integer') return `-${e.child('argument')!.text}`;
-  return undefined;
 }
 
 /**
@@ -42,9 +35,9 @@ function maxWithDim(call: PyNode, a: Analysis): PyNode | undefined {
   const kw = keywordArg(call, 'dim');
   const n = isFunction ? 1 : 0;
   if (pos.length !== (kw ? n : n + 1)) return undefined;
-  const dim = intLiteral(kw ?? pos[n]);
+  const dim = signedInt(kw ?? pos[n]);
   // dim 0 over a batch is EV011's; without an integer literal it may be a second tensor (elementwise max).
-  if (dim === undefined || dim === '0') return undefined;
+  if (dim === undefined || dim === 0) return undefined;
   const tensor = isFunction ? pos[0] : receiver(call);
   if (!tensor || isNumpyValue(a, tensor)) return undefined;
   return tensor;

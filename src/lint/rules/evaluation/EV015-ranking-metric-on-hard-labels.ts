@@ -1,4 +1,5 @@
 import { calleeName, enclosingFunction, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { signedInt } from '../../analysis/numbers';
 import { dispatchedCallees, mayBeDispatched } from '../../analysis/dispatchedCalls';
 import { parameterArguments } from '../../analysis/parameters';
 import { anchorOf, elementBefore, valueBefore } from '../../analysis/values';
@@ -82,13 +83,6 @@ function isClassifier(a: Analysis, e: PyNode | undefined, depth = 0): boolean {
   return calleeName(x) === 'fit' && x.child('function')?.type === 'attribute' && isClassifier(a, receiver(x), depth + 1);
 }
 
-function intLiteral(n: PyNode | undefined): string | undefined {
-  const x = unparen(n);
-  if (x?.type === 'integer') return x.text;
-  if (x?.type === 'unary_operator' && x.child('argument')?.type === 'integer' && x.children[0]?.text === '-') return x.text.replace(/\s+/g, '');
-  return undefined;
-}
-
 /** `torch.max(x, 1)` / `x.max(dim=1)` (on a tensor, not NumPy): a (values, indices) pair. */
 function isMaxWithDim(a: Analysis, call: PyNode | undefined): boolean {
   const c = unparen(call);
@@ -96,9 +90,9 @@ function isMaxWithDim(a: Analysis, call: PyNode | undefined): boolean {
   const q = a.callee(c);
   const pos = positionalArgs(c);
   const dim = keywordArg(c, 'dim');
-  if (q === 'torch.max') return pos.length === (dim ? 1 : 2) && intLiteral(dim ?? pos[1]) !== undefined;
+  if (q === 'torch.max') return pos.length === (dim ? 1 : 2) && signedInt(dim ?? pos[1]) !== undefined;
   if (q !== undefined || c.child('function')?.type !== 'attribute') return false;
-  if (pos.length !== (dim ? 0 : 1) || intLiteral(dim ?? pos[0]) === undefined) return false;
+  if (pos.length !== (dim ? 0 : 1) || signedInt(dim ?? pos[0]) === undefined) return false;
   // NumPy's max(axis) returns the values only: the receiver must not be an array.
   for (let r = unparen(receiver(c)); r; ) {
     if (r.type === 'call') {
@@ -125,11 +119,11 @@ interface Hard {
 
 function isNumberLiteral(n: PyNode | undefined): boolean {
   const x = unparen(n);
-  return x?.type === 'integer' || x?.type === 'float' || x?.type === 'true' || x?.type === 'false' || intLiteral(x) !== undefined;
+  return x?.type === 'integer' || x?.type === 'float' || x?.type === 'true' || x?.type === 'false' || signedInt(x) !== undefined;
 }
 
 function zeroOrAbsent(n: PyNode | undefined): boolean {
-  return n === undefined || intLiteral(n) === '0';
+  return n === undefined || signedInt(n) === 0;
 }
 
 /** What makes an expression hard class labels (argmax, max indices, rounding, a threshold, clf.predict), or undefined. */
@@ -160,7 +154,7 @@ function hardLabels(a: Analysis, e: PyNode | undefined, depth = 0): Hard | undef
     }
     case 'subscript': {
       const idx = x.childrenOf('subscript');
-      if (idx.length === 1 && intLiteral(idx[0]) === '1' && isMaxWithDim(a, x.child('value'))) return { how: 'the indices of max' };
+      if (idx.length === 1 && signedInt(idx[0]) === 1 && isMaxWithDim(a, x.child('value'))) return { how: 'the indices of max' };
       return undefined;
     }
     case 'attribute':
@@ -294,7 +288,7 @@ function negativeColumn(a: Analysis, e: PyNode | undefined, depth = 0): boolean 
   }
   if (x.type !== 'subscript') return false;
   const idx = x.childrenOf('subscript');
-  if (idx.length !== 2 || idx[0]!.type !== 'slice' || idx[0]!.namedChildren.length !== 0 || intLiteral(idx[1]) !== '0') return false;
+  if (idx.length !== 2 || idx[0]!.type !== 'slice' || idx[0]!.namedChildren.length !== 0 || signedInt(idx[1]) !== 0) return false;
   let v = unparen(x.child('value'));
   if (v?.type === 'identifier') v = unparen(valueBefore(a, v) ?? undefined);
   return v?.type === 'call' && calleeName(v) === 'predict_proba' && !a.callee(v) && positionalArgs(v).length === 1 && isClassifier(a, receiver(v));

@@ -1,4 +1,5 @@
 import { keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
+import { signedInt } from '../../analysis/numbers';
 import { losses } from '../../analysis/losses';
 import { isDataLoaderQname } from '../../analysis/runtime';
 import { valueBefore } from '../../analysis/values';
@@ -10,14 +11,6 @@ import type { RawFix, Rule } from '../../types';
 
 /** Methods that keep a tensor's values: shape, dtype and device changes. */
 const KEEPS = /^(view|reshape|flatten|contiguous|to|long|cuda|cpu|transpose|permute)$/;
-
-/** An integer literal (`0`, `-100`), undefined otherwise. */
-function intLiteral(n: PyNode | undefined): number | undefined {
-  const x = unparen(n);
-  if (x?.type === 'integer') return Number(x.text);
-  if (x?.type === 'unary_operator' && x.children[0]?.type === '-' && x.namedChildren[0]?.type === 'integer') return -Number(x.namedChildren[0].text);
-  return undefined;
-}
 
 interface Padding {
   value: number;
@@ -104,7 +97,7 @@ function constantInt(a: Analysis, n: PyNode | undefined): number | undefined {
   let x = unparen(n);
   if (x?.type === 'identifier') x = unparen(a.scopes.valueAt(x.text, x) ?? undefined);
   if (x?.type === 'float') return Number.isInteger(Number(x.text)) ? Number(x.text) : undefined;
-  return intLiteral(x);
+  return signedInt(x);
 }
 
 /** `x[:, 1:]`, `x[..., :-1]`: every index is a slice or an ellipsis. */
@@ -144,7 +137,7 @@ export const LS011: Rule = {
       // A per-token loss masked by hand, or class weights that may zero the padding class: not this rule's business.
       if (keywordArg(config, 'reduction')?.text.includes('none') || keywordArg(config, 'weight')) continue;
       const ignoreArg = keywordArg(config, 'ignore_index');
-      const ignore = ignoreArg ? intLiteral(ignoreArg) : -100;
+      const ignore = ignoreArg ? signedInt(ignoreArg) : -100;
       if (ignore === undefined) continue;
       const target = keywordArg(call, 'target') ?? positionalArgs(call)[1];
       const pad = padded.of(target);

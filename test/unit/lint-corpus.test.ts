@@ -22,9 +22,9 @@ const CATALOGUE = [
   ...['EV001', 'EV002', 'EV003', 'EV004', 'EV005', 'EV006', 'EV007', 'EV008', 'EV009', 'EV010', 'EV011', 'EV012', 'EV013', 'EV014', 'EV015', 'EV016', 'EV017'],
   ...['LS001', 'LS002', 'LS003', 'LS004', 'LS005', 'LS006', 'LS007', 'LS008', 'LS009', 'LS010', 'LS011'],
   ...['DT001', 'DT002', 'DT003', 'DT004', 'DT005', 'DT006', 'DT007', 'DT008', 'DT009', 'DT010', 'DT011', 'DT012', 'DT013', 'DT014', 'DT015', 'DT016', 'DT017', 'DT018', 'RP001', 'RP002', 'RP003'],
-  ...['DV001', 'DV002', 'DV003', 'DV004', 'DV005', 'DV006', 'DV007'],
+  ...['DV001', 'DV002', 'DV003', 'DV004', 'DV005', 'DV006', 'DV007', 'DV008'],
   ...['AR001', 'AR002', 'AR003', 'AR004', 'AR005', 'AR006', 'AR007', 'AR008', 'AR009', 'AR010', 'AR011', 'AR012', 'AR013', 'HP001', 'HP002', 'HP003', 'HP004', 'HP005', 'HP006', 'HP007'],
-  ...['KR001', 'KR002', 'KR003', 'KR004', 'KR005', 'KR006', 'KR007', 'KR008'],
+  ...['KR001', 'KR002', 'KR003', 'KR004', 'KR005', 'KR006', 'KR007', 'KR008', 'KR009'],
 ];
 
 /** Overall recall over registered rules must stay at or above this (guards against a linter that finds nothing). */

@@ -108,7 +108,44 @@ function axisOfName(a: Analysis, id: PyNode, tensor: string): Axis | undefined {
 /** What one size argument holds: axes of the tensor, `-1`, or unknown; `divisors` records `C // n` (n is part of C). */
 type Size = { kind: 'axes'; axes: Axis[]; names: string[] } | { kind: 'rest' } | { kind: 'unknown'; names: string[] };
 
-function sizeOf(a: Analysis, n: PyNode, tensor: string, at: PyNode, divisors: Map<string, Axis[]>): Size {
+/** Functions that allocate a tensor of the sizes they are given (`torch.zeros(H, B, L, D)`), and methods alike. */
+const ALLOCATORS = new Set(['torch.zeros', 'torch.ones', 'torch.empty', 'torch.randn', 'torch.rand', 'torch.full']);
+const NEW_METHODS = new Set(['new_zeros', 'new_ones', 'new_empty', 'new_full']);
+
+/** The size arguments a tensor was allocated with, where the name is bound to the allocation itself. */
+interface Allocation {
+  sizes: PyNode[];
+  from: PyNode;
+}
+
+/** `heads = torch.zeros(self.n_heads, B, L, d)`: the sizes, in axis order, and the assignment. */
+function allocationOf(a: Analysis, tensor: PyNode): Allocation | undefined {
+  if (tensor.type !== 'identifier') return undefined;
+  const v = unparen(valueBefore(a, tensor) ?? undefined);
+  if (v?.type !== 'call' || v.parent?.type !== 'assignment') return undefined;
+  const method = NEW_METHODS.has(calleeName(v) ?? '') && v.child('function')?.type === 'attribute';
+  const q = method ? undefined : a.callee(v);
+  if (!method && !ALLOCATORS.has(q ?? '')) return undefined;
+  let sizes = positionalArgs(v);
+  if (q === 'torch.full' || calleeName(v) === 'new_full') sizes = sizes.slice(0, 1);
+  const only = sizes.length === 1 ? unparen(sizes[0]) : undefined;
+  if (only?.type === 'tuple' || only?.type === 'list') sizes = only.namedChildren.filter((c) => c.type !== 'comment');
+  return sizes.length >= 2 ? { sizes, from: v.parent } : undefined;
+}
+
+/**
+ * The axis of an allocated tensor a size stands for: the one allocation argument written the same (`B`, `self.n_heads`),
+ * when it is the only one so written and a name is not rebound between the allocation and the reshape.
+ */
+function allocatedAxis(a: Analysis, size: PyNode, alloc: Allocation, at: PyNode): Axis | undefined {
+  if (size.type !== 'identifier' && size.type !== 'attribute') return undefined;
+  const same = alloc.sizes.flatMap((s, i) => (unparen(s)?.text === size.text ? [i] : []));
+  if (same.length !== 1) return undefined;
+  if (size.type === 'identifier' && !unchangedSince(a, size.text, alloc.from, at)) return undefined;
+  return { index: same[0]!, rank: alloc.sizes.length, from: alloc.from };
+}
+
+function sizeOf(a: Analysis, n: PyNode, tensor: string, at: PyNode, divisors: Map<string, Axis[]>, alloc?: Allocation): Size {
   const e = unparen(n)!;
   if (signedInt(e) === -1) return { kind: 'rest' };
   const axes: Axis[] = [];
@@ -117,6 +154,8 @@ function sizeOf(a: Analysis, n: PyNode, tensor: string, at: PyNode, divisors: Ma
   const leaf = (x: PyNode | undefined): Axis | undefined => {
     const u = unparen(x);
     if (!u) return undefined;
+    const allocated = alloc && allocatedAxis(a, u, alloc, at);
+    if (allocated) return allocated;
     if (u.type === 'identifier') return axisOfName(a, u, tensor);
     const i = indexedSize(u, tensor);
     return i === undefined ? undefined : { index: i, from: at };
@@ -254,7 +293,8 @@ export function swappedAxes(a: Analysis, call: PyNode, reshaped: PyNode, sizes: 
   if (tensor.type !== 'identifier') return undefined;
   const divisors = new Map<string, Axis[]>();
   const at = anchorOf(call);
-  const read = sizes.map((s) => sizeOf(a, s, tensor.text, at, divisors));
+  const alloc = allocationOf(a, tensor);
+  const read = sizes.map((s) => sizeOf(a, s, tensor.text, at, divisors, alloc));
   const all = read.flatMap((r) => (r.kind === 'axes' ? r.axes : []));
   if (all.length < 2) return undefined;
   // A name that divides one axis (`C // H`) stands for a part of that axis where it appears alone.

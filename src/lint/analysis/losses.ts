@@ -2,6 +2,7 @@
 // `F.cross_entropy(out, y)`, `nn.NLLLoss()(out, y)`, `self.loss_fn(out, y)`, `loss_fn = F.nll_loss`.
 import type { PyNode } from '../parser';
 import { calleeName, keywordArg, positionalArgs, topStatementOf, unparen, type Analysis } from './index';
+import { gatesKey, modeGates } from './modeGates';
 import { OutputFlow } from './outputs';
 import { signatureDefault, unpassed } from './parameterDefaults';
 import { parameterArguments } from './parameters';
@@ -113,6 +114,20 @@ export class Losses {
 
   constructor(private readonly a: Analysis) {
     this.flow = new OutputFlow(a);
+  }
+
+  private readonly gatedFlows = new Map<string, OutputFlow>();
+  /**
+   * The output flow as seen from a loss call: under `if self.method == 'multiclass':` a helper of the class returns
+   * only what its 'multiclass' arm returns (see modeGates.ts). The plain flow where no such test holds.
+   */
+  flowAt(call: PyNode): OutputFlow {
+    const gates = modeGates(call);
+    if (!gates.length) return this.flow;
+    const key = gatesKey(gates);
+    let flow = this.gatedFlows.get(key);
+    if (!flow) this.gatedFlows.set(key, (flow = new OutputFlow(this.a, gates)));
+    return flow;
   }
 
   private handed?: HandedLoss[];

@@ -20,6 +20,7 @@ import { scopeOf } from './scopes';
 import { elementBefore, valueBefore } from './values';
 import { evaluate, fileEnv, type Literal } from './gates';
 import { reachingDefs } from './reaching';
+import { ruledOutBy, type ModeGate } from './modeGates';
 
 /** `m.forward(x)` and `m.__call__(x)` run the module as `m(x)` does. */
 const CALL_METHODS = new Set(['forward', '__call__']);
@@ -106,7 +107,14 @@ export class OutputFlow {
   /** Parameters being resolved (their argument lists): recursion guard. */
   private readonly resolving = new Set<readonly PyNode[]>();
 
-  constructor(private readonly a: Analysis) {}
+  /**
+   * @param assumed mode tests known to hold where the value is used (`if self.method == 'multiclass':` around the
+   * loss): a helper's returns in arms of other modes are left out.
+   */
+  constructor(
+    private readonly a: Analysis,
+    private readonly assumed: readonly ModeGate[] = [],
+  ) {}
 
   /** Kind of the values of `expr` (evaluated where it stands). */
   of(expr: PyNode | undefined, depth = 0): Output {
@@ -393,7 +401,8 @@ export class OutputFlow {
 
   /** What a function returns (or element `element` of the tuples it returns); all returns must agree. */
   private returned(fn: PyNode, depth: number, element?: Element): Output {
-    return combine(returnValues(fn).map((r) => (element === undefined ? this.of(r, depth + 1) : this.elementOf(r, element, depth + 1))));
+    const values = returnValues(fn).filter((r) => !ruledOutBy(r, this.assumed));
+    return combine(values.map((r) => (element === undefined ? this.of(r, depth + 1) : this.elementOf(r, element, depth + 1))));
   }
 
   /** `self.decode(z)` in forward: what the module's method returns. */
@@ -408,6 +417,9 @@ export class OutputFlow {
   private selfAttrModule(call: PyNode, attr: string, depth: number, element?: Element): Output {
     const cls = call.ancestor('class_definition');
     const values = cls ? this.a.scopes.selfAttr(cls, attr) : [];
+    // `self.squash(scores)` in a trainer class: a method of the class, never assigned over.
+    const method = cls && !values.length ? methodsOf(cls).find((m) => m.child('name')?.text === attr) : undefined;
+    if (method) return siteOnly(this.returned(method, depth + 1, element));
     const outs = values.map((v) => this.moduleOrName(v, depth + 1, element));
     // Assigned from a parameter nobody in this file passes (or never assigned here): like a bare model name.
     if (outs.every((o) => o === undefined)) return this.unseenModule(attr, element);

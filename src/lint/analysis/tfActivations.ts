@@ -42,8 +42,12 @@ const ACTIVATION_FNS: Record<string, TfActivation> = {
   'keras.backend.sigmoid': 'sigmoid',
 };
 
-/** TF1 layer functions taking the activation as `activation=` (third positional: inputs, units, activation). */
+/**
+ * TF1 layer functions taking the activation as `activation=` (third positional: inputs, units, activation), contrib's
+ * as `activation_fn=`, and TFLearn's (`tflearn.fully_connected(net, 10, activation='softmax')`, a tensor too).
+ */
 const TF1_DENSE = new Set(['tensorflow.layers.dense', 'tensorflow.contrib.layers.fully_connected']);
+const TFLEARN_DENSE = /^tflearn\.(layers\.(core\.)?)?fully_connected$/;
 
 /** Functions that keep what the values mean (shape or dtype changes only). */
 const SHAPE_FNS = new Set(['tensorflow.reshape', 'tensorflow.squeeze', 'tensorflow.identity', 'tensorflow.cast']);
@@ -71,6 +75,11 @@ export class TfActivations {
     if (q && ACTIVATION_FNS[q]) return { kind: ACTIVATION_FNS[q], site: e };
     if (q && TF1_DENSE.has(q)) {
       const act = keywordArg(e, q.endsWith('fully_connected') ? 'activation_fn' : 'activation') ?? (q.endsWith('dense') ? args[2] : undefined);
+      const kind = act ? activationQname(this.a, act) : undefined;
+      return kind ? { kind, site: e } : undefined;
+    }
+    if (q && TFLEARN_DENSE.test(q)) {
+      const act = keywordArg(e, 'activation') ?? args[2];
       const kind = act ? activationQname(this.a, act) : undefined;
       return kind ? { kind, site: e } : undefined;
     }

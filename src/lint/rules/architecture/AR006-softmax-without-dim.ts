@@ -3,6 +3,7 @@ import { batchedTensor, type Batched } from '../../analysis/batched';
 import { knownRank, namedBatchAxis } from '../../analysis/ranks';
 import { modelApplications } from '../../analysis/passedModels';
 import { torchLayers } from '../../analysis/layers';
+import { stackedBatchAxis } from '../../analysis/stackedBatch';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 import { sourceOf } from './shared';
@@ -73,7 +74,8 @@ function implicitRank(a: Analysis, input: PyNode | undefined): number | undefine
  * wherever it sits. The class axis is then not evident, so no fix.
  */
 function namedBatchMessage(a: Analysis, dim: string, input: PyNode | undefined): string | undefined {
-  const named = namedBatchAxis(a, input);
+  // `torch.stack(parts, 0)` of parts viewed as (bs, c, 1, 1): the batch moves behind the new axis.
+  const named = namedBatchAxis(a, input) ?? stackedBatchAxis(a, input);
   const d = Number(dim);
   if (!named || (d < 0 ? d + named.rank : d) !== named.axis || d >= named.rank || d < -named.rank) return undefined;
   return `Softmax over dim=${dim} of a tensor shaped with \`${named.size}\` at that axis: it normalises across the samples of the batch, not across classes. Normalise over the class axis.`;
@@ -148,7 +150,7 @@ export const AR006: Rule = {
       '(or `dim=-2` on a 2-D tensor) is reported only where the tensor is known to be batch-first: a model or layer output ' +
       'on a loader batch, a matmul / bmm / einsum of batched tensors, a `.view(batch_size * n, m)`, or the last ' +
       '`nn.Softmax(dim=0)` of a model called on a batch; and any dim that is the axis a view or factory names after the ' +
-      'batch size (`pi.view(seq_len, bs, k)` with dim=1 or -2). A 1-D vector, a (time, batch) tensor of seq-first RNN code and ' +
+      'batch size (`pi.view(seq_len, bs, k)` with dim=1 or -2), also behind the axis a `torch.stack` of such parts adds. A 1-D vector, a (time, batch) tensor of seq-first RNN code and ' +
       'tensors of unknown rank are left alone. A missing dim on a tensor whose rank is evident (`torch.zeros(n)`, ' +
       '`x.view(-1, k)`) and whose implicit axis is the class one (1-D, 2-D, 4-D) is only the deprecation: reported as info.',
     wrong: 'probs = F.softmax(logits)',

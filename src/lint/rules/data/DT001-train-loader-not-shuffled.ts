@@ -1,8 +1,9 @@
 import { callsWithin, calleeName, hasKeywordSplat, keywordArg, positionalArgs, unparen, type Analysis } from '../../analysis';
 import { drawsOwnSamples, isIterableDataset, loadedDatasetClass, servesRandomRows } from '../../analysis/datasets';
+import { constructsDataLoader } from '../../analysis/loaderClasses';
 import { dictKeyOf, trainedLoadersWithEntries } from '../../analysis/loaderValues';
 import { loadersReachingTraining } from '../../analysis/reachingLoaders';
-import { SAMPLING_LOADERS, TRAIN, assignedName, isDataLoaderQname, isTrainDataset } from '../../analysis/runtime';
+import { SAMPLING_LOADERS, TRAIN, assignedName, isTrainDataset } from '../../analysis/runtime';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -54,7 +55,7 @@ const HELD_OUT_NAME = /val|valid|test|eval|pred|infer|calib/i;
 function unshuffledLoader(call: PyNode, a: Analysis): Unshuffled | false {
   const q = a.callee(call);
   const sampling = q !== undefined && SAMPLING_LOADERS.has(q);
-  if (!sampling && !isDataLoaderQname(q)) return false;
+  if (!sampling && !constructsDataLoader(call, a)) return false;
   const shuffle = keywordArg(call, 'shuffle');
   const sampler = keywordArg(call, 'sampler');
   if (keywordArg(call, 'batch_sampler') || hasKeywordSplat(call)) return false;
@@ -181,11 +182,37 @@ function fullBatch(call: PyNode): boolean {
   return bs !== undefined && /\blen\(|\.shape\[0\]|\.size\(0\)|\.num_nodes\b/.test(bs.text);
 }
 
+/**
+ * The loader is what a data-loader factory of the file returns (`return loader` / `return loader, dataset`): a
+ * function not named for held-out data whose callers, often in other files, train on what it builds. Its calls in
+ * this file, when there are some, must not all build held-out loaders (`val_loader = build_loader(val_ds)`).
+ */
+function returnedByFactory(call: PyNode, ds: PyNode | undefined, a: Analysis): boolean {
+  const fn = call.ancestor('function_definition');
+  const fnName = fn?.child('name')?.text ?? '';
+  if (!fn || HELD_OUT_NAME.test(fnName) || HELD_OUT_NAME.test(ds?.text ?? '')) return false;
+  const callers = a.callsNamed(fnName).filter((c) => c.start < fn.start || c.start >= fn.end);
+  if (callers.length > 0 && callers.every((c) => HELD_OUT_NAME.test(c.parent?.type === 'assignment' ? c.parent.child('left')?.text ?? '' : '') || HELD_OUT_NAME.test(c.child('arguments')?.text ?? ''))) return false;
+  if (call.parent?.type === 'return_statement') return true;
+  const name = assignedName(call);
+  if (name === undefined || call.parent?.type !== 'assignment') return false;
+  let returned = false;
+  fn.child('body')?.walk((n) => {
+    if (returned || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type !== 'return_statement') return undefined;
+    const v = unparen(n.namedChildren[0]);
+    const items = v?.type === 'expression_list' || v?.type === 'tuple' ? v.namedChildren : v ? [v] : [];
+    if (items.some((i) => i.type === 'identifier' && i.text === name)) returned = true;
+    return false;
+  });
+  return returned;
+}
+
 /** The finding for a loader whose sampler may be None; the fix shuffles exactly when there is no sampler. */
-function samplerFinding(call: PyNode, m: MaybeNoSampler) {
+function samplerFinding(call: PyNode, m: MaybeNoSampler, what = 'this training DataLoader') {
   const name = m.sampler.type === 'identifier' ? m.sampler.text : 'the sampler';
   const when = `\`${m.condition.text}\` is ${m.noneWhenFalse ? 'false' : 'true'}`;
-  const message = `When ${when}, ${name} is None and this training DataLoader does not shuffle. Pass shuffle=(${name} is None).`;
+  const message = `When ${when}, ${name} is None and ${what} does not shuffle. Pass shuffle=(${name} is None).`;
   if (m.sampler.type !== 'identifier') return { node: call, message };
   const newText = `(${m.sampler.text} is None)`;
   const shuffle = keywordArg(call, 'shuffle');
@@ -208,7 +235,10 @@ export const DT001: Rule = {
       'branch of a condition and None on the other: `DistributedSampler(ds) if distributed else None` leaves the ' +
       'single-process run unshuffled, or it is the loader a PyTorch Lightning `train_dataloader()` hook returns, whose ' +
       'data does not look ordered.) A loader counts as a training loader when its name or ' +
-      'dataset says so, or when a loop that steps an optimizer iterates it; PyTorch Geometric loaders are included (PyG ' +
+      'dataset says so, or when a loop that steps an optimizer iterates it; a loader factory of the file (a function not ' +
+      'named for held-out data that returns the loader) counts too when its sampler shuffles on one branch only. ' +
+      'DataLoader subclasses of the file that keep torch\'s arguments are loaders, and so is a name bound to a choice ' +
+      'between such classes. PyTorch Geometric loaders are included (PyG ' +
       'datasets such as TUDataset are stored sorted by class). A loop that carries a hidden state from one batch to the ' +
       'next (stateful sequence training) is left alone, and so is a Dataset of the file whose `__getitem__` picks its own ' +
       'sample (it ignores the index, or re-draws it at random) or whose rows are all random draws made in `__init__` ' +
@@ -237,6 +267,11 @@ export const DT001: Rule = {
     if (u.named && loaders.size > 0 && !loaders.has(call)) return;
     if (!u.named) {
       const trained = loaders.get(call);
+      // A factory's loader that shuffles through its sampler on one branch only: the branch without trains in order.
+      if (!trained && u.maybeNone && !keywordArg(call, 'shuffle') && returnedByFactory(call, u.ds, a) && !fullBatch(call) && !orderedData(call, u.ds, a)) {
+        ctx.report(samplerFinding(call, u.maybeNone, 'the DataLoader this function returns'));
+        return;
+      }
       if (!trained || fullBatch(call) || carriesState(trained.loop, a) || orderedData(call, u.ds, a)) return;
       const line = ctx.lines.position(trained.loop.start).line + 1;
       message = `This DataLoader feeds the training loop (line ${line}) without shuffle=True: every epoch sees the same order. Add shuffle=True (or a sampler).`;

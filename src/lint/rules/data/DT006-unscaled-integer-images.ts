@@ -58,6 +58,8 @@ interface Raw {
   viaToTensor?: boolean;
   /** a DataFrame's values, not known to be pixels until reshaped to 28x28 */
   pending?: boolean;
+  /** a PIL image (`Image.open(...)`), pixels only once read as an array (`np.array(img)`) */
+  pil?: boolean;
   /** where the raw images come from, for the message */
   origin: string;
 }
@@ -83,6 +85,59 @@ interface State {
    * arrays the model then predicts on or is evaluated on must be scaled the same way.
    */
   scaledAt?: PyNode;
+  /** the file scales somewhere by its text: only the exact sink (Normalize of [0, 1] statistics) is read */
+  normalizeOnly?: boolean;
+}
+
+const PIL_IMAGE: Raw = { floated: false, pil: true, origin: 'Image.open(...) (uint8 pixels)' };
+
+/** torchvision transforms that return an image of the same kind and 0-255 range (a PIL image stays a PIL image). */
+const PIXEL_KEEPING_NAMES = ['Resize', 'CenterCrop', 'RandomCrop', 'RandomResizedCrop', 'RandomHorizontalFlip', 'RandomVerticalFlip', 'RandomRotation', 'RandomAffine', 'RandomPerspective', 'Pad', 'ColorJitter', 'GaussianBlur'];
+const PIXEL_KEEPING_TRANSFORMS = new RegExp(`^torchvision\\.transforms\\.(${PIXEL_KEEPING_NAMES.join('|')})$`);
+
+/** The object a callee names: `self.tf` (its one assignment in the class), a local name's value, or the expression. */
+function calledObject(fn: PyNode | undefined, a: Analysis): PyNode | undefined {
+  if (fn?.type === 'attribute' && fn.child('object')?.text === 'self') {
+    const cls = fn.ancestor('class_definition');
+    const values = cls ? a.scopes.selfAttr(cls, fn.child('attribute')?.text ?? '') : [];
+    return values.length === 1 ? values[0] : undefined;
+  }
+  if (fn?.type === 'identifier') return a.scopes.valueAt(fn.text, fn) ?? undefined;
+  return fn;
+}
+
+const pixelTransformFiles = new WeakMap<Analysis, boolean>();
+
+/** `self.jitter(img)` with `self.jitter = transforms.ColorJitter(...)` (or a Compose of such): the pixels are kept. */
+function keepsPixels(call: PyNode, a: Analysis): boolean {
+  // cheap first: the file builds such a transform at all
+  let any = pixelTransformFiles.get(a);
+  if (any === undefined) pixelTransformFiles.set(a, (any = PIXEL_KEEPING_NAMES.some((n) => a.callsNamed(n).length > 0)));
+  if (!any) return false;
+  const obj = calledObject(call.child('function'), a);
+  if (obj?.type !== 'call' || positionalArgs(call).length !== 1) return false;
+  const q = a.callee(obj);
+  if (q === 'torchvision.transforms.Compose') {
+    const steps = positionalArgs(obj)[0];
+    return steps?.type === 'list' && steps.namedChildren.length > 0 && steps.namedChildren.every((t) => t.type === 'call' && PIXEL_KEEPING_TRANSFORMS.test(a.callee(t) ?? ''));
+  }
+  return q !== undefined && PIXEL_KEEPING_TRANSFORMS.test(q);
+}
+
+/**
+ * `self.norm(x)` with `self.norm = transforms.Normalize(mean, std)` of [0, 1] statistics (ImageNet's): the Normalize
+ * call, when it is one. Such statistics assume inputs already divided by 255.
+ */
+function unitNormalize(call: PyNode, a: Analysis): PyNode | undefined {
+  const obj = calledObject(call.child('function'), a);
+  if (obj?.type !== 'call' || a.callee(obj) !== 'torchvision.transforms.Normalize' || hasKeywordSplat(obj)) return undefined;
+  const numbers = (obj.child('arguments')?.text ?? '').match(/\d*\.?\d+(e-?\d+)?/g) ?? [];
+  return numbers.length > 0 && numbers.every((x) => Number(x) <= 1) ? obj : undefined;
+}
+
+/** A torchvision Normalize built on its own (assigned or called), not as a step of a Compose list. */
+function standaloneNormalize(ctx: RuleContext): boolean {
+  return ctx.analysis.callsNamed('Normalize').some((c) => c.parent?.type !== 'list' && ctx.analysis.callee(c) === 'torchvision.transforms.Normalize');
 }
 
 /** `(-1, 28, 28)`, `(-1, 1, 28, 28)`, `(-1, 28, 28, 1)`: a reshape to MNIST-sized images. */
@@ -124,6 +179,7 @@ function rawItems(loader: PyNode, ctx: RuleContext, st: State): Raw | undefined 
       floated: (found?.floated ?? true) && raw.floated,
       viaToTensor: (found?.viaToTensor ?? true) && raw.viaToTensor,
       pending: found?.pending || raw.pending,
+      pil: found?.pil || raw.pil,
       origin: found && found.origin !== `${cls!.name}.__getitem__: ${raw.origin}` ? found.origin : `${cls!.name}.__getitem__: ${raw.origin}`,
     };
   }
@@ -165,6 +221,13 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
   if (e.type !== 'call') return undefined;
   const q = ctx.analysis.callee(e);
   if (q && IMAGE_READERS.test(q)) return { floated: false, origin: `${q.split('.').pop()}() (uint8 pixels)` };
+  if (q === 'PIL.Image.open') return PIL_IMAGE;
+  // img.convert("RGB") / img.resize(...) on a PIL image, or a torchvision transform that returns a PIL image for one
+  if (PIL_METHODS.test(e.child('function')?.child('attribute')?.text ?? '') && receiver(e)) {
+    const inner = rawOf(receiver(e), raws, ctx, st, items);
+    if (inner?.pil) return inner;
+  }
+  if (keepsPixels(e, ctx.analysis)) return rawOf(positionalArgs(e)[0], raws, ctx, st, items);
   if (q && IMG_TO_ARRAY.test(q)) return { floated: true, origin: 'img_to_array() (0-255 values)' };
   if (q && TF_KEEPS.test(q)) {
     const inner = rawOf(positionalArgs(e)[0] ?? keywordArg(e, 'images') ?? keywordArg(e, 'image'), raws, ctx, st, items);
@@ -195,6 +258,8 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
     const opened = arg?.type === 'call' ? ctx.analysis.callee(arg) : undefined;
     if (opened && LOAD_IMG.test(opened)) return { floated: isFloatDtype(keywordArg(e, 'dtype')), origin: 'np.array(load_img(...)) (uint8 pixels)' };
     if (opened === 'PIL.Image.open') return { floated: isFloatDtype(keywordArg(e, 'dtype')), origin: 'np.array(Image.open(...)) (uint8 pixels)' };
+    // np.array(img) with img a PIL image held by a name
+    if (rawOf(arg, raws, ctx, st, items)?.pil) return { floated: isFloatDtype(keywordArg(e, 'dtype')), origin: 'np.array(Image.open(...)) (uint8 pixels)' };
   }
   // TensorDataset(x, y) / DataLoader(ds): containers whose batches hold the raw images
   if (q === 'torch.utils.data.TensorDataset' || q === 'torch.utils.data.DataLoader') {
@@ -206,7 +271,7 @@ function rawOf(e: PyNode | undefined, raws: Map<string, Raw>, ctx: RuleContext, 
   const recv = receiver(e);
   const isFunction = recv === undefined || (q !== undefined && /^(torch|numpy|tensorflow)\.[a-z_]+$/.test(q));
   const inner = isFunction ? rawOf(positionalArgs(e)[0], raws, ctx, st, items) : rawOf(recv, raws, ctx, st, items);
-  if (!inner) return undefined;
+  if (!inner || inner.pil) return undefined;
   const floated =
     inner.floated ||
     FLOAT_CALLS.test(name) ||
@@ -261,7 +326,8 @@ function isTrainedKerasModel(recv: PyNode | undefined, ctx: RuleContext): boolea
   const cls = kerasModels(ctx.analysis).modelClassAt(recv);
   if (cls) return !/\b25[56]\b/.test(cls.text);
   const v = ctx.analysis.scopes.valueAt(recv.text, recv);
-  return isKerasModel(recv, ctx) && !/load_model$/.test(v?.type === 'call' ? (kerasCallee(ctx.analysis, v) ?? '') : '');
+  // a pretrained keras.applications model takes its own preprocess_input, not the file's 0-1 scaling
+  return isKerasModel(recv, ctx) && !/load_model$|^keras\.applications\./.test(v?.type === 'call' ? (kerasCallee(ctx.analysis, v) ?? '') : '');
 }
 
 function isKerasModel(recv: PyNode | undefined, ctx: RuleContext): boolean {
@@ -319,7 +385,9 @@ export const DT006: Rule = {
       'integer source and the training call are both visible and no scaling happens in between or in the model. Once the ' +
       'file scales its training images (`ImageDataGenerator(rescale=1/255)`, `x_train / 255.0`), arrays of raw pixels given ' +
       'to the model\'s `predict`/`evaluate` or to `validation_data` (`img_to_array(load_img(...))`, `cv2.imread`) are ' +
-      'reported as well: the model sees inputs 255 times larger than anything it was trained on.',
+      'reported as well: the model sees inputs 255 times larger than anything it was trained on. A float tensor of raw pixels ' +
+      '(`np.array(Image.open(p)).astype(np.float32)`) given to a torchvision `Normalize` whose mean and std are statistics of ' +
+      '[0, 1] images (ImageNet\'s 0.485/0.229...) is reported too: the result is still in the hundreds.',
     wrong:
       'from keras.datasets import mnist\nfrom keras import layers, models\n(x_train, y_train), (x_test, y_test) = mnist.load_data()\n' +
       'model = models.Sequential([layers.Flatten(), layers.Dense(10, activation="softmax")])\n' +
@@ -349,7 +417,9 @@ export const DT006: Rule = {
     const st: State = { byScope: new Map(), selves: new Map(), csv: readsCsv && unscaledText, toTensorOnly: scales === 'totensor' };
     // ImageDataGenerator(rescale=...) scales what the generators yield: arrays given to the model directly are held out
     if (scales === 'pipeline') st.scaledAt = ctx.nodesOfType('call').find((c) => calleeName(c) === 'ImageDataGenerator' && keywordArg(c, 'rescale'));
-    if (scales === 'yes' || (scales === 'totensor' && !unscaledText) || (!hasSource && !st.csv)) return;
+    // a scaling somewhere in the text silences the model sinks, not a Normalize object applied to raw float pixels
+    st.normalizeOnly = scales === 'totensor' && !unscaledText;
+    if (scales === 'yes' || (st.normalizeOnly && !standaloneNormalize(ctx)) || (!hasSource && !st.csv)) return;
     // statements that bind or use names, per scope, in document order
     const events = [
       ...ctx.nodesOfType('assignment'),
@@ -446,8 +516,21 @@ export const DT006: Rule = {
         arg = positionalArgs(ev)[0];
         needsFloat = true; // integer tensors make the torch layer raise; a float cast makes it silent
       }
+      // Normalize(ImageNet mean/std) on a float tensor of 0-255 values
+      const norm = positionalArgs(ev).length === 1 ? unitNormalize(ev, a) : undefined;
+      const n = norm ? rawOf(positionalArgs(ev)[0], raws, ctx, st) : undefined;
+      if (n && n.floated && !n.pil && !n.pending && !reported.has(n.origin)) {
+        reported.add(n.origin);
+        const line = ctx.lines.position(norm!.start).line + 1;
+        ctx.report({
+          node: positionalArgs(ev)[0]!,
+          message: `\`${positionalArgs(ev)[0]!.text}\` holds raw 0-255 pixels from ${n.origin} cast to float, and the Normalize of line ${line} uses statistics of [0, 1] images: divide by 255 first.`,
+        });
+        continue;
+      }
+      if (st.normalizeOnly) continue;
       const r = rawOf(arg, raws, ctx, st);
-      if (r && !r.pending && (!needsFloat || r.floated) && (!st.toTensorOnly || r.viaToTensor) && !reported.has(r.origin)) {
+      if (r && !r.pending && !r.pil && (!needsFloat || r.floated) && (!st.toTensorOnly || r.viaToTensor) && !reported.has(r.origin)) {
         reported.add(r.origin);
         ctx.report({
           node: arg!,
@@ -457,7 +540,7 @@ export const DT006: Rule = {
         });
       }
       const h = st.scaledAt && !st.toTensorOnly ? rawOf(heldOut, raws, ctx, st) : undefined;
-      if (!h || h.pending || reported.has(h.origin)) continue;
+      if (!h || h.pending || h.pil || reported.has(h.origin)) continue;
       reported.add(h.origin);
       const line = ctx.source.slice(0, st.scaledAt!.start).split('\n').length;
       ctx.report({

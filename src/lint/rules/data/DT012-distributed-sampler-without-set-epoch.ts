@@ -1,6 +1,8 @@
 import { bodyOf, calleeName, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { fileFunctionOf } from '../../analysis/calls';
 import { returnValues } from '../../analysis/modules';
+import { reachingDefs } from '../../analysis/reaching';
+import { buildsAnyDataLoader } from '../../analysis/loaderClasses';
 import { dictKeyOf, heldValue } from '../../analysis/loaderValues';
 import { assignedTarget, isDataLoaderQname } from '../../analysis/runtime';
 import { indentOf, lineStartIfAlone } from '../../analysis/training';
@@ -62,10 +64,29 @@ function shufflingSampler(a: Analysis, call: PyNode): Sampler | undefined {
   if (hasKeywordSplat(call)) return undefined;
   const args = positionalArgs(call);
   const shuffle = keywordArg(call, 'shuffle') ?? args[3];
-  if (shuffle && shuffle.text !== 'True') return undefined;
+  if (shuffle && shuffle.text !== 'True' && !parameterTrueByDefault(a, shuffle)) return undefined;
   const ds = args[0] ?? keywordArg(call, 'dataset');
   if (!ds || HELD_OUT.test(ds.text)) return undefined;
   return samplerBinding(call);
+}
+
+/**
+ * `shuffle=shuffle` read from a parameter of the enclosing function whose default is True (`def __init__(self, ds,
+ * shuffle=True)`), and no call of that function in the file passes it something else.
+ */
+function parameterTrueByDefault(a: Analysis, arg: PyNode): boolean {
+  const e = unparen(arg);
+  if (e?.type !== 'identifier' || a.scopes.valueAt(e.text, e) !== null || a.scopes.elementAt(e.text, e)) return false;
+  const fn = e.ancestor('function_definition');
+  const param = fn ? parameterIndex(fn, e.text) : undefined;
+  if (!fn || !param || parameterDefault(fn, param.index)?.type !== 'true') return false;
+  // the function's callers: by its name, or by its class's name for __init__
+  let name = fn.child('name')?.text;
+  if (name === '__init__') name = fn.ancestor('class_definition')?.child('name')?.text;
+  return !a.callsNamed(name ?? '').some((site) => {
+    const passed = unparen(keywordArg(site, e.text));
+    return passed !== undefined && passed.type !== 'true';
+  });
 }
 
 /**
@@ -139,12 +160,26 @@ function usesSampler(a: Analysis, loader: PyNode, s: Sampler): 'plain' | 'maybe'
   if (arg === s.call) return 'plain';
   if (!s.target || arg.type !== s.target.type || arg.text !== s.target.text) return undefined;
   if (holds(a, arg, s.call)) return s.plain ? 'plain' : 'maybe';
+  if (arg.type === 'identifier' && samplerOrNone(a, arg, s.call)) return 'maybe';
   // if/else: the other branch binds None
   const v = resolve(a, arg);
   if (v?.type !== 'none') return undefined;
   const ifOf = (n: PyNode) => n.ancestor('if_statement');
   const samplerIf = ifOf(s.call);
   return samplerIf && samplerIf === ifOf(v) ? 'maybe' : undefined;
+}
+
+/**
+ * Every definition reaching the name is a DistributedSampler (this one among them) or None: `if horovod: s =
+ * DistributedSampler(ds, ...) elif ddp: s = DistributedSampler(ds) else: s = None`.
+ */
+function samplerOrNone(a: Analysis, id: PyNode, call: PyNode): boolean {
+  const defs = reachingDefs(id);
+  if (!defs?.length || !defs.some((d) => unparen(d.value) === call)) return false;
+  return defs.every((d) => {
+    const v = unparen(d.value);
+    return d.index === undefined && (v?.type === 'none' || (v?.type === 'call' && isSamplerQname(a.callee(v))));
+  });
 }
 
 /** The expression a for loop iterates, through `enumerate(...)`, `tqdm(...)`, `zip(...)`. */
@@ -207,7 +242,7 @@ function parameterIndex(fn: PyNode, name: string): { index: number; bound: boole
 function epochLoopIterating(a: Analysis, ctx: RuleContext, loader: PyNode, sampler: PyNode): PyNode | undefined {
   for (const loop of ctx.nodesOfType('for_statement')) {
     for (const e of iterated(loop)) {
-      if (holds(a, e, loader) || passedIn(a, e, loader, 3)) {
+      if (holds(a, e, loader) || passedIn(a, e, loader, 3) || attributeOfUnknownHolder(a, e, loader)) {
         const epoch = epochLoopOf(loop, sampler) ?? epochLoopOfCallers(a, loop, sampler, 2);
         if (epoch) return epoch;
         continue;
@@ -230,6 +265,28 @@ function epochLoopIterating(a: Analysis, ctx: RuleContext, loader: PyNode, sampl
     }
   }
   return undefined;
+}
+
+/**
+ * `data.train_loader` where `data` holds an object the file does not show (`data = self.elements["data"]`), and the
+ * loader is `self.train_loader` of a class of the file: every assignment of an attribute of that name in the file is
+ * a DataLoader (this one among them) or None, so the object can only be that class's.
+ */
+function attributeOfUnknownHolder(a: Analysis, e: PyNode, loader: PyNode): boolean {
+  const target = assignedTarget(loader);
+  const attr = target?.type === 'attribute' && target.child('object')?.text === 'self' ? target.child('attribute')?.text : undefined;
+  if (!attr || e.type !== 'attribute' || e.child('attribute')?.text !== attr) return false;
+  const holder = unparen(e.child('object') ?? undefined);
+  if (!holder || holder.text === 'self' || (holder.type !== 'identifier' && holder.type !== 'attribute' && holder.type !== 'subscript')) return false;
+  // the holder's object is unknown here: not a call of a known class, not a literal
+  const held = resolve(a, holder);
+  if (held && held.type !== 'identifier' && held.type !== 'attribute' && held.type !== 'subscript') return false;
+  return a.identifiersNamed(attr).every((id) => {
+    const at = id.parent;
+    if (at?.type !== 'attribute' || at.child('attribute') !== id || at.parent?.type !== 'assignment' || at.parent.child('left') !== at) return true;
+    const value = unparen(at.parent.child('right') ?? undefined);
+    return value === loader || value?.type === 'none' || (value?.type === 'call' && buildsAnyDataLoader(value, a));
+  });
 }
 
 /**
@@ -324,11 +381,13 @@ export const DT012: Rule = {
       const s = shufflingSampler(a, call);
       return s ? [s] : [];
     });
+    // one finding per loader, when the samplers of several branches (horovod / DDP) feed it
+    const reported = new Set<PyNode>();
     for (const s of samplers) {
       const call = s.call;
       for (const loader of loaders) {
         const use = usesSampler(a, loader, s);
-        if (!use) continue;
+        if (!use || reported.has(loader)) continue;
         const loaderTarget = assignedTarget(loader);
         if (loaderTarget && HELD_OUT.test(loaderTarget.text)) continue;
         if (HELD_OUT.test(dictKeyOf(loader) ?? '')) continue;
@@ -341,6 +400,7 @@ export const DT012: Rule = {
           message: `${name} is a DistributedSampler but set_epoch() is never called: it reshuffles with the same seed, so every epoch sees the same order. Call ${name === 'the sampler' ? 'sampler' : name}.set_epoch(epoch) at the start of each epoch.`,
           fixes: use === 'plain' ? fixFor(a, epoch, s, loader, loaderTarget) : undefined,
         });
+        reported.add(loader);
         break;
       }
     }

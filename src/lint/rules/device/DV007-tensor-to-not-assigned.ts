@@ -95,11 +95,26 @@ function unpackedTensor(a: Analysis, id: PyNode): boolean {
   return false;
 }
 
+/**
+ * The loop target is read as a mapping in the loop (`model(**batch)`, `batch["labels"]`): a tensor is neither, so with
+ * a `.to()` it is a tokenizer's `BatchEncoding` (or the like), whose `.to()` moves its tensors in place.
+ */
+function usedAsMapping(loop: PyNode, name: string): boolean {
+  let hit = false;
+  loop.child('body')?.walk((n) => {
+    if (hit || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'dictionary_splat' && unparen(n.namedChildren[0])?.text === name) hit = true;
+    else if (n.type === 'subscript' && n.child('value')?.text === name && n.child('subscript')?.type === 'string') hit = true;
+    return undefined;
+  });
+  return hit;
+}
+
 /** Whether a name holds a tensor: a target of a loop over batches, unpacked from one or from a split helper, or bound to a torch tensor factory. */
 function isTensorName(a: Analysis, id: PyNode): boolean {
   for (let p = id.parent; p; p = p.parent) {
     if (p.type === 'function_definition' || p.type === 'class_definition') break;
-    if (p.type === 'for_statement' && loopTargetBinds(p, id.text)) return BATCH_ITERABLE.test(p.child('right')?.text ?? '') && !graphBatchLoop(a, p, id.text);
+    if (p.type === 'for_statement' && loopTargetBinds(p, id.text)) return BATCH_ITERABLE.test(p.child('right')?.text ?? '') && !graphBatchLoop(a, p, id.text) && !usedAsMapping(p, id.text);
   }
   const v = a.scopes.valueAt(id.text, id);
   if (v === null) return unpackedFromBatch(id) || unpackedTensor(a, id);

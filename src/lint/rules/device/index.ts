@@ -7,5 +7,6 @@ import { DV004 } from './DV004-optimizer-before-move';
 import { DV005 } from './DV005-save-whole-module';
 import { DV006 } from './DV006-load-state-dict-not-strict-unchecked';
 import { DV007 } from './DV007-tensor-to-not-assigned';
+import { DV008 } from './DV008-best-checkpoint-overwritten';
 
-export const deviceRules: readonly Rule[] = [DV001, DV002, DV003, DV004, DV005, DV006, DV007];
+export const deviceRules: readonly Rule[] = [DV001, DV002, DV003, DV004, DV005, DV006, DV007, DV008];

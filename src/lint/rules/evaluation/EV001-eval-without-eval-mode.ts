@@ -1,7 +1,8 @@
 import { callsWithin, calleeName, enclosingFunction, hasKeywordSplat, keywordArg, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { evaluation, evalFunctionNames, instanceClass, mayHelperSwitch, type EvalLoop } from '../../analysis/evaluation';
 import { methodsOf } from '../../analysis/modules';
-import { reachableCalls } from '../../analysis/order';
+import { operatorOf, reachableCalls } from '../../analysis/order';
+import { isBackward, isOptimizerStep } from '../../analysis/training';
 import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
@@ -499,6 +500,88 @@ function phaseLoopTrainCall(a: Analysis, loop: PyNode): PyNode | undefined {
   return train;
 }
 
+/** `x.train()` / `x.eval()` / `x.train(mode)`: any mode switch of a module. */
+const isModeCall = (c: PyNode) => /^(train|eval)$/.test(calleeName(c) ?? '') && !!receiver(c);
+
+/**
+ * A phase loop that never switches modes: no train()/eval() in it (nor in the file's functions it calls), none before
+ * it in its function. A model seen to hold Dropout/BatchNorm then runs every phase in the mode it was built in,
+ * training. The first forward of such a model, else undefined.
+ */
+function phaseLoopWithoutSwitch(a: Analysis, loop: PyNode): PyNode | undefined {
+  const body = loop.child('body');
+  if (!body || !phaseVariable(loop)) return undefined;
+  const own = callsWithin(body);
+  const fn = enclosingFunction(loop);
+  if (own.some(isModeCall) || reachableCalls(a, body).some(isModeCall) || hasEvalMode(a, fn, loop)) return undefined;
+  if (a.callsNamed('train').some((c) => !!receiver(c) && c.start < loop.start && enclosingFunction(c) === fn)) return undefined;
+  const ev = evaluation(a);
+  return own.find((c) => {
+    if (!ev.isForward(c) || modelHas(a, c) !== 'yes') return false;
+    const model = forwardModel(c)?.text ?? '';
+    return !own.some((x) => x !== c && handsModelOut(a, x, model));
+  });
+}
+
+/** Parameters that name the phase a shared step function runs: `phase`, `mode`, `split`, `is_train`, `training`. */
+const PHASE_PARAM = /^(phase|mode|split|stage|is_?train(ing)?|train(ing)?|do_train)$/;
+
+/** `model.train()` / `model = model.train()` as a statement of the function's body, outside any `if` or loop. */
+function unconditionalInFunction(c: PyNode, fn: PyNode): boolean {
+  for (let p = c.parent; p && p !== fn; p = p.parent) {
+    if (!['expression_statement', 'assignment', 'block', 'with_statement', 'with_clause', 'with_item'].includes(p.type)) return false;
+  }
+  return true;
+}
+
+/** The condition mentions the phase parameter: `phase == 'train'`, `is_train`, `not training`. */
+function onPhase(cond: PyNode | null | undefined, param: string): boolean {
+  let found = false;
+  cond?.walk((x) => void (x.type === 'identifier' && x.text === param && (found = true)));
+  return found;
+}
+
+/** The `if` statements around `n` (inside `fn`) whose condition reads the phase parameter. */
+function phaseGates(n: PyNode, fn: PyNode, param: string): PyNode[] {
+  const out: PyNode[] = [];
+  for (let p = n.parent; p && p !== fn; p = p.parent) if (p.type === 'if_statement' && onPhase(p.child('condition'), param)) out.push(p);
+  return out;
+}
+
+/**
+ * `def step(batch, phase): model.train(); out = model(x); ...; if phase == 'train': loss.backward()`: a step function
+ * shared by the phases that updates only in training, yet switches to training mode in every phase before its
+ * forward. The train() call and the forward it reaches, else undefined.
+ */
+function phaseStepTrain(a: Analysis, train: PyNode): { train: PyNode; forward: PyNode } | undefined {
+  if (!switchesToTrain(train) || train.child('arguments')?.namedChildren.length) return undefined;
+  const fn = enclosingFunction(train);
+  const model = receiver(train)?.text;
+  if (!fn || !model || !unconditionalInFunction(train, fn)) return undefined;
+  const params = (fn.child('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : p.child('name')?.text ?? ''));
+  const param = params.find((p) => PHASE_PARAM.test(p));
+  const body = fn.child('body');
+  if (!param || !body) return undefined;
+  const calls = callsWithin(body);
+  // The update runs only in some phases: under an `if` on the phase parameter.
+  if (!calls.some((c) => (isBackward(c) || isOptimizerStep(c, a)) && phaseGates(c, fn, param).length > 0)) return undefined;
+  const ev = evaluation(a);
+  const between = (c: PyNode, f: PyNode) => c.start > train.end && c.start < f.start && isModeCall(c);
+  const forward = calls.find(
+    (f) => f.start > train.end && ev.isForward(f) && forwardModel(f)?.text === model && !phaseGates(f, fn, param).some(admitsTrainOnly(param)) && !calls.some((c) => between(c, f)),
+  );
+  return forward && modeMatters(a, forward) ? { train, forward } : undefined;
+}
+
+/** `if phase == 'train':` / `if is_train:` (its consequence runs in the training phase only). */
+function admitsTrainOnly(param: string): (gate: PyNode) => boolean {
+  return (gate) => {
+    const cond = unparen(gate.child('condition'));
+    if (cond?.type === 'identifier') return cond.text === param;
+    return cond?.type === 'comparison_operator' && operatorOf(cond) === '==' && cond.namedChildren.some((x) => TRAIN_PHASE.test(x.text));
+  };
+}
+
 /** `set_mode(model, phase)`: the model given to a function this file does not define, which may switch its mode. */
 function handsModelOut(a: Analysis, call: PyNode, model: string): boolean {
   const fn = call.child('function');
@@ -522,7 +605,9 @@ export const EV001: Rule = {
       'something in training mode (`model.generate(...)` counts as a forward: it does not switch modes itself). ' +
       'Also reported: a `model.train()` inside the evaluation loop (or its per-batch helper) before the forward, which undoes ' +
       'the `model.eval()` before the loop. ' +
-      'And: a `for phase in ["train", "val"]:` loop that calls `model.train()` in every phase, and ' +
+      'And: a `for phase in ["train", "val"]:` loop that calls `model.train()` in every phase, or switches no mode at all ' +
+      'with a model seen to hold Dropout/BatchNorm; a step function shared by the phases (`def step(batch, phase)`, ' +
+      '`is_training`) that calls `model.train()` whatever the phase and gates only the update on it; and ' +
       '`with torch.no_grad(): model(X_test)` on a whole held-out tensor without `model.eval()` first, and a held-out loop ' +
       'whose per-batch helper (`self.validation_step(x, y)`, a function of the file) runs the model. Snippets that use ' +
       'torch through its conventional names (`nn.`, `torch.`, `optim.`) without importing it are checked too. A call of a ' +
@@ -583,12 +668,33 @@ export const EV001: Rule = {
         message: `${f.call.text} evaluates on ${input} without model.eval(): Dropout and BatchNorm stay in training mode. Call model.eval() first.`,
       });
     }
+    const stepReported = new Set<PyNode>();
     for (const loop of a.index.of('for_statement')) {
+      const forward = phaseLoopWithoutSwitch(a, loop);
+      if (forward) {
+        const model = forwardModel(forward)!.text;
+        const phase = phaseVariable(loop)!;
+        ctx.report({
+          ...loopHeader(loop),
+          message: `This loop runs its validation phase with ${model} in training mode (Dropout on, BatchNorm statistics updated): nothing switches modes. Call ${model}.train() if ${phase} == "train" else ${model}.eval() at the top of each phase.`,
+        });
+        continue;
+      }
       const train = phaseLoopTrainCall(a, loop);
       if (!train) continue;
+      stepReported.add(train);
       ctx.report({
         node: train,
         message: `${train.text} runs in every phase of the loop, so the validation phase runs in training mode (Dropout on, BatchNorm statistics updated). Switch by phase: ${receiver(train)!.text}.train() if phase == "train" else ${receiver(train)!.text}.eval().`,
+      });
+    }
+    for (const c of a.callsNamed('train')) {
+      const hit = stepReported.has(c) ? undefined : phaseStepTrain(a, c);
+      if (!hit) continue;
+      const model = receiver(c)!.text;
+      ctx.report({
+        node: c,
+        message: `${c.text} runs whatever the phase, and only the update is gated on it: the other phases run ${model} in training mode (Dropout on, BatchNorm statistics updated). Switch by phase: ${model}.train() if training else ${model}.eval().`,
       });
     }
   },

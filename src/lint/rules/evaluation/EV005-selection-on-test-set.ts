@@ -265,15 +265,50 @@ function callsTestFunction(a: Analysis, call: PyNode | undefined): boolean {
 /** `float(loss)`, `loss.item()`, `acc.cpu().numpy()` -> the metric itself. */
 const peelCasts = (n: PyNode | undefined) => peelConversions(n, /^(float|int|round)$/, /^(item|float|double|cpu|numpy|detach|tolist)$/);
 
+/** A name that says validation: `val_loss`, `valid_acc`, `dev_f1` (what the file's `test(vx, vy)` returns into it). */
+const VAL_METRIC_NAME = /^(val|valid|validation|dev)_?(loss|acc|accuracy|score|metric|f1|auc|err|error|ppl|perplexity|mae|mse|rmse)\w*$/i;
+
+/**
+ * `results['test'][epoch]`, `history["test_acc"][-1]`, `metrics['test']['f1']`: a read by string key from a container
+ * of per-split scores, one key naming the test split or a test metric and none another split.
+ */
+function testKeyed(e: PyNode | undefined): boolean {
+  let test = false;
+  for (let x = e; x?.type === 'subscript'; x = unparen(x.child('value'))) {
+    const key = /^[rbu]*['"](\w+)['"]$/.exec(x.child('subscript')?.text ?? '')?.[1];
+    if (!key) continue;
+    if (/^(test|testing)$/i.test(key) || isTestMetricName(key)) test = true;
+    else if (/^(val|valid|validation|dev|train|training)$|^(val|valid|dev|train)_/i.test(key)) return false;
+  }
+  return test;
+}
+
+/** Meter fields that hold the running value: `top1.avg`, `acc_meter.mean`. */
+const METER_FIELD = /^(avg|average|mean|value|global_avg|median)$/;
+const METER_NAME = /^(top\d|prec\d?|acc\w*|\w*_acc|accuracy|loss(es)?|\w*_loss|\w*meter\w*|f1|auc|map|rank\d?)$/i;
+
+/** `top1.avg` in a function that evaluates on test data: the meter of a test metric. */
+function testMeter(a: Analysis, e: PyNode, inTestFn: boolean): boolean {
+  if (!inTestFn || e.type !== 'attribute' || !METER_FIELD.test(e.child('attribute')?.text ?? '')) return false;
+  const obj = unparen(e.child('object'));
+  if (obj?.type !== 'identifier') return false;
+  if (METER_NAME.test(obj.text)) return true;
+  const v = unparen(a.scopes.valueAt(obj.text, obj) ?? undefined);
+  return v?.type === 'call' && /Meter$/.test(calleeName(v) ?? '');
+}
+
 function isTestMetric(a: Analysis, n: PyNode | undefined, inTestFn: boolean, depth = 0): boolean {
   const e = peelCasts(n);
   if (!e) return false;
   const name = e.type === 'identifier' || e.type === 'attribute' ? lastName(e) : '';
-  if (isTestMetricName(name) || computedOnTest(a, e) || callsTestFunction(a, e)) return true;
+  if (isTestMetricName(name) || computedOnTest(a, e) || testKeyed(e) || testMeter(a, e, inTestFn)) return true;
+  // `val_loss = self.test(vx, vy)`: the file's `test` routine given validation data under other names.
+  const valNamed = VAL_METRIC_NAME.test(name);
+  if (!valNamed && callsTestFunction(a, e)) return true;
   const value = e.type === 'identifier' ? unparen(a.scopes.valueAt(e.text, e) ?? undefined) : undefined;
   if (depth < 4 && copiesTestMetric(a, e, value, inTestFn, depth)) return true;
-  if (computedOnTest(a, value) || evaluatesTestOnly(a, value) || metricOfTestOutputs(a, value)) return true;
-  if (callsTestFunction(a, value) || derivedFromTestMetric(value)) return true;
+  if (computedOnTest(a, value) || evaluatesTestOnly(a, value) || metricOfTestOutputs(a, value) || testKeyed(value)) return true;
+  if ((!valNamed && callsTestFunction(a, value)) || derivedFromTestMetric(value)) return true;
   // `eval_loss, eval_acc = evaluate(model, test_loader)`: an element of what a call on test data returns.
   const element = e.type === 'identifier' && !value ? a.scopes.elementAt(e.text, e) : undefined;
   const source = unparen(element?.source);
@@ -319,7 +354,31 @@ function comparisonsOf(cond: PyNode | undefined): PyNode[] {
 function bestComparison(cond: PyNode): boolean {
   if (!['<', '>', '<=', '>='].includes(operatorOf(cond) ?? '')) return false;
   const [l, r] = cond.namedChildren;
-  return BEST.test(lastName(unparen(l))) || BEST.test(lastName(unparen(r)));
+  return BEST.test(lastName(unparen(l))) || BEST.test(lastName(unparen(r))) || !!runningBestOf(cond);
+}
+
+/**
+ * `if epoch_err <= top_err: ... else: top_err = epoch_err`: the side of the comparison a branch of its `if` sets to the
+ * other side is a running best, whatever its name.
+ */
+function runningBestOf(cond: PyNode): PyNode | undefined {
+  let s: PyNode | null = cond.parent;
+  while (s && s.type !== 'if_statement' && (s.type === 'boolean_operator' || s.type === 'parenthesized_expression')) s = s.parent;
+  if (s?.type !== 'if_statement') return undefined;
+  const [l, r] = cond.namedChildren.map((x) => unparen(x));
+  if (!l || !r) return undefined;
+  const branches = [s.child('consequence'), ...s.childrenOf('alternative').filter((c) => c.type === 'else_clause').map((c) => c.child('body'))];
+  for (const b of branches) {
+    for (const x of b?.namedChildren ?? []) {
+      const asg = x.type === 'expression_statement' ? x.namedChildren[0] : undefined;
+      if (asg?.type !== 'assignment') continue;
+      const left = asg.child('left')?.text;
+      const right = peelCasts(asg.child('right'))?.text;
+      if (left === l.text && right === peelCasts(r)?.text) return l;
+      if (left === r.text && right === peelCasts(l)?.text) return r;
+    }
+  }
+  return undefined;
 }
 
 function checkIf(s: PyNode, ctx: RuleContext): void {
@@ -367,8 +426,10 @@ function testedByIf(a: Analysis, flag: PyNode): boolean {
 /** The side of a best comparison that is a test metric (`rank1` of `rank1 > best_rank1`), else undefined. */
 function testMetricOf(a: Analysis, cond: PyNode, testFn: boolean): PyNode | undefined {
   const [l, r] = cond.namedChildren;
-  if (isTestMetric(a, l, testFn) && BEST.test(lastName(unparen(r)))) return l;
-  if (isTestMetric(a, r, testFn) && BEST.test(lastName(unparen(l)))) return r;
+  const best = runningBestOf(cond);
+  const isBest = (x: PyNode | undefined) => BEST.test(lastName(unparen(x))) || (!!best && unparen(x) === best);
+  if (isTestMetric(a, l, testFn) && isBest(r)) return l;
+  if (isTestMetric(a, r, testFn) && isBest(l)) return r;
   return undefined;
 }
 
@@ -443,7 +504,7 @@ function mayReport(n: PyNode): boolean {
   if (n.type === 'assignment') return runningBest(n) !== undefined;
   if (n.type === 'if_statement') {
     const cond = unparen(n.child('condition'));
-    return (cond?.type === 'identifier' && FLAG.test(cond.text)) || comparisonsOf(cond).some((c) => c.namedChildren.some((x) => BEST.test(lastName(unparen(x)))));
+    return (cond?.type === 'identifier' && FLAG.test(cond.text)) || comparisonsOf(cond).some((c) => c.namedChildren.some((x) => BEST.test(lastName(unparen(x)))) || !!runningBestOf(c));
   }
   const name = calleeName(n) ?? '';
   if (SELECTS.test(name)) return positionalArgs(n).some((x) => x.type === 'identifier' && FLAG.test(x.text));
@@ -465,6 +526,33 @@ function callbacksText(a: Analysis, cbs: PyNode, depth = 0): string {
     if (v) text += ' ' + callbacksText(a, v, depth + 1);
   });
   return text;
+}
+
+const KERAS_SELECTING = /^(EarlyStopping|ModelCheckpoint|ReduceLROnPlateau)$/;
+
+/**
+ * The EarlyStopping / ModelCheckpoint / ReduceLROnPlateau calls a `callbacks=` value holds, through names and lists of
+ * names (as callbacksText).
+ */
+function selectingCallbacks(a: Analysis, cbs: PyNode, out: PyNode[] = [], depth = 0): PyNode[] {
+  if (depth > 2) return out;
+  cbs.walk((x) => {
+    if (x.type === 'call' && KERAS_SELECTING.test(calleeName(x) ?? '')) out.push(x);
+    if (x.type !== 'identifier') return;
+    for (const { item } of listItems(a, x) ?? []) selectingCallbacks(a, item, out, depth + 1);
+    const v = a.scopes.valueAt(x.text, x);
+    if (v) selectingCallbacks(a, v, out, depth + 1);
+  });
+  return out;
+}
+
+/**
+ * Every selecting callback found monitors a training quantity (`monitor='loss'`, `'acc'`): the validation data drives
+ * none of them. Keras monitors 'val_loss' by default; a monitor that is not a literal may be a validation one.
+ */
+function monitorsTrainingOnly(a: Analysis, cbs: PyNode): boolean {
+  const found = selectingCallbacks(a, cbs);
+  return found.length > 0 && found.every((c) => /^[rbu]*['"](?!val_)\w+['"]$/.test(keywordArg(c, 'monitor')?.text ?? ''));
 }
 
 /**
@@ -514,7 +602,11 @@ export const EV005: Rule = {
       'also one derived from a test-named one (`epoch_test_loss = test_loss / n`), what the file\'s own `test(...)` function ' +
       'returns when it is handed no validation data, and a best flag (`is_best = rank1 > best_rank1`) tested by an `if` or ' +
       'passed to `save_checkpoint`. Keras validation data that is evaluated again after the fit (`model.predict(x_eval)`) ' +
-      'is the data the reported score comes from, so callbacks on it select on the test set.',
+      'is the data the reported score comes from, so callbacks on it select on the test set; callbacks that all monitor a ' +
+      'training quantity (`monitor=\'loss\'`) are not driven by it. Also a test metric: a score read by a `\'test\'` key ' +
+      '(`results[\'test\'][epoch]`), a meter\'s running value in a function that loops over test data (`top1.avg`), and ' +
+      'either side of a comparison whose running best a branch keeps (`else: top_err = epoch_test_err`), whatever its ' +
+      'name. A value named for validation (`val_loss = self.test(vx, vy)`) is not taken from the name of the routine.',
     wrong: 'for epoch in range(100):\n    train_one_epoch(model, train_loader)\n    test_loss = evaluate(model, test_loader)\n    if test_loss < best_loss:\n        best_loss = test_loss\n        torch.save(model.state_dict(), "best.pt")',
     right: 'for epoch in range(100):\n    train_one_epoch(model, train_loader)\n    val_loss = evaluate(model, val_loader)\n    if val_loss < best_loss:\n        best_loss = val_loss\n        torch.save(model.state_dict(), "best.pt")\ntest_loss = evaluate(model, test_loader)',
     concept: 'Generalisation: the test set is used once, after all choices are made',
@@ -546,7 +638,7 @@ export const EV005: Rule = {
       const finalEval = testNamed ? undefined : evaluatedAfter(a, n, first);
       if (!testNamed && !finalEval) return;
       const cbs = keywordArg(n, 'callbacks');
-      if (!cbs || !/EarlyStopping|ModelCheckpoint|ReduceLROnPlateau/.test(callbacksText(a, cbs))) return;
+      if (!cbs || !/EarlyStopping|ModelCheckpoint|ReduceLROnPlateau/.test(callbacksText(a, cbs)) || monitorsTrainingOnly(a, cbs)) return;
       if (testNamed) {
         ctx.report({ node: vd!, message: 'The test set is passed as validation_data to callbacks that stop early / keep the best model / lower the lr: the test score becomes optimistic. Use a validation split.' });
       } else {

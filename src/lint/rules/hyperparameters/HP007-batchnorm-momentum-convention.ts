@@ -92,10 +92,11 @@ function mayBeAliasCall(call: PyNode): boolean {
 
 /**
  * Whether a momentum reads as the other library's: PyTorch above 0.5 and below 1 (1 is a deliberate "last batch"),
- * Keras above 0 and below 0.5. One half itself means the same in both.
+ * Keras below 0.5. One half itself means the same in both. Keras' 0 (the moving statistics are the last batch's) is
+ * counted too: it comes from a port (ResNet-RS's `bn_momentum=0.0`) or a PyTorch habit, never from Keras' own.
  */
 function otherConvention(m: number, convention: Convention): boolean {
-  return convention === 'torch' ? m > 0.5 && m < 1 : m > 0 && m < 0.5;
+  return convention === 'torch' ? m > 0.5 && m < 1 : m >= 0 && m < 0.5;
 }
 
 const percent = (x: number) => String(Number((x * 100).toFixed(6)));
@@ -117,7 +118,7 @@ export const HP007: Rule = {
       '`BatchNormalization(momentum=0.1)` from a PyTorch one) makes the running statistics almost the last batch\'s: ' +
       'training looks fine, but in evaluation mode each layer normalises with one noisy batch\'s mean and variance and ' +
       'validation accuracy swings or collapses. Use `1 - momentum`. Reported for a PyTorch momentum above 0.5 (but not 1, a ' +
-      'deliberate "last batch only") and a Keras/TensorFlow momentum below 0.5 (one half reads the same in both), written in place or followed to the literal a ' +
+      'deliberate "last batch only") and a Keras/TensorFlow momentum below 0.5, 0 included (one half reads the same in both), written in place or followed to the literal a ' +
       'name, parameter default or every call site gives. The class is also followed through an alias (`BN = nn.BatchNorm2d`, ' +
       'a `try`/`except` fallback to a third-party SyncBatchNorm, a `norm_layer=nn.BatchNorm2d` parameter) and `partial(nn.BatchNorm2d, momentum=...)`.',
     wrong: 'self.bn = nn.BatchNorm1d(256, momentum=0.99, eps=1e-3)',
@@ -147,7 +148,9 @@ export const HP007: Rule = {
     const notes = [found.holds, known.origin].filter(Boolean);
     const origin = notes.length ? ` (${notes.join('; ')})` : '';
     const message =
-      found.convention === 'torch'
+      found.convention === 'tf' && m === 0
+        ? `${opening}, ${given})${origin}: with ${found.keyword} 0 the moving mean/variance keep only the last training batch's statistics, which evaluation then normalises with; use ${found.keyword}=0.99 (the Keras default).`
+        : found.convention === 'torch'
         ? `${opening}, ${given})${origin} uses TensorFlow's convention: PyTorch's momentum weighs the NEW batch, so the running statistics are ${percent(m)} % the last batch; use ${found.keyword}=${complement(m)}.`
         : `${opening}, ${given})${origin} uses PyTorch's convention: here ${found.keyword} weighs the running history, so the moving statistics are ${percent(1 - m)} % the last batch; use ${found.keyword}=${complement(m)}.`;
     ctx.report({ node, message });

@@ -20,9 +20,9 @@ export const LS001: Rule = {
   },
   check(ctx) {
     const l = losses(ctx.analysis);
-    for (const { kind, input } of l.calls) {
+    for (const { call, kind, input } of l.calls) {
       if (kind !== 'cross_entropy') continue;
-      const out = l.flow.of(input);
+      const out = l.flowAt(call).of(input);
       if (out.kind !== 'softmax' && out.kind !== 'log_softmax') continue;
       const at = where(out.site, input);
       const message =

@@ -20,9 +20,9 @@ export const LS002: Rule = {
   },
   check(ctx) {
     const l = losses(ctx.analysis);
-    for (const { kind, input } of l.calls) {
+    for (const { call, kind, input } of l.calls) {
       if (kind !== 'bce_with_logits') continue;
-      const out = l.flow.of(input);
+      const out = l.flowAt(call).of(input);
       if (out.kind !== 'sigmoid') continue;
       ctx.report({
         node: input,

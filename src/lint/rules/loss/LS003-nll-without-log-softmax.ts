@@ -32,9 +32,9 @@ export const LS003: Rule = {
   },
   check(ctx) {
     const l = losses(ctx.analysis);
-    for (const { kind, input } of l.calls) {
+    for (const { call, kind, input } of l.calls) {
       if (kind !== 'nll') continue;
-      const out = l.flow.of(input);
+      const out = l.flowAt(call).of(input);
       const at = where(out.site, input);
       if (out.kind === 'softmax') {
         const fix = toLogSoftmax(out.site);

@@ -50,7 +50,7 @@ export const LS007: Rule = {
     const l = losses(a);
     for (const c of l.calls) {
       if (c.kind !== 'bce') continue;
-      const out = l.flow.of(c.input);
+      const out = l.flowAt(c.call).of(c.input);
       const site = out.site;
       if (out.kind !== 'sigmoid' || !site) continue;
       let fix: RawFix | undefined;

@@ -1,4 +1,4 @@
-import { calleeName, enclosingFunction, methodClass, unparen } from '../../analysis';
+import { calleeName, enclosingFunction, methodClass, positionalArgs, unparen } from '../../analysis';
 import { indentOf, innermostLoop, lineStartIfAlone } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { RawFix, Rule, RuleContext } from '../../types';
@@ -136,8 +136,40 @@ function findCompare(ifs: PyNode): { cmp: Compare; clause: Clause; clauses: Clau
   return found ? { ...found, clauses } : undefined;
 }
 
+/** A name or call that says "improved": `is_val_improving`, `improved`, `scheduler.is_better(...)`, `is_best`. */
+const IMPROVED = /improv|better|(^|_)best|^isBest/i;
+
+/**
+ * Whether an if's condition tests for an improvement in some other way than a plain comparison: a flag or call named
+ * for it (`if not is_val_improving:`, `scheduler.is_better(v, best)`), a call given a best value
+ * (`operator(metric, self.best_metric)`), a comparison with a best value, or any of these `or`-ed with `best is None`.
+ */
+function testsImprovement(cond: PyNode | undefined, depth = 0): boolean {
+  const c = unparen(cond);
+  if (!c || depth > 4) return false;
+  if (c.type === 'not_operator') return testsImprovement(c.child('argument'), depth + 1);
+  if (c.type === 'boolean_operator') {
+    const l = c.child('left');
+    const r = c.child('right');
+    if (opOf(c) !== 'or') return false;
+    return (isNoneTest(l) && testsImprovement(r, depth + 1)) || (isNoneTest(r) && testsImprovement(l, depth + 1));
+  }
+  if (c.type === 'comparison_operator') return parseCompare(c) !== undefined;
+  if (c.type === 'identifier' || c.type === 'attribute') return trackable(c) && IMPROVED.test(lastSegment(c)) && !isBestName(c);
+  if (c.type !== 'call') return false;
+  if (IMPROVED.test(calleeName(c) ?? '')) return true;
+  return positionalArgs(c).some((x) => isBestName(unparen(x)));
+}
+
+/** The `counter += 1` statements of an if that tests for an improvement (see `testsImprovement`), at most if / else. */
+function improvementIncrements(ifs: PyNode): PyNode[] {
+  const clauses = clausesOf(ifs);
+  if (clauses.length > 2 || (clauses.length === 2 && clauses[1]!.cond) || !testsImprovement(clauses[0]?.cond)) return [];
+  return clauses.flatMap((c) => increments(c.body));
+}
+
 function candidate(ifs: PyNode): boolean {
-  return ifs.type === 'if_statement' && findCompare(ifs) !== undefined;
+  return ifs.type === 'if_statement' && (findCompare(ifs) !== undefined || improvementIncrements(ifs).length > 0);
 }
 
 const NESTED = new Set(['function_definition', 'class_definition', 'lambda']);
@@ -302,6 +334,104 @@ function insertFirst(body: PyNode, line: string, title: string): RawFix[] | unde
   return [{ title, edits: [{ start: at, end: at, newText: `${indentOf(first!)}${line}\n` }] }];
 }
 
+/** Where the comparison repeats: its loop, or for a `self.best` a method called once per epoch. */
+function whereOf(ifs: PyNode, selfState: boolean): Where | undefined {
+  const loop = innermostLoop(ifs);
+  const fn = enclosingFunction(ifs);
+  const cls = methodClass(fn);
+  if (loop) return { region: loop, loop, fn, cls };
+  if (fn && cls && selfState && fn.child('name')?.text !== '__init__') return { region: fn, fn, cls };
+  return undefined;
+}
+
+/** A comparison with a best value: the best never updated, or a counter the other clauses count never reset. */
+function checkCompare(ifs: PyNode, found: NonNullable<ReturnType<typeof findCompare>>, ctx: RuleContext, reported: Set<PyNode>): void {
+  const { cmp, clause, clauses } = found;
+  const w = whereOf(ifs, cmp.best.type === 'attribute');
+  if (!w || (cmp.best.type === 'attribute' && !w.cls)) return;
+
+  // The improvement branch: the comparison's own clause or, for `if val > best: counter += 1 else: ...`, the else.
+  const others = clauses.filter((c) => c !== clause && !isNoneTest(c.cond));
+  let better: Clause | undefined;
+  if (improves(clause.body)) better = clause;
+  else if (increment(clause.body) && others.length === 1 && !others[0]!.cond && improves(others[0]!.body)) better = others[0];
+  if (!better) return;
+  const best = cmp.best.text;
+  const cur = cmp.cur.text;
+
+  // 1. The best value is never updated.
+  if (onlyInitialised(ctx, w, cmp.best, undefined, true)) {
+    ctx.report({
+      node: unparen(clause.cond) ?? ifs,
+      message: `${best} is never updated when ${cur} improves: every epoch better than the initial value counts as an improvement, so the saved "best" model is just the latest one. Set ${best} = ${cur} in this branch.`,
+      fixes: cmp.plain ? insertFirst(better.body, `${best} = ${cur}`, `Set ${best} = ${cur}`) : undefined,
+    });
+  }
+
+  // 2. A patience counter is never reset: each one the other clauses count (one may be reset elsewhere, by a
+  // plateau helper, while the early-stopping one is not).
+  for (const inc of clauses.filter((c) => c !== better).flatMap((c) => increments(c.body))) {
+    reported.add(inc);
+    const counter = unparen(inc.child('left'))!;
+    if (counter.type === 'attribute' && !w.cls) continue;
+    if (isBestName(counter) || !comparedIn(w.region, counter.text)) continue;
+    if (!onlyInitialised(ctx, w, counter, inc, false)) continue;
+    const c = counter.text;
+    ctx.report({
+      node: inc,
+      message: `${c} counts every epoch without improvement since the start, not in a row: it is never set back to 0 when ${cur} improves, so training stops too early. Reset it (${c} = 0) where ${best} is updated.`,
+      fixes: insertFirst(better.body, `${c} = 0`, `Reset ${c} = 0 on improvement`),
+    });
+  }
+}
+
+/** A flag that ends training when set: `stop = True`, `self.early_stop = True`, `control.should_training_stop = True`. */
+const STOP_FLAG = /stop|early|finish|done|terminat|exit|halt/i;
+
+/** A block that ends training: `break`, `return`, `raise`, `sys.exit()`, or setting a stop flag to True. */
+function stopsTraining(block: PyNode): boolean {
+  let hit = false;
+  block.walk((n) => {
+    if (hit || NESTED.has(n.type)) return false;
+    if (n.type === 'break_statement' || n.type === 'return_statement' || n.type === 'raise_statement') hit = true;
+    else if (n.type === 'call' && /^(sys\.)?exit$/.test(n.child('function')?.text ?? '')) hit = true;
+    else if (n.type === 'assignment' && n.child('right')?.text === 'True') {
+      const l = unparen(n.child('left'));
+      if (l && (l.type === 'identifier' || l.type === 'attribute') && STOP_FLAG.test(lastSegment(l))) hit = true;
+    }
+    return undefined;
+  });
+  return hit;
+}
+
+/** Some `if` of the region compares the counter (`counter >= patience`) and then ends training. */
+function stopsOn(region: PyNode, key: string): boolean {
+  let hit = false;
+  region.walk((n) => {
+    if (hit || (n !== region && NESTED.has(n.type))) return false;
+    if (n.type === 'if_statement' && comparedIn(n.child('condition') ?? n, key) && stopsTraining(n.child('consequence') ?? n)) hit = true;
+    return undefined;
+  });
+  return hit;
+}
+
+/**
+ * A counter counted when a flag or call says "no improvement" (`if not is_improving: wait += 1`, `if best is None or
+ * better(m, self.best): ... else: self.interval += 1`), compared with a patience to stop training and never set back
+ * to 0: it counts all bad epochs since the start.
+ */
+function checkIncrement(ifs: PyNode, inc: PyNode, ctx: RuleContext): void {
+  const counter = unparen(inc.child('left'))!;
+  const w = whereOf(ifs, counter.type === 'attribute');
+  if (!w || (counter.type === 'attribute' && !w.cls) || isBestName(counter)) return;
+  if (!stopsOn(w.region, counter.text) || !onlyInitialised(ctx, w, counter, inc, false)) return;
+  const c = counter.text;
+  ctx.report({
+    node: inc,
+    message: `${c} counts every check without improvement since the start, not in a row: it is never set back to 0 when the metric improves, so training stops too early. Reset it (${c} = 0) on improvement.`,
+  });
+}
+
 export const TL026: Rule = {
   meta: {
     id: 'TL026',
@@ -326,49 +456,9 @@ export const TL026: Rule = {
   nodeTypes: ['if_statement'],
   candidate: { reads: [], test: (n) => candidate(n) },
   visit(ifs, ctx) {
+    const reported = new Set<PyNode>();
     const found = findCompare(ifs);
-    if (!found) return;
-    const { cmp, clause, clauses } = found;
-    const loop = innermostLoop(ifs);
-    const fn = enclosingFunction(ifs);
-    const cls = methodClass(fn);
-    let w: Where;
-    if (loop) w = { region: loop, loop, fn, cls };
-    else if (fn && cls && cmp.best.type === 'attribute' && fn.child('name')?.text !== '__init__') w = { region: fn, fn, cls };
-    else return;
-    if (cmp.best.type === 'attribute' && !cls) return;
-
-    // The improvement branch: the comparison's own clause or, for `if val > best: counter += 1 else: ...`, the else.
-    const others = clauses.filter((c) => c !== clause && !isNoneTest(c.cond));
-    let better: Clause | undefined;
-    if (improves(clause.body)) better = clause;
-    else if (increment(clause.body) && others.length === 1 && !others[0]!.cond && improves(others[0]!.body)) better = others[0];
-    if (!better) return;
-    const best = cmp.best.text;
-    const cur = cmp.cur.text;
-
-    // 1. The best value is never updated.
-    if (onlyInitialised(ctx, w, cmp.best, undefined, true)) {
-      ctx.report({
-        node: unparen(clause.cond) ?? ifs,
-        message: `${best} is never updated when ${cur} improves: every epoch better than the initial value counts as an improvement, so the saved "best" model is just the latest one. Set ${best} = ${cur} in this branch.`,
-        fixes: cmp.plain ? insertFirst(better.body, `${best} = ${cur}`, `Set ${best} = ${cur}`) : undefined,
-      });
-    }
-
-    // 2. A patience counter is never reset: each one the other clauses count (one may be reset elsewhere, by a
-    // plateau helper, while the early-stopping one is not).
-    for (const inc of clauses.filter((c) => c !== better).flatMap((c) => increments(c.body))) {
-      const counter = unparen(inc.child('left'))!;
-      if (counter.type === 'attribute' && !cls) continue;
-      if (isBestName(counter) || !comparedIn(w.region, counter.text)) continue;
-      if (!onlyInitialised(ctx, w, counter, inc, false)) continue;
-      const c = counter.text;
-      ctx.report({
-        node: inc,
-        message: `${c} counts every epoch without improvement since the start, not in a row: it is never set back to 0 when ${cur} improves, so training stops too early. Reset it (${c} = 0) where ${best} is updated.`,
-        fixes: insertFirst(better.body, `${c} = 0`, `Reset ${c} = 0 on improvement`),
-      });
-    }
+    if (found) checkCompare(ifs, found, ctx, reported);
+    for (const inc of improvementIncrements(ifs)) if (!reported.has(inc)) checkIncrement(ifs, inc, ctx);
   },
 };

@@ -7,7 +7,7 @@ import { isBackward, isOptimizerClass, isOptimizerStep, isOtherOptimizerBuild } 
 import type { PyNode } from '../../parser';
 import type { Rule, RuleContext } from '../../types';
 import { checkUnusedGroups } from './unusedParamGroups';
-import { checkRepeatedInList, checkTwinOptimizers } from './duplicatedParameters';
+import { checkRepeatedInList, checkTwinLists, checkTwinOptimizers } from './duplicatedParameters';
 
 export const TL028: Rule = {
   meta: {
@@ -46,9 +46,10 @@ export const TL028: Rule = {
   check(ctx) {
     const a = ctx.analysis;
     checkUnusedGroups(ctx);
+    const optimizers = optimizerCalls(a);
+    if (optimizers.length > 1) checkTwinLists(ctx, optimizers);
     if (a.callsNamed('parameters').length === 0) return;
     checkRepeatedInList(ctx);
-    const optimizers = optimizerCalls(a);
     if (optimizers.length === 0) return;
     checkGroups(ctx, optimizers);
     checkEncoderOnly(ctx, optimizers);

@@ -28,12 +28,88 @@ function stepStatements(block: PyNode, ctx: RuleContext): PyNode[] {
   return out;
 }
 
+/** `i % n == 0`, `not i % n`, `(i + 1) % n == 0`: true once every n batches. Undefined for anything else. */
+function multipleTest(cond: PyNode | undefined): PyNode | undefined {
+  const e = unparen(cond);
+  const isMod = (x: PyNode | undefined) => x?.type === 'binary_operator' && x.children.some((c) => !c.named && c.text === '%');
+  if (e?.type === 'not_operator') return isMod(unparen(e.child('argument'))) ? e : undefined;
+  if (e?.type !== 'comparison_operator') return undefined;
+  const ops = e.children.filter((c) => !c.named);
+  const [left, right] = e.namedChildren;
+  return ops.length === 1 && ops[0]!.text === '==' && right?.text === '0' && isMod(unparen(left)) ? e : undefined;
+}
+
+/** `if i % n == 0: <backward, no step> else: <step>`: the step runs on every batch but the n-th. */
+function checkStepInElse(s: PyNode, ctx: RuleContext): boolean {
+  const alts = s.childrenOf('alternative');
+  if (alts.length !== 1 || alts[0]!.type !== 'else_clause') return false;
+  const cond = s.child('condition');
+  const cons = s.child('consequence');
+  const other = alts[0]!.child('body');
+  if (!multipleTest(cond) || !cons || !other || callsWithin(cons).some((c) => isOptimizerStep(c, ctx.analysis))) return false;
+  const steps = stepStatements(other, ctx);
+  if (steps.length === 0) return false;
+  ctx.report({
+    node: cond!,
+    message:
+      `${steps[0]!.text} runs in the else of \`if ${cond!.text.replace(/\s+/g, ' ')}:\`, so it steps on every batch except every ` +
+      `${moduloOperand(cond)}-th and the gradients are not accumulated: step in the branch that is true once every ${moduloOperand(cond)} batches.`,
+  });
+  return true;
+}
+
+/** A modulo operand named for gradient accumulation: `gradient_accumulation_steps`, `args.accum_iter`, `grad_acc`. */
+const ACCUM_OPERAND = /accum|grad_?acc|(^|[._])(ga|acc)_steps$|update_freq/i;
+
+/**
+ * The steps of a loop body that run on every batch: statements of their own, and those under a test of the
+ * optimizer itself (`if optimizer is not None: optimizer.step()`).
+ */
+function everyBatchSteps(body: PyNode, ctx: RuleContext): PyNode[] {
+  const out = stepStatements(body, ctx);
+  for (const s of body.namedChildren) {
+    if (s.type !== 'if_statement' || s.childrenOf('alternative').length > 0) continue;
+    const c = unparen(s.child('condition'));
+    const plain = c?.type === 'identifier' || c?.type === 'attribute' || (c?.type === 'comparison_operator' && /^[\w.]+\s+is\s+not\s+None$/.test(c.text));
+    const cons = s.child('consequence');
+    if (!plain || !cons) continue;
+    const name = c!.type === 'comparison_operator' ? c!.namedChildren[0]!.text : c!.text;
+    out.push(...stepStatements(cons, ctx).filter((st) => optimizerOf(st) === name));
+  }
+  return out;
+}
+
+/**
+ * An accumulation guard (`if step % gradient_accumulation_steps == 0:`) that steps nothing, while the optimizer
+ * steps on every batch outside it: the guard lost its step.
+ */
+function checkStepOutsideGuard(body: PyNode, ctx: RuleContext): void {
+  const guard = body.namedChildren.find((s) => {
+    if (s.type !== 'if_statement') return false;
+    const cond = s.child('condition');
+    return !!multipleTest(cond) && ACCUM_OPERAND.test(moduloOperand(cond) ?? '') && !callsWithin(s).some((c) => isOptimizerStep(c, ctx.analysis) || isBackward(c));
+  });
+  if (!guard) return;
+  const cond = guard.child('condition')!.text.replace(/\s+/g, ' ');
+  const seen = new Set<string>();
+  for (const step of everyBatchSteps(body, ctx)) {
+    if (seen.has(optimizerOf(step))) continue;
+    seen.add(optimizerOf(step));
+    ctx.report({
+      node: step,
+      message: `${step.text} runs on every batch, outside the accumulation guard \`if ${cond}:\`: nothing is accumulated. Move the step and its zero_grad() into that block.`,
+    });
+  }
+}
+
 function checkBody(body: PyNode, ctx: RuleContext): void {
   const stmts = body.namedChildren;
   // gradients come from a backward pass on every iteration, outside the guard: the accumulation shape
   if (!stmts.some((s) => alwaysBackward(s) !== undefined)) return;
   const everyBatch = stepStatements(body, ctx);
+  checkStepOutsideGuard(body, ctx);
   for (const s of stmts) {
+    if (s.type === 'if_statement' && checkStepInElse(s, ctx)) continue;
     if (s.type !== 'if_statement' || s.childrenOf('alternative').length > 0) continue;
     const cond = s.child('condition');
     const cons = s.child('consequence');

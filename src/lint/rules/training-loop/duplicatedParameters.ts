@@ -168,3 +168,83 @@ export function checkTwinOptimizers(ctx: RuleContext, optimizers: readonly PyNod
     }
   }
 }
+
+/** The parameters argument of an optimizer build: its first positional argument or `params=`. */
+function paramsArgument(build: PyNode): PyNode | undefined {
+  const kw = build.child('arguments')?.namedChildren.find((x) => x.type === 'keyword_argument' && x.child('name')?.text === 'params');
+  return unparen(kw?.child('value') ?? positionalArgs(build)[0]);
+}
+
+/** The names (`self.model_modules`, `actor_params`) read in an expression, outermost first. */
+function namesIn(e: PyNode): PyNode[] {
+  const out: PyNode[] = [];
+  e.walk((n) => {
+    if (n.type === 'lambda') return false;
+    if (n.type === 'identifier' || (n.type === 'attribute' && n.child('object')?.text === 'self')) {
+      out.push(n);
+      return false;
+    }
+    return undefined;
+  });
+  return out;
+}
+
+/**
+ * Two optimizers of one block named for two parts (`model_optimizer`, `value_optimizer`), both built on the same list
+ * (`get_parameters(self.model_modules)`, `actor_params`) named for the first one's part, while the file also binds the
+ * list named for the second's (`self.value_modules`) and gives it to no optimizer: reported at the second build. The
+ * `.parameters()` shapes are `checkTwinOptimizers`'.
+ */
+export function checkTwinLists(ctx: RuleContext, optimizers: readonly PyNode[]): void {
+  const a = ctx.analysis;
+  const byKey = new Map<string, PyNode[]>();
+  for (const o of optimizers) {
+    const p = paramsArgument(o);
+    if (!p || !boundName(o) || callsWithin(p).some((c) => PARAMS_CALL.test(calleeName(c) ?? ''))) continue;
+    const key = `${p.text}@${o.parent?.parent?.parent?.start ?? -1}`;
+    const list = byKey.get(key);
+    if (list) list.push(o);
+    else byKey.set(key, [o]);
+  }
+  let given: string | undefined;
+  for (const builds of byKey.values()) {
+    if (builds.length !== 2) continue;
+    const [x, y] = builds as [PyNode, PyNode];
+    if (x.parent?.parent?.parent !== y.parent?.parent?.parent) continue;
+    for (const [o, other] of [[x, y], [y, x]] as const) {
+      const mine = words(boundName(o)!.text);
+      const theirs = words(boundName(other)!.text);
+      const own = mine.filter((w) => !theirs.includes(w));
+      const otherOwn = theirs.filter((w) => !mine.includes(w));
+      if (own.length !== 1 || otherOwn.length !== 1) continue;
+      const meant = meantList(a, paramsArgument(o)!, otherOwn[0]!, own[0]!);
+      if (!meant) continue;
+      given ??= optimizers.map((b) => b.child('arguments')?.text ?? '').join('\n');
+      if (new RegExp(`(^|[^\\w.])${meant.replace(/\./g, '\\.')}\\b`).test(given)) continue;
+      ctx.report({
+        node: o,
+        message:
+          `\`${boundName(o)!.text}\` is built on \`${paramsArgument(o)!.text}\`, like \`${boundName(other)!.text}\`, while \`${meant}\` ` +
+          `is given to no optimizer: what it holds keeps its initial weights. Build it on \`${meant}\`.`,
+      });
+    }
+  }
+}
+
+/**
+ * The list named for `want` that the expression's list named for `have` stands for (`self.model_modules` ->
+ * `self.value_modules`), when the file binds it by an assignment; else undefined.
+ */
+function meantList(a: Analysis, e: PyNode, have: string, want: string): string | undefined {
+  for (const n of namesIn(e)) {
+    const ws = words(n.text);
+    if (!ws.includes(have) || ws.includes(want)) continue;
+    const last = n.type === 'attribute' ? n.child('attribute')!.text : n.text;
+    const swapped = last.replace(new RegExp(`(^|_)${have}(_|$)`, 'i'), (_m, p: string, s: string) => `${p}${want}${s}`);
+    if (swapped === last) continue;
+    const text = n.type === 'attribute' ? `self.${swapped}` : swapped;
+    const bound = a.index.of('assignment').some((x) => unparen(x.child('left'))?.text === text);
+    if (bound) return text;
+  }
+  return undefined;
+}

@@ -1,7 +1,7 @@
 // The axes of a tensor as a reshape reads them: the sizes of `x.view(...)` / `x.reshape(...)` traced back to the tensor's
 // own shape (`B, L, H, D = x.shape`, `x.size(1)`, `C // heads` as a part of axis C), so a reshape that lists them in
 // another order can be told from one that only merges or splits axes in place. Used by AR013.
-import { calleeName, keywordArg, positionalArgs, receiver, unparen, type Analysis } from './index';
+import { calleeName, keywordArg, positionalArgs, receiver, rootOf, unparen, type Analysis } from './index';
 import { signedInt } from './numbers';
 import { scopeOf } from './scopes';
 import { anchorOf, elementBefore, valueBefore } from './values';
@@ -246,11 +246,6 @@ function bindingEvents(a: Analysis, scope: PyNode): Map<string, PyNode[]> {
 
 const eventsCache = new WeakMap<Analysis, Map<PyNode, Map<string, PyNode[]>>>();
 
-function rootOf(n: PyNode): PyNode {
-  let r = n;
-  while (r.parent) r = r.parent;
-  return r;
-}
 
 /**
  * Whether `tensor` still holds, at the reshape, the value whose size was read by `from`: same scope, and no binding

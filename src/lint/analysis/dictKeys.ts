@@ -1,7 +1,7 @@
 // Dicts a model returns (`return {'exist': torch.sigmoid(h)}`, or `out = {}; out['seg'] = ...; return out`), read
 // by literal string key: which expression a key holds where the dict is read. For the output flow (outputs.ts).
 import type { PyNode } from '../parser';
-import { positionalArgs, type Analysis } from './index';
+import { positionalArgs, rootOf, type Analysis } from './index';
 import { scopeOf } from './scopes';
 
 /** What `x[...]` selects: a tuple element by position, or a dict entry by literal string key. */
@@ -103,8 +103,3 @@ function useOf(n: PyNode, key: string): 'read' | 'other' | PyNode {
   return 'read';
 }
 
-function rootOf(n: PyNode): PyNode {
-  let r = n;
-  while (r.parent) r = r.parent;
-  return r;
-}

@@ -357,6 +357,13 @@ export function topStatementOf(node: PyNode): PyNode {
   return top;
 }
 
+/** The root of the tree holding a node (the module). */
+export function rootOf(node: PyNode): PyNode {
+  let r = node;
+  while (r.parent) r = r.parent;
+  return r;
+}
+
 /** Unwraps parentheses. */
 export function unparen(n: PyNode | undefined): PyNode | undefined {
   while (n && n.type === 'parenthesized_expression') n = n.namedChildren.find((c) => c.type !== 'comment');

@@ -1,4 +1,4 @@
-import { calleeName, enclosingFunction, parameterNames, positionalArgs, receiver, unparen, type Analysis, type ModuleClass } from '../../analysis';
+import { calleeName, enclosingFunction, parameterNames, positionalArgs, receiver, rootOf, unparen, type Analysis, type ModuleClass } from '../../analysis';
 import { returnValues } from '../../analysis/modules';
 import { parameterArguments } from '../../analysis/parameters';
 import type { PyNode } from '../../parser';
@@ -406,11 +406,6 @@ function localCollection(a: Analysis, id: PyNode, except?: PyNode): Found | unde
   return { kind, fix: wrap(id, kind === 'dict' ? 'ModuleDict' : 'ModuleList') };
 }
 
-function rootOf(n: PyNode): PyNode {
-  let r = n;
-  while (r.parent) r = r.parent;
-  return r;
-}
 
 /**
  * `self.layers = layers` where `layers` is a parameter and every call site of the class (or function) passes a plain

@@ -1,6 +1,7 @@
 import { calleeName, enclosingFunction, hasParameter, keywordArg, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
 import { argumentFor, fileFunctionOf } from '../../analysis/calls';
 import { reachingDefs } from '../../analysis/reaching';
+import { innermostLoop } from '../../analysis/training';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -8,7 +9,6 @@ import type { Rule } from '../../types';
 const BEST = /best|improv/i;
 /** Calls that put other weights back in the model (or read the checkpoint) before the last save. */
 const RESTORES = new Set(['load_state_dict', 'load_weights', 'set_weights', 'load', 'load_model', 'load_checkpoint']);
-const LOOPS = new Set(['for_statement', 'while_statement']);
 const KERAS_SAVES = new Set(['save', 'save_weights']);
 
 interface Save {
@@ -58,11 +58,6 @@ function exclusive(x: PyNode, y: PyNode): boolean {
   const bx = branchesAbove(x);
   for (const [stmt, branch] of branchesAbove(y)) if (bx.has(stmt) && bx.get(stmt) !== branch) return true;
   return false;
-}
-
-function innermostLoop(node: PyNode): PyNode | undefined {
-  for (let p = node.parent; p && p.type !== 'function_definition' && p.type !== 'class_definition'; p = p.parent) if (LOOPS.has(p.type)) return p;
-  return undefined;
 }
 
 /** `ModelCheckpoint(path, save_best_only=True)`: the path it keeps the best weights in. */
@@ -205,7 +200,7 @@ export const DV008: Rule = {
     if (saves.length < 1) return;
     const checkpoints = a.callsNamed('ModelCheckpoint');
     if (saves.length < 2 && checkpoints.length === 0) return;
-    const calls = [...saves, ...checkpoints, ...RESTORE_NAMES.flatMap((n) => a.callsNamed(n))].sort((x, y) => x.start - y.start);
+    const calls = [...saves, ...checkpoints, ...[...RESTORES].flatMap((n) => a.callsNamed(n))].sort((x, y) => x.start - y.start);
     for (const best of bestSaves(a, [...saves, ...checkpoints])) {
       const later = overwrite(a, best, calls);
       if (!later) continue;
@@ -219,5 +214,3 @@ export const DV008: Rule = {
     }
   },
 };
-
-const RESTORE_NAMES = [...RESTORES];

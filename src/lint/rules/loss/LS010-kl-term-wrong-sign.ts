@@ -1,4 +1,4 @@
-import { calleeName, enclosingFunction, positionalArgs, receiver, unparen, type Analysis } from '../../analysis';
+import { calleeName, enclosingFunction, positionalArgs, receiver, rootOf, unparen, type Analysis } from '../../analysis';
 import type { PyNode } from '../../parser';
 import type { Rule } from '../../types';
 
@@ -226,11 +226,6 @@ function returnsLoss(fn: PyNode | undefined): boolean {
   return name === 'forward' && /loss/i.test(fn?.ancestor('class_definition')?.child('name')?.text ?? '');
 }
 
-function rootOf(n: PyNode): PyNode {
-  let r = n;
-  while (r.parent) r = r.parent;
-  return r;
-}
 
 /** The sign of a numeric constant factor (`0.5`, `-0.5`, `(1 / 2)`, `beta` named like a weight); undefined otherwise. */
 function constantSign(e: PyNode | undefined): Sign | undefined {
